@@ -1,0 +1,125 @@
+// tandem/json.h — the thin layer between the codec and cJSON.
+//
+// Sections:
+//   JsonPtr      owning pointer to a cJSON tree (frees on scope exit)
+//   parse_json   bounded parse of one frame (size, UTF-8) into a tree
+//   Fields       validated reads of an object's members; the first failure is kept as an Error
+//   JsonWriter   builds one object and prints it compactly
+//
+// Only the codec (shared/src/protocol) uses this header; nothing outside shared/ touches cJSON
+// types directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tandem/result.h"
+
+struct cJSON;
+
+namespace tandem::json {
+
+struct Deleter {
+  void operator()(cJSON* node) const;
+};
+using JsonPtr = std::unique_ptr<cJSON, Deleter>;
+
+// Parses `text` (not necessarily NUL-terminated). Fails with "bad_json" on invalid JSON,
+// invalid UTF-8 or trailing garbage. The size bound is the caller's job (the frame limit).
+Result<JsonPtr> parse_json(std::string_view text);
+
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+// Prints a subtree compactly ("raw JSON" fields such as node data and stream payloads).
+std::string print(const cJSON* node);
+
+// What a string field may contain.
+struct StringRule {
+  std::size_t min = 1;      // bytes
+  std::size_t max = 256;    // bytes
+  bool identifier = false;  // when true: only [A-Za-z0-9_:.@-]
+};
+
+// What a raw JSON field may be.
+enum class RawKind { Any, Object };
+
+// Validated reads from one JSON object. Each read returns false once any read has failed,
+// so a decoder reads every field and then checks ok() once. Missing optional fields leave the
+// output untouched (std::nullopt). Numbers must be finite; integers must be exact.
+class Fields {
+ public:
+  explicit Fields(const cJSON* object, std::string_view context);
+
+  bool str(const char* key, std::string& out, StringRule rule = {});
+  bool opt_str(const char* key, std::optional<std::string>& out, StringRule rule = {});
+  bool int64(const char* key, std::int64_t& out, std::int64_t min, std::int64_t max);
+  bool opt_int64(const char* key, std::optional<std::int64_t>& out, std::int64_t min, std::int64_t max);
+  bool num(const char* key, double& out, double min, double max);
+  bool opt_num(const char* key, std::optional<double>& out, double min, double max);
+  bool boolean(const char* key, bool& out);
+  bool opt_boolean(const char* key, std::optional<bool>& out);
+  // Copies a member verbatim as compact JSON text, bounded in printed bytes.
+  bool raw(const char* key, std::string& out, RawKind kind, std::size_t max_bytes);
+  bool opt_raw(const char* key, std::optional<std::string>& out, RawKind kind, std::size_t max_bytes);
+  // A nested object (or nullptr when absent and not required; an error when required).
+  const cJSON* object(const char* key, bool required);
+  // A nested array (same rules as object()).
+  const cJSON* array(const char* key, bool required);
+
+  // Records a custom validation failure ("invalid_message" unless a code is given).
+  bool fail(std::string message, std::string code = "invalid_message");
+
+  bool ok() const { return !error_.has_value(); }
+  const Error& error() const { return *error_; }
+
+ private:
+  const cJSON* member(const char* key, bool required);
+  bool wrong_type(const char* key, const char* expected);
+
+  const cJSON* object_;
+  std::string context_;  // e.g. "subscribe", used in messages: "subscribe.room: ..."
+  std::optional<Error> error_;
+};
+
+// Builds one JSON object. Strings are escaped by cJSON; raw members are parsed back in, so a
+// malformed raw value is dropped rather than corrupting the output (the codec validated it).
+class JsonWriter {
+ public:
+  JsonWriter();
+  explicit JsonWriter(std::string_view type);  // starts with {"type": type}
+  ~JsonWriter();
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
+
+  JsonWriter& str(const char* key, std::string_view value);
+  JsonWriter& opt_str(const char* key, const std::optional<std::string>& value);
+  JsonWriter& int64(const char* key, std::int64_t value);
+  JsonWriter& opt_int64(const char* key, const std::optional<std::int64_t>& value);
+  JsonWriter& num(const char* key, double value);
+  JsonWriter& opt_num(const char* key, const std::optional<double>& value);
+  JsonWriter& boolean(const char* key, bool value);
+  JsonWriter& opt_boolean(const char* key, const std::optional<bool>& value);
+  JsonWriter& raw(const char* key, std::string_view json_text);
+  JsonWriter& opt_raw(const char* key, const std::optional<std::string>& json_text);
+  // Adds a nested object/array built by another writer (takes ownership of its tree).
+  JsonWriter& child(const char* key, JsonWriter&& nested);
+  // Turns this writer into an array builder; push() appends built objects.
+  static JsonWriter array();
+  JsonWriter& push(JsonWriter&& element);
+  JsonWriter& push_str(std::string_view value);
+
+  std::string finish() const;  // compact JSON text
+  cJSON* release();            // hands the tree to the caller (used by child/push)
+
+ private:
+  struct ArrayTag {};
+  explicit JsonWriter(ArrayTag);
+  cJSON* node_;
+};
+
+}  // namespace tandem::json

@@ -1,0 +1,273 @@
+// json.cpp — cJSON wrapper: bounded parsing, validated field reads, compact writing.
+#include "tandem/json.h"
+
+#include <cJSON.h>
+
+#include <cmath>
+
+namespace tandem::json {
+
+void Deleter::operator()(cJSON* node) const { cJSON_Delete(node); }
+
+bool is_valid_utf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) { ++i; continue; }
+    std::size_t len;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+Result<JsonPtr> parse_json(std::string_view text) {
+  if (!is_valid_utf8(text)) return Error{"bad_json", "frame is not valid UTF-8"};
+  const char* end = nullptr;
+  JsonPtr root(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
+  if (!root) {
+    const std::size_t at = end ? static_cast<std::size_t>(end - text.data()) : 0;
+    return Error{"bad_json", "malformed JSON near byte " + std::to_string(at)};
+  }
+  // cJSON stops after the first value; anything but whitespace after it is garbage.
+  for (const char* p = end; p && p < text.data() + text.size(); ++p) {
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0')
+      return Error{"bad_json", "trailing data after the JSON value"};
+  }
+  return root;
+}
+
+std::string print(const cJSON* node) {
+  char* text = cJSON_PrintUnformatted(node);
+  if (!text) return "null";
+  std::string out(text);
+  cJSON_free(text);
+  return out;
+}
+
+// ---- Fields -------------------------------------------------------------------------------
+
+Fields::Fields(const cJSON* object, std::string_view context) : object_(object), context_(context) {
+  if (!cJSON_IsObject(object_)) fail(context_ + ": expected a JSON object");
+}
+
+bool Fields::fail(std::string message, std::string code) {
+  if (!error_) error_ = Error{std::move(code), std::move(message)};
+  return false;
+}
+
+const cJSON* Fields::member(const char* key, bool required) {
+  if (error_) return nullptr;
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object_, key);
+  if (item && cJSON_IsNull(item)) item = nullptr;  // null means absent
+  if (!item && required) fail(context_ + "." + key + ": required field is missing");
+  return item;
+}
+
+bool Fields::wrong_type(const char* key, const char* expected) {
+  return fail(context_ + "." + key + ": expected " + expected);
+}
+
+static bool identifier_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == ':' || c == '.' || c == '@' || c == '-';
+}
+
+bool Fields::str(const char* key, std::string& out, StringRule rule) {
+  std::optional<std::string> v;
+  if (!member(key, true)) return false;
+  if (!opt_str(key, v, rule)) return false;
+  out = std::move(*v);
+  return true;
+}
+
+bool Fields::opt_str(const char* key, std::optional<std::string>& out, StringRule rule) {
+  const cJSON* item = member(key, false);
+  if (error_) return false;
+  if (!item) return true;
+  if (!cJSON_IsString(item)) return wrong_type(key, "a string");
+  std::string_view value(item->valuestring);
+  if (value.size() < rule.min || value.size() > rule.max)
+    return fail(context_ + "." + key + ": length must be " + std::to_string(rule.min) + ".." +
+                std::to_string(rule.max) + " bytes");
+  if (rule.identifier) {
+    for (char c : value)
+      if (!identifier_char(c))
+        return fail(context_ + "." + key + ": only letters, digits and _:.@- are allowed");
+  }
+  out = std::string(value);
+  return true;
+}
+
+bool Fields::int64(const char* key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+  std::optional<std::int64_t> v;
+  if (!member(key, true)) return false;
+  if (!opt_int64(key, v, min, max)) return false;
+  out = *v;
+  return true;
+}
+
+bool Fields::opt_int64(const char* key, std::optional<std::int64_t>& out, std::int64_t min, std::int64_t max) {
+  const cJSON* item = member(key, false);
+  if (error_) return false;
+  if (!item) return true;
+  if (!cJSON_IsNumber(item)) return wrong_type(key, "an integer");
+  const double d = item->valuedouble;
+  // 2^53: beyond it doubles cannot hold every integer, so the value would not be exact.
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740992.0)
+    return wrong_type(key, "an integer");
+  const auto v = static_cast<std::int64_t>(d);
+  if (v < min || v > max)
+    return fail(context_ + "." + key + ": must be within " + std::to_string(min) + ".." + std::to_string(max));
+  out = v;
+  return true;
+}
+
+bool Fields::num(const char* key, double& out, double min, double max) {
+  std::optional<double> v;
+  if (!member(key, true)) return false;
+  if (!opt_num(key, v, min, max)) return false;
+  out = *v;
+  return true;
+}
+
+bool Fields::opt_num(const char* key, std::optional<double>& out, double min, double max) {
+  const cJSON* item = member(key, false);
+  if (error_) return false;
+  if (!item) return true;
+  if (!cJSON_IsNumber(item) || !std::isfinite(item->valuedouble)) return wrong_type(key, "a number");
+  if (item->valuedouble < min || item->valuedouble > max)
+    return fail(context_ + "." + key + ": out of range");
+  out = item->valuedouble;
+  return true;
+}
+
+bool Fields::boolean(const char* key, bool& out) {
+  std::optional<bool> v;
+  if (!member(key, true)) return false;
+  if (!opt_boolean(key, v)) return false;
+  out = *v;
+  return true;
+}
+
+bool Fields::opt_boolean(const char* key, std::optional<bool>& out) {
+  const cJSON* item = member(key, false);
+  if (error_) return false;
+  if (!item) return true;
+  if (!cJSON_IsBool(item)) return wrong_type(key, "true or false");
+  out = cJSON_IsTrue(item) != 0;
+  return true;
+}
+
+bool Fields::raw(const char* key, std::string& out, RawKind kind, std::size_t max_bytes) {
+  std::optional<std::string> v;
+  if (!member(key, true)) return false;
+  if (!opt_raw(key, v, kind, max_bytes)) return false;
+  out = std::move(*v);
+  return true;
+}
+
+bool Fields::opt_raw(const char* key, std::optional<std::string>& out, RawKind kind, std::size_t max_bytes) {
+  const cJSON* item = member(key, false);
+  if (error_) return false;
+  if (!item) return true;
+  if (kind == RawKind::Object && !cJSON_IsObject(item)) return wrong_type(key, "an object");
+  std::string text = print(item);
+  if (text.size() > max_bytes)
+    return fail(context_ + "." + key + ": larger than " + std::to_string(max_bytes) + " bytes", "too_big");
+  out = std::move(text);
+  return true;
+}
+
+const cJSON* Fields::object(const char* key, bool required) {
+  const cJSON* item = member(key, required);
+  if (!item) return nullptr;
+  if (!cJSON_IsObject(item)) { wrong_type(key, "an object"); return nullptr; }
+  return item;
+}
+
+const cJSON* Fields::array(const char* key, bool required) {
+  const cJSON* item = member(key, required);
+  if (!item) return nullptr;
+  if (!cJSON_IsArray(item)) { wrong_type(key, "an array"); return nullptr; }
+  return item;
+}
+
+// ---- JsonWriter ---------------------------------------------------------------------------
+
+JsonWriter::JsonWriter() : node_(cJSON_CreateObject()) {}
+JsonWriter::JsonWriter(std::string_view type) : JsonWriter() { str("type", type); }
+JsonWriter::JsonWriter(ArrayTag) : node_(cJSON_CreateArray()) {}
+JsonWriter::~JsonWriter() { cJSON_Delete(node_); }
+
+JsonWriter JsonWriter::array() { return JsonWriter(ArrayTag{}); }
+
+JsonWriter& JsonWriter::str(const char* key, std::string_view value) {
+  cJSON_AddItemToObject(node_, key, cJSON_CreateString(std::string(value).c_str()));
+  return *this;
+}
+JsonWriter& JsonWriter::opt_str(const char* key, const std::optional<std::string>& value) {
+  return value ? str(key, *value) : *this;
+}
+JsonWriter& JsonWriter::int64(const char* key, std::int64_t value) {
+  cJSON_AddItemToObject(node_, key, cJSON_CreateNumber(static_cast<double>(value)));
+  return *this;
+}
+JsonWriter& JsonWriter::opt_int64(const char* key, const std::optional<std::int64_t>& value) {
+  return value ? int64(key, *value) : *this;
+}
+JsonWriter& JsonWriter::num(const char* key, double value) {
+  cJSON_AddItemToObject(node_, key, cJSON_CreateNumber(value));
+  return *this;
+}
+JsonWriter& JsonWriter::opt_num(const char* key, const std::optional<double>& value) {
+  return value ? num(key, *value) : *this;
+}
+JsonWriter& JsonWriter::boolean(const char* key, bool value) {
+  cJSON_AddItemToObject(node_, key, cJSON_CreateBool(value));
+  return *this;
+}
+JsonWriter& JsonWriter::opt_boolean(const char* key, const std::optional<bool>& value) {
+  return value ? boolean(key, *value) : *this;
+}
+JsonWriter& JsonWriter::raw(const char* key, std::string_view json_text) {
+  cJSON* parsed = cJSON_ParseWithLength(json_text.data(), json_text.size());
+  if (parsed) cJSON_AddItemToObject(node_, key, parsed);
+  return *this;
+}
+JsonWriter& JsonWriter::opt_raw(const char* key, const std::optional<std::string>& json_text) {
+  return json_text ? raw(key, *json_text) : *this;
+}
+JsonWriter& JsonWriter::child(const char* key, JsonWriter&& nested) {
+  cJSON_AddItemToObject(node_, key, nested.release());
+  return *this;
+}
+JsonWriter& JsonWriter::push(JsonWriter&& element) {
+  cJSON_AddItemToArray(node_, element.release());
+  return *this;
+}
+JsonWriter& JsonWriter::push_str(std::string_view value) {
+  cJSON_AddItemToArray(node_, cJSON_CreateString(std::string(value).c_str()));
+  return *this;
+}
+std::string JsonWriter::finish() const { return print(node_); }
+cJSON* JsonWriter::release() {
+  cJSON* out = node_;
+  node_ = cJSON_CreateObject();  // keep the writer valid (and freeable) after a move-out
+  return out;
+}
+
+}  // namespace tandem::json
