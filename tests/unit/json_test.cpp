@@ -1,0 +1,52 @@
+// json_test.cpp — the cJSON layer: UTF-8 validation, bounded parsing, field rules.
+#include "tandem/json.h"
+
+#include <cJSON.h>
+#include <gtest/gtest.h>
+
+using namespace tandem::json;
+
+TEST(json_test, accepts_valid_utf8_and_rejects_broken_sequences) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xc3"));              // truncated
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // UTF-16 surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+}
+
+TEST(json_test, parse_rejects_trailing_garbage) {
+  EXPECT_TRUE(parse_json("{\"a\":1}  \n").ok());
+  auto r = parse_json(R"({"a":1} {"b":2})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "bad_json");
+}
+
+TEST(json_test, fields_keep_the_first_error) {
+  auto root = parse_json(R"({"room":"x","n":1.5})");
+  ASSERT_TRUE(root.ok());
+  Fields f(root.value().get(), "subscribe");
+  std::string room;
+  std::int64_t n = 0;
+  EXPECT_FALSE(f.str("room", room, {3, 128, true}));
+  EXPECT_FALSE(f.int64("n", n, 0, 10));
+  EXPECT_EQ(f.error().message, "subscribe.room: length must be 3..128 bytes");
+}
+
+TEST(json_test, integers_must_be_exact) {
+  auto root = parse_json(R"({"a":1e300,"b":9007199254740992,"c":-3})");
+  ASSERT_TRUE(root.ok());
+  std::int64_t v = 0;
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.int64("a", v, INT64_MIN, INT64_MAX)); }
+  { Fields f(root.value().get(), "m"); EXPECT_TRUE(f.int64("b", v, 0, INT64_MAX)); EXPECT_EQ(v, 9007199254740992); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.int64("c", v, 0, 10)); }
+}
+
+TEST(json_test, writer_escapes_and_nests) {
+  JsonWriter inner;
+  inner.int64("x", 3);
+  JsonWriter w("t");
+  w.str("s", "a\"b\n").child("o", std::move(inner)).raw("r", R"([1,2])");
+  EXPECT_EQ(w.finish(), R"({"type":"t","s":"a\"b\n","o":{"x":3},"r":[1,2]})");
+}
