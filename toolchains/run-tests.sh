@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# toolchains/run-tests.sh — the README's test command (and exactly what .ci/run runs).
+#
+# Installs whatever the machine lacks (toolchains/setup.sh), builds the WebAssembly client
+# (build/wasm -> build/www), the native tree with tests (build/native) and the ASan+UBSan tree
+# (build/asan), then runs:
+#   1. the unit and integration tests under ASan+UBSan;
+#   2. every test natively: unit, integration, e2e (Chromium, Xvfb).
+# The native ctest run comes last so that the output ends with its summary line.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${TANDEM_JOBS:-$(nproc)}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+step "setup (installs only what is missing)"
+./toolchains/setup.sh || exit 1
+
+step "build: wasm (client core, browser module, canvas)"
+{ cmake --preset wasm >/dev/null && cmake --build --preset wasm -j "$JOBS"; } || exit 1
+
+step "build: native (server, clients, tests)"
+{ cmake --preset native >/dev/null && cmake --build --preset native -j "$JOBS"; } || exit 1
+
+step "build: asan (ASan + UBSan)"
+{ cmake --preset asan >/dev/null && cmake --build --preset asan -j "$JOBS"; } || exit 1
+
+step "test: unit + integration under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --preset asan -j "$JOBS"
+asan_rc=$?
+
+step "test: everything, native (unit, integration, e2e) — asan run: rc=$asan_rc, $(( $(date +%s) - started )) s so far"
+ctest --preset native -j "$JOBS"
+native_rc=$?
+
+# Nothing is printed after ctest: CI reads its summary as the last line.
+[ "$asan_rc" -eq 0 ] && [ "$native_rc" -eq 0 ]
