@@ -1,0 +1,50 @@
+// client.cpp — the façade: wires the Session's state changes and frames to the Outbox and the
+// app's callbacks (see tandem/client.h).
+#include "tandem/client.h"
+
+namespace tandem {
+
+Client::Client(ClientConfig config, Transport& transport, Rng& rng)
+    : session_(std::move(config.session), transport, rng),
+      outbox_([this](std::string_view frame) { return session_.send(frame); }, config.outbox) {
+  session_.on_state = [this](const StateChange& change) { handle_state(change); };
+  session_.on_frame = [this](const protocol::ServerFrame& frame) { handle_frame(frame); };
+  session_.on_decode_error = [this](const Error& error) {
+    if (on_decode_error) on_decode_error(error);
+  };
+}
+
+void Client::start(Millis now) {
+  if (now > now_) now_ = now;
+  session_.start(now_);
+}
+
+void Client::stop() {
+  session_.stop();
+  outbox_.stop();
+}
+
+void Client::tick(Millis now) {
+  if (now > now_) now_ = now;
+  session_.tick(now_);
+  outbox_.tick(now_);
+}
+
+void Client::set_token(std::string token) { session_.set_token(std::move(token)); }
+
+void Client::handle_state(const StateChange& change) {
+  // The Outbox first: resends and the offline queue go out before anything the app's own
+  // on_state might send, so requests leave in submission order.
+  if (change.state == State::Open)
+    outbox_.on_open(now_);
+  else if (change.previous == State::Open || outbox_.online())
+    outbox_.on_closed();
+  if (on_state) on_state(change);
+}
+
+void Client::handle_frame(const protocol::ServerFrame& frame) {
+  if (outbox_.on_frame(frame) != FrameRoute::NotMine) return;
+  if (on_message) on_message(frame);
+}
+
+}  // namespace tandem
