@@ -1,0 +1,49 @@
+// tests/e2e/lib/browser.mjs — launches Debian's Chromium through playwright-core.
+//
+// Headless, with a fresh user-data-dir per launch (removed by close()), and the flags this
+// machine needs: without the background-networking flags Chromium keeps dialing Google
+// hosts that the closed network refuses. Page console output is collected for error messages.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// playwright-core comes from the repo's node_modules (npm ci, run by toolchains/setup.sh).
+async function loadChromium() {
+  try {
+    return (await import('playwright-core')).chromium;
+  } catch (error) {
+    throw new Error(`playwright-core is not installed (${error.code ?? error.message}): run \`npm ci\` at the repo root`);
+  }
+}
+
+export const chromiumPath = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium';
+
+export const chromiumArgs = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+// Returns { context, page, consoleLines, close() }.
+export async function launchBrowser({ viewport = { width: 1000, height: 700 } } = {}) {
+  const chromium = await loadChromium();
+  const userDataDir = await mkdtemp(join(tmpdir(), 'tandem-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumArgs,
+    viewport,
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  const consoleLines = [];
+  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
+  return {
+    context,
+    page,
+    consoleLines,
+    async close() {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// tests/e2e/lib/server.mjs — runs the real tandem-server binary for end-to-end tests.
+//
+// startServer() picks a free port, starts `tandem-server --dev --web-root <www> --port <p>`,
+// and resolves once GET /healthz answers 200 (or rejects at a deadline, with the server's
+// output in the message). stop() sends SIGTERM and waits for the exit (the server closes its
+// clients with 1012 and exits 0 within its shutdown timeout); restart() starts it again on
+// the same port, so browser clients reconnect to the same URL.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const defaults = {
+  startDeadlineMs: 10_000,  // from spawn to a 200 on /healthz; the server starts in well under 1 s
+  stopDeadlineMs: 8_000,    // SIGTERM to exit; above the server's 5 s shutdown timeout
+  pollIntervalMs: 50,       // /healthz polling while starting
+  logTailChars: 4_000,      // how much server output an error message quotes
+};
+
+// Asks the kernel for a free TCP port on the loopback interface.
+export async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export class TandemServer {
+  #binary;
+  #args;
+  #env;
+  #child = null;
+  #exited = null;  // Promise<{code, signal}> for the running child
+  #output = '';
+
+  constructor({ binary, webRoot, port, extraArgs = [], env = {} }) {
+    if (!binary) throw new Error('TandemServer: no server binary given (TANDEM_SERVER_BIN)');
+    this.#binary = binary;
+    this.port = port;
+    this.#args = ['--dev', '--web-root', webRoot, '--port', String(port), ...extraArgs];
+    this.#env = { ...process.env, ...env };
+  }
+
+  get httpUrl() { return `http://127.0.0.1:${this.port}`; }
+  get wsUrl() { return `ws://127.0.0.1:${this.port}/ws`; }
+  get running() { return this.#child !== null; }
+  // Everything the server printed since the first start (stdout and stderr interleaved).
+  get output() { return this.#output; }
+
+  async start({ deadlineMs = defaults.startDeadlineMs } = {}) {
+    if (this.#child) throw new Error('TandemServer.start: already running');
+    const child = spawn(this.#binary, this.#args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    child.stdout.on('data', (chunk) => { this.#output += chunk; });
+    child.stderr.on('data', (chunk) => { this.#output += chunk; });
+    this.#exited = new Promise((resolve) => {
+      child.once('error', (error) => { this.#output += `\n[spawn error] ${error.message}\n`; resolve({ code: null, signal: null, error }); });
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    this.#exited.then(() => { if (this.#child === child) this.#child = null; });
+
+    const deadline = Date.now() + deadlineMs;
+    let lastProblem = 'no answer yet';
+    while (Date.now() < deadline) {
+      if (this.#child !== child) {
+        const { code, signal } = await this.#exited;
+        throw new Error(`tandem-server exited during start (code ${code}, signal ${signal})\n${this.#tail()}`);
+      }
+      try {
+        const response = await fetch(`${this.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        if (response.status === 200) return this;
+        lastProblem = `/healthz answered ${response.status}`;
+      } catch (error) {
+        lastProblem = error.cause?.code ?? error.message;
+      }
+      await delay(defaults.pollIntervalMs);
+    }
+    await this.stop().catch(() => {});
+    throw new Error(`tandem-server not healthy within ${deadlineMs} ms (${lastProblem})\n${this.#tail()}`);
+  }
+
+  // SIGTERM, then waits for the exit; SIGKILL and an error if it overruns the deadline.
+  async stop({ deadlineMs = defaults.stopDeadlineMs } = {}) {
+    const child = this.#child;
+    if (!child) return { code: null, signal: null };
+    child.kill('SIGTERM');
+    const timedOut = Symbol('timed out');
+    const result = await Promise.race([this.#exited, delay(deadlineMs, timedOut)]);
+    if (result === timedOut) {
+      child.kill('SIGKILL');
+      await this.#exited;
+      throw new Error(`tandem-server did not exit within ${deadlineMs} ms of SIGTERM\n${this.#tail()}`);
+    }
+    return result;
+  }
+
+  async restart(options) {
+    await this.stop(options);
+    return this.start(options);
+  }
+
+  #tail() {
+    const text = this.#output.slice(-defaults.logTailChars);
+    return text ? `--- server output (tail) ---\n${text}` : '(the server printed nothing)';
+  }
+}
+
+// Starts a server on a free port. `binary` and `webRoot` usually come from the environment
+// that ctest sets (TANDEM_SERVER_BIN, TANDEM_WWW_DIR).
+export async function startServer({ binary, webRoot, extraArgs, env, deadlineMs } = {}) {
+  const server = new TandemServer({ binary, webRoot, port: await freePort(), extraArgs, env });
+  await server.start({ deadlineMs });
+  return server;
+}

@@ -1,0 +1,80 @@
+// tests/e2e/reconnect.test.mjs — the demo page (web/index.html) in real Chromium against the
+// real tandem-server: it gets a dev token, connects, shows "reconnecting" while the server
+// restarts, and is connected again afterwards — the wasm client core end to end.
+//
+// Needs TANDEM_SERVER_BIN (the tandem-server binary) and TANDEM_WWW_DIR (the web root built
+// by the wasm build); ctest sets both. Screenshots go to TANDEM_ARTIFACTS_DIR.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser } from './lib/browser.mjs';
+import { startServer } from './lib/server.mjs';
+import { requireWebRoot } from './lib/www.mjs';
+
+const WAIT_MS = 15_000;  // deadline for each page condition (a reconnect is well under 2 s)
+const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'test-artifacts');
+
+let server;
+let browser;
+
+before(async () => {
+  const webRoot = requireWebRoot();
+  const binary = process.env.TANDEM_SERVER_BIN;
+  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
+  server = await startServer({ binary, webRoot });
+  browser = await launchBrowser();
+  await mkdir(artifactsDir, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function diagnostics() {
+  return `\n--- page console ---\n${browser.consoleLines.join('\n')}\n--- server ---\n${server.output.slice(-3000)}`;
+}
+
+async function waitForState(page, state) {
+  try {
+    await page.waitForSelector(`#state[data-state="${state}"]`, { timeout: WAIT_MS });
+  } catch (error) {
+    const shown = await page.locator('#state').textContent().catch(() => '?');
+    throw new Error(`page never showed state "${state}" (shows "${shown}"): ${error.message}${diagnostics()}`);
+  }
+}
+
+test('the page connects, shows reconnecting across a server restart, and connects again', async () => {
+  const { page } = browser;
+  await page.goto(`${server.httpUrl}/?name=E2E%20Ana`);
+
+  await waitForState(page, 'open');
+  assert.equal(await page.locator('#state').textContent(), 'Connected');
+  assert.equal(await page.locator('#user-name').textContent(), 'E2E Ana');
+  const firstConnection = await page.locator('#connection-id').textContent();
+  assert.notEqual(firstConnection, '—');
+
+  // SIGTERM: the server closes every client with 1012 "restart" and exits 0.
+  const stopped = server.stop();
+  await waitForState(page, 'reconnecting');
+  assert.match(await page.locator('#state').textContent(), /^Reconnecting in \d+ s$/);
+  assert.deepEqual(await stopped, { code: 0, signal: null });
+  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-reconnecting.png') });
+  const log = await page.locator('#log').textContent();
+  assert.match(log, /state reconnecting \(close 1012/, 'the server should have closed with 1012 restart');
+
+  await server.start();
+  await waitForState(page, 'open');
+  const secondConnection = await page.locator('#connection-id').textContent();
+  assert.notEqual(secondConnection, firstConnection, 'a new connection after the restart');
+  assert.equal(await page.locator('#user-name').textContent(), 'E2E Ana');
+
+  // The connection works: an app-level ping is answered through the page's send box.
+  await page.locator('#send-text').fill('{"type":"ping"}');
+  await page.locator('#send-form button').click();
+  await page.waitForFunction(() => /✓ .*"type":"pong"/.test(document.querySelector('#log').textContent), null, { timeout: WAIT_MS });
+
+  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-open.png') });
+});

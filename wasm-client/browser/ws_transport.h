@@ -1,0 +1,63 @@
+// wasm-client/browser/ws_transport.h — tandem::Transport on the browser's WebSocket.
+//
+// The only file pair in the repo that touches emscripten_websocket_*. The client core drives
+// it through the Transport interface; browser events (open, message, close) arrive as fresh
+// JS tasks and are passed on to TransportEvents, so they never re-enter a core call.
+//
+// Contract (tandem/transport.h): exactly one on_closed per open().
+//   - the browser closes the socket (server close frame, network failure) -> on_closed with
+//     the browser's code and reason; a failed dial is reported by the browser as 1006;
+//   - the socket cannot even be created (bad URL) -> on_closed(1006, ...) on a later task;
+//   - the core calls close() -> the socket is detached at once and on_closed reports the
+//     code the core asked for, on a later task. It does not wait for the server's answer:
+//     the core closes when the server has gone silent, and a browser waits up to a minute for
+//     a close handshake that will never come.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tandem/transport.h"
+
+namespace tandem::browser {
+
+class WebSocketTransport final : public Transport {
+ public:
+  WebSocketTransport() = default;
+  ~WebSocketTransport() override;  // closes the socket (code 1000); no events after this
+  WebSocketTransport(const WebSocketTransport&) = delete;
+  WebSocketTransport& operator=(const WebSocketTransport&) = delete;
+
+  void open(const std::string& url, TransportEvents& events) override;
+  SendStatus send(std::string_view frame) override;  // NotOpen unless the socket is OPEN
+  void close(int code, std::string_view reason) override;
+
+  // Browser callbacks (plain functions registered with emscripten; public only for them).
+  void handle_open();
+  void handle_message(std::string_view text);
+  void handle_browser_close(int code, std::string_view reason);
+  void deliver_deferred_close();
+
+ private:
+  // A close the transport reports itself, one JS task later (see the header comment).
+  struct DeferredClose {
+    int code;
+    std::string reason;
+  };
+
+  void schedule_close(int code, std::string_view reason);
+  void detach_socket();  // drops the browser socket's handlers and our handle to it
+  void cancel_deferred_close();
+
+  static constexpr int kNoSocket = 0;  // emscripten never hands out socket id 0
+  static constexpr long kNoTimer = 0;
+
+  TransportEvents* events_ = nullptr;  // set by open(); the core outlives the transport's use
+  int socket_ = kNoSocket;             // the live browser socket of the current open()
+  std::optional<DeferredClose> deferred_close_;
+  long deferred_timer_ = kNoTimer;
+  std::string send_buffer_;  // NUL-terminated copy of the frame being sent (the API needs C strings)
+};
+
+}  // namespace tandem::browser

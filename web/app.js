@@ -1,0 +1,107 @@
+// web/app.js — the demo page's script: gets a development token from the server, connects
+// with tandem.mjs, and shows the connection state as it changes.
+//
+// Page address options: ?name=Ana picks the user name (default: a random guest name).
+import { connect } from './tandem.mjs';
+
+const COUNTDOWN_REFRESH_MS = 250;  // how often "reconnecting in N s" is redrawn
+const MAX_LOG_LINES = 200;         // older lines are dropped so the page never grows unbounded
+
+const $ = (id) => document.getElementById(id);
+
+function log(text) {
+  const line = document.createElement('li');
+  const time = document.createElement('time');
+  time.textContent = new Date().toLocaleTimeString();
+  line.append(time, text);
+  $('log').prepend(line);
+  while ($('log').children.length > MAX_LOG_LINES) $('log').lastChild.remove();
+}
+
+function describe(s) {
+  switch (s.state) {
+    case 'idle': return ['Idle', ''];
+    case 'connecting': return ['Connecting…', s.attempt > 0 ? `attempt ${s.attempt}` : ''];
+    case 'open': return ['Connected', ''];
+    case 'reconnecting': {
+      const seconds = Math.ceil((s.retryInMs ?? 0) / 1000);
+      const why = s.closeCode ? `closed ${s.closeCode}${s.closeReason ? ` (${s.closeReason})` : ''}` : s.cause;
+      return [`Reconnecting in ${seconds} s`, `${why} — attempt ${s.attempt}`];
+    }
+    case 'closed': {
+      const why = s.cause === 'unauthorized' ? 'unauthorized' : (s.closeReason || s.cause || 'closed');
+      return [`Closed: ${why}`, s.closeCode ? `close code ${s.closeCode}` : ''];
+    }
+    default: return [s.state, ''];
+  }
+}
+
+function showState(s) {
+  const [label, detail] = describe(s);
+  $('state').dataset.state = s.state;
+  $('state').dataset.closeCode = s.closeCode ? String(s.closeCode) : '';
+  $('state').textContent = label;
+  $('state-detail').textContent = detail;
+  $('attempt').textContent = String(s.attempt ?? 0);
+  $('queued').textContent = String(s.queued ?? 0);
+  if (s.connectionId) $('connection-id').textContent = s.connectionId;
+  if (s.user) {
+    $('user-name').textContent = s.user.name || s.user.id;
+    $('user-swatch').style.background = s.user.color || 'transparent';
+  }
+}
+
+function showFailure(title, detail) {
+  $('state').dataset.state = 'error';
+  $('state').textContent = title;
+  $('state-detail').textContent = detail;
+  log(`${title}: ${detail}`);
+}
+
+async function devToken(name) {
+  const response = await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}`);
+  if (!response.ok) {
+    throw new Error(`GET /api/v1/dev/token answered ${response.status}; start tandem-server with --dev`);
+  }
+  return response.json();
+}
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  const name = params.get('name') || `Guest-${Math.floor(1000 + Math.random() * 9000)}`;
+  $('user-name').textContent = name;
+
+  let grant;
+  try {
+    grant = await devToken(name);
+  } catch (error) {
+    showFailure('No token', error.message);
+    return;
+  }
+
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token });
+  window.tandemClient = client;  // for the console
+
+  showState(client.state);
+  client.on('state', (s) => {
+    showState(s);
+    log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}`);
+  });
+  client.on('message', (message) => log(`← ${JSON.stringify(message)}`));
+  setInterval(() => { if (client.state.state === 'reconnecting') showState(client.state); }, COUNTDOWN_REFRESH_MS);
+
+  $('send-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = $('send-text').value;
+    log(`→ ${text}`);
+    try {
+      const reply = await client.request(text);
+      log(`✓ ${JSON.stringify(reply)}`);
+    } catch (error) {
+      log(`✗ ${error.code ?? 'error'}: ${error.message}`);
+    }
+  });
+}
+
+main().catch((error) => showFailure('Error', error.message));
