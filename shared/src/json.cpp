@@ -34,8 +34,21 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+// True when the text holds the escape \u0000. Every backslash in valid JSON starts an escape
+// inside a string, so skipping the escaped character is enough to tell "\\u0000" (an escaped
+// backslash followed by the letters u0000) from a real NUL escape.
+static bool has_nul_escape(std::string_view text) {
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') continue;
+    if (text[i + 1] == 'u' && text.substr(i + 2, 4) == "0000") return true;
+    ++i;  // skip the escaped character
+  }
+  return false;
+}
+
 Result<JsonPtr> parse_json(std::string_view text) {
   if (!is_valid_utf8(text)) return Error{"bad_json", "frame is not valid UTF-8"};
+  if (has_nul_escape(text)) return Error{"bad_json", "strings must not contain \\u0000"};
   const char* end = nullptr;
   JsonPtr root(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
   if (!root) {
@@ -102,7 +115,8 @@ bool Fields::opt_str(const char* key, std::optional<std::string>& out, StringRul
   std::string_view value(item->valuestring);
   if (value.size() < rule.min || value.size() > rule.max)
     return fail(context_ + "." + key + ": length must be " + std::to_string(rule.min) + ".." +
-                std::to_string(rule.max) + " bytes");
+                    std::to_string(rule.max) + " bytes",
+                value.size() > rule.max ? "too_big" : "invalid_message");
   if (rule.identifier) {
     for (char c : value)
       if (!identifier_char(c))
@@ -172,6 +186,14 @@ bool Fields::opt_boolean(const char* key, std::optional<bool>& out) {
   return true;
 }
 
+// Walks a subtree; false when any number in it overflowed to ±inf (JSON has no NaN literal).
+static bool all_numbers_finite(const cJSON* node) {
+  if (cJSON_IsNumber(node)) return std::isfinite(node->valuedouble);
+  for (const cJSON* child = node->child; child; child = child->next)
+    if (!all_numbers_finite(child)) return false;
+  return true;
+}
+
 bool Fields::raw(const char* key, std::string& out, RawKind kind, std::size_t max_bytes) {
   std::optional<std::string> v;
   if (!member(key, true)) return false;
@@ -185,6 +207,7 @@ bool Fields::opt_raw(const char* key, std::optional<std::string>& out, RawKind k
   if (error_) return false;
   if (!item) return true;
   if (kind == RawKind::Object && !cJSON_IsObject(item)) return wrong_type(key, "an object");
+  if (!all_numbers_finite(item)) return fail(context_ + "." + key + ": numbers must be finite");
   std::string text = print(item);
   if (text.size() > max_bytes)
     return fail(context_ + "." + key + ": larger than " + std::to_string(max_bytes) + " bytes", "too_big");
@@ -206,11 +229,43 @@ const cJSON* Fields::array(const char* key, bool required) {
   return item;
 }
 
+bool Fields::nested(const char* key, bool required, const std::function<void(Fields&)>& read_members) {
+  const cJSON* item = object(key, required);
+  if (error_) return false;
+  if (!item) return true;
+  Fields inner(item, context_ + "." + key);
+  read_members(inner);
+  if (!inner.ok()) return fail(inner.error().message, inner.error().code);
+  return true;
+}
+
+bool Fields::each(const char* key, bool required, std::size_t max_items,
+                  const std::function<void(Fields&)>& read_element) {
+  const cJSON* list = array(key, required);
+  if (error_) return false;
+  if (!list) return true;
+  if (static_cast<std::size_t>(cJSON_GetArraySize(list)) > max_items)
+    return fail(context_ + "." + key + ": more than " + std::to_string(max_items) + " items", "too_big");
+  std::size_t index = 0;
+  for (const cJSON* element = list->child; element; element = element->next, ++index) {
+    Fields inner(element, context_ + "." + key + "[" + std::to_string(index) + "]");
+    if (inner.ok()) read_element(inner);
+    if (!inner.ok()) return fail(inner.error().message, inner.error().code);
+  }
+  return true;
+}
+
+const char* Fields::peek_string(const char* key) const {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object_, key);
+  return cJSON_IsString(item) ? item->valuestring : nullptr;
+}
+
 // ---- JsonWriter ---------------------------------------------------------------------------
 
 JsonWriter::JsonWriter() : node_(cJSON_CreateObject()) {}
 JsonWriter::JsonWriter(std::string_view type) : JsonWriter() { str("type", type); }
 JsonWriter::JsonWriter(ArrayTag) : node_(cJSON_CreateArray()) {}
+JsonWriter::JsonWriter(JsonWriter&& other) noexcept : node_(other.release()) {}
 JsonWriter::~JsonWriter() { cJSON_Delete(node_); }
 
 JsonWriter JsonWriter::array() { return JsonWriter(ArrayTag{}); }

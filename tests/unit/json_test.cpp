@@ -4,6 +4,8 @@
 #include <cJSON.h>
 #include <gtest/gtest.h>
 
+#include <vector>
+
 using namespace tandem::json;
 
 TEST(json_test, accepts_valid_utf8_and_rejects_broken_sequences) {
@@ -49,4 +51,67 @@ TEST(json_test, writer_escapes_and_nests) {
   JsonWriter w("t");
   w.str("s", "a\"b\n").child("o", std::move(inner)).raw("r", R"([1,2])");
   EXPECT_EQ(w.finish(), R"({"type":"t","s":"a\"b\n","o":{"x":3},"r":[1,2]})");
+}
+
+TEST(json_test, oversize_strings_are_too_big_and_short_ones_invalid) {
+  auto root = parse_json(R"({"long":"abcdef","short":""})");
+  ASSERT_TRUE(root.ok());
+  std::string out;
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.str("long", out, {1, 5, false})); EXPECT_EQ(f.error().code, "too_big"); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.str("short", out, {1, 5, false})); EXPECT_EQ(f.error().code, "invalid_message"); }
+}
+
+TEST(json_test, nul_escapes_are_refused_but_escaped_backslashes_are_not) {
+  auto nul = parse_json(R"({"s":"a\u0000b"})");
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.error().code, "bad_json");
+  EXPECT_TRUE(parse_json(R"({"s":"a\\u0000b"})").ok());  // backslash, then the letters u0000
+}
+
+TEST(json_test, nested_and_each_name_the_failing_path) {
+  auto root = parse_json(R"({"o":{"list":[{"n":1},{"n":"x"}]}})");
+  ASSERT_TRUE(root.ok());
+  Fields f(root.value().get(), "msg");
+  std::vector<std::int64_t> seen;
+  EXPECT_FALSE(f.nested("o", true, [&](Fields& o) {
+    o.each("list", true, 10, [&](Fields& e) {
+      std::int64_t n = 0;
+      if (e.int64("n", n, 0, 10)) seen.push_back(n);
+    });
+  }));
+  EXPECT_EQ(seen, std::vector<std::int64_t>{1});
+  EXPECT_EQ(f.error().message, "msg.o.list[1].n: expected an integer");
+}
+
+TEST(json_test, each_bounds_the_item_count_and_requires_objects) {
+  auto root = parse_json(R"({"a":[{},{},{}],"b":[1]})");
+  ASSERT_TRUE(root.ok());
+  auto noop = [](Fields&) {};
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.each("a", true, 2, noop)); EXPECT_EQ(f.error().code, "too_big"); }
+  { Fields f(root.value().get(), "m"); EXPECT_TRUE(f.each("a", true, 3, noop)); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.each("b", true, 3, noop)); EXPECT_EQ(f.error().code, "invalid_message"); }
+  { Fields f(root.value().get(), "m"); EXPECT_TRUE(f.each("absent", false, 3, noop)); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.each("absent", true, 3, noop)); }
+}
+
+TEST(json_test, raw_payloads_are_bounded_and_finite) {
+  auto root = parse_json(R"({"d":{"k":[1,2,"x"]},"big":{"v":1e999},"s":"str"})");
+  ASSERT_TRUE(root.ok());
+  std::string out;
+  { Fields f(root.value().get(), "m"); EXPECT_TRUE(f.raw("d", out, RawKind::Object, 64)); EXPECT_EQ(out, R"({"k":[1,2,"x"]})"); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.raw("d", out, RawKind::Object, 10)); EXPECT_EQ(f.error().code, "too_big"); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.raw("big", out, RawKind::Any, 64)); EXPECT_EQ(f.error().code, "invalid_message"); }
+  { Fields f(root.value().get(), "m"); EXPECT_FALSE(f.raw("s", out, RawKind::Object, 64)); }
+  { Fields f(root.value().get(), "m"); EXPECT_TRUE(f.raw("s", out, RawKind::Any, 64)); EXPECT_EQ(out, R"("str")"); }
+}
+
+TEST(json_test, writer_can_be_returned_from_a_helper) {
+  auto make = [] {
+    JsonWriter w;
+    w.int64("x", 1);
+    return w;
+  };
+  JsonWriter outer("t");
+  outer.child("inner", make());
+  EXPECT_EQ(outer.finish(), R"({"type":"t","inner":{"x":1}})");
 }

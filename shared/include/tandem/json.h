@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,7 +30,8 @@ struct Deleter {
 using JsonPtr = std::unique_ptr<cJSON, Deleter>;
 
 // Parses `text` (not necessarily NUL-terminated). Fails with "bad_json" on invalid JSON,
-// invalid UTF-8 or trailing garbage. The size bound is the caller's job (the frame limit).
+// invalid UTF-8, a \u0000 escape (cJSON keeps strings NUL-terminated, so it would silently cut
+// the string there) or trailing garbage. The size bound is the caller's job (the frame limit).
 Result<JsonPtr> parse_json(std::string_view text);
 
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
@@ -51,6 +53,9 @@ enum class RawKind { Any, Object };
 // Validated reads from one JSON object. Each read returns false once any read has failed,
 // so a decoder reads every field and then checks ok() once. Missing optional fields leave the
 // output untouched (std::nullopt). Numbers must be finite; integers must be exact.
+// Error codes: a value over its upper bound (string bytes, raw bytes, array items) is
+// "too_big"; anything else wrong (missing, wrong type, too short, bad characters, out of
+// range) is "invalid_message". Messages name the field path: "node_create.node.label: ...".
 class Fields {
  public:
   explicit Fields(const cJSON* object, std::string_view context);
@@ -63,7 +68,8 @@ class Fields {
   bool opt_num(const char* key, std::optional<double>& out, double min, double max);
   bool boolean(const char* key, bool& out);
   bool opt_boolean(const char* key, std::optional<bool>& out);
-  // Copies a member verbatim as compact JSON text, bounded in printed bytes.
+  // Copies a member verbatim as compact JSON text, bounded in printed bytes. Numbers inside
+  // must be finite (cJSON would print an overflowed 1e999 as null, silently changing it).
   bool raw(const char* key, std::string& out, RawKind kind, std::size_t max_bytes);
   bool opt_raw(const char* key, std::optional<std::string>& out, RawKind kind, std::size_t max_bytes);
   // A nested object (or nullptr when absent and not required; an error when required).
@@ -71,11 +77,24 @@ class Fields {
   // A nested array (same rules as object()).
   const cJSON* array(const char* key, bool required);
 
+  // Reads a nested object through `read_members`, which gets a Fields scoped to it (context
+  // "<ours>.<key>"); its first error becomes ours. Absent and not required: returns true
+  // without calling `read_members`.
+  bool nested(const char* key, bool required, const std::function<void(Fields&)>& read_members);
+  // Reads an array of at most `max_items` objects, calling `read_element` once per element
+  // with a Fields scoped to it (context "<ours>.<key>[i]"); stops at the first error.
+  bool each(const char* key, bool required, std::size_t max_items,
+            const std::function<void(Fields&)>& read_element);
+  // The present member `key` as a string, or nullptr when absent/not a string. For decoders
+  // that must branch on a value before validating it (e.g. salvaging an id).
+  const char* peek_string(const char* key) const;
+
   // Records a custom validation failure ("invalid_message" unless a code is given).
   bool fail(std::string message, std::string code = "invalid_message");
 
   bool ok() const { return !error_.has_value(); }
   const Error& error() const { return *error_; }
+  const std::string& context() const { return context_; }
 
  private:
   const cJSON* member(const char* key, bool required);
@@ -95,6 +114,10 @@ class JsonWriter {
   ~JsonWriter();
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
+  // Moving hands over the tree; the moved-from writer is left empty (an empty object), so a
+  // family codec can build a nested value in a helper and return it.
+  JsonWriter(JsonWriter&& other) noexcept;
+  JsonWriter& operator=(JsonWriter&&) = delete;
 
   JsonWriter& str(const char* key, std::string_view value);
   JsonWriter& opt_str(const char* key, const std::optional<std::string>& value);

@@ -9,15 +9,40 @@
 #include <string>
 #include <variant>
 
+#include "tandem/protocol/chat.h"
 #include "tandem/protocol/connection.h"
+#include "tandem/protocol/documents.h"
+#include "tandem/protocol/locks.h"
+#include "tandem/protocol/presence.h"
+#include "tandem/protocol/publish.h"
+#include "tandem/protocol/rooms.h"
+#include "tandem/protocol/signals.h"
+#include "tandem/protocol/streams.h"
 
 namespace tandem::protocol {
 
-// Everything a client may send.
-using ClientMessage = std::variant<Auth, Ping>;
+// Everything a client may send (PROTOCOL.md §18, direction C→S).
+using ClientMessage = std::variant<
+    Auth, Ping,                                            // connection
+    Subscribe, Unsubscribe,                                // rooms
+    PresenceSet,                                           // presence
+    Lock, Renew, Unlock, Takeover,                         // locks
+    NodeCreate, NodeUpdate, NodeDelete, EdgeCreate, EdgeDelete,  // documents
+    ChatSend, TypingSend, ChatClear,                       // chat
+    StreamSend, StreamControlSend,                         // streams
+    SignalSend>;                                           // signals
 
-// Everything a server may send.
-using ServerMessage = std::variant<Connected, Pong, Ack, ErrorReply>;
+// Everything a server may send (PROTOCOL.md §18, direction S→C).
+using ServerMessage = std::variant<
+    Connected, Pong, Ack, ErrorReply,                                          // connection
+    Subscribed,                                                                // rooms
+    PresenceSnapshot, PresenceDiff, PresenceUpdate,                            // presence
+    LockGranted, LockDenied, Locked, Unlocked, TakeoverRequested, LockState,   // locks
+    DocSnapshot, NodeCreated, NodeUpdated, NodeDeleted, EdgeCreated, EdgeDeleted,  // documents
+    ChatMessage, ChatHistory, TypingEvent, Cleared,                            // chat
+    StreamEvent, StreamControl,                                                // streams
+    SignalMessage,                                                             // signals
+    ExecutionUpdate, PublishedNodeUpdate>;                                     // published
 
 // One message and the request id it carries (client requests; server replies echo it).
 struct ClientFrame {
