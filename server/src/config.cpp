@@ -1,0 +1,305 @@
+// server/src/config.cpp — the settings table and the loader (defaults < file < env < flags).
+#include "config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace tandem::server {
+
+namespace {
+
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+template <class Int>
+std::optional<Int> parse_int(std::string_view text) {
+  Int value{};
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return true;
+  if (lower == "0" || lower == "false" || lower == "no" || lower == "off") return false;
+  return std::nullopt;
+}
+
+// The three derived spellings of a setting name.
+std::string flag_of(std::string_view name) {
+  std::string flag = "--" + std::string(name);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+std::string env_of(std::string_view name) {
+  std::string env = "TANDEM_" + std::string(name);
+  std::transform(env.begin(), env.end(), env.begin(), [](unsigned char c) { return std::toupper(c); });
+  return env;
+}
+
+SettingInfo row(std::string name, std::string help) {
+  SettingInfo info;
+  info.flag = flag_of(name);
+  info.env = env_of(name);
+  info.name = std::move(name);
+  info.help = std::move(help);
+  return info;
+}
+
+template <class Int>
+SettingInfo integer(std::string name, Int Settings::*field, Int min, Int max, std::string help) {
+  SettingInfo info = row(std::move(name), std::move(help));
+  info.parse = [field, min, max](Settings& s, std::string_view text) -> std::optional<std::string> {
+    auto value = parse_int<Int>(text);
+    if (!value || *value < min || *value > max)
+      return "must be an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + quoted(text);
+    s.*field = *value;
+    return std::nullopt;
+  };
+  info.show = [field](const Settings& s) { return std::to_string(s.*field); };
+  return info;
+}
+
+SettingInfo text(std::string name, std::string Settings::*field, std::string help) {
+  SettingInfo info = row(std::move(name), std::move(help));
+  info.parse = [field](Settings& s, std::string_view value) -> std::optional<std::string> {
+    s.*field = std::string(value);
+    return std::nullopt;
+  };
+  info.show = [field](const Settings& s) { return s.*field; };
+  return info;
+}
+
+SettingInfo boolean(std::string name, bool Settings::*field, std::string help) {
+  SettingInfo info = row(std::move(name), std::move(help));
+  info.is_switch = true;
+  info.parse = [field](Settings& s, std::string_view text) -> std::optional<std::string> {
+    auto value = parse_bool(text);
+    if (!value) return "must be true or false (also 1/0, yes/no, on/off), got " + quoted(text);
+    s.*field = *value;
+    return std::nullopt;
+  };
+  info.show = [field](const Settings& s) { return std::string(s.*field ? "true" : "false"); };
+  return info;
+}
+
+std::vector<SettingInfo> build_table() {
+  constexpr int kMaxMs = 24 * 3600 * 1000;
+  constexpr std::int64_t kGiB = 1024LL * 1024 * 1024;
+  std::vector<SettingInfo> t;
+  t.push_back(text("host", &Settings::host, "address to listen on (0.0.0.0 for every interface)"));
+  t.push_back(integer("port", &Settings::port, 1, 65535, "TCP port for HTTP and WebSocket"));
+  t.push_back(text("web_root", &Settings::web_root, "directory of static files served at /"));
+
+  SettingInfo secret = text("jwt_secret", &Settings::jwt_secret,
+                            "HS256 key for tokens, at least 32 bytes (generate: openssl rand -hex 32)");
+  secret.secret = true;
+  t.push_back(std::move(secret));
+  t.push_back(integer("jwt_leeway_s", &Settings::jwt_leeway_s, 0, 3600, "clock skew tolerated on token exp/nbf, seconds"));
+  t.push_back(boolean("dev", &Settings::dev,
+                      "development mode: GET /api/v1/dev/token mints tokens for anyone; random secret if none"));
+  t.push_back(integer("dev_token_ttl_s", &Settings::dev_token_ttl_s, 60, 30 * 24 * 3600, "lifetime of dev tokens, seconds"));
+  t.push_back(integer("auth_timeout_ms", &Settings::auth_timeout_ms, 100, kMaxMs,
+                      "time to authenticate after connecting without ?token=, else close 4408"));
+
+  t.push_back(integer("heartbeat_ms", &Settings::heartbeat_ms, 1000, kMaxMs,
+                      "WS ping after this much silence; clients are told to expect traffic this often"));
+  t.push_back(integer("idle_timeout_ms", &Settings::idle_timeout_ms, 2000, kMaxMs,
+                      "close connections silent this long (must exceed heartbeat_ms)"));
+
+  t.push_back(integer<std::int64_t>("max_frame_bytes", &Settings::max_frame_bytes, 256, 64 * 1024 * 1024,
+                                    "largest message accepted; larger ones get error too_big"));
+  t.push_back(integer<std::int64_t>("hard_frame_bytes", &Settings::hard_frame_bytes, 256, kGiB,
+                                    "one message over this closes the connection with 1009"));
+  t.push_back(integer("max_bad_frames", &Settings::max_bad_frames, 1, 100000,
+                      "malformed messages tolerated per minute before close 4400"));
+  t.push_back(integer<std::int64_t>("max_outbound_bytes", &Settings::max_outbound_bytes, 4096, kGiB,
+                                    "bytes queued for one client before it is closed as a slow consumer (4508)"));
+  t.push_back(integer<std::int64_t>("max_batch_bytes", &Settings::max_batch_bytes, 1024, 64 * 1024 * 1024,
+                                    "pending messages for one client are joined into one frame up to this size"));
+  t.push_back(integer("rx_buffer_size", &Settings::rx_buffer_size, 0, 1 << 20,
+                      "libwebsockets receive buffer per connection (0 = lws default 4096; smaller saves memory)"));
+
+  t.push_back(integer("max_rooms", &Settings::max_rooms, 1, 100000, "rooms one connection may join (advertised)"));
+  t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000, "messages per second per connection (advertised)"));
+
+  t.push_back(integer("shutdown_timeout_ms", &Settings::shutdown_timeout_ms, 0, kMaxMs,
+                      "on SIGTERM/SIGINT, time to close clients with 1012 before exiting anyway"));
+
+  SettingInfo level = row("log_level", "error, warn, info or debug (debug logs every connect/disconnect)");
+  level.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
+    auto parsed = log::parse_level(value);
+    if (!parsed) return "must be one of error, warn, info, debug, got " + quoted(value);
+    s.log_level = *parsed;
+    return std::nullopt;
+  };
+  level.show = [](const Settings& s) { return std::string(log::level_name(s.log_level)); };
+  t.push_back(std::move(level));
+  return t;
+}
+
+const SettingInfo* find_by_name(std::string_view name) {
+  for (const SettingInfo& info : describe())
+    if (info.name == name) return &info;
+  return nullptr;
+}
+
+const SettingInfo* find_by_flag(std::string_view flag) {
+  for (const SettingInfo& info : describe())
+    if (info.flag == flag) return &info;
+  return nullptr;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Applies `key = value` lines. Only whole-line comments: a value may contain '#' (secrets do).
+std::optional<std::string> apply_file(Settings& settings, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return path + ": cannot open config file";
+  std::string line;
+  int number = 0;
+  while (std::getline(file, line)) {
+    ++number;
+    std::string where = path + ":" + std::to_string(number) + ": ";
+    std::string_view content = trim(line);
+    if (content.empty() || content.front() == '#') continue;
+    auto eq = content.find('=');
+    if (eq == std::string_view::npos) return where + "expected `key = value`, got " + quoted(content);
+    std::string key(trim(content.substr(0, eq)));
+    std::replace(key.begin(), key.end(), '-', '_');
+    std::string_view value = trim(content.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    const SettingInfo* info = find_by_name(key);
+    if (!info) return where + "unknown setting " + quoted(key) + " (see --help)";
+    if (auto error = info->parse(settings, value)) return where + key + ": " + *error;
+  }
+  return std::nullopt;
+}
+
+// A flag and its value, split from "--name=value" or "--name value".
+struct ParsedFlag {
+  std::string flag;
+  std::optional<std::string> value;
+};
+
+}  // namespace
+
+const std::vector<SettingInfo>& describe() {
+  static const std::vector<SettingInfo> table = build_table();
+  return table;
+}
+
+std::optional<std::string> validate(const Settings& s) {
+  if (!s.dev && s.jwt_secret.empty())
+    return "no JWT secret: set --jwt-secret or TANDEM_JWT_SECRET (at least 32 bytes, e.g. `openssl rand -hex 32`), "
+           "or run with --dev for local development";
+  if (!s.jwt_secret.empty() && s.jwt_secret.size() < kMinSecretBytes)
+    return "jwt_secret is " + std::to_string(s.jwt_secret.size()) + " bytes; HS256 needs at least " +
+           std::to_string(kMinSecretBytes) + " (generate one: openssl rand -hex 32)";
+  if (s.idle_timeout_ms <= s.heartbeat_ms)
+    return "idle_timeout_ms (" + std::to_string(s.idle_timeout_ms) + ") must exceed heartbeat_ms (" +
+           std::to_string(s.heartbeat_ms) + "), or every idle client would be dropped before its ping";
+  if (s.hard_frame_bytes < s.max_frame_bytes)
+    return "hard_frame_bytes (" + std::to_string(s.hard_frame_bytes) + ") must be at least max_frame_bytes (" +
+           std::to_string(s.max_frame_bytes) + ")";
+  if (s.max_batch_bytes > s.max_outbound_bytes)
+    return "max_batch_bytes must not exceed max_outbound_bytes";
+  if (s.host.empty()) return "host must not be empty";
+  if (s.web_root.empty()) return "web_root must not be empty";
+  return std::nullopt;
+}
+
+Result<LoadedSettings> load_settings(const SettingSources& sources,
+                                     const std::function<std::string()>& random_secret) {
+  auto fail = [](std::string message) { return Error{"config", std::move(message)}; };
+
+  // 1. Split the flags, so --config is known before the file is read.
+  std::vector<ParsedFlag> flags;
+  for (std::size_t i = 0; i < sources.args.size(); ++i) {
+    const std::string& arg = sources.args[i];
+    if (arg.rfind("--", 0) != 0) return fail("unexpected argument " + quoted(arg) + " (see --help)");
+    ParsedFlag parsed;
+    auto eq = arg.find('=');
+    parsed.flag = arg.substr(0, eq);
+    if (eq != std::string::npos) parsed.value = arg.substr(eq + 1);
+    const SettingInfo* info = find_by_flag(parsed.flag);
+    bool is_config = parsed.flag == "--config";
+    if (!info && !is_config) return fail("unknown flag " + quoted(parsed.flag) + " (see --help)");
+    bool is_switch = info && info->is_switch;
+    if (!parsed.value && !is_switch) {
+      if (i + 1 >= sources.args.size()) return fail(parsed.flag + ": needs a value");
+      parsed.value = sources.args[++i];
+    }
+    flags.push_back(std::move(parsed));
+  }
+
+  LoadedSettings loaded;
+  Settings& settings = loaded.settings;
+
+  // 2. Config file: the last --config flag wins over TANDEM_CONFIG.
+  std::optional<std::string> config_path;
+  if (auto from_env = sources.env("TANDEM_CONFIG"); from_env && !from_env->empty()) config_path = from_env;
+  for (const ParsedFlag& f : flags)
+    if (f.flag == "--config") config_path = f.value;
+  if (config_path) {
+    if (auto error = apply_file(settings, *config_path)) return fail(*error);
+    loaded.config_path = config_path;
+  }
+
+  // 3. Environment. An empty variable counts as unset (compose files often declare blanks).
+  for (const SettingInfo& info : describe()) {
+    auto value = sources.env(info.env);
+    if (!value || value->empty()) continue;
+    if (auto error = info.parse(settings, *value)) return fail(info.env + ": " + *error);
+  }
+
+  // 4. Flags, in order (a repeated flag: the last one wins).
+  for (const ParsedFlag& f : flags) {
+    if (f.flag == "--config") continue;
+    const SettingInfo* info = find_by_flag(f.flag);
+    if (auto error = info->parse(settings, f.value.value_or("true"))) return fail(f.flag + ": " + *error);
+  }
+
+  // 5. Dev mode without a secret: make one up. Tokens then die with the process, which is
+  // what a development server wants.
+  if (settings.dev && settings.jwt_secret.empty()) {
+    settings.jwt_secret = random_secret();
+    loaded.secret_generated = true;
+  }
+  if (auto error = validate(settings)) return fail(*error);
+  return loaded;
+}
+
+std::string usage_text(std::string_view program) {
+  std::ostringstream out;
+  out << "tandem-server — real-time collaboration server (WebSocket + HTTP on one port)\n\n"
+      << "Usage:\n"
+      << "  " << program << " [serve] [flags]      run the server (the default)\n"
+      << "  " << program << " mint-token --secret S --sub ID [--name N] [--color #rrggbb]\n"
+      << "        [--rooms 'workflow:*,chat:lobby'] [--ttl 3600]   print a signed HS256 token\n"
+      << "  " << program << " --help | --version\n\n"
+      << "Settings (precedence: defaults < config file < environment < flags):\n"
+      << "  --config PATH  (env TANDEM_CONFIG)\n"
+      << "      file of `key = value` lines, `#` starts a comment line; keys are the names below\n";
+  const Settings defaults;
+  for (const SettingInfo& info : describe()) {
+    out << "  " << info.flag << (info.is_switch ? "" : " VALUE") << "  (env " << info.env << ", file "
+        << info.name << ")\n"
+        << "      " << info.help << "\n"
+        << "      default: " << (info.secret ? std::string("(none)") : info.show(defaults)) << "\n";
+  }
+  out << "\nEndpoints: /ws (WebSocket, ?token=JWT), /healthz, /api/v1/dev/token?name=N (dev only),\n"
+      << "static files from web_root. On SIGTERM/SIGINT clients are closed with 1012 \"restart\".\n";
+  return out.str();
+}
+
+}  // namespace tandem::server

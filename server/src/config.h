@@ -1,0 +1,110 @@
+// server/src/config.h — every setting of tandem-server in one struct, and how it is loaded.
+//
+// Sections:
+//   Settings        one field per bound or knob, each with its default and why
+//   describe()      the table behind --help, the config file, env vars and flags
+//   load_settings() defaults < config file < environment < command-line flags, then validate
+//
+// Every setting has the same four spellings, derived from its name:
+//   config file  heartbeat_ms = 25000        (--config PATH or TANDEM_CONFIG; `#` comments)
+//   environment  TANDEM_HEARTBEAT_MS=25000
+//   flag         --heartbeat-ms 25000  or  --heartbeat-ms=25000
+//   boolean flag --dev  (alone means true; --dev=false also works)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log.h"
+#include "tandem/result.h"
+
+#ifndef TANDEM_WWW_DIR
+#define TANDEM_WWW_DIR "build/www"
+#endif
+
+namespace tandem::server {
+
+struct Settings {
+  // ---- network ----
+  std::string host = "127.0.0.1";  // loopback by default: exposing the port is a deliberate act
+  int port = 8080;
+  std::string web_root = TANDEM_WWW_DIR;  // static files; index.html is served for "/"
+
+  // ---- authentication ----
+  std::string jwt_secret;      // HS256 key, at least 32 bytes; required unless dev is on
+  int jwt_leeway_s = 30;       // clock skew tolerated on exp/nbf
+  bool dev = false;            // dev token endpoint + random secret; never on by default
+  int dev_token_ttl_s = 43200; // 12 h: a dev session outlives a working day's morning
+  int auth_timeout_ms = 10000; // time to send `auth` when the URL had no token, else 4408
+
+  // ---- liveness ----
+  int heartbeat_ms = 25000;     // WS ping after this much silence; advertised in `connected`
+  int idle_timeout_ms = 60000;  // drop connections silent this long (must exceed heartbeat)
+
+  // ---- frames and queues ----
+  std::int64_t max_frame_bytes = 65536;     // larger messages: error too_big, bytes discarded
+  std::int64_t hard_frame_bytes = 1048576;  // one message over this: close 1009
+  int max_bad_frames = 20;                  // errors tolerated per minute before close 4400
+  std::int64_t max_outbound_bytes = 4194304;  // queued for one slow client before close 4508
+  std::int64_t max_batch_bytes = 65536;     // pending messages joined into one frame up to this
+  int rx_buffer_size = 256;  // lws receive buffer per connection: ~1.6 KB idle vs ~5.4 KB at 0 (4096)
+
+  // ---- advertised limits (enforced by the room and rate features of issue 3) ----
+  int max_rooms = 64;      // rooms one connection may join
+  int rate_per_sec = 50;   // messages per second one connection may send
+
+  // ---- process ----
+  int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
+  log::Level log_level = log::Level::Info;
+};
+
+// One row of the settings table.
+struct SettingInfo {
+  std::string name;         // config-file key, e.g. "heartbeat_ms"
+  std::string flag;         // "--heartbeat-ms"
+  std::string env;          // "TANDEM_HEARTBEAT_MS"
+  std::string help;         // one line for --help
+  bool is_switch = false;   // a boolean: the flag alone means true
+  bool secret = false;      // never printed (its default is shown as "(none)")
+  // Parses `text` into the field; returns an error message (without the setting's name) or
+  // nothing on success.
+  std::function<std::optional<std::string>(Settings&, std::string_view text)> parse;
+  std::function<std::string(const Settings&)> show;  // current value as text
+};
+
+const std::vector<SettingInfo>& describe();
+
+// Where settings come from, so tests can supply each source.
+struct SettingSources {
+  std::vector<std::string> args;  // command-line arguments after the subcommand
+  std::function<std::optional<std::string>(const std::string& name)> env;  // getenv
+};
+
+// What load_settings() found besides settings.
+struct LoadedSettings {
+  Settings settings;
+  std::optional<std::string> config_path;  // the file that was read, if any
+  bool secret_generated = false;           // dev mode made up a random secret
+};
+
+// Loads and validates. Errors name the source and the setting, e.g.
+// "--port: must be an integer in 1..65535, got \"80a\"" or
+// "/etc/tandem.conf:3: unknown setting \"prot\"". `random_secret` supplies the dev secret.
+Result<LoadedSettings> load_settings(const SettingSources& sources,
+                                     const std::function<std::string()>& random_secret);
+
+// Checks cross-field rules (secret present and long enough, idle > heartbeat, ...). Called by
+// load_settings(); exposed for tests.
+std::optional<std::string> validate(const Settings& settings);
+
+// The --help text: usage, subcommands, then every setting with its flag, env var and default.
+std::string usage_text(std::string_view program);
+
+// Minimum HS256 key length: RFC 7518 §3.2 asks for a key at least as long as the hash.
+inline constexpr std::size_t kMinSecretBytes = 32;
+
+}  // namespace tandem::server

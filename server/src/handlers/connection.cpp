@@ -1,0 +1,26 @@
+// server/src/handlers/connection.cpp — the connection family: auth and ping.
+#include <string>
+
+#include "handlers.h"
+#include "../log.h"
+
+namespace tandem::server::handlers {
+
+void register_connection(HandlerRegistry& registry) {
+  // auth: the first message when the URL had no token. The hub lets only this through before
+  // authentication; once authenticated a second auth is a client bug, not a re-login.
+  registry.on<protocol::Auth>([](HandlerContext& ctx, const protocol::Auth& auth) {
+    if (ctx.connection.auth == AuthState::Authenticated) {
+      ctx.error(protocol::errc::invalid_message, "already authenticated");
+      return;
+    }
+    ctx.hub.authenticate(ctx.connection, auth.token, ctx.now);
+  });
+
+  // ping: app-level liveness (browsers cannot see WS pings). Answered with pong, same id.
+  registry.on<protocol::Ping>([](HandlerContext& ctx, const protocol::Ping&) {
+    ctx.reply(protocol::Pong{ctx.now.wall});
+  });
+}
+
+}  // namespace tandem::server::handlers

@@ -1,0 +1,17 @@
+// server/src/handlers/handlers.h — the list of message families the server handles.
+//
+// Each family lives in one file, handlers/<family>.cpp, exposing one register function.
+// Adding a family: write that file (it is compiled by the glob in server/CMakeLists.txt) and
+// add one line to register_all(). Explicit calls instead of static self-registration: a static
+// library drops objects nothing references, and an explicit list is greppable.
+#pragma once
+
+#include "../hub.h"
+
+namespace tandem::server::handlers {
+
+void register_connection(HandlerRegistry& registry);  // auth, ping
+
+inline void register_all(HandlerRegistry& registry) { register_connection(registry); }
+
+}  // namespace tandem::server::handlers

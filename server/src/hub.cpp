@@ -1,0 +1,283 @@
+// server/src/hub.cpp — connection registry, auth gate, dispatch, outbound queues (see hub.h).
+#include "hub.h"
+
+#include <utility>
+#include <vector>
+
+#include "handlers/handlers.h"
+#include "log.h"
+#include "version.h"
+
+namespace tandem::server {
+
+namespace {
+constexpr std::size_t kMaxCloseReasonBytes = 123;  // RFC 6455 §5.5: 125-byte control payload - code
+}
+
+std::string close_reason(std::string_view reason) {
+  if (reason.size() <= kMaxCloseReasonBytes) return std::string(reason);
+  std::size_t cut = kMaxCloseReasonBytes;
+  // Step back over UTF-8 continuation bytes (10xxxxxx) so no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(reason.substr(0, cut));
+}
+
+// ---- HandlerContext / HandlerRegistry -------------------------------------------------------
+
+void HandlerContext::reply(protocol::ServerMessage message) {
+  hub.send(connection, protocol::ServerFrame{frame.id, std::move(message)});
+}
+
+void HandlerContext::ack() {
+  if (frame.id) reply(protocol::Ack{});
+}
+
+void HandlerContext::error(std::string_view code, std::string message) {
+  hub.protocol_error(connection, Error{std::string(code), std::move(message)}, frame.id, now);
+}
+
+const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) const {
+  auto it = handlers_.find(std::string(type));
+  return it == handlers_.end() ? nullptr : &it->second;
+}
+
+// ---- Hub ------------------------------------------------------------------------------------
+
+Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker)
+    : settings_(settings), ids_(ids), waker_(waker) {
+  handlers::register_all(handlers_);
+}
+
+ConnectionId Hub::open(const OpenRequest& request, Now now) {
+  const ConnectionId id = next_id_++;
+  Connection& c = connections_[id];
+  c.id = id;
+  c.wire_id = "c" + std::to_string(id);
+  c.peer = request.peer;
+  c.opened_at = now.mono;
+  LOG_DEBUG("%s: connected from %s", c.wire_id.c_str(), c.peer.c_str());
+
+  if (shutting_down_) {
+    close(c, protocol::close::restart, "restart");
+  } else if (request.token) {
+    // issue 2: sessions are not resumed yet; ?session= is accepted and a new one is issued.
+    authenticate(c, *request.token, now);
+  } else {
+    auth_deadlines_.emplace_back(now.mono + Millis(settings_.auth_timeout_ms), id);
+  }
+  return id;
+}
+
+void Hub::receive(ConnectionId id, std::string_view text, Now now) {
+  Connection* c = find(id);
+  if (!c || c->close) return;  // closing: the rest of its input no longer matters
+
+  if (text.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) {
+    refuse(id, FrameProblem::TooBig, text.size(), now);
+    return;
+  }
+  std::optional<std::string> request_id;
+  auto frame = protocol::decode_client(text, &request_id);
+
+  // The auth gate: before authentication only a well-formed `auth` passes. Anything else from
+  // an unauthenticated peer ends the connection rather than earning it error replies.
+  if (c->auth == AuthState::Pending) {
+    if (!frame) {
+      close(*c, protocol::close::unauthorized, "authenticate first: " + frame.error().message);
+      return;
+    }
+    if (!std::holds_alternative<protocol::Auth>(frame->message)) {
+      close(*c, protocol::close::unauthorized, "authenticate first");
+      return;
+    }
+  }
+  if (!frame) {
+    protocol_error(*c, frame.error(), request_id, now);
+    return;
+  }
+  const char* type = protocol::type_of(frame->message);
+  const HandlerRegistry::Handler* handler = handlers_.find(type);
+  if (!handler) {
+    // The codec knows the type but this server has no feature for it (yet).
+    protocol_error(*c, Error{std::string(protocol::errc::unknown_type),
+                             "message type \"" + std::string(type) + "\" is not handled by this server"},
+                   request_id, now);
+    return;
+  }
+  HandlerContext ctx{*this, *c, frame.value(), now};
+  (*handler)(ctx);
+}
+
+void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now) {
+  Connection* c = find(id);
+  if (!c || c->close) return;
+  switch (problem) {
+    case FrameProblem::OverHardLimit:
+      close(*c, protocol::close::too_big,
+            "message over " + std::to_string(settings_.hard_frame_bytes) + " bytes");
+      return;
+    case FrameProblem::TooBig:
+      if (c->auth == AuthState::Pending) {
+        close(*c, protocol::close::unauthorized, "authenticate first");
+        return;
+      }
+      protocol_error(*c,
+                     Error{std::string(protocol::errc::too_big),
+                           "message of " + std::to_string(bytes) + " bytes exceeds max_frame_bytes " +
+                               std::to_string(settings_.max_frame_bytes)},
+                     std::nullopt, now);
+      return;
+    case FrameProblem::Binary:
+      if (c->auth == AuthState::Pending) {
+        close(*c, protocol::close::unauthorized, "authenticate first");
+        return;
+      }
+      protocol_error(*c, Error{std::string(protocol::errc::invalid_message), "binary frames are not supported; send JSON text"},
+                     std::nullopt, now);
+      return;
+  }
+}
+
+void Hub::closed(ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  LOG_DEBUG("%s: disconnected (%s)", it->second.wire_id.c_str(),
+            it->second.auth == AuthState::Authenticated ? it->second.user.id.c_str() : "unauthenticated");
+  if (it->second.auth == AuthState::Authenticated) --authenticated_;
+  connections_.erase(it);
+}
+
+void Hub::tick(Now now) {
+  while (!auth_deadlines_.empty() && auth_deadlines_.front().first <= now.mono) {
+    ConnectionId id = auth_deadlines_.front().second;
+    auth_deadlines_.pop_front();
+    Connection* c = find(id);
+    if (c && c->auth == AuthState::Pending && !c->close)
+      close(*c, protocol::close::auth_timeout,
+            "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
+  }
+}
+
+void Hub::shutdown() {
+  shutting_down_ = true;
+  for (auto& [id, c] : connections_) close(c, protocol::close::restart, "restart");
+}
+
+Bytes Hub::next_frame(ConnectionId id) {
+  Connection* c = find(id);
+  if (!c) return nullptr;
+  c->wake_pending = false;  // the edge is draining; new frames after this need a new wake
+  if (c->outbound.empty()) return nullptr;
+
+  // Take as many queued messages as fit into one batch frame (at least one).
+  const std::size_t budget = static_cast<std::size_t>(settings_.max_batch_bytes);
+  std::size_t count = 1;
+  std::size_t size = c->outbound.front()->size() + 2;  // + the array brackets
+  while (count < c->outbound.size() && size + c->outbound[count]->size() + 1 <= budget) {
+    size += c->outbound[count]->size() + 1;
+    ++count;
+  }
+  std::size_t taken_bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) taken_bytes += c->outbound[i]->size();
+  Bytes frame;
+  if (count == 1) {
+    frame = std::move(c->outbound.front());  // no copy: the shared bytes go out as they are
+  } else {
+    std::vector<std::string_view> parts;
+    parts.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) parts.emplace_back(*c->outbound[i]);
+    frame = std::make_shared<const std::string>(protocol::batch(parts));
+  }
+  for (std::size_t i = 0; i < count; ++i) c->outbound.pop_front();
+  c->outbound_bytes -= taken_bytes;
+  return frame;
+}
+
+const CloseRequest* Hub::close_request(ConnectionId id) const {
+  auto it = connections_.find(id);
+  if (it == connections_.end() || !it->second.close) return nullptr;
+  return &*it->second.close;
+}
+
+void Hub::send(Connection& c, Bytes frame) {
+  if (c.close) return;  // nothing new goes to a connection being closed
+  if (c.outbound_bytes + frame->size() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
+    LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound_bytes);
+    close(c, protocol::close::slow_consumer, "slow consumer", QueuedFrames::Drop);
+    return;
+  }
+  c.outbound_bytes += frame->size();
+  c.outbound.push_back(std::move(frame));
+  wake(c);
+}
+
+void Hub::send(Connection& c, const protocol::ServerFrame& frame) {
+  send(c, std::make_shared<const std::string>(protocol::encode(frame)));
+}
+
+void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view reason, QueuedFrames queued) {
+  if (c.close) return;
+  LOG_DEBUG("%s: closing %d \"%.*s\"", c.wire_id.c_str(), code.code, static_cast<int>(reason.size()), reason.data());
+  c.close = CloseRequest{code.code, close_reason(reason), queued};
+  if (queued == QueuedFrames::Drop) {
+    c.outbound.clear();
+    c.outbound_bytes = 0;
+  }
+  wake(c);
+}
+
+void Hub::authenticate(Connection& c, std::string_view token, Now now) {
+  auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+  if (!claims) {
+    LOG_DEBUG("%s: token refused: %s", c.wire_id.c_str(), claims.error().message.c_str());
+    close(c, protocol::close::unauthorized, claims.error().message);
+    return;
+  }
+  c.auth = AuthState::Authenticated;
+  ++authenticated_;
+  c.user.id = claims->sub;
+  c.user.name = claims->name.value_or(claims->sub);
+  c.user.color = claims->color.value_or(color_for(c.user.name));
+  c.rooms = claims->rooms;
+  c.session = ids_.session_id();
+  LOG_DEBUG("%s: authenticated as %s", c.wire_id.c_str(), c.user.id.c_str());
+
+  protocol::Connected connected;
+  connected.connection_id = c.wire_id;
+  connected.session = c.session;
+  connected.resumed = false;
+  connected.user = c.user;
+  connected.heartbeat_ms = settings_.heartbeat_ms;
+  connected.limits = {settings_.max_frame_bytes, settings_.max_rooms, settings_.rate_per_sec};
+  connected.server_version = kServerVersion;
+  send(c, protocol::ServerFrame{std::nullopt, std::move(connected)});
+}
+
+void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
+  if (c.close) return;
+  while (!c.bad_frames.empty() && now.mono - c.bad_frames.front() >= kBadFrameWindow) c.bad_frames.pop_front();
+  c.bad_frames.push_back(now.mono);
+  if (c.bad_frames.size() > static_cast<std::size_t>(settings_.max_bad_frames)) {
+    close(c, protocol::close::protocol_violation,
+          "more than " + std::to_string(settings_.max_bad_frames) + " bad messages in a minute");
+    return;
+  }
+  send(c, protocol::ServerFrame{id, protocol::ErrorReply{error.code, error.message, std::nullopt}});
+}
+
+Connection* Hub::find(ConnectionId id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : &it->second;
+}
+
+HubStats Hub::stats() const {
+  return HubStats{connections_.size(), authenticated_};
+}
+
+void Hub::wake(Connection& c) {
+  if (c.wake_pending) return;
+  c.wake_pending = true;
+  waker_.wake(c.id);
+}
+
+}  // namespace tandem::server

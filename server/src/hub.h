@@ -1,0 +1,216 @@
+// server/src/hub.h — every WebSocket connection's logic, without sockets.
+//
+// The edge (lws_server.cpp; a fake in tests) feeds the hub events: a connection opened, a
+// complete text message arrived, a message was refused by the frame assembler, a
+// connection closed, time passed. The hub answers with effects it keeps per connection:
+// frames in an outbound queue and, at most once, a close request (code + reason). It calls
+// EdgeWaker::wake(id) when a connection has something new; the edge then drains it at its
+// next writable moment (never from inside an input callback).
+//
+// Sections:
+//   Now, Bytes, CloseRequest     the vocabulary shared with the edge
+//   Connection                   per-connection state ("one of these per connection")
+//   HandlerRegistry              message type -> handler; each family registers its own
+//   Hub                          the registry of connections and the rules of issue 2
+//
+// Rules enforced here (docs/PROTOCOL.md §Connection): nothing but `connected` before auth;
+// any other message before auth closes 4401; no auth within auth_timeout closes 4408; bad
+// JSON / unknown type / invalid fields / too big get an error and the connection stays; more
+// than max_bad_frames of those per minute closes 4400; an outbound queue over
+// max_outbound_bytes closes 4508; shutdown closes everyone with 1012.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "config.h"
+#include "ids.h"
+#include "jwt.h"
+#include "tandem/clock.h"
+#include "tandem/protocol/codec.h"
+#include "tandem/protocol/errors.h"
+
+namespace tandem::server {
+
+using ConnectionId = std::uint64_t;
+
+// Encoded frame bytes, shared: a broadcast is encoded once and every recipient's queue holds
+// the same string.
+using Bytes = std::shared_ptr<const std::string>;
+
+// The two clocks the hub needs: monotonic for timeouts, wall for `ts` fields and token expiry.
+struct Now {
+  Millis mono{0};
+  UnixMillis wall = 0;
+};
+
+// What happens to frames still queued when a close is requested.
+enum class QueuedFrames {
+  Flush,  // send them first (errors before a 4400 explain it; shutdown drains)
+  Drop,   // discard them (a slow consumer would never drain)
+};
+
+struct CloseRequest {
+  int code = 0;
+  std::string reason;  // at most 123 bytes (the WebSocket limit), cut at a UTF-8 boundary
+  QueuedFrames queued = QueuedFrames::Flush;
+};
+
+// Why the edge refused a message before it reached the hub.
+enum class FrameProblem {
+  TooBig,      // over max_frame_bytes; its bytes were discarded as they arrived
+  OverHardLimit,  // over hard_frame_bytes: the connection must go (1009)
+  Binary,      // a binary message; the protocol is JSON text only
+};
+
+enum class AuthState { Pending, Authenticated };
+
+// One of these per WebSocket connection, owned by the Hub.
+struct Connection {
+  ConnectionId id = 0;
+  std::string wire_id;        // `connection_id` on the wire: "c" + id
+  std::string peer;           // remote address, for logs
+  AuthState auth = AuthState::Pending;
+  Millis opened_at{0};
+  protocol::UserInfo user;    // valid once authenticated
+  std::vector<std::string> rooms;  // the token's room patterns
+  std::string session;        // issued in `connected`
+
+  std::deque<Bytes> outbound;         // encoded messages, oldest first
+  std::size_t outbound_bytes = 0;     // sum of outbound sizes (bounded by max_outbound_bytes)
+  bool wake_pending = false;          // the edge was woken and has not drained since
+  std::optional<CloseRequest> close;  // set once; input is ignored afterwards
+
+  std::deque<Millis> bad_frames;  // times of recent protocol errors (last minute)
+};
+
+class Hub;
+
+// What a handler gets: the connection, the decoded frame, the time, and reply helpers that
+// echo the request id.
+struct HandlerContext {
+  Hub& hub;
+  Connection& connection;
+  const protocol::ClientFrame& frame;
+  Now now;
+
+  void reply(protocol::ServerMessage message);  // carries frame.id
+  void ack();                                   // {"type":"ack","id"} when the request had an id
+  void error(std::string_view code, std::string message);  // counts as a bad frame
+};
+
+// Message type -> handler. Each family registers its handlers from its own file
+// (handlers/<family>.cpp, listed in handlers/handlers.h).
+class HandlerRegistry {
+ public:
+  using Handler = std::function<void(HandlerContext&)>;
+
+  // Registers `handler(HandlerContext&, const M&)` for message struct M (keyed by M::kType).
+  template <class M, class F>
+  void on(F handler) {
+    handlers_[M::kType] = [handler = std::move(handler)](HandlerContext& ctx) {
+      handler(ctx, std::get<M>(ctx.frame.message));
+    };
+  }
+  const Handler* find(std::string_view type) const;
+
+ private:
+  std::unordered_map<std::string, Handler> handlers_;
+};
+
+// The edge implements this: "connection `id` has frames or a close request for you".
+class EdgeWaker {
+ public:
+  virtual ~EdgeWaker() = default;
+  virtual void wake(ConnectionId id) = 0;
+};
+
+// What the edge knows at upgrade time.
+struct OpenRequest {
+  std::optional<std::string> token;    // ?token=
+  std::optional<std::string> session;  // ?session=
+  std::string peer;                    // "127.0.0.1:53412", for logs
+};
+
+struct HubStats {
+  std::size_t connections = 0;    // open WebSocket connections
+  std::size_t authenticated = 0;  // of which past auth
+};
+
+class Hub {
+ public:
+  // Keeps references to `ids` and `waker`; both must outlive the hub.
+  Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker);
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // ---- events from the edge ----------------------------------------------------------------
+  // A WebSocket connection was accepted. With a token it is authenticated at once (or closed
+  // 4401); without one it has auth_timeout to send `auth`.
+  ConnectionId open(const OpenRequest& request, Now now);
+  // One complete text message.
+  void receive(ConnectionId id, std::string_view text, Now now);
+  // A message the edge refused (see FrameProblem). `bytes` is its size so far.
+  void refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now);
+  // The connection is gone (either side closed it). Forgets it.
+  void closed(ConnectionId id);
+  // Periodic: auth timeouts. Call every few hundred ms.
+  void tick(Now now);
+  // Graceful shutdown: every connection gets close 1012 "restart"; later opens too.
+  void shutdown();
+
+  // ---- effects for the edge ------------------------------------------------------------------
+  // The next frame to write: one queued message as is, or several joined into one batch frame
+  // (a JSON array) up to max_batch_bytes. nullptr when nothing is queued.
+  Bytes next_frame(ConnectionId id);
+  // The close to execute once next_frame() returns nullptr; nullptr when none is requested.
+  const CloseRequest* close_request(ConnectionId id) const;
+
+  // ---- for handlers and features ---------------------------------------------------------------
+  void send(Connection& connection, Bytes frame);
+  void send(Connection& connection, const protocol::ServerFrame& frame);
+  // Requests a close. The first request wins; later ones are ignored.
+  void close(Connection& connection, const protocol::CloseCode& code, std::string_view reason,
+             QueuedFrames queued = QueuedFrames::Flush);
+  // Verifies `token` and, if good, marks the connection authenticated and sends `connected`.
+  // A bad token closes 4401 with the reason.
+  void authenticate(Connection& connection, std::string_view token, Now now);
+  // Answers a malformed or refused message with an error (carrying `id` when known) and counts
+  // it; the (max_bad_frames+1)th within a minute closes 4400 instead.
+  void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);
+
+  Connection* find(ConnectionId id);
+  HubStats stats() const;
+  const Settings& settings() const { return settings_; }
+  bool shutting_down() const { return shutting_down_; }
+
+ private:
+  void wake(Connection& connection);
+
+  Settings settings_;
+  IdSource& ids_;
+  EdgeWaker& waker_;
+  HandlerRegistry handlers_;
+  std::unordered_map<ConnectionId, Connection> connections_;
+  // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
+  std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
+  std::size_t authenticated_ = 0;
+  ConnectionId next_id_ = 1;
+  bool shutting_down_ = false;
+};
+
+// How long protocol errors are remembered for the max_bad_frames rule.
+inline constexpr Millis kBadFrameWindow{60000};
+
+// Cuts `reason` to the 123 bytes a close frame allows, at a UTF-8 character boundary.
+std::string close_reason(std::string_view reason);
+
+}  // namespace tandem::server

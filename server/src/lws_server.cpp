@@ -1,0 +1,492 @@
+// server/src/lws_server.cpp — the edge: libwebsockets in, Hub and HttpApi calls out.
+//
+// The only file that includes libwebsockets.h. Everything it does is I/O: accept, read
+// pieces of messages, write queued frames, close, serve files, tick a timer, catch signals.
+// Decisions live in the Hub (hub.h) and HttpApi (http_api.h).
+//
+// Sections:
+//   1. process-wide signal state
+//   2. LwsServer: one per process ("vhost-level" state); EdgeConnection: one per WebSocket
+//   3. the WebSocket protocol callback (/ws)
+//   4. the HTTP protocol callback (/healthz, /api/...; static files are lws's own mount)
+//   5. context setup, the service loop and graceful shutdown (LWS-NOTES §7)
+#include "lws_server.h"
+
+#include <libwebsockets.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+#include "frame_assembler.h"
+#include "http_api.h"
+#include "hub.h"
+#include "ids.h"
+#include "log.h"
+#include "version.h"
+
+namespace tandem::server {
+
+namespace {
+
+// ---- 1. signals -----------------------------------------------------------------------------
+
+std::atomic<int> g_signal_count{0};
+std::atomic<lws_context*> g_context{nullptr};
+
+// Async-signal-safe: an atomic increment, write(2), and lws_cancel_service (which writes to
+// the loop's wake-up pipe). The loop notices the count in EVENT_WAIT_CANCELLED.
+extern "C" void on_signal(int) {
+  if (g_signal_count.fetch_add(1) >= 1) {
+    static const char kMessage[] = "second signal: exiting now\n";
+    [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    _exit(1);
+  }
+  if (lws_context* context = g_context.load()) lws_cancel_service(context);
+}
+
+Now clock_now() {
+  timespec mono{}, wall{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  return Now{Millis(static_cast<std::int64_t>(mono.tv_sec) * 1000 + mono.tv_nsec / 1000000),
+             static_cast<UnixMillis>(wall.tv_sec) * 1000 + wall.tv_nsec / 1000000};
+}
+
+// How often the hub's tick runs (auth timeouts, shutdown deadline). Auth timeouts are
+// therefore late by at most this much.
+constexpr lws_usec_t kTickInterval = 250 * LWS_US_PER_MS;
+
+// Longest URL argument we read (a token is at most rules::token.max = 8192 bytes).
+constexpr int kMaxArgBytes = 8192 + 16;
+
+// ---- 2. state -------------------------------------------------------------------------------
+
+// One of these per WebSocket connection, beside the Hub's Connection: the socket side.
+struct EdgeConnection {
+  lws* wsi;
+  FrameAssembler assembler;
+};
+
+// lws per-session data of the WebSocket protocol: zeroed by lws, so id 0 means "never
+// established" (CLOSED also fires for connections refused in FILTER, LWS-NOTES §2).
+struct WsSession {
+  ConnectionId id;
+};
+
+class LwsServer;
+
+// The tick timer: the sul must be the first member so the callback can find the server.
+struct TickTimer {
+  lws_sorted_usec_list_t sul;
+  LwsServer* server;
+};
+
+class LwsServer final : public EdgeWaker {
+ public:
+  LwsServer(const Settings& settings, Millis started)
+      : settings_(settings),
+        hub_(settings_, ids_, *this),
+        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down()}; }, started) {}
+
+  ServeResult run(bool secret_generated);
+
+  // EdgeWaker: the hub has frames or a close for `id`.
+  void wake(ConnectionId id) override {
+    auto it = edges_.find(id);
+    if (it != edges_.end()) lws_callback_on_writable(it->second.wsi);
+  }
+
+  int on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len);
+  int on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+  void on_tick();
+
+ private:
+  void begin_shutdown();
+  int write_frames(lws* wsi, ConnectionId id);
+  int write_http_reply(lws* wsi);
+
+  Settings settings_;
+  RandomIds ids_;
+  Hub hub_;
+  HttpApi api_;
+  lws_context* context_ = nullptr;
+  std::unordered_map<ConnectionId, EdgeConnection> edges_;
+  std::unordered_map<lws*, HttpResponse> http_replies_;  // answers waiting for HTTP_WRITEABLE
+  std::vector<unsigned char> write_buffer_;              // LWS_PRE + frame, reused for every write
+  TickTimer tick_{};
+  bool shutdown_started_ = false;
+  Millis shutdown_deadline_{0};
+};
+
+LwsServer* server_of(lws* wsi) { return static_cast<LwsServer*>(lws_context_user(lws_get_context(wsi))); }
+
+std::string peer_of(lws* wsi) {
+  char address[64] = "";
+  lws_get_peer_simple(wsi, address, sizeof address);
+  return address;
+}
+
+std::optional<std::string> url_arg(lws* wsi, const char* name_with_equals) {
+  std::vector<char> buffer(kMaxArgBytes);
+  const char* value = lws_get_urlarg_by_name(wsi, name_with_equals, buffer.data(), static_cast<int>(buffer.size()));
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
+// ---- 3. WebSocket (/ws) ---------------------------------------------------------------------
+
+int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+      // Every upgrade lands here (pvo "default"), whatever its path: only /ws is ours.
+      char uri[32] = "";
+      if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) {
+        LOG_DEBUG("refused WebSocket upgrade for path %s", uri);
+        return 1;
+      }
+      if (shutdown_started_) return 1;  // draining: new clients go to another instance
+      return 0;
+    }
+
+    case LWS_CALLBACK_ESTABLISHED: {
+      OpenRequest request;
+      request.token = url_arg(wsi, "token=");
+      request.session = url_arg(wsi, "session=");
+      request.peer = peer_of(wsi);
+      const ConnectionId id = hub_.open(request, clock_now());
+      session->id = id;
+      edges_.emplace(id, EdgeConnection{wsi, FrameAssembler(static_cast<std::size_t>(settings_.max_frame_bytes),
+                                                            static_cast<std::size_t>(settings_.hard_frame_bytes))});
+      // open() may have queued `connected` or a close before the edge knew this wsi.
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+
+    case LWS_CALLBACK_RECEIVE: {
+      auto it = edges_.find(session->id);
+      if (it == edges_.end()) return 0;
+      const Now now = clock_now();
+      auto outcome = it->second.assembler.feed(std::string_view(static_cast<const char*>(in), len),
+                                               lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
+                                               lws_frame_is_binary(wsi));
+      // RECEIVE never writes: the hub queues, wakes us, and WRITEABLE does the I/O.
+      switch (outcome.status) {
+        case FrameAssembler::Status::Partial: break;
+        case FrameAssembler::Status::Complete: hub_.receive(session->id, outcome.message, now); break;
+        case FrameAssembler::Status::TooBig: hub_.refuse(session->id, FrameProblem::TooBig, outcome.bytes, now); break;
+        case FrameAssembler::Status::OverHardLimit:
+          hub_.refuse(session->id, FrameProblem::OverHardLimit, outcome.bytes, now);
+          break;
+        case FrameAssembler::Status::Binary: hub_.refuse(session->id, FrameProblem::Binary, outcome.bytes, now); break;
+      }
+      return 0;
+    }
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      if (!session->id) return 0;
+      return write_frames(wsi, session->id);
+
+    case LWS_CALLBACK_CLOSED:
+      if (!session->id) return 0;  // refused in FILTER: never reached the hub
+      hub_.closed(session->id);
+      edges_.erase(session->id);
+      session->id = 0;
+      return 0;
+
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      // Fires for our signal kick, but also spuriously (about once per accept, LWS-NOTES §6):
+      // it means "look at your flags", never "one event happened".
+      if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
+      return 0;
+
+    default:
+      return 0;
+  }
+}
+
+// Writes queued frames until the queue is empty or the socket is choked, then executes a
+// requested close. Returning -1 tells lws to close (with the reason set by lws_close_reason).
+int LwsServer::write_frames(lws* wsi, ConnectionId id) {
+  while (Bytes frame = hub_.next_frame(id)) {
+    write_buffer_.resize(LWS_PRE + frame->size());
+    std::memcpy(write_buffer_.data() + LWS_PRE, frame->data(), frame->size());
+    const int written = lws_write(wsi, write_buffer_.data() + LWS_PRE, frame->size(), LWS_WRITE_TEXT);
+    if (written < static_cast<int>(frame->size())) {
+      LOG_DEBUG("write failed, dropping connection");
+      return -1;
+    }
+    // lws keeps what the kernel did not take and reports choked; continue when writable.
+    if (lws_send_pipe_choked(wsi)) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  if (const CloseRequest* close = hub_.close_request(id)) {
+    lws_close_reason(wsi, static_cast<lws_close_status>(close->code),
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(close->reason.data())), close->reason.size());
+    return -1;
+  }
+  return 0;
+}
+
+// ---- 4. HTTP (/healthz, /api) ---------------------------------------------------------------
+
+HttpRequest read_http_request(lws* wsi) {
+  HttpRequest request;
+  struct MethodToken {
+    lws_token_indexes token;
+    const char* method;
+  };
+  static constexpr MethodToken kMethods[] = {{WSI_TOKEN_GET_URI, "GET"},
+                                             {WSI_TOKEN_POST_URI, "POST"},
+                                             {WSI_TOKEN_PUT_URI, "PUT"},
+                                             {WSI_TOKEN_DELETE_URI, "DELETE"},
+                                             {WSI_TOKEN_PATCH_URI, "PATCH"},
+                                             {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}};
+  request.method = "OTHER";
+  for (const MethodToken& m : kMethods) {
+    const int length = lws_hdr_total_length(wsi, m.token);
+    if (length <= 0) continue;
+    request.method = m.method;
+    request.path.resize(static_cast<std::size_t>(length) + 1);
+    if (lws_hdr_copy(wsi, request.path.data(), length + 1, m.token) < 0) request.path.clear();
+    request.path.resize(std::strlen(request.path.c_str()));
+    break;
+  }
+  // Each query argument is one urldecoded fragment "name=value" (LWS-NOTES §2).
+  std::vector<char> buffer(kMaxArgBytes);
+  for (int index = 0;; ++index) {
+    const int n = lws_hdr_copy_fragment(wsi, buffer.data(), static_cast<int>(buffer.size()), WSI_TOKEN_HTTP_URI_ARGS, index);
+    if (n < 0) break;
+    std::string_view arg(buffer.data(), static_cast<std::size_t>(n));
+    const auto eq = arg.find('=');
+    if (eq == std::string_view::npos) {
+      request.query.emplace_back(std::string(arg), "");
+    } else {
+      request.query.emplace_back(std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)));
+    }
+  }
+  return request;
+}
+
+int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+      // Only the callback mounts (/healthz, /api) get here; "/" is lws's file mount.
+      HttpRequest request = read_http_request(wsi);
+      http_replies_[wsi] = api_.handle(request, clock_now());
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (http_replies_.count(wsi)) return write_http_reply(wsi);
+      break;
+    case LWS_CALLBACK_HTTP_BODY:
+      // No endpoint takes a body yet: ignore it (the reply then closes the connection).
+      return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+      http_replies_.erase(wsi);
+      break;
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+int LwsServer::write_http_reply(lws* wsi) {
+  auto node = http_replies_.extract(wsi);
+  const HttpResponse& reply = node.mapped();
+  std::vector<unsigned char> buffer(LWS_PRE + 1024 + reply.body.size());
+  unsigned char* start = buffer.data() + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buffer.data() + buffer.size() - reply.body.size();
+  static constexpr char kNoStore[] = "no-store";
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(reply.status), reply.content_type.c_str(),
+                                  reply.body.size(), &p, end) ||
+      lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                  reinterpret_cast<const unsigned char*>(kNoStore), sizeof kNoStore - 1, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+  std::memcpy(start, reply.body.data(), reply.body.size());
+  if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
+  // A request with a body we did not read cannot keep the connection: close after replying.
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
+  if (lws_http_transaction_completed(wsi)) return -1;
+  return 0;
+}
+
+extern "C" int callback_ws(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+  LwsServer* server = server_of(wsi);
+  if (!server) return 0;
+  return server->on_ws(wsi, reason, static_cast<WsSession*>(user), in, len);
+}
+
+extern "C" int callback_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+  LwsServer* server = server_of(wsi);
+  if (!server) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  return server->on_http(wsi, reason, user, in, len);
+}
+
+extern "C" void on_tick_timer(lws_sorted_usec_list_t* sul) {
+  reinterpret_cast<TickTimer*>(sul)->server->on_tick();
+}
+
+// ---- 5. setup, loop, shutdown ---------------------------------------------------------------
+
+void LwsServer::on_tick() {
+  hub_.tick(clock_now());
+  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, kTickInterval);
+}
+
+void LwsServer::begin_shutdown() {
+  shutdown_started_ = true;
+  shutdown_deadline_ = clock_now().mono + Millis(settings_.shutdown_timeout_ms);
+  LOG_INFO("shutting down: closing %zu connection(s) with 1012 restart", hub_.stats().connections);
+  hub_.shutdown();  // wakes every connection; WRITEABLE sends 1012 and returns -1
+}
+
+// Routes lws's own log lines into ours (errors and warnings only; its notices are chatty).
+extern "C" void lws_log_emit(int level, const char* line) {
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (level & LLL_ERR) {
+    LOG_ERROR("lws: %s", text.c_str());
+  } else {
+    LOG_WARN("lws: %s", text.c_str());
+  }
+}
+
+ServeResult LwsServer::run(bool secret_generated) {
+  // lws is told about the protocols, mounts and options in structs that must outlive the
+  // context; they live in this frame, which outlives the loop.
+  const lws_protocols protocols[] = {
+      {"http", callback_http, 0, 0, 0, nullptr, 0},
+      {"tandem", callback_ws, sizeof(WsSession), static_cast<std::size_t>(settings_.rx_buffer_size), 0, nullptr, 0},
+      {nullptr, nullptr, 0, 0, 0, nullptr, 0}};  // terminator
+
+  // Upgrades without Sec-WebSocket-Protocol bind to the vhost's default protocol. A /ws mount
+  // naming the protocol was unreliable in 4.1.6; "default" on the protocol works (LWS-NOTES §1).
+  lws_protocol_vhost_options pvo_default{nullptr, nullptr, "default", "1"};
+  lws_protocol_vhost_options pvo{nullptr, &pvo_default, "tandem", ""};
+
+  // lws 4.1.6 knows neither .wasm nor .mjs; browsers insist on these types for both.
+  lws_protocol_vhost_options mime_map{nullptr, nullptr, ".map", "application/json"};
+  lws_protocol_vhost_options mime_mjs{&mime_map, nullptr, ".mjs", "text/javascript"};
+  lws_protocol_vhost_options mime_wasm{&mime_mjs, nullptr, ".wasm", "application/wasm"};
+
+  // Mounts: longest prefix wins, so /healthz and /api beat the file mount at "/".
+  lws_http_mount mount_api{};
+  mount_api.mountpoint = "/api";
+  mount_api.protocol = "http";
+  mount_api.origin_protocol = LWSMPRO_CALLBACK;
+  mount_api.mountpoint_len = 4;
+  lws_http_mount mount_health{};
+  mount_health.mount_next = &mount_api;
+  mount_health.mountpoint = "/healthz";
+  mount_health.protocol = "http";
+  mount_health.origin_protocol = LWSMPRO_CALLBACK;
+  mount_health.mountpoint_len = 8;
+  lws_http_mount mount_files{};
+  mount_files.mount_next = &mount_health;
+  mount_files.mountpoint = "/";
+  mount_files.origin = settings_.web_root.c_str();
+  mount_files.def = "index.html";
+  // A missing file falls through to LWS_CALLBACK_HTTP of this protocol (lws_http_action),
+  // which answers 404 itself; without it 4.1.6 just closed the connection.
+  mount_files.protocol = "http";
+  mount_files.extra_mimetypes = &mime_wasm;
+  mount_files.origin_protocol = LWSMPRO_FILE;
+  mount_files.mountpoint_len = 1;
+
+  // WS ping after heartbeat of silence, hang up after idle_timeout (LWS-NOTES §5). lws counts
+  // whole seconds in 16 bits; settings are milliseconds.
+  auto to_secs = [](int ms) { return static_cast<std::uint16_t>(std::min(65535, (ms + 999) / 1000)); };
+  lws_retry_bo_t liveness{};
+  liveness.secs_since_valid_ping = to_secs(settings_.heartbeat_ms);
+  liveness.secs_since_valid_hangup = to_secs(settings_.idle_timeout_ms);
+
+  lws_context_creation_info info{};
+  info.port = settings_.port;
+  info.iface = settings_.host.c_str();
+  info.protocols = protocols;
+  info.pvo = &pvo;
+  info.mounts = &mount_files;
+  info.vhost_name = "tandem";
+  info.retry_and_idle_policy = &liveness;
+  info.max_http_header_data = 8192 + 1024;  // room for ?token= with a large rooms claim
+  info.gid = -1;
+  info.uid = -1;
+  info.user = this;
+
+  context_ = lws_create_context(&info);
+  if (!context_) {
+    LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
+              settings_.port);
+    return ServeResult::StartFailed;
+  }
+  g_context.store(context_);
+  tick_.server = this;
+  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, kTickInterval);
+
+  if (settings_.dev) {
+    LOG_WARN("*****************************************************************************");
+    LOG_WARN("DEVELOPMENT MODE: anyone who can reach this port can mint tokens");
+    LOG_WARN("  GET /api/v1/dev/token?name=... is open; %s", secret_generated
+                                                                 ? "the JWT secret is random (tokens die with the process)"
+                                                                 : "it signs with the configured JWT secret");
+    LOG_WARN("*****************************************************************************");
+  }
+  LOG_INFO("tandem-server %s: WebSocket ws://%s:%d/ws, web root %s", kServerVersion, settings_.host.c_str(),
+           settings_.port, settings_.web_root.c_str());
+  std::printf("listening on http://%s:%d\n", settings_.host.c_str(), settings_.port);
+  std::fflush(stdout);
+
+  // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms, so
+  // the shutdown checks below run at least that often.
+  while (lws_service(context_, 0) >= 0) {
+    if (!shutdown_started_) continue;
+    const std::size_t open = hub_.stats().connections;
+    if (open == 0) {
+      LOG_INFO("all connections closed");
+      break;
+    }
+    if (clock_now().mono >= shutdown_deadline_) {
+      LOG_WARN("shutdown_timeout_ms passed with %zu connection(s) still open; dropping them", open);
+      break;
+    }
+  }
+  lws_sul_cancel(&tick_.sul);
+  g_context.store(nullptr);
+  lws_context_destroy(context_);
+  context_ = nullptr;
+  LOG_INFO("stopped");
+  return ServeResult::Clean;
+}
+
+}  // namespace
+
+ServeResult run_server(const Settings& settings, bool secret_generated) {
+  // lws logs only errors and warnings, through our logger.
+  lws_set_log_level(LLL_ERR | (log::enabled(log::Level::Warn) ? LLL_WARN : 0), lws_log_emit);
+
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a peer vanishing mid-write is an error return, not a kill
+
+  LwsServer server(settings, clock_now().mono);
+  return server.run(secret_generated);
+}
+
+}  // namespace tandem::server

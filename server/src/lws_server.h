@@ -1,0 +1,21 @@
+// server/src/lws_server.h — runs tandem-server on libwebsockets (the only file that includes
+// libwebsockets.h is lws_server.cpp).
+#pragma once
+
+#include "config.h"
+
+namespace tandem::server {
+
+// How run_server() ended; the process exit code.
+enum class ServeResult : int {
+  Clean = 0,       // a signal arrived and every client was closed (or shutdown_timeout passed)
+  StartFailed = 1, // could not listen (port in use, bad host, ...): logged
+};
+
+// Listens on settings.host:port, prints "listening on http://host:port" on stdout once ready,
+// and serves until SIGTERM or SIGINT. Then it stops accepting, closes every WebSocket with
+// 1012 "restart" and returns within shutdown_timeout_ms. A second signal exits at once
+// (status 1).
+ServeResult run_server(const Settings& settings, bool secret_generated);
+
+}  // namespace tandem::server

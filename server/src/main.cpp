@@ -1,0 +1,154 @@
+// server/src/main.cpp — tandem-server's command line: serve (default), mint-token, --help,
+// --version.
+//
+//   tandem-server [serve] [flags]            see --help for every flag
+//   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--ttl 3600]
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.h"
+#include "ids.h"
+#include "jwt.h"
+#include "log.h"
+#include "lws_server.h"
+#include "version.h"
+
+namespace {
+
+using namespace tandem::server;
+
+constexpr int kExitUsage = 2;  // bad flags or settings: like most Unix tools
+
+std::optional<std::string> getenv_string(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
+bool wants(const std::vector<std::string>& args, std::string_view flag) {
+  for (const std::string& arg : args)
+    if (arg == flag) return true;
+  return false;
+}
+
+int serve(const std::vector<std::string>& args) {
+  auto loaded = load_settings({args, getenv_string}, [] { return random_hex(32); });
+  if (!loaded) {
+    std::fprintf(stderr, "tandem-server: %s\n", loaded.error().message.c_str());
+    return kExitUsage;
+  }
+  const Settings& settings = loaded->settings;
+  log::set_level(settings.log_level);
+  if (loaded->config_path) LOG_INFO("settings read from %s", loaded->config_path->c_str());
+  if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
+    LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());
+  return static_cast<int>(run_server(settings, loaded->secret_generated));
+}
+
+const char* kMintUsage =
+    "usage: tandem-server mint-token --secret S --sub ID [--name N] [--color #rrggbb]\n"
+    "                                [--rooms 'workflow:*,chat:lobby'] [--ttl SECONDS]\n"
+    "  --secret defaults to $TANDEM_JWT_SECRET; --rooms defaults to '*'; --ttl to 3600.\n"
+    "  Prints the HS256 token on stdout.\n";
+
+int mint_token(const std::vector<std::string>& args) {
+  jwt::Claims claims;
+  std::string secret = getenv_string("TANDEM_JWT_SECRET").value_or("");
+  std::string rooms = "*";
+  long long ttl = 3600;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::optional<std::string> value;
+    if (auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    } else if (flag != "--help" && i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (flag == "--help") {
+      std::fputs(kMintUsage, stdout);
+      return 0;
+    }
+    if (!value) {
+      std::fprintf(stderr, "mint-token: %s needs a value\n%s", flag.c_str(), kMintUsage);
+      return kExitUsage;
+    }
+    if (flag == "--secret") secret = *value;
+    else if (flag == "--sub") claims.sub = *value;
+    else if (flag == "--name") claims.name = *value;
+    else if (flag == "--color") claims.color = *value;
+    else if (flag == "--rooms") rooms = *value;
+    else if (flag == "--ttl") {
+      char* end = nullptr;
+      ttl = std::strtoll(value->c_str(), &end, 10);
+      if (*end != '\0' || ttl <= 0) {
+        std::fprintf(stderr, "mint-token: --ttl must be a positive number of seconds\n");
+        return kExitUsage;
+      }
+    } else {
+      std::fprintf(stderr, "mint-token: unknown flag %s\n%s", flag.c_str(), kMintUsage);
+      return kExitUsage;
+    }
+  }
+  if (secret.size() < kMinSecretBytes) {
+    std::fprintf(stderr, "mint-token: --secret (or TANDEM_JWT_SECRET) must be at least %zu bytes\n", kMinSecretBytes);
+    return kExitUsage;
+  }
+  if (claims.sub.empty()) {
+    std::fprintf(stderr, "mint-token: --sub is required\n%s", kMintUsage);
+    return kExitUsage;
+  }
+  if (claims.color && !jwt::is_hex_color(*claims.color)) {
+    std::fprintf(stderr, "mint-token: --color must look like #rrggbb\n");
+    return kExitUsage;
+  }
+  std::size_t start = 0;
+  while (start <= rooms.size()) {
+    std::size_t comma = rooms.find(',', start);
+    if (comma == std::string::npos) comma = rooms.size();
+    std::string room = rooms.substr(start, comma - start);
+    if (!room.empty()) {
+      if (!jwt::is_room_pattern(room)) {
+        std::fprintf(stderr, "mint-token: %s is not a room pattern (e.g. workflow:*, chat:lobby, *)\n", room.c_str());
+        return kExitUsage;
+      }
+      claims.rooms.push_back(room);
+    }
+    start = comma + 1;
+  }
+  const jwt::UnixSeconds now = std::time(nullptr);
+  claims.iat = now;
+  claims.exp = now + ttl;
+  // Round-trip through verify so a token this command prints is one the server accepts.
+  const std::string token = jwt::mint(claims, secret);
+  auto check = jwt::verify(token, {secret, now, 0});
+  if (!check) {
+    std::fprintf(stderr, "mint-token: %s\n", check.error().message.c_str());
+    return kExitUsage;
+  }
+  std::printf("%s\n", token.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string program = "tandem-server";
+
+  if (!args.empty() && args.front() == "mint-token") return mint_token({args.begin() + 1, args.end()});
+  if (!args.empty() && args.front() == "serve") args.erase(args.begin());
+  if (wants(args, "--help") || wants(args, "-h")) {
+    std::fputs(usage_text(program).c_str(), stdout);
+    return 0;
+  }
+  if (wants(args, "--version")) {
+    std::printf("tandem-server %s\n", kServerVersion);
+    return 0;
+  }
+  return serve(args);
+}
