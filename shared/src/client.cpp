@@ -4,6 +4,13 @@
 
 namespace tandem {
 
+std::optional<Error> validate(const ClientConfig& config) {
+  if (auto error = validate(config.session)) return error;
+  if (config.outbox.ack_timeout.count() <= 0) return Error{"invalid_config", "outbox: ack_timeout must be > 0 ms"};
+  if (config.outbox.max_queued == 0) return Error{"invalid_config", "outbox: max_queued must be >= 1"};
+  return std::nullopt;
+}
+
 Client::Client(ClientConfig config, Transport& transport, Rng& rng)
     : session_(std::move(config.session), transport, rng),
       outbox_([this](std::string_view frame) { return session_.send(frame); }, config.outbox) {

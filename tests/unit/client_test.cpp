@@ -234,3 +234,19 @@ TEST_F(client_test, state_changes_reach_the_app_in_order) {
   EXPECT_EQ(seen, (std::vector<State>{State::Connecting, State::Open, State::Reconnecting, State::Connecting,
                                        State::Open}));
 }
+
+TEST_F(client_test, validate_checks_session_and_outbox_settings) {
+  EXPECT_FALSE(validate(config).has_value());
+  config.outbox.max_queued = 0;
+  auto error = validate(config);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->message.find("max_queued"), std::string::npos);
+  config = make_config();
+  config.session.url = "127.0.0.1:9000";
+  error = validate(config);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->message.find("url"), std::string::npos);
+  const OutboxSettings defaults;
+  EXPECT_EQ(defaults.ack_timeout, 10s);
+  EXPECT_EQ(defaults.max_queued, 1000u);
+}

@@ -36,6 +36,10 @@ struct ClientConfig {
   OutboxSettings outbox;  // ack timeout, offline queue bound
 };
 
+// Checks a config once at start-up (call it before constructing the Client); the Error's
+// message names the bad field.
+std::optional<Error> validate(const ClientConfig& config);
+
 class Client {
  public:
   // `transport` and `rng` must outlive the client.
