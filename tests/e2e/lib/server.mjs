@@ -1,11 +1,14 @@
 // tests/e2e/lib/server.mjs — runs the real tandem-server binary for end-to-end tests.
 //
-// startServer() picks a free port, starts `tandem-server --dev --web-root <www> --port <p>`,
+// startServer() picks a free port, starts `tandem-server --dev --web-root <www> --port <p>
+// --jwt-secret <s>` (one random secret per TandemServer, kept across restarts: --dev alone
+// would make up a new secret at each start and refuse the tokens minted before, 4401),
 // and resolves once GET /healthz answers 200 (or rejects at a deadline, with the server's
 // output in the message). stop() sends SIGTERM and waits for the exit (the server closes its
 // clients with 1012 and exits 0 within its shutdown timeout); restart() starts it again on
 // the same port, so browser clients reconnect to the same URL.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -40,7 +43,8 @@ export class TandemServer {
     if (!binary) throw new Error('TandemServer: no server binary given (TANDEM_SERVER_BIN)');
     this.#binary = binary;
     this.port = port;
-    this.#args = ['--dev', '--web-root', webRoot, '--port', String(port), ...extraArgs];
+    this.jwtSecret = randomBytes(32).toString('hex');
+    this.#args = ['--dev', '--web-root', webRoot, '--port', String(port), '--jwt-secret', this.jwtSecret, ...extraArgs];
     this.#env = { ...process.env, ...env };
   }
 
