@@ -1,0 +1,51 @@
+// wasm-client/canvas/canvas_options.h — the canvas app's settings and their command line.
+//
+// One parser for both builds: the desktop app reads argv; the browser build gets the same flags
+// from web/canvas.html through Module.arguments, so there is no second way to configure it.
+//
+//   --url ws://host:port/ws   server to connect to (no connection when absent)
+//   --token JWT               token presented in the URL (?token=)
+//   --width N --height N      window / canvas size in pixels
+//   --frames N                exit after N frames
+//   --exit-after-connected-frames N   exit N frames after the connection first opened
+//   --exit-after-closed-frames N      exit N frames after the connection first closed for good
+//   --timeout-ms N            give up (exit code Timeout) if no exit condition was met by then
+//   --screenshot out.png      before exiting, save the last frame as PNG (desktop only)
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "tandem/result.h"
+
+namespace canvas {
+
+struct CanvasOptions {
+  std::string url;                       // empty: draw the window, connect nowhere
+  std::string token;                     // HS256 JWT; may be empty when url already has one
+  int width = 1280;                      // fits a 1280x800 Xvfb screen and a laptop display
+  int height = 720;
+  int frames = 0;                        // 0: run until the window is closed
+  // Exit this many frames after the connection first reached `exit_on_state` ("open" or
+  // "closed"); 0: off. A few frames let a test see that state drawn, not just reached.
+  int exit_after_state_frames = 0;
+  std::string exit_on_state;
+  int timeout_ms = 0;                    // 0: no deadline. Tests set one so a hang fails
+  std::string screenshot_path;           // empty: no screenshot
+};
+
+// How the process ends; tests read these.
+enum class ExitCode : int {
+  Ok = 0,             // window closed, or --frames / --exit-after-connected-frames reached
+  StartupFailed = 1,  // no window, no GL context, or the screenshot could not be written
+  Usage = 2,          // bad flags (or --help, which prints the usage and exits with Ok)
+  Timeout = 3,        // --timeout-ms passed before the exit condition was met
+};
+
+// Parses argv. Fails with code "usage" (message says which flag) or "help" (--help given).
+tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* argv);
+
+// The flag summary printed for --help and after a usage error.
+std::string_view canvas_usage();
+
+}  // namespace canvas
