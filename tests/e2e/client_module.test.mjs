@@ -183,6 +183,18 @@ describe('tandem.mjs in Chromium (scripted peer)', () => {
     await page.waitForFunction(() => window.harness.client.state.attempt >= 2, null, { timeout: WAIT_MS });
   });
 
+  test('a URL the browser refuses is reported as 1006, not thrown', async () => {
+    // new WebSocket() throws a SyntaxError on a URL with a fragment (one that new URL()
+    // accepts); the transport must turn that into a close instead of letting the exception
+    // unwind through the core.
+    await page.evaluate(() => window.harness.connect('ws://127.0.0.1:9/ws#fragment', 't'));
+    await waitForState(page, 'reconnecting');
+    const state = await page.evaluate(() => window.harness.client.state);
+    assert.equal(state.closeCode, 1006);
+    assert.equal(state.closeReason, 'not a valid WebSocket URL');
+    assert.deepEqual(await page.evaluate(() => window.harness.states), ['connecting', 'reconnecting']);
+  });
+
   test('a silent server is closed by the client (4000) and reconnected', async () => {
     // The core's watchdog closes the transport itself; the transport must report that close
     // promptly even though the peer never answers the close handshake.
@@ -197,6 +209,12 @@ describe('tandem.mjs in Chromium (scripted peer)', () => {
     assert.equal(state.closeReason, 'heartbeat timeout');
     await page.waitForFunction(() => window.harness.client.state.connectionId === 'c2', null, { timeout: WAIT_MS });
     assert.deepEqual(server.closes[0], { code: 4000, reason: 'heartbeat timeout' });
+  });
+
+  test('connect() rejects a URL that does not parse, with code invalid_config', async () => {
+    const failure = await page.evaluate(() => window.harness.connect('ws://127.0.0.1:99999/ws', 't')
+      .then(() => null, (e) => ({ name: e.name, code: e.code })));
+    assert.deepEqual(failure, { name: 'TandemError', code: 'invalid_config' });
   });
 
   test('close() stops for good and fails pending requests with "closed"', async () => {

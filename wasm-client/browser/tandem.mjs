@@ -40,7 +40,12 @@ export class TandemError extends Error {
 
 // Accepts ws://, wss://, http(s)://, or a path such as "/ws" (resolved against the page).
 function absoluteWebSocketUrl(url) {
-  const resolved = new URL(url, globalThis.location?.href);
+  let resolved;
+  try {
+    resolved = new URL(url, globalThis.location?.href);
+  } catch {
+    throw new TandemError('invalid_config', `not a valid URL: "${url}"`);
+  }
   if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
   if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
   return resolved.href;

@@ -2,6 +2,7 @@
 // See ws_transport.h for the event contract. Everything emscripten_websocket_* lives here.
 #include "ws_transport.h"
 
+#include <emscripten/em_js.h>
 #include <emscripten/eventloop.h>
 #include <emscripten/websocket.h>
 
@@ -29,6 +30,18 @@ std::string browser_close_reason(std::string_view reason) {
   while (cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
   return std::string(reason.substr(0, cut));
 }
+
+// new WebSocket(url) throws a SyntaxError on a URL it cannot parse (bad host, port out of range,
+// a #fragment, another scheme), and emscripten_websocket_new does not catch it: the exception
+// would unwind through the core mid-call. The same checks, done first, turn it into a 1006.
+EM_JS(int, tandem_websocket_url_is_valid, (const char* url_text), {
+  try {
+    const url = new URL(UTF8ToString(url_text));
+    return (url.protocol === "ws:" || url.protocol === "wss:") && url.hash === "" ? 1 : 0;
+  } catch (error) {
+    return 0;
+  }
+});
 
 WebSocketTransport* self(void* user_data) { return static_cast<WebSocketTransport*>(user_data); }
 
@@ -77,10 +90,14 @@ void WebSocketTransport::open(const std::string& url, TransportEvents& events) {
   attributes.url = url.c_str();
   attributes.protocols = nullptr;
   attributes.createOnMainThread = EM_TRUE;
-  // new WebSocket(url) throws on a malformed URL; emscripten turns that into a result <= 0.
+  if (!tandem_websocket_url_is_valid(url.c_str())) {
+    schedule_close(protocol::close::abnormal.code, "not a valid WebSocket URL");
+    return;
+  }
+  // <= 0: no WebSocket support in this browser (the result is an EMSCRIPTEN_RESULT code).
   const EMSCRIPTEN_WEBSOCKET_T socket = emscripten_websocket_new(&attributes);
   if (socket <= 0) {
-    schedule_close(protocol::close::abnormal.code, "could not create a WebSocket for this URL");
+    schedule_close(protocol::close::abnormal.code, "this browser cannot create a WebSocket");
     return;
   }
   socket_ = socket;

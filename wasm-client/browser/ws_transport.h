@@ -7,7 +7,8 @@
 // Contract (tandem/transport.h): exactly one on_closed per open().
 //   - the browser closes the socket (server close frame, network failure) -> on_closed with
 //     the browser's code and reason; a failed dial is reported by the browser as 1006;
-//   - the socket cannot even be created (bad URL) -> on_closed(1006, ...) on a later task;
+//   - the socket cannot even be created (a URL the browser refuses) -> on_closed(1006, ...)
+//     on a later task;
 //   - the core calls close() -> the socket is detached at once and on_closed reports the
 //     code the core asked for, on a later task. It does not wait for the server's answer:
 //     the core closes when the server has gone silent, and a browser waits up to a minute for

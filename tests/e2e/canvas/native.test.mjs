@@ -1,0 +1,107 @@
+// tests/e2e/canvas/native.test.mjs — the desktop tandem-canvas under Xvfb against a real
+// tandem-server: it connects, draws the "open" state with the user from the token, and
+// writes a screenshot that is checked pixel by pixel; an expired token ends in "closed
+// (unauthorized)", drawn red; a bad flag is a usage error.
+//
+// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN and TANDEM_WWW_DIR (ctest sets them) and
+// xvfb-run. Screenshots are kept in TANDEM_ARTIFACTS_DIR.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startServer } from '../lib/server.mjs';
+import { assertDrawn } from './expectations.mjs';
+import { mintToken } from './jwt.mjs';
+import { decodePng } from './png.mjs';
+
+const RUN_DEADLINE_MS = 30_000;  // one canvas run: Xvfb start + connect + a few frames ≈ 1-2 s
+const CANVAS_TIMEOUT_MS = 20_000;  // the app's own --timeout-ms, below the deadline above
+const SIZE = { width: 800, height: 600 };
+const XVFB_SCREEN = '-screen 0 1280x800x24';
+const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');
+const canvasBinary = process.env.TANDEM_CANVAS_BIN;
+
+let server;
+
+before(async () => {
+  if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
+  const binary = process.env.TANDEM_SERVER_BIN;
+  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
+  const webRoot = process.env.TANDEM_WWW_DIR ?? process.cwd();  // pages are not used here
+  server = await startServer({ binary, webRoot });
+  await mkdir(artifactsDir, { recursive: true });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+// Runs tandem-canvas (under xvfb-run when `display` is set) and resolves with
+// { code, stdout, stderr } once it exits; kills its process group at the deadline.
+function runCanvas(args, { display = true } = {}) {
+  const command = display ? 'xvfb-run' : canvasBinary;
+  const argv = display ? ['-a', '-s', XVFB_SCREEN, canvasBinary, ...args] : args;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => {
+      process.kill(-child.pid, 'SIGKILL');
+      reject(new Error(`tandem-canvas still running after ${RUN_DEADLINE_MS} ms\n${stdout}\n${stderr}`));
+    }, RUN_DEADLINE_MS);
+    child.once('error', (error) => { clearTimeout(timer); reject(error); });
+    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+const describeRun = (run) => `\n--- stdout ---\n${run.stdout}--- stderr ---\n${run.stderr}` +
+                             `--- server ---\n${server.output.slice(-2000)}`;
+
+test('connects to tandem-server and draws the open state with the user from the token', async () => {
+  const colour = '#3366ff';
+  const token = mintToken(server.jwtSecret, { sub: 'e2e-native', name: 'Native E2E', color: colour });
+  const screenshot = join(artifactsDir, 'canvas-native-open.png');
+  const run = await runCanvas([
+    '--url', server.wsUrl, '--token', token,
+    '--width', String(SIZE.width), '--height', String(SIZE.height),
+    '--exit-after-connected-frames', '10', '--timeout-ms', String(CANVAS_TIMEOUT_MS),
+    '--screenshot', screenshot]);
+
+  assert.equal(run.code, 0, `exit code${describeRun(run)}`);
+  assert.match(run.stdout, /^state: connecting \(started\)$/m, describeRun(run));
+  assert.match(run.stdout, /^state: open \(connected\)$/m, describeRun(run));
+  assert.match(run.stdout, new RegExp(`^screenshot: .* ${SIZE.width}x${SIZE.height}$`, 'm'));
+  // The cleanup closes politely after the loop.
+  assert.match(run.stdout, /^state: closed \(stopped\)$/m, describeRun(run));
+
+  const image = decodePng(await readFile(screenshot));
+  assert.deepEqual([image.width, image.height], [SIZE.width, SIZE.height]);
+  assertDrawn(image, { state: 'open', userColour: colour }, screenshot);
+});
+
+test('an expired token ends in closed (unauthorized), drawn red', async () => {
+  const hourAgo = Math.floor(Date.now() / 1000) - 3600;  // far past the 30 s leeway
+  const token = mintToken(server.jwtSecret, { exp: hourAgo, iat: hourAgo - 60 });
+  const screenshot = join(artifactsDir, 'canvas-native-unauthorized.png');
+  const run = await runCanvas([
+    '--url', server.wsUrl, '--token', token,
+    '--width', String(SIZE.width), '--height', String(SIZE.height),
+    '--exit-after-closed-frames', '5', '--timeout-ms', String(CANVAS_TIMEOUT_MS),
+    '--screenshot', screenshot]);
+
+  assert.equal(run.code, 0, `exit code${describeRun(run)}`);
+  assert.match(run.stdout, /^state: closed \(unauthorized\)$/m, describeRun(run));
+  assert.doesNotMatch(run.stdout, /^state: open/m, describeRun(run));
+  const image = decodePng(await readFile(screenshot));
+  assertDrawn(image, { state: 'closed' }, screenshot);
+});
+
+test('a URL that is not ws:// is a usage error, before any window opens', async () => {
+  const run = await runCanvas(['--url', `${server.httpUrl}/ws`], { display: false });
+  assert.equal(run.code, 2, describeRun(run));
+  assert.match(run.stderr, /--url must start with ws:\/\/ or wss:\/\//);
+});
