@@ -130,13 +130,7 @@ void Session::tick(Millis now) {
       }
       break;
     case State::Open: {
-      if (!stable_ && now_ - opened_at_ >= config_.stable_after) {
-        // Only now has the connection earned a fresh backoff; one that drops earlier keeps
-        // growing it, so a server that accepts and immediately drops is not hammered.
-        stable_ = true;
-        backoff_.reset();
-        attempt_ = 0;
-      }
+      note_stability();
       const Millis silent = now_ - last_received_;
       if (silent >= 2 * heartbeat_) {
         close_link(kCloseHeartbeatTimeout, "heartbeat timeout");
@@ -248,7 +242,17 @@ void Session::enter(State next, Cause cause, int close_code, std::string close_r
   if (on_state) on_state(change);
 }
 
+void Session::note_stability() {
+  if (stable_ || now_ - opened_at_ < config_.stable_after) return;
+  // Only now has the connection earned a fresh backoff; one that drops earlier keeps growing
+  // it, so a server that accepts and immediately drops connections is not hammered.
+  stable_ = true;
+  backoff_.reset();
+  attempt_ = 0;
+}
+
 void Session::dial() {
+  if (state_ != State::Connecting) return;  // the state callback stopped us
   if (link_ == Link::Closing) {
     // The previous connection has not reported its end; on_closed will call us again.
     connect_deadline_ = now_ + config_.connect_timeout;

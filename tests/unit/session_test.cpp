@@ -452,3 +452,13 @@ TEST_F(session_test, validate_rejects_a_bad_url_and_accepts_the_defaults) {
   EXPECT_EQ(defaults.heartbeat, 25s);
   EXPECT_EQ(defaults.prompt_delay_max, 250ms);
 }
+
+TEST_F(session_test, stop_from_the_connecting_callback_prevents_the_dial) {
+  session->on_state = [this](const StateChange& c) {
+    changes.push_back(c);
+    if (c.state == State::Connecting) session->stop();
+  };
+  session->start(0ms);
+  EXPECT_EQ(session->state(), State::Closed);
+  EXPECT_TRUE(transport.opened_urls.empty());
+}

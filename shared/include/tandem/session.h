@@ -155,6 +155,7 @@ class Session final : public TransportEvents {
   };
 
   void enter(State next, Cause cause, int close_code = 0, std::string close_reason = {});
+  void note_stability();              // resets the backoff once Open for stable_after
   void dial();                        // open() now, or as soon as the old link reports closed
   void close_link(int code, std::string_view reason);
   void schedule_retry(Millis delay);  // sets retry fields used by the next enter(Reconnecting)
