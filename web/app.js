@@ -30,7 +30,9 @@ function describe(s) {
     }
     case 'closed': {
       const why = s.cause === 'unauthorized' ? 'unauthorized' : (s.closeReason || s.cause || 'closed');
-      return [`Closed: ${why}`, s.closeCode ? `close code ${s.closeCode}` : ''];
+      const code = s.closeCode ? `close code ${s.closeCode}${s.closeReason ? ` — ${s.closeReason}` : ''}` : '';
+      const hint = s.cause === 'unauthorized' ? ' · reload the page for a new token' : '';
+      return [`Closed: ${why}`, code + hint];
     }
     default: return [s.state, ''];
   }

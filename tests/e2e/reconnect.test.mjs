@@ -1,10 +1,13 @@
 // tests/e2e/reconnect.test.mjs — the demo page (web/index.html) in real Chromium against the
 // real tandem-server: it gets a dev token, connects, shows "reconnecting" while the server
-// restarts, and is connected again afterwards — the wasm client core end to end.
+// restarts, and is connected again afterwards — the wasm client core end to end. Then the
+// server comes back with another secret: the page's token is refused and it shows
+// "Closed: unauthorized" instead of retrying forever.
 //
 // Needs TANDEM_SERVER_BIN (the tandem-server binary) and TANDEM_WWW_DIR (the web root built
 // by the wasm build); ctest sets both. Screenshots go to TANDEM_ARTIFACTS_DIR.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -60,7 +63,7 @@ test('the page connects, shows reconnecting across a server restart, and connect
   await waitForState(page, 'reconnecting');
   assert.match(await page.locator('#state').textContent(), /^Reconnecting in \d+ s$/);
   assert.deepEqual(await stopped, { code: 0, signal: null });
-  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-reconnecting.png') });
+  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-reconnecting.png'), animations: 'disabled' });
   const log = await page.locator('#log').textContent();
   assert.match(log, /state reconnecting \(close 1012/, 'the server should have closed with 1012 restart');
 
@@ -77,5 +80,18 @@ test('the page connects, shows reconnecting across a server restart, and connect
   await page.locator('#send-form button').click();
   await page.waitForFunction(() => /✓ .*"type":"pong"/.test(document.querySelector('#log').textContent), null, { timeout: WAIT_MS });
 
-  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-open.png') });
+  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-open.png'), animations: 'disabled' });
+});
+
+test('a token the restarted server no longer accepts ends in "Closed: unauthorized"', async () => {
+  const { page } = browser;
+  await waitForState(page, 'open');  // where the previous test left the page
+
+  server.jwtSecret = randomBytes(32).toString('hex');  // every token minted so far is now forged
+  await server.restart();
+  await waitForState(page, 'closed');
+  assert.equal(await page.locator('#state').textContent(), 'Closed: unauthorized');
+  assert.equal(await page.locator('#state').getAttribute('data-close-code'), '4401');
+  assert.match(await page.locator('#state-detail').textContent(), /4401/);
+  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-unauthorized.png'), animations: 'disabled' });
 });

@@ -33,7 +33,8 @@ export async function freePort() {
 
 export class TandemServer {
   #binary;
-  #args;
+  #webRoot;
+  #extraArgs;
   #env;
   #child = null;
   #exited = null;  // Promise<{code, signal}> for the running child
@@ -43,8 +44,10 @@ export class TandemServer {
     if (!binary) throw new Error('TandemServer: no server binary given (TANDEM_SERVER_BIN)');
     this.#binary = binary;
     this.port = port;
+    this.#webRoot = webRoot;
+    this.#extraArgs = extraArgs;
+    // The HS256 secret of the next start(); assign a new one to invalidate issued tokens.
     this.jwtSecret = randomBytes(32).toString('hex');
-    this.#args = ['--dev', '--web-root', webRoot, '--port', String(port), '--jwt-secret', this.jwtSecret, ...extraArgs];
     this.#env = { ...process.env, ...env };
   }
 
@@ -56,7 +59,9 @@ export class TandemServer {
 
   async start({ deadlineMs = defaults.startDeadlineMs } = {}) {
     if (this.#child) throw new Error('TandemServer.start: already running');
-    const child = spawn(this.#binary, this.#args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--dev', '--web-root', this.#webRoot, '--port', String(this.port),
+                  '--jwt-secret', this.jwtSecret, ...this.#extraArgs];
+    const child = spawn(this.#binary, args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     child.stdout.on('data', (chunk) => { this.#output += chunk; });
     child.stderr.on('data', (chunk) => { this.#output += chunk; });
