@@ -1,0 +1,54 @@
+// tests/server/fakes.h — test doubles for the server's seams: a fake edge that records wakes,
+// predictable session ids, and a token helper that signs arbitrary header/payload JSON.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub.h"
+#include "jwt.h"
+
+namespace tandem::server::testing {
+
+inline constexpr std::string_view kSecret = "test-secret-0123456789abcdef-0123456789";
+
+class FakeEdge final : public EdgeWaker {
+ public:
+  void wake(ConnectionId id) override { wakes.push_back(id); }
+  std::vector<ConnectionId> wakes;
+};
+
+class CountingIds final : public IdSource {
+ public:
+  std::string session_id() override { return "s-" + std::to_string(++count); }
+  int count = 0;
+};
+
+// header.payload.signature with an HMAC-SHA256 over whatever JSON the test wants, so tests can
+// build tokens the minter would never produce (alg none, RS256, missing claims).
+inline std::string signed_token(std::string_view header_json, std::string_view payload_json,
+                                std::string_view secret = kSecret) {
+  std::string input = jwt::base64url_encode(header_json) + "." + jwt::base64url_encode(payload_json);
+  unsigned char mac[32];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(input.data()),
+       input.size(), mac, &length);
+  return input + "." + jwt::base64url_encode(std::string_view(reinterpret_cast<const char*>(mac), length));
+}
+
+// A valid token for `sub` expiring at `exp` (Unix seconds).
+inline std::string token_for(std::string sub, jwt::UnixSeconds exp, std::string_view secret = kSecret) {
+  jwt::Claims claims;
+  claims.sub = std::move(sub);
+  claims.name = "Ana";
+  claims.color = "#112233";
+  claims.rooms = {"workflow:*", "chat:lobby"};
+  claims.exp = exp;
+  return jwt::mint(claims, secret);
+}
+
+}  // namespace tandem::server::testing
