@@ -3,6 +3,7 @@
 
 #include <cJSON.h>
 
+#include <charconv>
 #include <cmath>
 
 namespace tandem::json {
@@ -278,7 +279,13 @@ JsonWriter& JsonWriter::opt_str(const char* key, const std::optional<std::string
   return value ? str(key, *value) : *this;
 }
 JsonWriter& JsonWriter::int64(const char* key, std::int64_t value) {
-  cJSON_AddItemToObject(node_, key, cJSON_CreateNumber(static_cast<double>(value)));
+  // Printed by us as exact decimal text: cJSON prints every number with snprintf("%1.15g")
+  // and re-reads it with sscanf to check, and takes a slower path still for integers above
+  // INT_MAX (every seq and Unix-ms ts) — that was most of the cost of encoding an event.
+  char text[24];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  *end = '\0';
+  cJSON_AddItemToObject(node_, key, cJSON_CreateRaw(text));
   return *this;
 }
 JsonWriter& JsonWriter::opt_int64(const char* key, const std::optional<std::int64_t>& value) {
