@@ -22,6 +22,28 @@ std::string close_reason(std::string_view reason) {
   return std::string(reason.substr(0, cut));
 }
 
+// ---- FrameQueue -----------------------------------------------------------------------------
+
+Bytes FrameQueue::take_front() {
+  Bytes frame = std::move(items_[head_++]);
+  if (empty()) {
+    clear();
+  } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+    // A queue that never empties: drop the taken slots so it does not grow without bound.
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  return frame;
+}
+
+void FrameQueue::clear() {
+  // Keep a small buffer for the next burst; give back what a big one grew.
+  constexpr std::size_t kKeepCapacity = 16;
+  items_.clear();
+  head_ = 0;
+  if (items_.capacity() > kKeepCapacity) std::vector<Bytes>().swap(items_);
+}
+
 // ---- HandlerContext / HandlerRegistry -------------------------------------------------------
 
 void HandlerContext::reply(protocol::ServerMessage message) {
@@ -172,7 +194,7 @@ Bytes Hub::next_frame(ConnectionId id) {
   // Take as many queued messages as fit into one batch frame (at least one).
   const std::size_t budget = static_cast<std::size_t>(settings_.max_batch_bytes);
   std::size_t count = 1;
-  std::size_t size = c->outbound.front()->size() + 2;  // + the array brackets
+  std::size_t size = c->outbound[0]->size() + 2;  // + the array brackets
   while (count < c->outbound.size() && size + c->outbound[count]->size() + 1 <= budget) {
     size += c->outbound[count]->size() + 1;
     ++count;
@@ -181,14 +203,14 @@ Bytes Hub::next_frame(ConnectionId id) {
   for (std::size_t i = 0; i < count; ++i) taken_bytes += c->outbound[i]->size();
   Bytes frame;
   if (count == 1) {
-    frame = std::move(c->outbound.front());  // no copy: the shared bytes go out as they are
+    frame = c->outbound.take_front();  // no copy: the shared bytes go out as they are
   } else {
     std::vector<std::string_view> parts;
     parts.reserve(count);
     for (std::size_t i = 0; i < count; ++i) parts.emplace_back(*c->outbound[i]);
     frame = std::make_shared<const std::string>(protocol::batch(parts));
+    for (std::size_t i = 0; i < count; ++i) c->outbound.take_front();
   }
-  for (std::size_t i = 0; i < count; ++i) c->outbound.pop_front();
   c->outbound_bytes -= taken_bytes;
   return frame;
 }
@@ -255,7 +277,7 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now) {
 
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
   if (c.close) return;
-  while (!c.bad_frames.empty() && now.mono - c.bad_frames.front() >= kBadFrameWindow) c.bad_frames.pop_front();
+  std::erase_if(c.bad_frames, [&](Millis at) { return now.mono - at >= kBadFrameWindow; });
   c.bad_frames.push_back(now.mono);
   if (c.bad_frames.size() > static_cast<std::size_t>(settings_.max_bad_frames)) {
     close(c, protocol::close::protocol_violation,

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "config.h"
 #include "ids.h"
@@ -73,6 +74,25 @@ enum class FrameProblem {
 
 enum class AuthState { Pending, Authenticated };
 
+// FIFO of encoded frames for one connection. A vector with a read index rather than
+// std::deque: libstdc++'s deque allocates ~600 bytes even when empty, which idle connections
+// would pay for nothing (1000 idle connections, rx_buffer_size 256: 3.4 KB each with deques,
+// 2.1 KB with this).
+class FrameQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+  const Bytes& operator[](std::size_t i) const { return items_[head_ + i]; }
+  void push_back(Bytes frame) { items_.push_back(std::move(frame)); }
+  // Removes and returns the oldest frame. Precondition: !empty().
+  Bytes take_front();
+  void clear();
+
+ private:
+  std::vector<Bytes> items_;
+  std::size_t head_ = 0;  // items_[0, head_) were taken
+};
+
 // One of these per WebSocket connection, owned by the Hub.
 struct Connection {
   ConnectionId id = 0;
@@ -84,12 +104,12 @@ struct Connection {
   std::vector<std::string> rooms;  // the token's room patterns
   std::string session;        // issued in `connected`
 
-  std::deque<Bytes> outbound;         // encoded messages, oldest first
+  FrameQueue outbound;                // encoded messages, oldest first
   std::size_t outbound_bytes = 0;     // sum of outbound sizes (bounded by max_outbound_bytes)
   bool wake_pending = false;          // the edge was woken and has not drained since
   std::optional<CloseRequest> close;  // set once; input is ignored afterwards
 
-  std::deque<Millis> bad_frames;  // times of recent protocol errors (last minute)
+  std::vector<Millis> bad_frames;  // times of recent protocol errors (at most max_bad_frames + 1)
 };
 
 class Hub;

@@ -14,14 +14,18 @@
 
 #include <libwebsockets.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +68,9 @@ Now clock_now() {
 // How often the hub's tick runs (auth timeouts, shutdown deadline). Auth timeouts are
 // therefore late by at most this much.
 constexpr lws_usec_t kTickInterval = 250 * LWS_US_PER_MS;
+
+// Request bodies are read and dropped up to this size; larger ones drop the connection.
+constexpr long long kMaxIgnoredBodyBytes = 64 * 1024;
 
 // Longest URL argument we read (a token is at most rules::token.max = 8192 bytes).
 constexpr int kMaxArgBytes = 8192 + 16;
@@ -138,7 +145,7 @@ std::string peer_of(lws* wsi) {
 std::optional<std::string> url_arg(lws* wsi, const char* name_with_equals) {
   std::vector<char> buffer(kMaxArgBytes);
   const char* value = lws_get_urlarg_by_name(wsi, name_with_equals, buffer.data(), static_cast<int>(buffer.size()));
-  if (!value) return std::nullopt;
+  if (!value || !*value) return std::nullopt;  // "?token=" alone counts as no token
   return std::string(value);
 }
 
@@ -251,7 +258,8 @@ HttpRequest read_http_request(lws* wsi) {
                                              {WSI_TOKEN_PUT_URI, "PUT"},
                                              {WSI_TOKEN_DELETE_URI, "DELETE"},
                                              {WSI_TOKEN_PATCH_URI, "PATCH"},
-                                             {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}};
+                                             {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+                                             {WSI_TOKEN_HEAD_URI, "HEAD"}};
   request.method = "OTHER";
   for (const MethodToken& m : kMethods) {
     const int length = lws_hdr_total_length(wsi, m.token);
@@ -281,18 +289,29 @@ HttpRequest read_http_request(lws* wsi) {
 int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
-      // Only the callback mounts (/healthz, /api) get here; "/" is lws's file mount.
+      // Callback mounts (/healthz, /api) and files missing under "/" get here.
       HttpRequest request = read_http_request(wsi);
       http_replies_[wsi] = api_.handle(request, clock_now());
+      // With a Content-Length body pending, lws grants no WRITEABLE until the body is read
+      // (a POST hung otherwise): answer at BODY_COMPLETION. No endpoint reads bodies yet,
+      // so a large one is refused by dropping the connection rather than reading it all.
+      char length_text[24] = "";
+      if (lws_hdr_copy(wsi, length_text, sizeof length_text, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        const long long length = std::atoll(length_text);
+        if (length > kMaxIgnoredBodyBytes) return -1;
+        if (length > 0) return 0;
+      }
       lws_callback_on_writable(wsi);
       return 0;
     }
+    case LWS_CALLBACK_HTTP_BODY:
+      return 0;  // ignored (see above)
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (http_replies_.count(wsi)) lws_callback_on_writable(wsi);
+      return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
       if (http_replies_.count(wsi)) return write_http_reply(wsi);
       break;
-    case LWS_CALLBACK_HTTP_BODY:
-      // No endpoint takes a body yet: ignore it (the reply then closes the connection).
-      return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
       http_replies_.erase(wsi);
       break;
@@ -343,6 +362,8 @@ extern "C" void on_tick_timer(lws_sorted_usec_list_t* sul) {
 // ---- 5. setup, loop, shutdown ---------------------------------------------------------------
 
 void LwsServer::on_tick() {
+  // A signal that arrived before the loop could be kicked (during start-up) is seen here.
+  if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
   hub_.tick(clock_now());
   lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, kTickInterval);
 }
@@ -414,9 +435,17 @@ ServeResult LwsServer::run(bool secret_generated) {
   liveness.secs_since_valid_ping = to_secs(settings_.heartbeat_ms);
   liveness.secs_since_valid_hangup = to_secs(settings_.idle_timeout_ms);
 
+  // lws 4.1.6 pitfall (read in lws_interface_to_sa, seen with ss): with IPv6 on, an IPv4
+  // literal such as "127.0.0.1" is written into the wrong sockaddr and the socket binds to
+  // every interface ("*:port"). For IPv4 hosts, turn IPv6 off so the IPv4 path binds exactly.
+  const std::string host = settings_.host == "localhost" ? std::string("127.0.0.1") : settings_.host;
+  in_addr ipv4{};
+  const bool ipv4_host = inet_pton(AF_INET, host.c_str(), &ipv4) == 1;
+
   lws_context_creation_info info{};
   info.port = settings_.port;
-  info.iface = settings_.host.c_str();
+  info.iface = host.c_str();
+  if (ipv4_host) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   info.protocols = protocols;
   info.pvo = &pvo;
   info.mounts = &mount_files;
@@ -445,9 +474,17 @@ ServeResult LwsServer::run(bool secret_generated) {
                                                                  : "it signs with the configured JWT secret");
     LOG_WARN("*****************************************************************************");
   }
+  struct stat index_stat {};
+  const std::string index_path = settings_.web_root + "/index.html";
+  if (stat(index_path.c_str(), &index_stat) != 0)
+    LOG_WARN("web root has no index.html (%s): \"/\" will answer 404; build the web assets or pass --web-root",
+             index_path.c_str());
   LOG_INFO("tandem-server %s: WebSocket ws://%s:%d/ws, web root %s", kServerVersion, settings_.host.c_str(),
            settings_.port, settings_.web_root.c_str());
-  std::printf("listening on http://%s:%d\n", settings_.host.c_str(), settings_.port);
+  // The line tests and scripts wait for; IPv6 hosts in brackets as URLs need them.
+  const bool ipv6_host = settings_.host.find(':') != std::string::npos;
+  std::printf("listening on http://%s%s%s:%d\n", ipv6_host ? "[" : "", settings_.host.c_str(), ipv6_host ? "]" : "",
+              settings_.port);
   std::fflush(stdout);
 
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms, so

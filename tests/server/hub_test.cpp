@@ -340,6 +340,20 @@ TEST_F(HubTest, closed_connections_are_forgotten) {
   EXPECT_EQ(hub_.next_frame(b), nullptr);
 }
 
+TEST(hub_test, frame_queue_stays_fifo_while_it_never_empties) {
+  FrameQueue queue;
+  int pushed = 0, taken = 0;
+  auto push = [&] { queue.push_back(std::make_shared<const std::string>(std::to_string(pushed++))); };
+  for (int i = 0; i < 10; ++i) push();
+  for (int round = 0; round < 1000; ++round) {  // steady stream: compaction runs many times
+    push();
+    ASSERT_EQ(*queue.take_front(), std::to_string(taken++));
+  }
+  EXPECT_EQ(queue.size(), 10u);
+  while (!queue.empty()) EXPECT_EQ(*queue.take_front(), std::to_string(taken++));
+  EXPECT_EQ(taken, pushed);
+}
+
 TEST(hub_test, close_reasons_are_cut_to_123_bytes_on_a_character_boundary) {
   EXPECT_EQ(close_reason("short"), "short");
   EXPECT_EQ(close_reason(std::string(200, 'a')).size(), 123u);
