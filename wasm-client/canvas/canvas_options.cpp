@@ -27,7 +27,7 @@ constexpr int kMaxCount = 100'000'000;
 }  // namespace
 
 std::string_view canvas_usage() {
-  return "usage: tandem-canvas [--url ws://host:port/ws] [--token JWT]\n"
+  return "usage: tandem-canvas [--url ws://host:port/ws] [--token JWT | --dev-name NAME]\n"
          "                     [--width N] [--height N]\n"
          "                     [--frames N] [--timeout-ms N]\n"
          "                     [--exit-after-connected-frames N | --exit-after-closed-frames N]\n"
@@ -49,6 +49,9 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
       options.url = value;
     } else if (flag == "--token") {
       options.token = value;
+    } else if (flag == "--dev-name") {
+      if (value.empty()) return usage_error("--dev-name must not be empty");
+      options.dev_name = value;
     } else if (flag == "--screenshot") {
       options.screenshot_path = value;
     } else if (flag == "--width" || flag == "--height") {
@@ -70,6 +73,12 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
     } else {
       return usage_error("unknown flag " + std::string(flag));
     }
+  }
+  if (!options.dev_name.empty() && !options.token.empty()) {
+    return usage_error("give --token or --dev-name, not both");
+  }
+  if (!options.dev_name.empty() && options.url.empty()) {
+    return usage_error("--dev-name needs --url (the server to ask)");
   }
   return options;
 }

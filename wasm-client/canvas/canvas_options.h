@@ -5,6 +5,7 @@
 //
 //   --url ws://host:port/ws   server to connect to (no connection when absent)
 //   --token JWT               token presented in the URL (?token=)
+//   --dev-name NAME           desktop: get a token from the server's dev endpoint instead
 //   --width N --height N      window / canvas size in pixels
 //   --frames N                exit after N frames
 //   --exit-after-connected-frames N   exit N frames after the connection first opened
@@ -23,6 +24,7 @@ namespace canvas {
 struct CanvasOptions {
   std::string url;                       // empty: draw the window, connect nowhere
   std::string token;                     // HS256 JWT; may be empty when url already has one
+  std::string dev_name;                  // non-empty: fetch a dev token for this name at start
   int width = 1280;                      // fits a 1280x800 Xvfb screen and a laptop display
   int height = 720;
   int frames = 0;                        // 0: run until the window is closed
@@ -37,7 +39,7 @@ struct CanvasOptions {
 // How the process ends; tests read these.
 enum class ExitCode : int {
   Ok = 0,             // window closed, or --frames / --exit-after-connected-frames reached
-  StartupFailed = 1,  // no window, no GL context, or the screenshot could not be written
+  StartupFailed = 1,  // no dev token, no window, no GL context, or the screenshot failed
   Usage = 2,          // bad flags (or --help, which prints the usage and exits with Ok)
   Timeout = 3,        // --timeout-ms passed before the exit condition was met
 };

@@ -139,7 +139,9 @@ void draw_connection_panel(const ConnectionView& view) {
     }
 
     row_label("round trip");
-    if (view.round_trip) {
+    if (view.round_trip && view.round_trip->count() == 0) {
+      ImGui::TextUnformatted("< 1 ms");  // same machine: below the clock's millisecond
+    } else if (view.round_trip) {
       ImGui::Text("%lld ms", static_cast<long long>(view.round_trip->count()));
     } else {
       ImGui::TextUnformatted("-");

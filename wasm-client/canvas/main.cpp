@@ -19,6 +19,7 @@
 
 #include "canvas_options.h"
 #include "connection_panel.h"
+#include "dev_token.h"
 #include "platform.h"
 #include "round_trip_probe.h"
 #include "screenshot.h"
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   }
   const canvas::CanvasOptions options = std::move(parsed).value();
 
-  // 2. Connection settings, checked before any window appears.
+  // 2. Connection settings, checked before any window appears (a dev token is fetched now).
   tandem::ClientConfig client_config;
   client_config.session.url = options.url;
   client_config.session.token = options.token;
@@ -86,6 +87,14 @@ int main(int argc, char** argv) {
   if (const auto invalid = tandem::validate(client_config.session); has_server && invalid) {
     std::fprintf(stderr, "tandem-canvas: %s\n", invalid->message.c_str());
     return exit_with(ExitCode::Usage);
+  }
+  if (!options.dev_name.empty()) {
+    auto token = canvas::fetch_dev_token(options.url, options.dev_name);
+    if (!token) {
+      std::fprintf(stderr, "tandem-canvas: dev token: %s\n", token.error().message.c_str());
+      return exit_with(ExitCode::StartupFailed);
+    }
+    client_config.session.token = std::move(token).value();
   }
 
   // 3. Window and GL context: OpenGL 3.0 on the desktop, WebGL 2 (GL ES 3.0) in the browser.
@@ -217,8 +226,10 @@ int main(int argc, char** argv) {
 
   // ---- cleanup (desktop only: in the browser the loop never returns) -------------------------
   // A close handshake (1000) the server sees, rather than a dropped socket.
-  client.stop();
-  canvas::finish_closing(transport);
+  if (has_server) {
+    client.stop();
+    canvas::finish_closing(transport);
+  }
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

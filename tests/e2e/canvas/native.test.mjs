@@ -1,7 +1,8 @@
 // tests/e2e/canvas/native.test.mjs — the desktop tandem-canvas under Xvfb against a real
 // tandem-server: it connects, draws the "open" state with the user from the token, and
 // writes a screenshot that is checked pixel by pixel; an expired token ends in "closed
-// (unauthorized)", drawn red; a bad flag is a usage error.
+// (unauthorized)", drawn red; a bad flag is a usage error; --dev-name gets a token from the
+// server and the app comes back to "open" after the server restarts.
 //
 // Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN and TANDEM_WWW_DIR (ctest sets them) and
 // xvfb-run. Screenshots are kept in TANDEM_ARTIFACTS_DIR.
@@ -38,24 +39,53 @@ after(async () => {
   await server?.stop();
 });
 
-// Runs tandem-canvas (under xvfb-run when `display` is set) and resolves with
-// { code, stdout, stderr } once it exits; kills its process group at the deadline.
-function runCanvas(args, { display = true } = {}) {
+// Starts tandem-canvas (under xvfb-run when `display` is set). Returns
+// { stdout(), stderr(), exited: Promise<code>, waitForLine(regex), kill() }; the whole
+// process group (xvfb-run, Xvfb, the app) is killed at the deadline.
+function startCanvas(args, { display = true } = {}) {
   const command = display ? 'xvfb-run' : canvasBinary;
   const argv = display ? ['-a', '-s', XVFB_SCREEN, canvasBinary, ...args] : args;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => {
-      process.kill(-child.pid, 'SIGKILL');
-      reject(new Error(`tandem-canvas still running after ${RUN_DEADLINE_MS} ms\n${stdout}\n${stderr}`));
-    }, RUN_DEADLINE_MS);
-    child.once('error', (error) => { clearTimeout(timer); reject(error); });
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  let running = true;
+  const waiters = [];
+  const kill = () => { if (running) process.kill(-child.pid, 'SIGKILL'); };
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    for (const w of waiters.splice(0)) (w.regex.test(stdout.slice(w.from)) ? w.resolve() : waiters.push(w));
   });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const timer = setTimeout(kill, RUN_DEADLINE_MS);
+  const exited = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      running = false;
+      clearTimeout(timer);
+      for (const w of waiters.splice(0)) w.reject(new Error(`tandem-canvas exited before ${w.regex}`));
+      resolve(code ?? signal);
+    });
+  });
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill,
+    // Resolves when `regex` matches output printed after this call (or already there when
+    // `fromStart`); rejects if the app exits first. The run deadline bounds the wait.
+    waitForLine(regex, { fromStart = false } = {}) {
+      const from = fromStart ? 0 : stdout.length;
+      if (fromStart && regex.test(stdout)) return Promise.resolve();
+      return new Promise((resolve, reject) => waiters.push({ regex, from, resolve, reject }));
+    },
+  };
+}
+
+// Runs tandem-canvas to its end: { code, stdout, stderr }.
+async function runCanvas(args, options) {
+  const canvas = startCanvas(args, options);
+  const code = await canvas.exited;
+  return { code, stdout: canvas.stdout(), stderr: canvas.stderr() };
 }
 
 const describeRun = (run) => `\n--- stdout ---\n${run.stdout}--- stderr ---\n${run.stderr}` +
@@ -104,4 +134,24 @@ test('a URL that is not ws:// is a usage error, before any window opens', async 
   const run = await runCanvas(['--url', `${server.httpUrl}/ws`], { display: false });
   assert.equal(run.code, 2, describeRun(run));
   assert.match(run.stderr, /--url must start with ws:\/\/ or wss:\/\//);
+});
+
+test('--dev-name gets a token, and the app reconnects across a server restart', async () => {
+  const canvas = startCanvas([
+    '--url', server.wsUrl, '--dev-name', 'Restart E2E', '--timeout-ms', String(CANVAS_TIMEOUT_MS)]);
+  const describe = () => describeRun({ stdout: canvas.stdout(), stderr: canvas.stderr() });
+  try {
+    await canvas.waitForLine(/^state: open \(connected\)$/m, { fromStart: true });
+    // SIGTERM: the server closes every client with 1012 "restart", exits, and starts again
+    // on the same port with the same secret, so the dev token stays valid.
+    const reconnected = canvas.waitForLine(/^state: reconnecting \(server closed\)$[\s\S]*^state: open \(connected\)$/m);
+    await server.restart();
+    await reconnected;
+  } catch (error) {
+    throw new Error(`${error.message}${describe()}`);
+  } finally {
+    canvas.kill();
+    await canvas.exited;
+  }
+  assert.match(server.output, /dev token minted for dev:restart-e2e/, describe());
 });
