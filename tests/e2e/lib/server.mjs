@@ -97,7 +97,8 @@ export class TandemServer {
     if (!child) return { code: null, signal: null };
     child.kill('SIGTERM');
     const timedOut = Symbol('timed out');
-    const result = await Promise.race([this.#exited, delay(deadlineMs, timedOut)]);
+    // ref: false — an unreferenced timer: a test process ends when its work does, not 8 s later.
+    const result = await Promise.race([this.#exited, delay(deadlineMs, timedOut, { ref: false })]);
     if (result === timedOut) {
       child.kill('SIGKILL');
       await this.#exited;
