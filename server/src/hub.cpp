@@ -65,9 +65,13 @@ const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) con
 
 // ---- Hub ------------------------------------------------------------------------------------
 
-Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker)
+Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration)
     : settings_(settings), ids_(ids), waker_(waker) {
-  handlers::register_all(handlers_);
+  if (registration) {
+    registration(handlers_);
+  } else {
+    handlers::register_all(handlers_);
+  }
 }
 
 ConnectionId Hub::open(const OpenRequest& request, Now now) {
@@ -165,7 +169,10 @@ void Hub::closed(ConnectionId id) {
   if (it == connections_.end()) return;
   LOG_DEBUG("%s: disconnected (%s)", it->second.wire_id.c_str(),
             it->second.auth == AuthState::Authenticated ? it->second.user.id.c_str() : "unauthenticated");
-  if (it->second.auth == AuthState::Authenticated) --authenticated_;
+  Connection& c = it->second;
+  if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
+  for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
+  if (c.auth == AuthState::Authenticated) --authenticated_;
   connections_.erase(it);
 }
 
@@ -178,6 +185,7 @@ void Hub::tick(Now now) {
       close(*c, protocol::close::auth_timeout,
             "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
   }
+  for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
 }
 
 void Hub::shutdown() {

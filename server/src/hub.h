@@ -127,11 +127,13 @@ struct HandlerContext {
   void error(std::string_view code, std::string message);  // counts as a bad frame
 };
 
-// Message type -> handler. Each family registers its handlers from its own file
+// Message type -> handler, plus lifecycle hooks. Each family registers from its own file
 // (handlers/<family>.cpp, listed in handlers/handlers.h).
 class HandlerRegistry {
  public:
   using Handler = std::function<void(HandlerContext&)>;
+  using DisconnectHook = std::function<void(Hub&, Connection&)>;
+  using TickHook = std::function<void(Hub&, Now)>;
 
   // Registers `handler(HandlerContext&, const M&)` for message struct M (keyed by M::kType).
   template <class M, class F>
@@ -140,10 +142,20 @@ class HandlerRegistry {
       handler(ctx, std::get<M>(ctx.frame.message));
     };
   }
+  // Runs when a connection is gone, before the hub forgets it (presence leaves, locks are
+  // released). Nothing can be sent to it any more.
+  void on_disconnect(DisconnectHook hook) { disconnect_hooks_.push_back(std::move(hook)); }
+  // Runs on every Hub::tick (expiry of locks, typing indicators, conflated presence...).
+  void on_tick(TickHook hook) { tick_hooks_.push_back(std::move(hook)); }
+
   const Handler* find(std::string_view type) const;
+  const std::vector<DisconnectHook>& disconnect_hooks() const { return disconnect_hooks_; }
+  const std::vector<TickHook>& tick_hooks() const { return tick_hooks_; }
 
  private:
   std::unordered_map<std::string, Handler> handlers_;
+  std::vector<DisconnectHook> disconnect_hooks_;
+  std::vector<TickHook> tick_hooks_;
 };
 
 // The edge implements this: "connection `id` has frames or a close request for you".
@@ -167,8 +179,11 @@ struct HubStats {
 
 class Hub {
  public:
+  // Fills a HandlerRegistry; the default (nullptr) is handlers::register_all, every family.
+  using Registration = std::function<void(HandlerRegistry&)>;
+
   // Keeps references to `ids` and `waker`; both must outlive the hub.
-  Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker);
+  Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration = nullptr);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -182,7 +197,7 @@ class Hub {
   void refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now);
   // The connection is gone (either side closed it). Forgets it.
   void closed(ConnectionId id);
-  // Periodic: auth timeouts. Call every few hundred ms.
+  // Periodic: auth timeouts, then the features' tick hooks. Call every few hundred ms.
   void tick(Now now);
   // Graceful shutdown: every connection gets close 1012 "restart"; later opens too.
   void shutdown();

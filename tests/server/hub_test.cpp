@@ -340,6 +340,44 @@ TEST_F(HubTest, closed_connections_are_forgotten) {
   EXPECT_EQ(hub_.next_frame(b), nullptr);
 }
 
+TEST(hub_test, registrations_supply_handlers_and_lifecycle_hooks) {
+  Settings settings;
+  settings.jwt_secret = std::string(kSecret);
+  testing::FakeEdge edge;
+  testing::CountingIds ids;
+  std::vector<std::string> events;
+  Hub hub(settings, ids, edge, [&](HandlerRegistry& registry) {
+    registry.on<protocol::Auth>([](HandlerContext& ctx, const protocol::Auth& auth) {
+      ctx.hub.authenticate(ctx.connection, auth.token, ctx.now);
+    });
+    registry.on<protocol::Ping>([&](HandlerContext& ctx, const protocol::Ping&) {
+      events.push_back("ping " + ctx.frame.id.value_or("-"));
+      ctx.ack();
+    });
+    registry.on_disconnect([&](Hub&, Connection& c) { events.push_back("gone " + c.user.id); });
+    registry.on_tick([&](Hub&, Now now) { events.push_back("tick " + std::to_string(now.mono.count())); });
+  });
+  OpenRequest request;
+  request.token = testing::token_for("alice", kWallStart / 1000 + 60);
+  const Now now{Millis(5), kWallStart};
+  const ConnectionId id = hub.open(request, now);
+  hub.next_frame(id);  // connected
+  hub.receive(id, R"({"type":"ping","id":"k"})", now);
+  Bytes ack = hub.next_frame(id);
+  ASSERT_NE(ack, nullptr);
+  EXPECT_EQ(*ack, R"({"type":"ack","id":"k"})");
+
+  // A type the codec knows but this registration does not handle.
+  hub.receive(id, R"({"type":"subscribe","id":"s","room":"chat:lobby"})", now);
+  Bytes error = hub.next_frame(id);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(error->find(R"("code":"unknown_type")"), std::string::npos) << *error;
+
+  hub.tick(Now{Millis(7), kWallStart});
+  hub.closed(id);
+  EXPECT_EQ(events, (std::vector<std::string>{"ping k", "tick 7", "gone alice"}));
+}
+
 TEST(hub_test, frame_queue_stays_fifo_while_it_never_empties) {
   FrameQueue queue;
   int pushed = 0, taken = 0;
