@@ -7,10 +7,12 @@
 //
 // stdout carries one line per connection state change ("state: open (connected)") — the
 // desktop tests read it from the process, the browser tests from the page console.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "imgui.h"
 #include "imgui_impl_glfw.h"
