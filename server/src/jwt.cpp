@@ -1,7 +1,6 @@
 // server/src/jwt.cpp — HS256 verify and mint on OpenSSL libcrypto (see jwt.h).
 #include "jwt.h"
 
-#include <cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -59,7 +58,7 @@ Result<json::JsonPtr> decode_json_part(std::string_view part, const char* what) 
   if (!bytes) return unauthorized(std::string("malformed token: ") + what + " is not base64url");
   auto parsed = json::parse_json(*bytes);
   if (!parsed) return unauthorized(std::string("malformed token: ") + what + " is not JSON");
-  if (!cJSON_IsObject(parsed.value().get()))
+  if (!json::Fields(parsed.value().get(), what).ok())  // Fields refuses anything but an object
     return unauthorized(std::string("malformed token: ") + what + " is not a JSON object");
   return std::move(parsed).value();
 }
@@ -138,12 +137,13 @@ Result<Claims> verify(std::string_view token, const VerifyOptions& options) {
   // the token claims about itself.
   auto header = decode_json_part(header_part, "header");
   if (!header) return header.error();
-  const cJSON* alg = cJSON_GetObjectItemCaseSensitive(header.value().get(), "alg");
-  if (!alg) return unauthorized("token header has no alg (only HS256 is accepted)");
-  if (!cJSON_IsString(alg)) return unauthorized("token header alg is not a string");
-  if (std::string_view(alg->valuestring) != "HS256")
-    return unauthorized("unsupported alg \"" + std::string(alg->valuestring).substr(0, 16) + "\" (only HS256)");
-  if (cJSON_GetObjectItemCaseSensitive(header.value().get(), "crit"))
+  json::Fields header_fields(header.value().get(), "token header");
+  if (!header_fields.has("alg")) return unauthorized("token header has no alg (only HS256 is accepted)");
+  const char* alg = header_fields.peek_string("alg");
+  if (!alg) return unauthorized("token header alg is not a string");
+  if (std::string_view(alg) != "HS256")
+    return unauthorized("unsupported alg \"" + std::string(alg).substr(0, 16) + "\" (only HS256)");
+  if (header_fields.has("crit"))
     return unauthorized("token header has crit extensions, none are supported");
 
   // 2. Signature over "header.payload", in constant time.
@@ -156,10 +156,10 @@ Result<Claims> verify(std::string_view token, const VerifyOptions& options) {
   // 3. Claims. The signature is good, so a malformed payload means a buggy issuer.
   auto payload = decode_json_part(payload_part, "payload");
   if (!payload) return payload.error();
-  const cJSON* root = payload.value().get();
+  const auto* root = payload.value().get();
   Claims claims;
   json::Fields f(root, "token");
-  if (!cJSON_GetObjectItemCaseSensitive(root, "sub")) return unauthorized("token has no sub");
+  if (!f.has("sub")) return unauthorized("token has no sub");
   f.str("sub", claims.sub, protocol::rules::user_id);
   f.opt_str("name", claims.name, protocol::rules::display_name);
   f.opt_str("color", claims.color, protocol::rules::color);
@@ -167,19 +167,11 @@ Result<Claims> verify(std::string_view token, const VerifyOptions& options) {
   read_date(f, "exp", exp);
   read_date(f, "nbf", claims.nbf);
   read_date(f, "iat", claims.iat);
-  const cJSON* rooms = f.array("rooms", false);
+  f.str_array("rooms", claims.rooms, false, kMaxRoomsClaim, {1, protocol::rules::room.max, false});
   if (!f.ok()) return unauthorized("invalid claim: " + f.error().message);
   if (claims.color && !is_hex_color(*claims.color)) return unauthorized("invalid claim: color must be #rrggbb");
-  if (rooms) {
-    const cJSON* item = nullptr;
-    cJSON_ArrayForEach(item, rooms) {
-      if (!cJSON_IsString(item) || !is_room_pattern(item->valuestring))
-        return unauthorized("invalid claim: rooms must be room patterns like \"workflow:*\"");
-      if (claims.rooms.size() == kMaxRoomsClaim)
-        return unauthorized("invalid claim: more than " + std::to_string(kMaxRoomsClaim) + " rooms");
-      claims.rooms.emplace_back(item->valuestring);
-    }
-  }
+  for (const std::string& room : claims.rooms)
+    if (!is_room_pattern(room)) return unauthorized("invalid claim: rooms must be room patterns like \"workflow:*\"");
   if (!exp) return unauthorized("token has no exp");
   claims.exp = *exp;
 

@@ -256,6 +256,32 @@ bool Fields::each(const char* key, bool required, std::size_t max_items,
   return true;
 }
 
+bool Fields::str_array(const char* key, std::vector<std::string>& out, bool required, std::size_t max_items,
+                       StringRule rule) {
+  const cJSON* list = array(key, required);
+  if (error_) return false;
+  if (!list) return true;
+  if (static_cast<std::size_t>(cJSON_GetArraySize(list)) > max_items)
+    return fail(context_ + "." + key + ": more than " + std::to_string(max_items) + " items", "too_big");
+  std::vector<std::string> values;
+  std::size_t index = 0;
+  for (const cJSON* element = list->child; element; element = element->next, ++index) {
+    const std::string where = context_ + "." + key + "[" + std::to_string(index) + "]";
+    if (!cJSON_IsString(element)) return fail(where + ": expected a string");
+    std::string_view value(element->valuestring);
+    if (value.size() < rule.min) return fail(where + ": shorter than " + std::to_string(rule.min) + " bytes");
+    if (value.size() > rule.max) return fail(where + ": longer than " + std::to_string(rule.max) + " bytes", "too_big");
+    values.emplace_back(value);
+  }
+  out = std::move(values);
+  return true;
+}
+
+bool Fields::has(const char* key) const {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object_, key);
+  return item && !cJSON_IsNull(item);
+}
+
 const char* Fields::peek_string(const char* key) const {
   const cJSON* item = cJSON_GetObjectItemCaseSensitive(object_, key);
   return cJSON_IsString(item) ? item->valuestring : nullptr;

@@ -139,7 +139,7 @@ TEST(jwt_test, claims_with_wrong_shapes_are_refused) {
   EXPECT_EQ(verify_payload(R"({"sub":"u","exp":1800000000,"rooms":["a b"]})"),
             "invalid claim: rooms must be room patterns like \"workflow:*\"");
   EXPECT_EQ(verify_payload(R"({"sub":"u","exp":1800000000,"rooms":[1]})"),
-            "invalid claim: rooms must be room patterns like \"workflow:*\"");
+            "invalid claim: token.rooms[0]: expected a string");
 }
 
 TEST(jwt_test, fractional_dates_are_floored) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tandem/result.h"
 
@@ -85,6 +86,12 @@ class Fields {
   // with a Fields scoped to it (context "<ours>.<key>[i]"); stops at the first error.
   bool each(const char* key, bool required, std::size_t max_items,
             const std::function<void(Fields&)>& read_element);
+  // Reads an array of at most `max_items` strings, each checked against `rule` (the element
+  // context is "<ours>.<key>[i]"). Absent and not required: leaves `out` empty.
+  bool str_array(const char* key, std::vector<std::string>& out, bool required, std::size_t max_items,
+                 StringRule rule = {});
+  // True when `key` is present and not null, whatever its type.
+  bool has(const char* key) const;
   // The present member `key` as a string, or nullptr when absent/not a string. For decoders
   // that must branch on a value before validating it (e.g. salvaging an id).
   const char* peek_string(const char* key) const;
