@@ -55,7 +55,7 @@ struct Settings {
 
   // ---- advertised limits (enforced by the room and rate features of issue 3) ----
   int max_rooms = 64;      // rooms one connection may join
-  int rate_per_sec = 50;   // messages per second one connection may send
+  int rate_per_sec = 100;  // messages per second one connection may send (PROTOCOL.md §17)
 
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
