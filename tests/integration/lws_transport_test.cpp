@@ -148,6 +148,22 @@ TEST(lws_transport_test, failed_dial_reports_1006_exactly_once) {
   EXPECT_EQ(probe.transport.phase(), native::TransportPhase::Idle);
 }
 
+TEST(lws_transport_test, wss_url_dials_with_tls) {
+  ScriptedPeer peer;
+  std::string first_bytes;
+  peer.run([&](PeerConnection& c) {
+    first_bytes = c.read_bytes(3);  // a TLS record header, not "GET"
+    c.drop();
+  });
+  TransportProbe probe;
+  probe.open("wss://127.0.0.1:" + std::to_string(peer.port()) + "/ws");
+  ASSERT_TRUE(probe.wait_closed());
+  ASSERT_EQ(peer.finish(), "");
+  EXPECT_EQ(first_bytes.substr(0, 2), std::string("\x16\x03", 2));  // handshake record, TLS 1.x
+  EXPECT_EQ(probe.log.closed->code, 1006);
+  EXPECT_EQ(probe.log.opens, 0);
+}
+
 TEST(lws_transport_test, unparsable_url_reports_1006_from_poll_not_from_open) {
   TransportProbe probe;
   probe.open("http://127.0.0.1:1/ws");

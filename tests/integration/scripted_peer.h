@@ -35,6 +35,10 @@ class PeerConnection {
   void send_frame(int opcode, std::string_view payload, bool fin = true);
   void send_text(std::string_view payload) { send_frame(1, payload); }
   void send_close(int code, std::string_view reason);
+  // Reads exactly `n` raw bytes (for checking what arrives before any WebSocket framing).
+  std::string read_bytes(std::size_t n, milliseconds timeout = kStepDeadline) {
+    return read_exact(n, Clock::now() + timeout);
+  }
   // Reads one frame from the client (unmasking it).
   PeerFrame read_frame(milliseconds timeout = kStepDeadline);
   // Discards whatever arrives until the client closes the TCP connection.

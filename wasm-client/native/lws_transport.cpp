@@ -1,7 +1,8 @@
 // lws_transport.cpp — the libwebsockets client behind tandem::native::LwsTransport. The only
 // client-side file that includes libwebsockets.h (the browser build never compiles it).
 //
-// Shape: one lws context per transport (no listening socket), one Connection per open().
+// Shape: one lws context per transport (no listening socket, made by the first open()), one
+// Connection per open().
 // lws callbacks never call the app: they record what happened (PendingEvent) and poll()
 // delivers the records after lws_service returns, so handlers may freely call open/send/close.
 // Writes happen only in CLIENT_WRITEABLE (send() queues a frame with LWS_PRE headroom and asks
@@ -107,7 +108,8 @@ struct PendingEvent {
 
 struct LwsTransport::Impl {
   LwsTransportSettings settings;
-  lws_context* context = nullptr;
+  lws_context* context = nullptr;  // made by the first open() (see ensure_context)
+  bool context_has_tls = false;
   lws_protocols protocols[2]{};
   // The connection of the last open(). A replaced or finished one is detached from its wsi
   // (finish() clears the wsi's opaque user data), so freeing it never leaves lws a dangling
@@ -295,6 +297,39 @@ struct LwsTransport::Impl {
   }
 
   static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
+
+  // Makes sure a context exists that can dial `scheme`. TLS is set up only for wss://: with
+  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT, lws 4.1.6 loads the system CA store into every
+  // context (~700 KB) and, measured with LeakSanitizer here, leaks it once when two such
+  // contexts exist at the same time — so plain ws:// contexts never ask for it. A ws://
+  // context asked to dial wss:// is replaced (no connection is alive then: open() has
+  // finished the previous one).
+  bool ensure_context(WsScheme scheme) {
+    const bool need_tls = scheme == WsScheme::Secure;
+    if (context != nullptr && (context_has_tls || !need_tls)) return true;
+    destroy_context();
+    lws_context_creation_info info;
+    std::memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.user = this;
+    info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
+    info.fd_limit_per_thread = kFdsPerContext;
+    info.options = need_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+    context = lws_create_context(&info);
+    context_has_tls = need_tls && context != nullptr;
+    return context != nullptr;
+  }
+
+  void destroy_context() {
+    if (context == nullptr) return;
+    const bool was_destroying = destroying;
+    destroying = true;  // callbacks fired by the teardown must not record events
+    lws_context_destroy(context);
+    destroying = was_destroying;
+    context = nullptr;
+    context_has_tls = false;
+  }
 };
 
 // ---- public API ------------------------------------------------------------------------------
@@ -307,24 +342,12 @@ LwsTransport::LwsTransport(LwsTransportSettings settings) : impl_(std::make_uniq
   impl_->protocols[0].callback = &Impl::lws_callback;
   impl_->protocols[0].per_session_data_size = 0;  // per-connection state is our Connection
   impl_->protocols[0].rx_buffer_size = 0;        // lws default (4 KiB); messages are reassembled
-
-  lws_context_creation_info info;
-  std::memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = impl_->protocols;
-  info.user = impl_.get();
-  info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
-  info.fd_limit_per_thread = kFdsPerContext;
-  // wss:// needs OpenSSL initialised once per process; lws does that here and it is harmless
-  // for plain ws://.
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-  impl_->context = lws_create_context(&info);
-  // Without a context every open() reports on_closed(1006); see open().
+  // The lws context is made by the first open(), once the URL says whether TLS is needed.
 }
 
 LwsTransport::~LwsTransport() {
   impl_->destroying = true;
-  if (impl_->context != nullptr) lws_context_destroy(impl_->context);  // runs CLIENT_CLOSED callbacks
+  impl_->destroy_context();
 }
 
 void LwsTransport::open(const std::string& url, TransportEvents& events) {
@@ -344,11 +367,11 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
     s.finish(c, kCloseAbnormal, parsed.error().message);
     return;
   }
-  if (s.context == nullptr) {
+  const WsUrl& target = parsed.value();
+  if (!s.ensure_context(target.scheme)) {
     s.finish(c, kCloseAbnormal, "libwebsockets context could not be created");
     return;
   }
-  const WsUrl& target = parsed.value();
 
   lws_client_connect_info info;
   std::memset(&info, 0, sizeof info);

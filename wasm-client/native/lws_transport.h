@@ -89,7 +89,9 @@ class LwsTransport final : public tandem::Transport {
   // number of events delivered. Never call it from inside one of its own events.
   std::size_t poll(Millis wait = Millis{0});
 
-  // Makes a poll() that is waiting return early. The only call that is safe from other threads.
+  // Makes a poll() that is waiting return early. The only call that is safe from other
+  // threads — but not while open() runs (the first open(), and a first wss:// URL after ws://
+  // ones, create the lws context).
   void wake();
 
   TransportPhase phase() const;

@@ -1,0 +1,53 @@
+// http_test.cpp — the HTTP side of the port a real tandem-server listens on.
+#include <cJSON.h>
+
+#include "server_test_support.h"
+
+using namespace tandem;
+using namespace tandem::integration;
+
+namespace {
+
+class http_test : public ServerTest {};
+
+struct JsonDoc {
+  explicit JsonDoc(const std::string& text) : root(cJSON_Parse(text.c_str())) {}
+  ~JsonDoc() { cJSON_Delete(root); }
+  JsonDoc(const JsonDoc&) = delete;
+  JsonDoc& operator=(const JsonDoc&) = delete;
+  const cJSON* get(const char* name) const { return cJSON_GetObjectItemCaseSensitive(root, name); }
+  cJSON* root;
+};
+
+}  // namespace
+
+TEST_F(http_test, healthz_answers_json_and_counts_connections) {
+  HttpReply reply = server.get("/healthz");
+  ASSERT_EQ(reply.status, 200);
+  {
+    JsonDoc doc(reply.body);
+    ASSERT_NE(doc.root, nullptr) << reply.body;
+    ASSERT_TRUE(cJSON_IsString(doc.get("status")));
+    EXPECT_STREQ(doc.get("status")->valuestring, "ok");
+    EXPECT_TRUE(cJSON_IsString(doc.get("version"))) << reply.body;
+    EXPECT_TRUE(cJSON_IsNumber(doc.get("uptime_s"))) << reply.body;
+    ASSERT_TRUE(cJSON_IsNumber(doc.get("connections"))) << reply.body;
+    EXPECT_EQ(doc.get("connections")->valueint, 0);
+  }
+
+  TransportProbe probe;
+  open_with_token(probe, mint_token());
+  ASSERT_TRUE(wait_for_message<protocol::Connected>(probe).has_value());
+  reply = server.get("/healthz");
+  ASSERT_EQ(reply.status, 200);
+  JsonDoc doc(reply.body);
+  ASSERT_TRUE(cJSON_IsNumber(doc.get("connections"))) << reply.body;
+  EXPECT_EQ(doc.get("connections")->valueint, 1);
+}
+
+TEST_F(http_test, serves_static_files_from_the_web_root) {
+  const HttpReply reply = server.get("/index.html");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find("<title>integration</title>"), std::string::npos) << reply.body;
+  EXPECT_EQ(server.get("/no-such-file.html").status, 404);
+}

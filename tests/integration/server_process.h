@@ -1,0 +1,74 @@
+// server_process.h — the real tandem-server binary as a child process of a test: started on a
+// free port with a temporary web root and a known JWT secret, ready once /healthz answers,
+// stopped with SIGTERM (graceful, clients see 1012), restartable on the same port, and killed
+// when the test ends however it ends. Also a tiny blocking HTTP GET for /healthz and friends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wait.h"
+
+namespace tandem::integration {
+
+// Every test server uses this secret (at least 32 bytes, as the server demands).
+inline constexpr std::string_view kTestSecret = "integration-tests-secret-0123456789abcdef";
+
+struct HttpReply {
+  int status = 0;  // 0: no answer (connection refused, timeout, garbage)
+  std::string body;
+};
+
+// GET http://127.0.0.1:<port><path> with Connection: close. Never throws.
+HttpReply http_get(int port, std::string_view path, milliseconds timeout = milliseconds{1000});
+
+// How stop() ended.
+enum class StopOutcome {
+  Exited,      // the process exited on its own; exit_code is valid
+  Signalled,   // it died from a signal (a crash)
+  KilledLate,  // it did not exit in time and was killed with SIGKILL
+};
+
+struct StopResult {
+  StopOutcome outcome = StopOutcome::Exited;
+  int exit_code = 0;
+  milliseconds took{0};  // from SIGTERM to exit
+};
+
+class ServerProcess {
+ public:
+  // `extra_args` are appended to the command line (e.g. {"--auth-timeout-ms", "300"}).
+  explicit ServerProcess(std::vector<std::string> extra_args = {});
+  // Kills the process if it still runs and removes the temporary directory.
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and returns once /healthz answers 200. The first start picks a free
+  // port (retrying with another if the server could not listen); later starts reuse it.
+  // Throws std::runtime_error with the server's output when it does not come up in time.
+  void start(milliseconds timeout = milliseconds{10000});
+  // SIGTERM, then waits up to `timeout` for the exit; SIGKILL after that.
+  StopResult stop(milliseconds timeout = milliseconds{10000});
+  bool running() const { return pid_ > 0; }
+
+  int port() const { return port_; }
+  std::string ws_url() const;  // ws://127.0.0.1:<port>/ws
+  HttpReply get(std::string_view path) const { return http_get(port_, path); }
+  std::string output() const;  // everything the server printed so far (stdout + stderr)
+
+ private:
+  bool try_start(milliseconds timeout);  // false: the process exited before becoming healthy
+  void kill_now();
+
+  std::vector<std::string> extra_args_;
+  std::filesystem::path dir_;  // temp: web root + log
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace tandem::integration

@@ -1,0 +1,59 @@
+// native_client.cpp — the native driver of the client core (see native_client.h).
+#include "native_client.h"
+
+#include <random>
+#include <utility>
+
+namespace tandem::native {
+namespace {
+
+std::uint64_t fresh_seed() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings)
+    : NativeClient(std::move(config), transport_settings, fresh_seed()) {}
+
+NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings, std::uint64_t seed)
+    : origin_(std::chrono::steady_clock::now()),
+      transport_(transport_settings),
+      rng_(seed),
+      client_(std::move(config), transport_, rng_) {}
+
+Millis NativeClient::now() const {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - origin_);
+}
+
+void NativeClient::start() { client_.start(now()); }
+
+void NativeClient::stop() { client_.stop(); }
+
+std::size_t NativeClient::poll(Millis wait) {
+  // Timers first, so events delivered next are stamped with a fresh time (the session takes
+  // events to happen at the last tick), then again after a wait that may have been long.
+  client_.tick(now());
+  const std::size_t delivered = transport_.poll(wait);
+  client_.tick(now());
+  return delivered;
+}
+
+bool NativeClient::poll_until(const std::function<bool()>& done, Millis timeout, Millis step) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left <= Millis{0}) return done();
+    poll(std::min(step, left));
+  }
+  return true;
+}
+
+void NativeClient::shutdown(Millis timeout) {
+  stop();
+  poll_until([this] { return transport_.phase() == TransportPhase::Idle; }, timeout);
+  poll();  // deliver the final on_closed, if it was the last thing to arrive
+}
+
+}  // namespace tandem::native
