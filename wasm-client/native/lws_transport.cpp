@@ -84,7 +84,6 @@ struct CloseRequest {
 };
 
 struct Connection {
-  std::uint64_t serial = 0;                  // which open() this is, for logs
   TransportEvents* events = nullptr;
   lws* wsi = nullptr;                        // null once lws is done with it
   TransportPhase phase = TransportPhase::Connecting;
@@ -116,7 +115,6 @@ struct LwsTransport::Impl {
   // pointer: later callbacks for that wsi find nothing and are ignored.
   std::unique_ptr<Connection> current;
   std::deque<PendingEvent> pending;
-  std::uint64_t next_serial = 1;
   bool activity = false;      // set by callbacks during one lws_service round
   bool destroying = false;    // the destructor runs; callbacks must not record anything
   lws_sorted_usec_list_t wake_timer{};
@@ -359,7 +357,6 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
   }
   s.current = std::make_unique<Connection>();
   Connection& c = *s.current;
-  c.serial = s.next_serial++;
   c.events = &events;
 
   Result<WsUrl> parsed = parse_ws_url(url);
