@@ -92,7 +92,7 @@ TEST_F(HubTest, url_token_authenticates_at_once_and_connected_is_the_first_frame
   EXPECT_FALSE(connected.resumed);
   EXPECT_EQ(connected.user, (protocol::UserInfo{"alice", "Ana", "#112233"}));
   EXPECT_EQ(connected.heartbeat_ms, 25000);
-  EXPECT_EQ(connected.limits, (protocol::Limits{1000, 64, 50}));
+  EXPECT_EQ(connected.limits, (protocol::Limits{1000, 64, 100}));
   EXPECT_EQ(connected.server_version, TANDEM_SERVER_VERSION);
   EXPECT_EQ(hub_.close_request(id), nullptr);
   EXPECT_EQ(hub_.stats().authenticated, 1u);
