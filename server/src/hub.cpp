@@ -66,7 +66,7 @@ const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) con
 // ---- Hub ------------------------------------------------------------------------------------
 
 Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration)
-    : settings_(settings), ids_(ids), waker_(waker) {
+    : settings_(settings), ids_(ids), waker_(waker), rooms_(static_cast<std::size_t>(settings.max_rooms)) {
   if (registration) {
     registration(handlers_);
   } else {
@@ -281,6 +281,7 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now) {
   connected.limits = {settings_.max_frame_bytes, settings_.max_rooms, settings_.rate_per_sec};
   connected.server_version = kServerVersion;
   send(c, protocol::ServerFrame{std::nullopt, std::move(connected)});
+  for (const auto& hook : handlers_.authenticated_hooks()) hook(*this, c, now);
 }
 
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "ids.h"
 #include "jwt.h"
+#include "rooms/room_registry.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/protocol/errors.h"
@@ -134,6 +135,7 @@ class HandlerRegistry {
   using Handler = std::function<void(HandlerContext&)>;
   using DisconnectHook = std::function<void(Hub&, Connection&)>;
   using TickHook = std::function<void(Hub&, Now)>;
+  using AuthenticatedHook = std::function<void(Hub&, Connection&, Now)>;
 
   // Registers `handler(HandlerContext&, const M&)` for message struct M (keyed by M::kType).
   template <class M, class F>
@@ -147,15 +149,28 @@ class HandlerRegistry {
   void on_disconnect(DisconnectHook hook) { disconnect_hooks_.push_back(std::move(hook)); }
   // Runs on every Hub::tick (expiry of locks, typing indicators, conflated presence...).
   void on_tick(TickHook hook) { tick_hooks_.push_back(std::move(hook)); }
+  // Runs once a connection is authenticated, after `connected` was queued (auto-join user:{sub}).
+  void on_authenticated(AuthenticatedHook hook) { authenticated_hooks_.push_back(std::move(hook)); }
+  // Room membership changes (rooms/room_registry.h): snapshots and diffs on join, releases on
+  // leave. Hooks run in registration order: presence before locks, as PROTOCOL.md §4 orders
+  // the snapshots.
+  void on_room_join(RoomJoinHook hook) { room_join_hooks_.push_back(std::move(hook)); }
+  void on_room_leave(RoomLeaveHook hook) { room_leave_hooks_.push_back(std::move(hook)); }
 
   const Handler* find(std::string_view type) const;
   const std::vector<DisconnectHook>& disconnect_hooks() const { return disconnect_hooks_; }
   const std::vector<TickHook>& tick_hooks() const { return tick_hooks_; }
+  const std::vector<AuthenticatedHook>& authenticated_hooks() const { return authenticated_hooks_; }
+  const std::vector<RoomJoinHook>& room_join_hooks() const { return room_join_hooks_; }
+  const std::vector<RoomLeaveHook>& room_leave_hooks() const { return room_leave_hooks_; }
 
  private:
   std::unordered_map<std::string, Handler> handlers_;
   std::vector<DisconnectHook> disconnect_hooks_;
   std::vector<TickHook> tick_hooks_;
+  std::vector<AuthenticatedHook> authenticated_hooks_;
+  std::vector<RoomJoinHook> room_join_hooks_;
+  std::vector<RoomLeaveHook> room_leave_hooks_;
 };
 
 // The edge implements this: "connection `id` has frames or a close request for you".
@@ -225,6 +240,10 @@ class Hub {
   Connection* find(ConnectionId id);
   HubStats stats() const;
   const Settings& settings() const { return settings_; }
+  const HandlerRegistry& handlers() const { return handlers_; }
+  // Room membership (rooms/room_registry.h): members, broadcast, counts for metrics.
+  RoomRegistry& rooms() { return rooms_; }
+  const RoomRegistry& rooms() const { return rooms_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -234,6 +253,7 @@ class Hub {
   IdSource& ids_;
   EdgeWaker& waker_;
   HandlerRegistry handlers_;
+  RoomRegistry rooms_;
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;

@@ -11,7 +11,13 @@
 namespace tandem::server::handlers {
 
 void register_connection(HandlerRegistry& registry);  // auth, ping
+void register_rooms(HandlerRegistry& registry);       // subscribe, unsubscribe, user:{sub}
 
-inline void register_all(HandlerRegistry& registry) { register_connection(registry); }
+// Order matters for hooks: rooms first (membership), then the families that react to it, in
+// the order PROTOCOL.md §4 sends their snapshots (presence_state, then lock_state).
+inline void register_all(HandlerRegistry& registry) {
+  register_connection(registry);
+  register_rooms(registry);
+}
 
 }  // namespace tandem::server::handlers

@@ -1,0 +1,136 @@
+// server/src/rooms/room_registry.h — who is in which room (PROTOCOL.md §4, §6), and sending to
+// a room's members.
+//
+// Membership both ways: room -> connections (in join order) and connection -> rooms. A room
+// exists while it has members: the first join creates it with a fresh epoch and seq 0; the
+// last leave forgets it (so a later join starts a new epoch — there is no durable history
+// yet, issue 3 answers every subscribe with recovered:false).
+//
+// The registry is owned by the Hub (Hub::rooms()). Features react to membership changes
+// through hooks registered on the HandlerRegistry (on_room_join / on_room_leave, see hub.h):
+// presence sends presence_state / presence_diff, locks send lock_state and release locks.
+// Join is two steps so the `subscribed` answer can go out between them:
+//   auto joined = hub.rooms().join(connection, room, JoinKind::Subscribed, now.wall);
+//   ... reply subscribed {epoch, seq} ...
+//   hub.rooms().notify_joined(hub, connection, room, JoinKind::Subscribed);  // snapshots, diffs
+// Leaving runs the leave hooks itself, after the membership is gone (so a broadcast from a
+// leave hook reaches only the remaining members).
+//
+// Broadcasts are encoded once: the same Bytes go into every member's outbound queue.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tandem/clock.h"
+#include "tandem/protocol/messages.h"
+
+namespace tandem::server {
+
+class Hub;
+struct Connection;
+using ConnectionId = std::uint64_t;
+using Bytes = std::shared_ptr<const std::string>;
+
+// How a connection came to be in a room.
+enum class JoinKind {
+  Automatic,   // user:{sub}, joined at authentication; no `subscribed`, no snapshots
+  Subscribed,  // a `subscribe` request (first time or again)
+};
+
+// Why a connection left a room.
+enum class LeaveReason {
+  Unsubscribed,  // an `unsubscribe` request
+  Disconnected,  // the connection is gone (closed, heartbeat lost, slow consumer...)
+};
+
+enum class JoinStatus {
+  Joined,          // new member (the room may have been created for it)
+  AlreadyMember,   // resubscribe: membership unchanged, snapshots go out again
+  LimitExceeded,   // the connection already has max_rooms subscribed rooms
+};
+
+struct Room {
+  std::string name;
+  std::string epoch;     // chosen when the room was created; "e<wall ms>.<n>"
+  std::int64_t seq = 0;  // the latest room event's seq; 0 = none yet
+  std::vector<ConnectionId> members;  // join order
+};
+
+struct JoinOutcome {
+  JoinStatus status = JoinStatus::Joined;
+  const Room* room = nullptr;  // null when LimitExceeded
+};
+
+// Counters for /metrics and /api/v1/ws/stats.
+struct RoomStats {
+  std::size_t rooms = 0;        // rooms that exist (have members), automatic user: rooms included
+  std::size_t memberships = 0;  // sum over rooms of their member counts
+};
+
+// Hooks (registered on HandlerRegistry, run by the registry). A join hook runs after the
+// membership exists; a leave hook after it is gone. The room name stays valid during the call.
+using RoomJoinHook = std::function<void(Hub&, Connection&, const std::string& room, JoinKind)>;
+using RoomLeaveHook = std::function<void(Hub&, Connection&, const std::string& room, LeaveReason)>;
+
+class RoomRegistry {
+ public:
+  // `max_rooms`: rooms one connection may join by `subscribe` (automatic joins do not count).
+  explicit RoomRegistry(std::size_t max_rooms) : max_rooms_(max_rooms) {}
+
+  // ---- membership changes ----------------------------------------------------------------
+  JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
+  // Runs the room-join hooks (presence snapshot + diff, lock snapshot, ...).
+  void notify_joined(Hub& hub, Connection& connection, const std::string& room, JoinKind kind);
+  // Leaves one room and runs the leave hooks. False when the connection was not a member.
+  bool leave(Hub& hub, Connection& connection, const std::string& room, LeaveReason reason);
+  // Leaves every room (disconnect), running the leave hooks for each.
+  void leave_all(Hub& hub, Connection& connection, LeaveReason reason);
+
+  // ---- queries ---------------------------------------------------------------------------
+  const Room* find(std::string_view room) const;
+  bool is_member(ConnectionId connection, std::string_view room) const;
+  // Members in join order; empty when the room does not exist.
+  const std::vector<ConnectionId>& members(std::string_view room) const;
+  // Rooms of one connection in join order (automatic ones included).
+  std::vector<std::string> rooms_of(ConnectionId connection) const;
+  // Rooms joined by `subscribe` (what max_rooms bounds).
+  std::size_t subscribed_count(ConnectionId connection) const;
+  RoomStats stats() const;
+  // Every room, for /api/v1/ws/rooms. Order unspecified.
+  void for_each_room(const std::function<void(const Room&)>& visit) const;
+
+  // ---- room events -------------------------------------------------------------------------
+  // Takes the next seq for a room event (locked, unlocked, chat...): seq + 1. Precondition: the
+  // room exists.
+  std::int64_t next_seq(std::string_view room);
+
+  // ---- sending -----------------------------------------------------------------------------
+  // Queues the same bytes for every member, except `except` when given.
+  void broadcast(Hub& hub, std::string_view room, const Bytes& frame,
+                 std::optional<ConnectionId> except = std::nullopt) const;
+  // Encodes once, then as above.
+  void broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
+                 std::optional<ConnectionId> except = std::nullopt) const;
+
+ private:
+  struct Membership {
+    std::string room;
+    JoinKind kind;
+  };
+  void remove_member(ConnectionId connection, const std::string& room);
+
+  std::size_t max_rooms_;
+  std::unordered_map<std::string, Room> rooms_;
+  std::unordered_map<ConnectionId, std::vector<Membership>> by_connection_;
+  std::uint64_t rooms_created_ = 0;  // makes epochs unique within one millisecond
+};
+
+}  // namespace tandem::server
