@@ -9,6 +9,7 @@
 //   client.start(now);
 //   loop: pump the transport, then client.tick(now)   // timers: retries, timeouts, heartbeat
 //   client.request(msg, [](tandem::Result<tandem::protocol::ServerFrame> r) { ... });
+//   client.rooms().join("workflow:42", std::nullopt, [](tandem::Result<tandem::protocol::Subscribed> r) { ... });
 //   client.stop();
 //
 // Everything runs on the caller's thread; callbacks run inside start/stop/tick/request or a
@@ -26,6 +27,7 @@
 #include "tandem/outbox.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/result.h"
+#include "tandem/rooms.h"
 #include "tandem/session.h"
 #include "tandem/transport.h"
 
@@ -34,6 +36,7 @@ namespace tandem {
 struct ClientConfig {
   SessionConfig session;  // where and how to connect (url, token, timeouts, backoff)
   OutboxSettings outbox;  // ack timeout, offline queue bound
+  RoomsSettings rooms;    // presence throttle, lock leases
 };
 
 // Checks a config once at start-up (call it before constructing the Client); the Error's
@@ -79,12 +82,17 @@ class Client {
   std::size_t queued_count() const { return outbox_.queued_count(); }    // waiting for the connection
   std::size_t pending_count() const { return outbox_.pending_count(); }  // not yet answered
 
+  // Rooms, presence and locks (tandem/rooms.h): join, set_presence, lock, replicas, events.
+  Rooms& rooms() { return rooms_; }
+  const Rooms& rooms() const { return rooms_; }
+
  private:
   void handle_state(const StateChange& change);
   void handle_frame(const protocol::ServerFrame& frame);
 
   Session session_;
   Outbox outbox_;
+  Rooms rooms_;
   Millis now_{0};
 };
 
