@@ -1,6 +1,8 @@
 // server/src/hub.cpp — connection registry, auth gate, dispatch, outbound queues (see hub.h).
 #include "hub.h"
 
+#include "tandem/json.h"
+
 #include <utility>
 #include <vector>
 
@@ -15,11 +17,18 @@ constexpr std::size_t kMaxCloseReasonBytes = 123;  // RFC 6455 §5.5: 125-byte c
 }
 
 std::string close_reason(std::string_view reason) {
-  if (reason.size() <= kMaxCloseReasonBytes) return std::string(reason);
-  std::size_t cut = kMaxCloseReasonBytes;
-  // Step back over UTF-8 continuation bytes (10xxxxxx) so no character is split.
-  while (cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(reason.substr(0, cut));
+  // Keep the longest prefix that is valid UTF-8 and fits the 123 bytes a close frame allows:
+  // reasons may quote client input (a token's alg), and a peer must fail a connection whose
+  // close reason is not UTF-8 (RFC 6455 §8.1), turning a 4401 into a retrying 1006.
+  std::size_t keep = 0;
+  while (keep < reason.size()) {
+    const auto lead = static_cast<unsigned char>(reason[keep]);
+    const std::size_t len = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || keep + len > kMaxCloseReasonBytes || keep + len > reason.size()) break;
+    if (!json::is_valid_utf8(reason.substr(keep, len))) break;
+    keep += len;
+  }
+  return std::string(reason.substr(0, keep));
 }
 
 // ---- FrameQueue -----------------------------------------------------------------------------
@@ -256,7 +265,7 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   wake(c);
 }
 
-void Hub::authenticate(Connection& c, std::string_view token, Now now) {
+void Hub::authenticate(Connection& c, std::string_view token, Now now, std::optional<std::string> request_id) {
   auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
   if (!claims) {
     LOG_DEBUG("%s: token refused: %s", c.wire_id.c_str(), claims.error().message.c_str());
@@ -280,7 +289,7 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now) {
   connected.heartbeat_ms = settings_.heartbeat_ms;
   connected.limits = {settings_.max_frame_bytes, settings_.max_rooms, settings_.rate_per_sec};
   connected.server_version = kServerVersion;
-  send(c, protocol::ServerFrame{std::nullopt, std::move(connected)});
+  send(c, protocol::ServerFrame{std::move(request_id), std::move(connected)});
   for (const auto& hook : handlers_.authenticated_hooks()) hook(*this, c, now);
 }
 

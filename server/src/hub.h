@@ -232,7 +232,9 @@ class Hub {
              QueuedFrames queued = QueuedFrames::Flush);
   // Verifies `token` and, if good, marks the connection authenticated and sends `connected`.
   // A bad token closes 4401 with the reason.
-  void authenticate(Connection& connection, std::string_view token, Now now);
+  // `request_id` is the `auth` message's id, echoed on `connected` (PROTOCOL.md §5.1).
+  void authenticate(Connection& connection, std::string_view token, Now now,
+                    std::optional<std::string> request_id = std::nullopt);
   // Answers a malformed or refused message with an error (carrying `id` when known) and counts
   // it; the (max_bad_frames+1)th within a minute closes 4400 instead.
   void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);

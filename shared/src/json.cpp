@@ -47,9 +47,30 @@ static bool has_nul_escape(std::string_view text) {
   return false;
 }
 
+// JSON allows no raw control characters (below U+0020) inside strings, and none but
+// whitespace outside them. cJSON is lenient about both, and a raw NUL would silently end the
+// C string it builds ("a\0b" read as "a"), so they are refused before parsing.
+static bool has_raw_control_char(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (in_string) {
+      if (c < 0x20) return true;
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<JsonPtr> parse_json(std::string_view text) {
   if (!is_valid_utf8(text)) return Error{"bad_json", "frame is not valid UTF-8"};
   if (has_nul_escape(text)) return Error{"bad_json", "strings must not contain \\u0000"};
+  if (has_raw_control_char(text)) return Error{"bad_json", "raw control characters are not allowed in JSON"};
   const char* end = nullptr;
   JsonPtr root(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
   if (!root) {
@@ -58,7 +79,7 @@ Result<JsonPtr> parse_json(std::string_view text) {
   }
   // cJSON stops after the first value; anything but whitespace after it is garbage.
   for (const char* p = end; p && p < text.data() + text.size(); ++p) {
-    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0')
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
       return Error{"bad_json", "trailing data after the JSON value"};
   }
   return root;

@@ -135,6 +135,15 @@ TEST_F(HubTest, auth_message_authenticates_a_connection_opened_without_token) {
   EXPECT_EQ(hub_.close_request(id), nullptr);
 }
 
+TEST_F(HubTest, connected_echoes_the_auth_message_id) {
+  const ConnectionId id = open_without_token();
+  hub_.receive(id, R"({"type":"auth","id":"a1","token":")" + valid_token() + R"("})", now());
+  auto frames = drain(id);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].id, "a1");
+  EXPECT_EQ(as<protocol::Connected>(frames[0]).user.id, "alice");
+}
+
 TEST_F(HubTest, auth_message_with_bad_token_closes_4401) {
   const ConnectionId id = open_without_token();
   hub_.receive(id, R"({"type":"auth","token":"not-a-jwt-at-all"})", now());
@@ -398,6 +407,13 @@ TEST(hub_test, close_reasons_are_cut_to_123_bytes_on_a_character_boundary) {
   std::string accents;
   for (int i = 0; i < 100; ++i) accents += "é";  // 2 bytes each
   EXPECT_EQ(close_reason(accents).size(), 122u);
+}
+
+TEST(hub_test, close_reasons_quoting_broken_utf8_keep_only_the_valid_prefix) {
+  // A reason that quotes client input cut mid-character ("\xc3" alone) must still be UTF-8,
+  // or the peer fails the connection (RFC 6455 §8.1) and sees 1006 instead of the code.
+  EXPECT_EQ(close_reason("unsupported alg \"a\xc3"), "unsupported alg \"a");
+  EXPECT_EQ(close_reason("ok \xff tail"), "ok ");
 }
 
 }  // namespace

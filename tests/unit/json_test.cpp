@@ -115,3 +115,12 @@ TEST(json_test, writer_can_be_returned_from_a_helper) {
   outer.child("inner", make());
   EXPECT_EQ(outer.finish(), R"({"type":"t","inner":{"x":1}})");
 }
+
+TEST(json_test, raw_control_characters_are_refused) {
+  using namespace std::string_literals;
+  EXPECT_EQ(parse_json("{\"id\":\"a\0b\"}"s).error().code, "bad_json");  // raw NUL would cut the string
+  EXPECT_EQ(parse_json("{\"s\":\"tab\there\"}"s).error().code, "bad_json");
+  EXPECT_EQ(parse_json("{\"a\":1}\0"s).error().code, "bad_json");          // NUL after the value
+  EXPECT_EQ(parse_json("{\"a\":1}\x01"s).error().code, "bad_json");
+  EXPECT_TRUE(parse_json("{\"s\":\"esc \\\" \\n ok\"}\r\n"s).ok());        // escapes and whitespace are fine
+}

@@ -14,7 +14,7 @@ void register_connection(HandlerRegistry& registry) {
       ctx.error(protocol::errc::invalid_message, "already authenticated");
       return;
     }
-    ctx.hub.authenticate(ctx.connection, auth.token, ctx.now);
+    ctx.hub.authenticate(ctx.connection, auth.token, ctx.now, ctx.frame.id);
   });
 
   // ping: app-level liveness (browsers cannot see WS pings). Answered with pong, same id.
