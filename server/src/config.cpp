@@ -128,6 +128,14 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("max_rooms", &Settings::max_rooms, 1, 100000, "rooms one connection may join (advertised)"));
   t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000, "messages per second per connection (advertised)"));
 
+  t.push_back(integer("lock_ttl_ms", &Settings::lock_ttl_ms, 1, kMaxMs, "lock lease when the request names no ttl_ms"));
+  t.push_back(integer("lock_ttl_min_ms", &Settings::lock_ttl_min_ms, 1, kMaxMs, "shortest lock lease; shorter requests are raised"));
+  t.push_back(integer("lock_ttl_max_ms", &Settings::lock_ttl_max_ms, 1, kMaxMs, "longest lock lease; longer requests are cut"));
+  t.push_back(integer("lock_grace_ms", &Settings::lock_grace_ms, 0, kMaxMs,
+                      "a disconnected holder keeps its locks this long; a takeover waits this long for the holder"));
+  t.push_back(integer("max_locks_per_user", &Settings::max_locks_per_user, 1, 100000,
+                      "locks one user may hold at once (all rooms, all tabs), else limit_exceeded"));
+
   t.push_back(integer("shutdown_timeout_ms", &Settings::shutdown_timeout_ms, 0, kMaxMs,
                       "on SIGTERM/SIGINT, time to close clients with 1012 before exiting anyway"));
 
@@ -215,6 +223,9 @@ std::optional<std::string> validate(const Settings& s) {
     return "max_batch_bytes must not exceed max_outbound_bytes";
   if (s.host.empty()) return "host must not be empty";
   if (s.web_root.empty()) return "web_root must not be empty";
+  if (s.lock_ttl_min_ms > s.lock_ttl_ms || s.lock_ttl_ms > s.lock_ttl_max_ms)
+    return "lock ttls must satisfy lock_ttl_min_ms (" + std::to_string(s.lock_ttl_min_ms) + ") <= lock_ttl_ms (" +
+           std::to_string(s.lock_ttl_ms) + ") <= lock_ttl_max_ms (" + std::to_string(s.lock_ttl_max_ms) + ")";
   return std::nullopt;
 }
 

@@ -57,6 +57,13 @@ struct Settings {
   int max_rooms = 64;      // rooms one connection may join
   int rate_per_sec = 100;  // messages per second one connection may send (PROTOCOL.md §17)
 
+  // ---- locks (PROTOCOL.md §8) ----
+  int lock_ttl_ms = 30000;      // lease when a `lock` names no ttl_ms
+  int lock_ttl_min_ms = 1000;   // requested leases are raised to at least this
+  int lock_ttl_max_ms = 120000; // and cut to at most this: a crashed editor blocks others 2 min at most
+  int lock_grace_ms = 5000;     // a dropped holder keeps its locks this long; a takeover waits this long
+  int max_locks_per_user = 32;  // held (or awaited by takeover) per user, else limit_exceeded
+
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
   log::Level log_level = log::Level::Info;

@@ -12,12 +12,14 @@ namespace tandem::server::handlers {
 
 void register_connection(HandlerRegistry& registry);  // auth, ping
 void register_rooms(HandlerRegistry& registry);       // subscribe, unsubscribe, user:{sub}
+void register_locks(HandlerRegistry& registry);       // lock, renew, unlock, takeover; lock_state
 
 // Order matters for hooks: rooms first (membership), then the families that react to it, in
 // the order PROTOCOL.md §4 sends their snapshots (presence_state, then lock_state).
 inline void register_all(HandlerRegistry& registry) {
   register_connection(registry);
   register_rooms(registry);
+  register_locks(registry);
 }
 
 }  // namespace tandem::server::handlers

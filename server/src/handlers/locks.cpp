@@ -1,0 +1,204 @@
+// server/src/handlers/locks.cpp — the locks family (PROTOCOL.md §8): lock, renew, unlock,
+// takeover; `locked` / `unlocked` room events; `takeover_requested` to the holder; the
+// `lock_state` snapshot on subscribe; expiry, disconnect grace and takeover deadlines on tick;
+// release on unsubscribe.
+//
+// The rules live in locks/lock_table.h (pure logic, monotonic time); this file checks room
+// membership, converts times to the wall clock of the wire, and sends. Room events are
+// broadcast to every member (the requester included) before the request's own answer, so the
+// client's replica shows the change when the answer arrives (PROTOCOL.md §3 Order).
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "handlers.h"
+#include "../locks/lock_table.h"
+
+namespace tandem::server::handlers {
+
+namespace {
+
+using locks::LockChange;
+using locks::LockChanges;
+using locks::LockTable;
+
+struct LocksState {
+  // Made on first use: the registry is filled before the hub's settings are reachable.
+  std::optional<LockTable> table;
+  // The last `now` seen (handlers and ticks). Room hooks carry no time; they use this, at most
+  // one hub tick old. Also converts monotonic lease times to wall-clock `expires_at`.
+  Now last_now;
+
+  LockTable& get(const Hub& hub) {
+    if (!table) {
+      const Settings& s = hub.settings();
+      locks::LockSettings ls;
+      ls.ttl = Millis(s.lock_ttl_ms);
+      ls.ttl_min = Millis(s.lock_ttl_min_ms);
+      ls.ttl_max = Millis(s.lock_ttl_max_ms);
+      ls.grace = Millis(s.lock_grace_ms);
+      ls.max_locks_per_user = static_cast<std::size_t>(s.max_locks_per_user);
+      table.emplace(ls);
+    }
+    return *table;
+  }
+  void observe(Now now) { last_now = now; }
+  std::int64_t wall(Millis mono) const { return last_now.wall + (mono - last_now.mono).count(); }
+};
+
+locks::LockOwner owner_of(const Connection& c) {
+  return locks::LockOwner{c.id, c.session, protocol::LockHolder{c.user.id, c.user.name, c.user.color}};
+}
+
+protocol::LockGranted granted(const LocksState& state, const locks::Lease& lease) {
+  return protocol::LockGranted{lease.room, lease.resource, lease.fence, state.wall(lease.expires_at)};
+}
+
+// Sends what the table changed: room events to the room (skipped when the room is gone: nobody
+// is left to tell), a delayed takeover answer to its requester, takeover_requested to a holder.
+void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
+  RoomRegistry& rooms = hub.rooms();
+  const Now now = state.last_now;
+  for (const LockChange& change : changes) {
+    const locks::Lease& lease = change.lease;
+    switch (change.kind) {
+      case LockChange::Kind::Locked: {
+        if (rooms.find(lease.room)) {
+          protocol::Locked event{lease.room, lease.resource, lease.owner.user, lease.fence,
+                                 state.wall(lease.expires_at), rooms.next_seq(lease.room), now.wall};
+          rooms.broadcast(hub, lease.room, protocol::ServerMessage{std::move(event)});
+        }
+        if (change.requester) {
+          if (Connection* requester = hub.find(change.requester->connection))
+            hub.send(*requester, protocol::ServerFrame{change.reply_id, granted(state, lease)});
+        }
+        break;
+      }
+      case LockChange::Kind::Unlocked: {
+        if (!rooms.find(lease.room)) break;
+        protocol::Unlocked event{lease.room, lease.resource, change.reason, rooms.next_seq(lease.room), now.wall};
+        rooms.broadcast(hub, lease.room, protocol::ServerMessage{std::move(event)});
+        break;
+      }
+      case LockChange::Kind::TakeoverRequested: {
+        Connection* holder = hub.find(lease.owner.connection);
+        if (!holder || !change.requester) break;  // holder dropped: its grace runs out on its own
+        protocol::TakeoverRequested asked{lease.room, lease.resource, change.requester->user,
+                                          hub.settings().lock_grace_ms};
+        hub.send(*holder, protocol::ServerFrame{std::nullopt, std::move(asked)});
+        break;
+      }
+    }
+  }
+}
+
+// Every lock request names a room the connection must have joined.
+bool joined(HandlerContext& ctx, const std::string& room) {
+  if (ctx.hub.rooms().is_member(ctx.connection.id, room)) return true;
+  ctx.error(protocol::errc::not_subscribed, "not subscribed to \"" + room + "\"");
+  return false;
+}
+
+std::string limit_message(const Hub& hub) {
+  return "a user may hold at most " + std::to_string(hub.settings().max_locks_per_user) + " locks (max_locks_per_user)";
+}
+
+}  // namespace
+
+void register_locks(HandlerRegistry& registry) {
+  auto state = std::make_shared<LocksState>();
+
+  registry.on<protocol::Lock>([state](HandlerContext& ctx, const protocol::Lock& lock) {
+    state->observe(ctx.now);
+    if (!joined(ctx, lock.room)) return;
+    auto out = state->get(ctx.hub).acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
+    publish(ctx.hub, *state, out.changes);
+    switch (out.result) {
+      case locks::LockResult::Granted:
+      case locks::LockResult::Extended:
+        ctx.reply(granted(*state, out.lease));
+        break;
+      case locks::LockResult::HeldByOther:
+        ctx.reply(protocol::LockDenied{lock.room, lock.resource, out.lease.owner.user, state->wall(out.lease.expires_at)});
+        break;
+      case locks::LockResult::LimitExceeded:
+        ctx.error(protocol::errc::limit_exceeded, limit_message(ctx.hub));
+        break;
+    }
+  });
+
+  registry.on<protocol::Renew>([state](HandlerContext& ctx, const protocol::Renew& renew) {
+    state->observe(ctx.now);
+    if (!joined(ctx, renew.room)) return;
+    auto out = state->get(ctx.hub).renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
+    publish(ctx.hub, *state, out.changes);
+    if (out.result == locks::RenewResult::Renewed) {
+      ctx.reply(granted(*state, out.lease));  // renewals are not broadcast
+    } else {
+      ctx.error(protocol::errc::not_found, "\"" + renew.resource + "\" is not locked by this connection");
+    }
+  });
+
+  registry.on<protocol::Unlock>([state](HandlerContext& ctx, const protocol::Unlock& unlock) {
+    state->observe(ctx.now);
+    if (!joined(ctx, unlock.room)) return;
+    auto out = state->get(ctx.hub).release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
+    publish(ctx.hub, *state, out.changes);
+    if (out.result == locks::ReleaseResult::Released) {
+      ctx.ack();
+    } else {
+      ctx.error(protocol::errc::not_found, "\"" + unlock.resource + "\" is not locked by this connection");
+    }
+  });
+
+  registry.on<protocol::Takeover>([state](HandlerContext& ctx, const protocol::Takeover& takeover) {
+    state->observe(ctx.now);
+    if (!joined(ctx, takeover.room)) return;
+    auto out = state->get(ctx.hub).takeover(takeover.room, takeover.resource, owner_of(ctx.connection),
+                                            ctx.frame.id, ctx.now.mono);
+    publish(ctx.hub, *state, out.changes);
+    switch (out.result) {
+      case locks::TakeoverResult::Granted:
+        ctx.reply(granted(*state, out.lease));
+        break;
+      case locks::TakeoverResult::Requested:
+        break;  // answered with lock_granted (this id) when the lock moves, within lock_grace
+      case locks::TakeoverResult::AlreadyRequested:
+        ctx.error(protocol::errc::locked, "a takeover of \"" + takeover.resource + "\" is already pending");
+        break;
+      case locks::TakeoverResult::LimitExceeded:
+        ctx.error(protocol::errc::limit_exceeded, limit_message(ctx.hub));
+        break;
+    }
+  });
+
+  // lock_state after subscribed (and after presence_state: presence registers first).
+  registry.on_room_join([state](Hub& hub, Connection& c, const std::string& room, JoinKind kind) {
+    if (kind == JoinKind::Automatic) return;  // no subscribe, no snapshots
+    protocol::LockState snapshot;
+    snapshot.room = room;
+    if (const Room* r = hub.rooms().find(room)) snapshot.seq = r->seq;
+    for (const locks::Lease& lease : state->get(hub).locks_in(room))
+      snapshot.locks.push_back({lease.resource, lease.owner.user, lease.fence, state->wall(lease.expires_at)});
+    hub.send(c, protocol::ServerFrame{std::nullopt, std::move(snapshot)});
+  });
+
+  // Unsubscribing releases this connection's locks in the room at once. A disconnect is
+  // handled by the disconnect hook instead: its locks survive for lock_grace.
+  registry.on_room_leave([state](Hub& hub, Connection& c, const std::string& room, LeaveReason reason) {
+    if (reason != LeaveReason::Unsubscribed || !state->table) return;
+    publish(hub, *state, state->table->leave_room(room, c.id, state->last_now.mono));
+  });
+
+  registry.on_disconnect([state](Hub&, Connection& c) {
+    if (state->table) state->table->disconnect(c.id, state->last_now.mono);
+  });
+
+  registry.on_tick([state](Hub& hub, Now now) {
+    state->observe(now);
+    if (state->table) publish(hub, *state, state->table->tick(now.mono));
+  });
+}
+
+}  // namespace tandem::server::handlers
