@@ -13,6 +13,14 @@
 //                       retryInMs, attempt, queued, pending, connectionId?, user?, heartbeatMs?}
 //   send(jsonText) -> {ok, code?, message?}              fire and forget, only while open
 //   request(jsonText, done(errorCode, errorMessage, replyJsonText)) -> {ok, status|code, message?}
+//   setRoomHandlers(onChange(room, {members, presence, locks}), onLockLost(obj), onTakeover(obj))
+//   join(room, presenceMessageJsonOrEmpty, done(code, message, subscribedJson)) -> {ok, code?, message?}
+//   leave(room, done(code, message)) / unlock(room, resource, done(code, message))
+//   setPresence(presenceMessageJson) -> {ok, status: sent|throttled|deferred|not_joined}
+//   lock(room, resource, ttlMs (<= 0: default), done(code, message, answer))
+//   takeover(room, resource, done(code, message, answer))
+//        answer = {outcome: granted|denied, fence, expiresAt, holder?: {user, name, color}}
+//   roomMembers(room) / roomLocks(room) -> presence_state / lock_state JSON text, or null
 //   delete()  (embind: frees the client; closes the socket)
 // and Module.checkConfig(url, token) -> null, or the message saying what is wrong.
 #include <emscripten/bind.h>
@@ -26,6 +34,7 @@
 
 #include "tandem/client.h"
 #include "tandem/protocol/codec.h"
+#include "tandem/protocol/errors.h"
 #include "ws_transport.h"
 
 namespace tandem::browser {
@@ -62,6 +71,55 @@ val outcome_error(std::string_view code, std::string_view message) {
   return outcome;
 }
 
+const char* to_string(PresenceStatus status) {
+  switch (status) {
+    case PresenceStatus::Sent: return "sent";
+    case PresenceStatus::Throttled: return "throttled";
+    case PresenceStatus::Deferred: return "deferred";
+    case PresenceStatus::NotJoined: return "not_joined";
+  }
+  return "unknown";
+}
+
+val holder_value(const protocol::LockHolder& holder) {
+  val v = val::object();
+  v.set("user", holder.user);
+  v.set("name", holder.name);
+  v.set("color", holder.color);
+  return v;
+}
+
+// A presence message text -> the PresenceSet it holds (validated by the core's decoder).
+Result<protocol::PresenceSet> parse_presence(const std::string& text) {
+  auto frame = protocol::decode_client(text);
+  if (!frame) return frame.error();
+  if (const auto* presence = std::get_if<protocol::PresenceSet>(&frame->message)) return *presence;
+  return Error{std::string(protocol::errc::invalid_message), "expected a presence message"};
+}
+
+RequestCallback ack_callback(val done) {
+  return [done](Result<protocol::ServerFrame> reply) {
+    if (done.isUndefined() || done.isNull()) return;
+    if (reply) done(val::null(), val::null());
+    else done(reply.error().code, reply.error().message);
+  };
+}
+
+LockCallback lock_callback(val done) {
+  return [done](Result<LockAnswer> answer) {
+    if (!answer) {
+      done(answer.error().code, answer.error().message, val::null());
+      return;
+    }
+    val v = val::object();
+    v.set("outcome", std::string(answer->outcome == LockOutcome::Granted ? "granted" : "denied"));
+    v.set("fence", static_cast<double>(answer->fence));
+    v.set("expiresAt", static_cast<double>(answer->expires_at));
+    if (answer->holder) v.set("holder", holder_value(*answer->holder));
+    done(val::null(), val::null(), v);
+  };
+}
+
 std::uint64_t random_seed() {
   // In the browser std::random_device reads crypto.getRandomValues.
   std::random_device device;
@@ -80,6 +138,37 @@ class BrowserClient {
     };
     client_.on_message = [this](const protocol::ServerFrame& frame) {
       if (!on_message_.isNull()) on_message_(protocol::encode(frame));
+    };
+    client_.rooms().on_change = [this](const std::string& room, RoomChanges what) {
+      if (on_room_change_.isNull()) return;
+      val v = val::object();
+      v.set("members", what.has(RoomChange::Members));
+      v.set("presence", what.has(RoomChange::Presence));
+      v.set("locks", what.has(RoomChange::Locks));
+      on_room_change_(room, v);
+    };
+    client_.rooms().on_lock_lost = [this](const LockLost& lost) {
+      if (on_lock_lost_.isNull()) return;
+      val v = val::object();
+      v.set("room", lost.room);
+      v.set("resource", lost.resource);
+      v.set("reason", std::string(to_string(lost.reason)));
+      v.set("fence", static_cast<double>(lost.fence));
+      if (lost.holder) v.set("holder", holder_value(*lost.holder));
+      if (lost.error) {
+        v.set("code", lost.error->code);
+        v.set("message", lost.error->message);
+      }
+      on_lock_lost_(v);
+    };
+    client_.rooms().on_takeover_requested = [this](const protocol::TakeoverRequested& request) {
+      if (on_takeover_.isNull()) return;
+      val v = val::object();
+      v.set("room", request.room);
+      v.set("resource", request.resource);
+      v.set("by", holder_value(request.by));
+      v.set("graceMs", static_cast<double>(request.grace_ms));
+      on_takeover_(v);
     };
   }
 
@@ -123,6 +212,76 @@ class BrowserClient {
     val outcome = outcome_ok();
     outcome.set("status", std::string(to_string(status)));
     return outcome;
+  }
+
+  // ---- rooms, presence, locks (tandem/rooms.h); JSON text in, JS objects or JSON text out ----
+
+  // onChange(room, {members, presence, locks}), onLockLost({room, resource, reason, fence,
+  // holder?, code?, message?}), onTakeover({room, resource, by: {user, name, color}, graceMs}).
+  void set_room_handlers(val on_change, val on_lock_lost, val on_takeover) {
+    on_room_change_ = std::move(on_change);
+    on_lock_lost_ = std::move(on_lock_lost);
+    on_takeover_ = std::move(on_takeover);
+  }
+
+  // presence_text: "" or a whole presence message {"type":"presence","room","state"} (the JS
+  // side builds it, so the core's decoder validates the state). done(code, message, subscribedJson).
+  val join(const std::string& room, const std::string& presence_text, val done) {
+    std::optional<protocol::Presence> presence;
+    if (!presence_text.empty()) {
+      auto parsed = parse_presence(presence_text);
+      if (!parsed) return outcome_error(parsed.error().code, parsed.error().message);
+      presence = parsed->state;
+    }
+    client_.rooms().join(room, std::move(presence), [done](Result<protocol::Subscribed> answer) {
+      if (answer) done(val::null(), val::null(), protocol::encode_server(*answer));
+      else done(answer.error().code, answer.error().message, val::null());
+    });
+    return outcome_ok();
+  }
+
+  void leave(const std::string& room, val done) {
+    client_.rooms().leave(room, ack_callback(std::move(done)));
+  }
+
+  // presence_text: a whole presence message (see join). -> {ok, status} or {ok:false, code, message}
+  val set_presence(const std::string& presence_text) {
+    auto parsed = parse_presence(presence_text);
+    if (!parsed) return outcome_error(parsed.error().code, parsed.error().message);
+    val outcome = outcome_ok();
+    outcome.set("status", std::string(to_string(client_.rooms().set_presence(parsed->room, parsed->state))));
+    return outcome;
+  }
+
+  // ttl_ms <= 0: the default lease. done(code, message, {outcome, fence, expiresAt, holder?}).
+  void lock(const std::string& room, const std::string& resource, double ttl_ms, val done) {
+    std::optional<std::int64_t> ttl;
+    if (ttl_ms > 0) ttl = static_cast<std::int64_t>(ttl_ms);
+    client_.rooms().lock(room, resource, ttl, lock_callback(std::move(done)));
+  }
+  void takeover(const std::string& room, const std::string& resource, val done) {
+    client_.rooms().request_takeover(room, resource, lock_callback(std::move(done)));
+  }
+  void unlock(const std::string& room, const std::string& resource, val done) {
+    client_.rooms().unlock(room, resource, ack_callback(std::move(done)));
+  }
+
+  // The replica as protocol JSON text (JS parses it): a presence_state / lock_state message,
+  // or null when the room is not joined.
+  val room_members(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    protocol::PresenceSnapshot snapshot{room, {}};
+    for (const auto& [id, member] : replica->members())
+      snapshot.members.push_back(protocol::PresenceMember{member.user, member.metas});
+    return val(protocol::encode_server(snapshot));
+  }
+  val room_locks(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    protocol::LockState state{room, replica->position() ? replica->position()->seq : 0, {}};
+    for (const auto& [resource, info] : replica->locks()) state.locks.push_back(info);
+    return val(protocol::encode_server(state));
   }
 
  private:
@@ -169,6 +328,9 @@ class BrowserClient {
   Millis now_{0};  // the latest time JS gave us (the core's clock never goes back)
   val on_state_ = val::null();
   val on_message_ = val::null();
+  val on_room_change_ = val::null();
+  val on_lock_lost_ = val::null();
+  val on_takeover_ = val::null();
 };
 
 // Validates what a Client would be built from, so JS can refuse it with a clear message.
@@ -191,5 +353,14 @@ EMSCRIPTEN_BINDINGS(tandem_browser) {
       .function("tick", &BrowserClient::tick)
       .function("snapshot", &BrowserClient::snapshot)
       .function("send", &BrowserClient::send)
-      .function("request", &BrowserClient::request);
+      .function("request", &BrowserClient::request)
+      .function("setRoomHandlers", &BrowserClient::set_room_handlers)
+      .function("join", &BrowserClient::join)
+      .function("leave", &BrowserClient::leave)
+      .function("setPresence", &BrowserClient::set_presence)
+      .function("lock", &BrowserClient::lock)
+      .function("takeover", &BrowserClient::takeover)
+      .function("unlock", &BrowserClient::unlock)
+      .function("roomMembers", &BrowserClient::room_members)
+      .function("roomLocks", &BrowserClient::room_locks);
 }

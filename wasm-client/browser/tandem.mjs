@@ -6,6 +6,14 @@
 //   client.on('message', (msg) => ...);    // every server message, parsed
 //   client.send({ type: 'ping' });         // fire and forget (only while open)
 //   await client.request({ type: 'ping' }); // resolves with the reply; rejects with Error.code
+//   const room = await client.join('workflow:42', { presence: { node: 'n3' } });
+//   room.on('presence', (members) => ...);  // [{id, name, color, metas: [{connection, state}]}]
+//   room.on('locks', (locks) => ...);       // {resource: {user, name, color, fence, expiresAt}}
+//   room.on('lockLost', (lost) => ...);     // {resource, reason, fence, holder?}
+//   room.on('takeover', (request) => ...);  // {resource, by: {user, name, color}, graceMs}
+//   room.setPresence({ cursor: { x, y } }); // throttled in the core (50 ms, latest wins)
+//   const answer = await room.lock('n3');   // {outcome: 'granted'|'denied', fence, holder?}
+//   await room.unlock('n3');  await room.leave();
 //   client.close();
 //
 // All protocol work (session states, reconnect with backoff, heartbeats, request ids, acks,
@@ -55,11 +63,101 @@ function toJsonText(message) {
   return typeof message === 'string' ? message : JSON.stringify(message);
 }
 
+function callbackPromise(start) {
+  return new Promise((resolve, reject) => {
+    start((errorCode, errorMessage, value) => {
+      if (errorCode) reject(new TandemError(errorCode, errorMessage));
+      else resolve(value);
+    });
+  });
+}
+
+// One joined room (from TandemClient.join). Its replica lives in the core; `members` and
+// `locks` are read fresh as plain objects. Rejoined automatically after a reconnect.
+export class TandemRoom {
+  #core;
+  #listeners = { presence: new Set(), locks: new Set(), lockLost: new Set(), takeover: new Set() };
+
+  constructor(core, name) {
+    this.#core = core;
+    this.name = name;
+  }
+
+  // Registers fn for 'presence' (members), 'locks', 'lockLost' or 'takeover'; returns an
+  // unregister function.
+  on(event, fn) {
+    const set = this.#listeners[event];
+    if (!set) throw new TypeError(`tandem: unknown room event "${event}" (presence, locks, lockLost, takeover)`);
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  // [{id, name, color, metas: [{connection, state}]}]
+  get members() {
+    const text = this.#core.roomMembers(this.name);
+    if (!text) return [];
+    return JSON.parse(text).members.map((m) => ({ ...m.user, metas: m.metas }));
+  }
+
+  // {resource: {user, name, color, fence, expiresAt}}
+  get locks() {
+    const text = this.#core.roomLocks(this.name);
+    const locks = {};
+    if (!text) return locks;
+    for (const l of JSON.parse(text).locks)
+      locks[l.resource] = { ...l.holder, fence: l.fence, expiresAt: l.expires_at };
+    return locks;
+  }
+
+  // Replaces this connection's presence state; returns 'sent', 'throttled' or 'deferred'.
+  setPresence(state) {
+    const outcome = this.#core.setPresence(JSON.stringify({ type: 'presence', room: this.name, state }));
+    if (!outcome.ok) throw new TandemError(outcome.code, outcome.message);
+    return outcome.status;
+  }
+
+  // Resolves {outcome: 'granted', fence, expiresAt} (renewed automatically while held) or
+  // {outcome: 'denied', holder: {user, name, color}, expiresAt}; rejects with TandemError.
+  lock(resource, { ttlMs = 0 } = {}) {
+    return callbackPromise((done) => this.#core.lock(this.name, resource, ttlMs, done));
+  }
+
+  // Asks the holder to yield; resolves like lock() once the lock is ours.
+  takeover(resource) {
+    return callbackPromise((done) => this.#core.takeover(this.name, resource, done));
+  }
+
+  unlock(resource) {
+    return callbackPromise((done) => this.#core.unlock(this.name, resource, done));
+  }
+
+  leave() {
+    return callbackPromise((done) => this.#core.leave(this.name, done));
+  }
+
+  // Called by the client with what changed.
+  _changed(what) {
+    if (what.members || what.presence) this._emit('presence', this.members);
+    if (what.locks) this._emit('locks', this.locks);
+  }
+
+  _emit(event, value) {
+    for (const fn of [...this.#listeners[event]]) {
+      try {
+        fn(value);
+      } catch (error) {
+        queueMicrotask(() => { throw error; });
+      }
+    }
+  }
+}
+
 export class TandemClient {
   #core;
   #listeners = { state: new Set(), message: new Set() };
   #timer = null;
   #closed = false;
+  #rooms = new Map();
 
   constructor(core, url, token) {
     const wsUrl = absoluteWebSocketUrl(url);
@@ -69,6 +167,11 @@ export class TandemClient {
     this.#core.setHandlers(
       (snapshot) => this.#emit('state', snapshot),
       (text) => this.#emit('message', JSON.parse(text)),
+    );
+    this.#core.setRoomHandlers(
+      (room, what) => this.#rooms.get(room)?._changed(what),
+      (lost) => this.#rooms.get(lost.room)?._emit('lockLost', lost),
+      (request) => this.#rooms.get(request.room)?._emit('takeover', request),
     );
   }
 
@@ -112,6 +215,24 @@ export class TandemClient {
       const outcome = this.#core.request(toJsonText(message), (errorCode, errorMessage, replyText) => {
         if (errorCode) reject(new TandemError(errorCode, errorMessage));
         else resolve(JSON.parse(replyText));
+      });
+      if (!outcome.ok) reject(new TandemError(outcome.code, outcome.message));
+    });
+  }
+
+  // Joins a room; resolves with a TandemRoom once subscribed (its presence and locks arrive
+  // right after: listen to 'presence' / 'locks'). Rejects with TandemError ('forbidden', ...).
+  join(room, { presence } = {}) {
+    if (this.#closed) return Promise.reject(new TandemError('closed', 'the client was closed'));
+    const handle = this.#rooms.get(room) ?? new TandemRoom(this.#core, room);
+    this.#rooms.set(room, handle);
+    const presenceText = presence ? JSON.stringify({ type: 'presence', room, state: presence }) : '';
+    return new Promise((resolve, reject) => {
+      const outcome = this.#core.join(room, presenceText, (errorCode, errorMessage) => {
+        if (errorCode) {
+          if (this.#rooms.get(room) === handle && !this.#core.roomMembers(room)) this.#rooms.delete(room);
+          reject(new TandemError(errorCode, errorMessage));
+        } else resolve(handle);
       });
       if (!outcome.ok) reject(new TandemError(outcome.code, outcome.message));
     });
