@@ -394,3 +394,21 @@ TEST_F(client_rooms_test, leave_unsubscribes_and_stops_renewing) {
   EXPECT_EQ(transport.count_sent("subscribe"), 0u);
   EXPECT_TRUE(lost.empty());
 }
+
+TEST_F(client_rooms_test, stop_fails_a_waiting_join_and_a_later_start_rejoins_the_joined_rooms) {
+  join_room();
+  std::optional<Result<protocol::Subscribed>> waiting;
+  client->rooms().join("chat:lobby", std::nullopt, [&](Result<protocol::Subscribed> r) { waiting = std::move(r); });
+  client->stop();
+  ASSERT_TRUE(waiting.has_value());
+  ASSERT_FALSE(waiting->ok());
+  EXPECT_EQ(waiting->error().code, protocol::errc::closed);
+  EXPECT_FALSE(client->rooms().status("chat:lobby").has_value());
+  transport.drop(1000, "client stopped");  // the close the stop began ends
+
+  transport.sent.clear();
+  client->start(now);
+  server_accepts();
+  ASSERT_EQ(transport.count_sent("subscribe"), 1u);
+  EXPECT_EQ(last_sent_as<protocol::Subscribe>().room, kRoom);
+}
