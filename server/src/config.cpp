@@ -127,6 +127,8 @@ std::vector<SettingInfo> build_table() {
 
   t.push_back(integer("max_rooms", &Settings::max_rooms, 1, 100000, "rooms one connection may join (advertised)"));
   t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000, "messages per second per connection (advertised)"));
+  t.push_back(integer("presence_tick_ms", &Settings::presence_tick_ms, 10, 10000,
+                      "presence updates are conflated per user over this period; at most one update per user per tick"));
 
   t.push_back(integer("lock_ttl_ms", &Settings::lock_ttl_ms, 1, kMaxMs, "lock lease when the request names no ttl_ms"));
   t.push_back(integer("lock_ttl_min_ms", &Settings::lock_ttl_min_ms, 1, kMaxMs, "shortest lock lease; shorter requests are raised"));

@@ -57,6 +57,9 @@ struct Settings {
   int max_rooms = 64;      // rooms one connection may join
   int rate_per_sec = 100;  // messages per second one connection may send (PROTOCOL.md §17)
 
+  // ---- presence ----
+  int presence_tick_ms = 50;  // presence updates are conflated per user over this period
+
   // ---- locks (PROTOCOL.md §8) ----
   int lock_ttl_ms = 30000;      // lease when a `lock` names no ttl_ms
   int lock_ttl_min_ms = 1000;   // requested leases are raised to at least this

@@ -65,9 +65,13 @@ Now clock_now() {
              static_cast<UnixMillis>(wall.tv_sec) * 1000 + wall.tv_nsec / 1000000};
 }
 
-// How often the hub's tick runs (auth timeouts, shutdown deadline). Auth timeouts are
-// therefore late by at most this much.
-constexpr lws_usec_t kTickInterval = 250 * LWS_US_PER_MS;
+// How often the hub's tick runs (auth timeouts, shutdown deadline, presence flushes): every
+// 250 ms, or every presence_tick_ms when that is shorter, so conflated presence updates leave
+// once per presence tick. Auth timeouts are therefore late by at most this much.
+constexpr lws_usec_t kMaxTickInterval = 250 * LWS_US_PER_MS;
+lws_usec_t tick_interval(const Settings& settings) {
+  return std::min<lws_usec_t>(kMaxTickInterval, static_cast<lws_usec_t>(settings.presence_tick_ms) * LWS_US_PER_MS);
+}
 
 // Request bodies are read and dropped up to this size; larger ones drop the connection.
 constexpr long long kMaxIgnoredBodyBytes = 64 * 1024;
@@ -365,7 +369,7 @@ void LwsServer::on_tick() {
   // A signal that arrived before the loop could be kicked (during start-up) is seen here.
   if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
   hub_.tick(clock_now());
-  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, kTickInterval);
+  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, tick_interval(settings_));
 }
 
 void LwsServer::begin_shutdown() {
@@ -464,7 +468,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   }
   g_context.store(context_);
   tick_.server = this;
-  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, kTickInterval);
+  lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, tick_interval(settings_));
 
   if (settings_.dev) {
     LOG_WARN("*****************************************************************************");
@@ -487,7 +491,7 @@ ServeResult LwsServer::run(bool secret_generated) {
               settings_.port);
   std::fflush(stdout);
 
-  // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms, so
+  // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so
   // the shutdown checks below run at least that often.
   while (lws_service(context_, 0) >= 0) {
     if (!shutdown_started_) continue;

@@ -12,6 +12,7 @@ namespace tandem::server::handlers {
 
 void register_connection(HandlerRegistry& registry);  // auth, ping
 void register_rooms(HandlerRegistry& registry);       // subscribe, unsubscribe, user:{sub}
+void register_presence(HandlerRegistry& registry);    // presence; snapshots, diffs, conflated updates
 void register_locks(HandlerRegistry& registry);       // lock, renew, unlock, takeover; lock_state
 
 // Order matters for hooks: rooms first (membership), then the families that react to it, in
@@ -19,6 +20,7 @@ void register_locks(HandlerRegistry& registry);       // lock, renew, unlock, ta
 inline void register_all(HandlerRegistry& registry) {
   register_connection(registry);
   register_rooms(registry);
+  register_presence(registry);
   register_locks(registry);
 }
 

@@ -1,0 +1,82 @@
+// server/src/handlers/presence.cpp — the presence family (PROTOCOL.md §7): snapshots and
+// diffs when connections join or leave a room, and `presence` updates conflated per user per
+// presence tick.
+//
+// The PresenceBook (presence/presence_book.h) holds the state; this file sends. Joining (by
+// `subscribe`; the automatic user: room has no presence) sends the joiner presence_state and
+// the others presence_diff {joins}; leaving for any reason — unsubscribe, close, heartbeat
+// loss, slow-consumer cut — sends presence_diff {leaves} at once, from the room-leave hook.
+// Updates are flushed by the tick hook once per presence_tick_ms: one presence_update per user
+// who changed, encoded once and sent to every member of the room.
+#include <memory>
+#include <string>
+
+#include "handlers.h"
+#include "../presence/presence_book.h"
+
+namespace tandem::server::handlers {
+
+namespace {
+
+// The book plus when conflated updates go out next.
+struct PresenceState {
+  PresenceBook book;
+  std::optional<Millis> next_flush;
+};
+
+// Flushes on a fixed cadence (next += period) rather than "period after the last flush", so
+// hub ticks that arrive a little late do not stretch every presence tick to two hub ticks.
+void flush_updates(Hub& hub, PresenceState& state, Now now) {
+  const Millis period{hub.settings().presence_tick_ms};
+  if (state.next_flush && now.mono < *state.next_flush) return;
+  state.next_flush = state.next_flush ? *state.next_flush + period : now.mono + period;
+  if (*state.next_flush <= now.mono) state.next_flush = now.mono + period;  // far behind: restart
+  if (!state.book.has_pending()) return;
+  for (auto& update : state.book.take_updates()) {
+    const std::string room = update.room;
+    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)});
+  }
+}
+
+}  // namespace
+
+void register_presence(HandlerRegistry& registry) {
+  auto state = std::make_shared<PresenceState>();
+
+  registry.on_room_join([state](Hub& hub, Connection& c, const std::string& room, JoinKind kind) {
+    if (kind == JoinKind::Automatic) return;  // no subscribe, no snapshots
+    const PresenceJoin joined = state->book.join(room, c.user, c.wire_id);
+    hub.send(c, protocol::ServerFrame{std::nullopt, protocol::PresenceSnapshot{room, state->book.snapshot(room)}});
+    if (joined == PresenceJoin::AlreadyPresent) return;  // resubscribe: the others know it already
+    auto member = state->book.member_with(room, c.user.id, c.wire_id);
+    if (!member) return;
+    protocol::PresenceDiff diff;
+    diff.room = room;
+    diff.joins.push_back(std::move(*member));
+    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)}, c.id);
+  });
+
+  registry.on_room_leave([state](Hub& hub, Connection& c, const std::string& room, LeaveReason) {
+    auto left = state->book.leave(room, c.user.id, c.wire_id);
+    if (!left) return;
+    protocol::PresenceDiff diff;
+    diff.room = room;
+    diff.leaves.push_back(std::move(*left));
+    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)});  // the leaver is out already
+  });
+
+  registry.on<protocol::PresenceSet>([state](HandlerContext& ctx, const protocol::PresenceSet& presence) {
+    Connection& c = ctx.connection;
+    // Presence exists only in rooms joined by subscribe (the book has no meta for the
+    // automatic user: room), so "not present" and "not subscribed" are one answer.
+    if (state->book.set(presence.room, c.user.id, c.wire_id, presence.state) == PresenceSetResult::NotPresent) {
+      ctx.error(protocol::errc::not_subscribed, "not subscribed to \"" + presence.room + "\"");
+      return;
+    }
+    ctx.ack();
+  });
+
+  registry.on_tick([state](Hub& hub, Now now) { flush_updates(hub, *state, now); });
+}
+
+}  // namespace tandem::server::handlers

@@ -1,0 +1,77 @@
+// server/src/presence/presence_book.h — who is present in each room and what each connection
+// is doing, grouped per user, plus the changes waiting for the next presence tick
+// (PROTOCOL.md §7).
+//
+// Pure data, no sending: handlers/presence.cpp turns the results into presence_state,
+// presence_diff and presence_update messages. One user with two tabs in a room is one member
+// with two metas; the member is gone when its last meta leaves.
+//
+// Conflation: set() only records "this connection changed"; take_updates() (once per
+// presence_tick) yields one PresenceUpdate per user who changed, carrying the latest state of
+// each of that user's changed connections. N states within one tick cost one update.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tandem/protocol/presence.h"
+
+namespace tandem::server {
+
+enum class PresenceJoin {
+  Joined,         // a new meta (a new member, or a new tab of a present one)
+  AlreadyPresent  // this connection already has a meta here (resubscribe)
+};
+
+enum class PresenceSetResult { Stored, NotPresent };
+
+class PresenceBook {
+ public:
+  // Adds `connection`'s meta (empty state) to `room` for `user`.
+  PresenceJoin join(const std::string& room, const protocol::UserInfo& user, const std::string& connection);
+  // Removes the meta; returns the member with just that meta (its last state) for the leave
+  // diff, or nothing when the connection had no meta here.
+  std::optional<protocol::PresenceMember> leave(const std::string& room, const std::string& user_id,
+                                                const std::string& connection);
+  // Replaces the connection's state and marks it changed for the next tick.
+  PresenceSetResult set(const std::string& room, const std::string& user_id, const std::string& connection,
+                        protocol::Presence state);
+
+  // Everyone in the room, in join order (the joiner included).
+  std::vector<protocol::PresenceMember> snapshot(const std::string& room) const;
+  // The member carrying just `connection`'s meta (for a join diff).
+  std::optional<protocol::PresenceMember> member_with(const std::string& room, const std::string& user_id,
+                                                      const std::string& connection) const;
+  // The conflated updates since the last call, and forgets them. Rooms in name order, users in
+  // the order they first changed.
+  std::vector<protocol::PresenceUpdate> take_updates();
+
+  std::size_t room_count() const { return rooms_.size(); }
+  std::size_t member_count(const std::string& room) const;  // users (not metas)
+  bool has_pending() const { return !pending_.empty(); }
+
+ private:
+  struct Member {
+    protocol::UserInfo user;
+    std::vector<protocol::PresenceMeta> metas;  // join order
+  };
+  struct RoomPresence {
+    std::vector<Member> members;  // join order
+  };
+  // Changed connections of one user in one room, in order of first change.
+  struct PendingUser {
+    std::string user_id;
+    std::vector<std::string> connections;
+  };
+
+  Member* find_member(const std::string& room, const std::string& user_id);
+
+  std::unordered_map<std::string, RoomPresence> rooms_;
+  std::map<std::string, std::vector<PendingUser>> pending_;  // room -> users who changed
+};
+
+}  // namespace tandem::server

@@ -1,0 +1,228 @@
+// tests/server/presence_test.cpp — presence through the hub with a fake edge: snapshot to the
+// joiner and joins to the others, two tabs as one member, leaves at once on unsubscribe and
+// disconnect, presence only in subscribed rooms, and conflation: many states within one
+// presence tick leave as one presence_update per user carrying the latest state.
+#include "presence/presence_book.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+#include "hub.h"
+
+namespace tandem::server {
+namespace {
+
+constexpr UnixMillis kWallStart = 1700000000000;
+constexpr int kTickMs = 50;
+
+class PresenceTest : public ::testing::Test {
+ protected:
+  PresenceTest() : hub_(settings(), ids_, edge_) { hub_.tick(now()); }  // first flush sets the cadence
+
+  static Settings settings() {
+    Settings s;
+    s.jwt_secret = std::string(testing::kSecret);
+    s.presence_tick_ms = kTickMs;
+    return s;
+  }
+
+  Now now() const { return Now{mono_, kWallStart + mono_.count()}; }
+
+  ConnectionId open(const std::string& sub) {
+    jwt::Claims claims;
+    claims.sub = sub;
+    claims.name = sub;
+    claims.color = "#112233";
+    claims.rooms = {"workflow:*"};
+    claims.exp = kWallStart / 1000 + 3600;
+    OpenRequest request;
+    request.token = jwt::mint(claims, testing::kSecret);
+    const ConnectionId id = hub_.open(request, now());
+    drain(id);
+    return id;
+  }
+
+  std::vector<protocol::ServerFrame> drain(ConnectionId id) {
+    std::vector<protocol::ServerFrame> out;
+    while (Bytes frame = hub_.next_frame(id))
+      for (auto& decoded : protocol::decode_server(*frame))
+        if (decoded.ok()) out.push_back(std::move(decoded).value());
+    return out;
+  }
+
+  template <class M>
+  std::vector<M> drain_of(ConnectionId id) {
+    std::vector<M> out;
+    for (auto& frame : drain(id))
+      if (auto* m = std::get_if<M>(&frame.message)) out.push_back(*m);
+    return out;
+  }
+
+  void subscribe(ConnectionId id, const std::string& room = "workflow:1") {
+    hub_.receive(id, R"({"type":"subscribe","id":"s","room":")" + room + R"("})", now());
+  }
+  void move_cursor(ConnectionId id, int x, const std::string& room = "workflow:1") {
+    hub_.receive(id, R"({"type":"presence","room":")" + room + R"(","state":{"cursor":{"x":)" + std::to_string(x) +
+                         R"(,"y":0}}})",
+                 now());
+  }
+  void next_tick() {
+    mono_ += Millis(kTickMs);
+    hub_.tick(now());
+  }
+
+  static std::vector<std::string> connections_of(const protocol::PresenceMember& member) {
+    std::vector<std::string> out;
+    for (const auto& meta : member.metas) out.push_back(meta.connection);
+    return out;
+  }
+
+  Millis mono_{1000};
+  testing::FakeEdge edge_;
+  testing::CountingIds ids_;
+  Hub hub_;
+};
+
+TEST_F(PresenceTest, joiner_gets_the_snapshot_after_subscribed_and_the_others_a_join_diff) {
+  const ConnectionId ana = open("ana");
+  subscribe(ana);
+  drain(ana);
+  const ConnectionId ben = open("ben");
+  subscribe(ben);
+
+  auto frames = drain(ben);
+  ASSERT_GE(frames.size(), 2u);  // lock_state and other snapshots may follow presence_state
+  EXPECT_TRUE(std::holds_alternative<protocol::Subscribed>(frames[0].message));
+  auto& snapshot = std::get<protocol::PresenceSnapshot>(frames[1].message);
+  ASSERT_EQ(snapshot.members.size(), 2u);
+  EXPECT_EQ(snapshot.members[0].user.id, "ana");
+  EXPECT_EQ(snapshot.members[1].user.id, "ben");
+
+  auto diffs = drain_of<protocol::PresenceDiff>(ana);
+  ASSERT_EQ(diffs.size(), 1u);
+  ASSERT_EQ(diffs[0].joins.size(), 1u);
+  EXPECT_EQ(diffs[0].joins[0].user.id, "ben");
+  EXPECT_EQ(connections_of(diffs[0].joins[0]), (std::vector<std::string>{"c2"}));
+  EXPECT_TRUE(diffs[0].leaves.empty());
+}
+
+TEST_F(PresenceTest, two_tabs_of_one_user_are_one_member_who_leaves_with_the_last_tab) {
+  const ConnectionId ben = open("ben");
+  subscribe(ben);
+  const ConnectionId tab1 = open("ana");
+  subscribe(tab1);
+  const ConnectionId tab2 = open("ana");
+  subscribe(tab2);
+  auto snapshot = drain_of<protocol::PresenceSnapshot>(tab2).at(0);
+  ASSERT_EQ(snapshot.members.size(), 2u);
+  EXPECT_EQ(connections_of(snapshot.members[1]), (std::vector<std::string>{"c2", "c3"}));
+  drain(ben);
+
+  hub_.closed(tab1);
+  auto diffs = drain_of<protocol::PresenceDiff>(ben);
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(connections_of(diffs[0].leaves.at(0)), (std::vector<std::string>{"c2"}));
+
+  hub_.receive(tab2, R"({"type":"unsubscribe","room":"workflow:1"})", now());
+  diffs = drain_of<protocol::PresenceDiff>(ben);
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0].leaves.at(0).user.id, "ana");
+
+  const ConnectionId late = open("cleo");
+  subscribe(late);
+  snapshot = drain_of<protocol::PresenceSnapshot>(late).at(0);
+  ASSERT_EQ(snapshot.members.size(), 2u);  // ben and cleo: ana is gone
+  EXPECT_EQ(snapshot.members[0].user.id, "ben");
+}
+
+TEST_F(PresenceTest, a_leave_carries_the_last_state_and_resubscribing_sends_no_second_join) {
+  const ConnectionId ana = open("ana");
+  const ConnectionId ben = open("ben");
+  subscribe(ana);
+  subscribe(ben);
+  subscribe(ben);  // again: a fresh snapshot for ben, nothing new for ana
+  EXPECT_EQ(drain_of<protocol::PresenceSnapshot>(ben).size(), 2u);
+  EXPECT_EQ(drain_of<protocol::PresenceDiff>(ana).size(), 1u);
+
+  move_cursor(ben, 5);
+  hub_.closed(ben);
+  auto diffs = drain_of<protocol::PresenceDiff>(ana);
+  ASSERT_EQ(diffs.size(), 1u);
+  ASSERT_TRUE(diffs[0].leaves.at(0).metas.at(0).state.cursor.has_value());
+  EXPECT_EQ(diffs[0].leaves[0].metas[0].state.cursor->x, 5);
+  next_tick();
+  EXPECT_TRUE(drain_of<protocol::PresenceUpdate>(ana).empty());  // the leaver's pending change died with it
+}
+
+TEST_F(PresenceTest, presence_needs_a_subscribed_room) {
+  const ConnectionId ana = open("ana");
+  hub_.receive(ana, R"({"type":"presence","id":"p","room":"workflow:1","state":{}})", now());
+  auto frames = drain(ana);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(std::get<protocol::ErrorReply>(frames[0].message).code, "not_subscribed");
+  hub_.receive(ana, R"({"type":"presence","id":"p","room":"user:ana","state":{}})", now());
+  EXPECT_EQ(std::get<protocol::ErrorReply>(drain(ana).at(0).message).code, "not_subscribed");
+}
+
+TEST_F(PresenceTest, many_states_within_one_tick_leave_as_one_update_with_the_latest) {
+  const ConnectionId ana = open("ana");
+  const ConnectionId ben = open("ben");
+  subscribe(ana);
+  subscribe(ben);
+  drain(ana);
+  drain(ben);
+
+  for (int x = 1; x <= 10; ++x) move_cursor(ben, x);
+  EXPECT_TRUE(drain_of<protocol::PresenceUpdate>(ana).empty());  // nothing before the tick
+  next_tick();
+  auto updates = drain_of<protocol::PresenceUpdate>(ana);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].user, "ben");
+  ASSERT_EQ(updates[0].metas.size(), 1u);
+  EXPECT_EQ(updates[0].metas[0].state.cursor->x, 10);
+  EXPECT_EQ(drain_of<protocol::PresenceUpdate>(ben).size(), 1u);  // the sender's other tabs need it too
+
+  next_tick();
+  EXPECT_TRUE(drain_of<protocol::PresenceUpdate>(ana).empty());  // nothing changed, nothing sent
+}
+
+TEST_F(PresenceTest, an_update_carries_every_changed_tab_of_the_user_and_waits_for_the_tick) {
+  const ConnectionId ben = open("ben");
+  const ConnectionId tab1 = open("ana");
+  const ConnectionId tab2 = open("ana");
+  for (ConnectionId id : {ben, tab1, tab2}) subscribe(id);
+  for (ConnectionId id : {ben, tab1, tab2}) drain(id);
+
+  move_cursor(tab1, 1);
+  move_cursor(tab2, 2);
+  move_cursor(tab1, 3);
+  mono_ += Millis(kTickMs - 1);
+  hub_.tick(now());
+  EXPECT_TRUE(drain_of<protocol::PresenceUpdate>(ben).empty());
+  mono_ += Millis(1);
+  hub_.tick(now());
+  auto updates = drain_of<protocol::PresenceUpdate>(ben);
+  ASSERT_EQ(updates.size(), 1u);
+  ASSERT_EQ(updates[0].metas.size(), 2u);
+  EXPECT_EQ(updates[0].metas[0].connection, "c2");
+  EXPECT_EQ(updates[0].metas[0].state.cursor->x, 3);
+  EXPECT_EQ(updates[0].metas[1].connection, "c3");
+  EXPECT_EQ(updates[0].metas[1].state.cursor->x, 2);
+}
+
+TEST(presence_book_test, members_and_pending_changes_are_forgotten_when_the_room_empties) {
+  PresenceBook book;
+  protocol::UserInfo ana{"ana", "Ana", "#112233"};
+  EXPECT_EQ(book.join("r", ana, "c1"), PresenceJoin::Joined);
+  EXPECT_EQ(book.join("r", ana, "c1"), PresenceJoin::AlreadyPresent);
+  EXPECT_EQ(book.set("r", "ana", "c1", protocol::Presence{}), PresenceSetResult::Stored);
+  EXPECT_EQ(book.set("r", "ana", "c9", protocol::Presence{}), PresenceSetResult::NotPresent);
+  EXPECT_TRUE(book.has_pending());
+  ASSERT_TRUE(book.leave("r", "ana", "c1").has_value());
+  EXPECT_FALSE(book.leave("r", "ana", "c1").has_value());
+  EXPECT_EQ(book.room_count(), 0u);
+  EXPECT_FALSE(book.has_pending());
+}
+
+}  // namespace
+}  // namespace tandem::server
