@@ -27,8 +27,12 @@ struct LocksState {
   // Made on first use: the registry is filled before the hub's settings are reachable.
   std::optional<LockTable> table;
   // The last `now` seen (handlers and ticks). Room hooks carry no time; they use this, at most
-  // one hub tick old. Also converts monotonic lease times to wall-clock `expires_at`.
+  // one hub tick old.
   Now last_now;
+  // wall - monotonic, for wall-clock `expires_at`. Kept unless the wall clock really moved:
+  // the two clocks are read separately, and a 1 ms wobble would make one lease show two
+  // different expires_at values (lock_granted vs a later lock_denied).
+  std::optional<std::int64_t> wall_offset;
 
   LockTable& get(const Hub& hub) {
     if (!table) {
@@ -43,8 +47,15 @@ struct LocksState {
     }
     return *table;
   }
-  void observe(Now now) { last_now = now; }
-  std::int64_t wall(Millis mono) const { return last_now.wall + (mono - last_now.mono).count(); }
+  void observe(Now now) {
+    last_now = now;
+    const std::int64_t offset = now.wall - now.mono.count();
+    if (!wall_offset || offset > *wall_offset + kClockSlackMs || offset < *wall_offset - kClockSlackMs)
+      wall_offset = offset;
+  }
+  std::int64_t wall(Millis mono) const { return mono.count() + wall_offset.value_or(last_now.wall - last_now.mono.count()); }
+
+  static constexpr std::int64_t kClockSlackMs = 50;  // larger differences are real clock steps
 };
 
 locks::LockOwner owner_of(const Connection& c) {
