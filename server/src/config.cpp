@@ -104,6 +104,10 @@ std::vector<SettingInfo> build_table() {
   t.push_back(boolean("dev", &Settings::dev,
                       "development mode: GET /api/v1/dev/token mints tokens for anyone; random secret if none"));
   t.push_back(integer("dev_token_ttl_s", &Settings::dev_token_ttl_s, 60, 30 * 24 * 3600, "lifetime of dev tokens, seconds"));
+  SettingInfo admin = text("admin_token", &Settings::admin_token,
+                           "bearer token for GET /api/v1/ws/stats and /rooms, at least 16 bytes (unset: they answer 403)");
+  admin.secret = true;
+  t.push_back(std::move(admin));
   t.push_back(integer("auth_timeout_ms", &Settings::auth_timeout_ms, 100, kMaxMs,
                       "time to authenticate after connecting without ?token=, else close 4408"));
 
@@ -215,6 +219,9 @@ std::optional<std::string> validate(const Settings& s) {
   if (!s.jwt_secret.empty() && s.jwt_secret.size() < kMinSecretBytes)
     return "jwt_secret is " + std::to_string(s.jwt_secret.size()) + " bytes; HS256 needs at least " +
            std::to_string(kMinSecretBytes) + " (generate one: openssl rand -hex 32)";
+  if (!s.admin_token.empty() && s.admin_token.size() < kMinAdminTokenBytes)
+    return "admin_token is " + std::to_string(s.admin_token.size()) + " bytes; use at least " +
+           std::to_string(kMinAdminTokenBytes) + " (generate one: openssl rand -hex 32)";
   if (s.idle_timeout_ms <= s.heartbeat_ms)
     return "idle_timeout_ms (" + std::to_string(s.idle_timeout_ms) + ") must exceed heartbeat_ms (" +
            std::to_string(s.heartbeat_ms) + "), or every idle client would be dropped before its ping";

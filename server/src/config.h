@@ -40,6 +40,7 @@ struct Settings {
   bool dev = false;            // dev token endpoint + random secret; never on by default
   int dev_token_ttl_s = 43200; // 12 h: a dev session outlives a working day's morning
   int auth_timeout_ms = 10000; // time to send `auth` when the URL had no token, else 4408
+  std::string admin_token;     // bearer token for /api/v1/ws/*; empty: those endpoints answer 403
 
   // ---- liveness ----
   int heartbeat_ms = 25000;     // WS ping after this much silence; advertised in `connected`
@@ -116,5 +117,8 @@ std::string usage_text(std::string_view program);
 
 // Minimum HS256 key length: RFC 7518 §3.2 asks for a key at least as long as the hash.
 inline constexpr std::size_t kMinSecretBytes = 32;
+
+// Minimum admin token length: long enough that guessing over HTTP is hopeless.
+inline constexpr std::size_t kMinAdminTokenBytes = 16;
 
 }  // namespace tandem::server

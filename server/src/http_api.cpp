@@ -1,6 +1,11 @@
-// server/src/http_api.cpp — /healthz and the dev token endpoint (see http_api.h).
+// server/src/http_api.cpp — /healthz, the dev token endpoint, /metrics and the admin stats
+// endpoints (see http_api.h).
 #include "http_api.h"
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <array>
 #include <cctype>
 
 #include "jwt.h"
@@ -49,10 +54,33 @@ std::string dev_user_id(std::string_view name) {
   return id.substr(0, protocol::rules::user_id.max);
 }
 
+bool bearer_matches(std::string_view authorization, std::string_view expected) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (expected.empty() || authorization.size() <= kScheme.size()) return false;
+  // The scheme is case-insensitive (RFC 7235 §2.1); it is no secret, so compare it plainly.
+  for (std::size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != std::tolower(static_cast<unsigned char>(kScheme[i])))
+      return false;
+  const std::string_view presented = authorization.substr(kScheme.size());
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> presented_hash{}, expected_hash{};
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), presented_hash.data());
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), expected_hash.data());
+  return CRYPTO_memcmp(presented_hash.data(), expected_hash.data(), presented_hash.size()) == 0;
+}
+
 HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
   if (request.path == "/healthz") {
     if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
     return healthz(now);
+  }
+  if (request.path == "/metrics") {
+    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    return metrics(now);
+  }
+  if (request.path == "/api/v1/ws/stats" || request.path == "/api/v1/ws/rooms") {
+    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (auto refusal = refuse_admin(request)) return *refusal;
+    return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
   }
   if (request.path == "/api/v1/dev/token" && settings_.dev) {
     if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
@@ -109,6 +137,70 @@ HttpResponse HttpApi::dev_token(const HttpRequest& request, Now now) const {
   body.str("token", jwt::mint(claims, settings_.jwt_secret))
       .child("user", std::move(user))
       .int64("expires_at", claims.exp * 1000);
+  return HttpResponse{200, "application/json", body.finish()};
+}
+
+}  // namespace tandem::server
+
+namespace tandem::server {
+
+std::optional<HttpResponse> HttpApi::refuse_admin(const HttpRequest& request) const {
+  if (settings_.admin_token.empty())
+    return json_error(403, "forbidden", "admin endpoints are off: set admin_token (TANDEM_ADMIN_TOKEN) to use them");
+  if (request.authorization.empty())
+    return json_error(401, "unauthorized", "send Authorization: Bearer <admin_token>");
+  if (!bearer_matches(request.authorization, settings_.admin_token))
+    return json_error(403, "forbidden", "wrong admin token");
+  return std::nullopt;
+}
+
+MetricsSnapshot HttpApi::snapshot(const ServerState& state, Now now) const {
+  const std::int64_t uptime_s = (now.mono - started_).count() / 1000;
+  if (!state.metrics) {
+    MetricsSnapshot empty;
+    empty.connections = state.hub.connections;
+    empty.uptime_s = uptime_s;
+    return empty;
+  }
+  return state.metrics->snapshot(state.hub.connections, uptime_s);
+}
+
+HttpResponse HttpApi::metrics(Now now) const {
+  return HttpResponse{200, std::string(kPrometheusContentType), prometheus_text(snapshot(state_(), now))};
+}
+
+HttpResponse HttpApi::ws_stats(Now now) const {
+  const MetricsSnapshot s = snapshot(state_(), now);
+  auto count = [](std::uint64_t n) { return static_cast<std::int64_t>(n); };
+  json::JsonWriter body;
+  body.int64("connections", count(s.connections))
+      .int64("users", count(s.users))
+      .int64("rooms", count(s.rooms))
+      .int64("uptime_s", s.uptime_s)
+      .int64("messages_in", count(s.messages_in))
+      .int64("messages_out", count(s.messages_out))
+      .int64("frames_out", count(s.frames_out))
+      .int64("bytes_in", count(s.bytes_in))
+      .int64("bytes_out", count(s.bytes_out));
+  return HttpResponse{200, "application/json", body.finish()};
+}
+
+HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
+  const ServerState state = state_();
+  const std::string* prefix = query_value(request, "prefix");
+  json::JsonWriter list = json::JsonWriter::array();
+  if (state.metrics) {
+    for (const RoomSummary& room : state.metrics->rooms()) {
+      if (prefix && !room.room.starts_with(*prefix)) continue;
+      json::JsonWriter entry;
+      entry.str("room", room.room)
+          .int64("members", static_cast<std::int64_t>(room.members))
+          .int64("connections", static_cast<std::int64_t>(room.connections));
+      list.push(std::move(entry));
+    }
+  }
+  json::JsonWriter body;
+  body.child("rooms", std::move(list));
   return HttpResponse{200, "application/json", body.finish()};
 }
 

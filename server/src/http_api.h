@@ -6,16 +6,26 @@
 //                                    (503 "shutting_down" during graceful shutdown)
 //   GET /api/v1/dev/token?name=N     dev mode only: a token minted with the server secret
 //       [&id=ID][&rooms=a,b]         {"token","user":{id,name,color},"expires_at"} (Unix ms)
+//   GET /metrics                     Prometheus text (metrics.h); no auth, like /healthz
+//   GET /api/v1/ws/stats             admin: {"connections","users","rooms","uptime_s",
+//                                    "messages_in","messages_out","frames_out","bytes_in","bytes_out"}
+//   GET /api/v1/ws/rooms[?prefix=P]  admin: {"rooms":[{"room","members","connections"}]}
 //   anything else under /api         404 {"error":"not_found"}
+//
+// Admin endpoints need `Authorization: Bearer <admin_token>`: no or malformed header -> 401,
+// wrong token -> 403, no admin_token configured -> 403 saying so (the endpoints exist but are
+// switched off). Tokens are compared in constant time.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config.h"
 #include "hub.h"
+#include "metrics.h"
 
 namespace tandem::server {
 
@@ -23,6 +33,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // "/api/v1/dev/token", no query
   std::vector<std::pair<std::string, std::string>> query;  // decoded name/value pairs, in order
+  std::string authorization;  // the Authorization header, "" when absent
 };
 
 struct HttpResponse {
@@ -38,6 +49,7 @@ class HttpApi {
   struct ServerState {
     HubStats hub;
     bool shutting_down = false;
+    const Metrics* metrics = nullptr;  // the hub's counters; nullptr reads as all zero
   };
   HttpApi(const Settings& settings, std::function<ServerState()> state, Millis started)
       : settings_(settings), state_(std::move(state)), started_(started) {}
@@ -47,6 +59,12 @@ class HttpApi {
  private:
   HttpResponse healthz(Now now) const;
   HttpResponse dev_token(const HttpRequest& request, Now now) const;
+  HttpResponse metrics(Now now) const;
+  HttpResponse ws_stats(Now now) const;
+  HttpResponse ws_rooms(const HttpRequest& request) const;
+  // nullopt when the request may use admin endpoints, else the refusal to send.
+  std::optional<HttpResponse> refuse_admin(const HttpRequest& request) const;
+  MetricsSnapshot snapshot(const ServerState& state, Now now) const;
 
   const Settings& settings_;
   std::function<ServerState()> state_;
@@ -56,5 +74,9 @@ class HttpApi {
 // The user id the dev endpoint gives a name: "dev:" + the name lower-cased with every
 // character outside [a-z0-9_.@-] replaced by '-' (so "Ana María" -> "dev:ana-mar--a").
 std::string dev_user_id(std::string_view name);
+
+// Whether `authorization` is "Bearer <expected>", compared in constant time (a SHA-256 of each
+// side is compared, so neither the content nor the length leaks through timing).
+bool bearer_matches(std::string_view authorization, std::string_view expected);
 
 }  // namespace tandem::server

@@ -106,6 +106,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
 void Hub::receive(ConnectionId id, std::string_view text, Now now) {
   Connection* c = find(id);
   if (!c || c->close) return;  // closing: the rest of its input no longer matters
+  metrics_.message_in(text.size());
 
   if (text.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
@@ -181,7 +182,10 @@ void Hub::closed(ConnectionId id) {
   Connection& c = it->second;
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
   for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
-  if (c.auth == AuthState::Authenticated) --authenticated_;
+  if (c.auth == AuthState::Authenticated) {
+    --authenticated_;
+    metrics_.user_disconnected(c.user.id);
+  }
   connections_.erase(it);
 }
 
@@ -229,6 +233,7 @@ Bytes Hub::next_frame(ConnectionId id) {
     for (std::size_t i = 0; i < count; ++i) c->outbound.take_front();
   }
   c->outbound_bytes -= taken_bytes;
+  metrics_.frame_out(count, frame->size());  // the edge writes every frame it takes
   return frame;
 }
 
@@ -258,6 +263,7 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   if (c.close) return;
   LOG_DEBUG("%s: closing %d \"%.*s\"", c.wire_id.c_str(), code.code, static_cast<int>(reason.size()), reason.data());
   c.close = CloseRequest{code.code, close_reason(reason), queued};
+  metrics_.close_sent(code.code);
   if (queued == QueuedFrames::Drop) {
     c.outbound.clear();
     c.outbound_bytes = 0;
@@ -275,6 +281,7 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now, std::opti
   c.auth = AuthState::Authenticated;
   ++authenticated_;
   c.user.id = claims->sub;
+  metrics_.user_connected(c.user.id);
   c.user.name = claims->name.value_or(claims->sub);
   c.user.color = claims->color.value_or(color_for(c.user.name));
   c.rooms = claims->rooms;
@@ -295,6 +302,7 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now, std::opti
 
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
   if (c.close) return;
+  metrics_.protocol_error(error.code);
   std::erase_if(c.bad_frames, [&](Millis at) { return now.mono - at >= kBadFrameWindow; });
   c.bad_frames.push_back(now.mono);
   if (c.bad_frames.size() > static_cast<std::size_t>(settings_.max_bad_frames)) {

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "ids.h"
 #include "jwt.h"
+#include "metrics.h"
 #include "rooms/room_registry.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
@@ -241,6 +242,9 @@ class Hub {
 
   Connection* find(ConnectionId id);
   HubStats stats() const;
+  // Counters for /metrics and the admin stats; features report their events here.
+  Metrics& metrics() { return metrics_; }
+  const Metrics& metrics() const { return metrics_; }
   const Settings& settings() const { return settings_; }
   const HandlerRegistry& handlers() const { return handlers_; }
   // Room membership (rooms/room_registry.h): members, broadcast, counts for metrics.
@@ -260,6 +264,7 @@ class Hub {
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
   std::size_t authenticated_ = 0;
+  Metrics metrics_;
   ConnectionId next_id_ = 1;
   bool shutting_down_ = false;
 };

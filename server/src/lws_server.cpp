@@ -106,7 +106,7 @@ class LwsServer final : public EdgeWaker {
   LwsServer(const Settings& settings, Millis started)
       : settings_(settings),
         hub_(settings_, ids_, *this),
-        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down()}; }, started) {}
+        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {}
 
   ServeResult run(bool secret_generated);
 
@@ -274,6 +274,13 @@ HttpRequest read_http_request(lws* wsi) {
     request.path.resize(std::strlen(request.path.c_str()));
     break;
   }
+  const int auth_length = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (auth_length > 0) {
+    request.authorization.resize(static_cast<std::size_t>(auth_length) + 1);
+    if (lws_hdr_copy(wsi, request.authorization.data(), auth_length + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+      request.authorization.clear();
+    request.authorization.resize(std::strlen(request.authorization.c_str()));
+  }
   // Each query argument is one urldecoded fragment "name=value" (LWS-NOTES §2).
   std::vector<char> buffer(kMaxArgBytes);
   for (int index = 0;; ++index) {
@@ -408,8 +415,14 @@ ServeResult LwsServer::run(bool secret_generated) {
   lws_protocol_vhost_options mime_mjs{&mime_map, nullptr, ".mjs", "text/javascript"};
   lws_protocol_vhost_options mime_wasm{&mime_mjs, nullptr, ".wasm", "application/wasm"};
 
-  // Mounts: longest prefix wins, so /healthz and /api beat the file mount at "/".
+  // Mounts: longest prefix wins, so /healthz, /metrics and /api beat the file mount at "/".
+  lws_http_mount mount_metrics{};
+  mount_metrics.mountpoint = "/metrics";
+  mount_metrics.protocol = "http";
+  mount_metrics.origin_protocol = LWSMPRO_CALLBACK;
+  mount_metrics.mountpoint_len = 8;
   lws_http_mount mount_api{};
+  mount_api.mount_next = &mount_metrics;
   mount_api.mountpoint = "/api";
   mount_api.protocol = "http";
   mount_api.origin_protocol = LWSMPRO_CALLBACK;

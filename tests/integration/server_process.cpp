@@ -79,12 +79,12 @@ int pick_free_port() {
 
 }  // namespace
 
-HttpReply http_get(int port, std::string_view path, milliseconds timeout) {
+HttpReply http_get(int port, std::string_view path, milliseconds timeout, std::string_view extra_headers) {
   const auto deadline = Clock::now() + timeout;
   const int fd = connect_loopback(port, deadline);
   if (fd < 0) return {};
   std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                        "\r\nConnection: close\r\n\r\n";
+                        "\r\nConnection: close\r\n" + std::string(extra_headers) + "\r\n";
   std::string response;
   bool ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
   // Read until the server closes, or until the body announced by Content-Length is complete

@@ -23,8 +23,10 @@ struct HttpReply {
   std::string body;
 };
 
-// GET http://127.0.0.1:<port><path> with Connection: close. Never throws.
-HttpReply http_get(int port, std::string_view path, milliseconds timeout = milliseconds{1000});
+// GET http://127.0.0.1:<port><path> with Connection: close. Never throws. `extra_headers` are
+// whole header lines, each ending in \r\n (e.g. "Authorization: Bearer x\r\n").
+HttpReply http_get(int port, std::string_view path, milliseconds timeout = milliseconds{1000},
+                   std::string_view extra_headers = {});
 
 // How stop() ended.
 enum class StopOutcome {

@@ -1,4 +1,5 @@
-// tests/server/http_api_test.cpp — /healthz and the dev token endpoint.
+// tests/server/http_api_test.cpp — /healthz, the dev token endpoint, /metrics and the admin
+// endpoints (bearer token checks).
 #include "http_api.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ struct Api {
     settings.jwt_secret = std::string(testing::kSecret);
   }
   HttpResponse get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-    return api.handle(HttpRequest{"GET", std::move(path), std::move(query)}, kNow);
+    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), ""}, kNow);
   }
 };
 
@@ -46,8 +47,8 @@ TEST(http_api_test, healthz_is_503_while_shutting_down) {
 TEST(http_api_test, unknown_paths_and_methods) {
   Api api(true);
   EXPECT_EQ(api.get("/api/v1/nothing").status, 404);
-  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/healthz", {}}, kNow).status, 405);
-  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/api/v1/dev/token", {{"name", "Ana"}}}, kNow).status, 405);
+  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/healthz", {}, ""}, kNow).status, 405);
+  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/api/v1/dev/token", {{"name", "Ana"}}, ""}, kNow).status, 405);
 }
 
 TEST(http_api_test, dev_token_endpoint_does_not_exist_outside_dev_mode) {
@@ -118,6 +119,104 @@ TEST(http_api_test, colors_are_stable_per_name_and_well_formed) {
   EXPECT_NE(color_for("Ana"), color_for("Bo"));
   for (const char* name : {"", "a", "Ana", "Zoë", "a much longer display name"})
     EXPECT_TRUE(jwt::is_hex_color(color_for(name))) << name << " -> " << color_for(name);
+}
+
+// ---- /metrics and the admin endpoints --------------------------------------------------------
+
+constexpr std::string_view kAdminToken = "admin-token-0123456789abcdef";
+
+struct AdminApi {
+  Settings settings;
+  Metrics metrics;
+  HttpApi::ServerState state;
+  HttpApi api{settings, [this] {
+                state.metrics = &metrics;
+                return state;
+              },
+              Millis(5000)};
+
+  explicit AdminApi(std::string_view admin_token) {
+    settings.jwt_secret = std::string(testing::kSecret);
+    settings.admin_token = std::string(admin_token);
+  }
+  HttpResponse get(std::string path, std::string authorization,
+                   std::vector<std::pair<std::string, std::string>> query = {}) {
+    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), std::move(authorization)}, kNow);
+  }
+};
+
+TEST(http_api_test, metrics_needs_no_token_and_is_prometheus_text) {
+  AdminApi api("");
+  api.state.hub.connections = 2;
+  api.metrics.message_in(10);
+  auto reply = api.get("/metrics", "");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(reply.body.find("\ntandem_connections 2\n"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("\ntandem_messages_in_total 1\n"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("\ntandem_uptime_seconds 120\n"), std::string::npos) << reply.body;
+}
+
+TEST(http_api_test, admin_endpoints_are_off_without_an_admin_token) {
+  AdminApi api("");
+  for (const char* path : {"/api/v1/ws/stats", "/api/v1/ws/rooms"}) {
+    auto reply = api.get(path, "Bearer anything");
+    EXPECT_EQ(reply.status, 403) << path;
+    EXPECT_NE(reply.body.find("admin_token"), std::string::npos) << reply.body;
+  }
+}
+
+TEST(http_api_test, admin_endpoints_need_the_bearer_token) {
+  AdminApi api(kAdminToken);
+  for (const char* path : {"/api/v1/ws/stats", "/api/v1/ws/rooms"}) {
+    EXPECT_EQ(api.get(path, "").status, 401) << path;
+    EXPECT_EQ(api.get(path, "Basic " + std::string(kAdminToken)).status, 403) << path;
+    EXPECT_EQ(api.get(path, "Bearer wrong-token-0123456789abcdef").status, 403) << path;
+    EXPECT_EQ(api.get(path, "Bearer " + std::string(kAdminToken) + "x").status, 403) << path;
+    EXPECT_EQ(api.get(path, "Bearer " + std::string(kAdminToken.substr(1))).status, 403) << path;
+    EXPECT_EQ(api.get(path, "Bearer " + std::string(kAdminToken)).status, 200) << path;
+    EXPECT_EQ(api.get(path, "bearer " + std::string(kAdminToken)).status, 200) << path;  // scheme is case-insensitive
+  }
+  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/api/v1/ws/stats", {}, "Bearer " + std::string(kAdminToken)}, kNow).status,
+            405);
+}
+
+TEST(http_api_test, bearer_matches_only_the_exact_token) {
+  EXPECT_TRUE(bearer_matches("Bearer abc", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abc", ""));
+  EXPECT_FALSE(bearer_matches("Bearer ", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abcd", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer  abc", "abc"));
+  EXPECT_FALSE(bearer_matches("abc", "abc"));
+}
+
+TEST(http_api_test, stats_reports_connections_users_rooms_and_traffic) {
+  AdminApi api(kAdminToken);
+  api.state.hub.connections = 3;
+  api.metrics.user_connected("ana");
+  api.metrics.user_connected("ana");
+  api.metrics.user_connected("bo");
+  api.metrics.message_in(40);
+  api.metrics.frame_out(3, 300);
+  api.metrics.set_room_lister([] { return std::vector<RoomSummary>{{"workflow:1", 2, 3}}; });
+  auto reply = api.get("/api/v1/ws/stats", "Bearer " + std::string(kAdminToken));
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body,
+            R"({"connections":3,"users":2,"rooms":1,"uptime_s":120,"messages_in":1,"messages_out":3,)"
+            R"("frames_out":1,"bytes_in":40,"bytes_out":300})");
+}
+
+TEST(http_api_test, rooms_lists_members_sorted_and_filters_by_prefix) {
+  AdminApi api(kAdminToken);
+  const std::string bearer = "Bearer " + std::string(kAdminToken);
+  EXPECT_EQ(api.get("/api/v1/ws/rooms", bearer).body, R"({"rooms":[]})");
+  api.metrics.set_room_lister(
+      [] { return std::vector<RoomSummary>{{"workflow:2", 1, 1}, {"chat:lobby", 3, 4}, {"workflow:1", 2, 2}}; });
+  EXPECT_EQ(api.get("/api/v1/ws/rooms", bearer).body,
+            R"({"rooms":[{"room":"chat:lobby","members":3,"connections":4},)"
+            R"({"room":"workflow:1","members":2,"connections":2},{"room":"workflow:2","members":1,"connections":1}]})");
+  EXPECT_EQ(api.get("/api/v1/ws/rooms", bearer, {{"prefix", "chat:"}}).body,
+            R"({"rooms":[{"room":"chat:lobby","members":3,"connections":4}]})");
 }
 
 }  // namespace

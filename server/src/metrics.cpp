@@ -1,0 +1,115 @@
+// server/src/metrics.cpp — counting and the Prometheus text rendering (see metrics.h).
+#include "metrics.h"
+
+#include <algorithm>
+
+#include "tandem/protocol/errors.h"
+
+namespace tandem::server {
+
+void Metrics::close_sent(int code) {
+  ++closes_by_code_[code];
+  if (code == protocol::close::slow_consumer.code) ++slow_consumer_closes_;
+}
+
+void Metrics::user_disconnected(const std::string& user_id) {
+  auto it = connections_per_user_.find(user_id);
+  if (it == connections_per_user_.end()) return;
+  if (--it->second == 0) connections_per_user_.erase(it);
+}
+
+std::vector<RoomSummary> Metrics::rooms() const {
+  if (!room_lister_) return {};
+  std::vector<RoomSummary> list = room_lister_();
+  std::sort(list.begin(), list.end(), [](const RoomSummary& a, const RoomSummary& b) { return a.room < b.room; });
+  return list;
+}
+
+MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s) const {
+  MetricsSnapshot s;
+  s.connections = connections;
+  s.users = connections_per_user_.size();
+  s.rooms = room_lister_ ? room_lister_().size() : 0;
+  s.uptime_s = uptime_s;
+  s.messages_in = messages_in_;
+  s.bytes_in = bytes_in_;
+  s.messages_out = messages_out_;
+  s.frames_out = frames_out_;
+  s.bytes_out = bytes_out_;
+  s.slow_consumer_closes = slow_consumer_closes_;
+  s.lock_grants = lock_grants_;
+  s.lock_denials = lock_denials_;
+  s.errors_by_code = errors_by_code_;
+  s.closes_by_code = closes_by_code_;
+  return s;
+}
+
+std::string prometheus_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+enum class MetricType { Gauge, Counter };
+
+// Appends the # HELP and # TYPE lines of one metric family.
+void family(std::string& out, std::string_view name, MetricType type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(type == MetricType::Gauge ? " gauge\n" : " counter\n");
+}
+
+void sample(std::string& out, std::string_view name, std::uint64_t value) {
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
+void labelled(std::string& out, std::string_view name, std::string_view label, std::string_view value,
+              std::uint64_t count) {
+  out.append(name).append("{").append(label).append("=\"").append(prometheus_label_value(value)).append("\"} ");
+  out.append(std::to_string(count)).append("\n");
+}
+
+void single(std::string& out, std::string_view name, MetricType type, std::string_view help, std::uint64_t value) {
+  family(out, name, type, help);
+  sample(out, name, value);
+}
+
+}  // namespace
+
+std::string prometheus_text(const MetricsSnapshot& s) {
+  using enum MetricType;
+  std::string out;
+  single(out, "tandem_connections", Gauge, "Open WebSocket connections.", s.connections);
+  single(out, "tandem_users", Gauge, "Distinct authenticated users connected.", s.users);
+  single(out, "tandem_rooms", Gauge, "Rooms with at least one member.", s.rooms);
+  single(out, "tandem_uptime_seconds", Gauge, "Seconds since the server started.",
+         static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.uptime_s)));
+  single(out, "tandem_messages_in_total", Counter, "Complete messages received from clients.", s.messages_in);
+  single(out, "tandem_bytes_in_total", Counter, "Payload bytes of messages received from clients.", s.bytes_in);
+  single(out, "tandem_messages_out_total", Counter, "Messages sent to clients (a batch frame carries several).",
+         s.messages_out);
+  single(out, "tandem_frames_out_total", Counter, "WebSocket frames sent to clients.", s.frames_out);
+  single(out, "tandem_bytes_out_total", Counter, "Payload bytes of frames sent to clients.", s.bytes_out);
+  single(out, "tandem_slow_consumer_closes_total", Counter, "Connections closed with 4508 slow consumer.",
+         s.slow_consumer_closes);
+  single(out, "tandem_lock_grants_total", Counter, "Lock requests granted.", s.lock_grants);
+  single(out, "tandem_lock_denials_total", Counter, "Lock requests denied.", s.lock_denials);
+
+  family(out, "tandem_errors_total", Counter, "Error replies sent, by error code.");
+  for (const auto& [code, count] : s.errors_by_code) labelled(out, "tandem_errors_total", "code", code, count);
+  family(out, "tandem_closes_total", Counter, "Close frames the server requested, by close code.");
+  for (const auto& [code, count] : s.closes_by_code)
+    labelled(out, "tandem_closes_total", "code", std::to_string(code), count);
+  return out;
+}
+
+}  // namespace tandem::server
