@@ -75,6 +75,7 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
     const locks::Lease& lease = change.lease;
     switch (change.kind) {
       case LockChange::Kind::Locked: {
+        hub.metrics().lock_granted();  // every new lease: lock, takeover, a takeover's move
         if (rooms.find(lease.room)) {
           protocol::Locked event{lease.room, lease.resource, lease.owner.user, lease.fence,
                                  state.wall(lease.expires_at), rooms.next_seq(lease.room), now.wall};
@@ -131,6 +132,7 @@ void register_locks(HandlerRegistry& registry) {
         ctx.reply(granted(*state, out.lease));
         break;
       case locks::LockResult::HeldByOther:
+        ctx.hub.metrics().lock_denied();
         ctx.reply(protocol::LockDenied{lock.room, lock.resource, out.lease.owner.user, state->wall(out.lease.expires_at)});
         break;
       case locks::LockResult::LimitExceeded:
