@@ -35,8 +35,10 @@ void Client::start(Millis now) {
 }
 
 void Client::stop() {
-  session_.stop();
+  // The outbox first: its failed requests' callbacks run before the state turns Closed, so an
+  // app that restarts from its on_state(Closed) handler does not see its new requests failed.
   outbox_.stop();
+  session_.stop();
 }
 
 void Client::tick(Millis now) {
