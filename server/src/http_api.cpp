@@ -111,7 +111,7 @@ HttpResponse HttpApi::dev_token(const HttpRequest& request, Now now) const {
     claims.sub = *id;
     bool ok = !id->empty() && id->size() <= protocol::rules::user_id.max;
     for (char c : *id)
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || c == '.' || c == '@' || c == '-');
+      ok = ok && json::is_identifier_char(c);
     if (!ok) return json_error(400, "invalid_request", "id must be 1..128 of [A-Za-z0-9_:.@-]");
   } else {
     claims.sub = dev_user_id(*name);

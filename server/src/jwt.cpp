@@ -115,8 +115,7 @@ bool is_room_pattern(std::string_view text) {
   if (text.empty() || text.size() > protocol::rules::room.max) return false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    bool identifier = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || c == '.' ||
-                      c == '@' || c == '-';
+    bool identifier = json::is_identifier_char(c);
     bool trailing_star = c == '*' && i + 1 == text.size();
     if (!identifier && !trailing_star) return false;
   }

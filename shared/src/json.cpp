@@ -116,7 +116,7 @@ bool Fields::wrong_type(const char* key, const char* expected) {
   return fail(context_ + "." + key + ": expected " + expected);
 }
 
-static bool identifier_char(char c) {
+bool is_identifier_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == ':' || c == '.' || c == '@' || c == '-';
 }
@@ -141,7 +141,7 @@ bool Fields::opt_str(const char* key, std::optional<std::string>& out, StringRul
                 value.size() > rule.max ? "too_big" : "invalid_message");
   if (rule.identifier) {
     for (char c : value)
-      if (!identifier_char(c))
+      if (!is_identifier_char(c))
         return fail(context_ + "." + key + ": only letters, digits and _:.@- are allowed");
   }
   out = std::string(value);

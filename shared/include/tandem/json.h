@@ -35,6 +35,10 @@ using JsonPtr = std::unique_ptr<cJSON, Deleter>;
 // the string there) or trailing garbage. The size bound is the caller's job (the frame limit).
 Result<JsonPtr> parse_json(std::string_view text);
 
+// True for the characters ids, room names and user ids may hold: [A-Za-z0-9_:.@-] (ASCII only,
+// whatever the locale). StringRule::identifier and the server's token checks share it.
+bool is_identifier_char(char c);
+
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
