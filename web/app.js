@@ -1,11 +1,16 @@
 // web/app.js — the demo page's script: gets a development token from the server, connects
-// with tandem.mjs, and shows the connection state as it changes.
+// with tandem.mjs, shows the connection state as it changes, and hands the client to the
+// room panel (web/room.js).
 //
-// Page address options: ?name=Ana picks the user name (default: a random guest name).
+// Page address options: ?name=Ana picks the user name (default: a random guest name);
+// ?room=workflow:42 fills in the room to join (default workflow:demo).
 import { connect } from './tandem.mjs';
+import { DEFAULT_ROOM, RoomPanel } from './room.js';
 
 const COUNTDOWN_REFRESH_MS = 250;  // how often "reconnecting in N s" is redrawn
 const MAX_LOG_LINES = 200;         // older lines are dropped so the page never grows unbounded
+// Not logged: cursor moves arrive many times a second and would push everything else out.
+const UNLOGGED_TYPES = new Set(['presence_update']);
 
 const $ = (id) => document.getElementById(id);
 
@@ -85,12 +90,19 @@ async function main() {
   const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token });
   window.tandemClient = client;  // for the console
 
+  const panel = new RoomPanel({ client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM });
+  $('room-join').disabled = false;
+
   showState(client.state);
+  panel.setOnline(client.state.state === 'open');
   client.on('state', (s) => {
     showState(s);
+    panel.setOnline(s.state === 'open');
     log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}`);
   });
-  client.on('message', (message) => log(`← ${JSON.stringify(message)}`));
+  client.on('message', (message) => {
+    if (!UNLOGGED_TYPES.has(message.type)) log(`← ${JSON.stringify(message)}`);
+  });
   setInterval(() => { if (client.state.state === 'reconnecting') showState(client.state); }, COUNTDOWN_REFRESH_MS);
 
   $('send-form').addEventListener('submit', async (event) => {
