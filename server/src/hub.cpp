@@ -267,6 +267,8 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   if (queued == QueuedFrames::Drop) {
     c.outbound.clear();
     c.outbound_bytes = 0;
+    waker_.abandon(c.id);  // wake() alone waits for a writable socket, which may never come
+    return;
   }
   wake(c);
 }

@@ -174,11 +174,15 @@ class HandlerRegistry {
   std::vector<RoomLeaveHook> room_leave_hooks_;
 };
 
-// The edge implements this: "connection `id` has frames or a close request for you".
+// The edge implements this.
 class EdgeWaker {
  public:
   virtual ~EdgeWaker() = default;
+  // Connection `id` has frames or a close request: write them when its socket is writable.
   virtual void wake(ConnectionId id) = 0;
+  // The hub dropped `id`'s queue and asked for a close (slow consumer): close it even if its
+  // socket never becomes writable again — a peer that stopped reading never drains.
+  virtual void abandon(ConnectionId id) = 0;
 };
 
 // What the edge knows at upgrade time.

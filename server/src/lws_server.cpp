@@ -76,6 +76,10 @@ lws_usec_t tick_interval(const Settings& settings) {
 // Request bodies are read and dropped up to this size; larger ones drop the connection.
 constexpr long long kMaxIgnoredBodyBytes = 64 * 1024;
 
+// A connection the hub abandoned (slow consumer) gets this long to take its close frame before
+// lws kills the socket. lws timeouts count whole seconds.
+constexpr int kAbandonedCloseSeconds = 1;
+
 // Longest URL argument we read (a token is at most rules::token.max = 8192 bytes).
 constexpr int kMaxArgBytes = 8192 + 16;
 
@@ -114,6 +118,16 @@ class LwsServer final : public EdgeWaker {
   void wake(ConnectionId id) override {
     auto it = edges_.find(id);
     if (it != edges_.end()) lws_callback_on_writable(it->second.wsi);
+  }
+
+  // EdgeWaker: the hub gave up on `id`. If the socket takes the close frame soon, WRITEABLE
+  // sends it with the hub's code; a peer that stopped reading never makes the socket writable,
+  // so lws kills the connection after kAbandonedCloseSeconds whatever happens.
+  void abandon(ConnectionId id) override {
+    auto it = edges_.find(id);
+    if (it == edges_.end()) return;
+    lws_set_timeout(it->second.wsi, PENDING_TIMEOUT_USER_OK, kAbandonedCloseSeconds);
+    lws_callback_on_writable(it->second.wsi);
   }
 
   int on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len);

@@ -1,10 +1,11 @@
 // tests/integration/presence_liveness_test.cpp — presence when a peer stops behaving, against
 // a real tandem-server: a client that stops answering WS pings is removed (presence_diff
-// leave) after idle_timeout.
+// leave) after idle_timeout, and a client that never reads is cut with 4508 while the others
+// keep receiving every message.
 //
 // The misbehaving peer is a raw TCP socket speaking just enough WebSocket: the upgrade request
-// with ?token=, then masked text frames; after the 101 answer it never reads, so it never
-// answers a ping.
+// with ?token=, then masked text frames; it never reads, so it never answers a ping and its
+// receive window fills.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -118,6 +119,70 @@ TEST_F(GhostTest, a_peer_that_stops_answering_pings_leaves_presence) {
   // idle_timeout 2 s (+ lws's once-a-second check): the ghost must be gone well within 8 s.
   EXPECT_TRUE(ana.wait_for([&] { return has_diff(false); }, milliseconds{8000}));
   EXPECT_FALSE(ana.log.closed.has_value());  // ana answers pings: still here
+}
+
+class SlowConsumerTest : public ServerTest {
+ protected:
+  SlowConsumerTest() : ServerTest({"--max-outbound-bytes", "262144", "--max-batch-bytes", "4096"}) {}
+};
+
+TEST_F(SlowConsumerTest, a_peer_that_never_reads_is_cut_while_others_receive_everything) {
+  TransportProbe publisher, watcher;
+  open_with_token(publisher, token_for("pub"));
+  open_with_token(watcher, token_for("watch"));
+  ASSERT_TRUE(wait_for_message<protocol::Connected>(publisher).has_value());
+  ASSERT_TRUE(wait_for_message<protocol::Connected>(watcher).has_value());
+  watcher.send(R"({"type":"subscribe","id":"w","room":"workflow:1"})");
+  ASSERT_TRUE(wait_for_message<protocol::PresenceSnapshot>(watcher).has_value());
+
+  SilentPeer slow(server.port(), token_for("slow"));
+  ASSERT_TRUE(slow.connected());
+  slow.send_text(R"({"type":"subscribe","room":"workflow:1"})");
+  // Scans only what arrived since the last call: the log grows to thousands of frames.
+  std::size_t scanned = 0;
+  bool slow_cut = false;
+  int publisher_leaves = 0;
+  auto scan = [&] {
+    for (; scanned < watcher.log.messages.size(); ++scanned)
+      for (auto& result : protocol::decode_server(watcher.log.messages[scanned]))
+        if (result.ok())
+          if (auto* diff = std::get_if<protocol::PresenceDiff>(&result.value().message))
+            for (const auto& member : diff->leaves) {
+              if (member.user.id == "slow") slow_cut = true;
+              if (member.user.id == "pub") ++publisher_leaves;
+            }
+  };
+
+  // Each cycle: the publisher joins, sets a ~900-byte state, and leaves: every member gets a
+  // join diff and a leave diff carrying that state (diffs are not conflated). Cycles go in
+  // bursts; the burst's last ack paces the publisher, the watcher reads all along.
+  const std::string data = R"({"pad":")" + std::string(900, 'x') + R"("})";
+  int cycles = 0;
+  constexpr int kMaxCycles = 20000;  // ~20 MB: more than any loopback socket buffers
+  constexpr int kBurst = 20;  // ~40 KB of diffs per burst: well under the watcher's 256 KiB bound
+  while (!slow_cut && cycles < kMaxCycles) {
+    std::string last;
+    for (int i = 0; i < kBurst; ++i, ++cycles) {
+      const std::string id = std::to_string(cycles);
+      publisher.send(R"({"type":"subscribe","id":"s)" + id + R"(","room":"workflow:1"})");
+      publisher.send(R"({"type":"presence","room":"workflow:1","state":{"data":)" + data + "}}");
+      publisher.send(R"({"type":"unsubscribe","id":"u)" + id + R"(","room":"workflow:1"})");
+      last = "u" + id;
+    }
+    const std::string want = "\"id\":\"" + last + "\"";
+    ASSERT_TRUE(publisher.wait_for([&] {
+      watcher.transport.poll(milliseconds{0});
+      return !publisher.log.messages.empty() && publisher.log.messages.back().find(want) != std::string::npos;
+    })) << "no ack for " << last;
+    publisher.log.messages.clear();  // only the newest answer matters
+    scan();
+  }
+  ASSERT_TRUE(watcher.wait_for([&] { scan(); return slow_cut; })) << "the silent peer was never cut after " << cycles << " cycles\n" << server.output();
+  // The watcher got every publisher leave, and is still connected.
+  EXPECT_TRUE(watcher.wait_for([&] { scan(); return publisher_leaves == cycles; }))
+      << publisher_leaves << " of " << cycles << " leaves";
+  EXPECT_FALSE(watcher.log.closed.has_value());
+  EXPECT_TRUE(watcher.wait_for([&] { return server.output().find("slow consumer") != std::string::npos; })) << server.output();
 }
 
 }  // namespace

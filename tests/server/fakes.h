@@ -19,7 +19,9 @@ inline constexpr std::string_view kSecret = "test-secret-0123456789abcdef-012345
 class FakeEdge final : public EdgeWaker {
  public:
   void wake(ConnectionId id) override { wakes.push_back(id); }
+  void abandon(ConnectionId id) override { abandoned.push_back(id); }
   std::vector<ConnectionId> wakes;
+  std::vector<ConnectionId> abandoned;
 };
 
 class CountingIds final : public IdSource {
