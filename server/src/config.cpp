@@ -115,6 +115,8 @@ std::vector<SettingInfo> build_table() {
                       "WS ping after this much silence; clients are told to expect traffic this often"));
   t.push_back(integer("idle_timeout_ms", &Settings::idle_timeout_ms, 2000, kMaxMs,
                       "close connections silent this long (must exceed heartbeat_ms)"));
+  t.push_back(integer("session_resume_ms", &Settings::session_resume_ms, 0, kMaxMs,
+                      "a reconnecting client presenting its session within this long resumes it (locks in grace move back)"));
 
   t.push_back(integer<std::int64_t>("max_frame_bytes", &Settings::max_frame_bytes, 256, 64 * 1024 * 1024,
                                     "largest message accepted; larger ones get error too_big"));

@@ -45,6 +45,7 @@ struct Settings {
   // ---- liveness ----
   int heartbeat_ms = 25000;     // WS ping after this much silence; advertised in `connected`
   int idle_timeout_ms = 60000;  // drop connections silent this long (must exceed heartbeat)
+  int session_resume_ms = 60000; // a dropped connection's session can be resumed this long
 
   // ---- frames and queues ----
   std::int64_t max_frame_bytes = 65536;     // larger messages: error too_big, bytes discarded

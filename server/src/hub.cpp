@@ -3,6 +3,7 @@
 
 #include "tandem/json.h"
 
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -75,28 +76,44 @@ const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) con
 // ---- Hub ------------------------------------------------------------------------------------
 
 Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration)
-    : settings_(settings), ids_(ids), waker_(waker), rooms_(static_cast<std::size_t>(settings.max_rooms)) {
+    : settings_(settings),
+      ids_(ids),
+      waker_(waker),
+      rooms_(static_cast<std::size_t>(settings.max_rooms)),
+      sessions_(Millis(settings.session_resume_ms)) {
   if (registration) {
     registration(handlers_);
   } else {
     handlers::register_all(handlers_);
   }
+  // The rooms gauge and the admin room list read the registry as it is when asked.
+  metrics_.set_room_lister([this] {
+    std::vector<RoomSummary> rooms;
+    rooms_.for_each_room([&](const Room& room) {
+      std::unordered_set<std::string_view> users;
+      for (ConnectionId member : room.members)
+        if (const Connection* c = find(member)) users.insert(c->user.id);
+      rooms.push_back(RoomSummary{room.name, users.size(), room.members.size()});
+    });
+    return rooms;
+  });
 }
 
 ConnectionId Hub::open(const OpenRequest& request, Now now) {
+  last_now_ = now;
   const ConnectionId id = next_id_++;
   Connection& c = connections_[id];
   c.id = id;
   c.wire_id = "c" + std::to_string(id);
   c.peer = request.peer;
+  c.presented_session = request.session;
   c.opened_at = now.mono;
   LOG_DEBUG("%s: connected from %s", c.wire_id.c_str(), c.peer.c_str());
 
   if (shutting_down_) {
     close(c, protocol::close::restart, "restart");
   } else if (request.token) {
-    // issue 2: sessions are not resumed yet; ?session= is accepted and a new one is issued.
-    authenticate(c, *request.token, now);
+    authenticate(c, *request.token, request.session, now);
   } else {
     auth_deadlines_.emplace_back(now.mono + Millis(settings_.auth_timeout_ms), id);
   }
@@ -105,6 +122,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
 
 void Hub::receive(ConnectionId id, std::string_view text, Now now) {
   Connection* c = find(id);
+  last_now_ = now;
   if (!c || c->close) return;  // closing: the rest of its input no longer matters
   metrics_.message_in(text.size());
 
@@ -185,11 +203,14 @@ void Hub::closed(ConnectionId id) {
   if (c.auth == AuthState::Authenticated) {
     --authenticated_;
     metrics_.user_disconnected(c.user.id);
+    sessions_.detach(c.session, c.id, last_now_.mono);
   }
   connections_.erase(it);
 }
 
 void Hub::tick(Now now) {
+  last_now_ = now;
+  sessions_.expire(now.mono);
   while (!auth_deadlines_.empty() && auth_deadlines_.front().first <= now.mono) {
     ConnectionId id = auth_deadlines_.front().second;
     auth_deadlines_.pop_front();
@@ -273,7 +294,8 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   wake(c);
 }
 
-void Hub::authenticate(Connection& c, std::string_view token, Now now, std::optional<std::string> request_id) {
+void Hub::authenticate(Connection& c, std::string_view token, const std::optional<std::string>& session, Now now,
+                       std::optional<std::string> request_id) {
   auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
   if (!claims) {
     LOG_DEBUG("%s: token refused: %s", c.wire_id.c_str(), claims.error().message.c_str());
@@ -287,13 +309,21 @@ void Hub::authenticate(Connection& c, std::string_view token, Now now, std::opti
   c.user.name = claims->name.value_or(claims->sub);
   c.user.color = claims->color.value_or(color_for(c.user.name));
   c.rooms = claims->rooms;
-  c.session = ids_.session_id();
-  LOG_DEBUG("%s: authenticated as %s", c.wire_id.c_str(), c.user.id.c_str());
+  SessionClaim claim = sessions_.claim(session, c.user.id, c.id, ids_, now.mono);
+  c.session = std::move(claim.session);
+  c.session_start = claim.start;
+  LOG_DEBUG("%s: authenticated as %s (%s session)", c.wire_id.c_str(), c.user.id.c_str(),
+            claim.start == SessionStart::Resumed ? "resumed" : "new");
+  if (claim.replaced) {
+    // The client gave up on that connection (half-open, or its watchdog fired) before we did.
+    if (Connection* old = find(*claim.replaced))
+      close(*old, protocol::close::session_replaced, "session resumed by connection " + c.wire_id, QueuedFrames::Drop);
+  }
 
   protocol::Connected connected;
   connected.connection_id = c.wire_id;
   connected.session = c.session;
-  connected.resumed = false;
+  connected.resumed = claim.start == SessionStart::Resumed;
   connected.user = c.user;
   connected.heartbeat_ms = settings_.heartbeat_ms;
   connected.limits = {settings_.max_frame_bytes, settings_.max_rooms, settings_.rate_per_sec};

@@ -37,6 +37,7 @@
 #include "jwt.h"
 #include "metrics.h"
 #include "rooms/room_registry.h"
+#include "session_book.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/protocol/errors.h"
@@ -104,7 +105,9 @@ struct Connection {
   Millis opened_at{0};
   protocol::UserInfo user;    // valid once authenticated
   std::vector<std::string> rooms;  // the token's room patterns
-  std::string session;        // issued in `connected`
+  std::optional<std::string> presented_session;  // ?session= at upgrade, to resume
+  std::string session;        // sent in `connected`
+  SessionStart session_start = SessionStart::New;  // Resumed: features move what they kept for it
 
   FrameQueue outbound;                // encoded messages, oldest first
   std::size_t outbound_bytes = 0;     // sum of outbound sizes (bounded by max_outbound_bytes)
@@ -238,8 +241,10 @@ class Hub {
   // Verifies `token` and, if good, marks the connection authenticated and sends `connected`.
   // A bad token closes 4401 with the reason.
   // `request_id` is the `auth` message's id, echoed on `connected` (PROTOCOL.md §5.1).
-  void authenticate(Connection& connection, std::string_view token, Now now,
-                    std::optional<std::string> request_id = std::nullopt);
+  // `session` is the one the client presented (auth.session or ?session=), resumed when it can
+  // be (session_book.h); a connection still holding it is closed 4409.
+  void authenticate(Connection& connection, std::string_view token, const std::optional<std::string>& session,
+                    Now now, std::optional<std::string> request_id = std::nullopt);
   // Answers a malformed or refused message with an error (carrying `id` when known) and counts
   // it; the (max_bad_frames+1)th within a minute closes 4400 instead.
   void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);
@@ -268,6 +273,8 @@ class Hub {
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
   std::size_t authenticated_ = 0;
+  SessionBook sessions_;
+  Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   Metrics metrics_;
   ConnectionId next_id_ = 1;
   bool shutting_down_ = false;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server_test_support.h"
+#include "tandem/protocol/errors.h"
 
 using namespace tandem;
 using namespace tandem::integration;
@@ -288,4 +289,96 @@ TEST_F(locks_test, locking_in_a_room_not_joined_is_not_subscribed) {
   auto error = answer<ErrorReply>(ana, "l1");
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->first.code, "not_subscribed");
+}
+
+// Session resume (PROTOCOL.md §5.1, §8): a holder whose connection dropped and who comes back
+// with its session within the grace keeps its lock — nobody sees it released, and its re-lock
+// is answered with the same fence.
+class locks_resume_test : public locks_test {
+ protected:
+  // A connection of `sub` presenting `session`, subscribed to kRoom; returns its `connected`.
+  Connected rejoin(TransportProbe& probe, const std::string& sub, const std::string& name, const std::string& session) {
+    probes_.push_back(&probe);
+    TokenSpec spec;
+    spec.sub = sub;
+    spec.name = name;
+    probe.open(server.ws_url() + "?token=" + mint_token(spec) + "&session=" + session);
+    auto connected = first<Connected>(probe);
+    EXPECT_TRUE(connected.has_value()) << server.output();
+    send(probe, protocol::Subscribe{kRoom, std::nullopt}, "resub");
+    EXPECT_TRUE(answer<Subscribed>(probe, "resub").has_value());
+    return connected ? connected->first : Connected{};
+  }
+  // Pumps every probe until `until` (an absence can only be checked by letting time pass).
+  void pump_through(Clock::time_point until) {
+    pump_until([&] { return Clock::now() >= until; },
+               [&] { for (TransportProbe* p : probes_) p->transport.poll(milliseconds{5}); },
+               std::chrono::duration_cast<milliseconds>(until - Clock::now()) + milliseconds{1000});
+  }
+  static bool saw_unlocked(const TransportProbe& probe) {
+    for (const auto& frame : decoded(probe.log))
+      if (std::holds_alternative<Unlocked>(frame.message)) return true;
+    return false;
+  }
+};
+
+TEST_F(locks_resume_test, a_holder_resuming_its_session_within_the_grace_keeps_the_lock_and_its_fence) {
+  TransportProbe ben, ana_again;
+  auto ana = std::make_unique<TransportProbe>();
+  join(*ana, "user-ana", "Ana");
+  join(ben, "user-ben", "Ben");
+  const std::string session = first<Connected>(*ana)->first.session;
+  const LockGranted held = lock(*ana, "l1", 60000);
+
+  const auto dropped = Clock::now();
+  forget(*ana);
+  ana.reset();
+
+  const Connected resumed = rejoin(ana_again, "user-ana", "Ana", session);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.session, session);
+  const LockGranted again = lock(ana_again, "l2", 60000);
+  EXPECT_EQ(again.fence, held.fence);  // the same lease, not a new grant
+
+  // Past the grace: still held by Ana, and Ben never saw it released.
+  pump_through(dropped + milliseconds{kGraceMs + 300});
+  EXPECT_FALSE(saw_unlocked(ben));
+  send(ben, protocol::Lock{kRoom, "n3", std::nullopt}, "b1");
+  auto denied = answer<LockDenied>(ben, "b1");
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(denied->first.holder.user, "user-ana");
+}
+
+TEST_F(locks_resume_test, a_session_presented_while_its_old_connection_is_open_moves_and_the_old_one_is_closed_4409) {
+  TransportProbe ana, ben, ana_again;
+  join(ana, "user-ana", "Ana");
+  join(ben, "user-ben", "Ben");
+  const std::string session = first<Connected>(ana)->first.session;
+  const LockGranted held = lock(ana, "l1", 60000);
+
+  const Connected resumed = rejoin(ana_again, "user-ana", "Ana", session);
+  EXPECT_TRUE(resumed.resumed);
+  ASSERT_TRUE(ana.wait_closed());
+  EXPECT_EQ(ana.log.closed->code, protocol::close::session_replaced.code);
+  EXPECT_EQ(lock(ana_again, "l2", 60000).fence, held.fence);
+  pump_through(Clock::now() + milliseconds{kGraceMs + 300});
+  EXPECT_FALSE(saw_unlocked(ben));
+}
+
+TEST_F(locks_resume_test, another_users_session_or_an_unknown_one_starts_a_new_session) {
+  TransportProbe ana, ben, stranger;
+  join(ana, "user-ana", "Ana");
+  const std::string session = first<Connected>(ana)->first.session;
+  lock(ana, "l1", 60000);
+
+  const Connected ben_connected = rejoin(ben, "user-ben", "Ben", session);
+  EXPECT_FALSE(ben_connected.resumed);
+  EXPECT_NE(ben_connected.session, session);
+  EXPECT_FALSE(ana.log.closed.has_value());  // Ana's connection is untouched
+  const Connected unknown = rejoin(stranger, "user-ana", "Ana", "s-no-such-session");
+  EXPECT_FALSE(unknown.resumed);
+  send(ben, protocol::Lock{kRoom, "n3", std::nullopt}, "b1");
+  auto denied = answer<LockDenied>(ben, "b1");
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(denied->first.holder.user, "user-ana");
 }

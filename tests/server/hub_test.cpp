@@ -357,7 +357,7 @@ TEST(hub_test, registrations_supply_handlers_and_lifecycle_hooks) {
   std::vector<std::string> events;
   Hub hub(settings, ids, edge, [&](HandlerRegistry& registry) {
     registry.on<protocol::Auth>([](HandlerContext& ctx, const protocol::Auth& auth) {
-      ctx.hub.authenticate(ctx.connection, auth.token, ctx.now);
+      ctx.hub.authenticate(ctx.connection, auth.token, auth.session, ctx.now);
     });
     registry.on<protocol::Ping>([&](HandlerContext& ctx, const protocol::Ping&) {
       events.push_back("ping " + ctx.frame.id.value_or("-"));

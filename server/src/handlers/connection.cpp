@@ -14,7 +14,9 @@ void register_connection(HandlerRegistry& registry) {
       ctx.error(protocol::errc::invalid_message, "already authenticated");
       return;
     }
-    ctx.hub.authenticate(ctx.connection, auth.token, ctx.now, ctx.frame.id);
+    // A session in the URL counts too when the message names none.
+    const std::optional<std::string>& session = auth.session ? auth.session : ctx.connection.presented_session;
+    ctx.hub.authenticate(ctx.connection, auth.token, session, ctx.now, ctx.frame.id);
   });
 
   // ping: app-level liveness (browsers cannot see WS pings). Answered with pong, same id.

@@ -14,6 +14,7 @@
 
 #include "handlers.h"
 #include "../locks/lock_table.h"
+#include "../log.h"
 
 namespace tandem::server::handlers {
 
@@ -202,6 +203,15 @@ void register_locks(HandlerRegistry& registry) {
   registry.on_room_leave([state](Hub& hub, Connection& c, const std::string& room, LeaveReason reason) {
     if (reason != LeaveReason::Unsubscribed || !state->table) return;
     publish(hub, *state, state->table->leave_room(room, c.id, state->last_now.mono));
+  });
+
+  // A resumed session takes back the leases its dropped connection kept (PROTOCOL.md §8): the
+  // client's re-lock after rejoining then finds them its own and is granted the same fence.
+  registry.on_authenticated([state](Hub& hub, Connection& c, Now now) {
+    if (c.session_start != SessionStart::Resumed) return;
+    state->observe(now);
+    const auto reclaimed = state->get(hub).resume(c.session, c.id);
+    if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
   });
 
   registry.on_disconnect([state](Hub&, Connection& c) {

@@ -224,7 +224,8 @@ std::vector<Lease> LockTable::resume(std::string_view session, ConnectionId conn
   if (session.empty()) return reclaimed;  // no session, nothing to match
   for (auto& [room, locks] : rooms_) {
     for (auto& [resource, lease] : locks) {
-      if (lease.orphaned_until && lease.owner.session == session) {
+      // Orphaned leases, and those of a connection the session just left behind (closed 4409).
+      if (lease.owner.session == session && lease.owner.connection != connection) {
         lease.owner.connection = connection;
         lease.orphaned_until.reset();
         reclaimed.push_back(lease);

@@ -45,6 +45,7 @@ inline constexpr CloseCode restart{1012, "restart", true, true};
 inline constexpr CloseCode protocol_violation{4400, "protocol violation", false, false};
 inline constexpr CloseCode unauthorized{4401, "unauthorized", false, false};
 inline constexpr CloseCode auth_timeout{4408, "auth timeout", true, false};
+inline constexpr CloseCode session_replaced{4409, "session resumed elsewhere", false, false};
 inline constexpr CloseCode rate_limited{4429, "rate limited", true, false};
 inline constexpr CloseCode slow_consumer{4508, "slow consumer", true, false};
 // Not sent on the wire: a transport that died without a close frame (TCP reset, silent peer).
@@ -53,7 +54,7 @@ inline constexpr CloseCode abnormal{1006, "abnormal closure", true, false};
 // Looks a code up; unknown codes reconnect with backoff (1006 semantics).
 constexpr CloseCode lookup(int code) {
   for (const CloseCode& c : {normal, going_away, too_big, internal_error, restart, protocol_violation,
-                             unauthorized, auth_timeout, rate_limited, slow_consumer, abnormal})
+                             unauthorized, auth_timeout, session_replaced, rate_limited, slow_consumer, abnormal})
     if (c.code == code) return c;
   return CloseCode{code, "unknown", true, false};
 }

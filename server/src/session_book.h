@@ -1,0 +1,66 @@
+// server/src/session_book.h — which session each authenticated connection carries, and which
+// sessions a reconnecting client may resume (PROTOCOL.md §5.1 `connected.resumed`).
+//
+// A session starts when a connection authenticates without presenting one (or presenting one
+// that cannot be resumed). When its connection drops, the session is kept detached for
+// `resume_window`; a new connection of the same user presenting its id within that window
+// resumes it: same session id, `resumed:true`, and the features move what they kept for it
+// (locks in their disconnect grace) to the new connection. A session presented while its old
+// connection still looks alive (a half-open socket the client already gave up on) is moved to
+// the new connection, and the old one is named in the claim so the hub can close it.
+//
+// Pure bookkeeping: no sockets, no clock of its own; ids come from the hub's IdSource.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ids.h"
+#include "tandem/clock.h"
+
+namespace tandem::server {
+
+enum class SessionStart {
+  New,      // a fresh session id was issued
+  Resumed,  // the presented session continues on this connection
+};
+
+struct SessionClaim {
+  std::string session;
+  SessionStart start = SessionStart::New;
+  std::optional<std::uint64_t> replaced;  // Resumed from a connection that is still open
+};
+
+class SessionBook {
+ public:
+  using ConnectionId = std::uint64_t;
+
+  explicit SessionBook(Millis resume_window) : resume_window_(resume_window) {}
+
+  // `connection` of `user` authenticated, presenting `wanted` (or nothing). Resumes `wanted`
+  // when it is known, belongs to `user` and has not expired; otherwise issues a new id.
+  SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
+                     IdSource& ids, Millis now);
+  // `connection` dropped: its session stays resumable until now + resume_window. Ignored when
+  // the session has already moved to another connection.
+  void detach(std::string_view session, ConnectionId connection, Millis now);
+  // Forgets detached sessions whose window has passed.
+  void expire(Millis now);
+
+  std::size_t size() const { return sessions_.size(); }
+  std::size_t detached() const;
+
+ private:
+  struct Entry {
+    std::string user;
+    ConnectionId connection = 0;          // 0 while detached
+    std::optional<Millis> resumable_until;  // set while detached
+  };
+  Millis resume_window_;
+  std::unordered_map<std::string, Entry> sessions_;
+};
+
+}  // namespace tandem::server
