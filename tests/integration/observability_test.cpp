@@ -103,3 +103,22 @@ TEST_F(observability_without_admin_token_test, admin_endpoints_are_off_and_say_w
   EXPECT_NE(stats.body.find("admin_token"), std::string::npos) << stats.body;
   EXPECT_EQ(server.get("/metrics").status, 200);  // /metrics needs no token
 }
+
+TEST_F(observability_test, rooms_are_counted_and_listed_with_members_and_connections) {
+  TransportProbe ana_tab1, ana_tab2, ben;
+  TokenSpec ana_spec, ben_spec;
+  ana_spec.sub = "ana";
+  ben_spec.sub = "ben";
+  for (auto [probe, spec] : {std::pair{&ana_tab1, &ana_spec}, std::pair{&ana_tab2, &ana_spec}, std::pair{&ben, &ben_spec}}) {
+    open_with_token(*probe, mint_token(*spec));
+    ASSERT_TRUE(wait_for_message<protocol::Connected>(*probe).has_value());
+    ASSERT_EQ(probe->send(R"({"type":"subscribe","id":"s","room":"workflow:7"})"), SendStatus::Sent);
+    ASSERT_TRUE(wait_for_message<protocol::Subscribed>(*probe, "s").has_value());
+  }
+
+  // workflow:7 plus the automatic user:ana and user:ben rooms.
+  EXPECT_EQ(sample(get("/metrics").body, "tandem_rooms"), 3);
+  const HttpReply rooms = get("/api/v1/ws/rooms?prefix=workflow:", bearer(kAdminToken));
+  ASSERT_EQ(rooms.status, 200);
+  EXPECT_EQ(rooms.body, R"({"rooms":[{"room":"workflow:7","members":2,"connections":3}]})");
+}
