@@ -32,28 +32,6 @@ std::string close_reason(std::string_view reason) {
   return std::string(reason.substr(0, keep));
 }
 
-// ---- FrameQueue -----------------------------------------------------------------------------
-
-Bytes FrameQueue::take_front() {
-  Bytes frame = std::move(items_[head_++]);
-  if (empty()) {
-    clear();
-  } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
-    // A queue that never empties: drop the taken slots so it does not grow without bound.
-    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-    head_ = 0;
-  }
-  return frame;
-}
-
-void FrameQueue::clear() {
-  // Keep a small buffer for the next burst; give back what a big one grew.
-  constexpr std::size_t kKeepCapacity = 16;
-  items_.clear();
-  head_ = 0;
-  if (items_.capacity() > kKeepCapacity) std::vector<Bytes>().swap(items_);
-}
-
 // ---- HandlerContext / HandlerRegistry -------------------------------------------------------
 
 void HandlerContext::reply(protocol::ServerMessage message) {
@@ -234,26 +212,18 @@ Bytes Hub::next_frame(ConnectionId id) {
   if (c->outbound.empty()) return nullptr;
 
   // Take as many queued messages as fit into one batch frame (at least one).
-  const std::size_t budget = static_cast<std::size_t>(settings_.max_batch_bytes);
-  std::size_t count = 1;
-  std::size_t size = c->outbound[0]->size() + 2;  // + the array brackets
-  while (count < c->outbound.size() && size + c->outbound[count]->size() + 1 <= budget) {
-    size += c->outbound[count]->size() + 1;
-    ++count;
-  }
-  std::size_t taken_bytes = 0;
-  for (std::size_t i = 0; i < count; ++i) taken_bytes += c->outbound[i]->size();
+  c->outbound.take_batch(static_cast<std::size_t>(settings_.max_batch_bytes), batch_parts_);
+  const std::size_t count = batch_parts_.size();
   Bytes frame;
   if (count == 1) {
-    frame = c->outbound.take_front();  // no copy: the shared bytes go out as they are
+    frame = std::move(batch_parts_[0]);  // no copy: the shared bytes go out as they are
   } else {
     std::vector<std::string_view> parts;
     parts.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) parts.emplace_back(*c->outbound[i]);
+    for (const Bytes& part : batch_parts_) parts.emplace_back(*part);
     frame = std::make_shared<const std::string>(protocol::batch(parts));
-    for (std::size_t i = 0; i < count; ++i) c->outbound.take_front();
   }
-  c->outbound_bytes -= taken_bytes;
+  batch_parts_.clear();
   metrics_.frame_out(count, frame->size());  // the edge writes every frame it takes
   return frame;
 }
@@ -264,15 +234,14 @@ const CloseRequest* Hub::close_request(ConnectionId id) const {
   return &*it->second.close;
 }
 
-void Hub::send(Connection& c, Bytes frame) {
+void Hub::send(Connection& c, Bytes frame, const StateKey& key) {
   if (c.close) return;  // nothing new goes to a connection being closed
-  if (c.outbound_bytes + frame->size() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
-    LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound_bytes);
+  c.outbound.push(std::move(frame), key);
+  if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
+    LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound.bytes());
     close(c, protocol::close::slow_consumer, "slow consumer", QueuedFrames::Drop);
     return;
   }
-  c.outbound_bytes += frame->size();
-  c.outbound.push_back(std::move(frame));
   wake(c);
 }
 
@@ -287,7 +256,6 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   metrics_.close_sent(code.code);
   if (queued == QueuedFrames::Drop) {
     c.outbound.clear();
-    c.outbound_bytes = 0;
     waker_.abandon(c.id);  // wake() alone waits for a writable socket, which may never come
     return;
   }

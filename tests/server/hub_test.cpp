@@ -390,13 +390,13 @@ TEST(hub_test, registrations_supply_handlers_and_lifecycle_hooks) {
 TEST(hub_test, frame_queue_stays_fifo_while_it_never_empties) {
   FrameQueue queue;
   int pushed = 0, taken = 0;
-  auto push = [&] { queue.push_back(std::make_shared<const std::string>(std::to_string(pushed++))); };
+  auto push = [&] { queue.push(std::make_shared<const std::string>(std::to_string(pushed++))); };
   for (int i = 0; i < 10; ++i) push();
   for (int round = 0; round < 1000; ++round) {  // steady stream: compaction runs many times
     push();
     ASSERT_EQ(*queue.take_front(), std::to_string(taken++));
   }
-  EXPECT_EQ(queue.size(), 10u);
+  EXPECT_EQ(queue.count(), 10u);
   while (!queue.empty()) EXPECT_EQ(*queue.take_front(), std::to_string(taken++));
   EXPECT_EQ(taken, pushed);
 }

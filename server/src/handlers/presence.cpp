@@ -7,7 +7,8 @@
 // the others presence_diff {joins}; leaving for any reason — unsubscribe, close, heartbeat
 // loss, slow-consumer cut — sends presence_diff {leaves} at once, from the room-leave hook.
 // Updates are flushed by the tick hook once per presence_tick_ms: one presence_update per user
-// who changed, encoded once and sent to every member of the room.
+// who changed, encoded once and sent to every member of the room. Each carries a state key, so
+// a member that has not yet read this user's previous update gets only the newest one.
 #include <memory>
 #include <string>
 
@@ -34,7 +35,9 @@ void flush_updates(Hub& hub, PresenceState& state, Now now) {
   if (!state.book.has_pending()) return;
   for (auto& update : state.book.take_updates()) {
     const std::string room = update.room;
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)});
+    // A member whose queue still holds this user's previous update gets only this one.
+    auto key = std::make_shared<const std::string>("presence_update\n" + room + "\n" + update.user);
+    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)}, std::nullopt, key);
   }
 }
 

@@ -121,20 +121,20 @@ std::int64_t RoomRegistry::next_seq(std::string_view room) {
 }
 
 void RoomRegistry::broadcast(Hub& hub, std::string_view room, const Bytes& frame,
-                             std::optional<ConnectionId> except) const {
+                             std::optional<ConnectionId> except, const StateKey& key) const {
   const Room* r = find(room);
   if (!r) return;
   for (ConnectionId id : r->members) {
     if (except && *except == id) continue;
-    if (Connection* c = hub.find(id)) hub.send(*c, frame);
+    if (Connection* c = hub.find(id)) hub.send(*c, frame, key);
   }
 }
 
 void RoomRegistry::broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
-                             std::optional<ConnectionId> except) const {
+                             std::optional<ConnectionId> except, const StateKey& key) const {
   auto frame = std::make_shared<const std::string>(
       protocol::encode(protocol::ServerFrame{std::nullopt, message}));
-  broadcast(hub, room, frame, except);
+  broadcast(hub, room, frame, except, key);
 }
 
 }  // namespace tandem::server

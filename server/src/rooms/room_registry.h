@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../frame_queue.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/messages.h"
 
@@ -37,7 +38,6 @@ namespace tandem::server {
 class Hub;
 struct Connection;
 using ConnectionId = std::uint64_t;
-using Bytes = std::shared_ptr<const std::string>;
 
 // How a connection came to be in a room.
 enum class JoinKind {
@@ -114,11 +114,13 @@ class RoomRegistry {
 
   // ---- sending -----------------------------------------------------------------------------
   // Queues the same bytes for every member, except `except` when given.
+  // `key` (optional) marks a latest-state message: it replaces a still-queued one with the
+  // same key in each member's queue (frame_queue.h).
   void broadcast(Hub& hub, std::string_view room, const Bytes& frame,
-                 std::optional<ConnectionId> except = std::nullopt) const;
+                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
   // Encodes once, then as above.
   void broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
-                 std::optional<ConnectionId> except = std::nullopt) const;
+                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
 
  private:
   struct Membership {

@@ -1,0 +1,82 @@
+// server/src/frame_queue.cpp — the outbound queue with latest-state replacement (see
+// frame_queue.h).
+#include "frame_queue.h"
+
+namespace tandem::server {
+
+namespace {
+// Give back what a big burst grew once the queue empties; keep a little for the next one.
+constexpr std::size_t kKeepCapacity = 16;
+// A queue that never empties is compacted when this many taken slots lead it.
+constexpr std::size_t kCompactAfter = 64;
+}  // namespace
+
+void FrameQueue::push(Bytes frame, const StateKey& key) {
+  const std::uint64_t seq = first_seq_ + items_.size();
+  if (key) {
+    if (!keyed_) keyed_ = std::make_unique<std::unordered_map<std::string_view, std::uint64_t>>();
+    auto [it, inserted] = keyed_->try_emplace(std::string_view(*key), seq);
+    if (!inserted) {
+      Item& older = items_[static_cast<std::size_t>(it->second - first_seq_)];
+      keyed_->erase(it);  // its view points into older.key: erase before letting that go
+      bytes_ -= older.frame->size();
+      --live_;
+      older.frame.reset();
+      older.key.reset();
+      keyed_->emplace(std::string_view(*key), seq);
+    }
+  }
+  bytes_ += frame->size();
+  ++live_;
+  items_.push_back(Item{std::move(frame), key});
+  skip_dropped();
+}
+
+Bytes FrameQueue::take_front() {
+  Item& item = items_[head_++];
+  if (item.key) keyed_->erase(std::string_view(*item.key));
+  Bytes frame = std::move(item.frame);
+  item.key.reset();
+  bytes_ -= frame->size();
+  --live_;
+  skip_dropped();
+  if (empty()) {
+    clear();
+  } else if (head_ >= kCompactAfter && head_ * 2 >= items_.size()) {
+    compact();
+  }
+  return frame;
+}
+
+void FrameQueue::take_batch(std::size_t budget, std::vector<Bytes>& out) {
+  out.clear();
+  std::size_t size = 2;  // the array brackets
+  do {
+    const std::size_t next = items_[head_].frame->size() + (out.empty() ? 0 : 1);
+    if (!out.empty() && size + next > budget) break;
+    size += next;
+    out.push_back(take_front());
+  } while (!empty());
+}
+
+void FrameQueue::clear() {
+  first_seq_ += items_.size();
+  items_.clear();
+  if (items_.capacity() > kKeepCapacity) std::vector<Item>().swap(items_);
+  head_ = 0;
+  live_ = 0;
+  bytes_ = 0;
+  keyed_.reset();
+}
+
+void FrameQueue::skip_dropped() {
+  while (head_ < items_.size() && !items_[head_].frame) ++head_;
+}
+
+void FrameQueue::compact() {
+  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+  first_seq_ += head_;
+  head_ = 0;
+}
+
+}  // namespace tandem::server
