@@ -173,9 +173,13 @@ void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now n
 void Hub::closed(ConnectionId id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  LOG_DEBUG("%s: disconnected (%s)", it->second.wire_id.c_str(),
-            it->second.auth == AuthState::Authenticated ? it->second.user.id.c_str() : "unauthenticated");
   Connection& c = it->second;
+  const char* who = c.auth == AuthState::Authenticated ? c.user.id.c_str() : "unauthenticated";
+  if (c.close) {
+    LOG_DEBUG("%s: disconnected (%s): closed by the server, %d", c.wire_id.c_str(), who, c.close->code);
+  } else {
+    LOG_DEBUG("%s: disconnected (%s): closed by the peer or the network", c.wire_id.c_str(), who);
+  }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
   for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
   if (c.auth == AuthState::Authenticated) {
