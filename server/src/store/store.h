@@ -1,0 +1,122 @@
+// server/src/store/store.h — what tandem-server keeps across restarts, behind one interface:
+// rooms (epoch, seq and the recent event log), workflow documents, chat, the lock fence
+// high-water mark, sessions and the request ids each session had applied (exactly-once
+// resends). SQLite implements it (sqlite_store.h, the embedded default); a Redis store for
+// several instances will implement the same interface.
+//
+// How the hub uses it (../shared/DESIGN.md, principle 6: durable without stalling the loop):
+//   - a room is loaded once, when it is first joined after start-up (load_room);
+//   - handlers apply a change in memory and record it in the current WriteBatch;
+//   - once per loop iteration the hub commits the batch in one transaction (group commit) and
+//     only then sends the acks of the requests in it. A failed commit fails those requests
+//     (error internal) and the in-memory state is reloaded from the store.
+// Everything runs on the loop thread; implementations need not be thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tandem/protocol/chat.h"
+#include "tandem/protocol/documents.h"
+#include "tandem/result.h"
+
+namespace tandem::server::store {
+
+// Result<Done> for calls that return nothing but may fail.
+struct Done {};
+
+// One room event as it went out on the wire (the encoded message, seq and ts included).
+struct StoredEvent {
+  std::int64_t seq = 0;
+  std::string json;
+  bool operator==(const StoredEvent&) const = default;
+};
+
+// One change to a workflow document, for the change history (who, what, when).
+struct StoredChange {
+  std::int64_t seq = 0;  // the room event's seq
+  std::string user;
+  std::int64_t ts = 0;   // Unix ms
+  std::string json;      // the event as broadcast (node_created, node_updated, ...)
+  bool operator==(const StoredChange&) const = default;
+};
+
+// Everything the server needs to bring a room back.
+struct RoomRecord {
+  bool exists = false;       // false: never stored; epoch/seq are empty/0
+  std::string epoch;         // opaque
+  std::int64_t seq = 0;      // the last event's seq
+  std::vector<StoredEvent> history;  // the last `history_limit` events, oldest first
+  std::vector<protocol::Node> nodes;  // workflow documents: insertion order
+  std::vector<protocol::Edge> edges;
+  std::vector<protocol::ChatEntry> chat;  // the last `chat_limit` messages, oldest first
+};
+
+struct StoredSession {
+  std::string id;
+  std::string user;
+};
+
+// The writes of one loop iteration, applied by Store::commit in one transaction, in order.
+class WriteBatch {
+ public:
+  struct NewRoom { std::string room, epoch; };
+  struct AppendEvent { std::string room; std::int64_t seq; std::string json; };
+  struct PutNode { std::string room; protocol::Node node; };
+  struct DeleteNode { std::string room, node; };  // also deletes the edges that touch it
+  struct PutEdge { std::string room; protocol::Edge edge; };
+  struct DeleteEdge { std::string room, edge; };
+  struct AddChange { std::string room; StoredChange change; };
+  struct AddChat { std::string room; protocol::ChatEntry entry; };
+  struct ClearChat { std::string room; };
+  struct RaiseFence { std::int64_t fence; };  // the fence high-water mark is at least this
+  struct PutSession { StoredSession session; };
+  struct RememberRequest { std::string session, request_id, answer_json; };
+  using Write = std::variant<NewRoom, AppendEvent, PutNode, DeleteNode, PutEdge, DeleteEdge, AddChange, AddChat,
+                             ClearChat, RaiseFence, PutSession, RememberRequest>;
+
+  template <class W>
+  void add(W write) { writes_.emplace_back(std::move(write)); }
+  const std::vector<Write>& writes() const { return writes_; }
+  bool empty() const { return writes_.empty(); }
+  void clear() { writes_.clear(); }
+
+ private:
+  std::vector<Write> writes_;
+};
+
+// Bounds the store keeps (trimmed on commit).
+struct Retention {
+  std::size_t history = 1000;          // events per room (recovery_history)
+  std::size_t chat = 256;              // chat messages per room (chat_history)
+  std::size_t requests_per_session = 1024;  // remembered request ids (dedup_window)
+  std::int64_t session_days = 7;       // sessions unused this long are forgotten
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The room as stored (exists=false when never stored).
+  virtual Result<RoomRecord> load_room(const std::string& room) = 0;
+  // A page of a document's change history: changes with seq < before_seq (all when 0), newest
+  // first, at most `limit`.
+  virtual Result<std::vector<StoredChange>> changes(const std::string& room, std::int64_t before_seq,
+                                                    std::size_t limit) = 0;
+  virtual Result<std::optional<StoredSession>> find_session(const std::string& id) = 0;
+  // The answer remembered for (session, request id), if that request was applied.
+  virtual Result<std::optional<std::string>> applied_answer(const std::string& session,
+                                                            const std::string& request_id) = 0;
+  // The highest fence ever handed out (0 for a new store).
+  virtual Result<std::int64_t> fence_high_water() = 0;
+
+  // Applies every write of `batch` in one transaction; nothing of it is visible if it fails.
+  // Durable when it returns (WAL; see sqlite_store.h for synchronous modes).
+  virtual Result<Done> commit(const WriteBatch& batch) = 0;
+};
+
+}  // namespace tandem::server::store
