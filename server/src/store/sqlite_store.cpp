@@ -1,0 +1,725 @@
+// server/src/store/sqlite_store.cpp — the SQLite Store (see sqlite_store.h): schema and
+// migrations, the cached statements, commit() as one IMMEDIATE transaction with trimming, and
+// the reads. The only file in the repo that includes <sqlite3.h>.
+//
+// Every SQL text is a constant below; values are always bound, never spliced into SQL. Each
+// statement is prepared once at open and reset after each use (Query).
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include "tandem/protocol/errors.h"
+
+namespace tandem::server::store {
+
+namespace {
+
+constexpr std::string_view kInMemory = ":memory:";
+constexpr std::int64_t kMillisPerDay = 24LL * 60 * 60 * 1000;
+
+// ---- schema -------------------------------------------------------------------------------
+// Never edit a shipped migration: append a new one (databases in the field are at its version).
+
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE rooms (
+  room  TEXT PRIMARY KEY,
+  epoch TEXT NOT NULL,
+  seq   INTEGER NOT NULL DEFAULT 0          -- the last event's seq
+);
+-- The recent event log of each room, trimmed to Retention::history on append.
+CREATE TABLE events (
+  room TEXT NOT NULL REFERENCES rooms(room),
+  seq  INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+-- Workflow documents. ord (the rowid) keeps insertion order: an upsert keeps the row.
+CREATE TABLE nodes (
+  ord    INTEGER PRIMARY KEY,
+  room   TEXT NOT NULL REFERENCES rooms(room),
+  id     TEXT NOT NULL,
+  type   TEXT NOT NULL,
+  label  TEXT NOT NULL,
+  x      REAL NOT NULL,
+  y      REAL NOT NULL,
+  status TEXT NOT NULL,
+  data   TEXT NOT NULL,
+  UNIQUE (room, id)
+);
+CREATE INDEX nodes_in_order ON nodes (room, ord);
+-- Deleting a node deletes the edges touching it (ON DELETE CASCADE).
+CREATE TABLE edges (
+  ord       INTEGER PRIMARY KEY,
+  room      TEXT NOT NULL,
+  id        TEXT NOT NULL,
+  from_node TEXT NOT NULL,
+  to_node   TEXT NOT NULL,
+  UNIQUE (room, id),
+  FOREIGN KEY (room, from_node) REFERENCES nodes (room, id) ON DELETE CASCADE,
+  FOREIGN KEY (room, to_node) REFERENCES nodes (room, id) ON DELETE CASCADE
+);
+CREATE INDEX edges_in_order ON edges (room, ord);
+CREATE INDEX edges_by_from ON edges (room, from_node);
+CREATE INDEX edges_by_to ON edges (room, to_node);
+-- The change history of documents: kept in full (it is the document's history).
+CREATE TABLE changes (
+  room TEXT NOT NULL REFERENCES rooms(room),
+  seq  INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  ts   INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+-- Chat, trimmed to Retention::chat on append.
+CREATE TABLE chat (
+  room  TEXT NOT NULL REFERENCES rooms(room),
+  seq   INTEGER NOT NULL,
+  user  TEXT NOT NULL,
+  name  TEXT NOT NULL,
+  color TEXT NOT NULL,
+  text  TEXT NOT NULL,
+  ts    INTEGER NOT NULL,
+  PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+-- The lock fence high-water mark: one row, only grows.
+CREATE TABLE fence (
+  only_row   INTEGER PRIMARY KEY CHECK (only_row = 1),
+  high_water INTEGER NOT NULL
+);
+INSERT INTO fence (only_row, high_water) VALUES (1, 0);
+CREATE TABLE sessions (
+  id        TEXT PRIMARY KEY,
+  user      TEXT NOT NULL,
+  last_used INTEGER NOT NULL               -- Unix ms
+);
+CREATE INDEX sessions_by_last_used ON sessions (last_used);
+-- Applied request ids per session (exactly-once resends), trimmed to
+-- Retention::requests_per_session; ord (the rowid) orders them for trimming.
+CREATE TABLE requests (
+  ord         INTEGER PRIMARY KEY,
+  session     TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  request_id  TEXT NOT NULL,
+  answer_json TEXT NOT NULL,
+  UNIQUE (session, request_id)
+);
+CREATE INDEX requests_in_order ON requests (session, ord);
+)sql";
+
+constexpr std::array<SchemaMigration, 1> kSchema{{
+    {"initial schema", kInitialSchema},
+}};
+
+// ---- statements ---------------------------------------------------------------------------
+
+enum class Sql : std::size_t {
+  BeginRead, BeginWrite, Commit,
+  InsertRoom, InsertEvent, AdvanceRoomSeq, TrimEvents,
+  UpsertNode, DeleteNode, UpsertEdge, DeleteEdge, InsertChange,
+  InsertChat, ClearChat, TrimChat,
+  RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
+  SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
+  SelectSession, SelectAnswer, SelectFence,
+  Count,
+};
+constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
+
+constexpr std::string_view sql_text(Sql which) {
+  switch (which) {
+    case Sql::BeginRead: return "BEGIN";
+    // IMMEDIATE takes the write lock up front, so a busy database fails (after busy_timeout)
+    // at BEGIN, never half-way through a batch.
+    case Sql::BeginWrite: return "BEGIN IMMEDIATE";
+    case Sql::Commit: return "COMMIT";
+    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq) VALUES (?1, ?2, 0)";
+    case Sql::InsertEvent: return "INSERT INTO events (room, seq, json) VALUES (?1, ?2, ?3)";
+    case Sql::AdvanceRoomSeq: return "UPDATE rooms SET seq = max(seq, ?2) WHERE room = ?1";
+    // Keeps the newest ?2 rows: deletes the (?2+1)-th newest and everything older.
+    case Sql::TrimEvents:
+      return "DELETE FROM events WHERE room = ?1 AND seq <= "
+             "(SELECT seq FROM events WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+    // An upsert, not INSERT OR REPLACE: REPLACE deletes the row, which would lose its
+    // insertion order and cascade to its edges.
+    case Sql::UpsertNode:
+      return "INSERT INTO nodes (room, id, type, label, x, y, status, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+             "ON CONFLICT (room, id) DO UPDATE SET type = excluded.type, label = excluded.label, x = excluded.x, "
+             "y = excluded.y, status = excluded.status, data = excluded.data";
+    case Sql::DeleteNode: return "DELETE FROM nodes WHERE room = ?1 AND id = ?2";
+    case Sql::UpsertEdge:
+      return "INSERT INTO edges (room, id, from_node, to_node) VALUES (?1, ?2, ?3, ?4) "
+             "ON CONFLICT (room, id) DO UPDATE SET from_node = excluded.from_node, to_node = excluded.to_node";
+    case Sql::DeleteEdge: return "DELETE FROM edges WHERE room = ?1 AND id = ?2";
+    case Sql::InsertChange:
+      return "INSERT INTO changes (room, seq, user, ts, json) VALUES (?1, ?2, ?3, ?4, ?5)";
+    case Sql::InsertChat:
+      return "INSERT INTO chat (room, seq, user, name, color, text, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    case Sql::ClearChat: return "DELETE FROM chat WHERE room = ?1";
+    case Sql::TrimChat:
+      return "DELETE FROM chat WHERE room = ?1 AND seq <= "
+             "(SELECT seq FROM chat WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+    case Sql::RaiseFence: return "UPDATE fence SET high_water = max(high_water, ?1) WHERE only_row = 1";
+    case Sql::UpsertSession:
+      return "INSERT INTO sessions (id, user, last_used) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (id) DO UPDATE SET user = excluded.user, last_used = excluded.last_used";
+    case Sql::RememberRequest:
+      return "INSERT INTO requests (session, request_id, answer_json) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (session, request_id) DO UPDATE SET answer_json = excluded.answer_json";
+    case Sql::TouchSession: return "UPDATE sessions SET last_used = max(last_used, ?2) WHERE id = ?1";
+    case Sql::TrimRequests:
+      return "DELETE FROM requests WHERE session = ?1 AND ord <= "
+             "(SELECT ord FROM requests WHERE session = ?1 ORDER BY ord DESC LIMIT 1 OFFSET ?2)";
+    case Sql::ExpireSessions: return "DELETE FROM sessions WHERE last_used < ?1";
+    case Sql::SelectRoom: return "SELECT epoch, seq FROM rooms WHERE room = ?1";
+    // The limit applies on read too: a smaller retention than when the rows were written.
+    case Sql::SelectEvents:
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = ?1 ORDER BY seq DESC LIMIT ?2) "
+             "ORDER BY seq";
+    case Sql::SelectNodes:
+      return "SELECT id, type, label, x, y, status, data FROM nodes WHERE room = ?1 ORDER BY ord";
+    case Sql::SelectEdges: return "SELECT id, from_node, to_node FROM edges WHERE room = ?1 ORDER BY ord";
+    case Sql::SelectChat:
+      return "SELECT user, name, color, text, seq, ts FROM (SELECT * FROM chat WHERE room = ?1 "
+             "ORDER BY seq DESC LIMIT ?2) ORDER BY seq";
+    case Sql::SelectChanges:
+      return "SELECT seq, user, ts, json FROM changes WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+    case Sql::SelectSession: return "SELECT user FROM sessions WHERE id = ?1";
+    case Sql::SelectAnswer: return "SELECT answer_json FROM requests WHERE session = ?1 AND request_id = ?2";
+    case Sql::SelectFence: return "SELECT high_water FROM fence WHERE only_row = 1";
+    case Sql::Count: break;
+  }
+  return "";
+}
+
+// The names of WriteBatch::Write's alternatives, in order, for error messages.
+constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
+    "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
+    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest"};
+
+// SQLite integers are signed 64-bit; a count above that means "no bound".
+std::int64_t to_sql_count(std::size_t count) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(count, kMax));
+}
+
+template <class... Ts>
+struct Overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+UnixMillis system_unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::span<const SchemaMigration> sqlite_schema() { return kSchema; }
+
+// ---- the connection -----------------------------------------------------------------------
+
+namespace sqlite_detail {
+struct Connection {
+  sqlite3* db = nullptr;
+  std::string path;
+  Retention retention;
+  WallClock wall_clock;
+  int schema_version = 0;
+  std::array<sqlite3_stmt*, kStatementCount> statements{};
+
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    for (sqlite3_stmt* statement : statements) sqlite3_finalize(statement);
+    sqlite3_close_v2(db);
+  }
+
+  // Error "internal" naming the path, what failed and SQLite's latest message.
+  Error failure(std::string_view what) const {
+    return failure(what, db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+  }
+  Error failure(std::string_view what, std::string_view detail) const {
+    std::string message = "sqlite store ";
+    message += path;
+    message += ": ";
+    message += what;
+    if (!detail.empty()) {
+      message += ": ";
+      message += detail;
+    }
+    return Error{std::string(protocol::errc::internal), std::move(message)};
+  }
+
+  sqlite3_stmt* statement(Sql which) const { return statements[static_cast<std::size_t>(which)]; }
+};
+}  // namespace sqlite_detail
+
+namespace {
+
+using sqlite_detail::Connection;
+
+// One use of a cached statement: bind in order, step, read columns; reset on scope exit so
+// the statement is ready (and holds no read lock) for the next use.
+class Query {
+ public:
+  Query(const Connection& connection, Sql which) : connection_(connection), statement_(connection.statement(which)) {}
+  ~Query() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& bind(std::string_view text) {
+    // SQLITE_TRANSIENT: SQLite copies the bytes, so temporaries are fine.
+    return check_bind(sqlite3_bind_text64(statement_, next_index(), text.data(), text.size(), SQLITE_TRANSIENT,
+                                          SQLITE_UTF8));
+  }
+  Query& bind(std::int64_t number) { return check_bind(sqlite3_bind_int64(statement_, next_index(), number)); }
+  Query& bind(double number) { return check_bind(sqlite3_bind_double(statement_, next_index(), number)); }
+
+  template <class... Values>
+  Query& bind_all(const Values&... values) {
+    (bind(values), ...);
+    return *this;
+  }
+
+  enum class Step { Row, Done, Failed };
+  Step step() {
+    if (bind_failed_) return Step::Failed;
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return Step::Row;
+    if (rc == SQLITE_DONE) return Step::Done;
+    return Step::Failed;
+  }
+  // Steps to the end (a statement without rows).
+  Result<Done> run(std::string_view what) {
+    Step outcome = step();
+    while (outcome == Step::Row) outcome = step();
+    if (outcome == Step::Failed) return connection_.failure(what);
+    return Done{};
+  }
+
+  std::string text(int column) const {
+    const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+    if (bytes == nullptr) return {};
+    return std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
+  }
+  std::int64_t int64(int column) const { return sqlite3_column_int64(statement_, column); }
+  double real(int column) const { return sqlite3_column_double(statement_, column); }
+
+ private:
+  int next_index() { return ++bound_; }
+  Query& check_bind(int rc) {
+    if (rc != SQLITE_OK) bind_failed_ = true;
+    return *this;
+  }
+
+  const Connection& connection_;
+  sqlite3_stmt* statement_;
+  int bound_ = 0;
+  bool bind_failed_ = false;
+};
+
+// Runs a statement without rows.
+template <class... Values>
+Result<Done> execute(const Connection& connection, Sql which, std::string_view what, const Values&... values) {
+  Query query(connection, which);
+  query.bind_all(values...);
+  return query.run(what);
+}
+
+// Ends the current transaction without applying it, unless SQLite already did (some errors,
+// e.g. SQLITE_FULL, roll back by themselves). Not a cached statement: it also serves open(),
+// before the statements are prepared, and failures are rare. Its own failure is not reported:
+// the error that led here is the one worth reporting.
+void roll_back(const Connection& connection) {
+  if (sqlite3_get_autocommit(connection.db) == 0) sqlite3_exec(connection.db, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+// Runs `body` (returning Result<T>) in a read transaction, so its SELECTs see one snapshot.
+template <class Body>
+auto in_read_transaction(const Connection& connection, Body&& body) -> decltype(body()) {
+  if (auto begun = execute(connection, Sql::BeginRead, "begin read"); !begun) return begun.error();
+  auto result = body();
+  if (!result) {
+    roll_back(connection);
+    return result;
+  }
+  if (auto ended = execute(connection, Sql::Commit, "end read"); !ended) {
+    roll_back(connection);
+    return ended.error();
+  }
+  return result;
+}
+
+// A statement run directly (PRAGMAs, migration scripts): not cached, used at open only.
+Result<Done> execute_script(const Connection& connection, std::string_view what, const std::string& sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(connection.db, sql.c_str(), nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return Done{};
+  Error error = connection.failure(what, message != nullptr ? message : sqlite3_errstr(rc));
+  sqlite3_free(message);
+  return error;
+}
+
+// Reads a single-value PRAGMA (journal_mode, user_version, foreign_keys).
+Result<std::string> read_pragma(const Connection& connection, const std::string& pragma) {
+  sqlite3_stmt* statement = nullptr;
+  const std::string sql = "PRAGMA " + pragma;
+  if (sqlite3_prepare_v2(connection.db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
+    return connection.failure("PRAGMA " + pragma);
+  std::string value;
+  const int rc = sqlite3_step(statement);
+  if (rc == SQLITE_ROW) {
+    const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    if (bytes != nullptr) value = bytes;
+  }
+  Result<std::string> result = value;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) result = connection.failure("PRAGMA " + pragma);
+  sqlite3_finalize(statement);
+  return result;
+}
+
+Result<int> read_user_version(const Connection& connection) {
+  auto version = read_pragma(connection, "user_version");
+  if (!version) return version.error();
+  return std::stoi(version.value());  // SQLite always answers an integer here
+}
+
+// Sets the connection up: pragmas for durability, integrity and waiting on locks.
+Result<Done> configure(const Connection& connection, const SqliteOptions& options) {
+  sqlite3_extended_result_codes(connection.db, 1);
+  sqlite3_busy_timeout(connection.db, static_cast<int>(std::clamp<std::int64_t>(
+                                          options.busy_timeout.count(), 0, std::numeric_limits<int>::max())));
+
+  // Foreign keys are off by default in SQLite; the integrity rules of sqlite_store.h need them.
+  if (auto set = execute_script(connection, "enable foreign keys", "PRAGMA foreign_keys = ON"); !set) return set;
+  auto foreign_keys = read_pragma(connection, "foreign_keys");
+  if (!foreign_keys) return foreign_keys.error();
+  if (foreign_keys.value() != "1")
+    return connection.failure("enable foreign keys", "this SQLite build does not support them");
+
+  if (options.path != kInMemory) {
+    auto mode = read_pragma(connection, "journal_mode = WAL");
+    if (!mode) return mode.error();
+    if (mode.value() != "wal")
+      return connection.failure("enable WAL", "journal mode stayed '" + mode.value() + "'");
+  }
+  const std::string synchronous = options.synchronous == Synchronous::Full ? "FULL" : "NORMAL";
+  return execute_script(connection, "set synchronous", "PRAGMA synchronous = " + synchronous);
+}
+
+// Applies the migrations the database lacks, one transaction each.
+Result<int> migrate(const Connection& connection, std::span<const SchemaMigration> schema) {
+  const int known = static_cast<int>(schema.size());
+  for (;;) {
+    if (auto begun = execute_script(connection, "begin migration", "BEGIN IMMEDIATE"); !begun) return begun.error();
+    // Read inside the transaction: another process may have migrated meanwhile.
+    auto version = read_user_version(connection);
+    if (!version) {
+      roll_back(connection);
+      return version.error();
+    }
+    const int current = version.value();
+    if (current > known) {
+      roll_back(connection);
+      return connection.failure("open", "the database has schema version " + std::to_string(current) +
+                                            ", newer than this build knows (" + std::to_string(known) +
+                                            "); use a newer tandem-server or another database file");
+    }
+    if (current == known) {
+      if (auto ended = execute_script(connection, "end migration check", "COMMIT"); !ended) {
+        roll_back(connection);
+        return ended.error();
+      }
+      return current;
+    }
+    const SchemaMigration& step = schema[static_cast<std::size_t>(current)];
+    const std::string what =
+        "migration to schema version " + std::to_string(current + 1) + " (" + std::string(step.description) + ")";
+    // user_version cannot be bound; the number is ours, not input.
+    const std::string sql = std::string(step.sql) + ";\nPRAGMA user_version = " + std::to_string(current + 1) + ";";
+    auto applied = execute_script(connection, what, sql);
+    if (applied) applied = execute_script(connection, what, "COMMIT");
+    if (!applied) {
+      roll_back(connection);
+      return applied.error();
+    }
+  }
+}
+
+Result<Done> prepare_statements(Connection& connection) {
+  for (std::size_t i = 0; i < kStatementCount; ++i) {
+    const std::string_view sql = sql_text(static_cast<Sql>(i));
+    // PERSISTENT: these statements live as long as the connection.
+    if (sqlite3_prepare_v3(connection.db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &connection.statements[i], nullptr) != SQLITE_OK)
+      return connection.failure("prepare '" + std::string(sql) + "'");
+  }
+  return Done{};
+}
+
+Result<Done> expire_sessions(const Connection& connection, std::int64_t session_days) {
+  const std::int64_t cutoff = connection.wall_clock() - session_days * kMillisPerDay;
+  if (auto begun = execute(connection, Sql::BeginWrite, "begin session expiry"); !begun) return begun;
+  // Their requests go too (ON DELETE CASCADE).
+  auto expired = execute(connection, Sql::ExpireSessions, "expire sessions", cutoff);
+  if (expired) expired = execute(connection, Sql::Commit, "commit session expiry");
+  if (!expired) roll_back(connection);
+  return expired;
+}
+
+void note_once(std::vector<std::string>& keys, const std::string& key) {
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+}
+
+}  // namespace
+
+// ---- open ---------------------------------------------------------------------------------
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+  return open(options, sqlite_schema());
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options,
+                                                       std::span<const SchemaMigration> schema) {
+  auto connection = std::make_unique<sqlite_detail::Connection>();
+  connection->path = options.path;
+  connection->retention = options.retention;
+  connection->wall_clock = options.wall_clock ? options.wall_clock : WallClock(system_unix_millis);
+  if (options.path.empty()) return connection->failure("open", "no database path given");
+
+  if (options.path != kInMemory) {
+    const std::filesystem::path folder = std::filesystem::path(options.path).parent_path();
+    std::error_code error;
+    if (!folder.empty()) std::filesystem::create_directories(folder, error);
+    if (error) return connection->failure("create folder " + folder.string(), error.message());
+  }
+
+  // NOMUTEX: one connection used from one thread (the hub's loop), so SQLite's per-connection
+  // mutex is pure cost.
+  const int rc = sqlite3_open_v2(options.path.c_str(), &connection->db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return connection->failure("open");
+
+  if (auto configured = configure(*connection, options); !configured) return configured.error();
+  auto version = migrate(*connection, schema);
+  if (!version) return version.error();
+  connection->schema_version = version.value();
+  if (auto prepared = prepare_statements(*connection); !prepared) return prepared.error();
+  if (auto expired = expire_sessions(*connection, options.retention.session_days); !expired) return expired.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(connection)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<sqlite_detail::Connection> connection) : connection_(std::move(connection)) {}
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::schema_version() const { return connection_->schema_version; }
+const std::string& SqliteStore::path() const { return connection_->path; }
+
+// ---- reads --------------------------------------------------------------------------------
+
+Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
+  const sqlite_detail::Connection& db = *connection_;
+  return in_read_transaction(db, [&]() -> Result<RoomRecord> {
+    RoomRecord record;
+    {
+      Query query(db, Sql::SelectRoom);
+      query.bind(room);
+      const Query::Step step = query.step();
+      if (step == Query::Step::Failed) return db.failure("load room " + room);
+      if (step == Query::Step::Done) return record;  // never stored
+      record.exists = true;
+      record.epoch = query.text(0);
+      record.seq = query.int64(1);
+    }
+    {
+      Query query(db, Sql::SelectEvents);
+      query.bind_all(room, to_sql_count(db.retention.history));
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row) record.history.push_back({query.int64(0), query.text(1)});
+      if (step == Query::Step::Failed) return db.failure("load events of " + room);
+    }
+    {
+      Query query(db, Sql::SelectNodes);
+      query.bind(room);
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row) {
+        protocol::Node node{query.text(0), query.text(1), query.text(2), query.real(3), query.real(4),
+                            protocol::NodeStatus::Idle, query.text(6)};
+        const std::string status = query.text(5);
+        auto parsed = protocol::enum_from_string<protocol::NodeStatus>(status);
+        if (!parsed) return db.failure("load nodes of " + room, "node " + node.id + " has unknown status '" + status + "'");
+        node.status = *parsed;
+        record.nodes.push_back(std::move(node));
+      }
+      if (step == Query::Step::Failed) return db.failure("load nodes of " + room);
+    }
+    {
+      Query query(db, Sql::SelectEdges);
+      query.bind(room);
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row)
+        record.edges.push_back({query.text(0), query.text(1), query.text(2)});
+      if (step == Query::Step::Failed) return db.failure("load edges of " + room);
+    }
+    {
+      Query query(db, Sql::SelectChat);
+      query.bind_all(room, to_sql_count(db.retention.chat));
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row)
+        record.chat.push_back(
+            {query.text(0), query.text(1), query.text(2), query.text(3), query.int64(4), query.int64(5)});
+      if (step == Query::Step::Failed) return db.failure("load chat of " + room);
+    }
+    return record;
+  });
+}
+
+Result<std::vector<StoredChange>> SqliteStore::changes(const std::string& room, std::int64_t before_seq,
+                                                       std::size_t limit) {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectChanges);
+  query.bind_all(room, before_seq == 0 ? std::numeric_limits<std::int64_t>::max() : before_seq, to_sql_count(limit));
+  std::vector<StoredChange> page;
+  Query::Step step;
+  while ((step = query.step()) == Query::Step::Row)
+    page.push_back({query.int64(0), query.text(1), query.int64(2), query.text(3)});
+  if (step == Query::Step::Failed) return db.failure("load changes of " + room);
+  return page;
+}
+
+Result<std::optional<StoredSession>> SqliteStore::find_session(const std::string& id) {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectSession);
+  query.bind(id);
+  switch (query.step()) {
+    case Query::Step::Row: return std::optional<StoredSession>(StoredSession{id, query.text(0)});
+    case Query::Step::Done: return std::optional<StoredSession>();
+    case Query::Step::Failed: break;
+  }
+  return db.failure("find session");
+}
+
+Result<std::optional<std::string>> SqliteStore::applied_answer(const std::string& session,
+                                                               const std::string& request_id) {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectAnswer);
+  query.bind_all(session, request_id);
+  switch (query.step()) {
+    case Query::Step::Row: return std::optional<std::string>(query.text(0));
+    case Query::Step::Done: return std::optional<std::string>();
+    case Query::Step::Failed: break;
+  }
+  return db.failure("find applied request");
+}
+
+Result<std::int64_t> SqliteStore::fence_high_water() {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectFence);
+  if (query.step() != Query::Step::Row) return db.failure("read fence");
+  return query.int64(0);
+}
+
+// ---- commit -------------------------------------------------------------------------------
+
+Result<Done> SqliteStore::commit(const WriteBatch& batch) {
+  if (batch.empty()) return Done{};
+  const sqlite_detail::Connection& db = *connection_;
+  const UnixMillis now = db.wall_clock();
+
+  // What to trim (and which sessions were used), once per key at the end of the batch rather
+  // than after every write: trimming scans up to `retention` index entries.
+  std::vector<std::string> event_rooms, chat_rooms, used_sessions;
+
+  using B = WriteBatch;
+  auto apply = Overloaded{
+      [&](const B::NewRoom& w) { return execute(db, Sql::InsertRoom, "NewRoom " + w.room, w.room, w.epoch); },
+      [&](const B::AppendEvent& w) {
+        auto done = execute(db, Sql::InsertEvent, "AppendEvent " + w.room, w.room, w.seq, w.json);
+        if (done) done = execute(db, Sql::AdvanceRoomSeq, "AppendEvent " + w.room, w.room, w.seq);
+        note_once(event_rooms, w.room);
+        return done;
+      },
+      [&](const B::PutNode& w) {
+        const protocol::Node& n = w.node;
+        return execute(db, Sql::UpsertNode, "PutNode " + w.room + " " + n.id, w.room, n.id, n.type, n.label, n.x,
+                       n.y, protocol::to_string(n.status), n.data);
+      },
+      [&](const B::DeleteNode& w) {
+        return execute(db, Sql::DeleteNode, "DeleteNode " + w.room + " " + w.node, w.room, w.node);
+      },
+      [&](const B::PutEdge& w) {
+        const protocol::Edge& e = w.edge;
+        return execute(db, Sql::UpsertEdge, "PutEdge " + w.room + " " + e.id, w.room, e.id, e.from, e.to);
+      },
+      [&](const B::DeleteEdge& w) {
+        return execute(db, Sql::DeleteEdge, "DeleteEdge " + w.room + " " + w.edge, w.room, w.edge);
+      },
+      [&](const B::AddChange& w) {
+        const StoredChange& c = w.change;
+        return execute(db, Sql::InsertChange, "AddChange " + w.room, w.room, c.seq, c.user, c.ts, c.json);
+      },
+      [&](const B::AddChat& w) {
+        const protocol::ChatEntry& c = w.entry;
+        note_once(chat_rooms, w.room);
+        return execute(db, Sql::InsertChat, "AddChat " + w.room, w.room, c.seq, c.user, c.name, c.color, c.text,
+                       c.ts);
+      },
+      [&](const B::ClearChat& w) { return execute(db, Sql::ClearChat, "ClearChat " + w.room, w.room); },
+      [&](const B::RaiseFence& w) { return execute(db, Sql::RaiseFence, "RaiseFence", w.fence); },
+      [&](const B::PutSession& w) {
+        return execute(db, Sql::UpsertSession, "PutSession", w.session.id, w.session.user, std::int64_t{now});
+      },
+      [&](const B::RememberRequest& w) {
+        note_once(used_sessions, w.session);
+        return execute(db, Sql::RememberRequest, "RememberRequest " + w.request_id, w.session, w.request_id,
+                       w.answer_json);
+      },
+  };
+
+  auto apply_all = [&]() -> Result<Done> {
+    const auto& writes = batch.writes();
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      auto applied = std::visit(apply, writes[i]);
+      if (!applied) {
+        Error error = applied.error();
+        error.message += " (write " + std::to_string(i + 1) + " of " + std::to_string(writes.size()) + ", " +
+                         std::string(kWriteNames[writes[i].index()]) + "; nothing of the batch was stored)";
+        return error;
+      }
+    }
+    for (const std::string& room : event_rooms)
+      if (auto trimmed = execute(db, Sql::TrimEvents, "trim events of " + room, room,
+                                 to_sql_count(db.retention.history));
+          !trimmed)
+        return trimmed;
+    for (const std::string& room : chat_rooms)
+      if (auto trimmed = execute(db, Sql::TrimChat, "trim chat of " + room, room, to_sql_count(db.retention.chat));
+          !trimmed)
+        return trimmed;
+    for (const std::string& session : used_sessions) {
+      auto touched = execute(db, Sql::TouchSession, "touch session", session, std::int64_t{now});
+      if (touched)
+        touched = execute(db, Sql::TrimRequests, "trim requests", session,
+                          to_sql_count(db.retention.requests_per_session));
+      if (!touched) return touched;
+    }
+    return execute(db, Sql::Commit, "commit");
+  };
+
+  if (auto begun = execute(db, Sql::BeginWrite, "begin commit"); !begun) return begun;
+  auto committed = apply_all();
+  if (!committed) roll_back(db);
+  return committed;
+}
+
+}  // namespace tandem::server::store
