@@ -30,6 +30,9 @@ void FrameQueue::push(Bytes frame, const StateKey& key) {
   ++live_;
   items_.push_back(Item{std::move(frame), key});
   skip_dropped();
+  // A reader that never drains never reaches take_front's compaction, while replacements keep
+  // appending: drop the dead slots here once they outnumber the live messages.
+  if (items_.size() - head_ > 2 * live_ + kCompactAfter) compact();
 }
 
 Bytes FrameQueue::take_front() {
@@ -73,10 +76,17 @@ void FrameQueue::skip_dropped() {
   while (head_ < items_.size() && !items_[head_].frame) ++head_;
 }
 
+// Removes taken and replaced slots and renumbers: live items get fresh seqs after every seq
+// used so far, and the key index follows them.
 void FrameQueue::compact() {
-  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-  first_seq_ += head_;
+  const std::uint64_t next_seq = first_seq_ + items_.size();
+  std::erase_if(items_, [](const Item& item) { return !item.frame; });
+  first_seq_ = next_seq;
   head_ = 0;
+  if (keyed_) {
+    for (std::size_t i = 0; i < items_.size(); ++i)
+      if (items_[i].key) (*keyed_)[std::string_view(*items_[i].key)] = first_seq_ + i;
+  }
 }
 
 }  // namespace tandem::server

@@ -35,6 +35,7 @@ class FrameQueue {
   bool empty() const { return head_ == items_.size(); }
   std::size_t bytes() const { return bytes_; }  // sum of the queued messages' sizes
   std::size_t count() const { return live_; }   // queued messages
+  std::size_t slots() const { return items_.size(); }  // memory used, in messages (≥ count)
 
   // Appends `frame`. With a key, a queued message with an equal key is dropped first.
   void push(Bytes frame, const StateKey& key = nullptr);
@@ -51,7 +52,7 @@ class FrameQueue {
     StateKey key;
   };
   void skip_dropped();  // keeps items_[head_] a live message (or the end)
-  void compact();
+  void compact();       // drops taken and replaced slots
 
   std::vector<Item> items_;
   std::size_t head_ = 0;        // items_[0, head_) were taken

@@ -240,6 +240,7 @@ const CloseRequest* Hub::close_request(ConnectionId id) const {
 
 void Hub::send(Connection& c, Bytes frame, const StateKey& key) {
   if (c.close) return;  // nothing new goes to a connection being closed
+  // Queue first, then check: a keyed frame may replace an older one and stay within the bound.
   c.outbound.push(std::move(frame), key);
   if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
     LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound.bytes());

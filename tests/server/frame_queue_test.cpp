@@ -106,6 +106,16 @@ TEST(frame_queue_test, a_long_keyed_stream_stays_bounded_and_in_order) {
   }
 }
 
+TEST(frame_queue_test, replacements_behind_a_reader_that_never_drains_do_not_grow_memory) {
+  FrameQueue queue;
+  queue.push(bytes("stuck"));  // the reader never takes even this one
+  for (int round = 0; round < 20000; ++round)
+    for (const char* user : {"ana", "ben", "cleo"}) queue.push(bytes(std::string(user) + "@" + std::to_string(round)), key(user));
+  EXPECT_EQ(queue.count(), 4u);
+  EXPECT_LE(queue.slots(), 2 * queue.count() + 64 + 1);
+  EXPECT_EQ(drain(queue), (std::vector<std::string>{"stuck", "ana@19999", "ben@19999", "cleo@19999"}));
+}
+
 TEST(frame_queue_test, clear_forgets_messages_and_keys) {
   FrameQueue queue;
   queue.push(bytes("ana@1"), key("ana"));

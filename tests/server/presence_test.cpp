@@ -186,7 +186,7 @@ TEST_F(PresenceTest, many_states_within_one_tick_leave_as_one_update_with_the_la
   EXPECT_TRUE(drain_of<protocol::PresenceUpdate>(ana).empty());  // nothing changed, nothing sent
 }
 
-TEST_F(PresenceTest, an_update_carries_every_changed_tab_of_the_user_and_waits_for_the_tick) {
+TEST_F(PresenceTest, an_update_carries_every_tab_of_the_user_and_waits_for_the_tick) {
   const ConnectionId ben = open("ben");
   const ConnectionId tab1 = open("ana");
   const ConnectionId tab2 = open("ana");
@@ -208,6 +208,26 @@ TEST_F(PresenceTest, an_update_carries_every_changed_tab_of_the_user_and_waits_f
   EXPECT_EQ(updates[0].metas[0].state.cursor->x, 3);
   EXPECT_EQ(updates[0].metas[1].connection, "c3");
   EXPECT_EQ(updates[0].metas[1].state.cursor->x, 2);
+}
+
+// A reader that has not drained keeps only the newest update per user (frame_queue.h); each
+// update carries all of the user's tabs, so a change of one tab is never lost behind another's.
+TEST_F(PresenceTest, a_slow_reader_keeps_the_newest_update_per_user_with_every_tab) {
+  const ConnectionId ben = open("ben");
+  const ConnectionId tab1 = open("ana");
+  const ConnectionId tab2 = open("ana");
+  for (ConnectionId id : {ben, tab1, tab2}) subscribe(id);
+  for (ConnectionId id : {ben, tab1, tab2}) drain(id);
+
+  move_cursor(tab1, 111);
+  next_tick();  // {c2: 111} waits in ben's queue
+  move_cursor(tab2, 222);
+  next_tick();  // the newer update replaces it
+  auto updates = drain_of<protocol::PresenceUpdate>(ben);
+  ASSERT_EQ(updates.size(), 1u);
+  std::map<std::string, int> cursor_of;
+  for (const auto& meta : updates[0].metas) cursor_of[meta.connection] = meta.state.cursor->x;
+  EXPECT_EQ(cursor_of, (std::map<std::string, int>{{"c2", 111}, {"c3", 222}}));
 }
 
 TEST(presence_book_test, members_and_pending_changes_are_forgotten_when_the_room_empties) {

@@ -35,7 +35,8 @@ void flush_updates(Hub& hub, PresenceState& state, Now now) {
   if (!state.book.has_pending()) return;
   for (auto& update : state.book.take_updates()) {
     const std::string room = update.room;
-    // A member whose queue still holds this user's previous update gets only this one.
+    // A member whose queue still holds this user's previous update gets only this one. Room
+    // names and user ids never contain '\n' (identifier characters), so the key is unambiguous.
     auto key = std::make_shared<const std::string>("presence_update\n" + room + "\n" + update.user);
     hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)}, std::nullopt, key);
   }

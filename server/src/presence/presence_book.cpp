@@ -103,9 +103,9 @@ std::vector<protocol::PresenceUpdate> PresenceBook::take_updates() {
       protocol::PresenceUpdate update;
       update.room = room;
       update.user = user.user_id;
-      for (const std::string& connection : user.connections)
-        for (const auto& meta : m->metas)
-          if (meta.connection == connection) update.metas.push_back(meta);
+      // Every tab's state, not just the ones that changed: an update still queued for a slow
+      // reader is replaced by the user's next one (frame_queue.h), which must not lose a tab.
+      update.metas = m->metas;
       if (!update.metas.empty()) updates.push_back(std::move(update));
     }
   }

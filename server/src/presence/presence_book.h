@@ -8,7 +8,8 @@
 //
 // Conflation: set() only records "this connection changed"; take_updates() (once per
 // presence_tick) yields one PresenceUpdate per user who changed, carrying the latest state of
-// each of that user's changed connections. N states within one tick cost one update.
+// every one of that user's connections (so a newer update can replace an older one still
+// queued for a reader). N states within one tick cost one update.
 #pragma once
 
 #include <cstddef>
