@@ -183,8 +183,8 @@ TEST(lock_table_test, a_resumed_session_reclaims_its_locks_within_the_grace) {
   auto granted = table.acquire(kRoom, "n3", ana, 60000, at(0));
   table.disconnect(ana.connection, at(1000));
   // A wrong session reclaims nothing.
-  EXPECT_TRUE(table.resume("sess-other", 9).empty());
-  auto reclaimed = table.resume("sess-ana", 7);
+  EXPECT_TRUE(table.resume("sess-other", 9, at(1500)).empty());
+  auto reclaimed = table.resume("sess-ana", 7, at(1500));
   ASSERT_EQ(reclaimed.size(), 1u);
   EXPECT_EQ(reclaimed[0].owner.connection, 7u);
   EXPECT_EQ(reclaimed[0].fence, granted.lease.fence);
@@ -200,7 +200,31 @@ TEST(lock_table_test, a_session_resumed_after_the_grace_gets_nothing_back) {
   table.acquire(kRoom, "n3", ana, 60000, at(0));
   table.disconnect(ana.connection, at(0));
   ASSERT_EQ(table.tick(at(5000)).size(), 1u);
-  EXPECT_TRUE(table.resume("sess-ana", 7).empty());
+  EXPECT_TRUE(table.resume("sess-ana", 7, at(5000)).empty());
+}
+
+TEST(lock_table_test, a_grace_that_ran_out_before_the_tick_is_not_reclaimed) {
+  LockTable table(small_settings());
+  const LockOwner ana = owner(1, "ana", "sess-ana");
+  table.acquire(kRoom, "n3", ana, 60000, at(0));
+  table.disconnect(ana.connection, at(0));
+  // No tick yet, but the grace is over: the lease is released, not handed back.
+  EXPECT_TRUE(table.resume("sess-ana", 7, at(small_settings().grace.count())).empty());
+  auto released = table.tick(at(small_settings().grace.count()));
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].reason, UnlockReason::Disconnected);
+}
+
+TEST(lock_table_test, a_resumed_lease_keeps_its_pending_takeover) {
+  LockTable table(small_settings());
+  const LockOwner ana = owner(1, "ana", "sess-ana");
+  table.acquire(kRoom, "n3", ana, 60000, at(0));
+  ASSERT_EQ(table.takeover(kRoom, "n3", kBen, "t1", at(100)).result, TakeoverResult::Requested);
+  table.disconnect(ana.connection, at(200));
+  auto reclaimed = table.resume("sess-ana", 7, at(300));
+  ASSERT_EQ(reclaimed.size(), 1u);
+  ASSERT_TRUE(reclaimed[0].takeover.has_value());  // the handler asks the new connection again
+  EXPECT_EQ(reclaimed[0].takeover->requester.user.user, kBen.user.user);
 }
 
 TEST(lock_table_test, takeover_of_another_users_lock_asks_the_holder_and_moves_on_release) {

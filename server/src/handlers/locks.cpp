@@ -210,8 +210,16 @@ void register_locks(HandlerRegistry& registry) {
   registry.on_authenticated([state](Hub& hub, Connection& c, Now now) {
     if (c.session_start != SessionStart::Resumed) return;
     state->observe(now);
-    const auto reclaimed = state->get(hub).resume(c.session, c.id);
+    const auto reclaimed = state->get(hub).resume(c.session, c.id, now.mono);
     if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
+    for (const locks::Lease& lease : reclaimed) {
+      if (!lease.takeover) continue;
+      // The takeover request went to the dropped connection: ask again, with the time left.
+      const Millis left = std::max(Millis(0), lease.takeover->deadline - now.mono);
+      hub.send(c, protocol::ServerFrame{std::nullopt, protocol::TakeoverRequested{lease.room, lease.resource,
+                                                                                  lease.takeover->requester.user,
+                                                                                  static_cast<std::int64_t>(left.count())}});
+    }
   });
 
   registry.on_disconnect([state](Hub&, Connection& c) {

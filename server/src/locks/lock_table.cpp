@@ -219,13 +219,14 @@ void LockTable::disconnect(ConnectionId connection, Millis now) {
   }
 }
 
-std::vector<Lease> LockTable::resume(std::string_view session, ConnectionId connection) {
+std::vector<Lease> LockTable::resume(std::string_view session, ConnectionId connection, Millis now) {
   std::vector<Lease> reclaimed;
   if (session.empty()) return reclaimed;  // no session, nothing to match
   for (auto& [room, locks] : rooms_) {
     for (auto& [resource, lease] : locks) {
       // Orphaned leases, and those of a connection the session just left behind (closed 4409).
-      if (lease.owner.session == session && lease.owner.connection != connection) {
+      const bool grace_over = lease.orphaned_until && *lease.orphaned_until <= now;  // tick() releases it
+      if (lease.owner.session == session && lease.owner.connection != connection && !grace_over) {
         lease.owner.connection = connection;
         lease.orphaned_until.reset();
         reclaimed.push_back(lease);

@@ -148,10 +148,11 @@ class LockTable {
   // The connection dropped: its leases are kept for `grace` (see resume), its pending
   // takeovers are dropped. Returns nothing visible: others see the locks as still held.
   void disconnect(ConnectionId connection, Millis now);
-  // A new connection resumed `session`: every lease of that session (kept in grace, or still
-  // on the connection it replaced) moves to `connection`.
-  // Returns the reclaimed leases (the client can be told it still holds them).
-  std::vector<Lease> resume(std::string_view session, ConnectionId connection);
+  // A new connection resumed `session`: every lease of that session still kept for it (in a
+  // grace that has not run out at `now`, or on the connection it replaced) moves to
+  // `connection`. Returns the reclaimed leases; one with a pending takeover must be asked
+  // again (the request went to the dropped connection).
+  std::vector<Lease> resume(std::string_view session, ConnectionId connection, Millis now);
   // Expiries, ended disconnect graces and takeover deadlines up to `now`.
   LockChanges tick(Millis now);
 
