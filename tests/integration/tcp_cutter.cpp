@@ -27,16 +27,22 @@ sockaddr_in loopback(int port) {
 }  // namespace
 
 TcpCutter::TcpCutter(int target_port) : target_port_(target_port) {
+  auto fail = [this](const char* what) {
+    for (int fd : {listener_, wake_[0], wake_[1]})
+      if (fd >= 0) ::close(fd);
+    throw std::runtime_error(std::string("tcp cutter: ") + what);
+  };
   listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener_ < 0) fail("socket failed");
   const int one = 1;
   ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr = loopback(0);
   if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 64) != 0)
-    throw std::runtime_error("tcp cutter: cannot listen");
+    fail("cannot listen");
   socklen_t length = sizeof addr;
   ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length);
   port_ = ntohs(addr.sin_port);
-  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("tcp cutter: pipe failed");
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) fail("pipe failed");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -91,6 +97,9 @@ void TcpCutter::run() {
       while (::read(wake_[0], drain, sizeof drain) > 0) {
       }
     }
+    // Relay first, for exactly the pairs `fds` was built from; a pair accepted below joins the
+    // next round.
+    relay(fds, buffer);
     if (fds[0].revents & POLLIN) {
       const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
@@ -110,37 +119,42 @@ void TcpCutter::run() {
         }
       }
     }
-    // Relay (blocking writes are fine on loopback at test volumes); a closed side closes both.
-    std::vector<Pair> alive;
-    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-      const Pair pair = pairs_[i];
-      bool open = true;
-      for (auto [from, to, revents] : {std::tuple{pair.client, pair.server, fds[2 + 2 * i].revents},
-                                       std::tuple{pair.server, pair.client, fds[3 + 2 * i].revents}}) {
-        if (!open || !(revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        const ssize_t n = ::read(from, buffer.data(), buffer.size());
-        if (n <= 0) {
+  }
+}
+
+// Moves whatever arrived on each pair's sockets to the other side. `fds` holds the listener,
+// the wake pipe, then two entries per pair of pairs_, in order. Writes block: fine on loopback
+// at test volumes, with both ends reading. A closed or failed side closes both.
+void TcpCutter::relay(const std::vector<pollfd>& fds, std::array<char, 16384>& buffer) {
+  std::vector<Pair> alive;
+  for (std::size_t i = 0; i < pairs_.size(); ++i) {
+    const Pair pair = pairs_[i];
+    bool open = true;
+    for (auto [from, to, revents] : {std::tuple{pair.client, pair.server, fds[2 + 2 * i].revents},
+                                     std::tuple{pair.server, pair.client, fds[3 + 2 * i].revents}}) {
+      if (!open || !(revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = ::read(from, buffer.data(), buffer.size());
+      if (n <= 0) {
+        open = false;
+        break;
+      }
+      for (ssize_t sent = 0; sent < n;) {
+        const ssize_t w = ::send(to, buffer.data() + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
+        if (w <= 0) {
           open = false;
           break;
         }
-        for (ssize_t sent = 0; sent < n;) {
-          const ssize_t w = ::send(to, buffer.data() + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
-          if (w <= 0) {
-            open = false;
-            break;
-          }
-          sent += w;
-        }
-      }
-      if (open) {
-        alive.push_back(pair);
-      } else {
-        ::close(pair.client);
-        ::close(pair.server);
+        sent += w;
       }
     }
-    pairs_ = std::move(alive);
+    if (open) {
+      alive.push_back(pair);
+    } else {
+      ::close(pair.client);
+      ::close(pair.server);
+    }
   }
+  pairs_ = std::move(alive);
 }
 
 }  // namespace tandem::integration

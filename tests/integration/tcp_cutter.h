@@ -6,6 +6,9 @@
 // One thread relays with poll(); every public call is thread-safe.
 #pragma once
 
+#include <poll.h>
+
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -23,10 +26,12 @@ class TcpCutter {
   TcpCutter& operator=(const TcpCutter&) = delete;
 
   int port() const { return port_; }
-  // Resets every relayed connection (RST both ways). New connections are accepted again at once
-  // unless refuse_for() says otherwise.
+  // Resets every relayed connection (RST both ways), asynchronously: the relay thread does it
+  // within moments; the client notices as its transport dies. New connections are accepted
+  // again at once unless refuse_for() says otherwise.
   void cut();
-  // Connections arriving within `period` are reset as soon as they are accepted.
+  // Connections arriving within `period` from now are reset as soon as they are accepted;
+  // refuse_for(0ms) lets them through again.
   void refuse_for(std::chrono::milliseconds period);
   int accepted() const { return accepted_.load(); }
 
@@ -36,6 +41,7 @@ class TcpCutter {
     int server = -1;
   };
   void run();
+  void relay(const std::vector<pollfd>& fds, std::array<char, 16384>& buffer);
   static void reset(int fd);
 
   int target_port_;
