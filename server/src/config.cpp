@@ -147,6 +147,11 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("shutdown_timeout_ms", &Settings::shutdown_timeout_ms, 0, kMaxMs,
                       "on SIGTERM/SIGINT, time to close clients with 1012 before exiting anyway"));
 
+  t.push_back(text("store_path", &Settings::store_path,
+                   "SQLite database file for durable state (folder created if missing; \":memory:\" keeps nothing)"));
+  t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
+                   "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
+
   SettingInfo level = row("log_level", "error, warn, info or debug (debug logs every connect/disconnect)");
   level.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
     auto parsed = log::parse_level(value);
@@ -234,6 +239,7 @@ std::optional<std::string> validate(const Settings& s) {
     return "max_batch_bytes must not exceed max_outbound_bytes";
   if (s.host.empty()) return "host must not be empty";
   if (s.web_root.empty()) return "web_root must not be empty";
+  if (s.store_path.empty()) return "store_path must not be empty (\":memory:\" keeps nothing)";
   if (s.lock_ttl_min_ms > s.lock_ttl_ms || s.lock_ttl_ms > s.lock_ttl_max_ms)
     return "lock ttls must satisfy lock_ttl_min_ms (" + std::to_string(s.lock_ttl_min_ms) + ") <= lock_ttl_ms (" +
            std::to_string(s.lock_ttl_ms) + ") <= lock_ttl_max_ms (" + std::to_string(s.lock_ttl_max_ms) + ")";

@@ -69,6 +69,10 @@ struct Settings {
   int lock_grace_ms = 5000;     // a dropped holder keeps its locks this long; a takeover waits this long
   int max_locks_per_user = 32;  // held (or awaited by takeover) per user, else limit_exceeded
 
+  // ---- store (durable state: rooms, documents, chat, fences, sessions) ----
+  std::string store_path = "data/tandem.db";  // SQLite file, its folder created; ":memory:" keeps nothing
+  bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
+
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
   log::Level log_level = log::Level::Info;

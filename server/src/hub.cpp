@@ -38,6 +38,10 @@ void HandlerContext::reply(protocol::ServerMessage message) {
   hub.send(connection, protocol::ServerFrame{frame.id, std::move(message)});
 }
 
+void HandlerContext::reply_after_commit(protocol::ServerMessage message) {
+  hub.send_after_commit(connection, protocol::ServerFrame{frame.id, std::move(message)});
+}
+
 void HandlerContext::ack() {
   if (frame.id) reply(protocol::Ack{});
 }
@@ -53,12 +57,14 @@ const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) con
 
 // ---- Hub ------------------------------------------------------------------------------------
 
-Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration)
+Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration,
+         store::Store* store)
     : settings_(settings),
       ids_(ids),
       waker_(waker),
       rooms_(static_cast<std::size_t>(settings.max_rooms)),
-      sessions_(Millis(settings.session_resume_ms)) {
+      sessions_(Millis(settings.session_resume_ms)),
+      store_(store) {
   if (registration) {
     registration(handlers_);
   } else {
@@ -202,6 +208,37 @@ void Hub::tick(Now now) {
             "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
   }
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
+}
+
+store::WriteBatch& Hub::writes() {
+  if (batch_.empty() && held_replies_.empty()) waker_.commit_soon();
+  return batch_;
+}
+
+void Hub::send_after_commit(Connection& c, protocol::ServerFrame frame) {
+  if (batch_.empty() && held_replies_.empty()) waker_.commit_soon();
+  held_replies_.emplace_back(c.id, std::move(frame));
+}
+
+void Hub::commit() {
+  if (batch_.empty() && held_replies_.empty()) return;
+  Result<store::Done> committed = store_ && !batch_.empty() ? store_->commit(batch_) : Result<store::Done>(store::Done{});
+  if (!committed) LOG_ERROR("store commit of %zu write(s) failed: %s", batch_.writes().size(), committed.error().message.c_str());
+  metrics_.store_commit(batch_.writes().size(), committed.ok());
+  batch_.clear();
+  // Taken first: a send below may close a connection, and nothing here adds to the list.
+  auto replies = std::move(held_replies_);
+  held_replies_.clear();
+  for (auto& [id, frame] : replies) {
+    Connection* c = find(id);
+    if (!c) continue;  // gone meanwhile: its resend is answered from what was stored
+    if (committed) {
+      send(*c, frame);
+    } else {
+      send(*c, protocol::ServerFrame{frame.id, protocol::ErrorReply{std::string(protocol::errc::internal),
+                                                                    "the change could not be stored; retry", std::nullopt}});
+    }
+  }
 }
 
 void Hub::shutdown() {

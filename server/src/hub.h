@@ -39,6 +39,7 @@
 #include "metrics.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
+#include "store/store.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/protocol/errors.h"
@@ -105,6 +106,7 @@ struct HandlerContext {
   Now now;
 
   void reply(protocol::ServerMessage message);  // carries frame.id
+  void reply_after_commit(protocol::ServerMessage message);  // the same, once the writes are durable
   void ack();                                   // {"type":"ack","id"} when the request had an id
   void error(std::string_view code, std::string message);  // counts as a bad frame
 };
@@ -160,6 +162,9 @@ class EdgeWaker {
   virtual ~EdgeWaker() = default;
   // Connection `id` has frames or a close request: write them when its socket is writable.
   virtual void wake(ConnectionId id) = 0;
+  // The hub has writes waiting: call Hub::commit() once the events being handled now are done
+  // (the next loop iteration), so one transaction carries them all.
+  virtual void commit_soon() = 0;
   // The hub dropped `id`'s queue and asked for a close (slow consumer): close it even if its
   // socket never becomes writable again — a peer that stopped reading never drains.
   virtual void abandon(ConnectionId id) = 0;
@@ -182,8 +187,10 @@ class Hub {
   // Fills a HandlerRegistry; the default (nullptr) is handlers::register_all, every family.
   using Registration = std::function<void(HandlerRegistry&)>;
 
-  // Keeps references to `ids` and `waker`; both must outlive the hub.
-  Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration = nullptr);
+  // Keeps references to `ids`, `waker` and `store`; they must outlive the hub. Without a store
+  // (unit tests of features that keep nothing) writes are dropped and commits always succeed.
+  Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration = nullptr,
+      store::Store* store = nullptr);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -201,6 +208,10 @@ class Hub {
   void tick(Now now);
   // Graceful shutdown: every connection gets close 1012 "restart"; later opens too.
   void shutdown();
+  // Group commit: writes the pending WriteBatch in one transaction, then sends the replies held
+  // for it (or error internal for each if the commit failed). The edge calls it after
+  // commit_soon(), and once more before exiting.
+  void commit();
 
   // ---- effects for the edge ------------------------------------------------------------------
   // The next frame to write: one queued message as is, or several joined into one batch frame
@@ -213,6 +224,12 @@ class Hub {
   // Queues `frame`; with a `key` it replaces a queued frame with the same key (frame_queue.h).
   void send(Connection& connection, Bytes frame, const StateKey& key = nullptr);
   void send(Connection& connection, const protocol::ServerFrame& frame);
+  // Durable state: handlers add what they changed to writes() and send the answers that
+  // promise durability (acks of stored changes, fences) with send_after_commit(), which holds
+  // them until commit() has made the writes durable.
+  store::WriteBatch& writes();
+  void send_after_commit(Connection& connection, protocol::ServerFrame frame);
+  store::Store* store() { return store_; }
   // Requests a close. The first request wins; later ones are ignored.
   void close(Connection& connection, const protocol::CloseCode& code, std::string_view reason,
              QueuedFrames queued = QueuedFrames::Flush);
@@ -253,6 +270,11 @@ class Hub {
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
   std::size_t authenticated_ = 0;
   SessionBook sessions_;
+  store::Store* store_ = nullptr;
+  store::WriteBatch batch_;
+  // Answers waiting for the batch: connection, frame (its id is echoed in an error if the
+  // commit fails).
+  std::vector<std::pair<ConnectionId, protocol::ServerFrame>> held_replies_;
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   Metrics metrics_;
   ConnectionId next_id_ = 1;

@@ -107,9 +107,9 @@ struct TickTimer {
 
 class LwsServer final : public EdgeWaker {
  public:
-  LwsServer(const Settings& settings, Millis started)
+  LwsServer(const Settings& settings, Millis started, store::Store& store)
       : settings_(settings),
-        hub_(settings_, ids_, *this),
+        hub_(settings_, ids_, *this, nullptr, &store),
         api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {}
 
   ServeResult run(bool secret_generated);
@@ -119,6 +119,10 @@ class LwsServer final : public EdgeWaker {
     auto it = edges_.find(id);
     if (it != edges_.end()) lws_callback_on_writable(it->second.wsi);
   }
+
+  // EdgeWaker: nothing to arrange — run() commits after every lws_service() pass, i.e. once
+  // per loop iteration, covering every event that pass handled.
+  void commit_soon() override {}
 
   // EdgeWaker: the hub gave up on `id`. If the socket takes the close frame soon, WRITEABLE
   // sends it with the hub's code; a peer that stopped reading never makes the socket writable,
@@ -521,6 +525,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so
   // the shutdown checks below run at least that often.
   while (lws_service(context_, 0) >= 0) {
+    hub_.commit();  // group commit: the writes of every event this pass handled, then their acks
     if (!shutdown_started_) continue;
     const std::size_t open = hub_.stats().connections;
     if (open == 0) {
@@ -532,6 +537,7 @@ ServeResult LwsServer::run(bool secret_generated) {
       break;
     }
   }
+  hub_.commit();
   lws_sul_cancel(&tick_.sul);
   g_context.store(nullptr);
   lws_context_destroy(context_);
@@ -542,7 +548,7 @@ ServeResult LwsServer::run(bool secret_generated) {
 
 }  // namespace
 
-ServeResult run_server(const Settings& settings, bool secret_generated) {
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store) {
   // lws logs only errors and warnings, through our logger.
   lws_set_log_level(LLL_ERR | (log::enabled(log::Level::Warn) ? LLL_WARN : 0), lws_log_emit);
 
@@ -553,7 +559,7 @@ ServeResult run_server(const Settings& settings, bool secret_generated) {
   sigaction(SIGINT, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer vanishing mid-write is an error return, not a kill
 
-  LwsServer server(settings, clock_now().mono);
+  LwsServer server(settings, clock_now().mono, store);
   return server.run(secret_generated);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config.h"
+#include "store/store.h"
 
 namespace tandem::server {
 
@@ -15,7 +16,7 @@ enum class ServeResult : int {
 // Listens on settings.host:port, prints "listening on http://host:port" on stdout once ready,
 // and serves until SIGTERM or SIGINT. Then it stops accepting, closes every WebSocket with
 // 1012 "restart" and returns within shutdown_timeout_ms. A second signal exits at once
-// (status 1).
-ServeResult run_server(const Settings& settings, bool secret_generated);
+// (status 1). Durable state goes to `store`, committed once per loop iteration.
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store);
 
 }  // namespace tandem::server

@@ -15,6 +15,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "lws_server.h"
+#include "store/sqlite_store.h"
 #include "version.h"
 
 namespace {
@@ -46,7 +47,17 @@ int serve(const std::vector<std::string>& args) {
   if (loaded->config_path) LOG_INFO("settings read from %s", loaded->config_path->c_str());
   if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
     LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());
-  return static_cast<int>(run_server(settings, loaded->secret_generated));
+  store::SqliteOptions options;
+  options.path = settings.store_path;
+  options.synchronous = settings.store_full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
+  auto opened = store::SqliteStore::open(options);
+  if (!opened) {
+    LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
+    return static_cast<int>(ServeResult::StartFailed);
+  }
+  LOG_INFO("store: %s (SQLite, %s)", settings.store_path.c_str(),
+           settings.store_full_sync ? "full sync: every commit fsynced" : "WAL, survives a process crash");
+  return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value()));
 }
 
 const char* kMintUsage =

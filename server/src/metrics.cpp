@@ -39,6 +39,9 @@ MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s
   s.slow_consumer_closes = slow_consumer_closes_;
   s.lock_grants = lock_grants_;
   s.lock_denials = lock_denials_;
+  s.store_commits = store_commits_;
+  s.store_writes = store_writes_;
+  s.store_commit_failures = store_commit_failures_;
   s.errors_by_code = errors_by_code_;
   s.closes_by_code = closes_by_code_;
   return s;
@@ -103,6 +106,10 @@ std::string prometheus_text(const MetricsSnapshot& s) {
          s.slow_consumer_closes);
   single(out, "tandem_lock_grants_total", Counter, "Lock requests granted.", s.lock_grants);
   single(out, "tandem_lock_denials_total", Counter, "Lock requests denied.", s.lock_denials);
+  single(out, "tandem_store_commits_total", Counter, "Store transactions committed (group commits).", s.store_commits);
+  single(out, "tandem_store_writes_total", Counter, "Writes carried by committed transactions.", s.store_writes);
+  single(out, "tandem_store_commit_failures_total", Counter, "Store transactions that failed and were rolled back.",
+         s.store_commit_failures);
 
   family(out, "tandem_errors_total", Counter, "Error replies sent, by error code.");
   for (const auto& [code, count] : s.errors_by_code) labelled(out, "tandem_errors_total", "code", code, count);

@@ -48,6 +48,9 @@ struct MetricsSnapshot {
   std::uint64_t slow_consumer_closes = 0;
   std::uint64_t lock_grants = 0;
   std::uint64_t lock_denials = 0;
+  std::uint64_t store_commits = 0;         // transactions committed (one per loop iteration with writes)
+  std::uint64_t store_writes = 0;          // writes they carried
+  std::uint64_t store_commit_failures = 0;
   std::map<std::string, std::uint64_t> errors_by_code;  // error replies by §15 code (sorted for output)
   std::map<int, std::uint64_t> closes_by_code;          // close codes the server sent
 };
@@ -75,6 +78,15 @@ class Metrics {
   // ---- reported by features ----
   void lock_granted() { ++lock_grants_; }
   void lock_denied() { ++lock_denials_; }
+  // One group commit of `writes` writes (ok: durable; else failed and rolled back).
+  void store_commit(std::size_t writes, bool ok) {
+    if (!ok) {
+      ++store_commit_failures_;
+      return;
+    }
+    ++store_commits_;
+    store_writes_ += writes;
+  }
   // Replaces the room source (the rooms feature calls this once at registration).
   void set_room_lister(RoomLister lister) { room_lister_ = std::move(lister); }
   // The rooms now, sorted by name; empty until a room lister is registered.
@@ -92,6 +104,9 @@ class Metrics {
   std::uint64_t slow_consumer_closes_ = 0;
   std::uint64_t lock_grants_ = 0;
   std::uint64_t lock_denials_ = 0;
+  std::uint64_t store_commits_ = 0;
+  std::uint64_t store_writes_ = 0;
+  std::uint64_t store_commit_failures_ = 0;
   std::map<std::string, std::uint64_t> errors_by_code_;
   std::map<int, std::uint64_t> closes_by_code_;
   std::unordered_map<std::string, std::size_t> connections_per_user_;

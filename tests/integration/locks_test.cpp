@@ -291,6 +291,18 @@ TEST_F(locks_test, locking_in_a_room_not_joined_is_not_subscribed) {
   EXPECT_EQ(error->first.code, "not_subscribed");
 }
 
+TEST_F(locks_test, fences_keep_growing_across_a_killed_and_restarted_server) {
+  TransportProbe ana, ana_later;
+  join(ana, "user-ana", "Ana");
+  const LockGranted before = lock(ana, "l1");
+  ASSERT_GT(before.fence, 0);
+  forget(ana);
+  server.kill_now();  // a crash: the fence was acked, so it must have been stored
+  ASSERT_NO_THROW(server.start());
+  join(ana_later, "user-ana", "Ana");
+  EXPECT_GT(lock(ana_later, "l2").fence, before.fence) << server.output();
+}
+
 // Session resume (PROTOCOL.md §5.1, §8): a holder whose connection dropped and who comes back
 // with its session within the grace keeps its lock — nobody sees it released, and its re-lock
 // is answered with the same fence.

@@ -155,7 +155,9 @@ void ServerProcess::start(milliseconds timeout) {
 
 bool ServerProcess::try_start(milliseconds timeout) {
   std::vector<std::string> args = {TANDEM_SERVER_BINARY, "--host", "127.0.0.1", "--port", std::to_string(port_),
-                                   "--web-root", (dir_ / "www").string(), "--jwt-secret", std::string(kTestSecret)};
+                                   "--web-root", (dir_ / "www").string(), "--jwt-secret", std::string(kTestSecret),
+                                   // one store per ServerProcess, kept across its restarts
+                                   "--store-path", (dir_ / "tandem.db").string()};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

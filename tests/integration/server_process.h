@@ -57,6 +57,9 @@ class ServerProcess {
   // SIGTERM, then waits up to `timeout` for the exit; SIGKILL after that.
   StopResult stop(milliseconds timeout = milliseconds{10000});
   bool running() const { return pid_ > 0; }
+  // SIGKILL and wait: a crash, with no shutdown of any kind. start() brings it back on the same
+  // port with the same store.
+  void kill_now();
 
   int port() const { return port_; }
   std::string ws_url() const;  // ws://127.0.0.1:<port>/ws
@@ -65,10 +68,9 @@ class ServerProcess {
 
  private:
   bool try_start(milliseconds timeout);  // false: the process exited before becoming healthy
-  void kill_now();
 
   std::vector<std::string> extra_args_;
-  std::filesystem::path dir_;  // temp: web root + log
+  std::filesystem::path dir_;  // temp: web root, log and the SQLite store
   int port_ = 0;
   pid_t pid_ = -1;
 };

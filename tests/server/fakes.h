@@ -20,6 +20,8 @@ class FakeEdge final : public EdgeWaker {
  public:
   void wake(ConnectionId id) override { wakes.push_back(id); }
   void abandon(ConnectionId id) override { abandoned.push_back(id); }
+  void commit_soon() override { ++commit_requests; }
+  int commit_requests = 0;
   std::vector<ConnectionId> wakes;
   std::vector<ConnectionId> abandoned;
 };

@@ -35,7 +35,7 @@ struct LocksState {
   // different expires_at values (lock_granted vs a later lock_denied).
   std::optional<std::int64_t> wall_offset;
 
-  LockTable& get(const Hub& hub) {
+  LockTable& get(Hub& hub) {
     if (!table) {
       const Settings& s = hub.settings();
       locks::LockSettings ls;
@@ -44,6 +44,15 @@ struct LocksState {
       ls.ttl_max = Millis(s.lock_ttl_max_ms);
       ls.grace = Millis(s.lock_grace_ms);
       ls.max_locks_per_user = static_cast<std::size_t>(s.max_locks_per_user);
+      // Fences keep growing across restarts: start after the highest one ever handed out.
+      if (hub.store()) {
+        auto high = hub.store()->fence_high_water();
+        if (high) {
+          ls.fences_after = *high;
+        } else {
+          LOG_ERROR("locks: cannot read the fence high-water mark (%s); fences restart at 1", high.error().message.c_str());
+        }
+      }
       table.emplace(ls);
     }
     return *table;
@@ -77,6 +86,7 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
     switch (change.kind) {
       case LockChange::Kind::Locked: {
         hub.metrics().lock_granted();  // every new lease: lock, takeover, a takeover's move
+        hub.writes().add(store::WriteBatch::RaiseFence{lease.fence});  // durable before anyone is told its fence
         if (rooms.find(lease.room)) {
           protocol::Locked event{lease.room, lease.resource, lease.owner.user, lease.fence,
                                  state.wall(lease.expires_at), rooms.next_seq(lease.room), now.wall};
@@ -84,7 +94,7 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
         }
         if (change.requester) {
           if (Connection* requester = hub.find(change.requester->connection))
-            hub.send(*requester, protocol::ServerFrame{change.reply_id, granted(state, lease)});
+            hub.send_after_commit(*requester, protocol::ServerFrame{change.reply_id, granted(state, lease)});
         }
         break;
       }
@@ -129,6 +139,8 @@ void register_locks(HandlerRegistry& registry) {
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
       case locks::LockResult::Granted:
+        ctx.reply_after_commit(granted(*state, out.lease));  // a new fence: stored first
+        break;
       case locks::LockResult::Extended:
         ctx.reply(granted(*state, out.lease));
         break;
@@ -174,7 +186,8 @@ void register_locks(HandlerRegistry& registry) {
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
       case locks::TakeoverResult::Granted:
-        ctx.reply(granted(*state, out.lease));
+        // Moved at once (a new fence, stored first) or already ours (no write: sent at once).
+        ctx.reply_after_commit(granted(*state, out.lease));
         break;
       case locks::TakeoverResult::Requested:
         break;  // answered with lock_granted (this id) when the lock moves, within lock_grace

@@ -39,6 +39,7 @@ struct LockSettings {
   Millis ttl_max{120000};       // longer requested leases are cut to this
   Millis grace{5000};           // disconnect grace and takeover grace
   std::size_t max_locks_per_user = 32;  // held + awaited by takeover, across all rooms
+  std::int64_t fences_after = 0;  // the first grant gets this + 1 (the store's high-water mark)
 };
 
 // Who holds or asks for a lock: the connection (and its session, for resume) and the user shown.
@@ -128,7 +129,7 @@ struct LockCounters {
 
 class LockTable {
  public:
-  explicit LockTable(LockSettings settings = {}) : settings_(settings) {}
+  explicit LockTable(LockSettings settings = {}) : settings_(settings), last_fence_(settings.fences_after) {}
 
   // The lease length for a requested ttl: the default when absent, else clamped.
   Millis clamp_ttl(std::optional<std::int64_t> ttl_ms) const;
@@ -182,7 +183,7 @@ class LockTable {
   LockSettings settings_;
   std::unordered_map<std::string, RoomLocks> rooms_;
   std::unordered_map<std::string, std::size_t> claims_;  // user id -> held + awaited leases
-  std::int64_t last_fence_ = 0;
+  std::int64_t last_fence_;
   LockCounters counters_;
 };
 

@@ -1,14 +1,18 @@
 // tests/e2e/lib/server.mjs — runs the real tandem-server binary for end-to-end tests.
 //
 // startServer() picks a free port, starts `tandem-server --dev --web-root <www> --port <p>
-// --jwt-secret <s>` (one random secret per TandemServer, kept across restarts: --dev alone
-// would make up a new secret at each start and refuse the tokens minted before, 4401),
+// --jwt-secret <s> --store-path <tmp>/tandem.db` (one random secret and one store per
+// TandemServer, kept across restarts: --dev alone would make up a new secret at each start and
+// refuse the tokens minted before, 4401),
 // and resolves once GET /healthz answers 200 (or rejects at a deadline, with the server's
 // output in the message). stop() sends SIGTERM and waits for the exit (the server closes its
 // clients with 1012 and exits 0 within its shutdown timeout); restart() starts it again on
 // the same port, so browser clients reconnect to the same URL.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -48,6 +52,8 @@ export class TandemServer {
     this.#extraArgs = extraArgs;
     // The HS256 secret of the next start(); assign a new one to invalidate issued tokens.
     this.jwtSecret = randomBytes(32).toString('hex');
+    // Its own SQLite store, kept across restarts like the secret (what it stored survives).
+    this.storePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
     this.#env = { ...process.env, ...env };
   }
 
@@ -60,7 +66,7 @@ export class TandemServer {
   async start({ deadlineMs = defaults.startDeadlineMs } = {}) {
     if (this.#child) throw new Error('TandemServer.start: already running');
     const args = ['--dev', '--web-root', this.#webRoot, '--port', String(this.port),
-                  '--jwt-secret', this.jwtSecret, ...this.#extraArgs];
+                  '--jwt-secret', this.jwtSecret, '--store-path', this.storePath, ...this.#extraArgs];
     const child = spawn(this.#binary, args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     child.stdout.on('data', (chunk) => { this.#output += chunk; });
