@@ -38,6 +38,12 @@ void HandlerContext::reply(protocol::ServerMessage message) {
   hub.send(connection, protocol::ServerFrame{frame.id, std::move(message)});
 }
 
+bool HandlerContext::require_member(const std::string& room) {
+  if (hub.rooms().is_member(connection.id, room)) return true;
+  error(protocol::errc::not_subscribed, "not subscribed to \"" + room + "\"");
+  return false;
+}
+
 void HandlerContext::reply_after_commit(protocol::ServerMessage message) {
   hub.send_after_commit(connection, protocol::ServerFrame{frame.id, std::move(message)});
 }
@@ -358,6 +364,17 @@ void Hub::protocol_error(Connection& c, const Error& error, const std::optional<
 Connection* Hub::find(ConnectionId id) {
   auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : &it->second;
+}
+
+Connection* Hub::find_by_wire_id(std::string_view wire_id) {
+  if (wire_id.size() < 2 || wire_id.size() > 21 || wire_id[0] != 'c') return nullptr;
+  ConnectionId id = 0;
+  for (char ch : wire_id.substr(1)) {
+    if (ch < '0' || ch > '9') return nullptr;
+    id = id * 10 + static_cast<ConnectionId>(ch - '0');  // 20 digits fit: at most 19 significant here
+  }
+  Connection* c = find(id);
+  return c && c->wire_id == wire_id ? c : nullptr;  // "c007" is not c7
 }
 
 HubStats Hub::stats() const {

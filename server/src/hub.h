@@ -109,6 +109,8 @@ struct HandlerContext {
   void reply_after_commit(protocol::ServerMessage message);  // the same, once the writes are durable
   void ack();                                   // {"type":"ack","id"} when the request had an id
   void error(std::string_view code, std::string message);  // counts as a bad frame
+  // True when the connection is in `room`; otherwise answers error not_subscribed.
+  bool require_member(const std::string& room);
 };
 
 // Message type -> handler, plus lifecycle hooks. Each family registers from its own file
@@ -245,6 +247,8 @@ class Hub {
   void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);
 
   Connection* find(ConnectionId id);
+  // By the id peers see (`connection_id`, presence metas, `signal.to`): "c" + id.
+  Connection* find_by_wire_id(std::string_view wire_id);
   HubStats stats() const;
   // Counters for /metrics and the admin stats; features report their events here.
   Metrics& metrics() { return metrics_; }

@@ -14,6 +14,7 @@ void register_connection(HandlerRegistry& registry);  // auth, ping
 void register_rooms(HandlerRegistry& registry);       // subscribe, unsubscribe, user:{sub}
 void register_presence(HandlerRegistry& registry);    // presence; snapshots, diffs, conflated updates
 void register_locks(HandlerRegistry& registry);       // lock, renew, unlock, takeover; lock_state
+void register_signals(HandlerRegistry& registry);     // signal: relayed to one connection in the room
 
 // Order matters for hooks: rooms first (membership), then the families that react to it, in
 // the order PROTOCOL.md §4 sends their snapshots (presence_state, then lock_state).
@@ -22,6 +23,7 @@ inline void register_all(HandlerRegistry& registry) {
   register_rooms(registry);
   register_presence(registry);
   register_locks(registry);
+  register_signals(registry);
 }
 
 }  // namespace tandem::server::handlers

@@ -116,13 +116,6 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
   }
 }
 
-// Every lock request names a room the connection must have joined.
-bool joined(HandlerContext& ctx, const std::string& room) {
-  if (ctx.hub.rooms().is_member(ctx.connection.id, room)) return true;
-  ctx.error(protocol::errc::not_subscribed, "not subscribed to \"" + room + "\"");
-  return false;
-}
-
 std::string limit_message(const Hub& hub) {
   return "a user may hold at most " + std::to_string(hub.settings().max_locks_per_user) + " locks (max_locks_per_user)";
 }
@@ -134,7 +127,7 @@ void register_locks(HandlerRegistry& registry) {
 
   registry.on<protocol::Lock>([state](HandlerContext& ctx, const protocol::Lock& lock) {
     state->observe(ctx.now);
-    if (!joined(ctx, lock.room)) return;
+    if (!ctx.require_member(lock.room)) return;
     auto out = state->get(ctx.hub).acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
@@ -156,7 +149,7 @@ void register_locks(HandlerRegistry& registry) {
 
   registry.on<protocol::Renew>([state](HandlerContext& ctx, const protocol::Renew& renew) {
     state->observe(ctx.now);
-    if (!joined(ctx, renew.room)) return;
+    if (!ctx.require_member(renew.room)) return;
     auto out = state->get(ctx.hub).renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::RenewResult::Renewed) {
@@ -168,7 +161,7 @@ void register_locks(HandlerRegistry& registry) {
 
   registry.on<protocol::Unlock>([state](HandlerContext& ctx, const protocol::Unlock& unlock) {
     state->observe(ctx.now);
-    if (!joined(ctx, unlock.room)) return;
+    if (!ctx.require_member(unlock.room)) return;
     auto out = state->get(ctx.hub).release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::ReleaseResult::Released) {
@@ -180,7 +173,7 @@ void register_locks(HandlerRegistry& registry) {
 
   registry.on<protocol::Takeover>([state](HandlerContext& ctx, const protocol::Takeover& takeover) {
     state->observe(ctx.now);
-    if (!joined(ctx, takeover.room)) return;
+    if (!ctx.require_member(takeover.room)) return;
     auto out = state->get(ctx.hub).takeover(takeover.room, takeover.resource, owner_of(ctx.connection),
                                             ctx.frame.id, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
