@@ -120,8 +120,8 @@ WriteBatch sample_batch() {
 TEST(sqlite_store_test, a_new_store_is_empty_at_the_current_schema_version) {
   auto store = open_or_fail(in_memory());
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 1);
-  EXPECT_EQ(sqlite_schema().size(), 1u);
+  EXPECT_EQ(sqlite_schema().size(), 2u);  // v1 initial schema, v2 held locks
+  EXPECT_EQ(store->schema_version(), 2);
   EXPECT_EQ(store->fence_high_water().value(), 0);
   const RoomRecord room = load(*store, "workflow:unknown");
   EXPECT_FALSE(room.exists);
@@ -539,47 +539,62 @@ TEST(sqlite_store_test, commits_of_a_writer_killed_without_closing_survive) {
   EXPECT_TRUE(store->applied_answer("s-1", "req-1").value().has_value());
 }
 
-// A second schema step, as a future build would append it.
-std::vector<SchemaMigration> schema_with_v2(std::string_view v2_sql) {
+// One more schema step (version 3), as a future build would append it.
+std::vector<SchemaMigration> schema_with_v3(std::string_view v3_sql) {
   std::vector<SchemaMigration> schema(sqlite_schema().begin(), sqlite_schema().end());
-  schema.push_back({"test step", v2_sql});
+  schema.push_back({"test step", v3_sql});
   return schema;
 }
 
-TEST(sqlite_store_test, a_v1_file_is_upgraded_by_a_newer_build_keeping_its_data) {
+TEST(sqlite_store_test, a_later_step_is_applied_once) {
   TempDir dir;
   const SqliteOptions options = at(dir.file("tandem.db"));
   {
     auto store = open_or_fail(options);
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->schema_version(), 1);
     commit_or_fail(*store, sample_batch());
   }
-  const auto v2 = schema_with_v2("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
+  const auto v3 = schema_with_v3("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
   {
-    auto upgraded = SqliteStore::open(options, v2);
+    auto upgraded = SqliteStore::open(options, v3);
     ASSERT_TRUE(upgraded.ok()) << upgraded.error().message;
-    EXPECT_EQ(upgraded.value()->schema_version(), 2);
+    EXPECT_EQ(upgraded.value()->schema_version(), 3);
     EXPECT_EQ(load(*upgraded.value(), "r").nodes.size(), 2u);
   }
   // Opening again does not re-apply the step (CREATE TABLE would fail if it did).
-  auto again = SqliteStore::open(options, v2);
+  auto again = SqliteStore::open(options, v3);
   ASSERT_TRUE(again.ok()) << again.error().message;
-  EXPECT_EQ(again.value()->schema_version(), 2);
+  EXPECT_EQ(again.value()->schema_version(), 3);
+}
+
+TEST(sqlite_store_test, held_locks_are_stored_replaced_and_dropped) {
+  auto store = open_or_fail(in_memory());
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "e1"});
+  batch.add(WriteBatch::PutLock{"r", {"n1", {"ana", "Ana", "#112233"}, 7, 1700000030000}});
+  batch.add(WriteBatch::PutLock{"r", {"n2", {"ben", "Ben", "#445566"}, 8, 1700000031000}});
+  batch.add(WriteBatch::PutLock{"r", {"n1", {"cleo", "Cleo", "#778899"}, 9, 1700000032000}});  // moved
+  batch.add(WriteBatch::DropLock{"r", "n2"});
+  batch.add(WriteBatch::DropLock{"r", "n9"});  // not held: not an error
+  commit_or_fail(*store, batch);
+  const RoomRecord room = load(*store, "r");
+  ASSERT_EQ(room.locks.size(), 1u);
+  EXPECT_EQ(room.locks[0], (protocol::LockInfo{"n1", {"cleo", "Cleo", "#778899"}, 9, 1700000032000}));
 }
 
 TEST(sqlite_store_test, a_database_newer_than_the_build_is_refused) {
   TempDir dir;
   const SqliteOptions options = at(dir.file("tandem.db"));
   {
-    auto newer = SqliteStore::open(options, schema_with_v2("CREATE TABLE future (x INTEGER)"));
+    auto newer = SqliteStore::open(options, schema_with_v3("CREATE TABLE future (x INTEGER)"));
     ASSERT_TRUE(newer.ok()) << newer.error().message;
   }
   auto refused = SqliteStore::open(options);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "internal");
   EXPECT_NE(refused.error().message.find(options.path), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("schema version 2, newer than this build knows (1)"), std::string::npos)
+  EXPECT_NE(refused.error().message.find("schema version 3, newer than this build knows (2)"), std::string::npos)
       << refused.error().message;
 }
 
@@ -592,21 +607,21 @@ TEST(sqlite_store_test, a_failing_migration_leaves_the_database_at_its_previous_
     commit_or_fail(*store, sample_batch());
   }
   // The step's first statement succeeds, its second fails: neither may remain.
-  auto failed = SqliteStore::open(options, schema_with_v2("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
+  auto failed = SqliteStore::open(options, schema_with_v3("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
                                                           "INSERT INTO no_such_table VALUES (1)"));
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().message.find("migration to schema version 2 (test step)"), std::string::npos)
+  EXPECT_NE(failed.error().message.find("migration to schema version 3 (test step)"), std::string::npos)
       << failed.error().message;
   EXPECT_NE(failed.error().message.find("no_such_table"), std::string::npos) << failed.error().message;
 
   auto store = open_or_fail(options);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 1);
+  EXPECT_EQ(store->schema_version(), 2);  // still the current version
   EXPECT_TRUE(load(*store, "r").exists);
   // "half" was rolled back too: the same step minus the failing statement now applies.
-  auto fixed = SqliteStore::open(options, schema_with_v2("CREATE TABLE half (x INTEGER)"));
+  auto fixed = SqliteStore::open(options, schema_with_v3("CREATE TABLE half (x INTEGER)"));
   ASSERT_TRUE(fixed.ok()) << fixed.error().message;
-  EXPECT_EQ(fixed.value()->schema_version(), 2);
+  EXPECT_EQ(fixed.value()->schema_version(), 3);
 }
 
 TEST(sqlite_store_test, sessions_unused_for_session_days_are_forgotten_at_open_with_their_requests) {

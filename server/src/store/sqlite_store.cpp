@@ -113,8 +113,23 @@ CREATE TABLE requests (
 CREATE INDEX requests_in_order ON requests (session, ord);
 )sql";
 
-constexpr std::array<SchemaMigration, 1> kSchema{{
+// v2: the locks held in each room, so a restarted server can release them in the room log.
+constexpr std::string_view kHeldLocks = R"sql(
+CREATE TABLE locks (
+  room       TEXT NOT NULL REFERENCES rooms(room),
+  resource   TEXT NOT NULL,
+  user       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  color      TEXT NOT NULL,
+  fence      INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,             -- Unix ms
+  PRIMARY KEY (room, resource)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SchemaMigration, 2> kSchema{{
     {"initial schema", kInitialSchema},
+    {"held locks", kHeldLocks},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -127,6 +142,7 @@ enum class Sql : std::size_t {
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAnswer, SelectFence,
+  UpsertLock, DeleteLock, SelectLocks,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -192,6 +208,13 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectSession: return "SELECT user FROM sessions WHERE id = ?1";
     case Sql::SelectAnswer: return "SELECT answer_json FROM requests WHERE session = ?1 AND request_id = ?2";
     case Sql::SelectFence: return "SELECT high_water FROM fence WHERE only_row = 1";
+    case Sql::UpsertLock:
+      return "INSERT INTO locks (room, resource, user, name, color, fence, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+             "ON CONFLICT (room, resource) DO UPDATE SET user = excluded.user, name = excluded.name, "
+             "color = excluded.color, fence = excluded.fence, expires_at = excluded.expires_at";
+    case Sql::DeleteLock: return "DELETE FROM locks WHERE room = ?1 AND resource = ?2";
+    case Sql::SelectLocks:
+      return "SELECT resource, user, name, color, fence, expires_at FROM locks WHERE room = ?1 ORDER BY resource";
     case Sql::Count: break;
   }
   return "";
@@ -200,7 +223,7 @@ constexpr std::string_view sql_text(Sql which) {
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
-    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest"};
+    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock"};
 
 // SQLite integers are signed 64-bit; a count above that means "no bound".
 std::int64_t to_sql_count(std::size_t count) {
@@ -580,6 +603,15 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
             {query.text(0), query.text(1), query.text(2), query.text(3), query.int64(4), query.int64(5)});
       if (step == Query::Step::Failed) return db.failure("load chat of " + room);
     }
+    {
+      Query query(db, Sql::SelectLocks);
+      query.bind(room);
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row)
+        record.locks.push_back({query.text(0), {query.text(1), query.text(2), query.text(3)}, query.int64(4),
+                                query.int64(5)});
+      if (step == Query::Step::Failed) return db.failure("load locks of " + room);
+    }
     return record;
   });
 }
@@ -683,6 +715,14 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
         note_once(used_sessions, w.session);
         return execute(db, Sql::RememberRequest, "RememberRequest " + w.request_id, w.session, w.request_id,
                        w.answer_json);
+      },
+      [&](const B::PutLock& w) {
+        const protocol::LockInfo& l = w.lock;
+        return execute(db, Sql::UpsertLock, "PutLock " + w.room + " " + l.resource, w.room, l.resource, l.holder.user,
+                       l.holder.name, l.holder.color, l.fence, l.expires_at);
+      },
+      [&](const B::DropLock& w) {
+        return execute(db, Sql::DeleteLock, "DropLock " + w.room + " " + w.resource, w.room, w.resource);
       },
   };
 

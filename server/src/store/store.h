@@ -22,6 +22,7 @@
 
 #include "tandem/protocol/chat.h"
 #include "tandem/protocol/documents.h"
+#include "tandem/protocol/locks.h"
 #include "tandem/result.h"
 
 namespace tandem::server::store {
@@ -54,6 +55,9 @@ struct RoomRecord {
   std::vector<protocol::Node> nodes;  // workflow documents: insertion order
   std::vector<protocol::Edge> edges;
   std::vector<protocol::ChatEntry> chat;  // the last `chat_limit` messages, oldest first
+  // Locks held when the room was last stored. Their holders' connections did not survive a
+  // restart: the server releases them (and says so in the room log) when it loads the room.
+  std::vector<protocol::LockInfo> locks;
 };
 
 struct StoredSession {
@@ -74,10 +78,12 @@ class WriteBatch {
   struct AddChat { std::string room; protocol::ChatEntry entry; };
   struct ClearChat { std::string room; };
   struct RaiseFence { std::int64_t fence; };  // the fence high-water mark is at least this
+  struct PutLock { std::string room; protocol::LockInfo lock; };  // held now (replaces the resource's)
+  struct DropLock { std::string room, resource; };                // released
   struct PutSession { StoredSession session; };
   struct RememberRequest { std::string session, request_id, answer_json; };
   using Write = std::variant<NewRoom, AppendEvent, PutNode, DeleteNode, PutEdge, DeleteEdge, AddChange, AddChat,
-                             ClearChat, RaiseFence, PutSession, RememberRequest>;
+                             ClearChat, RaiseFence, PutSession, RememberRequest, PutLock, DropLock>;
 
   template <class W>
   void add(W write) { writes_.emplace_back(std::move(write)); }
