@@ -147,6 +147,8 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("shutdown_timeout_ms", &Settings::shutdown_timeout_ms, 0, kMaxMs,
                       "on SIGTERM/SIGINT, time to close clients with 1012 before exiting anyway"));
 
+  t.push_back(integer("recovery_history", &Settings::recovery_history, 1, 1000000,
+                      "room events kept per room so a reconnecting client gets what it missed (older: a fresh snapshot)"));
   t.push_back(text("store_path", &Settings::store_path,
                    "SQLite database file for durable state (folder created if missing; \":memory:\" keeps nothing)"));
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,

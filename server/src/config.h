@@ -70,6 +70,7 @@ struct Settings {
   int max_locks_per_user = 32;  // held (or awaited by takeover) per user, else limit_exceeded
 
   // ---- store (durable state: rooms, documents, chat, fences, sessions) ----
+  int recovery_history = 1000;  // events kept per room for `subscribe {since}`; older: recovered:false
   std::string store_path = "data/tandem.db";  // SQLite file, its folder created; ":memory:" keeps nothing
   bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
 

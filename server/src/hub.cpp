@@ -76,6 +76,8 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   } else {
     handlers::register_all(handlers_);
   }
+  rooms_.attach_store(store_, [this]() -> store::WriteBatch& { return writes(); },
+                      static_cast<std::size_t>(settings.recovery_history));
   // The rooms gauge and the admin room list read the registry as it is when asked.
   metrics_.set_room_lister([this] {
     std::vector<RoomSummary> rooms;

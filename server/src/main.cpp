@@ -50,6 +50,7 @@ int serve(const std::vector<std::string>& args) {
   store::SqliteOptions options;
   options.path = settings.store_path;
   options.synchronous = settings.store_full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
+  options.retention.history = static_cast<std::size_t>(settings.recovery_history);
   auto opened = store::SqliteStore::open(options);
   if (!opened) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());

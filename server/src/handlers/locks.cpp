@@ -54,6 +54,9 @@ struct LocksState {
         }
       }
       table.emplace(ls);
+      // A room whose members all left stays live while it has locks: their release is a room
+      // event too.
+      hub.rooms().set_keep_alive([this](const std::string& room) { return table && table->has_locks_in(room); });
     }
     return *table;
   }
@@ -76,8 +79,10 @@ protocol::LockGranted granted(const LocksState& state, const locks::Lease& lease
   return protocol::LockGranted{lease.room, lease.resource, lease.fence, state.wall(lease.expires_at)};
 }
 
-// Sends what the table changed: room events to the room (skipped when the room is gone: nobody
-// is left to tell), a delayed takeover answer to its requester, takeover_requested to a holder.
+// Sends what the table changed: room events into the room log (the room stays live while it
+// has locks, so a holder's grace can end after everyone left and still be recorded), the held
+// locks into the store (a restarted server releases them), a delayed takeover answer to its
+// requester, takeover_requested to a holder.
 void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
   RoomRegistry& rooms = hub.rooms();
   const Now now = state.last_now;
@@ -87,10 +92,14 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
       case LockChange::Kind::Locked: {
         hub.metrics().lock_granted();  // every new lease: lock, takeover, a takeover's move
         hub.writes().add(store::WriteBatch::RaiseFence{lease.fence});  // durable before anyone is told its fence
-        if (rooms.find(lease.room)) {
-          protocol::Locked event{lease.room, lease.resource, lease.owner.user, lease.fence,
-                                 state.wall(lease.expires_at), rooms.next_seq(lease.room), now.wall};
-          rooms.broadcast(hub, lease.room, protocol::ServerMessage{std::move(event)});
+        if (const Room* room = rooms.find(lease.room)) {
+          if (room->durable)
+            hub.writes().add(store::WriteBatch::PutLock{
+                lease.room, {lease.resource, lease.owner.user, lease.fence, state.wall(lease.expires_at)}});
+          const std::int64_t seq = rooms.next_seq(lease.room);
+          rooms.publish(hub, lease.room, seq,
+                        protocol::Locked{lease.room, lease.resource, lease.owner.user, lease.fence,
+                                         state.wall(lease.expires_at), seq, now.wall});
         }
         if (change.requester) {
           if (Connection* requester = hub.find(change.requester->connection))
@@ -99,9 +108,12 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
         break;
       }
       case LockChange::Kind::Unlocked: {
-        if (!rooms.find(lease.room)) break;
-        protocol::Unlocked event{lease.room, lease.resource, change.reason, rooms.next_seq(lease.room), now.wall};
-        rooms.broadcast(hub, lease.room, protocol::ServerMessage{std::move(event)});
+        const Room* room = rooms.find(lease.room);
+        if (!room) break;
+        if (room->durable) hub.writes().add(store::WriteBatch::DropLock{lease.room, lease.resource});
+        const std::int64_t seq = rooms.next_seq(lease.room);
+        rooms.publish(hub, lease.room, seq, protocol::Unlocked{lease.room, lease.resource, change.reason, seq, now.wall});
+        rooms.release_if_idle(lease.room);  // its last lock may have been what kept it
         break;
       }
       case LockChange::Kind::TakeoverRequested: {
@@ -195,7 +207,9 @@ void register_locks(HandlerRegistry& registry) {
 
   // lock_state after subscribed (and after presence_state: presence registers first).
   registry.on_room_join([state](Hub& hub, Connection& c, const std::string& room, JoinKind kind) {
-    if (kind == JoinKind::Automatic) return;  // no subscribe, no snapshots
+    // No snapshot for the automatic room (no subscribe), nor after a recovery: the replayed
+    // lock events brought the client's locks up to date.
+    if (kind != JoinKind::Subscribed) return;
     protocol::LockState snapshot;
     snapshot.room = room;
     if (const Room* r = hub.rooms().find(room)) snapshot.seq = r->seq;

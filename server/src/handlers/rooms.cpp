@@ -1,9 +1,11 @@
 // server/src/handlers/rooms.cpp — the rooms family: subscribe, unsubscribe, the automatic
 // user:{sub} room, and leaving every room on disconnect (PROTOCOL.md §6).
 //
-// There is no durable room history yet: `since` is accepted and every subscribe answers
-// recovered:false with the room's current epoch and seq, followed by fresh snapshots (sent by
-// the join hooks of presence, locks, ...).
+// Recovery (PROTOCOL.md §6): `subscribe {since: {epoch, seq}}` from a client that saw the room
+// up to `seq` is answered recovered:true when the epoch matches and the room's history still
+// holds every event after it: `subscribed`, the missed events in order, then presence_state
+// (presence is never replayed). Otherwise recovered:false and every snapshot (presence_state,
+// lock_state, ...) from the join hooks.
 #include <string>
 
 #include "handlers.h"
@@ -25,13 +27,18 @@ void register_rooms(HandlerRegistry& registry) {
                 "already in " + std::to_string(ctx.hub.settings().max_rooms) + " rooms (max_rooms)");
       return;
     }
+    std::optional<std::vector<Bytes>> missed;
+    if (subscribe.since && subscribe.since->epoch == joined.room->epoch)
+      missed = rooms.events_after(subscribe.room, subscribe.since->seq);
     protocol::Subscribed answer;
     answer.room = subscribe.room;
     answer.epoch = joined.room->epoch;
     answer.seq = joined.room->seq;
-    answer.recovered = false;  // no history to replay from yet: snapshots follow
+    answer.recovered = missed.has_value();
     ctx.reply(std::move(answer));
-    rooms.notify_joined(ctx.hub, c, subscribe.room, JoinKind::Subscribed);
+    if (missed)
+      for (Bytes& event : *missed) ctx.hub.send(c, std::move(event));
+    rooms.notify_joined(ctx.hub, c, subscribe.room, missed ? JoinKind::Recovered : JoinKind::Subscribed);
   });
 
   registry.on<protocol::Unsubscribe>([](HandlerContext& ctx, const protocol::Unsubscribe& unsubscribe) {

@@ -260,6 +260,11 @@ std::vector<Lease> LockTable::locks_in(std::string_view room) const {
   return out;
 }
 
+bool LockTable::has_locks_in(std::string_view room) const {
+  auto r = rooms_.find(std::string(room));
+  return r != rooms_.end() && !r->second.empty();
+}
+
 std::size_t LockTable::locks_held_by(std::string_view user) const {
   std::size_t count = 0;
   for (const auto& [room, locks] : rooms_)

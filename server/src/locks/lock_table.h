@@ -159,6 +159,7 @@ class LockTable {
 
   // Every lease in `room`, by resource name, for the lock_state snapshot.
   std::vector<Lease> locks_in(std::string_view room) const;
+  bool has_locks_in(std::string_view room) const;
   std::size_t locks_held_by(std::string_view user) const;
   std::size_t size() const;
   const LockCounters& counters() const { return counters_; }

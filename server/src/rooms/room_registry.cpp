@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../hub.h"
+#include "../log.h"
 
 namespace tandem::server {
 
@@ -33,12 +34,80 @@ JoinOutcome RoomRegistry::join(const Connection& connection, const std::string& 
   Room& r = it->second;
   if (created) {
     r.name = room;
-    r.epoch = "e" + std::to_string(now) + "." + std::to_string(++rooms_created_);
-    r.seq = 0;
+    load(r, now);
   }
   r.members.push_back(connection.id);
   memberships.push_back({room, kind});
   return {JoinStatus::Joined, &r};
+}
+
+void RoomRegistry::attach_store(store::Store* store, std::function<store::WriteBatch&()> writes,
+                                std::size_t history_limit) {
+  store_ = store;
+  writes_ = std::move(writes);
+  history_limit_ = history_limit;
+}
+
+void RoomRegistry::load(Room& r, UnixMillis now) {
+  auto fresh = [&](bool durable) {
+    r.epoch = "e" + std::to_string(now) + "." + std::to_string(++rooms_created_);
+    r.seq = 0;
+    r.durable = durable;
+    if (durable) writes_().add(store::WriteBatch::NewRoom{r.name, r.epoch});
+  };
+  if (!store_) return fresh(false);
+  Result<store::RoomRecord> loaded = store_->load_room(r.name);
+  if (!loaded) {
+    LOG_ERROR("room %s: cannot load it (%s); it starts afresh and is not stored", r.name.c_str(),
+              loaded.error().message.c_str());
+    return fresh(false);
+  }
+  store::RoomRecord stored = std::move(loaded).value();
+  if (!stored.exists) return fresh(true);
+  r.epoch = std::move(stored.epoch);
+  r.seq = stored.seq;
+  r.durable = true;
+  for (store::StoredEvent& event : stored.history)
+    r.history.push_back({event.seq, std::make_shared<const std::string>(std::move(event.json))});
+  // Locks held when the server stopped: their holders' connections did not survive it.
+  for (const protocol::LockInfo& lock : stored.locks) {
+    const std::int64_t seq = ++r.seq;
+    protocol::Unlocked released{r.name, lock.resource, protocol::UnlockReason::Disconnected, seq, now};
+    record(r, seq, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, released})));
+    writes_().add(store::WriteBatch::DropLock{r.name, lock.resource});
+  }
+}
+
+void RoomRegistry::record(Room& r, std::int64_t seq, Bytes frame) {
+  if (r.durable) writes_().add(store::WriteBatch::AppendEvent{r.name, seq, *frame});
+  r.history.push_back({seq, std::move(frame)});
+  while (r.history.size() > history_limit_) r.history.pop_front();
+}
+
+void RoomRegistry::publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message) {
+  auto it = rooms_.find(std::string(room));
+  if (it == rooms_.end()) return;
+  auto frame = std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, message}));
+  record(it->second, seq, frame);
+  broadcast(hub, room, frame);
+}
+
+std::optional<std::vector<Bytes>> RoomRegistry::events_after(std::string_view room, std::int64_t seq) const {
+  const Room* r = find(room);
+  if (!r || seq > r->seq || seq < 0) return std::nullopt;
+  std::vector<Bytes> missed;
+  if (seq == r->seq) return missed;
+  if (r->history.empty() || r->history.front().seq > seq + 1) return std::nullopt;  // fell out of the history
+  for (const RoomEvent& event : r->history)
+    if (event.seq > seq) missed.push_back(event.frame);
+  return missed;
+}
+
+void RoomRegistry::release_if_idle(const std::string& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.members.empty()) return;
+  if (keep_alive_ && keep_alive_(room)) return;
+  rooms_.erase(it);
 }
 
 void RoomRegistry::notify_joined(Hub& hub, Connection& connection, const std::string& room, JoinKind kind) {
@@ -49,7 +118,7 @@ void RoomRegistry::remove_member(ConnectionId connection, const std::string& roo
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
   std::erase(it->second.members, connection);
-  if (it->second.members.empty()) rooms_.erase(it);  // a room exists while it has members
+  release_if_idle(room);  // a room lives while it has members, or a feature keeps it
 }
 
 bool RoomRegistry::leave(Hub& hub, Connection& connection, const std::string& room, LeaveReason reason) {
@@ -105,13 +174,17 @@ std::size_t RoomRegistry::subscribed_count(ConnectionId connection) const {
 
 RoomStats RoomRegistry::stats() const {
   RoomStats s;
-  s.rooms = rooms_.size();
-  for (const auto& [name, room] : rooms_) s.memberships += room.members.size();
+  for (const auto& [name, room] : rooms_) {
+    if (room.members.empty()) continue;  // kept alive, but nobody is in it
+    ++s.rooms;
+    s.memberships += room.members.size();
+  }
   return s;
 }
 
 void RoomRegistry::for_each_room(const std::function<void(const Room&)>& visit) const {
-  for (const auto& [name, room] : rooms_) visit(room);
+  for (const auto& [name, room] : rooms_)
+    if (!room.members.empty()) visit(room);
 }
 
 std::int64_t RoomRegistry::next_seq(std::string_view room) {

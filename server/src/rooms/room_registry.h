@@ -1,10 +1,13 @@
 // server/src/rooms/room_registry.h — who is in which room (PROTOCOL.md §4, §6), and sending to
 // a room's members.
 //
-// Membership both ways: room -> connections (in join order) and connection -> rooms. A room
-// exists while it has members: the first join creates it with a fresh epoch and seq 0; the
-// last leave forgets it (so a later join starts a new epoch — there is no durable history
-// yet, issue 3 answers every subscribe with recovered:false).
+// Membership both ways: room -> connections (in join order) and connection -> rooms. A room is
+// live while it has members — or while a feature keeps it (keep_alive: locks of a dropped
+// holder still in their grace belong to the room's log). The first join loads it from the
+// store (epoch, seq, recent events; locks that were held when the server stopped are released
+// as `unlocked` events, since their holders' connections are gone) or creates it with a fresh
+// epoch. The room log: every room event gets the next seq, goes into the room's recent history
+// (recovery_history events, for `subscribe {since}`) and into the store.
 //
 // The registry is owned by the Hub (Hub::rooms()). Features react to membership changes
 // through hooks registered on the HandlerRegistry (on_room_join / on_room_leave, see hub.h):
@@ -21,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,6 +34,7 @@
 #include <vector>
 
 #include "../frame_queue.h"
+#include "../store/store.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/messages.h"
 
@@ -43,6 +48,10 @@ using ConnectionId = std::uint64_t;
 enum class JoinKind {
   Automatic,   // user:{sub}, joined at authentication; no `subscribed`, no snapshots
   Subscribed,  // a `subscribe` request (first time or again)
+  // notify_joined only: a `subscribe` answered recovered:true after replaying the missed
+  // events, so only state that is never replayed (presence) is snapshotted. Memberships made
+  // this way are Subscribed ones.
+  Recovered,
 };
 
 // Why a connection left a room.
@@ -57,11 +66,19 @@ enum class JoinStatus {
   LimitExceeded,   // the connection already has max_rooms subscribed rooms
 };
 
+// One recorded room event: its seq and the bytes every member got.
+struct RoomEvent {
+  std::int64_t seq = 0;
+  Bytes frame;
+};
+
 struct Room {
   std::string name;
-  std::string epoch;     // chosen when the room was created; "e<wall ms>.<n>"
+  std::string epoch;     // chosen when the room was first stored; "e<wall ms>.<n>"
   std::int64_t seq = 0;  // the latest room event's seq; 0 = none yet
   std::vector<ConnectionId> members;  // join order
+  std::deque<RoomEvent> history;      // the latest recovery_history events, oldest first
+  bool durable = false;               // stored (or being stored): its events are written too
 };
 
 struct JoinOutcome {
@@ -84,6 +101,15 @@ class RoomRegistry {
  public:
   // `max_rooms`: rooms one connection may join by `subscribe` (automatic joins do not count).
   explicit RoomRegistry(std::size_t max_rooms) : max_rooms_(max_rooms) {}
+
+  // Durable rooms: where rooms are loaded from and their writes go (the hub's store and its
+  // current batch), and how many events each room keeps for recovery. Without a store, rooms
+  // start fresh and keep their log in memory only.
+  void attach_store(store::Store* store, std::function<store::WriteBatch&()> writes, std::size_t history_limit);
+  // A room whose last member left stays live while this says so (set by the locks feature).
+  void set_keep_alive(std::function<bool(const std::string& room)> keep_alive) { keep_alive_ = std::move(keep_alive); }
+  // Forgets a room with no members that nothing keeps alive any more.
+  void release_if_idle(const std::string& room);
 
   // ---- membership changes ----------------------------------------------------------------
   JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
@@ -111,6 +137,13 @@ class RoomRegistry {
   // Takes the next seq for a room event (locked, unlocked, chat...): seq + 1. Precondition: the
   // room exists.
   std::int64_t next_seq(std::string_view room);
+  // Records event `seq` (its encoded frame) in the room's history and the store, and sends it
+  // to every member. Use with next_seq: the message carries its seq.
+  void publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message);
+  // The recorded events after `seq`, oldest first, if the history still holds all of them
+  // (empty when nothing was missed); nothing when `seq` is older than the history or newer
+  // than the room.
+  std::optional<std::vector<Bytes>> events_after(std::string_view room, std::int64_t seq) const;
 
   // ---- sending -----------------------------------------------------------------------------
   // Queues the same bytes for every member, except `except` when given.
@@ -128,11 +161,17 @@ class RoomRegistry {
     JoinKind kind;
   };
   void remove_member(ConnectionId connection, const std::string& room);
+  void load(Room& room, UnixMillis now);  // from the store, or fresh
+  void record(Room& room, std::int64_t seq, Bytes frame);
 
   std::size_t max_rooms_;
   std::unordered_map<std::string, Room> rooms_;
   std::unordered_map<ConnectionId, std::vector<Membership>> by_connection_;
   std::uint64_t rooms_created_ = 0;  // makes epochs unique within one millisecond
+  store::Store* store_ = nullptr;
+  std::function<store::WriteBatch&()> writes_;
+  std::size_t history_limit_ = 1000;
+  std::function<bool(const std::string&)> keep_alive_;
 };
 
 }  // namespace tandem::server
