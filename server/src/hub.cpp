@@ -219,32 +219,69 @@ void Hub::tick(Now now) {
 }
 
 store::WriteBatch& Hub::writes() {
-  if (batch_.empty() && held_replies_.empty()) waker_.commit_soon();
+  if (batch_.empty() && held_.empty()) waker_.commit_soon();
   return batch_;
 }
 
+void Hub::hold(Connection& c, HeldFrame frame) {
+  if (batch_.empty() && held_.empty()) waker_.commit_soon();
+  ++c.held_frames;
+  held_.push_back(std::move(frame));
+}
+
 void Hub::send_after_commit(Connection& c, protocol::ServerFrame frame) {
-  if (batch_.empty() && held_replies_.empty()) waker_.commit_soon();
-  held_replies_.emplace_back(c.id, std::move(frame));
+  if (!store_) return send(c, frame);  // nothing to wait for
+  if (c.close) return;
+  std::optional<std::string> id = frame.id;
+  hold(c, HeldFrame{c.id, std::make_shared<const std::string>(protocol::encode(frame)), std::move(id), true});
+}
+
+void Hub::send_after_commit(Connection& c, Bytes frame) {
+  if (!store_) return send(c, std::move(frame));
+  if (c.close) return;
+  hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
 }
 
 void Hub::commit() {
-  if (batch_.empty() && held_replies_.empty()) return;
-  Result<store::Done> committed = store_ && !batch_.empty() ? store_->commit(batch_) : Result<store::Done>(store::Done{});
-  if (!committed) LOG_ERROR("store commit of %zu write(s) failed: %s", batch_.writes().size(), committed.error().message.c_str());
-  metrics_.store_commit(batch_.writes().size(), committed.ok());
+  if (batch_.empty() && held_.empty()) return;
+  if (store_ && !batch_.empty()) {
+    Result<store::Done> committed = store_->commit(batch_);
+    metrics_.store_commit(batch_.writes().size(), committed.ok());
+    if (!committed) {
+      // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
+      // store fall behind for good. Keep them, and everything held for them, and try again.
+      ++failed_commits_;
+      LOG_ERROR("store commit of %zu write(s) failed (%d in a row): %s", batch_.writes().size(), failed_commits_,
+                committed.error().message.c_str());
+      if (failed_commits_ < kStoreRetries) return;
+      LOG_ERROR("store: giving up after %d failed commits; closing every connection", failed_commits_);
+      store_failed_ = true;
+      batch_.clear();
+      release_held(false);
+      for (auto& [id, c] : connections_) close(c, protocol::close::internal_error, "store failure");
+      return;
+    }
+  }
+  failed_commits_ = 0;
   batch_.clear();
-  // Taken first: a send below may close a connection, and nothing here adds to the list.
-  auto replies = std::move(held_replies_);
-  held_replies_.clear();
-  for (auto& [id, frame] : replies) {
-    Connection* c = find(id);
-    if (!c) continue;  // gone meanwhile: its resend is answered from what was stored
-    if (committed) {
-      send(*c, frame);
-    } else {
-      send(*c, protocol::ServerFrame{frame.id, protocol::ErrorReply{std::string(protocol::errc::internal),
-                                                                    "the change could not be stored; retry", std::nullopt}});
+  release_held(true);
+  rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+}
+
+void Hub::release_held(bool stored) {
+  // Taken first: sends below may close connections; nothing here adds to the list.
+  auto held = std::move(held_);
+  held_.clear();
+  for (const HeldFrame& h : held)
+    if (Connection* c = find(h.connection)) c->held_frames = 0;
+  for (HeldFrame& h : held) {
+    Connection* c = find(h.connection);
+    if (!c) continue;  // gone meanwhile: a resend is answered from what was stored
+    if (stored) {
+      send(*c, std::move(h.frame));
+    } else if (h.is_reply) {
+      send(*c, protocol::ServerFrame{h.reply_id, protocol::ErrorReply{std::string(protocol::errc::internal),
+                                                                       "the change could not be stored", std::nullopt}});
     }
   }
 }
@@ -285,6 +322,10 @@ const CloseRequest* Hub::close_request(ConnectionId id) const {
 
 void Hub::send(Connection& c, Bytes frame, const StateKey& key) {
   if (c.close) return;  // nothing new goes to a connection being closed
+  if (c.held_frames > 0) {  // behind frames waiting for the commit: keep the order
+    hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
+    return;
+  }
   // Queue first, then check: a keyed frame may replace an older one and stay within the bound.
   c.outbound.push(std::move(frame), key);
   if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {

@@ -91,6 +91,9 @@ struct Connection {
   FrameQueue outbound;                // encoded messages, oldest first (bytes() bounded by max_outbound_bytes)
   bool wake_pending = false;          // the edge was woken and has not drained since
   std::optional<CloseRequest> close;  // set once; input is ignored afterwards
+  // Frames held for the pending group commit: while there are any, every later frame for this
+  // connection waits behind them, so it sees nothing out of order and nothing not yet stored.
+  std::size_t held_frames = 0;
 
   std::vector<Millis> bad_frames;  // times of recent protocol errors (at most max_bad_frames + 1)
 };
@@ -226,11 +229,16 @@ class Hub {
   // Queues `frame`; with a `key` it replaces a queued frame with the same key (frame_queue.h).
   void send(Connection& connection, Bytes frame, const StateKey& key = nullptr);
   void send(Connection& connection, const protocol::ServerFrame& frame);
-  // Durable state: handlers add what they changed to writes() and send the answers that
-  // promise durability (acks of stored changes, fences) with send_after_commit(), which holds
-  // them until commit() has made the writes durable.
+  // Durable state: handlers add what they changed to writes() and send what must not reach a
+  // client before it is stored (acks of stored changes, fences, room events) with
+  // send_after_commit(), which holds it until commit() has made the writes durable. Without a
+  // store nothing is held.
   store::WriteBatch& writes();
   void send_after_commit(Connection& connection, protocol::ServerFrame frame);
+  void send_after_commit(Connection& connection, Bytes frame);
+  // The store failed kStoreRetries commits in a row: every connection was closed (1011) and the
+  // server should stop.
+  bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
   // Requests a close. The first request wins; later ones are ignored.
   void close(Connection& connection, const protocol::CloseCode& code, std::string_view reason,
@@ -276,14 +284,28 @@ class Hub {
   SessionBook sessions_;
   store::Store* store_ = nullptr;
   store::WriteBatch batch_;
-  // Answers waiting for the batch: connection, frame (its id is echoed in an error if the
-  // commit fails).
-  std::vector<std::pair<ConnectionId, protocol::ServerFrame>> held_replies_;
+  // Frames waiting for the batch, in send order. `reply_id`: an answer, failed with error
+  // internal (echoing it) if the writes are given up; events are then dropped.
+  struct HeldFrame {
+    ConnectionId connection;
+    Bytes frame;
+    std::optional<std::string> reply_id;
+    bool is_reply;
+  };
+  std::vector<HeldFrame> held_;
+  int failed_commits_ = 0;  // in a row; the batch and held frames are kept and retried
+  bool store_failed_ = false;
+  void hold(Connection& connection, HeldFrame frame);
+  void release_held(bool stored);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   Metrics metrics_;
   ConnectionId next_id_ = 1;
   bool shutting_down_ = false;
 };
+
+// Consecutive failed group commits (retried every loop pass, at least every 250 ms) before the
+// hub gives up: it closes every connection with 1011 and reports store_failed().
+inline constexpr int kStoreRetries = 20;
 
 // How long protocol errors are remembered for the max_bad_frames rule.
 inline constexpr Millis kBadFrameWindow{60000};

@@ -526,6 +526,10 @@ ServeResult LwsServer::run(bool secret_generated) {
   // the shutdown checks below run at least that often.
   while (lws_service(context_, 0) >= 0) {
     hub_.commit();  // group commit: the writes of every event this pass handled, then their acks
+    if (hub_.store_failed() && !shutdown_started_) {
+      LOG_ERROR("the store keeps failing: stopping (clients were closed with 1011 and will reconnect elsewhere)");
+      begin_shutdown();
+    }
     if (!shutdown_started_) continue;
     const std::size_t open = hub_.stats().connections;
     if (open == 0) {
@@ -538,12 +542,13 @@ ServeResult LwsServer::run(bool secret_generated) {
     }
   }
   hub_.commit();
+  const bool store_failed = hub_.store_failed();
   lws_sul_cancel(&tick_.sul);
   g_context.store(nullptr);
   lws_context_destroy(context_);
   context_ = nullptr;
   LOG_INFO("stopped");
-  return ServeResult::Clean;
+  return store_failed ? ServeResult::StoreFailed : ServeResult::Clean;
 }
 
 }  // namespace

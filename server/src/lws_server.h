@@ -10,7 +10,8 @@ namespace tandem::server {
 // How run_server() ended; the process exit code.
 enum class ServeResult : int {
   Clean = 0,       // a signal arrived and every client was closed (or shutdown_timeout passed)
-  StartFailed = 1, // could not listen (port in use, bad host, ...): logged
+  StartFailed = 1, // could not listen (port in use, bad host, ...) or open the store: logged
+  StoreFailed = 3, // the store failed kStoreRetries commits in a row: clients closed 1011, logged
 };
 
 // Listens on settings.host:port, prints "listening on http://host:port" on stdout once ready,

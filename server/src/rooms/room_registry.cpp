@@ -89,7 +89,8 @@ void RoomRegistry::publish(Hub& hub, std::string_view room, std::int64_t seq, co
   if (it == rooms_.end()) return;
   auto frame = std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, message}));
   record(it->second, seq, frame);
-  broadcast(hub, room, frame);
+  for (ConnectionId id : it->second.members)
+    if (Connection* c = hub.find(id)) hub.send_after_commit(*c, frame);
 }
 
 std::optional<std::vector<Bytes>> RoomRegistry::events_after(std::string_view room, std::int64_t seq) const {
@@ -98,6 +99,10 @@ std::optional<std::vector<Bytes>> RoomRegistry::events_after(std::string_view ro
   std::vector<Bytes> missed;
   if (seq == r->seq) return missed;
   if (r->history.empty() || r->history.front().seq > seq + 1) return std::nullopt;  // fell out of the history
+  // A hole (an event that never made it into the log) must not be replayed as complete.
+  const bool contiguous = r->history.back().seq == r->seq &&
+                          static_cast<std::int64_t>(r->history.size()) == r->seq - r->history.front().seq + 1;
+  if (!contiguous) return std::nullopt;
   for (const RoomEvent& event : r->history)
     if (event.seq > seq) missed.push_back(event.frame);
   return missed;
@@ -107,7 +112,19 @@ void RoomRegistry::release_if_idle(const std::string& room) {
   auto it = rooms_.find(room);
   if (it == rooms_.end() || !it->second.members.empty()) return;
   if (keep_alive_ && keep_alive_(room)) return;
-  rooms_.erase(it);
+  if (!store_) {
+    rooms_.erase(it);
+  } else if (std::find(idle_.begin(), idle_.end(), room) == idle_.end()) {
+    idle_.push_back(room);
+  }
+}
+
+void RoomRegistry::forget_idle() {
+  for (const std::string& room : idle_) {
+    auto it = rooms_.find(room);
+    if (it != rooms_.end() && it->second.members.empty() && !(keep_alive_ && keep_alive_(room))) rooms_.erase(it);
+  }
+  idle_.clear();
 }
 
 void RoomRegistry::notify_joined(Hub& hub, Connection& connection, const std::string& room, JoinKind kind) {

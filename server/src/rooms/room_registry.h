@@ -108,8 +108,11 @@ class RoomRegistry {
   void attach_store(store::Store* store, std::function<store::WriteBatch&()> writes, std::size_t history_limit);
   // A room whose last member left stays live while this says so (set by the locks feature).
   void set_keep_alive(std::function<bool(const std::string& room)> keep_alive) { keep_alive_ = std::move(keep_alive); }
-  // Forgets a room with no members that nothing keeps alive any more.
+  // Forgets a room with no members that nothing keeps alive any more — with a store, only at
+  // the next forget_idle() (after a successful commit), so a room rejoined in between is reused
+  // rather than reloaded from a store that is behind memory.
   void release_if_idle(const std::string& room);
+  void forget_idle();
 
   // ---- membership changes ----------------------------------------------------------------
   JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
@@ -138,7 +141,8 @@ class RoomRegistry {
   // room exists.
   std::int64_t next_seq(std::string_view room);
   // Records event `seq` (its encoded frame) in the room's history and the store, and sends it
-  // to every member. Use with next_seq: the message carries its seq.
+  // to every member once it is stored (Hub::send_after_commit). Use with next_seq: the message
+  // carries its seq.
   void publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message);
   // The recorded events after `seq`, oldest first, if the history still holds all of them
   // (empty when nothing was missed); nothing when `seq` is older than the history or newer
@@ -172,6 +176,7 @@ class RoomRegistry {
   std::function<store::WriteBatch&()> writes_;
   std::size_t history_limit_ = 1000;
   std::function<bool(const std::string&)> keep_alive_;
+  std::vector<std::string> idle_;  // rooms to forget at forget_idle()
 };
 
 }  // namespace tandem::server

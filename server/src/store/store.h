@@ -8,8 +8,10 @@
 //   - a room is loaded once, when it is first joined after start-up (load_room);
 //   - handlers apply a change in memory and record it in the current WriteBatch;
 //   - once per loop iteration the hub commits the batch in one transaction (group commit) and
-//     only then sends the acks of the requests in it. A failed commit fails those requests
-//     (error internal) and the in-memory state is reloaded from the store.
+//     only then sends what was held for it (acks, fences, room events). A failed commit is
+//     retried with everything kept (memory has moved on, so the store must catch up, in
+//     order); after kStoreRetries failures in a row the hub gives up: held answers become
+//     error internal, every connection is closed 1011 and the server stops.
 // Everything runs on the loop thread; implementations need not be thread-safe.
 #pragma once
 
