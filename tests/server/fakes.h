@@ -32,6 +32,15 @@ class CountingIds final : public IdSource {
   int count = 0;
 };
 
+// Every message queued for `id`, decoded (batch frames flattened; undecodable ones skipped).
+inline std::vector<protocol::ServerFrame> drain_frames(Hub& hub, ConnectionId id) {
+  std::vector<protocol::ServerFrame> out;
+  while (Bytes frame = hub.next_frame(id))
+    for (auto& decoded : protocol::decode_server(*frame))
+      if (decoded.ok()) out.push_back(std::move(decoded).value());
+  return out;
+}
+
 // header.payload.signature with an HMAC-SHA256 over whatever JSON the test wants, so tests can
 // build tokens the minter would never produce (alg none, RS256, missing claims).
 inline std::string signed_token(std::string_view header_json, std::string_view payload_json,

@@ -42,13 +42,7 @@ class PresenceTest : public ::testing::Test {
     return id;
   }
 
-  std::vector<protocol::ServerFrame> drain(ConnectionId id) {
-    std::vector<protocol::ServerFrame> out;
-    while (Bytes frame = hub_.next_frame(id))
-      for (auto& decoded : protocol::decode_server(*frame))
-        if (decoded.ok()) out.push_back(std::move(decoded).value());
-    return out;
-  }
+  std::vector<protocol::ServerFrame> drain(ConnectionId id) { return testing::drain_frames(hub_, id); }
 
   template <class M>
   std::vector<M> drain_of(ConnectionId id) {

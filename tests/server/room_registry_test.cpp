@@ -54,13 +54,7 @@ class RoomRegistryTest : public ::testing::Test {
     return id;
   }
 
-  std::vector<protocol::ServerFrame> drain(ConnectionId id) {
-    std::vector<protocol::ServerFrame> out;
-    while (Bytes frame = hub_.next_frame(id))
-      for (auto& decoded : protocol::decode_server(*frame))
-        if (decoded.ok()) out.push_back(std::move(decoded).value());
-    return out;
-  }
+  std::vector<protocol::ServerFrame> drain(ConnectionId id) { return testing::drain_frames(hub_, id); }
 
   void subscribe(ConnectionId id, const std::string& room, const std::string& request_id = "s") {
     hub_.receive(id, R"({"type":"subscribe","id":")" + request_id + R"(","room":")" + room + R"("})", now());
