@@ -153,6 +153,23 @@ std::vector<SettingInfo> build_table() {
                    "SQLite database file for durable state (folder created if missing; \":memory:\" keeps nothing)"));
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
                    "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
+  t.push_back(integer("dedup_window", &Settings::dedup_window, 1, 1000000,
+                      "request ids remembered per session; a resend of one of them is acked again, not applied twice"));
+
+  t.push_back(integer("max_nodes", &Settings::max_nodes, 1, 10000, "nodes per workflow document, else limit_exceeded"));
+  t.push_back(integer("max_edges", &Settings::max_edges, 1, 20000, "edges per workflow document, else limit_exceeded"));
+  t.push_back(integer<std::int64_t>("max_doc_bytes", &Settings::max_doc_bytes, 1024, kGiB,
+                                    "largest workflow document (its encoded snapshot), else limit_exceeded"));
+
+  t.push_back(integer("chat_history", &Settings::chat_history, 1, 10000,
+                      "chat messages kept per room and sent to a joining client"));
+  t.push_back(integer("typing_timeout_ms", &Settings::typing_timeout_ms, 100, kMaxMs,
+                      "a typing indicator clears itself after this long without a new `typing`"));
+
+  SettingInfo publish_key = text("publish_api_key", &Settings::publish_api_key,
+                                 "bearer key for POST /api/v1/publish, at least 16 bytes (unset: publish answers 403)");
+  publish_key.secret = true;
+  t.push_back(std::move(publish_key));
 
   SettingInfo level = row("log_level", "error, warn, info or debug (debug logs every connect/disconnect)");
   level.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
@@ -230,6 +247,9 @@ std::optional<std::string> validate(const Settings& s) {
            std::to_string(kMinSecretBytes) + " (generate one: openssl rand -hex 32)";
   if (!s.admin_token.empty() && s.admin_token.size() < kMinAdminTokenBytes)
     return "admin_token is " + std::to_string(s.admin_token.size()) + " bytes; use at least " +
+           std::to_string(kMinAdminTokenBytes) + " (generate one: openssl rand -hex 32)";
+  if (!s.publish_api_key.empty() && s.publish_api_key.size() < kMinAdminTokenBytes)
+    return "publish_api_key is " + std::to_string(s.publish_api_key.size()) + " bytes; use at least " +
            std::to_string(kMinAdminTokenBytes) + " (generate one: openssl rand -hex 32)";
   if (s.idle_timeout_ms <= s.heartbeat_ms)
     return "idle_timeout_ms (" + std::to_string(s.idle_timeout_ms) + ") must exceed heartbeat_ms (" +

@@ -73,6 +73,19 @@ struct Settings {
   int recovery_history = 1000;  // events kept per room for `subscribe {since}`; older: recovered:false
   std::string store_path = "data/tandem.db";  // SQLite file, its folder created; ":memory:" keeps nothing
   bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
+  int dedup_window = 1024;      // request ids remembered per session: a resend of one is acked, not applied again
+
+  // ---- documents (workflow:{id} rooms, PROTOCOL.md §9) ----
+  int max_nodes = 5000;                 // nodes per document, else limit_exceeded
+  int max_edges = 20000;                // edges per document, else limit_exceeded
+  std::int64_t max_doc_bytes = 1048576; // encoded document (its doc_snapshot), else limit_exceeded
+
+  // ---- chat (PROTOCOL.md §10) ----
+  int chat_history = 256;         // messages kept per room and sent on join
+  int typing_timeout_ms = 5000;   // a typing indicator clears itself after this much quiet
+
+  // ---- backend publish (PROTOCOL.md §13) ----
+  std::string publish_api_key;  // bearer key for POST /api/v1/publish, at least 16 bytes; empty: publish is off (403)
 
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting

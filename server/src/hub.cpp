@@ -49,7 +49,15 @@ void HandlerContext::reply_after_commit(protocol::ServerMessage message) {
 }
 
 void HandlerContext::ack() {
-  if (frame.id) reply(protocol::Ack{});
+  if (!frame.id) return;
+  hub.remember_applied(connection, *frame.id, false);
+  reply(protocol::Ack{});
+}
+
+void HandlerContext::ack_after_commit() {
+  if (!frame.id) return;
+  hub.remember_applied(connection, *frame.id, true);
+  reply_after_commit(protocol::Ack{});
 }
 
 void HandlerContext::error(std::string_view code, std::string message) {
@@ -63,14 +71,38 @@ const HandlerRegistry::Handler* HandlerRegistry::find(std::string_view type) con
 
 // ---- Hub ------------------------------------------------------------------------------------
 
+namespace {
+
+locks::LockSettings lock_settings(const Settings& s, store::Store* store) {
+  locks::LockSettings ls;
+  ls.ttl = Millis(s.lock_ttl_ms);
+  ls.ttl_min = Millis(s.lock_ttl_min_ms);
+  ls.ttl_max = Millis(s.lock_ttl_max_ms);
+  ls.grace = Millis(s.lock_grace_ms);
+  ls.max_locks_per_user = static_cast<std::size_t>(s.max_locks_per_user);
+  // Fences keep growing across restarts: start after the highest one ever handed out.
+  if (store) {
+    auto high = store->fence_high_water();
+    if (high) {
+      ls.fences_after = *high;
+    } else {
+      LOG_ERROR("locks: cannot read the fence high-water mark (%s); fences restart at 1", high.error().message.c_str());
+    }
+  }
+  return ls;
+}
+
+}  // namespace
+
 Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Registration& registration,
          store::Store* store)
     : settings_(settings),
       ids_(ids),
       waker_(waker),
       rooms_(static_cast<std::size_t>(settings.max_rooms)),
-      sessions_(Millis(settings.session_resume_ms)),
-      store_(store) {
+      store_(store),
+      locks_(lock_settings(settings, store)),
+      sessions_(Millis(settings.session_resume_ms), static_cast<std::size_t>(settings.dedup_window)) {
   if (registration) {
     registration(handlers_);
   } else {
@@ -78,6 +110,8 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   }
   rooms_.attach_store(store_, [this]() -> store::WriteBatch& { return writes(); },
                       static_cast<std::size_t>(settings.recovery_history));
+  // A room whose members all left stays live while it has locks: their release is a room event too.
+  rooms_.set_keep_alive([this](const std::string& room) { return locks_.has_locks_in(room); });
   // The rooms gauge and the admin room list read the registry as it is when asked.
   metrics_.set_room_lister([this] {
     std::vector<RoomSummary> rooms;
@@ -148,6 +182,12 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
     protocol_error(*c, Error{std::string(protocol::errc::unknown_type),
                              "message type \"" + std::string(type) + "\" is not handled by this server"},
                    request_id, now);
+    return;
+  }
+  if (request_id && already_applied(*c, *request_id)) {
+    // A resend (after a reconnect) of a request this session already applied: answered again,
+    // not applied twice. Held like any durable answer: the original may not be stored yet.
+    send_after_commit(*c, protocol::ServerFrame{request_id, protocol::Ack{true}});
     return;
   }
   HandlerContext ctx{*this, *c, frame.value(), now};
@@ -368,7 +408,17 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
   c.user.name = claims->name.value_or(claims->sub);
   c.user.color = claims->color.value_or(color_for(c.user.name));
   c.rooms = claims->rooms;
-  SessionClaim claim = sessions_.claim(session, c.user.id, c.id, ids_, now.mono);
+  SessionBook::StoredLookup stored;
+  if (store_) {
+    stored = [this](const std::string& id, std::string_view user) {
+      auto found = store_->find_session(id);
+      if (!found) LOG_ERROR("store: cannot look up session %s: %s", id.c_str(), found.error().message.c_str());
+      return found && found->has_value() && (*found)->user == user;
+    };
+  }
+  SessionClaim claim = sessions_.claim(session, c.user.id, c.id, ids_, now.mono, stored);
+  if (store_ && claim.start == SessionStart::New)
+    writes().add(store::WriteBatch::PutSession{{claim.session, c.user.id}});
   c.session = std::move(claim.session);
   c.session_start = claim.start;
   LOG_DEBUG("%s: authenticated as %s (%s session)", c.wire_id.c_str(), c.user.id.c_str(),
@@ -402,6 +452,25 @@ void Hub::protocol_error(Connection& c, const Error& error, const std::optional<
     return;
   }
   send(c, protocol::ServerFrame{id, protocol::ErrorReply{error.code, error.message, std::nullopt}});
+}
+
+void Hub::remember_applied(Connection& c, const std::string& request_id, bool durable) {
+  sessions_.remember_applied(c.session, request_id);
+  if (durable && store_) writes().add(store::WriteBatch::RememberRequest{c.session, request_id, "ack"});
+}
+
+bool Hub::already_applied(Connection& c, const std::string& request_id) {
+  if (sessions_.was_applied(c.session, request_id)) return true;
+  if (!store_ || !sessions_.from_store(c.session)) return false;
+  auto answer = store_->applied_answer(c.session, request_id);
+  if (!answer) {
+    LOG_ERROR("store: cannot look up request %s of session %s: %s", request_id.c_str(), c.session.c_str(),
+              answer.error().message.c_str());
+    return false;
+  }
+  if (!answer->has_value()) return false;
+  sessions_.remember_applied(c.session, request_id);
+  return true;
 }
 
 Connection* Hub::find(ConnectionId id) {

@@ -36,6 +36,7 @@
 #include "frame_queue.h"
 #include "ids.h"
 #include "jwt.h"
+#include "locks/lock_table.h"
 #include "metrics.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
@@ -110,7 +111,12 @@ struct HandlerContext {
 
   void reply(protocol::ServerMessage message);  // carries frame.id
   void reply_after_commit(protocol::ServerMessage message);  // the same, once the writes are durable
-  void ack();                                   // {"type":"ack","id"} when the request had an id
+  // {"type":"ack","id"} when the request had an id; the id is remembered as applied in this
+  // session, so a resend of it is acked again ("duplicate":true) without being applied twice.
+  void ack();
+  // The same for a change recorded in hub.writes(): the ack waits for the commit, and the id is
+  // stored with the change (a resend after a restart is recognised too).
+  void ack_after_commit();
   void error(std::string_view code, std::string message);  // counts as a bad frame
   // True when the connection is in `room`; otherwise answers error not_subscribed.
   bool require_member(const std::string& room);
@@ -240,6 +246,12 @@ class Hub {
   // server should stop.
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
+  // The lock table (locks/lock_table.h): the locks family changes it; documents ask it who holds
+  // a node and which fence is current.
+  locks::LockTable& locks() { return locks_; }
+  // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
+  // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
+  void remember_applied(Connection& connection, const std::string& request_id, bool durable);
   // Requests a close. The first request wins; later ones are ignored.
   void close(Connection& connection, const protocol::CloseCode& code, std::string_view reason,
              QueuedFrames queued = QueuedFrames::Flush);
@@ -270,6 +282,7 @@ class Hub {
 
  private:
   void wake(Connection& connection);
+  bool already_applied(Connection& connection, const std::string& request_id);
 
   Settings settings_;
   IdSource& ids_;
@@ -277,12 +290,13 @@ class Hub {
   std::vector<Bytes> batch_parts_;  // reused by next_frame
   HandlerRegistry handlers_;
   RoomRegistry rooms_;
+  store::Store* store_ = nullptr;
+  locks::LockTable locks_;
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
   std::size_t authenticated_ = 0;
   SessionBook sessions_;
-  store::Store* store_ = nullptr;
   store::WriteBatch batch_;
   // Frames waiting for the batch, in send order. `reply_id`: an answer, failed with error
   // internal (echoing it) if the writes are given up; events are then dropped.

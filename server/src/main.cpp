@@ -51,6 +51,8 @@ int serve(const std::vector<std::string>& args) {
   options.path = settings.store_path;
   options.synchronous = settings.store_full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
   options.retention.history = static_cast<std::size_t>(settings.recovery_history);
+  options.retention.chat = static_cast<std::size_t>(settings.chat_history);
+  options.retention.requests_per_session = static_cast<std::size_t>(settings.dedup_window);
   auto opened = store::SqliteStore::open(options);
   if (!opened) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());

@@ -6,7 +6,7 @@
 namespace tandem::server {
 
 SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::string_view user,
-                                ConnectionId connection, IdSource& ids, Millis now) {
+                                ConnectionId connection, IdSource& ids, Millis now, const StoredLookup& stored) {
   if (wanted) {
     auto it = sessions_.find(*wanted);
     // Another user's session id is treated like an unknown one: no hint that it exists.
@@ -18,13 +18,41 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
       if (entry.connection != 0 && entry.connection != connection) claim.replaced = entry.connection;
       entry.connection = connection;
       entry.resumable_until.reset();
+      claim.from_store = entry.from_store;
       return claim;
+    }
+    if (it == sessions_.end() && stored && stored(*wanted, user)) {
+      Entry entry{std::string(user), connection, std::nullopt, true, {}, {}};
+      sessions_.emplace(*wanted, std::move(entry));
+      return SessionClaim{*wanted, SessionStart::Resumed, std::nullopt, true};
     }
   }
   std::string id = ids.session_id();
   while (sessions_.contains(id)) id = ids.session_id();  // 128 random bits: never in practice
-  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt});
-  return SessionClaim{std::move(id), SessionStart::New, std::nullopt};
+  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt, false, {}, {}});
+  return SessionClaim{std::move(id), SessionStart::New, std::nullopt, false};
+}
+
+void SessionBook::remember_applied(std::string_view session, const std::string& request_id) {
+  auto it = sessions_.find(std::string(session));
+  if (it == sessions_.end()) return;
+  Entry& entry = it->second;
+  if (!entry.applied.insert(request_id).second) return;
+  entry.applied_order.push_back(request_id);
+  while (entry.applied_order.size() > dedup_window_) {
+    entry.applied.erase(entry.applied_order.front());
+    entry.applied_order.pop_front();
+  }
+}
+
+bool SessionBook::was_applied(std::string_view session, const std::string& request_id) const {
+  auto it = sessions_.find(std::string(session));
+  return it != sessions_.end() && it->second.applied.contains(request_id);
+}
+
+bool SessionBook::from_store(std::string_view session) const {
+  auto it = sessions_.find(std::string(session));
+  return it != sessions_.end() && it->second.from_store;
 }
 
 void SessionBook::detach(std::string_view session, ConnectionId connection, Millis now) {

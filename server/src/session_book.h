@@ -9,14 +9,24 @@
 // connection still looks alive (a half-open socket the client already gave up on) is moved to
 // the new connection, and the old one is named in the claim so the hub can close it.
 //
+// Sessions also remember the request ids they applied (PROTOCOL.md §3, idempotent resend): the
+// last `dedup_window` ids per session, so a resend after a reconnect is acked again instead of
+// applied twice. With a store, sessions and applied ids are stored too (the hub writes them):
+// a session forgotten here (its window passed, or the server restarted) is continued when the
+// store still knows it for the same user — the claim says `from_store`, and the hub asks the
+// store about ids it does not remember.
+//
 // Pure bookkeeping: no sockets, no clock of its own; ids come from the hub's IdSource.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ids.h"
 #include "tandem/clock.h"
@@ -32,18 +42,30 @@ struct SessionClaim {
   std::string session;
   SessionStart start = SessionStart::New;
   std::optional<std::uint64_t> replaced;  // Resumed from a connection that is still open
+  bool from_store = false;  // Resumed from the store: what it applied is asked of the store
 };
 
 class SessionBook {
  public:
   using ConnectionId = std::uint64_t;
 
-  explicit SessionBook(Millis resume_window) : resume_window_(resume_window) {}
+  // Says whether the store knows session `id` as `user`'s.
+  using StoredLookup = std::function<bool(const std::string& id, std::string_view user)>;
+
+  SessionBook(Millis resume_window, std::size_t dedup_window)
+      : resume_window_(resume_window), dedup_window_(dedup_window) {}
 
   // `connection` of `user` authenticated, presenting `wanted` (or nothing). Resumes `wanted`
-  // when it is known, belongs to `user` and has not expired; otherwise issues a new id.
+  // when it is known, belongs to `user` and has not expired — or, forgotten here, when `stored`
+  // says the store has it for `user`; otherwise issues a new id.
   SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
-                     IdSource& ids, Millis now);
+                     IdSource& ids, Millis now, const StoredLookup& stored = nullptr);
+
+  // Idempotent requests: `request_id` was applied in `session` (keeps the last dedup_window).
+  void remember_applied(std::string_view session, const std::string& request_id);
+  bool was_applied(std::string_view session, const std::string& request_id) const;
+  // True when the session came from the store: ids not remembered here may be in the store.
+  bool from_store(std::string_view session) const;
   // `connection` dropped: its session stays resumable until now + resume_window. Ignored when
   // the session has already moved to another connection.
   void detach(std::string_view session, ConnectionId connection, Millis now);
@@ -58,8 +80,12 @@ class SessionBook {
     std::string user;
     ConnectionId connection = 0;          // 0 while detached
     std::optional<Millis> resumable_until;  // set while detached
+    bool from_store = false;
+    std::unordered_set<std::string> applied;  // request ids, at most dedup_window
+    std::deque<std::string> applied_order;    // oldest first, to forget beyond the window
   };
   Millis resume_window_;
+  std::size_t dedup_window_;
   std::unordered_map<std::string, Entry> sessions_;
 };
 

@@ -98,7 +98,10 @@ TEST_F(restart_test, client_reconnects_after_restart_and_delivers_requests_made_
   ASSERT_NO_THROW(server.start());  // same port
   ASSERT_TRUE(nc.poll_until([&] { return nc.client().state() == State::Open; }, milliseconds{15000}))
       << "state " << to_string(nc.client().state());
-  EXPECT_NE(nc.client().connected()->session, first_session);  // a new `connected` arrived
+  // The session outlives the restart: the store still knows it, so it is continued (and the
+  // requests it applied stay applied: PROTOCOL.md §3).
+  EXPECT_EQ(nc.client().connected()->session, first_session);
+  EXPECT_TRUE(nc.client().connected()->resumed);
   ASSERT_TRUE(nc.poll_until([&] { return record.answers.size() == 3; }, kStepDeadline));
 
   // Answered in order, each by a pong carrying the id the request was given: "1" before the

@@ -12,7 +12,7 @@ using testing::CountingIds;
 
 class session_book_test : public ::testing::Test {
  protected:
-  SessionBook book_{Millis(1000)};
+  SessionBook book_{Millis(1000), 4};
   CountingIds ids_;
 };
 

@@ -25,8 +25,6 @@ using locks::LockChanges;
 using locks::LockTable;
 
 struct LocksState {
-  // Made on first use: the registry is filled before the hub's settings are reachable.
-  std::optional<LockTable> table;
   // The last `now` seen (handlers and ticks). Room hooks carry no time; they use this, at most
   // one hub tick old.
   Now last_now;
@@ -35,31 +33,7 @@ struct LocksState {
   // different expires_at values (lock_granted vs a later lock_denied).
   std::optional<std::int64_t> wall_offset;
 
-  LockTable& get(Hub& hub) {
-    if (!table) {
-      const Settings& s = hub.settings();
-      locks::LockSettings ls;
-      ls.ttl = Millis(s.lock_ttl_ms);
-      ls.ttl_min = Millis(s.lock_ttl_min_ms);
-      ls.ttl_max = Millis(s.lock_ttl_max_ms);
-      ls.grace = Millis(s.lock_grace_ms);
-      ls.max_locks_per_user = static_cast<std::size_t>(s.max_locks_per_user);
-      // Fences keep growing across restarts: start after the highest one ever handed out.
-      if (hub.store()) {
-        auto high = hub.store()->fence_high_water();
-        if (high) {
-          ls.fences_after = *high;
-        } else {
-          LOG_ERROR("locks: cannot read the fence high-water mark (%s); fences restart at 1", high.error().message.c_str());
-        }
-      }
-      table.emplace(ls);
-      // A room whose members all left stays live while it has locks: their release is a room
-      // event too.
-      hub.rooms().set_keep_alive([this](const std::string& room) { return table && table->has_locks_in(room); });
-    }
-    return *table;
-  }
+  static LockTable& get(Hub& hub) { return hub.locks(); }
   void observe(Now now) {
     last_now = now;
     const std::int64_t offset = now.wall - now.mono.count();
@@ -140,7 +114,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Lock>([state](HandlerContext& ctx, const protocol::Lock& lock) {
     state->observe(ctx.now);
     if (!ctx.require_member(lock.room)) return;
-    auto out = state->get(ctx.hub).acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
+    auto out = LocksState::get(ctx.hub).acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
       case locks::LockResult::Granted:
@@ -162,7 +136,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Renew>([state](HandlerContext& ctx, const protocol::Renew& renew) {
     state->observe(ctx.now);
     if (!ctx.require_member(renew.room)) return;
-    auto out = state->get(ctx.hub).renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
+    auto out = LocksState::get(ctx.hub).renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::RenewResult::Renewed) {
       ctx.reply(granted(*state, out.lease));  // renewals are not broadcast
@@ -174,7 +148,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Unlock>([state](HandlerContext& ctx, const protocol::Unlock& unlock) {
     state->observe(ctx.now);
     if (!ctx.require_member(unlock.room)) return;
-    auto out = state->get(ctx.hub).release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
+    auto out = LocksState::get(ctx.hub).release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::ReleaseResult::Released) {
       ctx.ack();
@@ -186,7 +160,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Takeover>([state](HandlerContext& ctx, const protocol::Takeover& takeover) {
     state->observe(ctx.now);
     if (!ctx.require_member(takeover.room)) return;
-    auto out = state->get(ctx.hub).takeover(takeover.room, takeover.resource, owner_of(ctx.connection),
+    auto out = LocksState::get(ctx.hub).takeover(takeover.room, takeover.resource, owner_of(ctx.connection),
                                             ctx.frame.id, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
@@ -213,7 +187,7 @@ void register_locks(HandlerRegistry& registry) {
     protocol::LockState snapshot;
     snapshot.room = room;
     if (const Room* r = hub.rooms().find(room)) snapshot.seq = r->seq;
-    for (const locks::Lease& lease : state->get(hub).locks_in(room))
+    for (const locks::Lease& lease : LocksState::get(hub).locks_in(room))
       snapshot.locks.push_back({lease.resource, lease.owner.user, lease.fence, state->wall(lease.expires_at)});
     hub.send(c, protocol::ServerFrame{std::nullopt, std::move(snapshot)});
   });
@@ -221,8 +195,8 @@ void register_locks(HandlerRegistry& registry) {
   // Unsubscribing releases this connection's locks in the room at once. A disconnect is
   // handled by the disconnect hook instead: its locks survive for lock_grace.
   registry.on_room_leave([state](Hub& hub, Connection& c, const std::string& room, LeaveReason reason) {
-    if (reason != LeaveReason::Unsubscribed || !state->table) return;
-    publish(hub, *state, state->table->leave_room(room, c.id, state->last_now.mono));
+    if (reason != LeaveReason::Unsubscribed) return;
+    publish(hub, *state, hub.locks().leave_room(room, c.id, state->last_now.mono));
   });
 
   // A resumed session takes back the leases its dropped connection kept (PROTOCOL.md §8): the
@@ -230,7 +204,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on_authenticated([state](Hub& hub, Connection& c, Now now) {
     if (c.session_start != SessionStart::Resumed) return;
     state->observe(now);
-    const auto reclaimed = state->get(hub).resume(c.session, c.id, now.mono);
+    const auto reclaimed = LocksState::get(hub).resume(c.session, c.id, now.mono);
     if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
     for (const locks::Lease& lease : reclaimed) {
       if (!lease.takeover) continue;
@@ -242,13 +216,13 @@ void register_locks(HandlerRegistry& registry) {
     }
   });
 
-  registry.on_disconnect([state](Hub&, Connection& c) {
-    if (state->table) state->table->disconnect(c.id, state->last_now.mono);
+  registry.on_disconnect([state](Hub& hub, Connection& c) {
+    hub.locks().disconnect(c.id, state->last_now.mono);
   });
 
   registry.on_tick([state](Hub& hub, Now now) {
     state->observe(now);
-    if (state->table) publish(hub, *state, state->table->tick(now.mono));
+    publish(hub, *state, hub.locks().tick(now.mono));
   });
 }
 

@@ -30,15 +30,25 @@ JoinOutcome RoomRegistry::join(const Connection& connection, const std::string& 
     if (memberships.empty()) by_connection_.erase(connection.id);
     return {JoinStatus::LimitExceeded, nullptr};
   }
+  Room& r = open(room, now);
+  r.members.push_back(connection.id);
+  memberships.push_back({room, kind});
+  return {JoinStatus::Joined, &r};
+}
+
+Room& RoomRegistry::open(const std::string& room, UnixMillis now) {
   auto [it, created] = rooms_.try_emplace(room);
   Room& r = it->second;
   if (created) {
     r.name = room;
     load(r, now);
   }
-  r.members.push_back(connection.id);
-  memberships.push_back({room, kind});
-  return {JoinStatus::Joined, &r};
+  return r;
+}
+
+Room* RoomRegistry::find_mutable(std::string_view room) {
+  auto it = rooms_.find(std::string(room));
+  return it == rooms_.end() ? nullptr : &it->second;
 }
 
 void RoomRegistry::attach_store(store::Store* store, std::function<store::WriteBatch&()> writes,
@@ -69,6 +79,8 @@ void RoomRegistry::load(Room& r, UnixMillis now) {
   r.durable = true;
   for (store::StoredEvent& event : stored.history)
     r.history.push_back({event.seq, std::make_shared<const std::string>(std::move(event.json))});
+  r.doc.load(std::move(stored.nodes), std::move(stored.edges));
+  r.chat.assign(std::make_move_iterator(stored.chat.begin()), std::make_move_iterator(stored.chat.end()));
   // Locks held when the server stopped: their holders' connections did not survive it.
   for (const protocol::LockInfo& lock : stored.locks) {
     const std::int64_t seq = ++r.seq;

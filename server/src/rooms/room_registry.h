@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../documents/document.h"
 #include "../frame_queue.h"
 #include "../store/store.h"
 #include "tandem/clock.h"
@@ -79,6 +80,8 @@ struct Room {
   std::vector<ConnectionId> members;  // join order
   std::deque<RoomEvent> history;      // the latest recovery_history events, oldest first
   bool durable = false;               // stored (or being stored): its events are written too
+  documents::Document doc;            // workflow:{id} rooms: the document (empty elsewhere)
+  std::deque<protocol::ChatEntry> chat;  // the latest chat_history messages, oldest first
 };
 
 struct JoinOutcome {
@@ -116,6 +119,12 @@ class RoomRegistry {
 
   // ---- membership changes ----------------------------------------------------------------
   JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
+  // The room, loaded (or created) if it is not live, without making anyone a member — for
+  // events that arrive from outside (HTTP publish). Call release_if_idle(room) when done so a
+  // memberless room does not stay in memory.
+  Room& open(const std::string& room, UnixMillis now);
+  // A live room, for the families that change its state (document, chat). Null when not live.
+  Room* find_mutable(std::string_view room);
   // Runs the room-join hooks (presence snapshot + diff, lock snapshot, ...).
   void notify_joined(Hub& hub, Connection& connection, const std::string& room, JoinKind kind);
   // Leaves one room and runs the leave hooks. False when the connection was not a member.
