@@ -9,6 +9,10 @@
 //   presence-storm  every client moves its cursor at --rate per second; prints the bytes the
 //                   clients received (conflated by the server) against the bytes the same
 //                   updates would have cost unconflated (every update to every other member).
+//   edits           workflow edits with durability: each client creates its own node in the
+//                   --room (a workflow: room), then keeps --window node_update requests in
+//                   flight as fast as acks come back. An ack means the edit is in the server's
+//                   store (group commit). Prints acked edits/s and ack latency p50/p99/max.
 // One epoll loop drives every connection (ws_conn.h).
 #include <arpa/inet.h>
 #include <sys/epoll.h>
@@ -18,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -31,7 +36,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Scenario { Fanout, PresenceStorm };
+enum class Scenario { Fanout, PresenceStorm, Edits };
 
 // Every flag, with its default.
 struct Options {
@@ -46,12 +51,14 @@ struct Options {
   std::string room = "bench:room";
   int server_pid = 0;           // 0: do not report server RSS
   int connect_timeout_s = 30;   // give up on the connection phase after this
+  int window = 16;              // edits: requests in flight per client
 };
 
 const char kUsage[] =
     "usage: tandem-bench --secret S [--url ws://127.0.0.1:8080/ws] [--clients 100] [--publishers 1]\n"
     "                    [--rate 10] [--payload 100] [--duration 10] [--scenario fanout|presence-storm]\n"
-    "                    [--room bench:room] [--server-pid PID] [--connect-timeout 30]\n";
+    "                    [--room bench:room] [--server-pid PID] [--connect-timeout 30]\n"
+    "                    [--scenario edits --room workflow:bench --window 16]\n";
 
 bool parse_options(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -74,6 +81,8 @@ bool parse_options(int argc, char** argv, Options& o) {
     else if (flag == "--connect-timeout") o.connect_timeout_s = std::atoi(value.c_str());
     else if (flag == "--scenario" && value == "fanout") o.scenario = Scenario::Fanout;
     else if (flag == "--scenario" && value == "presence-storm") o.scenario = Scenario::PresenceStorm;
+    else if (flag == "--scenario" && value == "edits") o.scenario = Scenario::Edits;
+    else if (flag == "--window") o.window = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "unknown flag or value: %s %s\n", flag.c_str(), value.c_str());
       return false;
@@ -104,6 +113,10 @@ struct Client {
   bool subscribed = false;  // `subscribed` received
   std::string refusal;      // an error answer to subscribe, if any
   std::uint32_t interest = EPOLLIN | EPOLLOUT;  // what epoll watches for this socket now
+  // edits: send times of the requests in flight (answered in order), and counts.
+  std::deque<std::int64_t> in_flight_us;
+  std::uint64_t next_request = 0;
+  std::uint64_t acked = 0, refused = 0;
 };
 
 class Bench {
@@ -116,6 +129,8 @@ class Bench {
   bool subscribe_all();
   void settle();
   void run_scenario();
+  void run_edits();
+  void send_edit(Client& client, int index);
   // Runs the loop until `done` or the deadline; true when done.
   template <class Pred>
   bool loop_until(Pred done, Clock::time_point deadline);
@@ -153,6 +168,19 @@ void Bench::report_rss(const char* when) const {
 }
 
 void Bench::on_message(Client& client, std::string_view text) {
+  // edits: every answer (ack or error) to a request with an id ends the oldest one in flight.
+  if (o_.scenario == Scenario::Edits && client.subscribed) {
+    const std::int64_t now = now_us();
+    constexpr std::string_view kAck = "\"type\":\"ack\"", kError = "\"type\":\"error\"";
+    for (std::string_view kind : {kAck, kError}) {
+      for (std::size_t at = text.find(kind); at != std::string_view::npos; at = text.find(kind, at + 1)) {
+        if (client.in_flight_us.empty()) continue;
+        if (measuring_) latencies_us_.push_back(now - client.in_flight_us.front());
+        client.in_flight_us.pop_front();
+        ++(kind == kAck ? client.acked : client.refused);
+      }
+    }
+  }
   if (!client.connected && text.find("\"type\":\"connected\"") != std::string_view::npos) client.connected = true;
   if (!client.subscribed && text.find("\"type\":\"subscribed\"") != std::string_view::npos) client.subscribed = true;
   if (!client.subscribed && client.refusal.empty() && text.find("\"type\":\"error\"") != std::string_view::npos)
@@ -298,6 +326,59 @@ void Bench::settle() {
               std::chrono::duration<double, std::milli>(Clock::now() - started).count());
 }
 
+void Bench::send_edit(Client& client, int index) {
+  const std::uint64_t n = ++client.next_request;
+  client.conn.send_text(R"({"type":"node_update","id":")" + std::to_string(n) + R"(","room":")" + o_.room +
+                        R"(","node":"bench-)" + std::to_string(index) + R"(","fields":{"x":)" + std::to_string(n % 10000) +
+                        "}}");
+  client.in_flight_us.push_back(now_us());
+}
+
+void Bench::run_edits() {
+  // Each client's own node (a conflict from an earlier run on the same store is fine too).
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    Client& c = *clients_[i];
+    c.conn.send_text(R"({"type":"node_create","id":"create","room":")" + o_.room + R"(","node":{"id":"bench-)" +
+                     std::to_string(i) + R"(","type":"bench"}})");
+    c.in_flight_us.push_back(now_us());
+  }
+  loop_until([&] { return std::all_of(clients_.begin(), clients_.end(), [](const auto& c) { return c->in_flight_us.empty(); }); },
+             Clock::now() + std::chrono::seconds(o_.connect_timeout_s));
+  for (auto& c : clients_) c->acked = c->refused = 0;
+
+  measuring_ = true;
+  const auto started = Clock::now();
+  const auto end = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.duration_s));
+  while (Clock::now() < end) {
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      Client& c = *clients_[i];
+      while (c.in_flight_us.size() < static_cast<std::size_t>(o_.window)) send_edit(c, static_cast<int>(i));
+    }
+    poll_once(1);
+  }
+  // Answers still due for what was sent.
+  loop_until([&] { return std::all_of(clients_.begin(), clients_.end(), [](const auto& c) { return c->in_flight_us.empty(); }); },
+             Clock::now() + std::chrono::seconds(10));
+  measuring_ = false;
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::uint64_t acked = 0, refused = 0;
+  for (const auto& c : clients_) {
+    acked += c->acked;
+    refused += c->refused;
+  }
+  std::printf("scenario edits: %zu client(s) in %s, %d in flight each, %.1f s\n", clients_.size(), o_.room.c_str(),
+              o_.window, seconds);
+  std::printf("acked edits/s: %.0f (%llu acked, %llu refused)\n", double(acked) / seconds,
+              static_cast<unsigned long long>(acked), static_cast<unsigned long long>(refused));
+  if (!latencies_us_.empty()) {
+    std::sort(latencies_us_.begin(), latencies_us_.end());
+    auto at = [&](double q) {
+      return double(latencies_us_[std::min(latencies_us_.size() - 1, std::size_t(q * double(latencies_us_.size())))]) / 1000.0;
+    };
+    std::printf("ack latency ms: p50 %.2f  p99 %.2f  max %.2f\n", at(0.50), at(0.99), double(latencies_us_.back()) / 1000.0);
+  }
+}
+
 void Bench::run_scenario() {
   const bool storm = o_.scenario == Scenario::PresenceStorm;
   const int senders = storm ? o_.clients : std::min(o_.publishers, o_.clients);
@@ -374,7 +455,11 @@ int Bench::run() {
     return 2;
   }
   settle();
-  run_scenario();
+  if (o_.scenario == Scenario::Edits) {
+    run_edits();
+  } else {
+    run_scenario();
+  }
   report_rss("after the scenario");
   return 0;
 }
