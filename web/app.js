@@ -3,14 +3,19 @@
 // room panel (web/room.js).
 //
 // Page address options: ?name=Ana picks the user name (default: a random guest name);
-// ?room=workflow:42 fills in the room to join (default workflow:demo).
+// ?room=workflow:42 fills in the room to join (default workflow:demo); ?chat=chat:lobby the
+// chat joined at once; ?agent=agent:demo the agent room to watch.
 import { connect } from './tandem.mjs';
+import { AgentPanel, DEFAULT_AGENT_ROOM } from './agent.js';
+import { ChatPanel, DEFAULT_CHAT_ROOM } from './chat.js';
 import { DEFAULT_ROOM, RoomPanel } from './room.js';
+import { WorkflowPanel } from './workflow.js';
 
 const COUNTDOWN_REFRESH_MS = 250;  // how often "reconnecting in N s" is redrawn
 const MAX_LOG_LINES = 200;         // older lines are dropped so the page never grows unbounded
-// Not logged: cursor moves arrive many times a second and would push everything else out.
-const UNLOGGED_TYPES = new Set(['presence_update']);
+// Not logged: cursor moves and typing arrive many times a second and would push everything
+// else out.
+const UNLOGGED_TYPES = new Set(['presence_update', 'typing']);
 
 const $ = (id) => document.getElementById(id);
 
@@ -90,14 +95,22 @@ async function main() {
   const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token });
   window.tandemClient = client;  // for the console
 
-  const panel = new RoomPanel({ client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM });
+  const workflow = new WorkflowPanel({ me: grant.user, log });
+  const panel = new RoomPanel({
+    client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM, onRoom: (room) => workflow.setRoom(room),
+  });
+  const chat = new ChatPanel({ client, me: grant.user, log, roomName: params.get('chat') || DEFAULT_CHAT_ROOM });
+  const agent = new AgentPanel({ client, log, roomName: params.get('agent') || DEFAULT_AGENT_ROOM });
   $('room-join').disabled = false;
+  $('agent-join').disabled = false;
+  const panels = [panel, workflow, chat, agent];
+  chat.join($('chat-room').value.trim());
 
   showState(client.state);
-  panel.setOnline(client.state.state === 'open');
+  for (const p of panels) p.setOnline(client.state.state === 'open');
   client.on('state', (s) => {
     showState(s);
-    panel.setOnline(s.state === 'open');
+    for (const p of panels) p.setOnline(s.state === 'open');
     log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}`);
   });
   client.on('message', (message) => {

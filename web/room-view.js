@@ -1,6 +1,7 @@
 // web/room-view.js — DOM builders for the room panel (web/room.js): member rows, node cards
-// with their lock badge, and the lock message. Pure functions of what they are given; every
-// element a test looks for carries a stable data-testid.
+// with their lock badge (the badge is also used by web/workflow.js), and the lock message.
+// Pure functions of what they are given; every element a test looks for carries a stable
+// data-testid.
 
 // Creates an element with attributes and children (strings become text, never HTML).
 export function el(tag, attributes = {}, ...children) {
@@ -50,8 +51,9 @@ export function memberView(member, { self, editing }) {
 // Lock states of a node card, also its data-state.
 const NodeLock = { free: 'free', mine: 'mine', myOtherTab: 'other-tab', theirs: 'theirs' };
 
-// One node card: title, kind, a lock badge in the holder's colour and a Lock/Unlock button.
-export function nodeView(node, { lock, mine, busy, joined, me }) {
+// A lock badge in the holder's colour: "free", "locked by you", "locked by you (other tab)"
+// or "locked by Ana". Shared by the lock demo's node cards and the workflow editor's rows.
+export function lockBadge(resource, { lock, mine, me, testid = 'lock-badge' }) {
   const state = mine ? NodeLock.mine
     : !lock ? NodeLock.free
     : lock.user === me.id ? NodeLock.myOtherTab
@@ -63,11 +65,21 @@ export function nodeView(node, { lock, mine, busy, joined, me }) {
     [NodeLock.myOtherTab]: 'locked by you (other tab)',
     [NodeLock.theirs]: `locked by ${displayName(lock)}`,
   }[state];
-  const badge = el('span', {
-    class: 'lock-badge', 'data-testid': 'lock-badge', 'data-resource': node.id,
+  return el('span', {
+    class: 'lock-badge', 'data-testid': testid, 'data-resource': resource, 'data-state': state,
     'data-holder': lock?.user ?? (mine ? me.id : undefined), 'data-holder-name': lock?.name ?? (mine ? me.name : undefined),
     style: color ? `background:${color};color:${textColorOn(color)}` : undefined,
   }, badgeText);
+}
+
+// One node card: title, kind, a lock badge in the holder's colour and a Lock/Unlock button.
+export function nodeView(node, { lock, mine, busy, joined, me }) {
+  const state = mine ? NodeLock.mine
+    : !lock ? NodeLock.free
+    : lock.user === me.id ? NodeLock.myOtherTab
+    : NodeLock.theirs;
+  const color = lock?.color ?? (mine ? me.color : undefined);
+  const badge = lockBadge(node.id, { lock, mine, me });
   const button = el('button', {
     type: 'button', class: 'lock-button', 'data-testid': 'lock-button', 'data-resource': node.id,
     disabled: busy || !joined,

@@ -34,11 +34,13 @@ export class RoomPanel {
   #pending = new Set();     // resources with a lock/unlock/takeover on the way
   #memberSignature = '';
   #message = null;          // what the lock message box shows, or null
+  #onRoom;                  // told the TandemRoom when joined, null when left
 
-  constructor({ client, me, log, roomName }) {
+  constructor({ client, me, log, roomName, onRoom = () => {} }) {
     this.#client = client;
     this.#me = me;
     this.#log = log;
+    this.#onRoom = onRoom;
     $('room-name').value = roomName;
     $('room-form').addEventListener('submit', (event) => {
       event.preventDefault();
@@ -72,6 +74,7 @@ export class RoomPanel {
       ];
       this.#setState(RoomState.joined, `In ${name}`);
       this.#log(`joined ${name}`);
+      this.#onRoom(room);
       const url = new URL(location.href);
       url.searchParams.set('room', name);
       history.replaceState(null, '', url);
@@ -91,6 +94,7 @@ export class RoomPanel {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     this.#room = null;
+    this.#onRoom(null);
     this.#held.clear();
     this.#presence = {};
     this.#showMessage(null);

@@ -14,6 +14,18 @@
 //   room.setPresence({ cursor: { x, y } }); // throttled in the core (50 ms, latest wins)
 //   const answer = await room.lock('n3');   // {outcome: 'granted'|'denied', fence, holder?}
 //   await room.unlock('n3');  await room.leave();
+//
+// What rooms hold (issue 4; PROTOCOL.md §9–§13), kept in this module from the server's
+// messages (snapshots replace, room events apply in seq order, duplicates dropped by seq):
+//   room.chat.messages / room.chat.pending / room.chat.typingUsers
+//   await room.chat.send('hi');  room.chat.typing(true);  await room.chat.clear();
+//   room.doc.nodes / room.doc.edges / room.doc.node('n4')
+//   await room.doc.createNode({ id: 'n4', type: 'http_request', label: 'Fetch' });
+//   await room.doc.updateNode('n4', { label: 'Fetch paid' }, { fence });
+//   await room.doc.deleteNode('n4');  createEdge({id, from, to});  deleteEdge('e9');
+//   room.executions                          // {executionId: latest execution_update}
+//   room.stream.events / room.stream.send('token', {text}) / await room.stream.control('pause')
+//   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl', fn)
 //   client.close();
 //
 // All protocol work (session states, reconnect with backoff, heartbeats, request ids, acks,
@@ -72,22 +84,305 @@ function callbackPromise(start) {
   });
 }
 
-// One joined room (from TandemClient.join). Its replica lives in the core; `members` and
-// `locks` are read fresh as plain objects. Rejoined automatically after a reconnect.
-export class TandemRoom {
-  #core;
-  #listeners = { presence: new Set(), locks: new Set(), lockLost: new Set(), takeover: new Set() };
+// Room events carry a seq (PROTOCOL.md §4); snapshots carry the seq they are current at.
+const ROOM_EVENTS = new Set(['chat', 'cleared', 'node_created', 'node_updated', 'node_deleted', 'edge_created',
+  'edge_deleted', 'locked', 'unlocked', 'stream', 'execution_update', 'node_update']);
+const SNAPSHOTS = new Set(['lock_state', 'doc_snapshot', 'history']);
 
-  constructor(core, name) {
-    this.#core = core;
-    this.name = name;
+// How often typing(true) may go out (PROTOCOL.md §10: about once a second while typing; the
+// server clears an indicator after 5 s of quiet).
+const TYPING_RESEND_MS = 1_000;
+// A typing indicator we never heard the end of (lost while offline) is dropped after this.
+const TYPING_STALE_MS = 8_000;
+// Most stream events a room keeps in memory (an agent may stream thousands of tokens).
+const MAX_STREAM_EVENTS = 500;
+// How long a room request refused with not_subscribed waits for the room to be joined again
+// before failing for good.
+const REJOIN_WAIT_MS = 30_000;
+const MAX_REJOIN_RETRIES = 2;
+
+const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', 'typing', 'doc', 'execution',
+  'stream', 'streamControl'];
+
+// room.chat: the chat of one room (PROTOCOL.md §10). `messages` are the server's (history on
+// join, then live), oldest first: {user, name, color, text, seq, ts}. `pending` are ours not
+// yet acknowledged (queued while offline, or on the wire): {localId, text, state:
+// 'pending'|'failed', code?, message?}. Changes are announced with room.on('chat').
+class RoomChat {
+  #room;
+  #messages = [];
+  #pending = [];
+  #typing = new Map();  // user -> {user, name, at}
+  #nextLocalId = 1;
+  #typingSentAt = -Infinity;
+  #typingOn = false;
+
+  constructor(room) {
+    this.#room = room;
   }
 
-  // Registers fn for 'presence' (members), 'locks', 'lockLost' or 'takeover'; returns an
-  // unregister function.
+  get messages() { return [...this.#messages]; }
+  get pending() { return this.#pending.map((p) => ({ ...p })); }
+  // [{user, name}] of those typing now (our own user included when another tab of ours types).
+  get typingUsers() {
+    const now = performance.now();
+    for (const [user, entry] of this.#typing) if (now - entry.at > TYPING_STALE_MS) this.#typing.delete(user);
+    return [...this.#typing.values()].map(({ user, name }) => ({ user, name }));
+  }
+
+  // Sends a message; resolves with the ack once it is durable on the server. It shows in
+  // `pending` until then, and in `messages` when the server's chat event comes back. Sent
+  // while offline, it waits in the core's queue and goes once the connection is back.
+  send(text) {
+    const entry = { localId: this.#nextLocalId++, text: String(text), state: 'pending' };
+    this.#pending.push(entry);
+    this.#typingOn = false;  // the server ends our indicator when the chat arrives
+    this.#typingSentAt = -Infinity;
+    this.#room._emit('chat', this);
+    return this.#room._request({ type: 'chat', room: this.#room.name, text: entry.text }).then(
+      (ack) => {
+        this.#dropPending(entry);
+        return ack;
+      },
+      (error) => {
+        entry.state = 'failed';
+        entry.code = error.code;
+        entry.message = error.message;
+        this.#room._emit('chat', this);
+        throw error;
+      });
+  }
+
+  // Removes a failed pending message (after the app showed it).
+  dismiss(localId) {
+    const before = this.#pending.length;
+    this.#pending = this.#pending.filter((p) => !(p.localId === localId && p.state === 'failed'));
+    if (this.#pending.length !== before) this.#room._emit('chat', this);
+  }
+
+  // typing(true) on every keystroke is fine: it goes out at most once a second. typing(false)
+  // goes at once (if we said true). Fire and forget: nothing happens while offline.
+  typing(active = true) {
+    const now = performance.now();
+    if (active) {
+      if (this.#typingOn && now - this.#typingSentAt < TYPING_RESEND_MS) return;
+      if (this.#room._send({ type: 'typing', room: this.#room.name, active: true })) {
+        this.#typingOn = true;
+        this.#typingSentAt = now;
+      }
+    } else if (this.#typingOn) {
+      this.#typingOn = false;
+      this.#typingSentAt = -Infinity;
+      this.#room._send({ type: 'typing', room: this.#room.name, active: false });
+    }
+  }
+
+  // Deletes the room's history (needs the "chat:clear" permission; else rejects 'forbidden').
+  clear() {
+    return this.#room._request({ type: 'clear', room: this.#room.name });
+  }
+
+  #dropPending(entry) {
+    const index = this.#pending.indexOf(entry);
+    if (index < 0) return;
+    this.#pending.splice(index, 1);
+    this.#room._emit('chat', this);
+  }
+
+  // ---- applied by the room ----
+  _history(message) {
+    this.#messages = [...message.messages];
+    this.#room._emit('chat', this);
+  }
+  _chat(message, selfUser) {
+    const { type: _type, room: _room, ...entry } = message;
+    this.#messages.push(entry);
+    if (this.#typing.delete(entry.user)) this.#room._emit('typing', this.typingUsers);
+    // Our own message is back: its pending line goes now rather than at the ack (which follows
+    // it, PROTOCOL.md §3) so it is never shown twice. The oldest pending with that text: the
+    // server applies one connection's requests in order.
+    if (entry.user === selfUser) {
+      const mine = this.#pending.find((p) => p.state === 'pending' && !p.echoed && p.text === entry.text);
+      if (mine) {
+        mine.echoed = true;
+        this.#pending.splice(this.#pending.indexOf(mine), 1);
+      }
+    }
+    this.#room._emit('chat', this);
+  }
+  _cleared() {
+    this.#messages = [];
+    this.#room._emit('chat', this);
+  }
+  _typing(message) {
+    if (message.active === false) {
+      if (!this.#typing.delete(message.user)) return;
+    } else {
+      this.#typing.set(message.user, { user: message.user, name: message.name, at: performance.now() });
+    }
+    this.#room._emit('typing', this.typingUsers);
+  }
+  _offline() {
+    // Indicators stop being refreshed while we are away: the server clears them on its own.
+    if (this.#typing.size) {
+      this.#typing.clear();
+      this.#room._emit('typing', []);
+    }
+    this.#typingOn = false;
+  }
+}
+
+// room.doc: the workflow document of a workflow:{id} room (PROTOCOL.md §9): nodes {id, type,
+// label, x, y, status, data} and edges {id, from, to}, from doc_snapshot and the node_* /
+// edge_* events (published node_update included). Changes are announced with room.on('doc',
+// {kind, id?, user?}). Edits resolve with the ack (the change is already applied here then)
+// and reject with a TandemError: conflict, not_found, locked, stale_fence, limit_exceeded, ...
+class RoomDoc {
+  #room;
+  #nodes = new Map();
+  #edges = new Map();
+  #loaded = false;
+
+  constructor(room) {
+    this.#room = room;
+  }
+
+  // True once a doc_snapshot arrived (the room is a workflow room).
+  get loaded() { return this.#loaded; }
+  get nodes() { return [...this.#nodes.values()].map((n) => ({ ...n })); }
+  get edges() { return [...this.#edges.values()].map((e) => ({ ...e })); }
+  node(id) {
+    const node = this.#nodes.get(id);
+    return node ? { ...node } : undefined;
+  }
+
+  createNode(node) {
+    return this.#room._request({ type: 'node_create', room: this.#room.name, node });
+  }
+  // fields: any of type, label, x, y, status, data. fence: the fence of our lock on the node.
+  updateNode(id, fields, { fence } = {}) {
+    return this.#room._request({ type: 'node_update', room: this.#room.name, node: id, fields, ...fenceField(fence) });
+  }
+  deleteNode(id, { fence } = {}) {
+    return this.#room._request({ type: 'node_delete', room: this.#room.name, node: id, ...fenceField(fence) });
+  }
+  createEdge(edge) {
+    return this.#room._request({ type: 'edge_create', room: this.#room.name, edge });
+  }
+  deleteEdge(id) {
+    return this.#room._request({ type: 'edge_delete', room: this.#room.name, edge: id });
+  }
+
+  // ---- applied by the room ----
+  _apply(m) {
+    switch (m.type) {
+      case 'doc_snapshot':
+        this.#nodes = new Map(m.nodes.map((n) => [n.id, n]));
+        this.#edges = new Map(m.edges.map((e) => [e.id, e]));
+        this.#loaded = true;
+        return { kind: 'snapshot' };
+      case 'node_created':
+        this.#nodes.set(m.node.id, m.node);
+        return { kind: 'node', id: m.node.id, user: m.user };
+      case 'node_updated': {
+        const node = this.#nodes.get(m.node);
+        if (node) this.#nodes.set(m.node, { ...node, ...m.fields });
+        return { kind: 'node', id: m.node, user: m.user };
+      }
+      case 'node_update': {  // published: the run status (and data) of a node
+        const node = this.#nodes.get(m.node);
+        if (!node) return null;
+        const next = { ...node };
+        if (m.status !== undefined) next.status = m.status;
+        if (m.data !== undefined) next.data = m.data;
+        this.#nodes.set(m.node, next);
+        return { kind: 'node', id: m.node, published: true };
+      }
+      case 'node_deleted':
+        this.#nodes.delete(m.node);
+        for (const [id, edge] of this.#edges) if (edge.from === m.node || edge.to === m.node) this.#edges.delete(id);
+        return { kind: 'node', id: m.node, deleted: true, user: m.user };
+      case 'edge_created':
+        this.#edges.set(m.edge.id, m.edge);
+        return { kind: 'edge', id: m.edge.id, user: m.user };
+      case 'edge_deleted':
+        this.#edges.delete(m.edge);
+        return { kind: 'edge', id: m.edge, deleted: true, user: m.user };
+      default:
+        return null;
+    }
+  }
+}
+
+function fenceField(fence) {
+  return fence === undefined || fence === null ? {} : { fence };
+}
+
+// room.stream: the event stream of an agent:{id} room (PROTOCOL.md §11). `events` are the
+// stream events seen since joining (the last MAX_STREAM_EVENTS): {event, data, user, seq, ts}.
+// room.on('stream', event) for each; room.on('streamControl', {action, user}) when this
+// connection is the producer and a consumer asks it to pause, resume or cancel.
+class RoomStream {
+  #room;
+  #events = [];
+
+  constructor(room) {
+    this.#room = room;
+  }
+
+  get events() { return [...this.#events]; }
+
+  // As producer: sends one stream event (fire and forget, like tokens; false when offline).
+  send(event, data) {
+    const message = { type: 'stream', room: this.#room.name, event };
+    if (data !== undefined) message.data = data;
+    return this.#room._send(message);
+  }
+
+  // As consumer: 'pause' | 'resume' | 'cancel', routed to the producer. Resolves with the ack
+  // once routed; rejects 'not_found' when the room has no producer.
+  control(action) {
+    return this.#room._request({ type: 'stream_control', room: this.#room.name, action });
+  }
+
+  _event(m) {
+    const { type: _type, room: _room, ...event } = m;
+    this.#events.push(event);
+    if (this.#events.length > MAX_STREAM_EVENTS) this.#events.splice(0, this.#events.length - MAX_STREAM_EVENTS);
+    return event;
+  }
+}
+
+// One joined room (from TandemClient.join). Presence and locks live in the core's replica
+// (`members` and `locks` are read fresh as plain objects); chat, the document, executions and
+// the stream are kept here from the server's messages. Rejoined automatically after a
+// reconnect.
+export class TandemRoom {
+  #core;
+  #client;
+  #listeners = Object.fromEntries(ROOM_EVENT_NAMES.map((name) => [name, new Set()]));
+  #lastSeq = null;     // the last room event applied (reset by each snapshot)
+  #joins = 0;          // presence_state snapshots seen: one after every (re)subscribe
+  #joinWaiters = [];
+  #executions = new Map();
+  #left = false;
+
+  constructor(core, name, client) {
+    this.#core = core;
+    this.#client = client;
+    this.name = name;
+    this.chat = new RoomChat(this);
+    this.doc = new RoomDoc(this);
+    this.stream = new RoomStream(this);
+  }
+
+  // Registers fn for one of ROOM_EVENT_NAMES; returns an unregister function.
+  //   presence (members), locks, lockLost, takeover, chat (room.chat), typing ([{user, name}]),
+  //   doc ({kind: 'snapshot'|'node'|'edge', id?, deleted?, user?}), execution (the update),
+  //   stream (the event), streamControl ({action, user}).
   on(event, fn) {
     const set = this.#listeners[event];
-    if (!set) throw new TypeError(`tandem: unknown room event "${event}" (presence, locks, lockLost, takeover)`);
+    if (!set) throw new TypeError(`tandem: unknown room event "${event}" (${ROOM_EVENT_NAMES.join(', ')})`);
     set.add(fn);
     return () => set.delete(fn);
   }
@@ -107,6 +402,12 @@ export class TandemRoom {
     for (const l of JSON.parse(text).locks)
       locks[l.resource] = { ...l.holder, fence: l.fence, expiresAt: l.expires_at };
     return locks;
+  }
+
+  // {executionId: the latest execution_update {execution, status, node?, progress?, message?,
+  // data?, seq, ts}} seen in this room since joining.
+  get executions() {
+    return Object.fromEntries([...this.#executions].map(([id, update]) => [id, { ...update }]));
   }
 
   // Replaces this connection's presence state; returns 'sent', 'throttled' or 'deferred'.
@@ -132,13 +433,104 @@ export class TandemRoom {
   }
 
   leave() {
+    this.#left = true;
+    this.#wakeJoinWaiters();
+    this.#client._forget(this);
     return callbackPromise((done) => this.#core.leave(this.name, done));
+  }
+
+  // A room request through the core's outbox (queued offline, resent with its id after a
+  // reconnect, deduplicated by the server). After a reconnect the core resends before it has
+  // rejoined the room, so the server may refuse with not_subscribed — which means it did not
+  // apply it (a request it had applied is answered duplicate:true first). Such a request is
+  // sent again once the room is joined again.
+  _request(message) {
+    return new Promise((resolve, reject) => {
+      const attempt = (retriesLeft) => {
+        this.#client._rawRequest(message, (code, text, reply) => {
+          if (!code) return resolve(reply);
+          const error = new TandemError(code, text);
+          if (code !== 'not_subscribed' || retriesLeft <= 0 || this.#left) return reject(error);
+          this.#afterRejoin(this.#joins).then((rejoined) => {
+            if (rejoined) attempt(retriesLeft - 1); else reject(error);
+          });
+        });
+      };
+      attempt(MAX_REJOIN_RETRIES);
+    });
+  }
+
+  // Fire and forget; false when it could not go out (offline).
+  _send(message) {
+    try {
+      this.#client.send(message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // Resolves true once a subscribe newer than `joins` completed, false at the deadline.
+  #afterRejoin(joins) {
+    if (this.#joins > joins) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { joins, resolve, timer: setTimeout(() => this.#settleWaiter(waiter, false), REJOIN_WAIT_MS) };
+      this.#joinWaiters.push(waiter);
+    });
+  }
+
+  #settleWaiter(waiter, value) {
+    const index = this.#joinWaiters.indexOf(waiter);
+    if (index < 0) return;
+    this.#joinWaiters.splice(index, 1);
+    clearTimeout(waiter.timer);
+    waiter.resolve(value);
+  }
+
+  #wakeJoinWaiters() {
+    for (const waiter of [...this.#joinWaiters]) this.#settleWaiter(waiter, !this.#left && this.#joins > waiter.joins);
   }
 
   // Called by the client with what changed.
   _changed(what) {
     if (what.members || what.presence) this._emit('presence', this.members);
     if (what.locks) this._emit('locks', this.locks);
+  }
+
+  // Called by the client with every server message naming this room (after the core dropped
+  // duplicate room events; the seq check here keeps that true for what this module applies).
+  _message(m, selfUser) {
+    if (SNAPSHOTS.has(m.type)) {
+      this.#lastSeq = m.seq;
+    } else if (ROOM_EVENTS.has(m.type) && typeof m.seq === 'number') {
+      if (this.#lastSeq !== null && m.seq <= this.#lastSeq) return;
+      this.#lastSeq = m.seq;
+    }
+    switch (m.type) {
+      case 'presence_state':
+        this.#joins += 1;
+        this.#wakeJoinWaiters();
+        return;
+      case 'history': return this.chat._history(m);
+      case 'chat': return this.chat._chat(m, selfUser);
+      case 'cleared': return this.chat._cleared();
+      case 'typing': return this.chat._typing(m);
+      case 'execution_update': {
+        const { type: _type, room: _room, ...update } = m;
+        this.#executions.set(update.execution, update);
+        return this._emit('execution', { ...update });
+      }
+      case 'stream': return this._emit('stream', this.stream._event(m));
+      case 'stream_control': return this._emit('streamControl', { action: m.action, user: m.user });
+      default: {
+        const change = this.doc._apply(m);
+        if (change) this._emit('doc', change);
+      }
+    }
+  }
+
+  _offline() {
+    this.chat._offline();
   }
 
   _emit(event, value) {
@@ -158,6 +550,7 @@ export class TandemClient {
   #timer = null;
   #closed = false;
   #rooms = new Map();
+  #selfUser = null;  // our user id, from the last `connected`
 
   constructor(core, url, token) {
     const wsUrl = absoluteWebSocketUrl(url);
@@ -165,8 +558,18 @@ export class TandemClient {
     if (problem) throw new TandemError('invalid_config', problem);
     this.#core = new core.Client(wsUrl, token ?? '');
     this.#core.setHandlers(
-      (snapshot) => this.#emit('state', snapshot),
-      (text) => this.#emit('message', JSON.parse(text)),
+      (snapshot) => {
+        if (snapshot.user) this.#selfUser = snapshot.user.id;
+        if (snapshot.state !== 'open') for (const room of this.#rooms.values()) room._offline();
+        this.#emit('state', snapshot);
+      },
+      (text) => {
+        const message = JSON.parse(text);
+        if (typeof message.room === 'string') {
+          this.#rooms.get(message.room)?._message(message, this.#selfUser);
+        }
+        this.#emit('message', message);
+      },
     );
     this.#core.setRoomHandlers(
       (room, what) => this.#rooms.get(room)?._changed(what),
@@ -220,11 +623,28 @@ export class TandemClient {
     });
   }
 
+  // A left room's handle is dropped: joining again starts a fresh one.
+  _forget(handle) {
+    if (this.#rooms.get(handle.name) === handle) this.#rooms.delete(handle.name);
+  }
+
+  // request() for TandemRoom: done(errorCode, errorMessage, reply) runs synchronously when the
+  // answer is handled (in order with the messages around it).
+  _rawRequest(message, done) {
+    if (this.#closed) return done('closed', 'the client was closed', null);
+    const outcome = this.#core.request(toJsonText(message), (errorCode, errorMessage, replyText) => {
+      if (errorCode) done(errorCode, errorMessage, null);
+      else done(null, null, JSON.parse(replyText));
+    });
+    if (!outcome.ok) done(outcome.code, outcome.message, null);
+  }
+
   // Joins a room; resolves with a TandemRoom once subscribed (its presence and locks arrive
-  // right after: listen to 'presence' / 'locks'). Rejects with TandemError ('forbidden', ...).
+  // right after: listen to 'presence' / 'locks'; a workflow room's document, a room's chat
+  // history: 'doc' / 'chat'). Rejects with TandemError ('forbidden', ...).
   join(room, { presence } = {}) {
     if (this.#closed) return Promise.reject(new TandemError('closed', 'the client was closed'));
-    const handle = this.#rooms.get(room) ?? new TandemRoom(this.#core, room);
+    const handle = this.#rooms.get(room) ?? new TandemRoom(this.#core, room, this);
     this.#rooms.set(room, handle);
     const presenceText = presence ? JSON.stringify({ type: 'presence', room, state: presence }) : '';
     return new Promise((resolve, reject) => {
