@@ -12,6 +12,9 @@ std::optional<Error> validate(const ClientConfig& config) {
   if (config.rooms.default_lock_ttl_ms <= 0) return Error{"invalid_config", "rooms: default_lock_ttl_ms must be > 0"};
   if (config.rooms.lock_ttl_min_ms <= 0 || config.rooms.lock_ttl_max_ms < config.rooms.lock_ttl_min_ms)
     return Error{"invalid_config", "rooms: need 0 < lock_ttl_min_ms <= lock_ttl_max_ms"};
+  if (config.rooms.typing_refresh.count() <= 0) return Error{"invalid_config", "rooms: typing_refresh must be > 0 ms"};
+  if (config.rooms.replica.chat_messages == 0 || config.rooms.replica.stream_events == 0)
+    return Error{"invalid_config", "rooms: replica limits must be >= 1"};
   return std::nullopt;
 }
 
@@ -20,7 +23,9 @@ Client::Client(ClientConfig config, Transport& transport, Rng& rng)
       outbox_([this](std::string_view frame) { return session_.send(frame); }, config.outbox),
       rooms_([this](const protocol::ClientMessage& message,
                     RequestCallback done) { return outbox_.submit(message, std::move(done), now_); },
-             [this](const protocol::PresenceSet& presence) { return session_.send(protocol::encode_client(presence)); },
+             [this](const protocol::ClientMessage& message) {
+               return session_.send(protocol::encode(protocol::ClientFrame{std::nullopt, message}));
+             },
              config.rooms) {
   session_.on_state = [this](const StateChange& change) { handle_state(change); };
   session_.on_frame = [this](const protocol::ServerFrame& frame) { handle_frame(frame); };
@@ -51,13 +56,14 @@ void Client::tick(Millis now) {
 void Client::set_token(std::string token) { session_.set_token(std::move(token)); }
 
 void Client::handle_state(const StateChange& change) {
-  // The Outbox first: resends and the offline queue go out before anything the app's own
-  // on_state might send, so requests leave in submission order.
-  // Then the rooms: their rejoins follow the resends (a first subscribe still unanswered is
-  // among those, with the lock requests behind it).
+  // The rooms first: their rejoins go on the wire before the Outbox resends, so a resent edit or
+  // chat message finds its room subscribed on the new connection (a first subscribe still
+  // unanswered is among the resends, with the requests behind it). Then the resends and the
+  // offline queue in submission order, all before anything the app's own on_state might send.
   if (change.state == State::Open) {
-    outbox_.on_open(now_);
-    if (session_.connected()) rooms_.on_open(now_, *session_.connected());
+    outbox_.on_open(now_, [this] {
+      if (session_.connected()) rooms_.on_open(now_, *session_.connected());
+    });
   } else if (change.previous == State::Open || outbox_.online()) {
     outbox_.on_closed();
     rooms_.on_closed();

@@ -64,8 +64,10 @@ bool Outbox::put_on_wire(Pending& entry, Millis now) {
   return true;
 }
 
-void Outbox::on_open(Millis now) {
+void Outbox::on_open(Millis now, const std::function<void()>& before_resend) {
   online_ = true;
+  if (before_resend) before_resend();  // its submissions go on the wire at once
+  if (!online_) return;                // a send failed meanwhile: everything waits for the next open
   // Map order = submission order: previously unacked requests (lower ids) go first, then those
   // queued offline. A send callback cannot reach back into the Outbox, so iterating is safe.
   for (auto& [number, entry] : pending_) {

@@ -1,5 +1,5 @@
-// room_replica.cpp — applies presence and lock events to one room's plain-data model
-// (see tandem/room_replica.h).
+// room_replica.cpp — applies presence, lock, document, chat, execution and stream events to one
+// room's plain-data model (see tandem/room_replica.h).
 #include "tandem/room_replica.h"
 
 #include <algorithm>
@@ -44,13 +44,34 @@ void RoomReplica::advance(std::int64_t seq) {
   if (position_ && seq > position_->seq) position_->seq = seq;
 }
 
+bool RoomReplica::accept(std::int64_t seq) {
+  if (check(seq) != SeqCheck::Next) return false;
+  advance(seq);
+  return true;
+}
+
 RoomChanges RoomReplica::apply(const protocol::Subscribed& m) {
+  RoomChanges changes;
+  if (!typing_.empty()) {  // ephemeral, never replayed: unknown after any (re)subscribe
+    typing_.clear();
+    changes |= RoomChange::Typing;
+  }
   const bool same_epoch = position_ && position_->epoch == m.epoch;
-  if (m.recovered && same_epoch) return {};  // the replayed events move the position
+  if (m.recovered && same_epoch) {  // the replayed events move the position
+    stream_replay_until_.reset();
+    return changes;
+  }
   position_ = protocol::StreamPosition{m.epoch, m.seq};
-  if (locks_.empty()) return {};
-  locks_.clear();  // lock_state follows with the current set
-  return RoomChange::Locks;
+  stream_replay_until_ = m.seq;
+  if (!stream_.empty()) {  // the server replays the stream it still has (agent: rooms)
+    stream_.clear();
+    changes |= RoomChange::Stream;
+  }
+  if (!locks_.empty()) {  // lock_state follows with the current set
+    locks_.clear();
+    changes |= RoomChange::Locks;
+  }
+  return changes;
 }
 
 RoomChanges RoomReplica::apply(const protocol::PresenceSnapshot& m) {
@@ -118,17 +139,109 @@ RoomChanges RoomReplica::apply(const protocol::LockState& m) {
 }
 
 RoomChanges RoomReplica::apply(const protocol::Locked& m) {
-  if (check(m.seq) != SeqCheck::Next) return {};
-  advance(m.seq);
+  if (!accept(m.seq)) return {};
   locks_[m.resource] = protocol::LockInfo{m.resource, m.holder, m.fence, m.expires_at};
   return RoomChange::Locks;
 }
 
 RoomChanges RoomReplica::apply(const protocol::Unlocked& m) {
-  if (check(m.seq) != SeqCheck::Next) return {};
-  advance(m.seq);
+  if (!accept(m.seq)) return {};
   if (locks_.erase(m.resource) == 0) return {};
   return RoomChange::Locks;
+}
+
+// ---- documents ----------------------------------------------------------------------------
+
+namespace {
+RoomChanges doc_if(bool changed) { return changed ? RoomChanges(RoomChange::Doc) : RoomChanges(); }
+}  // namespace
+
+RoomChanges RoomReplica::apply(const protocol::DocSnapshot& m) { return doc_if(document_.replace(m.nodes, m.edges)); }
+
+RoomChanges RoomReplica::apply(const protocol::NodeCreated& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.create_node(m.node));
+}
+
+RoomChanges RoomReplica::apply(const protocol::NodeUpdated& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.update_node(m.node, m.fields));
+}
+
+RoomChanges RoomReplica::apply(const protocol::NodeDeleted& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.delete_node(m.node));
+}
+
+RoomChanges RoomReplica::apply(const protocol::EdgeCreated& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.create_edge(m.edge));
+}
+
+RoomChanges RoomReplica::apply(const protocol::EdgeDeleted& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.delete_edge(m.edge));
+}
+
+RoomChanges RoomReplica::apply(const protocol::PublishedNodeUpdate& m) {
+  if (!accept(m.seq)) return {};
+  return doc_if(document_.set_run_state(m.node, m.status, m.data));
+}
+
+// ---- chat ---------------------------------------------------------------------------------
+
+RoomChanges RoomReplica::apply(const protocol::ChatHistory& m) {
+  std::deque<protocol::ChatEntry> next(m.messages.begin(), m.messages.end());
+  while (next.size() > limits_.chat_messages) next.pop_front();
+  if (next == chat_) return {};
+  chat_ = std::move(next);
+  return RoomChange::Chat;
+}
+
+RoomChanges RoomReplica::apply(const protocol::ChatMessage& m) {
+  if (!accept(m.seq)) return {};
+  chat_.push_back(m.entry());
+  while (chat_.size() > limits_.chat_messages) chat_.pop_front();
+  return RoomChange::Chat;
+}
+
+RoomChanges RoomReplica::apply(const protocol::Cleared& m) {
+  if (!accept(m.seq)) return {};
+  if (chat_.empty()) return {};
+  chat_.clear();
+  return RoomChange::Chat;
+}
+
+RoomChanges RoomReplica::apply(const protocol::TypingEvent& m) {
+  if (m.active) {
+    auto [it, inserted] = typing_.insert_or_assign(m.user, m.name);
+    (void)it;
+    return inserted ? RoomChanges(RoomChange::Typing) : RoomChanges();
+  }
+  return typing_.erase(m.user) > 0 ? RoomChanges(RoomChange::Typing) : RoomChanges();
+}
+
+// ---- published events and streams --------------------------------------------------------
+
+RoomChanges RoomReplica::apply(const protocol::ExecutionUpdate& m) {
+  if (!accept(m.seq)) return {};
+  executions_[m.execution] = m;
+  return RoomChange::Execution;
+}
+
+bool RoomReplica::is_stream_replay(const protocol::StreamEvent& m) const {
+  return stream_replay_until_ && m.seq <= *stream_replay_until_ && (stream_.empty() || m.seq > stream_.back().seq);
+}
+
+RoomChanges RoomReplica::apply(const protocol::StreamEvent& m) {
+  if (!is_stream_replay(m) && !accept(m.seq)) return {};
+  push_stream(m);
+  return RoomChange::Stream;
+}
+
+void RoomReplica::push_stream(const protocol::StreamEvent& m) {
+  stream_.push_back(m);
+  while (stream_.size() > limits_.stream_events) stream_.pop_front();
 }
 
 }  // namespace tandem

@@ -1,5 +1,5 @@
-// rooms.cpp — joins, presence throttle, lock leases and the rejoin after a reconnect (see
-// tandem/rooms.h).
+// rooms.cpp — joins, presence and typing throttles, lock leases, document/chat/stream requests
+// and the rejoin after a reconnect (see tandem/rooms.h).
 //
 // Re-entrancy: app callbacks may call back into Rooms (leave a room from on_lock_lost, lock
 // from a join callback), so no reference into rooms_ is used after a callback or a submit
@@ -27,11 +27,13 @@ constexpr bool is_room_event =
     std::is_same_v<M, protocol::Unlocked> || std::is_same_v<M, protocol::StreamEvent> ||
     std::is_same_v<M, protocol::ExecutionUpdate> || std::is_same_v<M, protocol::PublishedNodeUpdate>;
 
-// Messages the replica models apart from the seq-checked lock events.
+// Messages the replica models without a seq check: snapshots and ephemeral state.
 template <class M>
 constexpr bool is_room_snapshot_or_presence =
     std::is_same_v<M, protocol::PresenceSnapshot> || std::is_same_v<M, protocol::PresenceDiff> ||
-    std::is_same_v<M, protocol::PresenceUpdate> || std::is_same_v<M, protocol::LockState>;
+    std::is_same_v<M, protocol::PresenceUpdate> || std::is_same_v<M, protocol::LockState> ||
+    std::is_same_v<M, protocol::DocSnapshot> || std::is_same_v<M, protocol::ChatHistory> ||
+    std::is_same_v<M, protocol::TypingEvent>;
 
 Error local_error(std::string_view code, std::string message) { return Error{std::string(code), std::move(message)}; }
 
@@ -105,7 +107,7 @@ std::optional<std::int64_t> Rooms::fence(const std::string& room, const std::str
 // ---- rooms --------------------------------------------------------------------------------
 
 void Rooms::join(const std::string& room, std::optional<protocol::Presence> presence, JoinCallback done) {
-  auto [it, inserted] = rooms_.try_emplace(room, room);
+  auto [it, inserted] = rooms_.try_emplace(room, room, settings_.replica);
   RoomEntry& entry = it->second;
   if (presence) {
     entry.presence = std::move(presence);
@@ -214,9 +216,85 @@ PresenceStatus Rooms::set_presence(const std::string& room, protocol::Presence s
 void Rooms::flush_presence(const std::string& room, RoomEntry& entry) {
   if (!open_ || entry.status != RoomStatus::Joined || !entry.presence || !entry.presence_unsent) return;
   if (entry.presence_sent_at && now_ < *entry.presence_sent_at + settings_.presence_interval) return;
-  if (send_(protocol::PresenceSet{room, *entry.presence}) != SendStatus::Sent) return;
+  if (send_(protocol::ClientMessage{protocol::PresenceSet{room, *entry.presence}}) != SendStatus::Sent) return;
   entry.presence_unsent = false;
   entry.presence_sent_at = now_;
+}
+
+// ---- documents, chat, streams, signals ----------------------------------------------------
+
+void Rooms::submit_acked(const std::string& room, protocol::ClientMessage message, AckCallback done) {
+  if (!find(room)) {
+    if (done) done(local_error(protocol::errc::not_subscribed, "join " + room + " before sending to it"));
+    return;
+  }
+  const char* type = protocol::type_of(message);
+  submit_(message, [done = std::move(done), type](Result<protocol::ServerFrame> answer) {
+    if (!done) return;
+    if (!answer.ok()) {
+      done(answer.error());
+    } else if (const auto* ack = std::get_if<protocol::Ack>(&answer.value().message)) {
+      done(Acked{ack->duplicate});
+    } else {
+      done(local_error(protocol::errc::invalid_message,
+                       std::string(type) + " answered with " + protocol::type_of(answer.value().message)));
+    }
+  });
+}
+
+void Rooms::create_node(const std::string& room, const protocol::Node& node, AckCallback done) {
+  submit_acked(room, protocol::NodeCreate{room, node}, std::move(done));
+}
+
+void Rooms::update_node(const std::string& room, const std::string& node, const protocol::NodeFields& fields,
+                        std::optional<std::int64_t> fence, AckCallback done) {
+  submit_acked(room, protocol::NodeUpdate{room, node, fields, fence}, std::move(done));
+}
+
+void Rooms::delete_node(const std::string& room, const std::string& node, std::optional<std::int64_t> fence,
+                        AckCallback done) {
+  submit_acked(room, protocol::NodeDelete{room, node, fence}, std::move(done));
+}
+
+void Rooms::create_edge(const std::string& room, const protocol::Edge& edge, AckCallback done) {
+  submit_acked(room, protocol::EdgeCreate{room, edge}, std::move(done));
+}
+
+void Rooms::delete_edge(const std::string& room, const std::string& edge, AckCallback done) {
+  submit_acked(room, protocol::EdgeDelete{room, edge}, std::move(done));
+}
+
+void Rooms::send_chat(const std::string& room, const std::string& text, AckCallback done) {
+  if (RoomEntry* entry = find(room)) entry->typing_active = false;  // the server ends it with the message
+  submit_acked(room, protocol::ChatSend{room, text}, std::move(done));
+}
+
+void Rooms::clear_chat(const std::string& room, AckCallback done) {
+  submit_acked(room, protocol::ChatClear{room}, std::move(done));
+}
+
+SendStatus Rooms::set_typing(const std::string& room, bool active) {
+  RoomEntry* entry = find(room);
+  if (!entry || !open_ || entry->status != RoomStatus::Joined) return SendStatus::NotOpen;
+  if (active == entry->typing_active && (!active || now_ < entry->typing_sent_at + settings_.typing_refresh))
+    return SendStatus::Sent;  // the server's indicator is already what was asked for
+  if (send_(protocol::ClientMessage{protocol::TypingSend{room, active}}) != SendStatus::Sent) return SendStatus::NotOpen;
+  entry->typing_active = active;
+  entry->typing_sent_at = now_;
+  return SendStatus::Sent;
+}
+
+void Rooms::send_stream(const std::string& room, const std::string& event, std::optional<std::string> data,
+                        AckCallback done) {
+  submit_acked(room, protocol::StreamSend{room, event, std::move(data)}, std::move(done));
+}
+
+void Rooms::control_stream(const std::string& room, protocol::StreamAction action, AckCallback done) {
+  submit_acked(room, protocol::StreamControlSend{room, action}, std::move(done));
+}
+
+void Rooms::send_signal(const std::string& room, const std::string& to, const std::string& data, AckCallback done) {
+  submit_acked(room, protocol::SignalSend{room, to, data}, std::move(done));
 }
 
 // ---- locks --------------------------------------------------------------------------------
@@ -383,6 +461,7 @@ void Rooms::on_open(Millis now, const protocol::Connected& connected) {
     if (!entry) continue;
     entry->presence_unsent = entry->presence.has_value();  // the new connection has no state
     entry->presence_sent_at.reset();
+    entry->typing_active = false;
     // A first subscribe still unanswered is resent by the Outbox, and the lock requests behind
     // it in order: nothing to redo. Otherwise the new connection is in no room: subscribe again
     // and ask again for every lock once subscribed; answers to earlier requests are stale.
@@ -442,12 +521,25 @@ Rooms::FrameVerdict Rooms::handle(const std::optional<std::string>& /*id*/, cons
     if (lost) lose(lost->room, lost->resource, *lost);
     return FrameVerdict::Deliver;
   } else if constexpr (is_room_event<M>) {
-    const FrameVerdict verdict = room_event(m.room, m.seq);
-    if (verdict == FrameVerdict::Deliver)
-      if (RoomEntry* entry = find(m.room)) entry->replica.advance(m.seq);
-    return verdict;
+    RoomEntry* entry = find(m.room);
+    if (!entry) return FrameVerdict::Deliver;  // not a room we model
+    if constexpr (std::is_same_v<M, protocol::StreamEvent>) {
+      if (entry->replica.is_stream_replay(m)) {  // part of a snapshot: not a duplicate
+        notify(m.room, entry->replica.apply(m));
+        return FrameVerdict::Deliver;
+      }
+    }
+    if (room_event(m.room, m.seq) == FrameVerdict::Drop) return FrameVerdict::Drop;
+    if ((entry = find(m.room))) notify(m.room, entry->replica.apply(m));
+    return FrameVerdict::Deliver;
   } else if constexpr (std::is_same_v<M, protocol::TakeoverRequested>) {
     if (on_takeover_requested) on_takeover_requested(m);
+    return FrameVerdict::Deliver;
+  } else if constexpr (std::is_same_v<M, protocol::StreamControl>) {
+    if (on_stream_control) on_stream_control(m);
+    return FrameVerdict::Deliver;
+  } else if constexpr (std::is_same_v<M, protocol::SignalMessage>) {
+    if (on_signal) on_signal(m);
     return FrameVerdict::Deliver;
   } else {
     return FrameVerdict::Deliver;

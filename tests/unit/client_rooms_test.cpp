@@ -370,12 +370,15 @@ TEST_F(client_rooms_test, a_lock_asked_for_while_offline_is_answered_after_the_r
   transport.sent.clear();
   advance(1'000ms);
   server_accepts();
-  // The queued lock goes out before the rejoin and fails: a stale answer the app never sees.
+  // The rejoin goes out first, then the queued lock; the rejoin asks for the lock again, so the
+  // queued request's answer is stale and the app never sees it.
   const auto frames = transport.sent_frames();
   ASSERT_EQ(frames.size(), 2u);
-  transport.deliver(error_frame(*frames[0].id, std::string(protocol::errc::not_subscribed), "not subscribed"));
+  ASSERT_TRUE(std::holds_alternative<protocol::Subscribe>(frames[0].message));
+  ASSERT_TRUE(std::holds_alternative<protocol::Lock>(frames[1].message));
+  transport.deliver(error_frame(*frames[1].id, std::string(protocol::errc::internal), "stale"));
   EXPECT_FALSE(answer.has_value());
-  transport.deliver(frame(protocol::Subscribed{kRoom, "e1", 10, true}, *frames[1].id));
+  transport.deliver(frame(protocol::Subscribed{kRoom, "e1", 10, true}, *frames[0].id));
   transport.deliver(frame(protocol::LockGranted{kRoom, "n4", 3, 9'999}, *last_sent().id));
   ASSERT_TRUE(answer && answer->ok());
   EXPECT_EQ(answer->value().outcome, LockOutcome::Granted);

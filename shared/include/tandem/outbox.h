@@ -9,8 +9,9 @@
 //   tick()     a request on the wire for ack_timeout without an answer fails (errc::timeout).
 //   on_closed() everything on the wire is taken off it (its ack clock stops);
 //   on_open()  every unanswered request is resent with its original id in original order —
-//              first those that were on the wire, then those queued offline. The server
-//              deduplicates by id, so a resend is safe.
+//              first those that were on the wire, then those queued offline (requests submitted
+//              by its before_resend hook go ahead of them). The server deduplicates by id, so a
+//              resend is safe.
 //   stop()     every pending request fails with errc::closed.
 //
 // Callbacks may call back into the Outbox (submit a retry, stop): an entry is removed before
@@ -73,7 +74,10 @@ class Outbox {
   RequestStatus submit(const protocol::ClientMessage& message, RequestCallback done, Millis now);
 
   // The connection is open (the server said `connected`): resend and flush, in order.
-  void on_open(Millis now);
+  // `before_resend` (optional) runs once the Outbox is online and before the resend: requests
+  // it submits go on the wire first (the client's room rejoins, which resent room requests
+  // need on the new connection).
+  void on_open(Millis now, const std::function<void()>& before_resend = {});
   // The connection is gone: nothing is on the wire any more.
   void on_closed();
   // Routes one decoded server frame (see FrameRoute).

@@ -1,13 +1,23 @@
-// tandem/rooms.h — the rooms, presence and locks of one client: joins rooms and keeps a
-// RoomReplica of each, throttles presence, holds locks (renewing them at half the lease), and
-// after a reconnect rejoins every room and asks for its locks again. The Client owns one and
-// drives it; apps reach it through Client::rooms(). No I/O and no clock of its own.
+// tandem/rooms.h — the rooms of one client: joins rooms and keeps a RoomReplica of each,
+// throttles presence and typing, holds locks (renewing them at half the lease), edits workflow
+// documents, sends chat and stream events, and after a reconnect rejoins every room and asks
+// for its locks again. The Client owns one and drives it; apps reach it through
+// Client::rooms(). No I/O and no clock of its own.
 //
 //   client.rooms().join("workflow:42", presence, [](Result<protocol::Subscribed> r) {...});
 //   client.rooms().set_presence("workflow:42", {.cursor = protocol::Cursor{10, 20}});
 //   client.rooms().lock("workflow:42", "n3", 30'000, [](Result<LockAnswer> r) {...});
 //   client.rooms().on_change = [](const std::string& room, RoomChanges what) { redraw(...); };
 //   client.rooms().on_lock_lost = [](const LockLost& lost) { ... };
+//   client.rooms().create_node("workflow:42", node, [](Result<Acked> r) {...});
+//   client.rooms().send_chat("chat:lobby", "hello", [](Result<Acked> r) {...});
+//   client.rooms().on_stream_control = [](const protocol::StreamControl& c) { ... };  // producers
+//
+// Acked requests (edits, chat, clear, stream, stream_control, signal) go through the Outbox:
+// queued while offline, resent with their original id after a reconnect. The server applies an
+// id once per session and answers a resend of an applied one with ack duplicate:true, which is
+// success (Acked::duplicate says so). After a reconnect the rooms are subscribed again before
+// the Outbox resends anything, so a resent edit finds its room joined on the new connection.
 //
 // Reconnect: when the connection opens again, every joined room is subscribed again with
 // `since` = its replica's position, its last presence state is sent again, and each lock held
@@ -44,7 +54,20 @@ struct RoomsSettings {
   // uses the clamped lease so a long requested ttl is never renewed after the real one ended.
   std::int64_t lock_ttl_min_ms = 1'000;
   std::int64_t lock_ttl_max_ms = 120'000;
+  // While typing, `typing` is sent again at most this often (the server clears an indicator
+  // after typing_timeout, 5 s, without one); set_typing(true) in between sends nothing.
+  Millis typing_refresh{1'000};
+  // History kept by each replica (chat messages, stream events).
+  ReplicaLimits replica;
 };
+
+// The answer to an acked request that has no data (edits, chat, clear, stream, ...).
+struct Acked {
+  bool duplicate = false;  // the server had already applied this id (a resend): still success
+};
+// Gets Acked, or an Error: the server's code (locked, stale_fence, not_found, conflict,
+// forbidden, ...) or a client one (not_subscribed before a join, queue_full, timeout, closed).
+using AckCallback = std::function<void(Result<Acked>)>;
 
 // Where a joined room is in its life.
 enum class RoomStatus {
@@ -106,8 +129,8 @@ class Rooms {
  public:
   // Submits a request through the Outbox (answers come back through the callback).
   using SubmitFn = std::function<RequestStatus(const protocol::ClientMessage&, RequestCallback)>;
-  // Sends a fire-and-forget frame; NotOpen when there is no open connection.
-  using SendFn = std::function<SendStatus(const protocol::PresenceSet&)>;
+  // Sends a fire-and-forget frame (presence, typing); NotOpen when there is no open connection.
+  using SendFn = std::function<SendStatus(const protocol::ClientMessage&)>;
 
   Rooms(SubmitFn submit, SendFn send, RoomsSettings settings = {});
   Rooms(const Rooms&) = delete;
@@ -118,6 +141,8 @@ class Rooms {
   std::function<void(const LockLost&)> on_lock_lost;                           // a held lock ended
   std::function<void(const protocol::TakeoverRequested&)> on_takeover_requested;  // someone wants ours
   std::function<void(const std::string& room, const Error&)> on_rejoin_failed;  // a room is gone
+  std::function<void(const protocol::StreamControl&)> on_stream_control;  // we are a room's producer
+  std::function<void(const protocol::SignalMessage&)> on_signal;          // a peer's signal to us
 
   // ---- rooms ----
   // Subscribes; `done` runs with the `subscribed` answer or the error (forbidden, ...). A room
@@ -139,6 +164,34 @@ class Rooms {
   void unlock(const std::string& room, const std::string& resource, RequestCallback done = {});
   // Asks the holder to yield; `done` runs when the lock is ours (within lock_grace) or fails.
   void request_takeover(const std::string& room, const std::string& resource, LockCallback done);
+
+  // ---- documents (workflow: rooms, PROTOCOL.md §9) ----
+  // Each needs the room joined (or joining), else fails at once with not_subscribed. `fence`:
+  // the writer's lock fence on the node (fence(room, node) when held); the server refuses an
+  // old one with stale_fence.
+  void create_node(const std::string& room, const protocol::Node& node, AckCallback done);
+  void update_node(const std::string& room, const std::string& node, const protocol::NodeFields& fields,
+                   std::optional<std::int64_t> fence, AckCallback done);
+  void delete_node(const std::string& room, const std::string& node, std::optional<std::int64_t> fence,
+                   AckCallback done);
+  void create_edge(const std::string& room, const protocol::Edge& edge, AckCallback done);
+  void delete_edge(const std::string& room, const std::string& edge, AckCallback done);
+
+  // ---- chat (PROTOCOL.md §10) ----
+  void send_chat(const std::string& room, const std::string& text, AckCallback done);
+  void clear_chat(const std::string& room, AckCallback done);  // needs the chat:clear permission
+  // Fire-and-forget: sent only when open and joined (NotOpen otherwise); while active it is
+  // sent again at most every typing_refresh. Sending chat ends our indicator.
+  SendStatus set_typing(const std::string& room, bool active);
+
+  // ---- streams (agent: rooms, PROTOCOL.md §11) and signals (§12) ----
+  // A producer's event; `data` is JSON value text (e.g. R"({"text":"..."})").
+  void send_stream(const std::string& room, const std::string& event, std::optional<std::string> data,
+                   AckCallback done);
+  // A consumer's request to the producer (not_found when the room has none).
+  void control_stream(const std::string& room, protocol::StreamAction action, AckCallback done);
+  // `data` (JSON object text) to connection `to` in the room.
+  void send_signal(const std::string& room, const std::string& to, const std::string& data, AckCallback done);
 
   // ---- state ----
   const RoomReplica* replica(const std::string& room) const;
@@ -166,7 +219,7 @@ class Rooms {
     LockCallback done;          // the app's callback while its lock()/takeover is unanswered
   };
   struct RoomEntry {
-    explicit RoomEntry(const std::string& room) : replica(room) {}
+    RoomEntry(const std::string& room, ReplicaLimits limits) : replica(room, limits) {}
     RoomStatus status = RoomStatus::Joining;
     RoomReplica replica;
     std::uint64_t join_attempt = 0;  // answers to an older subscribe are stale
@@ -175,9 +228,13 @@ class Rooms {
     bool presence_unsent = false;                // `presence` changed since the last send
     std::optional<Millis> presence_sent_at;
     std::map<std::string, LockEntry> locks;  // by resource
+    bool typing_active = false;              // our indicator as the server knows it
+    Millis typing_sent_at{0};
   };
 
   void subscribe(const std::string& room, RoomEntry& entry);
+  // Submits an ack-answered request about `room` (see AckCallback).
+  void submit_acked(const std::string& room, protocol::ClientMessage message, AckCallback done);
   void handle_subscribed(const std::string& room, std::uint64_t attempt, Result<protocol::ServerFrame> answer);
   void flush_presence(const std::string& room, RoomEntry& entry);
   void request_lock(const std::string& room, const std::string& resource, LockEntry& lock, bool takeover);
