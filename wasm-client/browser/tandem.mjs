@@ -345,6 +345,15 @@ class RoomStream {
     return this.#room._request({ type: 'stream_control', room: this.#room.name, action });
   }
 
+  // A stream event is new when its seq is above the last one held (replays included).
+  _accepts(seq) {
+    const last = this.#events.at(-1);
+    return !last || seq > last.seq;
+  }
+  _reset() {
+    this.#events = [];
+  }
+
   _event(m) {
     const { type: _type, room: _room, ...event } = m;
     this.#events.push(event);
@@ -502,6 +511,12 @@ export class TandemRoom {
   _message(m, selfUser) {
     if (SNAPSHOTS.has(m.type)) {
       this.#lastSeq = m.seq;
+      // After a non-recovered subscribe an agent: room replays the stream events still in the
+      // server's history (seqs at or below the snapshots'): they become the stream.
+      if (m.type === 'lock_state') this.stream._reset();
+    } else if (m.type === 'stream' && typeof m.seq === 'number') {
+      if (!this.stream._accepts(m.seq)) return;
+      if (this.#lastSeq === null || m.seq > this.#lastSeq) this.#lastSeq = m.seq;
     } else if (ROOM_EVENTS.has(m.type) && typeof m.seq === 'number') {
       if (this.#lastSeq !== null && m.seq <= this.#lastSeq) return;
       this.#lastSeq = m.seq;
