@@ -42,6 +42,40 @@ std::vector<std::string> split_commas(std::string_view text) {
   return out;
 }
 
+// The {room} of "/api/v1/rooms/{room}/changes" (percent-decoded), if the path has that shape.
+std::optional<std::string> changes_room(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/rooms/";
+  constexpr std::string_view kSuffix = "/changes";
+  if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix) || path.size() <= kPrefix.size() + kSuffix.size())
+    return std::nullopt;
+  const std::string_view encoded = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  std::string room;
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '%' && i + 2 < encoded.size() && std::isxdigit(static_cast<unsigned char>(encoded[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(encoded[i + 2]))) {
+      room.push_back(static_cast<char>(std::stoi(std::string(encoded.substr(i + 1, 2)), nullptr, 16)));  // "%3A" -> ':'
+      i += 2;
+    } else {
+      room.push_back(encoded[i]);
+    }
+  }
+  return room;
+}
+
+// A positive integer query argument: the default when absent, nullopt when malformed.
+std::optional<std::int64_t> positive_query(const HttpRequest& request, std::string_view name, std::int64_t fallback) {
+  const std::string* text = query_value(request, name);
+  if (!text) return fallback;
+  if (text->empty() || text->size() > 16) return std::nullopt;
+  std::int64_t value = 0;
+  for (char c : *text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value < 1) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 std::string dev_user_id(std::string_view name) {
@@ -81,6 +115,11 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
     if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
+  }
+  if (auto room = changes_room(request.path)) {
+    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (auto refusal = refuse_admin(request)) return *refusal;
+    return room_changes(request, *room);
   }
   if (request.path == "/api/v1/dev/token" && settings_.dev) {
     if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
@@ -201,6 +240,46 @@ HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
   }
   json::JsonWriter body;
   body.child("rooms", std::move(list));
+  return HttpResponse{200, "application/json", body.finish()};
+}
+
+HttpResponse HttpApi::room_changes(const HttpRequest& request, std::string_view room) const {
+  constexpr std::int64_t kDefaultLimit = 50;
+  constexpr std::int64_t kMaxLimit = 500;
+  bool valid_room = room.size() >= protocol::rules::room.min && room.size() <= protocol::rules::room.max &&
+                    protocol::rules::valid_room_shape(room);
+  for (char c : room) valid_room = valid_room && json::is_identifier_char(c);
+  if (!valid_room) return json_error(400, "invalid_request", "the room must be a room name like workflow:42");
+  if (protocol::rules::room_kind(room) != protocol::rules::RoomKind::Workflow)
+    return json_error(400, "invalid_request", "change history is kept for workflow: rooms only");
+  const auto before = positive_query(request, "before", 0);
+  if (!before) return json_error(400, "invalid_request", "before must be a seq (a positive integer)");
+  const auto limit = positive_query(request, "limit", kDefaultLimit);
+  if (!limit || *limit > kMaxLimit) return json_error(400, "invalid_request", "limit must be 1..500");
+
+  store::Store* store = state_().store;
+  if (!store) return json_error(503, "internal", "this server keeps no change history (no store)");
+  // One more than asked: whether another page follows.
+  auto page = store->changes(std::string(room), *before, static_cast<std::size_t>(*limit) + 1);
+  if (!page) {
+    LOG_ERROR("change history of %.*s: %s", static_cast<int>(room.size()), room.data(), page.error().message.c_str());
+    return json_error(500, "internal", "the change history could not be read");
+  }
+  const bool more = page->size() > static_cast<std::size_t>(*limit);
+  json::JsonWriter list = json::JsonWriter::array();
+  for (std::size_t i = 0; i < page->size() && i < static_cast<std::size_t>(*limit); ++i) {
+    const store::StoredChange& change = (*page)[i];
+    json::JsonWriter entry;
+    entry.int64("seq", change.seq).str("user", change.user).int64("ts", change.ts).raw("event", change.json);
+    list.push(std::move(entry));
+  }
+  json::JsonWriter body;
+  body.str("room", room).child("changes", std::move(list));
+  if (more) {
+    body.int64("next_before", (*page)[static_cast<std::size_t>(*limit) - 1].seq);
+  } else {
+    body.raw("next_before", "null");
+  }
   return HttpResponse{200, "application/json", body.finish()};
 }
 

@@ -10,6 +10,10 @@
 //   GET /api/v1/ws/stats             admin: {"connections","users","rooms","uptime_s",
 //                                    "messages_in","messages_out","frames_out","bytes_in","bytes_out"}
 //   GET /api/v1/ws/rooms[?prefix=P]  admin: {"rooms":[{"room","members","connections"}]}
+//   GET /api/v1/rooms/{room}/changes admin: a page of a workflow document's change history,
+//       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
+//                                    "next_before"} (limit default 50, at most 500; next_before is
+//                                    null on the last page)
 //   anything else under /api         404 {"error":"not_found"}
 //
 // Admin endpoints need `Authorization: Bearer <admin_token>`: no or malformed header -> 401,
@@ -50,6 +54,7 @@ class HttpApi {
     HubStats hub;
     bool shutting_down = false;
     const Metrics* metrics = nullptr;  // the hub's counters; nullptr reads as all zero
+    store::Store* store = nullptr;     // what the change history is read from; nullptr: 503
   };
   HttpApi(const Settings& settings, std::function<ServerState()> state, Millis started)
       : settings_(settings), state_(std::move(state)), started_(started) {}
@@ -62,6 +67,7 @@ class HttpApi {
   HttpResponse metrics(Now now) const;
   HttpResponse ws_stats(Now now) const;
   HttpResponse ws_rooms(const HttpRequest& request) const;
+  HttpResponse room_changes(const HttpRequest& request, std::string_view room) const;
   // nullopt when the request may use admin endpoints, else the refusal to send.
   std::optional<HttpResponse> refuse_admin(const HttpRequest& request) const;
   MetricsSnapshot snapshot(const ServerState& state, Now now) const;

@@ -110,7 +110,7 @@ class LwsServer final : public EdgeWaker {
   LwsServer(const Settings& settings, Millis started, store::Store& store)
       : settings_(settings),
         hub_(settings_, ids_, *this, nullptr, &store),
-        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {}
+        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics(), hub_.store()}; }, started) {}
 
   ServeResult run(bool secret_generated);
 
