@@ -408,6 +408,7 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
   c.user.name = claims->name.value_or(claims->sub);
   c.user.color = claims->color.value_or(color_for(c.user.name));
   c.rooms = claims->rooms;
+  c.perms = claims->perms;
   SessionBook::StoredLookup stored;
   if (store_) {
     stored = [this](const std::string& id, std::string_view user) {

@@ -85,6 +85,7 @@ struct Connection {
   Millis opened_at{0};
   protocol::UserInfo user;    // valid once authenticated
   std::vector<std::string> rooms;  // the token's room patterns
+  std::vector<std::string> perms;  // the token's permissions ("chat:clear", jwt.h)
   std::optional<std::string> presented_session;  // ?session= at upgrade, to resume
   std::string session;        // sent in `connected`
   SessionStart session_start = SessionStart::New;  // Resumed: features move what they kept for it

@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::size_t kSignatureBytes = 32;   // SHA-256
 constexpr std::size_t kMaxRoomsClaim = 256;   // patterns in one token
+constexpr std::size_t kMaxPermsClaim = 32;    // permissions in one token
 // NumericDate bounds: up to year ~5138, far inside double's exact-integer range.
 constexpr double kMaxNumericDate = 1e11;
 
@@ -167,6 +168,7 @@ Result<Claims> verify(std::string_view token, const VerifyOptions& options) {
   read_date(f, "nbf", claims.nbf);
   read_date(f, "iat", claims.iat);
   f.str_array("rooms", claims.rooms, false, kMaxRoomsClaim, {1, protocol::rules::room.max, false});
+  f.str_array("perms", claims.perms, false, kMaxPermsClaim, {1, 64, true});
   if (!f.ok()) return unauthorized("invalid claim: " + f.error().message);
   if (claims.color && !is_hex_color(*claims.color)) return unauthorized("invalid claim: color must be #rrggbb");
   for (const std::string& room : claims.rooms)
@@ -188,6 +190,11 @@ std::string mint(const Claims& claims, std::string_view secret) {
   json::JsonWriter rooms = json::JsonWriter::array();
   for (const std::string& room : claims.rooms) rooms.push_str(room);
   payload.child("rooms", std::move(rooms));
+  if (!claims.perms.empty()) {
+    json::JsonWriter perms = json::JsonWriter::array();
+    for (const std::string& perm : claims.perms) perms.push_str(perm);
+    payload.child("perms", std::move(perms));
+  }
   payload.opt_int64("iat", claims.iat).opt_int64("nbf", claims.nbf).int64("exp", claims.exp);
 
   std::string signing_input = base64url_encode(header.finish()) + "." + base64url_encode(payload.finish());

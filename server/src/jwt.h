@@ -4,7 +4,8 @@
 // Only HS256 exists here. The header's alg must be exactly "HS256": "none", RS256 and a missing
 // alg are refused, so a token cannot choose a weaker check for itself. The signature is
 // compared in constant time (CRYPTO_memcmp). exp is required; nbf and iat are optional; exp and
-// nbf are checked with a leeway for clock skew. Claims: sub (required), name, color, rooms.
+// nbf are checked with a leeway for clock skew. Claims: sub (required), name, color, rooms,
+// perms (permissions beyond joining rooms, e.g. "chat:clear"; PROTOCOL.md §5.1).
 //
 // No libwebsockets and no clock here: callers pass `now`.
 #pragma once
@@ -26,6 +27,7 @@ struct Claims {
   std::optional<std::string> name;   // display name; the hub shows sub when absent
   std::optional<std::string> color;  // "#rrggbb"; the hub derives one from the name when absent
   std::vector<std::string> rooms;  // patterns: "*", "workflow:*", "chat:lobby"
+  std::vector<std::string> perms;  // permissions: "chat:clear" (kPermChatClear); absent = none
   UnixSeconds exp = 0;
   std::optional<UnixSeconds> nbf;
   std::optional<UnixSeconds> iat;
@@ -37,6 +39,9 @@ struct VerifyOptions {
   UnixSeconds now = 0;
   std::int64_t leeway_s = 30;
 };
+
+// The permission that lets a user `clear` a chat room's history (PROTOCOL.md §10).
+inline constexpr std::string_view kPermChatClear = "chat:clear";
 
 // Returns the claims of a valid token, or an Error with code "unauthorized" and a message
 // fit for a close reason: "token expired", "bad signature", "unsupported alg \"RS256\"
