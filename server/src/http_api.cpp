@@ -16,13 +16,13 @@
 
 namespace tandem::server {
 
-namespace {
-
 HttpResponse json_error(int status, std::string_view code, std::string_view message) {
   json::JsonWriter body;
   body.str("error", code).str("message", message);
   return HttpResponse{status, "application/json", body.finish()};
 }
+
+namespace {
 
 const std::string* query_value(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.query)
@@ -116,6 +116,11 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
   }
+  if (request.path == "/api/v1/publish" && publisher_) {
+    if (request.method != "POST") return json_error(405, "method_not_allowed", "use POST");
+    if (auto refusal = refuse_publisher(request)) return *refusal;
+    return publisher_(request.body, now);
+  }
   if (auto room = changes_room(request.path)) {
     if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
     if (auto refusal = refuse_admin(request)) return *refusal;
@@ -165,6 +170,14 @@ HttpResponse HttpApi::dev_token(const HttpRequest& request, Now now) const {
         return json_error(400, "invalid_request", "rooms must be comma-separated patterns like workflow:*,chat:lobby");
     if (claims.rooms.empty()) return json_error(400, "invalid_request", "rooms is empty");
   }
+  if (const std::string* perms = query_value(request, "perms")) {
+    claims.perms = split_commas(*perms);
+    for (const std::string& perm : claims.perms) {
+      bool ok = perm.size() <= 64;
+      for (char c : perm) ok = ok && json::is_identifier_char(c);
+      if (!ok) return json_error(400, "invalid_request", "perms must be comma-separated names like chat:clear");
+    }
+  }
   const jwt::UnixSeconds issued = now.wall / 1000;
   claims.iat = issued;
   claims.exp = issued + settings_.dev_token_ttl_s;
@@ -190,6 +203,16 @@ std::optional<HttpResponse> HttpApi::refuse_admin(const HttpRequest& request) co
     return json_error(401, "unauthorized", "send Authorization: Bearer <admin_token>");
   if (!bearer_matches(request.authorization, settings_.admin_token))
     return json_error(403, "forbidden", "wrong admin token");
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> HttpApi::refuse_publisher(const HttpRequest& request) const {
+  if (settings_.publish_api_key.empty())
+    return json_error(403, "forbidden", "publishing is off: set publish_api_key (TANDEM_PUBLISH_API_KEY) to use it");
+  if (request.authorization.empty())
+    return json_error(401, "unauthorized", "send Authorization: Bearer <publish_api_key>");
+  if (!bearer_matches(request.authorization, settings_.publish_api_key))
+    return json_error(403, "forbidden", "wrong publish API key");
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 //                                    (503 "shutting_down" during graceful shutdown)
 //   GET /api/v1/dev/token?name=N     dev mode only: a token minted with the server secret
 //       [&id=ID][&rooms=a,b]         {"token","user":{id,name,color},"expires_at"} (Unix ms)
+//       [&perms=chat:clear]          permissions claim (jwt.h)
 //   GET /metrics                     Prometheus text (metrics.h); no auth, like /healthz
 //   GET /api/v1/ws/stats             admin: {"connections","users","rooms","uptime_s",
 //                                    "messages_in","messages_out","frames_out","bytes_in","bytes_out"}
@@ -14,6 +15,9 @@
 //       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
 //                                    "next_before"} (limit default 50, at most 500; next_before is
 //                                    null on the last page)
+//   POST /api/v1/publish             backend events into rooms (publish_api.h), with
+//                                    `Authorization: Bearer <publish_api_key>` (same refusals
+//                                    as admin: 401 / 403 / 403 when no key is configured)
 //   anything else under /api         404 {"error":"not_found"}
 //
 // Admin endpoints need `Authorization: Bearer <admin_token>`: no or malformed header -> 401,
@@ -38,6 +42,7 @@ struct HttpRequest {
   std::string path;    // "/api/v1/dev/token", no query
   std::vector<std::pair<std::string, std::string>> query;  // decoded name/value pairs, in order
   std::string authorization;  // the Authorization header, "" when absent
+  std::string body{};         // POST: the whole body (the edge bounds it by max_frame_bytes)
 };
 
 struct HttpResponse {
@@ -61,6 +66,11 @@ class HttpApi {
 
   HttpResponse handle(const HttpRequest& request, Now now) const;
 
+  // What POST /api/v1/publish does once authorized (publish_api.h: publish(hub, body, now)).
+  // Without one the endpoint answers 404.
+  using Publisher = std::function<HttpResponse(std::string_view body, Now now)>;
+  void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
+
  private:
   HttpResponse healthz(Now now) const;
   HttpResponse dev_token(const HttpRequest& request, Now now) const;
@@ -70,12 +80,18 @@ class HttpApi {
   HttpResponse room_changes(const HttpRequest& request, std::string_view room) const;
   // nullopt when the request may use admin endpoints, else the refusal to send.
   std::optional<HttpResponse> refuse_admin(const HttpRequest& request) const;
+  // The same for the publish key.
+  std::optional<HttpResponse> refuse_publisher(const HttpRequest& request) const;
   MetricsSnapshot snapshot(const ServerState& state, Now now) const;
 
   const Settings& settings_;
   std::function<ServerState()> state_;
   Millis started_;
+  Publisher publisher_;
 };
+
+// An error answer: {"error":code,"message":message}.
+HttpResponse json_error(int status, std::string_view code, std::string_view message);
 
 // The user id the dev endpoint gives a name: "dev:" + the name lower-cased with every
 // character outside [a-z0-9_.@-] replaced by '-' (so "Ana María" -> "dev:ana-mar--a").

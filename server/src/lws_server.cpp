@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include "hub.h"
 #include "ids.h"
 #include "log.h"
+#include "publish_api.h"
 #include "version.h"
 
 namespace tandem::server {
@@ -73,8 +75,17 @@ lws_usec_t tick_interval(const Settings& settings) {
   return std::min<lws_usec_t>(kMaxTickInterval, static_cast<lws_usec_t>(settings.presence_tick_ms) * LWS_US_PER_MS);
 }
 
-// Request bodies are read and dropped up to this size; larger ones drop the connection.
+// Bodies of requests that take none are read and dropped up to this size; larger ones drop the
+// connection.
 constexpr long long kMaxIgnoredBodyBytes = 64 * 1024;
+
+// One HTTP request on its way through: its body being collected (POST /api/...), then the
+// answer waiting for HTTP_WRITEABLE.
+struct HttpExchange {
+  HttpRequest request;
+  std::optional<HttpResponse> reply;  // ready to write
+  bool collecting = false;            // HTTP_BODY appends to request.body
+};
 
 // A connection the hub abandoned (slow consumer) gets this long to take its close frame before
 // lws kills the socket. lws timeouts count whole seconds.
@@ -110,7 +121,10 @@ class LwsServer final : public EdgeWaker {
   LwsServer(const Settings& settings, Millis started, store::Store& store)
       : settings_(settings),
         hub_(settings_, ids_, *this, nullptr, &store),
-        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics(), hub_.store()}; }, started) {}
+        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics(), hub_.store()}; }, started) {
+    // Runs on the loop thread (HTTP callbacks): it may use the hub, and commits before answering.
+    api_.set_publisher([this](std::string_view body, Now now) { return publish(hub_, body, now); });
+  }
 
   ServeResult run(bool secret_generated);
 
@@ -149,7 +163,7 @@ class LwsServer final : public EdgeWaker {
   HttpApi api_;
   lws_context* context_ = nullptr;
   std::unordered_map<ConnectionId, EdgeConnection> edges_;
-  std::unordered_map<lws*, HttpResponse> http_replies_;  // answers waiting for HTTP_WRITEABLE
+  std::unordered_map<lws*, HttpExchange> http_;          // requests being read or answered
   std::vector<unsigned char> write_buffer_;              // LWS_PRE + frame, reused for every write
   TickTimer tick_{};
   bool shutdown_started_ = false;
@@ -319,30 +333,78 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
       // Callback mounts (/healthz, /api) and files missing under "/" get here.
-      HttpRequest request = read_http_request(wsi);
-      http_replies_[wsi] = api_.handle(request, clock_now());
-      // With a Content-Length body pending, lws grants no WRITEABLE until the body is read
-      // (a POST hung otherwise): answer at BODY_COMPLETION. No endpoint reads bodies yet,
-      // so a large one is refused by dropping the connection rather than reading it all.
+      HttpExchange& exchange = http_[wsi];
+      exchange = HttpExchange{read_http_request(wsi), std::nullopt, false};
+      long long length = -1;
       char length_text[24] = "";
-      if (lws_hdr_copy(wsi, length_text, sizeof length_text, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        const long long length = std::atoll(length_text);
-        if (length > kMaxIgnoredBodyBytes) return -1;
-        if (length > 0) return 0;
+      if (lws_hdr_copy(wsi, length_text, sizeof length_text, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        length = std::atoll(length_text);
+      if (exchange.request.method == "POST" && exchange.request.path.starts_with("/api/")) {
+        // Endpoints that read a body. lws does not de-chunk request bodies (LWS-NOTES §1):
+        // Content-Length is required. Bodies are bounded like WebSocket messages.
+        if (length < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+          exchange.reply = json_error(411, "length_required", "send the body with Content-Length (no chunked bodies)");
+          lws_callback_on_writable(wsi);
+          return 0;
+        }
+        if (length > settings_.max_frame_bytes) {
+          // Too big: 413 once the body has been read (and dropped); lws grants no WRITEABLE
+          // while a body is pending. Far too big: not worth reading, drop the connection.
+          if (length > settings_.hard_frame_bytes) return -1;
+          exchange.reply = json_error(413, "too_big", "body of " + std::to_string(length) + " bytes exceeds max_frame_bytes " +
+                                                          std::to_string(settings_.max_frame_bytes));
+          return 0;
+        }
+        if (length > 0) {
+          exchange.collecting = true;
+          exchange.request.body.reserve(static_cast<std::size_t>(length));
+          return 0;  // answered at BODY_COMPLETION
+        }
+        exchange.reply = api_.handle(exchange.request, clock_now());
+        lws_callback_on_writable(wsi);
+        return 0;
       }
+      exchange.reply = api_.handle(exchange.request, clock_now());
+      // With a Content-Length body pending, lws grants no WRITEABLE until the body is read
+      // (a POST hung otherwise): answer at BODY_COMPLETION. These endpoints read no body, so
+      // a large one is refused by dropping the connection rather than reading it all.
+      if (length > kMaxIgnoredBodyBytes) return -1;
+      if (length > 0) return 0;
       lws_callback_on_writable(wsi);
       return 0;
     }
-    case LWS_CALLBACK_HTTP_BODY:
-      return 0;  // ignored (see above)
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      if (http_replies_.count(wsi)) lws_callback_on_writable(wsi);
+    case LWS_CALLBACK_HTTP_BODY: {
+      auto it = http_.find(wsi);
+      if (it == http_.end() || !it->second.collecting) return 0;  // a body we do not read
+      HttpExchange& exchange = it->second;
+      if (exchange.request.body.size() + len > static_cast<std::size_t>(settings_.max_frame_bytes)) {
+        // More than Content-Length announced.
+        exchange.collecting = false;
+        exchange.request.body.clear();
+        exchange.reply = json_error(413, "too_big", "body exceeds max_frame_bytes " + std::to_string(settings_.max_frame_bytes));
+        return 0;
+      }
+      exchange.request.body.append(static_cast<const char*>(in), len);
       return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-      if (http_replies_.count(wsi)) return write_http_reply(wsi);
+    }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+      auto it = http_.find(wsi);
+      if (it == http_.end()) return 0;
+      HttpExchange& exchange = it->second;
+      if (exchange.collecting) {
+        exchange.collecting = false;
+        exchange.reply = api_.handle(exchange.request, clock_now());
+      }
+      if (exchange.reply) lws_callback_on_writable(wsi);
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      auto it = http_.find(wsi);
+      if (it != http_.end() && it->second.reply) return write_http_reply(wsi);
       break;
+    }
     case LWS_CALLBACK_CLOSED_HTTP:
-      http_replies_.erase(wsi);
+      http_.erase(wsi);
       break;
     default:
       break;
@@ -351,8 +413,8 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
 }
 
 int LwsServer::write_http_reply(lws* wsi) {
-  auto node = http_replies_.extract(wsi);
-  const HttpResponse& reply = node.mapped();
+  auto node = http_.extract(wsi);
+  const HttpResponse& reply = *node.mapped().reply;
   std::vector<unsigned char> buffer(LWS_PRE + 1024 + reply.body.size());
   unsigned char* start = buffer.data() + LWS_PRE;
   unsigned char* p = start;
@@ -366,7 +428,7 @@ int LwsServer::write_http_reply(lws* wsi) {
     return -1;
   std::memcpy(start, reply.body.data(), reply.body.size());
   if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
-  // A request with a body we did not read cannot keep the connection: close after replying.
+  // Only GETs keep the connection: after a request with a body (read or not) close it.
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
   return 0;

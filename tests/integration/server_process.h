@@ -28,6 +28,11 @@ struct HttpReply {
 HttpReply http_get(int port, std::string_view path, milliseconds timeout = milliseconds{1000},
                    std::string_view extra_headers = {});
 
+// POST http://127.0.0.1:<port><path> with `body` (Content-Length, Connection: close) and the
+// given header lines (each ending in \r\n). Never throws.
+HttpReply http_post(int port, std::string_view path, std::string_view body, std::string_view extra_headers = {},
+                    milliseconds timeout = milliseconds{5000});
+
 // How stop() ended.
 enum class StopOutcome {
   Exited,      // the process exited on its own; exit_code is valid
@@ -64,6 +69,9 @@ class ServerProcess {
   int port() const { return port_; }
   std::string ws_url() const;  // ws://127.0.0.1:<port>/ws
   HttpReply get(std::string_view path) const { return http_get(port_, path); }
+  HttpReply post(std::string_view path, std::string_view body, std::string_view extra_headers = {}) const {
+    return http_post(port_, path, body, extra_headers);
+  }
   std::string output() const;  // everything the server printed so far (stdout + stderr)
 
  private:

@@ -1,0 +1,135 @@
+// server/src/publish_api.cpp — POST /api/v1/publish: decode, validate all, apply in order,
+// commit, answer (see publish_api.h).
+#include "publish_api.h"
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "log.h"
+#include "tandem/json.h"
+#include "tandem/protocol/errors.h"
+#include "tandem/protocol/publish.h"
+
+namespace tandem::server {
+
+namespace {
+
+using protocol::ExecutionUpdate;
+using protocol::PublishedNodeUpdate;
+using protocol::PublishMessage;
+
+// One message or a batch. A batch is read as the member of a wrapping object so the codec's
+// field readers (and their error contexts, "publish.batch[3].status") do the work.
+Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
+  const std::size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || body[first] != '[') {
+    auto one = protocol::decode_publish(body);
+    if (!one) return one.error();
+    return std::vector<PublishMessage>{std::move(one).value()};
+  }
+  const std::string wrapped = R"({"batch":)" + std::string(body) + "}";
+  auto root = json::parse_json(wrapped);
+  if (!root) return root.error();
+  std::vector<PublishMessage> messages;
+  json::Fields f(root.value().get(), "publish");
+  f.each("batch", true, kMaxPublishBatch, [&](json::Fields& element) {
+    std::string type;
+    if (!element.str("type", type, {1, 64, true})) return;
+    if (type == ExecutionUpdate::kType) {
+      ExecutionUpdate m;
+      protocol::read_body(element, m);
+      if (element.ok()) messages.emplace_back(std::move(m));
+    } else if (type == PublishedNodeUpdate::kType) {
+      PublishedNodeUpdate m;
+      protocol::read_body(element, m);
+      if (element.ok()) messages.emplace_back(std::move(m));
+    } else {
+      element.fail(element.context() + ": cannot publish type \"" + type + "\"", std::string(protocol::errc::unknown_type));
+    }
+  });
+  if (!f.ok()) return f.error();
+  if (messages.empty()) return Error{std::string(protocol::errc::invalid_message), "an empty batch publishes nothing"};
+  return messages;
+}
+
+// Whether workflow `room` has node `node` — from memory when the room is live, else from the
+// store — without opening (and so creating) the room.
+bool node_exists(Hub& hub, const std::string& room, const std::string& node) {
+  if (const Room* live = hub.rooms().find(room)) return live->doc.find_node(node) != nullptr;
+  if (!hub.store()) return false;
+  auto stored = hub.store()->load_room(room);
+  if (!stored) {
+    LOG_ERROR("publish: cannot load room %s: %s", room.c_str(), stored.error().message.c_str());
+    return false;
+  }
+  return std::any_of(stored->nodes.begin(), stored->nodes.end(), [&](const protocol::Node& n) { return n.id == node; });
+}
+
+const std::string& room_of(const PublishMessage& message) {
+  return std::visit([](const auto& m) -> const std::string& { return m.room; }, message);
+}
+
+}  // namespace
+
+HttpResponse publish(Hub& hub, std::string_view body, Now now) {
+  auto decoded = decode_body(body);
+  if (!decoded) return json_error(400, decoded.error().code, decoded.error().message);
+  std::vector<PublishMessage>& messages = decoded.value();
+
+  // Validate everything before changing anything.
+  for (const PublishMessage& message : messages) {
+    const auto* update = std::get_if<PublishedNodeUpdate>(&message);
+    if (update && !node_exists(hub, update->room, update->node))
+      return json_error(404, protocol::errc::not_found,
+                        "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published");
+  }
+
+  RoomRegistry& rooms = hub.rooms();
+  std::vector<std::string> opened;
+  json::JsonWriter results = json::JsonWriter::array();
+  std::string single_answer;  // the answer when there is one message
+  for (PublishMessage& message : messages) {
+    const std::string room_name = room_of(message);
+    Room& room = rooms.open(room_name, now.wall);
+    if (std::find(opened.begin(), opened.end(), room_name) == opened.end()) opened.push_back(room_name);
+    const std::int64_t seq = rooms.next_seq(room_name);
+    std::visit(
+        [&](auto& m) {
+          m.seq = seq;
+          m.ts = now.wall;
+          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, PublishedNodeUpdate>) {
+            const protocol::Node* node = room.doc.apply_status(m.node, m.status, m.data);
+            if (node && room.durable) hub.writes().add(store::WriteBatch::PutNode{room_name, *node});
+          }
+          rooms.publish(hub, room_name, seq, m);
+        },
+        message);
+    json::JsonWriter result;
+    result.str("room", room_name).str("epoch", room.epoch).int64("seq", seq);
+    if (messages.size() == 1) {
+      single_answer = result.finish();
+    } else {
+      results.push(std::move(result));
+    }
+  }
+  for (const std::string& room : opened) rooms.release_if_idle(room);
+
+  // Durable before answering: this loop pass's group commit, now.
+  hub.commit();
+  if (hub.store() && (hub.store_failed() || !hub.writes().empty())) {
+    LOG_ERROR("publish: %zu event(s) applied but the store commit failed", messages.size());
+    return json_error(503, protocol::errc::internal,
+                      "the events are applied but not stored yet (the store is failing); they are stored and "
+                      "delivered when it recovers — do not resend");
+  }
+  if (messages.size() == 1) return HttpResponse{200, "application/json", single_answer};
+  json::JsonWriter answer;
+  answer.child("results", std::move(results));
+  return HttpResponse{200, "application/json", answer.finish()};
+}
+
+}  // namespace tandem::server
