@@ -82,7 +82,8 @@ class Client {
   std::size_t queued_count() const { return outbox_.queued_count(); }    // waiting for the connection
   std::size_t pending_count() const { return outbox_.pending_count(); }  // not yet answered
 
-  // Rooms, presence and locks (tandem/rooms.h): join, set_presence, lock, replicas, events.
+  // Rooms (tandem/rooms.h): join, set_presence, lock, document edits, chat, typing, streams,
+  // signals, and the replicas (members, locks, document, chat, executions, stream).
   Rooms& rooms() { return rooms_; }
   const Rooms& rooms() const { return rooms_; }
 

@@ -111,7 +111,10 @@ class Outbox {
   std::uint64_t last_id_ = 0;
   // Keyed by the numeric id: iteration order is submission order, which is the resend order.
   // Entries on the wire always precede those that are not (a failed send takes the Outbox
-  // offline), so ack deadlines rise along the map and tick() stops at the first live one.
+  // offline), so ack deadlines rise along the map and tick() stops at the first live one. The
+  // one exception: requests from on_open's before_resend are on the wire ahead of older ones;
+  // if a resend then fails, their timeouts wait for the next open — harmless, as the failed
+  // send means the connection is going and on_closed takes them off the wire anyway.
   std::map<std::uint64_t, Pending> pending_;
 };
 
