@@ -138,6 +138,7 @@ void TcpCutter::relay(const std::vector<pollfd>& fds, std::array<char, 16384>& b
         open = false;
         break;
       }
+      if (from == pair.server && swallow_replies_) continue;
       for (ssize_t sent = 0; sent < n;) {
         const ssize_t w = ::send(to, buffer.data() + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
         if (w <= 0) {

@@ -34,6 +34,9 @@ class TcpCutter {
   // refuse_for(0ms) lets them through again.
   void refuse_for(std::chrono::milliseconds period);
   int accepted() const { return accepted_.load(); }
+  // While on, whatever the server sends is read and thrown away: the client sees nothing —
+  // answers lost with a dying network, while its requests still reach the server.
+  void swallow_replies(bool on) { swallow_replies_ = on; }
 
  private:
   struct Pair {
@@ -50,6 +53,7 @@ class TcpCutter {
   int wake_[2] = {-1, -1};  // a pipe that interrupts poll() for cut() and the destructor
   std::atomic<bool> stopping_{false};
   std::atomic<bool> cut_requested_{false};
+  std::atomic<bool> swallow_replies_{false};
   std::atomic<int> accepted_{0};
   std::mutex mutex_;
   std::chrono::steady_clock::time_point refuse_until_{};
