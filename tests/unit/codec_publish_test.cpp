@@ -33,6 +33,20 @@ TEST(codec_publish_test, server_messages_round_trip) {
   expect_server_round_trip(PublishedNodeUpdate{"workflow:42", "n4", NodeStatus::Skipped, std::nullopt, 133, 1});
 }
 
+TEST(codec_publish_test, execution_update_node_counts_are_optional_and_consistent) {
+  ExecutionUpdate e = running();
+  e.completed_nodes = 3;
+  e.total_nodes = 8;
+  expect_server_round_trip(e);
+  auto body = decode_publish(R"({"type":"execution_update","room":"execution:1","execution":"r","status":"running","completed_nodes":3,"total_nodes":8})");
+  ASSERT_TRUE(body.ok());
+  const auto& update = std::get<ExecutionUpdate>(body.value());
+  EXPECT_EQ(update.completed_nodes, 3);
+  EXPECT_EQ(update.total_nodes, 8);
+  EXPECT_FALSE(decode_publish(R"({"type":"execution_update","room":"execution:1","execution":"r","status":"running","completed_nodes":9,"total_nodes":8})").ok());
+  EXPECT_FALSE(decode_publish(R"({"type":"execution_update","room":"execution:1","execution":"r","status":"running","total_nodes":-1})").ok());
+}
+
 TEST(codec_publish_test, publish_body_round_trips_without_seq_and_ts) {
   ExecutionUpdate e = running();
   e.seq = 0;

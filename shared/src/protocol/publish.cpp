@@ -12,6 +12,7 @@ namespace {
 void write_body(json::JsonWriter& w, const ExecutionUpdate& m) {
   w.str("room", m.room).str("execution", m.execution).str("status", to_string(m.status));
   w.opt_str("node", m.node).opt_num("progress", m.progress).opt_str("message", m.message).opt_raw("data", m.data);
+  w.opt_int64("completed_nodes", m.completed_nodes).opt_int64("total_nodes", m.total_nodes);
 }
 
 void write_body(json::JsonWriter& w, const PublishedNodeUpdate& m) {
@@ -45,6 +46,10 @@ void read_body(json::Fields& f, ExecutionUpdate& m) {
   f.opt_num("progress", m.progress, 0.0, 1.0);
   f.opt_str("message", m.message, rules::message);
   f.opt_raw("data", m.data, json::RawKind::Any, bounds::max_node_data_bytes);
+  detail::read_opt_count(f, "completed_nodes", m.completed_nodes);
+  detail::read_opt_count(f, "total_nodes", m.total_nodes);
+  if (f.ok() && m.completed_nodes && m.total_nodes && *m.completed_nodes > *m.total_nodes)
+    f.fail(f.context() + ": completed_nodes exceeds total_nodes");
 }
 
 void read_body(json::Fields& f, PublishedNodeUpdate& m) {

@@ -47,6 +47,8 @@ struct ExecutionUpdate {
   std::optional<std::string> data;     // any JSON value text, ≤ bounds::max_node_data_bytes
   std::int64_t seq = 0;                // stamped by the server (absent in the HTTP body)
   std::int64_t ts = 0;
+  std::optional<std::int64_t> completed_nodes{};  // nodes finished so far (≤ total_nodes when both given)
+  std::optional<std::int64_t> total_nodes{};      // nodes in the run
   bool operator==(const ExecutionUpdate&) const = default;
 };
 
