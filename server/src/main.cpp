@@ -2,7 +2,8 @@
 // --version.
 //
 //   tandem-server [serve] [flags]            see --help for every flag
-//   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--ttl 3600]
+//   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--perms chat:clear] [--ttl 3600]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -65,8 +66,8 @@ int serve(const std::vector<std::string>& args) {
 
 const char* kMintUsage =
     "usage: tandem-server mint-token --secret S --sub ID [--name N] [--color #rrggbb]\n"
-    "                                [--rooms 'workflow:*,chat:lobby'] [--ttl SECONDS]\n"
-    "  --secret defaults to $TANDEM_JWT_SECRET; --rooms defaults to '*'; --ttl to 3600.\n"
+    "                                [--rooms 'workflow:*,chat:lobby'] [--perms chat:clear] [--ttl SECONDS]\n"
+    "  --secret defaults to $TANDEM_JWT_SECRET; --rooms defaults to '*'; --perms to none; --ttl to 3600.\n"
     "  Prints the HS256 token on stdout.\n";
 
 int mint_token(const std::vector<std::string>& args) {
@@ -96,7 +97,13 @@ int mint_token(const std::vector<std::string>& args) {
     else if (flag == "--name") claims.name = *value;
     else if (flag == "--color") claims.color = *value;
     else if (flag == "--rooms") rooms = *value;
-    else if (flag == "--ttl") {
+    else if (flag == "--perms") {
+      for (std::size_t start = 0; start <= value->size();) {
+        const std::size_t comma = std::min(value->find(',', start), value->size());
+        if (comma > start) claims.perms.push_back(value->substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (flag == "--ttl") {
       char* end = nullptr;
       ttl = std::strtoll(value->c_str(), &end, 10);
       if (*end != '\0' || ttl <= 0) {
