@@ -85,6 +85,7 @@ void TcpCutter::run() {
         reset(pair.server);
       }
       pairs_.clear();
+      swallow_replies_ = false;  // it covered the connections just cut, no later ones
     }
     std::vector<pollfd> fds{{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     for (const Pair& pair : pairs_) {

@@ -35,7 +35,9 @@ class TcpCutter {
   void refuse_for(std::chrono::milliseconds period);
   int accepted() const { return accepted_.load(); }
   // While on, whatever the server sends is read and thrown away: the client sees nothing —
-  // answers lost with a dying network, while its requests still reach the server.
+  // answers lost with a dying network, while its requests still reach the server. The next
+  // cut() ends it, at the moment the connections are reset (so nothing swallowed so far leaks
+  // through, and reconnections are relayed normally).
   void swallow_replies(bool on) { swallow_replies_ = on; }
 
  private:

@@ -175,7 +175,7 @@ TEST_F(idempotent_requests_test, another_users_stored_session_is_not_continued) 
   auto store = open_store();
   Hub hub(settings(), ids_, edge_, CountingFamily{}.registration(), store.get());
   const ConnectionId c = connect(hub, session);  // ana presents ben's session
-  const auto& connected = std::get<protocol::Connected>(testing::drain_frames(hub, c).at(0).message);
+  const protocol::Connected connected = std::get<protocol::Connected>(testing::drain_frames(hub, c).at(0).message);
   EXPECT_NE(connected.session, session);
   EXPECT_FALSE(connected.resumed);
 }
