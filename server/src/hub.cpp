@@ -445,6 +445,14 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
   if (c.close) return;
   metrics_.protocol_error(error.code);
+  // Only malformed input counts towards max_bad_frames: a refusal of a well-formed request
+  // (locked, conflict, forbidden...) is ordinary life for an editor, not abuse.
+  const bool malformed = error.code == protocol::errc::bad_json || error.code == protocol::errc::invalid_message ||
+                         error.code == protocol::errc::unknown_type || error.code == protocol::errc::too_big;
+  if (!malformed) {
+    send(c, protocol::ServerFrame{id, protocol::ErrorReply{error.code, error.message, std::nullopt}});
+    return;
+  }
   std::erase_if(c.bad_frames, [&](Millis at) { return now.mono - at >= kBadFrameWindow; });
   c.bad_frames.push_back(now.mono);
   if (c.bad_frames.size() > static_cast<std::size_t>(settings_.max_bad_frames)) {
@@ -456,7 +464,7 @@ void Hub::protocol_error(Connection& c, const Error& error, const std::optional<
 }
 
 void Hub::remember_applied(Connection& c, const std::string& request_id, bool durable) {
-  sessions_.remember_applied(c.session, request_id);
+  sessions_.remember_applied(c.session, request_id, durable);
   if (durable && store_) writes().add(store::WriteBatch::RememberRequest{c.session, request_id, "ack"});
 }
 

@@ -118,7 +118,7 @@ struct HandlerContext {
   // The same for a change recorded in hub.writes(): the ack waits for the commit, and the id is
   // stored with the change (a resend after a restart is recognised too).
   void ack_after_commit();
-  void error(std::string_view code, std::string message);  // counts as a bad frame
+  void error(std::string_view code, std::string message);  // malformed-input codes count as bad frames
   // True when the connection is in `room`; otherwise answers error not_subscribed.
   bool require_member(const std::string& room);
 };
@@ -248,7 +248,7 @@ class Hub {
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
   // The lock table (locks/lock_table.h): the locks family changes it; documents ask it who holds
-  // a node and which fence is current.
+  // a node (and with which fence).
   locks::LockTable& locks() { return locks_; }
   // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
   // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
@@ -263,8 +263,9 @@ class Hub {
   // be (session_book.h); a connection still holding it is closed 4409.
   void authenticate(Connection& connection, std::string_view token, const std::optional<std::string>& session,
                     Now now, std::optional<std::string> request_id = std::nullopt);
-  // Answers a malformed or refused message with an error (carrying `id` when known) and counts
-  // it; the (max_bad_frames+1)th within a minute closes 4400 instead.
+  // Answers a malformed or refused message with an error (carrying `id` when known). Malformed
+  // input (bad_json, invalid_message, unknown_type, too_big) is counted: the
+  // (max_bad_frames+1)th within a minute closes 4400 instead.
   void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);
 
   Connection* find(ConnectionId id);

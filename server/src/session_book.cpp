@@ -9,6 +9,12 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
                                 ConnectionId connection, IdSource& ids, Millis now, const StoredLookup& stored) {
   if (wanted) {
     auto it = sessions_.find(*wanted);
+    // Past its window but not yet expired by a tick: gone from memory — the store may still
+    // continue it (and its applied ids), so do not let the stale entry hide it.
+    if (it != sessions_.end() && it->second.resumable_until && now >= *it->second.resumable_until) {
+      sessions_.erase(it);
+      it = sessions_.end();
+    }
     // Another user's session id is treated like an unknown one: no hint that it exists.
     const bool resumable = it != sessions_.end() && it->second.user == user &&
                            (!it->second.resumable_until || now < *it->second.resumable_until);
@@ -22,26 +28,29 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
       return claim;
     }
     if (it == sessions_.end() && stored && stored(*wanted, user)) {
-      Entry entry{std::string(user), connection, std::nullopt, true, {}, {}};
+      Entry entry{std::string(user), connection, std::nullopt, true, {}, {}, {}};
       sessions_.emplace(*wanted, std::move(entry));
       return SessionClaim{*wanted, SessionStart::Resumed, std::nullopt, true};
     }
   }
   std::string id = ids.session_id();
   while (sessions_.contains(id)) id = ids.session_id();  // 128 random bits: never in practice
-  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt, false, {}, {}});
+  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt, false, {}, {}, {}});
   return SessionClaim{std::move(id), SessionStart::New, std::nullopt, false};
 }
 
-void SessionBook::remember_applied(std::string_view session, const std::string& request_id) {
+void SessionBook::remember_applied(std::string_view session, const std::string& request_id, bool durable) {
   auto it = sessions_.find(std::string(session));
   if (it == sessions_.end()) return;
   Entry& entry = it->second;
   if (!entry.applied.insert(request_id).second) return;
-  entry.applied_order.push_back(request_id);
-  while (entry.applied_order.size() > dedup_window_) {
-    entry.applied.erase(entry.applied_order.front());
-    entry.applied_order.pop_front();
+  // Two windows, so a flood of ephemeral acks (typing, signals) never pushes out the id of a
+  // stored change whose resend must stay a duplicate.
+  auto& order = durable ? entry.durable_order : entry.ephemeral_order;
+  order.push_back(request_id);
+  while (order.size() > dedup_window_) {
+    entry.applied.erase(order.front());
+    order.pop_front();
   }
 }
 

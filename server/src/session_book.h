@@ -61,8 +61,9 @@ class SessionBook {
   SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
                      IdSource& ids, Millis now, const StoredLookup& stored = nullptr);
 
-  // Idempotent requests: `request_id` was applied in `session` (keeps the last dedup_window).
-  void remember_applied(std::string_view session, const std::string& request_id);
+  // Idempotent requests: `request_id` was applied in `session`. The last dedup_window ids are
+  // kept for stored changes (`durable`) and, separately, as many for the rest.
+  void remember_applied(std::string_view session, const std::string& request_id, bool durable = true);
   bool was_applied(std::string_view session, const std::string& request_id) const;
   // True when the session came from the store: ids not remembered here may be in the store.
   bool from_store(std::string_view session) const;
@@ -81,8 +82,9 @@ class SessionBook {
     ConnectionId connection = 0;          // 0 while detached
     std::optional<Millis> resumable_until;  // set while detached
     bool from_store = false;
-    std::unordered_set<std::string> applied;  // request ids, at most dedup_window
-    std::deque<std::string> applied_order;    // oldest first, to forget beyond the window
+    std::unordered_set<std::string> applied;    // request ids, at most 2 × dedup_window
+    std::deque<std::string> durable_order;      // oldest first, to forget beyond the window
+    std::deque<std::string> ephemeral_order;
   };
   Millis resume_window_;
   std::size_t dedup_window_;

@@ -344,8 +344,10 @@ TEST_F(documents_test, a_write_with_the_fence_of_a_lock_lost_to_a_takeover_is_a_
   expect_error(ana, protocol::NodeDelete{kRoom, "n3", held->fence}, "3", protocol::errc::stale_fence);
   EXPECT_EQ(snapshot_for_a_newcomer().nodes.size(), 1u);
   EXPECT_EQ(snapshot_for_a_newcomer().nodes.at(0).label, "");
-  // Ben's fence is the latest: still accepted after his release.
-  expect_ack(ben, protocol::NodeUpdate{kRoom, "n3", label("Ben's"), moved->fence}, "b1");
+  // A fence proves a lock held now: Ben's, released, is no longer one either. Without a fence
+  // (nobody holds n3) his write goes through.
+  expect_error(ben, protocol::NodeUpdate{kRoom, "n3", label("Ben's"), moved->fence}, "b1", protocol::errc::stale_fence);
+  expect_ack(ben, protocol::NodeUpdate{kRoom, "n3", label("Ben's"), std::nullopt}, "b2");
 }
 
 TEST_F(documents_test, a_resend_of_an_applied_edit_is_acked_duplicate_and_applied_once) {

@@ -25,10 +25,13 @@ struct CountingFamily {
     return [this](HandlerRegistry& registry) {
       registry.on<protocol::ChatSend>([this](HandlerContext& ctx, const protocol::ChatSend& chat) {
         if (chat.text == "fail") return ctx.error(protocol::errc::invalid_message, "refused");
+        if (chat.text == "locked") return ctx.error(protocol::errc::locked, "someone else holds it");
         ++applied;
         ctx.hub.writes().add(store::WriteBatch::RaiseFence{applied});
         ctx.ack_after_commit();
       });
+      // An ephemeral request: acked at once, nothing stored.
+      registry.on<protocol::TypingSend>([](HandlerContext& ctx, const protocol::TypingSend&) { ctx.ack(); });
     };
   }
 };
@@ -126,6 +129,32 @@ TEST_F(idempotent_requests_test, only_the_last_dedup_window_ids_are_remembered) 
   EXPECT_TRUE(ack_of(exchange(hub, c, chat("2")))->duplicate);
   EXPECT_FALSE(ack_of(exchange(hub, c, chat("1")))->duplicate);  // fell out of the window: applied again
   EXPECT_EQ(family.applied, 4);
+}
+
+TEST_F(idempotent_requests_test, ephemeral_acks_never_push_a_stored_changes_id_out_of_the_window) {
+  CountingFamily family;
+  Hub hub(settings(2), ids_, edge_, family.registration());
+  const ConnectionId c = connect(hub);
+  testing::drain_frames(hub, c);
+  exchange(hub, c, chat("1"));
+  for (const char* id : {"t1", "t2", "t3", "t4"})
+    exchange(hub, c, R"({"type":"typing","id":")" + std::string(id) + R"(","room":"chat:lobby"})");
+  EXPECT_TRUE(ack_of(exchange(hub, c, chat("1")))->duplicate);
+  EXPECT_EQ(family.applied, 1);
+}
+
+TEST_F(idempotent_requests_test, refusals_of_well_formed_requests_do_not_count_as_bad_frames) {
+  CountingFamily family;
+  Settings s = settings();
+  s.max_bad_frames = 2;
+  Hub hub(s, ids_, edge_, family.registration());
+  const ConnectionId c = connect(hub);
+  testing::drain_frames(hub, c);
+  for (int i = 0; i < 10; ++i) exchange(hub, c, chat("l" + std::to_string(i), "locked"));
+  EXPECT_EQ(hub.close_request(c), nullptr);  // an editor bumping into locks is not abusive
+  for (int i = 0; i < 3; ++i) exchange(hub, c, chat("f" + std::to_string(i), "fail"));
+  ASSERT_NE(hub.close_request(c), nullptr);  // malformed input still is
+  EXPECT_EQ(hub.close_request(c)->code, protocol::close::protocol_violation.code);
 }
 
 TEST_F(idempotent_requests_test, the_same_session_after_a_restart_still_recognises_its_stored_ids) {

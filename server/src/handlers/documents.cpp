@@ -50,21 +50,18 @@ Room* editable_room(HandlerContext& ctx, const std::string& room) {
 }
 
 // True when this connection may change `node` (PROTOCOL.md §9): a fence it presents must be the
-// node's latest grant (else it lost its lock: stale_fence), and a lease in force must be its own
-// (else locked, naming the holder). Otherwise answers the error.
+// fence of the lease in force on the node, held by this connection (else it lost its lock —
+// expired, released, taken over, or ended by a restart: stale_fence), and a lease in force must
+// be its own (else locked, naming the holder). Otherwise answers the error.
 bool may_write_node(HandlerContext& ctx, const std::string& room, const std::string& node,
                     const std::optional<std::int64_t>& fence) {
-  locks::LockTable& locks = ctx.hub.locks();
-  if (fence) {
-    const std::int64_t latest = locks.latest_fence(room, node);
-    if (*fence != latest) {
-      ctx.error(protocol::errc::stale_fence, "fence " + std::to_string(*fence) + " is not the latest grant on \"" +
-                                                 node + "\" (" + std::to_string(latest) + "): re-lock and re-read");
-      return false;
-    }
+  const locks::Lease* lease = ctx.hub.locks().holder(room, node, ctx.now.mono);
+  if (fence && (!lease || lease->owner.connection != ctx.connection.id || lease->fence != *fence)) {
+    ctx.error(protocol::errc::stale_fence, "fence " + std::to_string(*fence) + " is not a lock this connection holds on \"" +
+                                               node + "\": re-lock and re-read");
+    return false;
   }
-  if (const locks::Lease* lease = locks.holder(room, node, ctx.now.mono);
-      lease && lease->owner.connection != ctx.connection.id) {
+  if (lease && lease->owner.connection != ctx.connection.id) {
     ctx.error(protocol::errc::locked, node + " is locked by " + lease->owner.user.name);
     return false;
   }

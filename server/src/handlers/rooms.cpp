@@ -35,7 +35,10 @@ void register_rooms(HandlerRegistry& registry) {
     answer.epoch = joined.room->epoch;
     answer.seq = joined.room->seq;
     answer.recovered = missed.has_value();
-    ctx.reply(std::move(answer));
+    // Held for the pending commit: the room's seq, the replayed events and every snapshot after
+    // them (which queue behind it) may show changes made in this loop pass, and nothing may
+    // reach a client before it is stored.
+    ctx.reply_after_commit(std::move(answer));
     if (missed)
       for (Bytes& event : *missed) ctx.hub.send(c, std::move(event));
     rooms.notify_joined(ctx.hub, c, subscribe.room, missed ? JoinKind::Recovered : JoinKind::Subscribed);

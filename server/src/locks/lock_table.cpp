@@ -30,14 +30,6 @@ const Lease* LockTable::holder(std::string_view room, std::string_view resource,
   return &lease;
 }
 
-std::int64_t LockTable::latest_fence(std::string_view room, std::string_view resource) const {
-  std::string key;
-  key.reserve(room.size() + 1 + resource.size());
-  key.append(room).append(1, '\n').append(resource);
-  auto it = latest_fences_.find(key);
-  return it == latest_fences_.end() ? settings_.fences_after : it->second;
-}
-
 std::size_t LockTable::claims_of(const std::string& user) const {
   auto it = claims_.find(user);
   return it == claims_.end() ? 0 : it->second;
@@ -58,7 +50,6 @@ LockChange LockTable::grant(const std::string& room, const std::string& resource
   lease.fence = ++last_fence_;
   lease.expires_at = now + ttl;
   rooms_[room][resource] = lease;
-  latest_fences_[room + '\n' + resource] = lease.fence;
   adjust_claims(owner.user.user, +1);
   ++counters_.grants;
   LockChange change;

@@ -160,10 +160,6 @@ class LockTable {
   // The lease on (room, resource) in force at `now` (held, or kept for a dropped holder in its
   // grace); null when free or only past its expiry. For writes that must respect locks.
   const Lease* holder(std::string_view room, std::string_view resource, Millis now) const;
-  // The fence of the latest grant on (room, resource) — for `stale_fence`: a writer presenting an
-  // older one lost its lock. Grants before this table started were all released by the restart,
-  // so a resource not granted since answers the store's high-water mark (fences_after).
-  std::int64_t latest_fence(std::string_view room, std::string_view resource) const;
   // Every lease in `room`, by resource name, for the lock_state snapshot.
   std::vector<Lease> locks_in(std::string_view room) const;
   bool has_locks_in(std::string_view room) const;
@@ -192,7 +188,6 @@ class LockTable {
   std::unordered_map<std::string, RoomLocks> rooms_;
   std::unordered_map<std::string, std::size_t> claims_;  // user id -> held + awaited leases
   std::int64_t last_fence_;
-  std::unordered_map<std::string, std::int64_t> latest_fences_;  // room + '\n' + resource -> fence of its latest grant
   LockCounters counters_;
 };
 
