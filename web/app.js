@@ -3,8 +3,15 @@
 // room panel (web/room.js).
 //
 // Page address options: ?name=Ana picks the user name (default: a random guest name);
-// ?room=workflow:42 fills in the room to join (default workflow:demo); ?chat=chat:lobby the
-// chat joined at once; ?agent=agent:demo the agent room to watch.
+// ?room=workflow:42 fills in the room to join (default workflow:demo), joined at once with
+// &join=1; ?chat=chat:lobby the chat joined at once; ?agent=agent:demo the agent room to
+// watch, watched at once with &watch=1. The page writes these back as rooms are joined and
+// left, so a reload returns to the same rooms.
+//
+// Timing hook (tests, the note): window.tandemTiming holds milliseconds since navigation start
+// (performance.now()) — tokenMs when the dev token arrived, moduleMs when connect() resolved
+// (wasm loaded), connectedMs when the client first reached state `open`; connectedMs is also
+// on <html data-connected-ms>.
 import { connect } from './tandem.mjs';
 import { AgentPanel, DEFAULT_AGENT_ROOM } from './agent.js';
 import { ChatPanel, DEFAULT_CHAT_ROOM } from './chat.js';
@@ -18,6 +25,60 @@ const MAX_LOG_LINES = 200;         // older lines are dropped so the page never 
 const UNLOGGED_TYPES = new Set(['presence_update', 'typing']);
 
 const $ = (id) => document.getElementById(id);
+
+const timing = { tokenMs: null, moduleMs: null, connectedMs: null };
+window.tandemTiming = timing;
+
+function markConnected() {
+  if (timing.connectedMs !== null) return;
+  timing.connectedMs = performance.now();
+  document.documentElement.dataset.connectedMs = timing.connectedMs.toFixed(1);
+}
+
+// The page address follows the rooms joined, so a reload (or a shared link) returns to them.
+function setParams(changes) {
+  const url = new URL(location.href);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) url.searchParams.delete(key); else url.searchParams.set(key, value);
+  }
+  history.replaceState(null, '', url);
+}
+
+// Rooms joined before, newest first, offered as the inputs' suggestions.
+const RECENT_KEY = 'tandem.recentRooms';
+const MAX_RECENT = 8;
+const DEFAULTS = { workflow: ['workflow:demo'], chat: ['chat:lobby'], agent: ['agent:demo'] };
+
+function recentRooms() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '{}');
+    return Object.fromEntries(Object.keys(DEFAULTS).map((kind) =>
+      [kind, Array.isArray(stored[kind]) ? stored[kind].filter((n) => typeof n === 'string') : []]));
+  } catch {
+    return { workflow: [], chat: [], agent: [] };
+  }
+}
+
+function rememberRoom(kind, name) {
+  const recent = recentRooms();
+  recent[kind] = [name, ...recent[kind].filter((n) => n !== name)].slice(0, MAX_RECENT);
+  try { localStorage.setItem(RECENT_KEY, JSON.stringify(recent)); } catch { /* private mode */ }
+  showRecent();
+}
+
+function showRecent() {
+  const recent = recentRooms();
+  for (const kind of Object.keys(DEFAULTS)) {
+    const names = [...new Set([...recent[kind], ...DEFAULTS[kind]])];
+    $(`recent-${kind}`).replaceChildren(...names.map((name) => Object.assign(document.createElement('option'), { value: name })));
+  }
+}
+
+// A fresh id for a new workflow session: 8 base-36 characters.
+function freshId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
+}
 
 function log(text) {
   const line = document.createElement('li');
@@ -91,24 +152,66 @@ async function main() {
     return;
   }
 
+  timing.tokenMs = performance.now();
+
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token });
+  timing.moduleMs = performance.now();
   window.tandemClient = client;  // for the console
+  if (client.state.state === 'open') markConnected();
 
+  showRecent();
+  let agent = null;
   const workflow = new WorkflowPanel({ me: grant.user, log });
   const panel = new RoomPanel({
-    client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM, onRoom: (room) => workflow.setRoom(room),
+    client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM,
+    onRoom: (room) => {
+      workflow.setRoom(room);
+      if (room) rememberRoom('workflow', room.name);
+      setParams({ join: room ? '1' : null });
+      agent?.updateCommand();
+    },
   });
-  const chat = new ChatPanel({ client, me: grant.user, log, roomName: params.get('chat') || DEFAULT_CHAT_ROOM });
-  const agent = new AgentPanel({ client, log, roomName: params.get('agent') || DEFAULT_AGENT_ROOM });
+  const chat = new ChatPanel({
+    client, me: grant.user, log, roomName: params.get('chat') || DEFAULT_CHAT_ROOM, onRoom: (name) => rememberRoom('chat', name),
+  });
+  agent = new AgentPanel({
+    client, log, roomName: params.get('agent') || DEFAULT_AGENT_ROOM,
+    workflowRoom: () => panel.roomName ?? $('room-name').value.trim(),
+    onRoom: (name) => {
+      if (name) rememberRoom('agent', name);
+      setParams(name ? { agent: name, watch: '1' } : { watch: null });
+    },
+  });
+  agent.updateCommand();
+  $('room-name').addEventListener('input', () => agent.updateCommand());
   $('room-join').disabled = false;
   $('agent-join').disabled = false;
+  $('new-session').disabled = false;
   const panels = [panel, workflow, chat, agent];
   chat.join($('chat-room').value.trim());
+  if (params.get('join') === '1') panel.join($('room-name').value.trim());
+  if (params.get('watch') === '1') agent.watch($('agent-room').value.trim());
+
+  // "New workflow session": a fresh workflow:{id} and agent:{id}, joined at once (the rooms
+  // joined before are left).
+  $('new-session').addEventListener('click', async () => {
+    const id = freshId();
+    $('new-session').disabled = true;
+    try {
+      await panel.leave();
+      await agent.leave();
+      setParams({ room: `workflow:${id}`, agent: `agent:${id}` });
+      await Promise.all([panel.join(`workflow:${id}`), agent.watch(`agent:${id}`)]);
+    } finally {
+      $('new-session').disabled = false;
+    }
+  });
 
   showState(client.state);
   for (const p of panels) p.setOnline(client.state.state === 'open');
   client.on('state', (s) => {
+    if (s.state === 'open') markConnected();
     showState(s);
     for (const p of panels) p.setOnline(s.state === 'open');
     log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}`);

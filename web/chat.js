@@ -21,7 +21,10 @@ export class ChatPanel {
   #off = [];
   #joining = false;
 
-  constructor({ client, me, log, roomName }) {
+  #onRoom;
+
+  constructor({ client, me, log, roomName, onRoom = () => {} }) {
+    this.#onRoom = onRoom;
     this.#client = client;
     this.#me = me;
     this.#log = log;
@@ -68,6 +71,7 @@ export class ChatPanel {
       ];
       this.#setState('joined', name);
       this.#log(`joined ${name}`);
+      this.#onRoom(name);
       const url = new URL(location.href);
       url.searchParams.set('chat', name);
       history.replaceState(null, '', url);

@@ -55,6 +55,19 @@ export class RoomPanel {
     this.#render();
   }
 
+  // Joins `name` unless already in a room (the room picker, ?join=1).
+  join(name) {
+    if (this.#room || !name || $('room-state').dataset.state === RoomState.joining) return Promise.resolve();
+    $('room-name').value = name;
+    return this.#join(name);
+  }
+
+  // Leaves the room joined, if any.
+  leave() { return this.#room ? this.#leave() : Promise.resolve(); }
+
+  // The room joined, or null.
+  get roomName() { return this.#room?.name ?? null; }
+
   // The connection went away or came back: the room is rejoined by the core, so only dim it.
   setOnline(online) {
     $('room-panel').classList.toggle('offline', !online);
