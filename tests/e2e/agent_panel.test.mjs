@@ -108,6 +108,18 @@ async function exitOf(agent) {
   return result;
 }
 
+// How many steps the agent had started when it paused, from its log (stderr, unbuffered).
+async function stepsStartedBeforePause(agent) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!/tandem-agent: paused/.test(agent.output)) {
+    if (Date.now() > deadline) throw new Error(`tandem-agent did not log its pause${diagnostics()}`);
+    await delay(25);
+  }
+  const before = agent.output.slice(0, agent.output.search(/tandem-agent: paused/));
+  const steps = [...before.matchAll(/tandem-agent: step (\d+)\//g)];
+  return steps.length ? Number(steps.at(-1)[1]) : 0;
+}
+
 const nodeCount = () => page.locator('[data-testid="doc-node"]').count();
 const streamed = () => page.$$eval('[data-testid="agent-event"]', (items) => items.map((i) => i.dataset.event));
 const agentStatus = () => page.locator('[data-testid="agent-status"]').getAttribute('data-state');
@@ -177,6 +189,16 @@ test('tandem-agent streams a workflow into the page; pause holds it, resume cont
   await waitInPage('the agent paused', () =>
     document.querySelector('[data-testid="agent-event"][data-event="paused"]') &&
     document.querySelector('[data-testid="agent-status"]')?.dataset.state === 'paused');
+  // A step in flight when the pause arrived still completes (its node and its stream event may
+  // land after `paused`): the agent's log says which steps it had started ("step k/M: …" lines
+  // before "paused"); wait until the page shows all of them, then measure.
+  const started = await stepsStartedBeforePause(agent);
+  await waitInPage(`the ${started} steps started before the pause`, (k) => {
+    const events = [...document.querySelectorAll('[data-testid="agent-event"]')].map((i) => i.dataset.event);
+    const steps = events.filter((e) => ['thinking', 'node_created', 'edge_created'].includes(e)).length;
+    const nodes = events.filter((e) => e === 'node_created').length;
+    return steps === k && document.querySelectorAll('[data-testid="doc-node"]').length === nodes;
+  }, started);
   const pausedCount = await nodeCount();
   const eventsAtPause = (await streamed()).length;
   // A measured window of more than three steps: sample the list in the page every 25 ms.
