@@ -40,11 +40,12 @@ const DEFAULT_TICK_MS = 50;
 
 let corePromise = null;
 
-// Loads and instantiates the wasm once per page; every client shares it.
+// Loads and instantiates the wasm once per page; every client shares it. No locateFile: the
+// emscripten loader finds tandem_core.wasm with `new URL('tandem_core.wasm', import.meta.url)`,
+// beside itself wherever it is served from, and bundlers (Vite, webpack 5, esbuild with the
+// file loader) recognise that pattern and emit the wasm as an asset, rewriting the URL.
 export function loadCore() {
-  corePromise ??= createTandemCore({
-    locateFile: (file) => new URL(file, import.meta.url).href,
-  });
+  corePromise ??= createTandemCore();
   return corePromise;
 }
 

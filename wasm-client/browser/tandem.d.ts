@@ -1,0 +1,304 @@
+// wasm-client/browser/tandem.d.ts — TypeScript declarations for tandem.mjs, written by hand
+// from it (keep the two in step). Shapes follow PROTOCOL.md; fields the server may add later
+// are allowed through index signatures where the module passes server objects on unchanged.
+
+/** Any JSON value a room may carry (presence state, node fields, stream data). */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** Wire error codes (protocol errc) plus the module's own; open-ended. */
+export type TandemErrorCode =
+  | 'invalid_config' | 'closed' | 'timeout' | 'queue_full' | 'forbidden' | 'unauthorized'
+  | 'bad_json' | 'bad_request' | 'not_subscribed' | 'not_found' | 'conflict' | 'locked'
+  | 'fence_mismatch' | 'rate_limited' | 'too_large'
+  | (string & {});
+
+/** A failed request or send: `code` is the server's (or the module's) error code. */
+export class TandemError extends Error {
+  constructor(code: TandemErrorCode, message?: string);
+  readonly name: 'TandemError';
+  code: TandemErrorCode;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface UserInfo {
+  id: string;
+  name: string;
+  color: string;
+  [key: string]: Json;
+}
+
+/** client.state and every 'state' event: the session and its reconnect countdown. */
+export interface StateSnapshot {
+  state: ConnectionState;
+  previous?: ConnectionState;
+  /** Why the state changed (e.g. "stopped", "socket_closed", "heartbeat_timeout"). */
+  cause: string;
+  closeCode?: number;
+  closeReason?: string;
+  /** Reconnect attempt number (0 while connected). */
+  attempt?: number;
+  /** Messages waiting in the offline queue. */
+  queued: number;
+  /** Requests sent and not yet answered. */
+  pending?: number;
+  /** While reconnecting: the delay chosen, when it ends and how much of it is left. */
+  retryDelayMs?: number;
+  retryAt?: number;
+  retryInMs?: number;
+  /** While open: what the server's `connected` said. */
+  connectionId?: string;
+  heartbeatMs?: number;
+  serverVersion?: string;
+  user?: UserInfo;
+}
+
+/** A server message, parsed. */
+export interface ServerMessage {
+  type: string;
+  room?: string;
+  [key: string]: unknown;
+}
+
+/** A message to send: an object (serialized with JSON.stringify) or JSON text. */
+export type ClientMessage = { type: string; [key: string]: unknown } | string;
+
+export interface Holder {
+  user: string;
+  name: string;
+  color: string;
+}
+
+export interface PresenceMeta {
+  connection: string;
+  state: JsonObject;
+}
+
+export interface Member {
+  id: string;
+  name: string;
+  color: string;
+  metas: PresenceMeta[];
+  [key: string]: unknown;
+}
+
+export interface LockInfo extends Holder {
+  fence: number;
+  expiresAt: number;
+}
+
+export type Locks = Record<string, LockInfo>;
+
+export interface LockAnswer {
+  outcome: 'granted' | 'denied';
+  fence: number;
+  expiresAt: number;
+  holder?: Holder;
+}
+
+export interface LockLost {
+  room: string;
+  resource: string;
+  reason: string;
+  fence: number;
+  holder?: Holder;
+  code?: string;
+  message?: string;
+}
+
+export interface TakeoverRequest {
+  room: string;
+  resource: string;
+  by: Holder;
+  graceMs: number;
+}
+
+export type PresenceStatus = 'sent' | 'throttled' | 'deferred' | 'not_joined' | (string & {});
+
+/** The server's acknowledgement of a request (its reply message). */
+export interface Ack extends ServerMessage {}
+
+export interface ChatMessage {
+  user: string;
+  name: string;
+  color: string;
+  text: string;
+  seq: number;
+  ts: number;
+  [key: string]: unknown;
+}
+
+export interface PendingChat {
+  localId: number;
+  text: string;
+  state: 'pending' | 'failed';
+  code?: string;
+  message?: string;
+}
+
+export interface TypingUser {
+  user: string;
+  name: string;
+}
+
+export interface RoomChat {
+  /** The server's messages, oldest first (history on join, then live). */
+  readonly messages: ChatMessage[];
+  /** Ours, not yet acknowledged (queued offline or on the wire) or failed. */
+  readonly pending: PendingChat[];
+  readonly typingUsers: TypingUser[];
+  send(text: string): Promise<Ack>;
+  /** Forgets a failed pending message. */
+  dismiss(localId: number): void;
+  typing(active?: boolean): void;
+  /** Clears the room's history (needs the chat:clear permission). */
+  clear(): Promise<Ack>;
+}
+
+export interface DocNode {
+  id: string;
+  type?: string;
+  label?: string;
+  status?: string;
+  data?: Json;
+  [key: string]: unknown;
+}
+
+export interface DocEdge {
+  id: string;
+  from: string;
+  to: string;
+  [key: string]: unknown;
+}
+
+export interface FenceOption {
+  /** The fence of the lock held on the node, when writing under a lock. */
+  fence?: number | null;
+}
+
+export type DocChange =
+  | { kind: 'snapshot' }
+  | { kind: 'node'; id: string; user?: string; deleted?: true; published?: true }
+  | { kind: 'edge'; id: string; user?: string; deleted?: true };
+
+export interface RoomDoc {
+  /** True once the first doc_snapshot arrived. */
+  readonly loaded: boolean;
+  readonly nodes: DocNode[];
+  readonly edges: DocEdge[];
+  node(id: string): DocNode | undefined;
+  createNode(node: DocNode): Promise<Ack>;
+  updateNode(id: string, fields: Partial<DocNode>, options?: FenceOption): Promise<Ack>;
+  deleteNode(id: string, options?: FenceOption): Promise<Ack>;
+  createEdge(edge: DocEdge): Promise<Ack>;
+  deleteEdge(id: string): Promise<Ack>;
+}
+
+export interface StreamEvent {
+  event: string;
+  data?: Json;
+  seq?: number;
+  user?: string;
+  [key: string]: unknown;
+}
+
+export type StreamAction = 'pause' | 'resume' | 'cancel' | (string & {});
+
+export interface RoomStream {
+  /** The latest stream events (at most 500). */
+  readonly events: StreamEvent[];
+  /** Fire and forget; false when it could not be sent (offline queue full, closed). */
+  send(event: string, data?: Json): boolean;
+  control(action: StreamAction): Promise<Ack>;
+}
+
+export interface ExecutionUpdate {
+  execution: string;
+  status?: string;
+  completed_nodes?: number;
+  total_nodes?: number;
+  seq?: number;
+  [key: string]: unknown;
+}
+
+export interface StreamControlEvent {
+  action: StreamAction;
+  user: string;
+}
+
+export interface RoomEvents {
+  presence: Member[];
+  locks: Locks;
+  lockLost: LockLost;
+  takeover: TakeoverRequest;
+  chat: RoomChat;
+  typing: TypingUser[];
+  doc: DocChange;
+  execution: ExecutionUpdate;
+  stream: StreamEvent;
+  streamControl: StreamControlEvent;
+}
+
+export type RoomEventName = keyof RoomEvents;
+
+export class TandemRoom {
+  private constructor();
+  readonly name: string;
+  readonly chat: RoomChat;
+  readonly doc: RoomDoc;
+  readonly stream: RoomStream;
+  /** Subscribes; returns the unsubscribe function. */
+  on<E extends RoomEventName>(event: E, fn: (value: RoomEvents[E]) => void): () => void;
+  readonly members: Member[];
+  readonly locks: Locks;
+  /** The latest execution_update of each execution, by id. */
+  readonly executions: Record<string, ExecutionUpdate>;
+  /** Throttled in the core (50 ms, latest wins). Throws TandemError when refused. */
+  setPresence(state: JsonObject): PresenceStatus;
+  lock(resource: string, options?: { ttlMs?: number }): Promise<LockAnswer>;
+  takeover(resource: string): Promise<LockAnswer>;
+  unlock(resource: string): Promise<void>;
+  leave(): Promise<void>;
+}
+
+export interface ClientEvents {
+  state: StateSnapshot;
+  message: ServerMessage;
+}
+
+export class TandemClient {
+  private constructor();
+  on<E extends keyof ClientEvents>(event: E, fn: (value: ClientEvents[E]) => void): () => void;
+  readonly state: StateSnapshot;
+  /** Fire and forget (queued while offline); throws TandemError when refused. */
+  send(message: ClientMessage): void;
+  /** Resolves with the server's reply; rejects with a TandemError carrying its code. */
+  request<T extends ServerMessage = ServerMessage>(message: ClientMessage): Promise<T>;
+  join(room: string, options?: { presence?: JsonObject }): Promise<TandemRoom>;
+  close(): void;
+  /** Called by connect(); only for clients built by hand. */
+  start(tickMs?: number): void;
+}
+
+export interface ConnectOptions {
+  /** A JWT from the server (GET /api/v1/dev/token in --dev, or your backend). */
+  token?: string;
+  /** How often the core's timers run, in ms (default 50). */
+  tickMs?: number;
+  /**
+   * Asked for a new token when the server refuses the current one (close 4401), before the
+   * client stays closed; resolve null to give up.
+   */
+  refreshToken?: () => Promise<string | null> | string | null;
+}
+
+/**
+ * Loads the wasm (once per page, from beside tandem.mjs) and starts a client for `url`
+ * (ws://, wss://, http(s):// or a path such as "/ws"). Rejects with TandemError
+ * 'invalid_config' for a bad URL or token.
+ */
+export function connect(url: string, options?: ConnectOptions): Promise<TandemClient>;
+
+/** The instantiated WebAssembly core (shared by every client of the page). */
+export function loadCore(): Promise<unknown>;
