@@ -77,18 +77,20 @@ int pick_free_port() {
   return ntohs(addr.sin_port);
 }
 
-}  // namespace
-
-HttpReply http_get(int port, std::string_view path, milliseconds timeout, std::string_view extra_headers) {
-  const auto deadline = Clock::now() + timeout;
+// Sends a whole HTTP/1.1 request on a fresh loopback connection and reads the answer until the
+// server closes or the body announced by Content-Length is complete (a server may keep the
+// connection open despite Connection: close). The server may answer (413) before reading the
+// whole request, so a failed send is no failure yet.
+HttpReply exchange(int port, const std::string& request, Clock::time_point deadline) {
   const int fd = connect_loopback(port, deadline);
   if (fd < 0) return {};
-  std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                        "\r\nConnection: close\r\n" + std::string(extra_headers) + "\r\n";
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
   std::string response;
-  bool ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
-  // Read until the server closes, or until the body announced by Content-Length is complete
-  // (a server may keep the connection open despite Connection: close).
+  bool ok = true;
   while (ok) {
     const std::size_t head_end = response.find("\r\n\r\n");
     if (head_end != std::string::npos) {
@@ -119,51 +121,22 @@ HttpReply http_get(int port, std::string_view path, milliseconds timeout, std::s
   return reply;
 }
 
+}  // namespace
+
+HttpReply http_get(int port, std::string_view path, milliseconds timeout, std::string_view extra_headers) {
+  return exchange(port,
+                  "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nConnection: close\r\n" + std::string(extra_headers) + "\r\n",
+                  Clock::now() + timeout);
+}
+
 HttpReply http_post(int port, std::string_view path, std::string_view body, std::string_view extra_headers,
                     milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  const int fd = connect_loopback(port, deadline);
-  if (fd < 0) return {};
-  std::string request = "POST " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                        "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" + std::string(body);
-  std::string response;
-  // The server may answer (413) before reading the whole body: a failed send is no failure yet.
-  std::size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<std::size_t>(n);
-  }
-  bool ok = true;
-  while (ok) {
-    const std::size_t head_end = response.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      std::string head = response.substr(0, head_end);
-      for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      const std::size_t cl = head.find("content-length:");
-      if (cl != std::string::npos &&
-          response.size() - head_end - 4 >= std::strtoul(head.c_str() + cl + 15, nullptr, 10))
-        break;
-    }
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) {
-      ok = false;
-      break;
-    }
-    char buf[4096];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  HttpReply reply;
-  const std::size_t head_end = response.find("\r\n\r\n");
-  if (!ok || !response.starts_with("HTTP/1.") || head_end == std::string::npos) return reply;
-  reply.status = std::atoi(response.c_str() + response.find(' ') + 1);
-  reply.body = response.substr(head_end + 4);
-  return reply;
+  return exchange(port,
+                  "POST " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" + std::string(body),
+                  Clock::now() + timeout);
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
