@@ -12,6 +12,7 @@ export async function demo(serverUrl: string): Promise<void> {
   const off = client.on('state', (s: StateSnapshot) => {
     if (s.state === 'reconnecting') console.log(`retry in ${s.retryInMs ?? 0} ms, ${s.queued} queued`);
     if (s.state === 'open') console.log(`connected as ${s.user?.name} to ${s.serverVersion}`);
+    if (s.state === 'closed' && s.refreshError) console.log(`signed out: ${s.refreshError}`);
   });
   client.on('message', (m) => console.log(m.type, m.room));
   // @ts-expect-error: the client has only 'state' and 'message' events
@@ -27,6 +28,7 @@ export async function demo(serverUrl: string): Promise<void> {
   room.on('stream', (e) => console.log(e.event, e.data));
   room.on('streamControl', (c) => console.log(c.action, c.user));
   room.on('chat', (chat) => chat.messages.map((m) => `${m.name}: ${m.text}`));
+  room.on('event', (e) => console.log(e.type, e.seq.toFixed(0), e.room));
   room.on('doc', (change) => {
     if (change.kind === 'node' && !change.deleted) console.log(room.doc.node(change.id)?.label);
   });

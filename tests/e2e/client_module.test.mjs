@@ -20,10 +20,13 @@ const HARNESS = `<!doctype html><script type="module">
   import { connect } from '/tandem.mjs';
   window.harness = {
     client: null, states: [], messages: [],
-    async connect(url, token) {
-      this.client = await connect(url, { token });
+    refreshCalls: 0,
+    async connect(url, token, refreshTokens) {
+      // refreshTokens: the tokens refreshToken hands out in turn (null: give up); omitted: no callback.
+      const refreshToken = refreshTokens && (async () => refreshTokens[this.refreshCalls++] ?? null);
+      this.client = await connect(url, { token, refreshToken });
       this.states.push(this.client.state.state);
-      this.client.on('state', (s) => this.states.push(s.state));
+      this.client.on('state', (s) => this.states.push(s.state + (s.refreshing ? ' (refreshing)' : '') + (s.refreshError ? ' (refresh failed)' : '')));
       this.client.on('message', (m) => this.messages.push(m));
     },
   };
@@ -45,6 +48,7 @@ class MockServer {
     if (frame.type === 'ping') ws.send(JSON.stringify({ type: 'pong', ts: 1, id: frame.id }));
   };
   sendConnected = true;
+  refuseWith = null;  // a close code every new connection gets at once instead of `connected`
   heartbeatMs = 25000;
   closes = [];  // {code, reason} of every close the client initiated
 
@@ -58,7 +62,8 @@ class MockServer {
         this.onRequest(frame, ws);
       });
       ws.onClose((code, reason) => this.closes.push({ code, reason }));
-      if (this.sendConnected) ws.send(connectedFrame(this.connections.length, this.heartbeatMs));
+      if (this.refuseWith) ws.close({ code: this.refuseWith, reason: 'token expired' });
+      else if (this.sendConnected) ws.send(connectedFrame(this.connections.length, this.heartbeatMs));
     });
   }
   get last() { return this.connections.at(-1); }
@@ -146,6 +151,53 @@ describe('tandem.mjs in Chromium (scripted peer)', () => {
     // The session stays closed: no new connection attempt follows.
     await page.waitForTimeout(1_000);
     assert.equal(server.connections.length, 1);
+  });
+
+  test('close 4401 asks refreshToken and reconnects with the new token; queued requests go on it', async () => {
+    const answered = [];
+    server.onRequest = (frame, ws) => {
+      // The first connection never answers: its request must be resent on the second.
+      if (server.connections.length < 2) return;
+      answered.push(frame.id);
+      ws.send(JSON.stringify({ type: 'pong', ts: 1, id: frame.id }));
+    };
+    await page.evaluate((url) => window.harness.connect(url, 'old', ['fresh-1']), WS_URL);
+    await waitForState(page, 'open');
+    await page.evaluate(() => { window.pending = window.harness.client.request({ type: 'ping' }); });
+    await page.waitForFunction(() => window.harness.client.state.pending === 1, null, { timeout: WAIT_MS });
+
+    await server.last.ws.close({ code: 4401, reason: 'token expired' });
+    const reply = await page.evaluate(() => window.pending);
+    assert.equal(reply.type, 'pong');
+    assert.equal(server.connections.length, 2);
+    assert.equal(new URL(server.connections[0].url).searchParams.get('token'), 'old');
+    assert.equal(new URL(server.connections[1].url).searchParams.get('token'), 'fresh-1');
+    assert.equal(answered.length, 1);
+    assert.equal(await page.evaluate(() => window.harness.refreshCalls), 1);
+    assert.deepEqual(await page.evaluate(() => window.harness.states),
+      ['connecting', 'open', 'closed (refreshing)', 'connecting', 'open']);
+  });
+
+  test('refreshToken is asked at most 3 times in a row, then the client stays closed', async () => {
+    await page.evaluate((url) => window.harness.connect(url, 'old', ['t1', 't2', 't3', 't4']), WS_URL);
+    await waitForState(page, 'open');
+    server.refuseWith = 4401;  // every new connection is refused: the refreshed tokens are bad too
+    await server.last.ws.close({ code: 4401, reason: 'token expired' });
+    await page.waitForFunction(() => window.harness.states.at(-1) === 'closed', null, { timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => window.harness.refreshCalls), 3);
+    assert.deepEqual(server.connections.map((c) => new URL(c.url).searchParams.get('token')), ['old', 't1', 't2', 't3']);
+    const state = await page.evaluate(() => window.harness.client.state);
+    assert.equal(state.cause, 'unauthorized');
+    assert.equal(state.refreshing, undefined);
+  });
+
+  test('a refreshToken that gives up leaves the client closed and says so', async () => {
+    await page.evaluate((url) => window.harness.connect(url, 'old', [null]), WS_URL);
+    await waitForState(page, 'open');
+    await server.last.ws.close({ code: 4401, reason: 'token expired' });
+    await page.waitForFunction(() => window.harness.states.at(-1) === 'closed (refresh failed)', null, { timeout: WAIT_MS });
+    assert.equal(server.connections.length, 1);
+    assert.equal(await page.evaluate(() => window.harness.client.state.state), 'closed');
   });
 
   test('close 1012 reconnects promptly and requests made offline are sent after', async () => {

@@ -9,11 +9,13 @@
 //   new Client(url, token)
 //   setHandlers(onState(snapshot), onMessage(jsonText))
 //   start(nowMs) / stop() / tick(nowMs)
+//   setToken(token)   for the next connection attempt (after closed: unauthorized, then start)
 //   snapshot(nowMs) -> {state, previous, cause, closeCode, closeReason, retryDelayMs, retryAt,
 //                       retryInMs, attempt, queued, pending, connectionId?, user?, heartbeatMs?}
 //   send(jsonText) -> {ok, code?, message?}              fire and forget, only while open
 //   request(jsonText, done(errorCode, errorMessage, replyJsonText)) -> {ok, status|code, message?}
-//   setRoomHandlers(onChange(room, {members, presence, locks}), onLockLost(obj), onTakeover(obj))
+//   setRoomHandlers(onChange(room, {members, presence, locks, doc, chat, typing, execution,
+//                   stream}), onLockLost(obj), onTakeover(obj))
 //   join(room, presenceMessageJsonOrEmpty, done(code, message, subscribedJson)) -> {ok, code?, message?}
 //   leave(room, done(code, message)) / unlock(room, resource, done(code, message))
 //   setPresence(presenceMessageJson) -> {ok, status: sent|throttled|deferred|not_joined}
@@ -21,6 +23,10 @@
 //   takeover(room, resource, done(code, message, answer))
 //        answer = {outcome: granted|denied, fence, expiresAt, holder?: {user, name, color}}
 //   roomMembers(room) / roomLocks(room) -> presence_state / lock_state JSON text, or null
+//   roomDocument(room) / roomChat(room) -> doc_snapshot / history JSON text, or null
+//   roomExecutions(room) / roomStream(room) -> JSON array text of execution_update / stream
+//                   messages, or null
+//   roomTyping(room) -> [{user, name}], or null
 //   delete()  (embind: frees the client; closes the socket)
 // and Module.checkConfig(url, token) -> null, or the message saying what is wrong.
 #include <emscripten/bind.h>
@@ -31,6 +37,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tandem/client.h"
 #include "tandem/protocol/codec.h"
@@ -126,6 +133,22 @@ std::uint64_t random_seed() {
   return (static_cast<std::uint64_t>(device()) << 32) | device();
 }
 
+std::int64_t seq_of(const RoomReplica& replica) {
+  return replica.position() ? replica.position()->seq : 0;
+}
+
+// Server messages as one JSON array text: "[{...},{...}]".
+template <class Message>
+std::string json_array(const std::vector<const Message*>& messages) {
+  std::string text = "[";
+  for (const Message* message : messages) {
+    if (text.size() > 1) text += ',';
+    text += protocol::encode_server(*message);
+  }
+  text += ']';
+  return text;
+}
+
 class BrowserClient {
  public:
   BrowserClient(std::string url, std::string token)
@@ -145,6 +168,11 @@ class BrowserClient {
       v.set("members", what.has(RoomChange::Members));
       v.set("presence", what.has(RoomChange::Presence));
       v.set("locks", what.has(RoomChange::Locks));
+      v.set("doc", what.has(RoomChange::Doc));
+      v.set("chat", what.has(RoomChange::Chat));
+      v.set("typing", what.has(RoomChange::Typing));
+      v.set("execution", what.has(RoomChange::Execution));
+      v.set("stream", what.has(RoomChange::Stream));
       on_room_change_(room, v);
     };
     client_.rooms().on_lock_lost = [this](const LockLost& lost) {
@@ -182,6 +210,7 @@ class BrowserClient {
     client_.start(now_);
   }
   void stop() { client_.stop(); }
+  void set_token(const std::string& token) { client_.set_token(token); }
   void tick(double now_ms) {
     advance(now_ms);
     client_.tick(now_);
@@ -279,9 +308,48 @@ class BrowserClient {
   val room_locks(const std::string& room) const {
     const RoomReplica* replica = client_.rooms().replica(room);
     if (!replica) return val::null();
-    protocol::LockState state{room, replica->position() ? replica->position()->seq : 0, {}};
+    protocol::LockState state{room, seq_of(*replica), {}};
     for (const auto& [resource, info] : replica->locks()) state.locks.push_back(info);
     return val(protocol::encode_server(state));
+  }
+  val room_document(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    const WorkflowDocument& document = replica->document();
+    return val(protocol::encode_server(
+        protocol::DocSnapshot{room, seq_of(*replica), document.nodes(), document.edges()}));
+  }
+  val room_chat(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    return val(protocol::encode_server(protocol::ChatHistory{
+        room, seq_of(*replica), {replica->chat().begin(), replica->chat().end()}}));
+  }
+  val room_typing(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    val typing = val::array();
+    for (const auto& [user, name] : replica->typing()) {
+      val entry = val::object();
+      entry.set("user", user);
+      entry.set("name", name);
+      typing.call<void>("push", entry);
+    }
+    return typing;
+  }
+  val room_executions(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    std::vector<const protocol::ExecutionUpdate*> updates;
+    for (const auto& [execution, update] : replica->executions()) updates.push_back(&update);
+    return val(json_array(updates));
+  }
+  val room_stream(const std::string& room) const {
+    const RoomReplica* replica = client_.rooms().replica(room);
+    if (!replica) return val::null();
+    std::vector<const protocol::StreamEvent*> events;
+    for (const auto& event : replica->stream()) events.push_back(&event);
+    return val(json_array(events));
   }
 
  private:
@@ -350,6 +418,7 @@ EMSCRIPTEN_BINDINGS(tandem_browser) {
       .function("setHandlers", &BrowserClient::set_handlers)
       .function("start", &BrowserClient::start)
       .function("stop", &BrowserClient::stop)
+      .function("setToken", &BrowserClient::set_token)
       .function("tick", &BrowserClient::tick)
       .function("snapshot", &BrowserClient::snapshot)
       .function("send", &BrowserClient::send)
@@ -362,5 +431,10 @@ EMSCRIPTEN_BINDINGS(tandem_browser) {
       .function("takeover", &BrowserClient::takeover)
       .function("unlock", &BrowserClient::unlock)
       .function("roomMembers", &BrowserClient::room_members)
-      .function("roomLocks", &BrowserClient::room_locks);
+      .function("roomLocks", &BrowserClient::room_locks)
+      .function("roomDocument", &BrowserClient::room_document)
+      .function("roomChat", &BrowserClient::room_chat)
+      .function("roomTyping", &BrowserClient::room_typing)
+      .function("roomExecutions", &BrowserClient::room_executions)
+      .function("roomStream", &BrowserClient::room_stream);
 }

@@ -52,6 +52,10 @@ export interface StateSnapshot {
   heartbeatMs?: number;
   serverVersion?: string;
   user?: UserInfo;
+  /** Closed by 4401 and a refreshToken callback is being asked for a new token. */
+  refreshing?: boolean;
+  /** The refreshToken callback failed or returned no token: the client stays closed. */
+  refreshError?: string;
 }
 
 /** A server message, parsed. */
@@ -206,7 +210,7 @@ export interface StreamEvent {
 export type StreamAction = 'pause' | 'resume' | 'cancel' | (string & {});
 
 export interface RoomStream {
-  /** The latest stream events (at most 500). */
+  /** The latest stream events (at most 1000), replays after a rejoin included. */
   readonly events: StreamEvent[];
   /** Fire and forget; false when it could not be sent (offline queue full, closed). */
   send(event: string, data?: Json): boolean;
@@ -238,6 +242,15 @@ export interface RoomEvents {
   execution: ExecutionUpdate;
   stream: StreamEvent;
   streamControl: StreamControlEvent;
+  /** Every room event the replica applied (seq-carrying: chat, node_*, edge_*, locked, ...). */
+  event: RoomEventMessage;
+}
+
+/** A room event as the server sent it: in seq order, each once. */
+export interface RoomEventMessage extends ServerMessage {
+  room: string;
+  seq: number;
+  ts?: number;
 }
 
 export type RoomEventName = keyof RoomEvents;
@@ -287,8 +300,9 @@ export interface ConnectOptions {
   /** How often the core's timers run, in ms (default 50). */
   tickMs?: number;
   /**
-   * Asked for a new token when the server refuses the current one (close 4401), before the
-   * client stays closed; resolve null to give up.
+   * Asked for a new token when the server refuses the current one (close 4401); the client
+   * then connects again with it (rooms rejoined, queued requests sent). At most 3 refreshes
+   * in a row without an open connection between them; resolve null (or throw) to give up.
    */
   refreshToken?: () => Promise<string | null> | string | null;
 }

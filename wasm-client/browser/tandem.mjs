@@ -15,8 +15,9 @@
 //   const answer = await room.lock('n3');   // {outcome: 'granted'|'denied', fence, holder?}
 //   await room.unlock('n3');  await room.leave();
 //
-// What rooms hold (issue 4; PROTOCOL.md §9–§13), kept in this module from the server's
-// messages (snapshots replace, room events apply in seq order, duplicates dropped by seq):
+// What rooms hold (PROTOCOL.md §9–§13) is the C++ core's replica of the room, read as plain
+// objects (snapshots replace, room events apply in seq order, duplicates and gaps are handled
+// in the core):
 //   room.chat.messages / room.chat.pending / room.chat.typingUsers
 //   await room.chat.send('hi');  room.chat.typing(true);  await room.chat.clear();
 //   room.doc.nodes / room.doc.edges / room.doc.node('n4')
@@ -25,8 +26,13 @@
 //   await room.doc.deleteNode('n4');  createEdge({id, from, to});  deleteEdge('e9');
 //   room.executions                          // {executionId: latest execution_update}
 //   room.stream.events / room.stream.send('token', {text}) / await room.stream.control('pause')
-//   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl', fn)
+//   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl' | 'event', fn)
 //   client.close();
+//
+// Token refresh: connect(url, {token, refreshToken: async () => newToken}) — when the server
+// closes with 4401 (expired or revoked token) the client asks for a new token and connects
+// again with it (its rooms rejoined, its queued requests sent), at most MAX_TOKEN_REFRESHES
+// times in a row before it stays closed.
 //
 // All protocol work (session states, reconnect with backoff, heartbeats, request ids, acks,
 // the offline queue and the resend after reconnect) happens in the C++ client core compiled
@@ -85,35 +91,53 @@ function callbackPromise(start) {
   });
 }
 
-// Room events carry a seq (PROTOCOL.md §4); snapshots carry the seq they are current at.
+// Room events carry a seq (PROTOCOL.md §4) and are announced with room.on('event').
 const ROOM_EVENTS = new Set(['chat', 'cleared', 'node_created', 'node_updated', 'node_deleted', 'edge_created',
   'edge_deleted', 'locked', 'unlocked', 'stream', 'execution_update', 'node_update']);
-const SNAPSHOTS = new Set(['lock_state', 'doc_snapshot', 'history']);
 
 // How often typing(true) may go out (PROTOCOL.md §10: about once a second while typing; the
 // server clears an indicator after 5 s of quiet).
 const TYPING_RESEND_MS = 1_000;
-// A typing indicator we never heard the end of (lost while offline) is dropped after this.
-const TYPING_STALE_MS = 8_000;
-// Most stream events a room keeps in memory (an agent may stream thousands of tokens).
-const MAX_STREAM_EVENTS = 500;
 // How long a room request refused with not_subscribed waits for the room to be joined again
 // before failing for good.
 const REJOIN_WAIT_MS = 30_000;
 const MAX_REJOIN_RETRIES = 2;
+// Token refreshes in a row (without an open connection between them) before giving up.
+const MAX_TOKEN_REFRESHES = 3;
 
 const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', 'typing', 'doc', 'execution',
-  'stream', 'streamControl'];
+  'stream', 'streamControl', 'event'];
 
-// room.chat: the chat of one room (PROTOCOL.md §10). `messages` are the server's (history on
-// join, then live), oldest first: {user, name, color, text, seq, ts}. `pending` are ours not
+// The parts of the core's replica of a room that JS reads, each as the core's JSON text (null
+// when the room is not joined) and what it is parsed to; `change` names the bit of the core's
+// room change report after which a parsed copy is stale.
+const REPLICA_VIEWS = {
+  members: { change: ['members', 'presence'], read: (core, room) => core.roomMembers(room),
+    parse: (m) => m.members.map((member) => ({ ...member.user, metas: member.metas })), empty: [] },
+  locks: { change: ['locks'], read: (core, room) => core.roomLocks(room),
+    parse: (m) => Object.fromEntries(m.locks.map((l) => [l.resource, { ...l.holder, fence: l.fence, expiresAt: l.expires_at }])),
+    empty: {} },
+  doc: { change: ['doc'], read: (core, room) => core.roomDocument(room),
+    parse: (m) => ({ nodes: m.nodes, edges: m.edges }), empty: { nodes: [], edges: [] } },
+  chat: { change: ['chat'], read: (core, room) => core.roomChat(room), parse: (m) => m.messages, empty: [] },
+  executions: { change: ['execution'], read: (core, room) => core.roomExecutions(room),
+    parse: (updates) => updates.map(withoutRouting), empty: [] },
+  stream: { change: ['stream'], read: (core, room) => core.roomStream(room),
+    parse: (events) => events.map(withoutRouting), empty: [] },
+};
+
+// A room message without what routes it (type, room): the entry a replica view holds.
+function withoutRouting({ type: _type, room: _room, ...entry }) {
+  return entry;
+}
+
+// room.chat: the chat of one room (PROTOCOL.md §10). `messages` are the core's replica (history
+// on join, then live), oldest first: {user, name, color, text, seq, ts}. `pending` are ours not
 // yet acknowledged (queued while offline, or on the wire): {localId, text, state:
 // 'pending'|'failed', code?, message?}. Changes are announced with room.on('chat').
 class RoomChat {
   #room;
-  #messages = [];
   #pending = [];
-  #typing = new Map();  // user -> {user, name, at}
   #nextLocalId = 1;
   #typingSentAt = -Infinity;
   #typingOn = false;
@@ -122,13 +146,13 @@ class RoomChat {
     this.#room = room;
   }
 
-  get messages() { return [...this.#messages]; }
+  get messages() { return this.#room._view('chat').map((m) => ({ ...m })); }
   get pending() { return this.#pending.map((p) => ({ ...p })); }
-  // [{user, name}] of those typing now (our own user included when another tab of ours types).
+  // [{user, name}] of those typing now (our own user included when another tab of ours types);
+  // empty while we are offline (indicators are not refreshed then; a rejoin starts afresh).
   get typingUsers() {
-    const now = performance.now();
-    for (const [user, entry] of this.#typing) if (now - entry.at > TYPING_STALE_MS) this.#typing.delete(user);
-    return [...this.#typing.values()].map(({ user, name }) => ({ user, name }));
+    if (!this.#room._online) return [];
+    return this.#room._core.roomTyping(this.#room.name) ?? [];
   }
 
   // Sends a message; resolves with the ack once it is durable on the server. It shows in
@@ -190,58 +214,27 @@ class RoomChat {
     this.#room._emit('chat', this);
   }
 
-  // ---- applied by the room ----
-  _history(message) {
-    this.#messages = [...message.messages];
-    this.#room._emit('chat', this);
-  }
-  _chat(message, selfUser) {
-    const { type: _type, room: _room, ...entry } = message;
-    this.#messages.push(entry);
-    if (this.#typing.delete(entry.user)) this.#room._emit('typing', this.typingUsers);
-    // Our own message is back: its pending line goes now rather than at the ack (which follows
-    // it, PROTOCOL.md §3) so it is never shown twice. The oldest pending with that text: the
-    // server applies one connection's requests in order.
-    if (entry.user === selfUser) {
-      const mine = this.#pending.find((p) => p.state === 'pending' && !p.echoed && p.text === entry.text);
-      if (mine) {
-        mine.echoed = true;
-        this.#pending.splice(this.#pending.indexOf(mine), 1);
-      }
-    }
-    this.#room._emit('chat', this);
-  }
-  _cleared() {
-    this.#messages = [];
-    this.#room._emit('chat', this);
-  }
-  _typing(message) {
-    if (message.active === false) {
-      if (!this.#typing.delete(message.user)) return;
-    } else {
-      this.#typing.set(message.user, { user: message.user, name: message.name, at: performance.now() });
-    }
-    this.#room._emit('typing', this.typingUsers);
+  // Our own message is back in the replica: its pending line goes now rather than at the ack
+  // (which follows it, PROTOCOL.md §3) so it is never shown twice. The oldest pending with that
+  // text: the server applies one connection's requests in order.
+  _echoed(text) {
+    const mine = this.#pending.find((p) => p.state === 'pending' && !p.echoed && p.text === text);
+    if (!mine) return;
+    mine.echoed = true;
+    this.#pending.splice(this.#pending.indexOf(mine), 1);
   }
   _offline() {
-    // Indicators stop being refreshed while we are away: the server clears them on its own.
-    if (this.#typing.size) {
-      this.#typing.clear();
-      this.#room._emit('typing', []);
-    }
     this.#typingOn = false;
   }
 }
 
-// room.doc: the workflow document of a workflow:{id} room (PROTOCOL.md §9): nodes {id, type,
-// label, x, y, status, data} and edges {id, from, to}, from doc_snapshot and the node_* /
-// edge_* events (published node_update included). Changes are announced with room.on('doc',
-// {kind, id?, user?}). Edits resolve with the ack (the change is already applied here then)
-// and reject with a TandemError: conflict, not_found, locked, stale_fence, limit_exceeded, ...
+// room.doc: the workflow document of a workflow:{id} room (PROTOCOL.md §9) as the core's
+// replica holds it: nodes {id, type, label, x, y, status, data} and edges {id, from, to}.
+// Changes are announced with room.on('doc', {kind, id?, deleted?, user?}). Edits resolve with
+// the ack (the change is already applied then) and reject with a TandemError: conflict,
+// not_found, locked, stale_fence, limit_exceeded, ...
 class RoomDoc {
   #room;
-  #nodes = new Map();
-  #edges = new Map();
   #loaded = false;
 
   constructor(room) {
@@ -250,10 +243,10 @@ class RoomDoc {
 
   // True once a doc_snapshot arrived (the room is a workflow room).
   get loaded() { return this.#loaded; }
-  get nodes() { return [...this.#nodes.values()].map((n) => ({ ...n })); }
-  get edges() { return [...this.#edges.values()].map((e) => ({ ...e })); }
+  get nodes() { return this.#room._view('doc').nodes.map((n) => ({ ...n })); }
+  get edges() { return this.#room._view('doc').edges.map((e) => ({ ...e })); }
   node(id) {
-    const node = this.#nodes.get(id);
+    const node = this.#room._view('doc').nodes.find((n) => n.id === id);
     return node ? { ...node } : undefined;
   }
 
@@ -274,43 +267,20 @@ class RoomDoc {
     return this.#room._request({ type: 'edge_delete', room: this.#room.name, edge: id });
   }
 
-  // ---- applied by the room ----
-  _apply(m) {
+  // What a document message (already applied by the core) changed, for room.on('doc'); null
+  // for other messages.
+  _describe(m) {
     switch (m.type) {
       case 'doc_snapshot':
-        this.#nodes = new Map(m.nodes.map((n) => [n.id, n]));
-        this.#edges = new Map(m.edges.map((e) => [e.id, e]));
         this.#loaded = true;
         return { kind: 'snapshot' };
-      case 'node_created':
-        this.#nodes.set(m.node.id, m.node);
-        return { kind: 'node', id: m.node.id, user: m.user };
-      case 'node_updated': {
-        const node = this.#nodes.get(m.node);
-        if (node) this.#nodes.set(m.node, { ...node, ...m.fields });
-        return { kind: 'node', id: m.node, user: m.user };
-      }
-      case 'node_update': {  // published: the run status (and data) of a node
-        const node = this.#nodes.get(m.node);
-        if (!node) return null;
-        const next = { ...node };
-        if (m.status !== undefined) next.status = m.status;
-        if (m.data !== undefined) next.data = m.data;
-        this.#nodes.set(m.node, next);
-        return { kind: 'node', id: m.node, published: true };
-      }
-      case 'node_deleted':
-        this.#nodes.delete(m.node);
-        for (const [id, edge] of this.#edges) if (edge.from === m.node || edge.to === m.node) this.#edges.delete(id);
-        return { kind: 'node', id: m.node, deleted: true, user: m.user };
-      case 'edge_created':
-        this.#edges.set(m.edge.id, m.edge);
-        return { kind: 'edge', id: m.edge.id, user: m.user };
-      case 'edge_deleted':
-        this.#edges.delete(m.edge);
-        return { kind: 'edge', id: m.edge, deleted: true, user: m.user };
-      default:
-        return null;
+      case 'node_created': return { kind: 'node', id: m.node.id, user: m.user };
+      case 'node_updated': return { kind: 'node', id: m.node, user: m.user };
+      case 'node_update': return { kind: 'node', id: m.node, published: true };
+      case 'node_deleted': return { kind: 'node', id: m.node, deleted: true, user: m.user };
+      case 'edge_created': return { kind: 'edge', id: m.edge.id, user: m.user };
+      case 'edge_deleted': return { kind: 'edge', id: m.edge, deleted: true, user: m.user };
+      default: return null;
     }
   }
 }
@@ -320,18 +290,17 @@ function fenceField(fence) {
 }
 
 // room.stream: the event stream of an agent:{id} room (PROTOCOL.md §11). `events` are the
-// stream events seen since joining (the last MAX_STREAM_EVENTS): {event, data, user, seq, ts}.
-// room.on('stream', event) for each; room.on('streamControl', {action, user}) when this
-// connection is the producer and a consumer asks it to pause, resume or cancel.
+// stream events the core's replica holds (the latest 1000, replays included): {event, data,
+// user, seq, ts}. room.on('stream', event) for each new one; room.on('streamControl', {action,
+// user}) when this connection is the producer and a consumer asks it to pause, resume or cancel.
 class RoomStream {
   #room;
-  #events = [];
 
   constructor(room) {
     this.#room = room;
   }
 
-  get events() { return [...this.#events]; }
+  get events() { return this.#room._view('stream').map((e) => ({ ...e })); }
 
   // As producer: sends one stream event (fire and forget, like tokens; false when offline).
   send(event, data) {
@@ -345,37 +314,19 @@ class RoomStream {
   control(action) {
     return this.#room._request({ type: 'stream_control', room: this.#room.name, action });
   }
-
-  // A stream event is new when its seq is above the last one held (replays included).
-  _accepts(seq) {
-    const last = this.#events.at(-1);
-    return !last || seq > last.seq;
-  }
-  _reset() {
-    this.#events = [];
-  }
-
-  _event(m) {
-    const { type: _type, room: _room, ...event } = m;
-    this.#events.push(event);
-    if (this.#events.length > MAX_STREAM_EVENTS) this.#events.splice(0, this.#events.length - MAX_STREAM_EVENTS);
-    return event;
-  }
 }
 
-// One joined room (from TandemClient.join). Presence and locks live in the core's replica
-// (`members` and `locks` are read fresh as plain objects); chat, the document, executions and
-// the stream are kept here from the server's messages. Rejoined automatically after a
-// reconnect.
+// One joined room (from TandemClient.join). Everything it holds — members, locks, document,
+// chat, typing, executions, stream — is the core's replica, read fresh as plain objects.
+// Rejoined automatically after a reconnect.
 export class TandemRoom {
   #core;
   #client;
   #listeners = Object.fromEntries(ROOM_EVENT_NAMES.map((name) => [name, new Set()]));
-  #lastSeq = null;     // the last room event applied (reset by each snapshot)
   #joins = 0;          // presence_state snapshots seen: one after every (re)subscribe
   #joinWaiters = [];
-  #executions = new Map();
   #left = false;
+  #views = new Map();  // REPLICA_VIEWS name -> parsed value, until the core reports a change
 
   constructor(core, name, client) {
     this.#core = core;
@@ -389,7 +340,9 @@ export class TandemRoom {
   // Registers fn for one of ROOM_EVENT_NAMES; returns an unregister function.
   //   presence (members), locks, lockLost, takeover, chat (room.chat), typing ([{user, name}]),
   //   doc ({kind: 'snapshot'|'node'|'edge', id?, deleted?, user?}), execution (the update),
-  //   stream (the event), streamControl ({action, user}).
+  //   stream (the event), streamControl ({action, user}), event (every room event applied:
+  //   the server's message {type, room, seq, ts, ...} — chat, node_*, edge_*, locked,
+  //   unlocked, stream, execution_update, node_update, cleared).
   on(event, fn) {
     const set = this.#listeners[event];
     if (!set) throw new TypeError(`tandem: unknown room event "${event}" (${ROOM_EVENT_NAMES.join(', ')})`);
@@ -398,26 +351,17 @@ export class TandemRoom {
   }
 
   // [{id, name, color, metas: [{connection, state}]}]
-  get members() {
-    const text = this.#core.roomMembers(this.name);
-    if (!text) return [];
-    return JSON.parse(text).members.map((m) => ({ ...m.user, metas: m.metas }));
-  }
+  get members() { return this._view('members').map((m) => ({ ...m })); }
 
   // {resource: {user, name, color, fence, expiresAt}}
   get locks() {
-    const text = this.#core.roomLocks(this.name);
-    const locks = {};
-    if (!text) return locks;
-    for (const l of JSON.parse(text).locks)
-      locks[l.resource] = { ...l.holder, fence: l.fence, expiresAt: l.expires_at };
-    return locks;
+    return Object.fromEntries(Object.entries(this._view('locks')).map(([resource, l]) => [resource, { ...l }]));
   }
 
   // {executionId: the latest execution_update {execution, status, node?, progress?, message?,
   // data?, seq, ts}} seen in this room since joining.
   get executions() {
-    return Object.fromEntries([...this.#executions].map(([id, update]) => [id, { ...update }]));
+    return Object.fromEntries(this._view('executions').map((update) => [update.execution, { ...update }]));
   }
 
   // Replaces this connection's presence state; returns 'sent', 'throttled' or 'deferred'.
@@ -448,6 +392,20 @@ export class TandemRoom {
     this.#client._forget(this);
     return callbackPromise((done) => this.#core.leave(this.name, done));
   }
+
+  // One part of the core's replica (REPLICA_VIEWS), parsed once per change; callers copy
+  // before handing it out.
+  _view(name) {
+    if (!this.#views.has(name)) {
+      const view = REPLICA_VIEWS[name];
+      const text = view.read(this.#core, this.name);
+      this.#views.set(name, text ? view.parse(JSON.parse(text)) : view.empty);
+    }
+    return this.#views.get(name);
+  }
+  // For RoomChat: the core and whether the connection is open.
+  get _core() { return this.#core; }
+  get _online() { return this.#client.state.state === 'open'; }
 
   // A room request through the core's outbox (queued offline, resent with its id after a
   // reconnect, deduplicated by the server). After a reconnect the core resends before it has
@@ -501,52 +459,53 @@ export class TandemRoom {
     for (const waiter of [...this.#joinWaiters]) this.#settleWaiter(waiter, !this.#left && this.#joins > waiter.joins);
   }
 
-  // Called by the client with what changed.
+  // Called by the client when the core's replica changed (before the message that changed it
+  // reaches _message). Announces what has no message of its own; the rest is announced by
+  // _message, once per message, when the listeners can read the whole change.
   _changed(what) {
+    for (const [name, view] of Object.entries(REPLICA_VIEWS))
+      if (view.change.some((bit) => what[bit])) this.#views.delete(name);
     if (what.members || what.presence) this._emit('presence', this.members);
     if (what.locks) this._emit('locks', this.locks);
+    if (what.typing) this._emit('typing', this.chat.typingUsers);
   }
 
-  // Called by the client with every server message naming this room (after the core dropped
-  // duplicate room events; the seq check here keeps that true for what this module applies).
+  // Called by the client with every server message naming this room that the core's replica
+  // took (duplicates and events after a gap never get here).
   _message(m, selfUser) {
-    if (SNAPSHOTS.has(m.type)) {
-      this.#lastSeq = m.seq;
-      // After a non-recovered subscribe an agent: room replays the stream events still in the
-      // server's history (seqs at or below the snapshots'): they become the stream.
-      if (m.type === 'lock_state') this.stream._reset();
-    } else if (m.type === 'stream' && typeof m.seq === 'number') {
-      if (!this.stream._accepts(m.seq)) return;
-      if (this.#lastSeq === null || m.seq > this.#lastSeq) this.#lastSeq = m.seq;
-    } else if (ROOM_EVENTS.has(m.type) && typeof m.seq === 'number') {
-      if (this.#lastSeq !== null && m.seq <= this.#lastSeq) return;
-      this.#lastSeq = m.seq;
-    }
     switch (m.type) {
       case 'presence_state':
         this.#joins += 1;
         this.#wakeJoinWaiters();
-        return;
-      case 'history': return this.chat._history(m);
-      case 'chat': return this.chat._chat(m, selfUser);
-      case 'cleared': return this.chat._cleared();
-      case 'typing': return this.chat._typing(m);
-      case 'execution_update': {
-        const { type: _type, room: _room, ...update } = m;
-        this.#executions.set(update.execution, update);
-        return this._emit('execution', { ...update });
-      }
-      case 'stream': return this._emit('stream', this.stream._event(m));
-      case 'stream_control': return this._emit('streamControl', { action: m.action, user: m.user });
+        break;
+      case 'chat':
+        if (m.user === selfUser) this.chat._echoed(m.text);
+        this._emit('chat', this.chat);
+        break;
+      case 'history':
+      case 'cleared':
+        this._emit('chat', this.chat);
+        break;
+      case 'execution_update':
+        this._emit('execution', withoutRouting(m));
+        break;
+      case 'stream':
+        this._emit('stream', withoutRouting(m));
+        break;
+      case 'stream_control':
+        this._emit('streamControl', { action: m.action, user: m.user });
+        break;
       default: {
-        const change = this.doc._apply(m);
+        const change = this.doc._describe(m);
         if (change) this._emit('doc', change);
       }
     }
+    if (ROOM_EVENTS.has(m.type)) this._emit('event', m);
   }
 
   _offline() {
     this.chat._offline();
+    if (this.#core.roomTyping(this.name)?.length) this._emit('typing', []);
   }
 
   _emit(event, value) {
@@ -567,17 +526,25 @@ export class TandemClient {
   #closed = false;
   #rooms = new Map();
   #selfUser = null;  // our user id, from the last `connected`
+  #refreshToken;     // the app's async () => token, or undefined
+  #refreshesInARow = 0;
 
-  constructor(core, url, token) {
+  constructor(core, url, token, { refreshToken } = {}) {
     const wsUrl = absoluteWebSocketUrl(url);
     const problem = core.checkConfig(wsUrl, token ?? '');
     if (problem) throw new TandemError('invalid_config', problem);
+    if (refreshToken !== undefined && typeof refreshToken !== 'function')
+      throw new TandemError('invalid_config', 'refreshToken must be a function returning a token (or a promise of one)');
+    this.#refreshToken = refreshToken;
     this.#core = new core.Client(wsUrl, token ?? '');
     this.#core.setHandlers(
       (snapshot) => {
         if (snapshot.user) this.#selfUser = snapshot.user.id;
-        if (snapshot.state !== 'open') for (const room of this.#rooms.values()) room._offline();
-        this.#emit('state', snapshot);
+        if (snapshot.state === 'open') this.#refreshesInARow = 0;
+        else for (const room of this.#rooms.values()) room._offline();
+        const refreshing = this.#shouldRefresh(snapshot);
+        this.#emit('state', refreshing ? { ...snapshot, refreshing: true } : snapshot);
+        if (refreshing) this.#refresh();
       },
       (text) => {
         const message = JSON.parse(text);
@@ -684,6 +651,34 @@ export class TandemClient {
     this.#core.delete();
   }
 
+  // 4401: the token was refused (expired, revoked). With a refreshToken callback, and fewer
+  // than MAX_TOKEN_REFRESHES refreshes since the last open connection, we try again.
+  #shouldRefresh(snapshot) {
+    return snapshot.state === 'closed' && snapshot.cause === 'unauthorized' && !this.#closed &&
+      this.#refreshToken !== undefined && this.#refreshesInARow < MAX_TOKEN_REFRESHES;
+  }
+
+  // Asks the app for a new token and connects with it. A callback that throws or returns no
+  // token leaves the client closed; listeners hear the closed state again with refreshError.
+  async #refresh() {
+    this.#refreshesInARow += 1;
+    let token;
+    let failure = null;
+    try {
+      token = await this.#refreshToken();
+      if (typeof token !== 'string' || token === '') failure = 'refreshToken returned no token';
+    } catch (error) {
+      failure = `refreshToken failed: ${error?.message ?? error}`;
+    }
+    if (this.#closed) return;
+    if (failure) {
+      this.#emit('state', { ...this.#core.snapshot(performance.now()), refreshError: failure });
+      return;
+    }
+    this.#core.setToken(token);
+    this.#core.start(performance.now());
+  }
+
   #throwIfClosed() {
     if (this.#closed) throw new TandemError('closed', 'the client was closed');
   }
@@ -701,10 +696,10 @@ export class TandemClient {
 }
 
 // Loads the core (once), creates a client and starts it. Resolves as soon as the client is
-// connecting; watch 'state' for 'open'.
-export async function connect(url, { token, tickMs = DEFAULT_TICK_MS } = {}) {
+// connecting; watch 'state' for 'open'. refreshToken: see the top of this file.
+export async function connect(url, { token, tickMs = DEFAULT_TICK_MS, refreshToken } = {}) {
   const core = await loadCore();
-  const client = new TandemClient(core, url, token);
+  const client = new TandemClient(core, url, token, { refreshToken });
   client.start(tickMs);
   return client;
 }
