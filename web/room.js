@@ -4,19 +4,29 @@
 //
 // The panel only talks to a TandemRoom (tandem.mjs); throttling, rejoin after a reconnect and
 // lock renewal happen in the client core.
+import { renderGraph } from './graph.js';
 import { el, lockMessageView, memberView, nodeView, textColorOn } from './room-view.js';
 
 // Logical canvas size: cursors travel as these coordinates, so two screens of any size agree
 // on where a cursor is. The canvas box keeps this aspect ratio.
 export const CANVAS = { width: 1000, height: 600 };
 export const DEFAULT_ROOM = 'workflow:demo';
-// The lockable resources of the demo "workflow" (ids follow PROTOCOL.md §2 node id rules).
+// The lockable resources of a room that has no workflow document (ids follow PROTOCOL.md §2
+// node id rules); a workflow:{id} room's nodes are its document's.
 export const NODES = [
   { id: 'node-1', title: 'Trigger', kind: 'webhook' },
   { id: 'node-2', title: 'Fetch order', kind: 'http_request' },
   { id: 'node-3', title: 'Transform', kind: 'code' },
   { id: 'node-4', title: 'Notify', kind: 'email' },
 ];
+// "Add a sample workflow" in an empty workflow room: NODES as document nodes, in a row.
+const SAMPLE_TYPES = { webhook: 'trigger', http_request: 'http_request', code: 'code', email: 'email' };
+const SAMPLE_NODES = NODES.map((node, index) => ({
+  id: node.id, type: SAMPLE_TYPES[node.kind], label: node.title, x: index * 260, y: index % 2 ? 90 : 0,
+}));
+const SAMPLE_EDGES = SAMPLE_NODES.slice(1).map((node, index) => ({
+  id: `edge-${index + 1}`, from: SAMPLE_NODES[index].id, to: node.id,
+}));
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,6 +61,7 @@ export class RoomPanel {
     canvas.addEventListener('pointerleave', () => this.#hideCursor());
     $('nodes').addEventListener('click', (event) => this.#nodeClicked(event));
     $('lock-message').addEventListener('click', (event) => this.#messageClicked(event));
+    $('seed-workflow').addEventListener('click', () => this.#addSampleWorkflow());
     this.#setState(RoomState.out, 'Not in a room');
     this.#render();
   }
@@ -82,6 +93,7 @@ export class RoomPanel {
       this.#unsubscribe = [
         room.on('presence', () => this.#renderPeople()),
         room.on('locks', () => this.#renderNodes()),
+        room.on('doc', () => this.#renderNodes()),
         room.on('lockLost', (lost) => this.#lockLost(lost)),
         room.on('takeover', (request) => this.#takeoverRequested(request)),
       ];
@@ -220,13 +232,42 @@ export class RoomPanel {
       const holder = locks[resource]?.user;
       if (holder !== undefined && holder !== this.#me.id) this.#held.delete(resource);
     }
-    $('nodes').replaceChildren(...NODES.map((node) => nodeView(node, {
+    const nodes = this.#lockableNodes();
+    $('nodes').replaceChildren(...nodes.map((node) => nodeView(node, {
       lock: locks[node.id],
       mine: this.#held.has(node.id),
       busy: this.#pending.has(node.id),
       joined: Boolean(this.#room),
       me: this.#me,
     })));
+    const doc = this.#hasDocument() ? this.#room.doc : null;
+    $('nodes-empty').hidden = !doc || nodes.length > 0;
+    renderGraph($('graph'), { nodes: doc ? doc.nodes : [], edges: doc ? doc.edges : [], locks, me: this.#me, canvas: CANVAS });
+  }
+
+  // A workflow room whose document arrived: its nodes are what can be locked.
+  #hasDocument() {
+    return Boolean(this.#room?.name.startsWith('workflow:') && this.#room.doc.loaded);
+  }
+
+  #lockableNodes() {
+    if (!this.#hasDocument()) return this.#room?.name.startsWith('workflow:') ? [] : NODES;
+    return this.#room.doc.nodes.map((node) => ({ id: node.id, title: node.label || node.id, kind: node.type }));
+  }
+
+  async #addSampleWorkflow() {
+    const room = this.#room;
+    if (!room) return;
+    $('seed-workflow').disabled = true;
+    try {
+      for (const node of SAMPLE_NODES) await room.doc.createNode(node);
+      for (const edge of SAMPLE_EDGES) await room.doc.createEdge(edge);
+      this.#log(`added the sample workflow to ${room.name}`);
+    } catch (error) {
+      this.#log(`sample workflow: ${error.code ?? 'error'}: ${error.message}`);
+    } finally {
+      $('seed-workflow').disabled = false;
+    }
   }
 
   #render() {

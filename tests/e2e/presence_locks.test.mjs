@@ -148,6 +148,30 @@ test('Ana and Ben join one room and each page lists the other, in their colour',
   }
 });
 
+test('the workflow starts empty; Ana adds the sample workflow and both pages draw it and list its nodes', async () => {
+  const [ana, ben] = [anaPerson(), benPerson()];
+  for (const person of [ana, ben]) {
+    await waitInPage(person, 'the empty-workflow offer', () => document.querySelector('#nodes-empty')?.hidden === false);
+  }
+  await ana.page.locator('[data-testid="seed-workflow"]').click();
+  for (const person of [ana, ben]) {
+    await waitInPage(person, '4 lock cards and 4 nodes drawn on the canvas', () =>
+      document.querySelectorAll('[data-testid="node"]').length === 4 &&
+      document.querySelectorAll('[data-testid="graph-node"]').length === 4 &&
+      document.querySelectorAll('.graph-edges path').length === 3);
+    assert.equal(await person.page.locator('#nodes-empty').isHidden(), true);
+    assert.equal(await person.page.locator('[data-testid="graph-node"][data-node="node-3"] strong').innerText(), 'Transform');
+  }
+  // The nodes lie inside the canvas, left to right.
+  const boxes = await ben.page.locator('[data-testid="graph-node"]').evaluateAll((nodes) => {
+    const area = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+    return nodes.map((n) => n.getBoundingClientRect()).map((b) => ({
+      inside: b.left >= area.left && b.right <= area.right && b.top >= area.top && b.bottom <= area.bottom, left: b.left }));
+  });
+  assert.ok(boxes.every((b) => b.inside), `every node inside the canvas: ${JSON.stringify(boxes)}`);
+  assert.deepEqual(boxes.map((b) => b.left), [...boxes.map((b) => b.left)].sort((a, b) => a - b));
+});
+
 test("a second tab of Ana's is one member with \"2 tabs\" on Ben's page, until it closes", async () => {
   const [ana, ben] = [anaPerson(), benPerson()];
   const secondTab = { name: 'Ana (second tab)', page: await ana.context.newPage() };
@@ -195,6 +219,9 @@ test('Ana locks node-3: Ben sees it locked by Ana, and his own attempt is denied
   assert.equal(await badge(ben, 'node-3').innerText(), 'locked by Ana');
   assert.equal(await badge(ben, 'node-3').evaluate((e) => getComputedStyle(e).backgroundColor), hexToRgb(ana.user.color));
   assert.equal(await badge(ben, 'node-2').innerText(), 'free');
+  // The node on Ben's canvas wears Ana's name.
+  await waitInPage(ben, 'node-3 drawn locked by Ana', () =>
+    document.querySelector('[data-testid="graph-node"][data-node="node-3"] .graph-node-holder')?.textContent === 'Ana');
   // Ana's presence says which node she edits; Ben's member list shows it.
   await waitInPage(ben, 'Ana shown editing node-3', (s) =>
     /editing node-3/.test(document.querySelector(s)?.textContent ?? ''), memberSelector(ana.user.id));
