@@ -31,7 +31,22 @@ std::string_view canvas_usage() {
          "                     [--width N] [--height N]\n"
          "                     [--frames N] [--timeout-ms N]\n"
          "                     [--exit-after-connected-frames N | --exit-after-closed-frames N]\n"
-         "                     [--screenshot out.png]\n";
+         "                     [--screenshot out.png]\n"
+         "                     [--room workflow:ID] [--script \"STEP; STEP...\" | --script-file PATH]\n"
+         "                     [--state-file PATH]\n"
+         "\n"
+         "--room joins a workflow room and shows its graph: wheel zooms, middle drag or a drag on\n"
+         "empty canvas pans, drag a node to move it, drag from a node's right port to another node\n"
+         "to connect, Delete removes the selection, right click adds a node, double click edits a\n"
+         "label (taking the node's lock).\n"
+         "--state-file keeps a JSON dump of the room (nodes, edges, members, locks, connection).\n"
+         "Script steps, separated by ';' or new lines ('#' comments):\n"
+         "  wait-joined | wait-node ID | wait-pos ID X Y | wait-locked ID | wait-lock-held ID\n"
+         "  wait-takeover ID | wait-frames N\n"
+         "  drag ID X Y | create ID TYPE X Y [LABEL] | delete ID | connect FROM TO [EDGE]\n"
+         "  disconnect EDGE | select ID | cursor X Y | lock ID | unlock ID | label ID TEXT\n"
+         "  takeover ID | hand-over ID | screenshot PATH | exit\n"
+         "Each finished step prints \"script: I/N STEP\"; a failed one exits with code 1.\n";
 }
 
 tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* argv) {
@@ -52,6 +67,17 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
     } else if (flag == "--dev-name") {
       if (value.empty()) return usage_error("--dev-name must not be empty");
       options.dev_name = value;
+    } else if (flag == "--room") {
+      if (!value.starts_with("workflow:") || value.size() == 9) {
+        return usage_error("--room must be a workflow room, workflow:ID");
+      }
+      options.room = value;
+    } else if (flag == "--script") {
+      options.script = value;
+    } else if (flag == "--script-file") {
+      options.script_file = value;
+    } else if (flag == "--state-file") {
+      options.state_file = value;
     } else if (flag == "--screenshot") {
       options.screenshot_path = value;
     } else if (flag == "--width" || flag == "--height") {
@@ -79,6 +105,10 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
   }
   if (!options.dev_name.empty() && options.url.empty()) {
     return usage_error("--dev-name needs --url (the server to ask)");
+  }
+  if (!options.room.empty() && options.url.empty()) return usage_error("--room needs --url");
+  if (!options.script.empty() && !options.script_file.empty()) {
+    return usage_error("give --script or --script-file, not both");
   }
   return options;
 }

@@ -12,6 +12,12 @@
 //   --exit-after-closed-frames N      exit N frames after the connection first closed for good
 //   --timeout-ms N            give up (exit code Timeout) if no exit condition was met by then
 //   --screenshot out.png      before exiting, save the last frame as PNG (desktop only)
+//   --room workflow:ID        join this workflow room and edit its graph (needs --url)
+//   --script "STEPS"          run these steps (canvas_script.h lists them), e.g.
+//                             "wait-joined; drag n1 400 300; exit"
+//   --script-file PATH        the same, read from a file (desktop only)
+//   --state-file PATH         keep PATH rewritten (atomically) with the state as JSON
+//                             (state_dump.h) whenever it changes, at most every 100 ms
 #pragma once
 
 #include <string>
@@ -34,12 +40,17 @@ struct CanvasOptions {
   std::string exit_on_state;
   int timeout_ms = 0;                    // 0: no deadline. Tests set one so a hang fails
   std::string screenshot_path;           // empty: no screenshot
+  std::string room;                      // empty: no room, only the connection panel
+  std::string script;                    // script text (from --script or --script-file)
+  std::string script_file;               // --script-file: read by main() (desktop)
+  std::string state_file;                // empty: no state dump file
 };
 
 // How the process ends; tests read these.
 enum class ExitCode : int {
   Ok = 0,             // window closed, or --frames / --exit-after-connected-frames reached
-  StartupFailed = 1,  // no dev token, no window, no GL context, or the screenshot failed
+  StartupFailed = 1,  // no dev token, no window, no GL context, the screenshot failed, or the
+                      // script failed (a bad step, an unreadable --script-file)
   Usage = 2,          // bad flags (or --help, which prints the usage and exits with Ok)
   Timeout = 3,        // --timeout-ms passed before the exit condition was met
 };

@@ -5,13 +5,25 @@
 // are the transport type and who runs the loop, both in platform.h.
 // Reads top to bottom: setup, state as locals, the numbered steps of one frame, cleanup.
 //
-// stdout carries one line per connection state change ("state: open (connected)") — the
-// desktop tests read it from the process, the browser tests from the page console.
+// stdout carries one line per connection state change ("state: open (connected)"), per room
+// event of note ("room: joined workflow:42", "edit: create n9 ok", "lock: n1 granted ...") and
+// per finished script step ("script: 2/5 drag n1 400 300") — the desktop tests read it from the
+// process, the browser tests from the page console.
+//
+// With --room the window shows the workflow graph (graph_canvas.h) edited through GraphEditor,
+// the "People" sidebar and the connection panel; --script drives the same editor
+// (canvas_script.h); --state-file and, in the browser, tandem_canvas_state() expose the state
+// as JSON (state_dump.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
+#include <string>
 #include <utility>
 
 #include "imgui.h"
@@ -20,12 +32,35 @@
 #include <GLFW/glfw3.h>  // after the backends; pulls in the platform's GL header
 
 #include "canvas_options.h"
+#include "canvas_script.h"
 #include "connection_panel.h"
 #include "dev_token.h"
+#include "editor_script_host.h"
+#include "graph_canvas.h"
+#include "graph_editor.h"
 #include "platform.h"
+#include "presence_sidebar.h"
 #include "round_trip_probe.h"
 #include "screenshot.h"
+#include "state_dump.h"
 #include "tandem/client.h"
+
+#ifdef __EMSCRIPTEN__
+// The browser's way to read the state dump: web/canvas.html calls
+// Module.ccall('tandem_canvas_state', 'string') (window.tandemCanvasState()). The text stays
+// valid until the next call.
+namespace {
+std::function<std::string()>& browser_state_source() {
+  static std::function<std::string()> source;
+  return source;
+}
+}  // namespace
+extern "C" EMSCRIPTEN_KEEPALIVE const char* tandem_canvas_state() {
+  static std::string text;
+  text = browser_state_source() ? browser_state_source()() : std::string("{}");
+  return text.c_str();
+}
+#endif
 
 namespace {
 
@@ -54,16 +89,45 @@ std::optional<ExitCode> exit_condition(const canvas::CanvasOptions& options, int
   return std::nullopt;
 }
 
-// Saves the frame just drawn when --screenshot asked for it; false when that failed.
-bool save_screenshot_if_asked(const canvas::CanvasOptions& options, int width, int height) {
-  if (options.screenshot_path.empty()) return true;
-  const auto shot = canvas::save_framebuffer_png(options.screenshot_path, width, height);
+// Saves the frame just drawn as `path` (nothing when empty); false when that failed.
+bool save_screenshot(const std::string& path, int width, int height) {
+  if (path.empty()) return true;
+  const auto shot = canvas::save_framebuffer_png(path, width, height);
   if (shot.status != canvas::ScreenshotStatus::Saved) {
     std::fprintf(stderr, "tandem-canvas: screenshot: %s\n", shot.message.c_str());
     return false;
   }
-  std::printf("screenshot: %s %dx%d\n", options.screenshot_path.c_str(), width, height);
+  std::printf("screenshot: %s %dx%d\n", path.c_str(), width, height);
+  std::fflush(stdout);
   return true;
+}
+
+void print_line(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// The script from --script or --script-file, parsed; an Error says what is wrong.
+tandem::Result<std::vector<canvas::ScriptStep>> load_script(const canvas::CanvasOptions& options) {
+  std::string text = options.script;
+  if (!options.script_file.empty()) {
+    std::ifstream file(options.script_file);
+    if (!file) return tandem::Error{"script", "cannot read --script-file " + options.script_file};
+    std::ostringstream content;
+    content << file.rdbuf();
+    text = content.str();
+  }
+  return canvas::parse_script(text);
+}
+
+const char* script_status_name(canvas::ScriptStatus status) {
+  switch (status) {
+    case canvas::ScriptStatus::Running: return "running";
+    case canvas::ScriptStatus::Done: return "done";
+    case canvas::ScriptStatus::Exit: return "exit";
+    case canvas::ScriptStatus::Failed: return "failed";
+  }
+  return "?";
 }
 
 }  // namespace
@@ -80,6 +144,12 @@ int main(int argc, char** argv) {
     return exit_with(asked_for_help ? ExitCode::Ok : ExitCode::Usage);
   }
   const canvas::CanvasOptions options = std::move(parsed).value();
+  auto script_steps = load_script(options);
+  if (!script_steps) {
+    std::fprintf(stderr, "tandem-canvas: %s\n", script_steps.error().message.c_str());
+    return exit_with(ExitCode::Usage);
+  }
+  const bool has_script = !script_steps->empty();
 
   // 2. Connection settings, checked before any window appears (a dev token is fetched now).
   tandem::ClientConfig client_config;
@@ -132,6 +202,26 @@ int main(int argc, char** argv) {
   canvas::RoundTripProbe round_trip(driver_now);
   tandem::Client client(client_config, transport, rng);
 
+  // The workflow room, when --room is given: its editor, the canvas's view of it, the script.
+  std::unique_ptr<canvas::GraphEditor> editor;
+  canvas::GraphCanvasState graph_view;
+  std::unique_ptr<canvas::EditorScriptHost> script_host;
+  canvas::ScriptRunner script(std::move(script_steps).value());
+  canvas::ScriptStatus script_status = has_script ? canvas::ScriptStatus::Running : canvas::ScriptStatus::Done;
+  if (!options.room.empty()) {
+    editor = std::make_unique<canvas::GraphEditor>(client.rooms(), options.room);
+    editor->on_event = print_line;
+    script_host = std::make_unique<canvas::EditorScriptHost>(*editor, graph_view);
+    graph_view.viewport.pan_by({40, 140});  // the origin clear of the connection panel
+    client.rooms().on_takeover_requested = [&](const tandem::protocol::TakeoverRequested& request) {
+      editor->takeover_requested(request);
+    };
+    client.rooms().on_lock_lost = [&](const tandem::LockLost& lost) { editor->lock_lost(lost); };
+  } else if (has_script) {
+    std::fprintf(stderr, "tandem-canvas: --script needs --room\n");
+    return exit_with(ExitCode::Usage);
+  }
+
   // ---- state ---------------------------------------------------------------------------------
   canvas::ConnectionView view;
   view.server_url = canvas::redact_token(options.url);
@@ -139,6 +229,46 @@ int main(int argc, char** argv) {
   std::optional<int> exit_state_frame;     // frame at which --exit-after-*-frames' state began
   int frames_drawn = 0;
   ExitCode exit_code = ExitCode::Ok;
+  std::string last_state_written;               // --state-file: rewritten only when it differs
+  std::optional<tandem::Millis> state_written_at;
+  const auto state_json = [&] {
+    canvas::CanvasStateInput input;
+    input.connection = canvas::link_state_name(view.state);
+    if (const auto& connected = client.connected()) input.user = connected->user;
+    input.room = options.room;
+    if (editor) {
+      input.joined = editor->joined();
+      input.replica = editor->replica();
+      input.pending_moves = editor->pending_moves();
+    }
+    input.queued = client.queued_count();
+    input.unanswered = client.pending_count();
+    if (has_script) {
+      input.script_step = script.step();
+      input.script_steps = script.size();
+      input.script_status = script_status_name(script_status);
+    }
+    input.frame = frames_drawn;
+    return canvas::canvas_state_json(input);
+  };
+  // Writes --state-file when the state changed, at most every kStateWriteInterval (`force`:
+  // now, on the way out).
+  const auto write_state_file = [&](tandem::Millis now, bool force) {
+    if (options.state_file.empty()) return;
+    if (!force && state_written_at && now - *state_written_at < canvas::kStateWriteInterval) return;
+    state_written_at = now;
+    std::string text = state_json();
+    // The frame counter changes every frame; compare without it so an idle app writes nothing.
+    const auto without_frame = [](const std::string& json) { return json.substr(0, json.rfind("\"frame\"")); };
+    if (!force && without_frame(text) == without_frame(last_state_written)) return;
+    if (const auto error = canvas::write_file_atomically(options.state_file, text)) {
+      std::fprintf(stderr, "tandem-canvas: state file: %s\n", error->c_str());
+    }
+    last_state_written = std::move(text);
+  };
+#ifdef __EMSCRIPTEN__
+  browser_state_source() = state_json;
+#endif
   const ImVec4 background{0.09f, 0.10f, 0.12f, 1.0f};
 
   // Runs inside client calls and transport events; it only records, the frame draws.
@@ -156,6 +286,12 @@ int main(int argc, char** argv) {
   };
   if (has_server) {
     client.start(driver_now());
+    if (editor) {
+      client.rooms().join(options.room, std::nullopt, [&options](tandem::Result<tandem::protocol::Subscribed> answer) {
+        print_line(answer ? "room: joined " + options.room
+                          : "room: join failed " + answer.error().code + " " + answer.error().message);
+      });
+    }
   } else {
     std::printf("state: %s\n", canvas::link_state_name(view.state));
   }
@@ -181,12 +317,25 @@ int main(int argc, char** argv) {
     if (!exit_state_frame && options.exit_on_state == canvas::link_state_name(view.state)) {
       exit_state_frame = frames_drawn;
     }
+    if (editor && client.connected()) editor->set_self_user(client.connected()->user.id);
+
+    // 2b. The script's next steps, through the same editor the mouse uses.
+    if (script_host && script_status == canvas::ScriptStatus::Running) {
+      script_status = script.advance(*script_host, print_line);
+      if (script_status == canvas::ScriptStatus::Failed) {
+        std::fprintf(stderr, "tandem-canvas: %s\n", script.failure().c_str());
+      }
+    }
 
     // 3. Build the UI.
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
+    if (editor) canvas::draw_graph_canvas(*editor, graph_view);
     canvas::draw_connection_panel(view);
+    if (editor) {
+      canvas::draw_presence_sidebar(editor->replica(), options.room, editor->self_user(), editor->pending_moves());
+    }
     ImGui::Render();
 
     // 4. Draw.
@@ -199,17 +348,27 @@ int main(int argc, char** argv) {
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     ++frames_drawn;
 
-    // 5. Stop on our own when a test hook says so. The screenshot is taken before the swap,
-    //    while the back buffer still holds this frame.
-    if (const auto stop = exit_condition(options, frames_drawn, exit_state_frame,
-                                         SteadyClock::now() - started)) {
+    // 5. Stop on our own when a test hook (or the script) says so. Screenshots are taken before
+    //    the swap, while the back buffer still holds this frame.
+    if (script_host) {
+      if (const auto path = script_host->take_screenshot_request();
+          path && !save_screenshot(*path, framebuffer_width, framebuffer_height)) {
+        script_status = canvas::ScriptStatus::Failed;
+      }
+    }
+    std::optional<ExitCode> stop = exit_condition(options, frames_drawn, exit_state_frame,
+                                                  SteadyClock::now() - started);
+    if (script_status == canvas::ScriptStatus::Exit) stop = ExitCode::Ok;
+    if (script_status == canvas::ScriptStatus::Failed) stop = ExitCode::StartupFailed;
+    if (stop) {
       exit_code = *stop;
       if (exit_code == ExitCode::Timeout) {
-        std::fprintf(stderr, "tandem-canvas: timed out after %d ms in state %s\n",
-                     options.timeout_ms, canvas::link_state_name(view.state));
+        std::fprintf(stderr, "tandem-canvas: timed out after %d ms in state %s (script step %zu/%zu)\n",
+                     options.timeout_ms, canvas::link_state_name(view.state), script.step() + 1, script.size());
       }
-      const bool saved = save_screenshot_if_asked(options, framebuffer_width, framebuffer_height);
+      const bool saved = save_screenshot(options.screenshot_path, framebuffer_width, framebuffer_height);
       if (!saved && exit_code == ExitCode::Ok) exit_code = ExitCode::StartupFailed;
+      write_state_file(driver_now(), true);
       return canvas::FrameStatus::Stop;
     }
 
@@ -220,9 +379,11 @@ int main(int argc, char** argv) {
     //    they send goes on the wire while the loop waits for the next frame, so a ping's time
     //    does not include this frame's rendering.
     if (has_server) {
+      if (editor) editor->tick(driver_now());
       client.tick(driver_now());
       round_trip.tick(client);
     }
+    write_state_file(driver_now(), false);
     return canvas::FrameStatus::Continue;
   });
 

@@ -1,0 +1,92 @@
+// wasm-client/canvas/state_dump.cpp — the canvas state as JSON and its atomic file
+// (state_dump.h).
+#include "state_dump.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "tandem/json.h"
+
+namespace canvas {
+
+namespace protocol = tandem::protocol;
+
+std::string canvas_state_json(const CanvasStateInput& input) {
+  tandem::json::JsonWriter out;
+  out.str("connection", input.connection);
+  if (input.user) {
+    tandem::json::JsonWriter user;
+    user.str("id", input.user->id).str("name", input.user->name).str("color", input.user->color);
+    out.child("user", std::move(user));
+  }
+  out.str("room", input.room).boolean("joined", input.joined);
+
+  auto nodes = tandem::json::JsonWriter::array();
+  auto edges = tandem::json::JsonWriter::array();
+  auto members = tandem::json::JsonWriter::array();
+  auto locks = tandem::json::JsonWriter::array();
+  if (input.replica != nullptr) {
+    for (const auto& node : input.replica->document().nodes()) {
+      tandem::json::JsonWriter n;
+      n.str("id", node.id).str("type", node.type).str("label", node.label).num("x", node.x).num("y", node.y);
+      n.str("status", protocol::to_string(node.status));
+      nodes.push(std::move(n));
+    }
+    for (const auto& edge : input.replica->document().edges()) {
+      tandem::json::JsonWriter e;
+      e.str("id", edge.id).str("from", edge.from).str("to", edge.to);
+      edges.push(std::move(e));
+    }
+    for (const auto& [id, member] : input.replica->members()) {
+      tandem::json::JsonWriter m;
+      m.str("id", id).str("name", member.user.name).str("color", member.user.color);
+      for (const auto& meta : member.metas) {  // the first connection with a cursor
+        if (!meta.state.cursor) continue;
+        tandem::json::JsonWriter cursor;
+        cursor.num("x", meta.state.cursor->x).num("y", meta.state.cursor->y);
+        m.child("cursor", std::move(cursor));
+        break;
+      }
+      members.push(std::move(m));
+    }
+    for (const auto& [resource, lock] : input.replica->locks()) {
+      tandem::json::JsonWriter l;
+      l.str("resource", resource).str("holder", lock.holder.name).str("holder_id", lock.holder.user);
+      l.str("color", lock.holder.color).boolean("mine", input.user && lock.holder.user == input.user->id);
+      locks.push(std::move(l));
+    }
+  }
+  out.child("nodes", std::move(nodes)).child("edges", std::move(edges));
+  out.child("members", std::move(members)).child("locks", std::move(locks));
+  out.int64("pending_moves", input.pending_moves);
+  out.int64("queued", static_cast<std::int64_t>(input.queued));
+  out.int64("unanswered", static_cast<std::int64_t>(input.unanswered));
+  if (!input.script_status.empty()) {
+    tandem::json::JsonWriter script;
+    script.int64("step", static_cast<std::int64_t>(input.script_step));
+    script.int64("of", static_cast<std::int64_t>(input.script_steps));
+    script.str("status", input.script_status);
+    out.child("script", std::move(script));
+  }
+  out.int64("frame", input.frame);
+  return out.finish();
+}
+
+std::optional<std::string> write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) return "cannot create " + temporary + ": " + std::strerror(errno);
+  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  const bool closed = std::fclose(file) == 0;
+  if (!written || !closed) {
+    std::remove(temporary.c_str());
+    return "cannot write " + temporary;
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return "cannot rename " + temporary + " to " + path + ": " + std::strerror(errno);
+  }
+  return std::nullopt;
+}
+
+}  // namespace canvas

@@ -1,0 +1,49 @@
+// wasm-client/canvas/state_dump.h — the canvas's state as JSON, for tests and demos: what the
+// client's replica of the room holds (nodes, edges, members with their cursors, locks with
+// their holders) plus the connection and the script's progress. Desktop: --state-file PATH is
+// rewritten atomically (write PATH.tmp, rename) when something changed, at most every
+// kStateWriteInterval. Browser: web/canvas.html's window.tandemCanvasState() calls the
+// exported tandem_canvas_state() (main.cpp).
+//
+// {"connection":"open","user":{"id","name","color"},"room":"workflow:42","joined":true,
+//  "nodes":[{"id","type","label","x","y","status"}],"edges":[{"id","from","to"}],
+//  "members":[{"id","name","color","cursor":{"x","y"}}],
+//  "locks":[{"resource","holder","holder_id","color","mine"}],
+//  "pending_moves":0,"queued":0,"unanswered":0,"script":{"step":3,"of":7,"status":"running"},"frame":120}
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "tandem/clock.h"
+#include "tandem/protocol/connection.h"
+#include "tandem/room_replica.h"
+
+namespace canvas {
+
+// Often enough for a test waiting on a condition, rare enough to cost nothing while dragging.
+inline constexpr tandem::Millis kStateWriteInterval{100};
+
+struct CanvasStateInput {
+  std::string connection;                          // link_state_name(): "open", ...
+  std::optional<tandem::protocol::UserInfo> user;  // from `connected`
+  std::string room;                                // empty: no --room
+  bool joined = false;
+  const tandem::RoomReplica* replica = nullptr;    // null until the join is sent
+  int pending_moves = 0;                           // position updates not yet answered
+  std::size_t queued = 0;                          // requests waiting for the connection
+  std::size_t unanswered = 0;                      // requests sent, not yet answered
+  std::size_t script_step = 0;
+  std::size_t script_steps = 0;
+  std::string script_status;                       // empty: no script
+  int frame = 0;
+};
+
+std::string canvas_state_json(const CanvasStateInput& input);
+
+// Writes `text` to `path` through `path`.tmp and a rename, so a reader never sees half a file.
+// Returns an error message, or nothing on success.
+std::optional<std::string> write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace canvas
