@@ -88,14 +88,25 @@ HttpResponse publish(Hub& hub, std::string_view body, Now now) {
                         "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published");
   }
 
+  // Every room of the batch is opened before anything is applied: one that cannot be loaded
+  // from the store refuses the whole batch (all or nothing).
   RoomRegistry& rooms = hub.rooms();
   std::vector<std::string> opened;
+  for (const PublishMessage& message : messages) {
+    const std::string& room_name = room_of(message);
+    if (std::find(opened.begin(), opened.end(), room_name) != opened.end()) continue;
+    if (!rooms.open(room_name, now.wall)) {
+      for (const std::string& room : opened) rooms.release_if_idle(room);
+      return json_error(503, protocol::errc::internal,
+                        "room \"" + room_name + "\" could not be loaded from the store; nothing was published — retry");
+    }
+    opened.push_back(room_name);
+  }
   json::JsonWriter results = json::JsonWriter::array();
   std::string single_answer;  // the answer when there is one message
   for (PublishMessage& message : messages) {
     const std::string room_name = room_of(message);
-    Room& room = rooms.open(room_name, now.wall);
-    if (std::find(opened.begin(), opened.end(), room_name) == opened.end()) opened.push_back(room_name);
+    Room& room = *rooms.find_mutable(room_name);
     const std::int64_t seq = rooms.next_seq(room_name);
     std::visit(
         [&](auto& m) {

@@ -27,6 +27,11 @@ void register_rooms(HandlerRegistry& registry) {
                 "already in " + std::to_string(ctx.hub.settings().max_rooms) + " rooms (max_rooms)");
       return;
     }
+    if (joined.status == JoinStatus::Unavailable) {
+      ctx.error(protocol::errc::internal,
+                "room \"" + subscribe.room + "\" could not be loaded from the store; not joined — try again");
+      return;
+    }
     std::optional<std::vector<Bytes>> missed;
     if (subscribe.since && subscribe.since->epoch == joined.room->epoch)
       missed = rooms.events_after(subscribe.room, subscribe.since->seq);
@@ -55,7 +60,7 @@ void register_rooms(HandlerRegistry& registry) {
   // Every connection is in its user's room, so a message for the user reaches all its tabs.
   registry.on_authenticated([](Hub& hub, Connection& c, Now now) {
     const std::string room = user_room(c.user.id);
-    hub.rooms().join(c, room, JoinKind::Automatic, now.wall);
+    if (hub.rooms().join(c, room, JoinKind::Automatic, now.wall).status == JoinStatus::Unavailable) return;
     hub.rooms().notify_joined(hub, c, room, JoinKind::Automatic);
   });
 

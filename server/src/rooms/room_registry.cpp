@@ -30,20 +30,27 @@ JoinOutcome RoomRegistry::join(const Connection& connection, const std::string& 
     if (memberships.empty()) by_connection_.erase(connection.id);
     return {JoinStatus::LimitExceeded, nullptr};
   }
-  Room& r = open(room, now);
-  r.members.push_back(connection.id);
+  Room* r = open(room, now);
+  if (!r) {
+    if (memberships.empty()) by_connection_.erase(connection.id);
+    return {JoinStatus::Unavailable, nullptr};
+  }
+  r->members.push_back(connection.id);
   memberships.push_back({room, kind});
-  return {JoinStatus::Joined, &r};
+  return {JoinStatus::Joined, r};
 }
 
-Room& RoomRegistry::open(const std::string& room, UnixMillis now) {
+Room* RoomRegistry::open(const std::string& room, UnixMillis now) {
   auto [it, created] = rooms_.try_emplace(room);
   Room& r = it->second;
   if (created) {
     r.name = room;
-    load(r, now);
+    if (!load(r, now)) {
+      rooms_.erase(it);
+      return nullptr;
+    }
   }
-  return r;
+  return &r;
 }
 
 Room* RoomRegistry::find_mutable(std::string_view room) {
@@ -58,19 +65,20 @@ void RoomRegistry::attach_store(store::Store* store, std::function<store::WriteB
   history_limit_ = history_limit;
 }
 
-void RoomRegistry::load(Room& r, UnixMillis now) {
+bool RoomRegistry::load(Room& r, UnixMillis now) {
   auto fresh = [&](bool durable) {
     r.epoch = "e" + std::to_string(now) + "." + std::to_string(++rooms_created_);
     r.seq = 0;
     r.durable = durable;
     if (durable) writes_().add(store::WriteBatch::NewRoom{r.name, r.epoch});
+    return true;
   };
   if (!store_) return fresh(false);
   Result<store::RoomRecord> loaded = store_->load_room(r.name);
   if (!loaded) {
-    LOG_ERROR("room %s: cannot load it (%s); it starts afresh and is not stored", r.name.c_str(),
-              loaded.error().message.c_str());
-    return fresh(false);
+    LOG_ERROR("room %s: cannot load it from the store (%s); joins and publishes to it are refused until it loads",
+              r.name.c_str(), loaded.error().message.c_str());
+    return false;
   }
   store::RoomRecord stored = std::move(loaded).value();
   if (!stored.exists) return fresh(true);
@@ -88,6 +96,7 @@ void RoomRegistry::load(Room& r, UnixMillis now) {
     record(r, seq, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, released})));
     writes_().add(store::WriteBatch::DropLock{r.name, lock.resource});
   }
+  return true;
 }
 
 void RoomRegistry::record(Room& r, std::int64_t seq, Bytes frame) {

@@ -65,6 +65,8 @@ enum class JoinStatus {
   Joined,          // new member (the room may have been created for it)
   AlreadyMember,   // resubscribe: membership unchanged, snapshots go out again
   LimitExceeded,   // the connection already has max_rooms subscribed rooms
+  Unavailable,     // the room's stored state could not be loaded (a store error): not joined,
+                   // nothing changed; the next join loads it again
 };
 
 // One recorded room event: its seq and the bytes every member got.
@@ -86,7 +88,7 @@ struct Room {
 
 struct JoinOutcome {
   JoinStatus status = JoinStatus::Joined;
-  const Room* room = nullptr;  // null when LimitExceeded
+  const Room* room = nullptr;  // null when LimitExceeded or Unavailable
 };
 
 // Counters for /metrics and /api/v1/ws/stats.
@@ -121,8 +123,10 @@ class RoomRegistry {
   JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
   // The room, loaded (or created) if it is not live, without making anyone a member — for
   // events that arrive from outside (HTTP publish). Call release_if_idle(room) when done so a
-  // memberless room does not stay in memory.
-  Room& open(const std::string& room, UnixMillis now);
+  // memberless room does not stay in memory. Null when the room is not live and its stored
+  // state cannot be loaded: a room is never run from a blank state that would hide (and, once
+  // written, overwrite) what the store holds.
+  Room* open(const std::string& room, UnixMillis now);
   // A live room, for the families that change its state (document, chat). Null when not live.
   Room* find_mutable(std::string_view room);
   // Runs the room-join hooks (presence snapshot + diff, lock snapshot, ...).
@@ -174,7 +178,7 @@ class RoomRegistry {
     JoinKind kind;
   };
   void remove_member(ConnectionId connection, const std::string& room);
-  void load(Room& room, UnixMillis now);  // from the store, or fresh
+  bool load(Room& room, UnixMillis now);  // from the store, or fresh; false: the store failed
   void record(Room& room, std::int64_t seq, Bytes frame);
 
   std::size_t max_rooms_;
