@@ -6,18 +6,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <filesystem>
-
-#include "fakes.h"
-#include "hub.h"
 #include "publish_api.h"
-#include "store/sqlite_store.h"
+#include "stored_hub_fixture.h"
 
 namespace tandem::server {
 namespace {
-
-constexpr UnixMillis kWall = 1700000000000;
-Now at(std::int64_t ms) { return Now{Millis(ms), kWall + ms}; }
 
 // Runs one statement on the database file (outside the server's connection).
 void exec_sql(const std::string& path, const std::string& sql) {
@@ -30,42 +23,8 @@ void exec_sql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-class room_load_failure_test : public ::testing::Test {
+class room_load_failure_test : public testing::StoredHubFixture {
  protected:
-  room_load_failure_test() {
-    path_ = (std::filesystem::temp_directory_path() / "tandem-room-load-failure.db").string();
-    remove_files();
-    settings_.jwt_secret = std::string(testing::kSecret);
-    start();
-  }
-  ~room_load_failure_test() override {
-    hub_.reset();
-    store_.reset();
-    remove_files();
-  }
-  void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-  }
-  void start() {  // a restart on the same file
-    hub_.reset();
-    store_.reset();
-    store::SqliteOptions options;
-    options.path = path_;
-    auto opened = store::SqliteStore::open(options);
-    ASSERT_TRUE(opened.ok());
-    store_ = std::move(opened).value();
-    hub_ = std::make_unique<Hub>(settings_, ids_, edge_, nullptr, store_.get());
-  }
-  ConnectionId connect(const std::string& sub) {
-    jwt::Claims claims;
-    claims.sub = sub;
-    claims.name = sub;
-    claims.rooms = {"*"};
-    claims.exp = kWall / 1000 + 3600;
-    OpenRequest request;
-    request.token = jwt::mint(claims, testing::kSecret);
-    return hub_->open(request, at(0));
-  }
   // Sends one message, commits, and returns what the connection got.
   std::vector<protocol::ServerFrame> send(ConnectionId id, const std::string& text) {
     hub_->receive(id, text, at(1));
@@ -79,12 +38,6 @@ class room_load_failure_test : public ::testing::Test {
     return nullptr;
   }
 
-  std::string path_;
-  Settings settings_;
-  testing::FakeEdge edge_;
-  testing::CountingIds ids_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<Hub> hub_;
 };
 
 TEST_F(room_load_failure_test, a_room_that_cannot_be_loaded_is_refused_and_comes_back_intact_once_it_loads) {

@@ -7,54 +7,14 @@
 //     from the store, so its resends stay duplicates.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
-#include "fakes.h"
-#include "hub.h"
 #include "session_book.h"
-#include "store/sqlite_store.h"
+#include "stored_hub_fixture.h"
 
 namespace tandem::server {
 namespace {
 
-constexpr UnixMillis kWall = 1700000000000;
-Now at(std::int64_t ms) { return Now{Millis(ms), kWall + ms}; }
-
-class snapshot_durability_test : public ::testing::Test {
+class snapshot_durability_test : public testing::StoredHubFixture {
  protected:
-  snapshot_durability_test() {
-    path_ = std::filesystem::temp_directory_path() /
-            (std::string("tandem-snapshot-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
-    settings_.jwt_secret = std::string(testing::kSecret);
-    start();
-  }
-  ~snapshot_durability_test() override {
-    hub_.reset();
-    store_.reset();
-    for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + s);
-  }
-  void start() {  // a (re)start on the same file: kill -9 = drop the hub without commit()
-    hub_.reset();
-    store_.reset();
-    store::SqliteOptions options;
-    options.path = path_.string();
-    auto opened = store::SqliteStore::open(options);
-    EXPECT_TRUE(opened.ok());
-    store_ = std::move(opened).value();
-    hub_ = std::make_unique<Hub>(settings_, ids_, edge_, nullptr, store_.get());
-  }
-  ConnectionId connect(const std::string& sub, std::optional<std::string> session = std::nullopt) {
-    jwt::Claims claims;
-    claims.sub = sub;
-    claims.name = sub;
-    claims.rooms = {"*"};
-    claims.exp = kWall / 1000 + 3600;
-    OpenRequest request;
-    request.token = jwt::mint(claims, testing::kSecret);
-    request.session = std::move(session);
-    return hub_->open(request, at(0));
-  }
   template <class M>
   static std::vector<M> only(const std::vector<protocol::ServerFrame>& frames) {
     std::vector<M> out;
@@ -67,13 +27,6 @@ class snapshot_durability_test : public ::testing::Test {
     for (auto& e : only<protocol::ErrorReply>(frames)) out += e.code + ";";
     return out;
   }
-
-  std::filesystem::path path_;
-  Settings settings_;
-  testing::FakeEdge edge_;
-  testing::CountingIds ids_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<Hub> hub_;
 };
 
 // Ana chats and Ben joins in one loop pass: Ben sees the message only once it is stored.
