@@ -657,6 +657,27 @@ TEST(sqlite_store_test, sessions_unused_for_session_days_are_forgotten_at_open_w
   EXPECT_TRUE(store->find_session("recent").value().has_value());
 }
 
+TEST(sqlite_store_test, a_running_store_forgets_unused_sessions_in_a_commit_about_hourly) {
+  TempDir dir;
+  UnixMillis now = 1'700'000'000'000;
+  SqliteOptions options = at(dir.file("tandem.db"));
+  options.wall_clock = [&now] { return now; };
+  options.retention.session_days = 7;
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  WriteBatch day0;
+  day0.add(WriteBatch::PutSession{StoredSession{"old", "ana"}});
+  day0.add(WriteBatch::RememberRequest{"old", "1", "ack-old"});
+  commit_or_fail(*store, day0);
+  now += 7 * kDay + 1;  // never reopened: the server kept running
+  WriteBatch later;
+  later.add(WriteBatch::PutSession{StoredSession{"new", "ben"}});
+  commit_or_fail(*store, later);
+  EXPECT_FALSE(store->find_session("old").value().has_value());
+  EXPECT_FALSE(store->applied_answer("old", "1").value().has_value());
+  EXPECT_TRUE(store->find_session("new").value().has_value());
+}
+
 TEST(sqlite_store_test, open_failures_are_errors_naming_the_path) {
   TempDir dir;
   const std::string regular_file = dir.file("not-a-folder");

@@ -24,6 +24,9 @@ namespace {
 
 constexpr std::string_view kInMemory = ":memory:";
 constexpr std::int64_t kMillisPerDay = 24LL * 60 * 60 * 1000;
+// How often a running server forgets sessions unused for retention.session_days (besides at
+// start-up): inside a commit that happens anyway, at most once per this interval.
+constexpr std::int64_t kSessionExpiryIntervalMs = 60LL * 60 * 1000;
 
 // ---- schema -------------------------------------------------------------------------------
 // Never edit a shipped migration: append a new one (databases in the field are at its version).
@@ -255,6 +258,7 @@ struct Connection {
   WallClock wall_clock;
   int schema_version = 0;
   std::array<sqlite3_stmt*, kStatementCount> statements{};
+  UnixMillis sessions_expired_at = 0;  // wall time of the last session expiry
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -490,13 +494,20 @@ Result<Done> prepare_statements(Connection& connection) {
   return Done{};
 }
 
-Result<Done> expire_sessions(const Connection& connection, std::int64_t session_days) {
-  const std::int64_t cutoff = connection.wall_clock() - session_days * kMillisPerDay;
+// Deletes the sessions unused for retention.session_days before `now` (their requests go too:
+// ON DELETE CASCADE). Inside the caller's transaction.
+Result<Done> delete_unused_sessions(const Connection& connection, UnixMillis now) {
+  return execute(connection, Sql::ExpireSessions, "expire sessions",
+                 std::int64_t{now - connection.retention.session_days * kMillisPerDay});
+}
+
+Result<Done> expire_sessions(Connection& connection) {
+  const UnixMillis now = connection.wall_clock();
   if (auto begun = execute(connection, Sql::BeginWrite, "begin session expiry"); !begun) return begun;
-  // Their requests go too (ON DELETE CASCADE).
-  auto expired = execute(connection, Sql::ExpireSessions, "expire sessions", cutoff);
+  auto expired = delete_unused_sessions(connection, now);
   if (expired) expired = execute(connection, Sql::Commit, "commit session expiry");
   if (!expired) roll_back(connection);
+  if (expired) connection.sessions_expired_at = now;
   return expired;
 }
 
@@ -538,7 +549,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   if (!version) return version.error();
   connection->schema_version = version.value();
   if (auto prepared = prepare_statements(*connection); !prepared) return prepared.error();
-  if (auto expired = expire_sessions(*connection, options.retention.session_days); !expired) return expired.error();
+  if (auto expired = expire_sessions(*connection); !expired) return expired.error();
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(connection)));
 }
 
@@ -665,8 +676,9 @@ Result<std::int64_t> SqliteStore::fence_high_water() {
 
 Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   if (batch.empty()) return Done{};
-  const sqlite_detail::Connection& db = *connection_;
+  sqlite_detail::Connection& db = *connection_;
   const UnixMillis now = db.wall_clock();
+  const bool expire_sessions_now = now - db.sessions_expired_at >= kSessionExpiryIntervalMs;
 
   // What to trim (and which sessions were used), once per key at the end of the batch rather
   // than after every write: trimming scans up to `retention` index entries.
@@ -753,12 +765,15 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
                           to_sql_count(db.retention.requests_per_session));
       if (!touched) return touched;
     }
+    if (expire_sessions_now)
+      if (auto expired = delete_unused_sessions(db, now); !expired) return expired;
     return execute(db, Sql::Commit, "commit");
   };
 
   if (auto begun = execute(db, Sql::BeginWrite, "begin commit"); !begun) return begun;
   auto committed = apply_all();
   if (!committed) roll_back(db);
+  else if (expire_sessions_now) db.sessions_expired_at = now;
   return committed;
 }
 

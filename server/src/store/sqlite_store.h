@@ -75,7 +75,8 @@ std::span<const SchemaMigration> sqlite_schema();
 class SqliteStore final : public Store {
  public:
   // Opens (creating if needed) the database at options.path and brings its schema up to date;
-  // deletes sessions unused for retention.session_days (and their remembered requests).
+  // deletes sessions unused for retention.session_days (and their remembered requests) — and
+  // again about hourly, inside a commit, while the server runs.
   static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
   // The same with another migration list: for tests of the migration machinery.
   static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
