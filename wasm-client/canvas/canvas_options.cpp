@@ -42,7 +42,7 @@ std::string_view canvas_usage() {
          "--state-file keeps a JSON dump of the room (nodes, edges, members, locks, connection).\n"
          "Script steps, separated by ';' or new lines ('#' comments):\n"
          "  wait-joined | wait-node ID | wait-pos ID X Y | wait-locked ID | wait-lock-held ID\n"
-         "  wait-takeover ID | wait-frames N\n"
+         "  wait-takeover ID | wait-frames N | wait-file PATH\n"
          "  drag ID X Y | create ID TYPE X Y [LABEL] | delete ID | connect FROM TO [EDGE]\n"
          "  disconnect EDGE | select ID | cursor X Y | lock ID | unlock ID | label ID TEXT\n"
          "  takeover ID | hand-over ID | screenshot PATH | exit\n"

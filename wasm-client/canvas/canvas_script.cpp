@@ -20,7 +20,7 @@ constexpr StepShape kShapes[] = {
     {"wait-joined", StepKind::WaitJoined, 0, 0},     {"wait-node", StepKind::WaitNode, 1, 1},
     {"wait-pos", StepKind::WaitPosition, 3, 3},      {"wait-locked", StepKind::WaitLocked, 1, 1},
     {"wait-lock-held", StepKind::WaitLockHeld, 1, 1}, {"wait-takeover", StepKind::WaitTakeover, 1, 1},
-    {"wait-frames", StepKind::WaitFrames, 1, 1},     {"drag", StepKind::Drag, 3, 3},
+    {"wait-frames", StepKind::WaitFrames, 1, 1},     {"wait-file", StepKind::WaitFile, 1, -1},     {"drag", StepKind::Drag, 3, 3},
     {"create", StepKind::Create, 4, -1},             {"delete", StepKind::Delete, 1, 1},
     {"connect", StepKind::Connect, 2, 3},            {"disconnect", StepKind::Disconnect, 1, 1},
     {"select", StepKind::Select, 1, 1},              {"cursor", StepKind::Cursor, 2, 2},
@@ -67,7 +67,7 @@ tandem::Result<ScriptStep> parse_step(const std::string& source) {
     return script_error(source, "too many arguments");
   }
   if (static_cast<int>(step.words.size()) < shape->min_words) return script_error(source, "missing arguments");
-  if (step.kind == StepKind::Screenshot) {
+  if (step.kind == StepKind::Screenshot || step.kind == StepKind::WaitFile) {
     step.text = step.words[0] + (step.text.empty() ? "" : " " + step.text);
   }
   if (step.kind == StepKind::Label && step.text.empty()) return script_error(source, "missing the label text");
@@ -147,6 +147,7 @@ ScriptStatus ScriptRunner::advance(ScriptHost& host, const std::function<void(co
       case StepKind::WaitLockHeld: done = host.lock_held(id); acted = false; break;
       case StepKind::WaitTakeover: done = host.takeover_asked(id); acted = false; break;
       case StepKind::WaitFrames: done = frames_in_step_ >= step.count; break;
+      case StepKind::WaitFile: done = host.file_exists(step.text); acted = false; break;
       case StepKind::Drag: {
         if (frames_in_step_ == 0) {
           const auto from = host.shown_position(id);

@@ -11,6 +11,8 @@
 //   wait-lock-held ID            until our lock on node ID is granted
 //   wait-takeover ID             until someone asks us for our lock on node ID
 //   wait-frames N                N frames
+//   wait-file PATH               until PATH exists (desktop; lets a test hold a step until it
+//                                has checked the state before it)
 //   drag ID X Y                  drags node ID to X,Y (canvas units, its top-left) over 10 frames,
 //                                the way the mouse does (throttled updates, a final one on release)
 //   create ID TYPE X Y [LABEL]   a node (LABEL: the rest of the step, may hold spaces)
@@ -38,7 +40,7 @@
 namespace canvas {
 
 enum class StepKind {
-  WaitJoined, WaitNode, WaitPosition, WaitLocked, WaitLockHeld, WaitTakeover, WaitFrames,
+  WaitJoined, WaitNode, WaitPosition, WaitLocked, WaitLockHeld, WaitTakeover, WaitFrames, WaitFile,
   Drag, Create, Delete, Connect, Disconnect, Select, Cursor, Lock, Unlock, Label, Takeover, HandOver,
   Screenshot, Exit,
 };
@@ -66,6 +68,7 @@ class ScriptHost {
   virtual bool locked_by_other(const std::string& id) const = 0;
   virtual bool lock_held(const std::string& id) const = 0;
   virtual bool takeover_asked(const std::string& id) const = 0;
+  virtual bool file_exists(const std::string& path) const = 0;
 
   virtual void begin_drag(const std::string& id, Vec2 at) = 0;
   virtual void drag_to(Vec2 at) = 0;

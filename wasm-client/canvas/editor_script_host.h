@@ -4,6 +4,7 @@
 // main() saves it once that frame is rendered.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,11 @@ class EditorScriptHost final : public ScriptHost {
       if (request.resource == id) return true;
     }
     return false;
+  }
+
+  bool file_exists(const std::string& path) const override {
+    std::error_code error;
+    return std::filesystem::exists(path, error);
   }
 
   void begin_drag(const std::string& id, Vec2 at) override {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 namespace canvas {
 namespace {
@@ -76,6 +77,8 @@ class FakeHost final : public ScriptHost {
   bool locked_by_other(const std::string&) const override { return false; }
   bool lock_held(const std::string&) const override { return false; }
   bool takeover_asked(const std::string&) const override { return false; }
+  bool file_exists(const std::string& path) const override { return files.contains(path); }
+  std::set<std::string> files;
   void begin_drag(const std::string& id, Vec2) override { calls.push_back("begin " + id); }
   void drag_to(Vec2 at) override { drag_positions.push_back(at); }
   void end_drag() override { calls.push_back("end"); }
@@ -144,6 +147,16 @@ TEST(canvas_script_runner_test, wait_pos_waits_for_the_replica_position) {
   EXPECT_EQ(runner.advance(host, {}), ScriptStatus::Running);
   host.nodes["n1"] = {40, 30};
   EXPECT_EQ(runner.advance(host, {}), ScriptStatus::Done);
+}
+
+TEST(canvas_script_runner_test, wait_file_holds_until_the_file_exists) {
+  FakeHost host;
+  auto runner = runner_for("wait-file /tmp/some dir/go; select n1");
+  EXPECT_EQ(runner.advance(host, {}), ScriptStatus::Running);
+  EXPECT_TRUE(host.calls.empty());
+  host.files.insert("/tmp/some dir/go");
+  EXPECT_EQ(runner.advance(host, {}), ScriptStatus::Done);
+  EXPECT_EQ(host.calls, (std::vector<std::string>{"select n1"}));
 }
 
 TEST(canvas_script_runner_test, exit_stops_and_unknown_nodes_fail) {

@@ -1,0 +1,225 @@
+// tests/e2e/canvas/collab.test.mjs — two desktop canvases edit one workflow on a real
+// tandem-server under one Xvfb (issue 6's Done-when, native part): Ana builds a graph and drags
+// a node by script, and Ben's state dump shows the new position; Ana's cursor shows in Ben's
+// dump; Ana takes the lock on a node to edit its label and Ben's dump (and screenshot) shows it
+// locked by Ana; Ben asks for a takeover, Ana hands it over, Ben edits the label under the lock
+// and Ana's dump shows the new label; screenshots of both are checked to show the graph.
+//
+// Every wait is on a condition with a deadline: the test reads the apps' --state-file dumps
+// and stdout, and holds a script at a `wait-file` step until it has checked the state before
+// it (it creates the file to let the script go on).
+//
+// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN (ctest sets them) and Xvfb.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+
+import { startServer } from '../lib/server.mjs';
+import { assertDrawn } from './expectations.mjs';
+import { mintToken } from './jwt.mjs';
+import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
+
+const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
+const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
+const POLL_MS = 25;                    // between reads of a state file
+const SIZE = { width: 900, height: 600 };
+const ROOM = 'workflow:e2e-collab';
+const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
+const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
+// Pixels of the lock badge and cursor drawn in Ana's colour in Ben's window (the badge alone is
+// ~60 x 16 px).
+const MIN_HOLDER_COLOUR_PIXELS = 300;
+const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');
+const canvasBinary = process.env.TANDEM_CANVAS_BIN;
+
+let server;
+let xvfb;
+let workDir;
+
+// Starts Xvfb on a display it picks itself (-displayfd), so parallel tests never collide.
+async function startXvfb() {
+  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'],
+                      { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const display = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Xvfb did not report a display\n${stderr}`)), CONDITION_DEADLINE_MS);
+    let text = '';
+    child.stdio[3].on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(`:${text.trim()}`);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Xvfb exited (${code})\n${stderr}`)));
+  });
+  return { display, stop: () => child.kill('SIGTERM') };
+}
+
+// Starts one canvas with its own state file; returns { name, stdout(), stderr(), exited, statePath }.
+function startCanvas(name, token, script) {
+  const statePath = join(workDir, `${name}.json`);
+  const args = ['--url', server.wsUrl, '--token', token, '--room', ROOM,
+                '--width', String(SIZE.width), '--height', String(SIZE.height),
+                '--timeout-ms', String(CANVAS_TIMEOUT_MS), '--state-file', statePath, '--script', script];
+  const child = spawn(canvasBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: xvfb.display } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? signal));
+  });
+  return { name, child, statePath, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+async function readState(canvas) {
+  try {
+    return JSON.parse(await readFile(canvas.statePath, 'utf8'));
+  } catch {
+    return null;  // not written yet (the rename makes a half-written file impossible)
+  }
+}
+
+// Polls until `check()` returns a truthy value; fails with `what` and the apps' output at the deadline.
+async function waitFor(what, check, canvases) {
+  const deadline = Date.now() + CONDITION_DEADLINE_MS;
+  for (;;) {
+    const result = await check();
+    if (result) return result;
+    if (Date.now() > deadline) {
+      const logs = [];
+      for (const c of canvases) {
+        logs.push(`--- ${c.name} stdout ---\n${c.stdout()}--- ${c.name} stderr ---\n${c.stderr()}`);
+        logs.push(`--- ${c.name} state ---\n${JSON.stringify(await readState(c))}`);
+      }
+      throw new Error(`timed out waiting for: ${what}\n${logs.join('\n')}\n--- server ---\n${server.output.slice(-2000)}`);
+    }
+    await delay(POLL_MS);
+  }
+}
+
+const nodeIn = (state, id) => state?.nodes.find((n) => n.id === id);
+const lockIn = (state, resource) => state?.locks.find((l) => l.resource === resource);
+
+before(async () => {
+  if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
+  server = await startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd() });
+  xvfb = await startXvfb();
+  workDir = await mkdtemp(join(tmpdir(), 'tandem-canvas-collab-'));
+  await mkdir(artifactsDir, { recursive: true });
+});
+
+after(async () => {
+  xvfb?.stop();
+  await server?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+test('two canvases: a scripted drag, a cursor, a label lock and a takeover reach the other one', async () => {
+  const gate = (name) => join(workDir, name);
+  const shot = (name) => join(artifactsDir, `canvas-collab-${name}.png`);
+  const anaScript = [
+    'wait-joined',
+    'create n1 http_request 40 60 Fetch orders',
+    'create n2 filter 360 220 Keep paid',
+    'create n3 send_email 620 60 Email summary',
+    'wait-node n1', 'wait-node n2', 'wait-node n3',
+    'connect n1 n2', 'connect n2 n3',
+    'cursor 250 30',
+    'drag n1 60 330',
+    'wait-pos n1 60 330',
+    'lock n2', 'wait-lock-held n2',
+    'wait-takeover n2', 'hand-over n2',
+    `wait-file ${gate('done')}`,
+    `screenshot ${shot('ana')}`,
+    'exit',
+  ].join('; ');
+  const benScript = [
+    'wait-joined',
+    'wait-pos n1 60 330',
+    'wait-locked n2',
+    `screenshot ${shot('ben-locked')}`,
+    `wait-file ${gate('takeover')}`,
+    'takeover n2', 'wait-lock-held n2',
+    'label n2 Keep paid orders',
+    'unlock n2',
+    `wait-file ${gate('done')}`,
+    `screenshot ${shot('ben')}`,
+    'exit',
+  ].join('; ');
+
+  const ana = startCanvas('ana', mintToken(server.jwtSecret, ANA), anaScript);
+  const ben = startCanvas('ben', mintToken(server.jwtSecret, BEN), benScript);
+  const both = [ana, ben];
+  try {
+    // 1. Ana's scripted drag: Ben's replica shows n1 where Ana dropped it, and the edges.
+    const started = Date.now();
+    const benMoved = await waitFor('n1 at 60,330 in Ben\'s dump', async () => {
+      const state = await readState(ben);
+      const n1 = nodeIn(state, 'n1');
+      return n1 && n1.x === 60 && n1.y === 330 && state.edges.length === 2 ? state : null;
+    }, both);
+    console.log(`drag seen in the other canvas ${Date.now() - started} ms after both started`);
+    assert.equal(benMoved.connection, 'open');
+    assert.deepEqual(benMoved.edges.map((e) => [e.from, e.to]).sort(), [['n1', 'n2'], ['n2', 'n3']]);
+    assert.equal(nodeIn(benMoved, 'n2').label, 'Keep paid');
+
+    // 2. Ana's cursor and both people are in Ben's presence.
+    await waitFor('Ana\'s cursor in Ben\'s dump', async () => {
+      const state = await readState(ben);
+      const member = state?.members.find((m) => m.name === 'Ana');
+      return member?.cursor?.x === 250 && member.cursor.y === 30 && state.members.length === 2;
+    }, both);
+
+    // 3. Ana's label lock on n2 is shown in Ben's canvas: the dump names Ana, the screenshot
+    //    (taken by Ben's script once its replica had the lock) shows Ana's colour.
+    const benSawLock = await waitFor('n2 locked by Ana in Ben\'s dump', async () => {
+      const state = await readState(ben);
+      const lock = lockIn(state, 'n2');
+      return lock?.holder === 'Ana' && !lock.mine && ben.stdout().includes(`screenshot: ${shot('ben-locked')}`) ? lock : null;
+    }, both);
+    assert.equal(benSawLock.color, ANA.color);
+    const lockedImage = decodePng(await readFile(shot('ben-locked')));
+    assertDrawn(lockedImage, { state: 'open', userColour: BEN.color }, shot('ben-locked'));
+    const holderPixels = countPixelsNear(lockedImage, hexToRgb(ANA.color), 3);
+    assert.ok(holderPixels >= MIN_HOLDER_COLOUR_PIXELS,
+              `${shot('ben-locked')}: ${holderPixels} pixels of Ana's colour (lock badge, cursor)`);
+
+    // 4. Ben asks for a takeover; Ana is told and hands it over; Ben edits the label under the
+    //    lock and releases it; Ana's replica shows the label, and no lock left.
+    await writeFile(gate('takeover'), '');
+    await waitFor('the takeover request in Ana\'s output', () => /^takeover requested: n2 by Ben$/m.test(ana.stdout()), both);
+    await waitFor('Ben granted n2', () => /^takeover: n2 granted$/m.test(ben.stdout()), both);
+    await waitFor('the new label and no lock in Ana\'s dump', async () => {
+      const state = await readState(ana);
+      return nodeIn(state, 'n2')?.label === 'Keep paid orders' && state.locks.length === 0;
+    }, both);
+    assert.match(ben.stdout(), /^edit: label n2 ok$/m);
+
+    // 5. Both finish: screenshots of the whole graph, exit 0.
+    await writeFile(gate('done'), '');
+    const codes = await Promise.all(both.map((c) => c.exited));
+    assert.deepEqual(codes, [0, 0], both.map((c) => `${c.name}: ${c.stderr()}`).join('\n'));
+    for (const [canvas, user] of [[ana, ANA], [ben, BEN]]) {
+      const path = shot(canvas.name);
+      assert.ok(existsSync(path), `${path} missing`);
+      assertDrawn(decodePng(await readFile(path)), { state: 'open', userColour: user.color }, path);
+    }
+    const anaFinal = await readState(ana);
+    assert.deepEqual(anaFinal.nodes.map((n) => [n.id, n.x, n.y, n.label]),
+                     [['n1', 60, 330, 'Fetch orders'], ['n2', 360, 220, 'Keep paid orders'], ['n3', 620, 60, 'Email summary']]);
+    assert.equal(anaFinal.script.status, 'exit');
+    assert.equal(anaFinal.pending_moves, 0);
+  } finally {
+    for (const c of both) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await Promise.all(both.map((c) => c.exited));
+  }
+});
