@@ -2,7 +2,12 @@
 // with tandem.mjs, shows the connection state as it changes, and hands the client to the
 // room panel (web/room.js).
 //
-// Page address options: ?name=Ana picks the user name (default: a random guest name);
+// Signing in: the name typed in the connection card (remembered in localStorage), or ?name=Ana
+// (default: a random guest name), gets a development token from the server. When the server
+// refuses the token later (4401: expired, or the server's secret changed) the client asks for a
+// new one for the same name and connects again (tandem.mjs refreshToken).
+//
+// Page address options: ?name=Ana picks the user name;
 // ?room=workflow:42 fills in the room to join (default workflow:demo), joined at once with
 // &join=1; ?chat=chat:lobby the chat joined at once; ?agent=agent:demo the agent room to
 // watch, watched at once with &watch=1. The page writes these back as rooms are joined and
@@ -28,6 +33,28 @@ const $ = (id) => document.getElementById(id);
 
 const timing = { tokenMs: null, moduleMs: null, connectedMs: null };
 window.tandemTiming = timing;
+
+const NAME_KEY = 'tandem.name';
+
+function storedName() {
+  try {
+    return localStorage.getItem(NAME_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+// "Sign in as": remembers the name and reloads the page with it (a new token, same rooms).
+function signInAs(name) {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    // Private mode: the name still goes in the address.
+  }
+  const url = new URL(location.href);
+  url.searchParams.set('name', name);
+  location.assign(url);
+}
 
 function markConnected() {
   if (timing.connectedMs !== null) return;
@@ -100,9 +127,11 @@ function describe(s) {
       return [`Reconnecting in ${seconds} s`, `${why} — attempt ${s.attempt}`];
     }
     case 'closed': {
+      if (s.refreshing) return ['Signing in again…', 'the server refused the token (4401) — getting a new one'];
       const why = s.cause === 'unauthorized' ? 'unauthorized' : (s.closeReason || s.cause || 'closed');
       const code = s.closeCode ? `close code ${s.closeCode}${s.closeReason ? ` — ${s.closeReason}` : ''}` : '';
-      const hint = s.cause === 'unauthorized' ? ' · reload the page for a new token' : '';
+      const hint = s.refreshError ? ` · ${s.refreshError}`
+        : s.cause === 'unauthorized' ? ' · reload the page for a new token' : '';
       return [`Closed: ${why}`, code + hint];
     }
     default: return [s.state, ''];
@@ -111,7 +140,7 @@ function describe(s) {
 
 function showState(s) {
   const [label, detail] = describe(s);
-  $('state').dataset.state = s.state;
+  $('state').dataset.state = s.refreshing ? 'refreshing' : s.state;
   $('state').dataset.closeCode = s.closeCode ? String(s.closeCode) : '';
   $('state').textContent = label;
   $('state-detail').textContent = detail;
@@ -134,15 +163,21 @@ function showFailure(title, detail) {
 async function devToken(name) {
   const response = await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}`);
   if (!response.ok) {
-    throw new Error(`GET /api/v1/dev/token answered ${response.status}; start tandem-server with --dev`);
+    throw new Error(`no development token (GET /api/v1/dev/token answered ${response.status}; start tandem-server with --dev)`);
   }
   return response.json();
 }
 
 async function main() {
   const params = new URLSearchParams(location.search);
-  const name = params.get('name') || `Guest-${Math.floor(1000 + Math.random() * 9000)}`;
+  const name = params.get('name') || storedName() || `Guest-${Math.floor(1000 + Math.random() * 9000)}`;
   $('user-name').textContent = name;
+  $('sign-in-name').value = name;
+  $('sign-in').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const wanted = $('sign-in-name').value.trim();
+    if (wanted && wanted !== name) signInAs(wanted);
+  });
 
   let grant;
   try {
@@ -155,7 +190,12 @@ async function main() {
   timing.tokenMs = performance.now();
 
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token });
+  const refreshToken = async () => {
+    const fresh = await devToken(name);  // a failure leaves the client closed, saying why
+    log('the server refused the token (4401): signed in again with a new development token');
+    return fresh.token;
+  };
+  const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token, refreshToken });
   timing.moduleMs = performance.now();
   window.tandemClient = client;  // for the console
   if (client.state.state === 'open') markConnected();
@@ -214,7 +254,8 @@ async function main() {
     if (s.state === 'open') markConnected();
     showState(s);
     for (const p of panels) p.setOnline(s.state === 'open');
-    log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}`);
+    log(`state ${s.state}${s.closeCode ? ` (close ${s.closeCode} ${s.closeReason ?? ''})` : ''}` +
+      `${s.refreshing ? ' — refreshing the token' : ''}${s.refreshError ? ` — ${s.refreshError}` : ''}`);
   });
   client.on('message', (message) => {
     if (!UNLOGGED_TYPES.has(message.type)) log(`← ${JSON.stringify(message)}`);

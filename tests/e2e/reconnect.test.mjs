@@ -83,15 +83,52 @@ test('the page connects, shows reconnecting across a server restart, and connect
   await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-open.png'), animations: 'disabled' });
 });
 
-test('a token the restarted server no longer accepts ends in "Closed: unauthorized"', async () => {
+test('a token the restarted server no longer accepts is refreshed: the page signs in again and reconnects', async () => {
   const { page } = browser;
   await waitForState(page, 'open');  // where the previous test left the page
+  const opensBefore = await page.locator('#log li', { hasText: /state open$/ }).count();
 
   server.jwtSecret = randomBytes(32).toString('hex');  // every token minted so far is now forged
   await server.restart();
-  await waitForState(page, 'closed');
-  assert.equal(await page.locator('#state').textContent(), 'Closed: unauthorized');
-  assert.equal(await page.locator('#state').getAttribute('data-close-code'), '4401');
-  assert.match(await page.locator('#state-detail').textContent(), /4401/);
-  await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-unauthorized.png'), animations: 'disabled' });
+  await page.waitForFunction((n) => document.querySelectorAll('#log li').length > 0 &&
+    [...document.querySelectorAll('#log li')].filter((li) => /state open$/.test(li.textContent)).length > n,
+  opensBefore, { timeout: WAIT_MS });
+  await waitForState(page, 'open');
+  const log = await page.locator('#log').textContent();
+  assert.match(log, /state closed \(close 4401 [^)]*\) — refreshing the token/);
+  assert.match(log, /signed in again with a new development token/);
+  assert.equal(await page.locator('#user-name').textContent(), 'E2E Ana', 'the same name, a new token');
+});
+
+test('when no new token can be had the page ends in "Closed: unauthorized" and says why', async () => {
+  const { page } = browser;
+  await waitForState(page, 'open');
+  server.jwtSecret = randomBytes(32).toString('hex');
+  server.dev = false;  // no development tokens any more: the refresh fails
+  try {
+    await server.restart();
+    await waitForState(page, 'closed');
+    assert.equal(await page.locator('#state').textContent(), 'Closed: unauthorized');
+    assert.equal(await page.locator('#state').getAttribute('data-close-code'), '4401');
+    assert.match(await page.locator('#state-detail').textContent(), /4401.*no development token/);
+    await page.evaluate(() => window.scrollTo(0, 0));  // the status card, not where the ping was typed
+    await page.screenshot({ path: join(artifactsDir, 'e2e-reconnect-unauthorized.png'), animations: 'disabled' });
+  } finally {
+    server.dev = true;
+  }
+});
+
+test('signing in with another name reloads the page as that user, and the name is remembered', async () => {
+  const { page } = browser;
+  await server.restart();  // development tokens again
+  await page.goto(`${server.httpUrl}/?name=E2E%20Ana`);
+  await waitForState(page, 'open');
+  await page.locator('[data-testid="sign-in-name"]').fill('E2E Ben');
+  await Promise.all([page.waitForURL(/name=E2E(\+|%20)Ben/, { timeout: WAIT_MS }), page.locator('#sign-in button').click()]);
+  await waitForState(page, 'open');
+  assert.equal(await page.locator('#user-name').textContent(), 'E2E Ben');
+  await page.goto(server.httpUrl + '/');  // no name in the address: the remembered one
+  await waitForState(page, 'open');
+  assert.equal(await page.locator('#user-name').textContent(), 'E2E Ben');
+  assert.equal(await page.locator('[data-testid="sign-in-name"]').inputValue(), 'E2E Ben');
 });

@@ -52,6 +52,8 @@ export class TandemServer {
     this.#extraArgs = extraArgs;
     // The HS256 secret of the next start(); assign a new one to invalidate issued tokens.
     this.jwtSecret = randomBytes(32).toString('hex');
+    // Development mode (--dev: the page mints its own tokens) for the next start().
+    this.dev = true;
     // Its own SQLite store, kept across restarts like the secret (what it stored survives).
     this.storePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
     this.#env = { ...process.env, ...env };
@@ -65,7 +67,7 @@ export class TandemServer {
 
   async start({ deadlineMs = defaults.startDeadlineMs } = {}) {
     if (this.#child) throw new Error('TandemServer.start: already running');
-    const args = ['--dev', '--web-root', this.#webRoot, '--port', String(this.port),
+    const args = [...(this.dev ? ['--dev'] : []), '--web-root', this.#webRoot, '--port', String(this.port),
                   '--jwt-secret', this.jwtSecret, '--store-path', this.storePath, ...this.#extraArgs];
     const child = spawn(this.#binary, args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
