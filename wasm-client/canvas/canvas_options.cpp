@@ -34,12 +34,15 @@ std::string_view canvas_usage() {
          "                     [--screenshot out.png]\n"
          "                     [--room workflow:ID] [--script \"STEP; STEP...\" | --script-file PATH]\n"
          "                     [--state-file PATH]\n"
+         "                     [--chat-room ROOM] [--agent-room agent:ID]\n"
          "\n"
          "--room joins a workflow room and shows its graph: wheel zooms, middle drag or a drag on\n"
          "empty canvas pans, drag a node to move it, drag from a node's right port to another node\n"
          "to connect, Delete removes the selection, right click adds a node, double click edits a\n"
          "label (taking the node's lock).\n"
          "--state-file keeps a JSON dump of the room (nodes, edges, members, locks, connection).\n"
+         "--chat-room picks the Chat panel's room (default: the --room's chat); --agent-room adds\n"
+         "the Agent panel (streamed thinking, pause/resume/cancel, the tandem-agent command).\n"
          "Script steps, separated by ';' or new lines ('#' comments):\n"
          "  wait-joined | wait-node ID | wait-pos ID X Y | wait-locked ID | wait-lock-held ID\n"
          "  wait-takeover ID | wait-frames N | wait-file PATH\n"
@@ -78,6 +81,16 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
       options.script_file = value;
     } else if (flag == "--state-file") {
       options.state_file = value;
+    } else if (flag == "--chat-room") {
+      if (value.empty() || value.starts_with("user:")) {
+        return usage_error("--chat-room must name a room other than a user: room");
+      }
+      options.chat_room = value;
+    } else if (flag == "--agent-room") {
+      if (!value.starts_with("agent:") || value.size() == 6) {
+        return usage_error("--agent-room must be an agent room, agent:ID");
+      }
+      options.agent_room = value;
     } else if (flag == "--screenshot") {
       options.screenshot_path = value;
     } else if (flag == "--width" || flag == "--height") {
@@ -107,6 +120,9 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
     return usage_error("--dev-name needs --url (the server to ask)");
   }
   if (!options.room.empty() && options.url.empty()) return usage_error("--room needs --url");
+  if ((!options.chat_room.empty() || !options.agent_room.empty()) && options.url.empty()) {
+    return usage_error("--chat-room and --agent-room need --url");
+  }
   if (!options.script.empty() && !options.script_file.empty()) {
     return usage_error("give --script or --script-file, not both");
   }

@@ -42,6 +42,7 @@
 #include "presence_sidebar.h"
 #include "round_trip_probe.h"
 #include "screenshot.h"
+#include "side_panels.h"
 #include "state_dump.h"
 #include "tandem/client.h"
 
@@ -221,6 +222,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tandem-canvas: --script needs --room\n");
     return exit_with(ExitCode::Usage);
   }
+  // Chat, Executions and Agent (side_panels.h), from --room, --chat-room and --agent-room.
+  canvas::SidePanels side_panels(client.rooms(), options, print_line);
 
   // ---- state ---------------------------------------------------------------------------------
   canvas::ConnectionView view;
@@ -292,6 +295,7 @@ int main(int argc, char** argv) {
                           : "room: join failed " + answer.error().code + " " + answer.error().message);
       });
     }
+    side_panels.join_rooms();
   } else {
     std::printf("state: %s\n", canvas::link_state_name(view.state));
   }
@@ -336,6 +340,7 @@ int main(int argc, char** argv) {
     if (editor) {
       canvas::draw_presence_sidebar(editor->replica(), options.room, editor->self_user(), editor->pending_moves());
     }
+    side_panels.draw(now, client.connected() ? &client.connected()->user : nullptr);
     ImGui::Render();
 
     // 4. Draw.
