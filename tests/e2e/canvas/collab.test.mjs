@@ -1,15 +1,19 @@
-// tests/e2e/canvas/collab.test.mjs — two desktop canvases edit one workflow on a real
-// tandem-server under one Xvfb (issue 6's Done-when, native part): Ana builds a graph and drags
-// a node by script, and Ben's state dump shows the new position; Ana's cursor shows in Ben's
-// dump; Ana takes the lock on a node to edit its label and Ben's dump (and screenshot) shows it
-// locked by Ana; Ben asks for a takeover, Ana hands it over, Ben edits the label under the lock
-// and Ana's dump shows the new label; screenshots of both are checked to show the graph.
+// tests/e2e/canvas/collab.test.mjs — two desktop canvases (under one Xvfb) and a browser canvas
+// (the wasm build in headless Chromium) edit one workflow on a real tandem-server (issue 6's
+// Done-when): Ana builds a graph and drags a node by script, and Ben's and Cy's (browser) state
+// dumps show the new position; Cy drags another node by script and Ana's and Ben's dumps show
+// it; Ana's cursor shows in Ben's dump; Ana takes the lock on a node to edit its label and
+// Ben's and Cy's dumps (and screenshots) show it locked by Ana; Ben asks for a takeover, Ana
+// hands it over, Ben edits the label under the lock and Ana's dump shows the new label;
+// screenshots of all three are checked to show the graph.
 //
-// Every wait is on a condition with a deadline: the test reads the apps' --state-file dumps
-// and stdout, and holds a script at a `wait-file` step until it has checked the state before
-// it (it creates the file to let the script go on).
+// Every wait is on a condition with a deadline: the test reads the desktop apps' --state-file
+// dumps and stdout and the page's window.tandemCanvasState(), and holds a desktop script at a
+// `wait-file` step until it has checked the state before it (it creates the file to let the
+// script go on).
 //
-// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN (ctest sets them) and Xvfb.
+// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN, TANDEM_WWW_DIR with the wasm build's canvas.*
+// (ctest sets them), Xvfb and Chromium.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
+import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { assertDrawn } from './expectations.mjs';
 import { mintToken } from './jwt.mjs';
@@ -31,6 +36,7 @@ const SIZE = { width: 900, height: 600 };
 const ROOM = 'workflow:e2e-collab';
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
+const CY = { sub: 'cy', name: 'Cy', color: '#22aa44' };
 // Pixels of the lock badge and cursor drawn in Ana's colour in Ben's window (the badge alone is
 // ~60 x 16 px).
 const MIN_HOLDER_COLOUR_PIXELS = 300;
@@ -39,6 +45,7 @@ const canvasBinary = process.env.TANDEM_CANVAS_BIN;
 
 let server;
 let xvfb;
+let browser;
 let workDir;
 
 // Starts Xvfb on a display it picks itself (-displayfd), so parallel tests never collide.
@@ -62,6 +69,22 @@ async function startXvfb() {
   return { display, stop: () => child.kill('SIGTERM') };
 }
 
+// Opens web/canvas.html in Chromium as `user` with `script`; returns the same shape as
+// startCanvas() for waitFor's diagnostics, plus state() and screenshot(path).
+async function startBrowserCanvas(user, script) {
+  const { page, consoleLines } = browser;
+  const query = new URLSearchParams({ token: mintToken(server.jwtSecret, user), room: ROOM, script });
+  await page.goto(`${server.httpUrl}/canvas.html?${query}`);
+  const stdout = () => consoleLines.filter((l) => l.startsWith('[log] ')).map((l) => `${l.slice(6)}\n`).join('');
+  return {
+    name: 'cy (browser)',
+    stdout,
+    stderr: () => consoleLines.filter((l) => !l.startsWith('[log] ') && !l.includes('GL Driver')).join('\n'),
+    state: () => page.evaluate(() => window.tandemCanvasState?.() ?? null).catch(() => null),
+    screenshot: async (path) => decodePng(await page.locator('canvas#canvas').screenshot({ path })),
+  };
+}
+
 // Starts one canvas with its own state file; returns { name, stdout(), stderr(), exited, statePath }.
 function startCanvas(name, token, script) {
   const statePath = join(workDir, `${name}.json`);
@@ -81,6 +104,7 @@ function startCanvas(name, token, script) {
 }
 
 async function readState(canvas) {
+  if (canvas.state) return canvas.state();
   try {
     return JSON.parse(await readFile(canvas.statePath, 'utf8'));
   } catch {
@@ -112,18 +136,26 @@ const lockIn = (state, resource) => state?.locks.find((l) => l.resource === reso
 before(async () => {
   if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
   server = await startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd() });
+  const webRoot = process.env.TANDEM_WWW_DIR;
+  for (const file of ['canvas.html', 'canvas.js', 'canvas.wasm']) {
+    if (!webRoot || !existsSync(join(webRoot, file))) {
+      throw new Error(`${file} is missing in TANDEM_WWW_DIR (${webRoot}): build the wasm preset with the same TANDEM_WWW_DIR`);
+    }
+  }
   xvfb = await startXvfb();
+  browser = await launchBrowser({ viewport: SIZE });
   workDir = await mkdtemp(join(tmpdir(), 'tandem-canvas-collab-'));
   await mkdir(artifactsDir, { recursive: true });
 });
 
 after(async () => {
+  await browser?.close();
   xvfb?.stop();
   await server?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-test('two canvases: a scripted drag, a cursor, a label lock and a takeover reach the other one', async () => {
+test('two desktop canvases and a browser canvas: drags, a cursor, a label lock and a takeover reach the others', async () => {
   const gate = (name) => join(workDir, name);
   const shot = (name) => join(artifactsDir, `canvas-collab-${name}.png`);
   const anaScript = [
@@ -156,28 +188,40 @@ test('two canvases: a scripted drag, a cursor, a label lock and a takeover reach
     'exit',
   ].join('; ');
 
+  const cyScript = 'wait-joined; wait-node n3; drag n3 640 380';
+
+  const started = Date.now();
   const ana = startCanvas('ana', mintToken(server.jwtSecret, ANA), anaScript);
   const ben = startCanvas('ben', mintToken(server.jwtSecret, BEN), benScript);
   const both = [ana, ben];
   try {
-    // 1. Ana's scripted drag: Ben's replica shows n1 where Ana dropped it, and the edges.
-    const started = Date.now();
+    const cy = await startBrowserCanvas(CY, cyScript);
+    const all = [ana, ben, cy];
+    const at = (state, id, x, y) => nodeIn(state, id)?.x === x && nodeIn(state, id)?.y === y;
+
+    // 1. Ana's scripted drag: Ben's and Cy's replicas show n1 where Ana dropped it, and the edges.
     const benMoved = await waitFor('n1 at 60,330 in Ben\'s dump', async () => {
       const state = await readState(ben);
-      const n1 = nodeIn(state, 'n1');
-      return n1 && n1.x === 60 && n1.y === 330 && state.edges.length === 2 ? state : null;
-    }, both);
-    console.log(`drag seen in the other canvas ${Date.now() - started} ms after both started`);
+      return at(state, 'n1', 60, 330) && state.edges.length === 2 ? state : null;
+    }, all);
+    console.log(`drag seen in the other desktop canvas ${Date.now() - started} ms after the start`);
     assert.equal(benMoved.connection, 'open');
     assert.deepEqual(benMoved.edges.map((e) => [e.from, e.to]).sort(), [['n1', 'n2'], ['n2', 'n3']]);
     assert.equal(nodeIn(benMoved, 'n2').label, 'Keep paid');
+    await waitFor('n1 at 60,330 in Cy\'s (browser) dump', async () => at(await readState(cy), 'n1', 60, 330), all);
 
-    // 2. Ana's cursor and both people are in Ben's presence.
+    // 1b. Cy's scripted drag in the browser reaches both desktop canvases.
+    await waitFor('n3 at 640,380 in Ana\'s and Ben\'s dumps', async () =>
+      at(await readState(ana), 'n3', 640, 380) && at(await readState(ben), 'n3', 640, 380), all);
+    console.log(`browser drag seen in the desktop canvases ${Date.now() - started} ms after the start`);
+
+    // 2. Ana's cursor and all three people are in Ben's presence.
     await waitFor('Ana\'s cursor in Ben\'s dump', async () => {
       const state = await readState(ben);
       const member = state?.members.find((m) => m.name === 'Ana');
-      return member?.cursor?.x === 250 && member.cursor.y === 30 && state.members.length === 2;
-    }, both);
+      return member?.cursor?.x === 250 && member.cursor.y === 30 &&
+             state.members.map((m) => m.name).sort().join() === 'Ana,Ben,Cy';
+    }, all);
 
     // 3. Ana's label lock on n2 is shown in Ben's canvas: the dump names Ana, the screenshot
     //    (taken by Ben's script once its replica had the lock) shows Ana's colour.
@@ -185,23 +229,38 @@ test('two canvases: a scripted drag, a cursor, a label lock and a takeover reach
       const state = await readState(ben);
       const lock = lockIn(state, 'n2');
       return lock?.holder === 'Ana' && !lock.mine && ben.stdout().includes(`screenshot: ${shot('ben-locked')}`) ? lock : null;
-    }, both);
+    }, all);
     assert.equal(benSawLock.color, ANA.color);
     const lockedImage = decodePng(await readFile(shot('ben-locked')));
     assertDrawn(lockedImage, { state: 'open', userColour: BEN.color }, shot('ben-locked'));
     const holderPixels = countPixelsNear(lockedImage, hexToRgb(ANA.color), 3);
     assert.ok(holderPixels >= MIN_HOLDER_COLOUR_PIXELS,
               `${shot('ben-locked')}: ${holderPixels} pixels of Ana's colour (lock badge, cursor)`);
+    const cyLock = await waitFor('n2 locked by Ana in Cy\'s (browser) dump', async () => lockIn(await readState(cy), 'n2'), all);
+    assert.deepEqual([cyLock.holder, cyLock.mine], ['Ana', false]);
+    // The frame with the badge is on screen a frame or two after the replica has the lock:
+    // retake the screenshot until it shows (bounded by the deadline).
+    await waitFor('the lock badge in Ana\'s colour on Cy\'s canvas', async () => {
+      const image = await cy.screenshot(shot('cy-locked'));
+      try {
+        assertDrawn(image, { state: 'open', userColour: CY.color }, shot('cy-locked'));
+      } catch {
+        return false;
+      }
+      return countPixelsNear(image, hexToRgb(ANA.color), 3) >= MIN_HOLDER_COLOUR_PIXELS;
+    }, all);
 
     // 4. Ben asks for a takeover; Ana is told and hands it over; Ben edits the label under the
     //    lock and releases it; Ana's replica shows the label, and no lock left.
     await writeFile(gate('takeover'), '');
-    await waitFor('the takeover request in Ana\'s output', () => /^takeover requested: n2 by Ben$/m.test(ana.stdout()), both);
-    await waitFor('Ben granted n2', () => /^takeover: n2 granted$/m.test(ben.stdout()), both);
+    await waitFor('the takeover request in Ana\'s output', () => /^takeover requested: n2 by Ben$/m.test(ana.stdout()), all);
+    await waitFor('Ben granted n2', () => /^takeover: n2 granted$/m.test(ben.stdout()), all);
     await waitFor('the new label and no lock in Ana\'s dump', async () => {
       const state = await readState(ana);
       return nodeIn(state, 'n2')?.label === 'Keep paid orders' && state.locks.length === 0;
-    }, both);
+    }, all);
+    await waitFor('the new label in Cy\'s (browser) dump', async () =>
+      nodeIn(await readState(cy), 'n2')?.label === 'Keep paid orders', all);
     assert.match(ben.stdout(), /^edit: label n2 ok$/m);
 
     // 5. Both finish: screenshots of the whole graph, exit 0.
@@ -215,9 +274,13 @@ test('two canvases: a scripted drag, a cursor, a label lock and a takeover reach
     }
     const anaFinal = await readState(ana);
     assert.deepEqual(anaFinal.nodes.map((n) => [n.id, n.x, n.y, n.label]),
-                     [['n1', 60, 330, 'Fetch orders'], ['n2', 360, 220, 'Keep paid orders'], ['n3', 620, 60, 'Email summary']]);
+                     [['n1', 60, 330, 'Fetch orders'], ['n2', 360, 220, 'Keep paid orders'], ['n3', 640, 380, 'Email summary']]);
     assert.equal(anaFinal.script.status, 'exit');
     assert.equal(anaFinal.pending_moves, 0);
+    const cyFinal = await readState(cy);
+    assert.equal(cyFinal.script.status, 'done');
+    assert.equal(cyFinal.pending_moves, 0);
+    assert.ok(!cy.stderr().includes('[pageerror]'), cy.stderr());
   } finally {
     for (const c of both) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     await Promise.all(both.map((c) => c.exited));
