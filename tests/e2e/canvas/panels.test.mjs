@@ -1,0 +1,193 @@
+// tests/e2e/canvas/panels.test.mjs — the desktop canvas's side panels (Chat, Executions, Agent)
+// against a real tandem-server under Xvfb. The canvas (Ana) joins a workflow room and an agent
+// room; another client (Ben, a plain WebSocket from this test) chats there before and after,
+// types, and streams as an agent would; a backend publishes an execution_update over HTTP. Each
+// shows up in the canvas, checked through the lines the panels print on stdout:
+//   chat: Ben: ...               the history on join, then a live message
+//   typing: Ben is typing...     and "typing: nobody" once his message cleared it
+//   execution: run-1 running 2/5 nodes · 40% at Fetch orders · fetching page 2
+//   agent: thinking: ...         and agent: node_created: Fetch orders (http)
+// Every wait is on a line with a deadline. The canvas's --script holds until the test adds a
+// last node, then exits and saves a screenshot of the panels (kept in TANDEM_ARTIFACTS_DIR).
+//
+// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN (ctest sets them), xvfb-run, and a global
+// WebSocket (node 22, or node 20 with --experimental-websocket, which ctest passes).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startServer } from '../lib/server.mjs';
+import { mintToken } from './jwt.mjs';
+import { decodePng } from './png.mjs';
+
+const LINE_DEADLINE_MS = 15_000;   // each awaited line; they take well under a second here
+const CANVAS_TIMEOUT_MS = 40_000;  // the app's own --timeout-ms, so a hang cannot outlive ctest
+const SIZE = { width: 1100, height: 760 };
+const PUBLISH_KEY = randomBytes(24).toString('hex');
+const suffix = randomBytes(4).toString('hex');
+const WORKFLOW = `workflow:panels-${suffix}`;
+const AGENT = `agent:panels-${suffix}`;
+const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
+const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
+const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');
+const canvasBinary = process.env.TANDEM_CANVAS_BIN;
+
+let server;
+
+before(async () => {
+  if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
+  if (typeof WebSocket !== 'function') throw new Error('no global WebSocket: run node with --experimental-websocket');
+  const binary = process.env.TANDEM_SERVER_BIN;
+  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
+  server = await startServer({ binary, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd(),
+                               extraArgs: ['--publish-api-key', PUBLISH_KEY] });
+  await mkdir(artifactsDir, { recursive: true });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+// Resolves once `done()` is true (checked now and whenever `onChange` fires), rejects at the
+// deadline saying what was awaited.
+function waitFor(what, done, onChange) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: not within ${LINE_DEADLINE_MS} ms`)), LINE_DEADLINE_MS);
+    const check = () => {
+      if (!done()) return false;
+      clearTimeout(timer);
+      resolve();
+      return true;
+    };
+    if (!check()) onChange(check);
+  });
+}
+
+// A list of pending checks, run again whenever new input arrived; the ones that held are dropped.
+function checks() {
+  let pending = [];
+  return { add: (check) => pending.push(check), run: () => { pending = pending.filter((check) => !check()); } };
+}
+
+// tandem-canvas under xvfb-run; its stdout is collected and lines are awaited with waitForLine.
+function startCanvas(args) {
+  const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x800x24', canvasBinary, ...args],
+                      { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  const waiting = checks();
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    waiting.run();
+  });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitForLine: (regex) => waitFor(`canvas stdout ${regex}`, () => regex.test(stdout), waiting.add),
+    kill: () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } },
+  };
+}
+
+// Ben: a bare WebSocket client speaking the protocol (docs/PROTOCOL.md), to be "another client".
+async function connectPeer(claims) {
+  const ws = new WebSocket(`${server.wsUrl}?token=${encodeURIComponent(mintToken(server.jwtSecret, claims))}`);
+  const received = [];
+  const waiting = checks();
+  ws.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    received.push(...(Array.isArray(message) ? message : [message]));
+    waiting.run();
+  });
+  let nextId = 1;
+  const peer = {
+    send: (message) => ws.send(JSON.stringify(message)),
+    // Sends a request with an id; resolves with its answer (ack, subscribed), rejects on error.
+    async request(message) {
+      const id = String(nextId++);
+      peer.send({ ...message, id });
+      const answer = () => received.find((m) => m.id === id);
+      await waitFor(`${claims.name}: answer to ${message.type}`, () => answer() !== undefined, waiting.add);
+      if (answer().type === 'error') throw new Error(`${message.type}: ${answer().code}: ${answer().message}`);
+      return answer();
+    },
+    close: () => ws.close(),
+  };
+  await waitFor(`${claims.name}: connected`, () => received.some((m) => m.type === 'connected'), waiting.add);
+  return peer;
+}
+
+async function publish(body) {
+  const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${PUBLISH_KEY}` },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `publish: ${response.status} ${await response.text()}`);
+}
+
+test('chat, typing, an execution and an agent stream from others show in the canvas panels', async () => {
+  const ben = await connectPeer(BEN);
+  const screenshot = join(artifactsDir, 'canvas-native-panels.png');
+  let canvas;
+  try {
+    await ben.request({ type: 'subscribe', room: WORKFLOW });
+    await ben.request({ type: 'subscribe', room: AGENT });
+    await ben.request({ type: 'node_create', room: WORKFLOW,
+                       node: { id: 'n1', type: 'http', label: 'Fetch orders', x: 80, y: 60 } });
+    await ben.request({ type: 'chat', room: WORKFLOW, text: 'morning from Ben' });
+
+    canvas = startCanvas([
+      '--url', server.wsUrl, '--token', mintToken(server.jwtSecret, ANA),
+      '--room', WORKFLOW, '--agent-room', AGENT,
+      '--width', String(SIZE.width), '--height', String(SIZE.height),
+      // Held until the test adds node n3 at the end, then a few frames and out (with the shot).
+      '--script', 'wait-node n3; wait-frames 3; exit',
+      '--timeout-ms', String(CANVAS_TIMEOUT_MS), '--screenshot', screenshot]);
+    await canvas.waitForLine(new RegExp(`^room: joined ${WORKFLOW}$`, 'm'));
+    await canvas.waitForLine(new RegExp(`^room: joined ${AGENT}$`, 'm'));
+    // The history on join.
+    await canvas.waitForLine(/^chat: Ben: morning from Ben$/m);
+
+    // Typing, then a live message, which ends the indicator.
+    ben.send({ type: 'typing', room: WORKFLOW });
+    await canvas.waitForLine(/^typing: Ben is typing\.\.\.$/m);
+    await ben.request({ type: 'chat', room: WORKFLOW, text: 'hi Ana, the run starts now' });
+    await canvas.waitForLine(/^chat: Ben: hi Ana, the run starts now$/m);
+    await canvas.waitForLine(/^typing: Ben is typing\.\.\.$[\s\S]*^typing: nobody$/m);
+
+    // A backend's progress, published over HTTP.
+    await publish({ type: 'execution_update', room: WORKFLOW, execution: 'run-1', status: 'running',
+                    node: 'n1', completed_nodes: 2, total_nodes: 5, message: 'fetching page 2' });
+    await canvas.waitForLine(/^execution: run-1 running 2\/5 nodes · 40% at Fetch orders · fetching page 2$/m);
+    await publish({ type: 'execution_update', room: WORKFLOW, execution: 'run-1', status: 'succeeded',
+                    completed_nodes: 5, total_nodes: 5 });
+    await canvas.waitForLine(/^execution: run-1 succeeded 5\/5 nodes · 100%$/m);
+
+    // Ben as a producer in the agent room, streaming what tandem-agent streams.
+    await ben.request({ type: 'stream', room: AGENT, event: 'thinking', data: { text: 'Looking for a trigger' } });
+    await ben.request({ type: 'stream', room: AGENT, event: 'node_created',
+                       data: { id: 'n2', type: 'http', label: 'Fetch orders' } });
+    await canvas.waitForLine(/^agent: thinking: Looking for a trigger$/m);
+    await canvas.waitForLine(/^agent: node_created: Fetch orders \(http\)$/m);
+
+    // Lets the canvas's script go on to its exit.
+    await ben.request({ type: 'node_create', room: WORKFLOW,
+                       node: { id: 'n3', type: 'email', label: 'Email summary', x: 380, y: 60 } });
+    assert.equal(await canvas.exited, 0, 'exit code');
+  } catch (error) {
+    throw new Error(`${error.message}\n--- canvas stdout ---\n${canvas?.stdout() ?? ''}` +
+                    `--- canvas stderr ---\n${canvas?.stderr() ?? ''}--- server ---\n${server.output.slice(-2000)}`);
+  } finally {
+    ben.close();
+    canvas?.kill();
+    await canvas?.exited;
+  }
+  const image = decodePng(await readFile(screenshot));
+  assert.deepEqual([image.width, image.height], [SIZE.width, SIZE.height]);
+});
