@@ -12,6 +12,7 @@
 #include "child_process.h"
 #include "native_client.h"
 #include "server_test_support.h"
+#include "tcp_cutter.h"
 
 namespace tandem::integration {
 namespace {
@@ -45,9 +46,10 @@ class agent_test : public ServerTest {
     }
   }
 
-  void start_agent() {
+  // url: where the agent connects (a TcpCutter in front of the server, or the server itself).
+  void start_agent(const std::string& url = "") {
     agent = std::make_unique<ChildProcess>(
-        std::vector<std::string>{TANDEM_AGENT_BINARY, "--url", server.ws_url(), "--agent-room", kAgentRoom,
+        std::vector<std::string>{TANDEM_AGENT_BINARY, "--url", url.empty() ? server.ws_url() : url, "--agent-room", kAgentRoom,
                                  "--workflow", kWorkflowRoom, "--prompt", kPrompt, "--step-ms",
                                  std::to_string(kStep.count())},
         std::map<std::string, std::string>{{"TANDEM_TOKEN", mint_token({.sub = "agent-1", .name = "Agent"})}});
@@ -132,6 +134,28 @@ TEST_F(agent_test, a_consumer_watches_pauses_resumes_and_cancels_the_agent) {
   for (const auto& event : agent_room().stream())
     if (event.event == "node_created") created_at.push_back(event.ts);
   for (std::size_t i = 0; i + 1 < created_at.size(); ++i) EXPECT_GE(created_at[i + 1] - created_at[i], kStep.count() / 2);
+}
+
+// The server forgets a producer with its connection. An agent whose connection drops while
+// paused announces `paused` again once it is back, so it can still be resumed.
+TEST_F(agent_test, a_paused_agent_that_reconnects_can_still_be_resumed) {
+  TcpCutter cutter(server.port());
+  start_agent("ws://127.0.0.1:" + std::to_string(cutter.port()) + "/ws");
+  ASSERT_TRUE(poll_until([&] { return nodes() >= 1; }, kAgentDeadline)) << agent_output();
+  ASSERT_TRUE(control(protocol::StreamAction::Pause).ok());
+  ASSERT_TRUE(poll_until([&] { return stream_count("paused") == 1; })) << agent_output();
+  const std::size_t paused_at = nodes();
+
+  cutter.cut();  // the agent's transport dies; it reconnects through the relay
+  ASSERT_TRUE(poll_until([&] { return stream_count("paused") == 2; }, kAgentDeadline)) << agent_output();
+  EXPECT_NE(agent_output().find("connection back while paused"), std::string::npos) << agent_output();
+  EXPECT_EQ(nodes(), paused_at) << "still paused after the reconnect";
+
+  ASSERT_TRUE(control(protocol::StreamAction::Resume).ok()) << agent_output();
+  ASSERT_TRUE(poll_until([&] { return agent->exit_status().has_value(); }, kAgentDeadline)) << agent_output();
+  EXPECT_EQ(agent->exit_status(), 0) << agent_output();
+  EXPECT_EQ(stream_count("done"), 1u) << agent_output();
+  EXPECT_EQ(nodes(), 4u);
 }
 
 TEST_F(agent_test, an_uninterrupted_run_builds_the_whole_plan_and_says_done) {

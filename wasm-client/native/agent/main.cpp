@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent_options.h"
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   worker.log = log_line;
 
   bool refused = false;
+  bool was_open = false;
   client.client().on_state = [&](const StateChange& change) {
     std::string line = std::string("connection ") + to_string(change.state) + " (" + to_string(change.cause);
     if (change.close_code != 0) line += ", close " + std::to_string(change.close_code) + " " + change.close_reason;
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
     log_line(line + ")");
     if (change.state == State::Open && client.client().connected())
       log_line("connected as " + client.client().connected()->user.id);
+    if (change.state == State::Open && std::exchange(was_open, true)) worker.on_reconnected();
     if (change.state == State::Closed && change.cause != Cause::Stopped) refused = true;
   };
   client.client().rooms().on_stream_control = [&](const protocol::StreamControl& control) { worker.on_control(control); };

@@ -188,6 +188,12 @@ void WorkflowAgent::on_control(const protocol::StreamControl& control) {
   }
 }
 
+void WorkflowAgent::on_reconnected() {
+  if (state_ != AgentState::Paused || ending_) return;
+  say("connection back while paused: announcing it again");
+  stream("paused", text_data("Paused after " + std::to_string(next_step_) + " steps"), nullptr);
+}
+
 void WorkflowAgent::fail(const std::string& what, const Error& error) {
   if (ended()) return;
   state_ = AgentState::Failed;

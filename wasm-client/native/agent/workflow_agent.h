@@ -48,6 +48,11 @@ class WorkflowAgent {
   void start(Millis now);  // joins both rooms
   void tick(Millis now);   // takes the next step when one is due
   void on_control(const protocol::StreamControl& control);
+  // The connection is open again (after a reconnect). The server names the latest sender in the
+  // agent room as its stream's producer, and forgets it with its connection: a paused agent
+  // (which sends nothing until resumed) announces `paused` again, so consumers can still
+  // resume or cancel it.
+  void on_reconnected();
 
   AgentState state() const { return state_; }
   bool ended() const {
