@@ -24,6 +24,9 @@ HttpResponse json_error(int status, std::string_view code, std::string_view mess
 
 namespace {
 
+// GET, or HEAD: the same answer whose body the server does not send (load balancers' checks).
+bool is_read(const HttpRequest& request) { return request.method == "GET" || request.method == "HEAD"; }
+
 const std::string* query_value(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.query)
     if (key == name) return &value;
@@ -104,15 +107,15 @@ bool bearer_matches(std::string_view authorization, std::string_view expected) {
 
 HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
   if (request.path == "/healthz") {
-    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     return healthz(now);
   }
   if (request.path == "/metrics") {
-    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     return metrics(now);
   }
   if (request.path == "/api/v1/ws/stats" || request.path == "/api/v1/ws/rooms") {
-    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
   }
@@ -122,12 +125,12 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
     return publisher_(request.body, now);
   }
   if (auto room = changes_room(request.path)) {
-    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     if (auto refusal = refuse_admin(request)) return *refusal;
     return room_changes(request, *room);
   }
   if (request.path == "/api/v1/dev/token" && settings_.dev) {
-    if (request.method != "GET") return json_error(405, "method_not_allowed", "use GET");
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     return dev_token(request, now);
   }
   return json_error(404, "not_found", "no such endpoint");

@@ -415,6 +415,8 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
 int LwsServer::write_http_reply(lws* wsi) {
   auto node = http_.extract(wsi);
   const HttpResponse& reply = *node.mapped().reply;
+  // HEAD: the headers of the GET answer (its Content-Length included), no body.
+  const std::size_t body_size = node.mapped().request.method == "HEAD" ? 0 : reply.body.size();
   std::vector<unsigned char> buffer(LWS_PRE + 1024 + reply.body.size());
   unsigned char* start = buffer.data() + LWS_PRE;
   unsigned char* p = start;
@@ -426,8 +428,8 @@ int LwsServer::write_http_reply(lws* wsi) {
                                   reinterpret_cast<const unsigned char*>(kNoStore), sizeof kNoStore - 1, &p, end) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
-  std::memcpy(start, reply.body.data(), reply.body.size());
-  if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
+  std::memcpy(start, reply.body.data(), body_size);
+  if (lws_write(wsi, start, body_size, LWS_WRITE_HTTP_FINAL) < static_cast<int>(body_size)) return -1;
   // Only GETs keep the connection: after a request with a body (read or not) close it.
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;

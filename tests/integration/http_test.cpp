@@ -45,6 +45,18 @@ TEST_F(http_test, healthz_answers_json_and_counts_connections) {
   EXPECT_EQ(doc.get("connections")->valueint, 1);
 }
 
+// Load balancers often check with HEAD: the GET answer's status, no body; the server then
+// goes on answering.
+TEST_F(http_test, head_on_healthz_and_metrics_answers_200_without_a_body) {
+  for (const char* path : {"/healthz", "/metrics"}) {
+    const HttpReply reply = http_head(server.port(), path);
+    EXPECT_EQ(reply.status, 200) << path;
+    EXPECT_EQ(reply.body, "") << path;
+  }
+  EXPECT_EQ(http_head(server.port(), "/api/v1/publish").status, 405);
+  EXPECT_EQ(server.get("/healthz").status, 200);
+}
+
 TEST_F(http_test, serves_static_files_from_the_web_root) {
   const HttpReply reply = server.get("/index.html");
   EXPECT_EQ(reply.status, 200);

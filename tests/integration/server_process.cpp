@@ -130,6 +130,13 @@ HttpReply http_get(int port, std::string_view path, milliseconds timeout, std::s
                   Clock::now() + timeout);
 }
 
+HttpReply http_head(int port, std::string_view path, milliseconds timeout) {
+  return exchange(port,
+                  "HEAD " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nConnection: close\r\n\r\n",
+                  Clock::now() + timeout);
+}
+
 HttpReply http_post(int port, std::string_view path, std::string_view body, std::string_view extra_headers,
                     milliseconds timeout) {
   return exchange(port,

@@ -28,6 +28,10 @@ struct HttpReply {
 HttpReply http_get(int port, std::string_view path, milliseconds timeout = milliseconds{1000},
                    std::string_view extra_headers = {});
 
+// HEAD http://127.0.0.1:<port><path> with Connection: close: the status, and the body (which
+// must be empty) read until the server closes. Never throws.
+HttpReply http_head(int port, std::string_view path, milliseconds timeout = milliseconds{1000});
+
 // POST http://127.0.0.1:<port><path> with `body` (Content-Length, Connection: close) and the
 // given header lines (each ending in \r\n). Never throws.
 HttpReply http_post(int port, std::string_view path, std::string_view body, std::string_view extra_headers = {},
