@@ -84,8 +84,14 @@ void AgentPanel::draw() {
   if (ImGui::Button("Cancel")) control(tandem::protocol::StreamAction::Cancel);
   ImGui::EndDisabled();
 
-  // What the producer streamed, newest at the bottom; room below for the command.
-  const float footer = 3 * ImGui::GetFrameHeightWithSpacing() + ImGui::GetTextLineHeightWithSpacing();
+  // What the producer streamed, newest at the bottom; below it the prompt, a caption and the
+  // command, wrapped to the window (long room names take more lines).
+  const std::string command = agent_command(url_, room_, workflow_room_, prompt_.data());
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float command_height =
+      ImGui::CalcTextSize(command.c_str(), nullptr, false, ImGui::GetContentRegionAvail().x).y;
+  const float footer = ImGui::GetFrameHeightWithSpacing() + ImGui::GetTextLineHeightWithSpacing() + command_height +
+                       2 * style.ItemSpacing.y;
   ImGui::BeginChild("stream", {0, -footer}, true);
   if (lines_.empty()) ImGui::TextDisabled("Nothing streamed yet: start tandem-agent with the command below");
   for (const auto& line : lines_) {
@@ -99,7 +105,6 @@ void AgentPanel::draw() {
 
   ImGui::SetNextItemWidth(-1);
   ImGui::InputTextWithHint("##agent-prompt", "Prompt for tandem-agent", prompt_.data(), prompt_.size());
-  const std::string command = agent_command(url_, room_, workflow_room_, prompt_.data());
   ImGui::TextDisabled("Run the agent:");
   ImGui::SameLine();
   if (ImGui::SmallButton("Copy")) ImGui::SetClipboardText(command.c_str());

@@ -10,15 +10,23 @@
 // Every wait is on a line with a deadline. The canvas's --script holds until the test adds a
 // last node, then exits and saves a screenshot of the panels (kept in TANDEM_ARTIFACTS_DIR).
 //
-// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN (ctest sets them), xvfb-run, and a global
-// WebSocket (node 22, or node 20 with --experimental-websocket, which ctest passes).
+// The browser build (web/canvas.html in headless Chromium) is driven the other way, with the
+// mouse and keyboard: typing in the chat input reaches Ben as `typing`, Enter sends the line
+// (acked, echoed, received by Ben), and the Agent panel's Pause reaches Ben, the producer, as
+// stream_control. The app's lines arrive through the page console.
+//
+// Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN, TANDEM_WWW_DIR with the wasm build's canvas.*
+// (ctest sets them), xvfb-run, Chromium, and a global WebSocket (node 22, or node 20 with
+// --experimental-websocket, which ctest passes).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { mintToken } from './jwt.mjs';
 import { decodePng } from './png.mjs';
@@ -116,6 +124,8 @@ async function connectPeer(claims) {
       if (answer().type === 'error') throw new Error(`${message.type}: ${answer().code}: ${answer().message}`);
       return answer();
     },
+    // Resolves once a message matching `predicate` has arrived (rejects at the deadline).
+    receive: (what, predicate) => waitFor(`${claims.name}: ${what}`, () => received.some(predicate), waiting.add),
     close: () => ws.close(),
   };
   await waitFor(`${claims.name}: connected`, () => received.some((m) => m.type === 'connected'), waiting.add);
@@ -190,4 +200,65 @@ test('chat, typing, an execution and an agent stream from others show in the can
   }
   const image = decodePng(await readFile(screenshot));
   assert.deepEqual([image.width, image.height], [SIZE.width, SIZE.height]);
+});
+
+// Where the browser test clicks: the panels' first-use layout (chat_panel.cpp: 360 x 250 at the
+// bottom left, its input the last line; agent_panel.cpp: 420 x 320 at the bottom right, Pause
+// the first button under the room line).
+const BROWSER_VIEWPORT = { width: 1100, height: 760 };
+const CHAT_INPUT = { x: 196, y: BROWSER_VIEWPORT.height - 34 };
+const PAUSE_BUTTON = { x: BROWSER_VIEWPORT.width - 407, y: BROWSER_VIEWPORT.height - 282 };
+// Dear ImGui 1.86 reads key state once a frame: a key must stay down across a frame to count.
+const KEY_HOLD_MS = 300;
+
+test('in the browser build, typing, Enter and Pause in the panels reach the other client', async () => {
+  const webRoot = process.env.TANDEM_WWW_DIR;
+  for (const file of ['canvas.html', 'canvas.js', 'canvas.wasm']) {
+    if (!webRoot || !existsSync(join(webRoot, file))) {
+      throw new Error(`${file} is missing in TANDEM_WWW_DIR (${webRoot}): build the wasm preset first`);
+    }
+  }
+  const workflow = `${WORKFLOW}-web`;
+  const agent = `${AGENT}-web`;
+  const ben = await connectPeer(BEN);
+  const browser = await launchBrowser({ viewport: BROWSER_VIEWPORT });
+  const lines = [];
+  const waiting = checks();
+  browser.page.on('console', (message) => {
+    lines.push(message.text());
+    waiting.run();
+  });
+  const waitForLine = (line) => waitFor(`page console "${line}"`, () => lines.includes(line), waiting.add);
+  try {
+    await ben.request({ type: 'subscribe', room: workflow });
+    await ben.request({ type: 'subscribe', room: agent });
+    await ben.request({ type: 'stream', room: agent, event: 'thinking', data: { text: 'Waiting for a go' } });
+
+    const query = new URLSearchParams({ token: mintToken(server.jwtSecret, ANA), room: workflow, agent });
+    await browser.page.goto(`${server.httpUrl}/canvas.html?${query}`);
+    await waitForLine(`room: joined ${workflow}`);
+    await waitForLine(`room: joined ${agent}`);
+    await waitForLine('agent: thinking: Waiting for a go');
+
+    await browser.page.mouse.click(CHAT_INPUT.x, CHAT_INPUT.y);
+    await browser.page.keyboard.type('hi Ben', { delay: 20 });
+    await ben.receive('Ana typing', (m) => m.type === 'typing' && m.user === ANA.sub && m.active);
+    await browser.page.keyboard.down('Enter');
+    await new Promise((resolve) => setTimeout(resolve, KEY_HOLD_MS));
+    await browser.page.keyboard.up('Enter');
+    await waitForLine('chat: acked hi Ben');
+    await waitForLine('chat: Ana: hi Ben');
+    await ben.receive('Ana\'s message', (m) => m.type === 'chat' && m.user === ANA.sub && m.text === 'hi Ben');
+
+    await browser.page.mouse.click(PAUSE_BUTTON.x, PAUSE_BUTTON.y);
+    await waitForLine('agent: control pause sent');
+    await ben.receive('pause', (m) => m.type === 'stream_control' && m.action === 'pause' && m.user === ANA.sub);
+    await browser.page.screenshot({ path: join(artifactsDir, 'canvas-browser-panels.png') });
+  } catch (error) {
+    throw new Error(`${error.message}\n--- page console ---\n${lines.join('\n')}\n--- server ---\n` +
+                    `${server.output.slice(-2000)}`);
+  } finally {
+    ben.close();
+    await browser.close();
+  }
 });
