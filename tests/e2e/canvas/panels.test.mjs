@@ -29,7 +29,7 @@ import { after, before, test } from 'node:test';
 import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { mintToken } from './jwt.mjs';
-import { decodePng } from './png.mjs';
+import { decodePng, hexToRgb } from './png.mjs';
 
 const LINE_DEADLINE_MS = 15_000;   // each awaited line; they take well under a second here
 const CANVAS_TIMEOUT_MS = 40_000;  // the app's own --timeout-ms, so a hang cannot outlive ctest
@@ -40,6 +40,12 @@ const WORKFLOW = `workflow:panels-${suffix}`;
 const AGENT = `agent:panels-${suffix}`;
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
+// execution_panel.cpp's succeeded colour {0.35, 0.80, 0.45} as 8-bit, and how much of it and of
+// Ben's name (two "Ben" in the chat, ~25 px each) the screenshot must hold; the bar alone is
+// ~340 x 19 px.
+const SUCCEEDED_GREEN = [89, 204, 115];
+const MIN_NAME_PIXELS = 20;
+const MIN_BAR_PIXELS = 2000;
 const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');
 const canvasBinary = process.env.TANDEM_CANVAS_BIN;
 
@@ -132,6 +138,18 @@ async function connectPeer(claims) {
   return peer;
 }
 
+// Pixels of `rgb` (exactly: Dear ImGui's default font and bars are not antialiased) inside `box`.
+function countPixelsIn(image, box, [r, g, b]) {
+  let count = 0;
+  for (let y = box.top; y < box.bottom; y++) {
+    for (let x = box.left; x < box.right; x++) {
+      const i = (y * image.width + x) * image.channels;
+      if (image.pixels[i] === r && image.pixels[i + 1] === g && image.pixels[i + 2] === b) count++;
+    }
+  }
+  return count;
+}
+
 async function publish(body) {
   const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
     method: 'POST',
@@ -198,8 +216,17 @@ test('chat, typing, an execution and an agent stream from others show in the can
     canvas?.kill();
     await canvas?.exited;
   }
+  // The panels are drawn, not just printed: Ben's name in his colour in the Chat window, and the
+  // finished run's bar in the succeeded green in the Executions window above it (both at their
+  // first-use places, chat_panel.cpp and execution_panel.cpp).
   const image = decodePng(await readFile(screenshot));
   assert.deepEqual([image.width, image.height], [SIZE.width, SIZE.height]);
+  const chatWindow = { left: 16, top: SIZE.height - 266, right: 376, bottom: SIZE.height - 16 };
+  const executionsWindow = { left: 16, top: SIZE.height - 452, right: 376, bottom: SIZE.height - 282 };
+  const benPixels = countPixelsIn(image, chatWindow, hexToRgb(BEN.color));
+  assert.ok(benPixels >= MIN_NAME_PIXELS, `${benPixels} pixels of Ben's colour in the Chat window (${screenshot})`);
+  const barPixels = countPixelsIn(image, executionsWindow, SUCCEEDED_GREEN);
+  assert.ok(barPixels >= MIN_BAR_PIXELS, `${barPixels} pixels of the succeeded bar in Executions (${screenshot})`);
 });
 
 // Where the browser test clicks: the panels' first-use layout (chat_panel.cpp: 360 x 250 at the
