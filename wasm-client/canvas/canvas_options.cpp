@@ -33,7 +33,7 @@ std::string_view canvas_usage() {
          "                     [--exit-after-connected-frames N | --exit-after-closed-frames N]\n"
          "                     [--screenshot out.png]\n"
          "                     [--room workflow:ID] [--script \"STEP; STEP...\" | --script-file PATH]\n"
-         "                     [--state-file PATH]\n"
+         "                     [--state-file PATH] [--frame-stats N]\n"
          "                     [--chat-room ROOM] [--agent-room agent:ID]\n"
          "\n"
          "--room joins a workflow room and shows its graph: wheel zooms, middle drag or a drag on\n"
@@ -48,7 +48,7 @@ std::string_view canvas_usage() {
          "  wait-takeover ID | wait-frames N | wait-file PATH\n"
          "  drag ID X Y | create ID TYPE X Y [LABEL] | delete ID | connect FROM TO [EDGE]\n"
          "  disconnect EDGE | select ID | cursor X Y | lock ID | unlock ID | label ID TEXT\n"
-         "  takeover ID | hand-over ID | screenshot PATH | exit\n"
+         "  takeover ID | hand-over ID | zoom F | screenshot PATH | exit\n"
          "Each finished step prints \"script: I/N STEP\"; a failed one exits with code 1.\n";
 }
 
@@ -97,6 +97,10 @@ tandem::Result<CanvasOptions> parse_canvas_options(int argc, const char* const* 
       int& target = flag == "--width" ? options.width : options.height;
       if (!parse_count(value, kMaxWindowPixels, target) || target == 0) {
         return usage_error(std::string(flag) + " must be 1.." + std::to_string(kMaxWindowPixels));
+      }
+    } else if (flag == "--frame-stats") {
+      if (!parse_count(value, kMaxCount, options.frame_stats)) {
+        return usage_error("--frame-stats must be a whole number 0.." + std::to_string(kMaxCount));
       }
     } else if (flag == "--frames" || flag == "--timeout-ms" ||
                flag == "--exit-after-connected-frames" || flag == "--exit-after-closed-frames") {

@@ -18,6 +18,8 @@
 //   --script-file PATH        the same, read from a file (desktop only)
 //   --state-file PATH         keep PATH rewritten (atomically) with the state as JSON
 //                             (state_dump.h) whenever it changes, at most every 100 ms
+//   --frame-stats N           every N frames print "frame-stats: ..." (mean, p95, max time to
+//                             build and draw a frame, glFinish included; frame_stats.h)
 //   --chat-room ROOM          the Chat panel uses this room (default: the --room's own chat)
 //   --agent-room agent:ID     the Agent panel watches this room (its stream, pause/resume/cancel)
 #pragma once
@@ -46,6 +48,7 @@ struct CanvasOptions {
   std::string script;                    // script text (from --script or --script-file)
   std::string script_file;               // --script-file: read by main() (desktop)
   std::string state_file;                // empty: no state dump file
+  int frame_stats = 0;                   // 0: off; N: print frame time statistics every N frames
   std::string chat_room;                 // empty: the Chat panel shows the workflow room's chat
   std::string agent_room;                // empty: no Agent panel
 };

@@ -26,7 +26,7 @@ constexpr StepShape kShapes[] = {
     {"select", StepKind::Select, 1, 1},              {"cursor", StepKind::Cursor, 2, 2},
     {"lock", StepKind::Lock, 1, 1},                  {"unlock", StepKind::Unlock, 1, 1},
     {"label", StepKind::Label, 1, -1},               {"takeover", StepKind::Takeover, 1, 1},
-    {"hand-over", StepKind::HandOver, 1, 1},         {"screenshot", StepKind::Screenshot, 1, -1},
+    {"hand-over", StepKind::HandOver, 1, 1},         {"zoom", StepKind::Zoom, 1, 1},         {"screenshot", StepKind::Screenshot, 1, -1},
     {"exit", StepKind::Exit, 0, 0},
 };
 
@@ -84,6 +84,9 @@ tandem::Result<ScriptStep> parse_step(const std::string& source) {
   }
   if (has_xy && (!parse_number(step.words[xy], step.point.x) || !parse_number(step.words[xy + 1], step.point.y))) {
     return script_error(source, "X and Y must be numbers");
+  }
+  if (step.kind == StepKind::Zoom && (!parse_number(step.words[0], step.factor) || step.factor <= 0)) {
+    return script_error(source, "F must be a positive number");
   }
   if (step.kind == StepKind::WaitFrames) {
     const auto& n = step.words[0];
@@ -174,6 +177,7 @@ ScriptStatus ScriptRunner::advance(ScriptHost& host, const std::function<void(co
       case StepKind::HandOver: host.unlock(id); break;
       case StepKind::Label: host.label(id, step.text); break;
       case StepKind::Takeover: host.takeover(id); break;
+      case StepKind::Zoom: host.zoom(step.factor); break;
       case StepKind::Screenshot:
         if (!host.screenshot(step.text)) return fail("could not save " + step.text);
         break;

@@ -25,6 +25,7 @@
 //   label ID TEXT                sets node ID's label (with our fence when we hold its lock)
 //   takeover ID                  asks the holder of node ID's lock to hand it over
 //   hand-over ID                 releases our lock on node ID to whoever asked
+//   zoom F                       sets the view's zoom to F (clamped), the canvas origin kept in place
 //   screenshot PATH              saves this frame as PNG (desktop)
 //   exit                         ends the app (exit code 0), saving --screenshot if given
 #pragma once
@@ -42,7 +43,7 @@ namespace canvas {
 enum class StepKind {
   WaitJoined, WaitNode, WaitPosition, WaitLocked, WaitLockHeld, WaitTakeover, WaitFrames, WaitFile,
   Drag, Create, Delete, Connect, Disconnect, Select, Cursor, Lock, Unlock, Label, Takeover, HandOver,
-  Screenshot, Exit,
+  Zoom, Screenshot, Exit,
 };
 
 struct ScriptStep {
@@ -50,6 +51,7 @@ struct ScriptStep {
   std::vector<std::string> words;  // the step's arguments as written (ids, type, ...)
   Vec2 point;                      // X Y where the step has them
   int count = 0;                   // wait-frames
+  double factor = 1;               // zoom
   std::string text;                // create's label, label's text, screenshot's path
   std::string source;              // the step as written, for logs
 };
@@ -83,6 +85,7 @@ class ScriptHost {
   virtual void unlock(const std::string& id) = 0;
   virtual void label(const std::string& id, const std::string& text) = 0;
   virtual void takeover(const std::string& id) = 0;
+  virtual void zoom(double factor) = 0;
   virtual bool screenshot(const std::string& path) = 0;  // false: could not save
 };
 

@@ -75,6 +75,10 @@ class EditorScriptHost final : public ScriptHost {
     view_.editing_node = id;
     editor_.request_takeover(id);
   }
+  void zoom(double factor) override {
+    const Vec2 origin = view_.viewport.to_screen({0, 0});
+    view_.viewport.zoom_at(origin, factor / view_.viewport.zoom());
+  }
   bool screenshot(const std::string& path) override {
     screenshot_ = path;
     return true;

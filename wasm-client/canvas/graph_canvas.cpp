@@ -2,6 +2,7 @@
 // input into GraphEditor calls (graph_canvas.h). Geometry and hit testing are graph_view's.
 #include "graph_canvas.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -27,12 +28,21 @@ const ImU32 kPort = IM_COL32(170, 178, 196, 255);
 
 constexpr double kGridStep = 32;       // canvas units between minor lines; every 4th is major
 constexpr float kMinGridPixels = 8;    // finer than this and the grid is noise: skip lines
-constexpr float kMinTextZoom = 0.45f;  // below this zoom, text is unreadable: skip it
+constexpr float kMinTextZoom = 0.6f;   // below this zoom, text is unreadable (< 8 px): skip it
 constexpr float kEdgeGrabPixels = 6;   // how close to an edge a click selects it
 constexpr double kWheelZoomStep = 1.1;
 
 ImVec2 im(Vec2 v) { return {static_cast<float>(v.x), static_cast<float>(v.y)}; }
 Vec2 vec(ImVec2 v) { return {v.x, v.y}; }
+
+// True when the screen rectangle [a, b] (any corner order) overlaps the visible area, with a
+// margin for lock badges and labels. Off-screen nodes and edges are not drawn: measured with 500
+// nodes and 1,000 edges under software GL, drawing them all cost most of a frame at zoom 1.
+bool on_screen(ImVec2 a, ImVec2 b, ImVec2 top_left, ImVec2 size) {
+  constexpr float kMargin = 40;
+  return std::max(a.x, b.x) >= top_left.x - kMargin && std::min(a.x, b.x) <= top_left.x + size.x + kMargin &&
+         std::max(a.y, b.y) >= top_left.y - kMargin && std::min(a.y, b.y) <= top_left.y + size.y + kMargin;
+}
 
 // Scaled text clipped to `clip`; nothing when zoomed too far out to read.
 void draw_text(ImDrawList* draw, float zoom, ImVec2 at, ImU32 colour, const std::string& text, const ImVec4& clip) {
@@ -342,6 +352,16 @@ void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state) {
 
   const float edge_width = 2.0f * std::max(static_cast<float>(state.viewport.zoom()), 0.5f);
   for (const auto& edge : edges) {
+    // The curve lies within the bounding box of its four points (a bezier's convex hull).
+    const auto curve = edge_curve(output_port(edge.from_node), input_port(edge.to_node));
+    ImVec2 low = im(state.viewport.to_screen(curve[0]));
+    ImVec2 high = low;
+    for (const auto& point : curve) {
+      const ImVec2 p = im(state.viewport.to_screen(point));
+      low = {std::min(low.x, p.x), std::min(low.y, p.y)};
+      high = {std::max(high.x, p.x), std::max(high.y, p.y)};
+    }
+    if (!on_screen(low, high, top_left, size)) continue;
     const bool selected = state.selected_edge == edge.id;
     draw_curve(draw, state.viewport, output_port(edge.from_node), input_port(edge.to_node),
                selected ? kSelected : kEdge, selected ? edge_width * 1.8f : edge_width);
@@ -354,6 +374,11 @@ void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state) {
   if (const auto* replica = editor.replica()) {
     const auto& nodes = replica->document().nodes();
     for (std::size_t i = 0; i < nodes.size() && i < boxes.size(); ++i) {
+      const Vec2 corner = boxes[i].position;
+      if (!on_screen(im(state.viewport.to_screen(corner)),
+                     im(state.viewport.to_screen(corner + Vec2{kNodeWidth, kNodeHeight})), top_left, size)) {
+        continue;
+      }
       draw_node(draw, editor, state, nodes[i], boxes[i].position);
     }
   }

@@ -36,6 +36,7 @@
 #include "connection_panel.h"
 #include "dev_token.h"
 #include "editor_script_host.h"
+#include "frame_stats.h"
 #include "graph_canvas.h"
 #include "graph_editor.h"
 #include "platform.h"
@@ -231,6 +232,7 @@ int main(int argc, char** argv) {
   std::optional<tandem::Millis> retry_at;  // Reconnecting: driver time of the next attempt
   std::optional<int> exit_state_frame;     // frame at which --exit-after-*-frames' state began
   int frames_drawn = 0;
+  canvas::FrameStats frame_stats(static_cast<std::size_t>(options.frame_stats));
   ExitCode exit_code = ExitCode::Ok;
   std::string last_state_written;               // --state-file: rewritten only when it differs
   std::optional<tandem::Millis> state_written_at;
@@ -332,6 +334,7 @@ int main(int argc, char** argv) {
     }
 
     // 3. Build the UI.
+    const auto frame_work_started = SteadyClock::now();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
@@ -352,6 +355,18 @@ int main(int argc, char** argv) {
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     ++frames_drawn;
+    if (options.frame_stats > 0) {
+      glFinish();  // a stall, only when measuring: software GL rasterises here, not in the swap
+      const std::chrono::duration<double, std::milli> took = SteadyClock::now() - frame_work_started;
+      if (const auto summary = frame_stats.add(took.count())) {
+        const auto* replica = editor ? editor->replica() : nullptr;
+        std::printf("frame-stats: %zu frames, mean %.2f ms, p95 %.2f ms, max %.2f ms; %zu nodes, %zu edges, zoom %.2f\n",
+                    summary->frames, summary->mean_ms, summary->p95_ms, summary->max_ms,
+                    replica ? replica->document().nodes().size() : 0, replica ? replica->document().edges().size() : 0,
+                    graph_view.viewport.zoom());
+        std::fflush(stdout);
+      }
+    }
 
     // 5. Stop on our own when a test hook (or the script) says so. Screenshots are taken before
     //    the swap, while the back buffer still holds this frame.

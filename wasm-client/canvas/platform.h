@@ -73,6 +73,10 @@ inline void run_frame_loop(NetworkTransport& transport, const FrameFunction& fra
   auto next_frame = Clock::now();
   while (frame() == FrameStatus::Continue) {
     next_frame = std::max(next_frame + kFrameBudget, Clock::now());  // never catch up in a burst
+    // At least one non-blocking poll per frame: a frame slower than the budget (a 500-node
+    // graph under software GL takes 20-40 ms) leaves no time below, and without this the
+    // connection starved — no pongs read, a heartbeat timeout, dials that never completed.
+    transport.poll(tandem::Millis{0});
     for (auto now = Clock::now(); now < next_frame; now = Clock::now()) {
       // Without a live connection poll() may return at once instead of waiting (no lws context
       // yet), so it only delivers what is queued (a failed dial's on_closed) and we sleep.

@@ -43,6 +43,7 @@ TEST(canvas_script_test, bad_steps_are_refused_with_the_step_named) {
       {"drag n1 x 300", "X and Y must be numbers"},
       {"wait-frames -3", "whole number"},
       {"label n1", "missing"},
+      {"zoom 0", "positive"},
   };
   for (const auto& c : cases) {
     const auto steps = parse_script(c.text);
@@ -96,6 +97,7 @@ class FakeHost final : public ScriptHost {
   void unlock(const std::string& id) override { calls.push_back("unlock " + id); }
   void label(const std::string& id, const std::string& text) override { calls.push_back("label " + id + " " + text); }
   void takeover(const std::string& id) override { calls.push_back("takeover " + id); }
+  void zoom(double factor) override { calls.push_back("zoom " + std::to_string(factor)); }
   bool screenshot(const std::string& path) override {
     calls.push_back("screenshot " + path);
     return true;
