@@ -246,6 +246,8 @@ int main(int argc, char** argv) {
       input.replica = editor->replica();
       input.pending_moves = editor->pending_moves();
     }
+    input.agent_room = options.agent_room;
+    input.agent_replica = options.agent_room.empty() ? nullptr : client.rooms().replica(options.agent_room);
     input.queued = client.queued_count();
     input.unanswered = client.pending_count();
     if (has_script) {

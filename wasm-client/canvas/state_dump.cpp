@@ -6,11 +6,54 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent_view.h"
 #include "tandem/json.h"
 
 namespace canvas {
 
 namespace protocol = tandem::protocol;
+
+namespace {
+
+// What the chat and agent panels show: the room's chat and who types, the agent stream.
+void add_panel_state(tandem::json::JsonWriter& out, const CanvasStateInput& input) {
+  auto chat = tandem::json::JsonWriter::array();
+  auto typing = tandem::json::JsonWriter::array();
+  if (input.replica != nullptr) {
+    const auto& messages = input.replica->chat();
+    const std::size_t first = messages.size() > kDumpedChatMessages ? messages.size() - kDumpedChatMessages : 0;
+    for (std::size_t i = first; i < messages.size(); ++i) {
+      tandem::json::JsonWriter m;
+      m.int64("seq", messages[i].seq).str("user", messages[i].user).str("name", messages[i].name);
+      m.str("text", messages[i].text);
+      chat.push(std::move(m));
+    }
+    for (const auto& [id, name] : input.replica->typing()) {
+      tandem::json::JsonWriter t;
+      t.str("id", id).str("name", name);
+      typing.push(std::move(t));
+    }
+  }
+  out.child("chat", std::move(chat)).child("typing", std::move(typing));
+  if (input.agent_room.empty()) return;
+  tandem::json::JsonWriter agent;
+  agent.str("room", input.agent_room);
+  auto events = tandem::json::JsonWriter::array();
+  if (input.agent_replica != nullptr) {
+    const auto& stream = input.agent_replica->stream();
+    const std::size_t first = stream.size() > kDumpedStreamEvents ? stream.size() - kDumpedStreamEvents : 0;
+    for (std::size_t i = first; i < stream.size(); ++i) {
+      const StreamLine line = stream_line(stream[i]);
+      tandem::json::JsonWriter e;
+      e.int64("seq", line.seq).str("event", line.event).str("text", line.text);
+      events.push(std::move(e));
+    }
+  }
+  agent.child("events", std::move(events));
+  out.child("agent", std::move(agent));
+}
+
+}  // namespace
 
 std::string canvas_state_json(const CanvasStateInput& input) {
   tandem::json::JsonWriter out;
@@ -59,6 +102,7 @@ std::string canvas_state_json(const CanvasStateInput& input) {
   }
   out.child("nodes", std::move(nodes)).child("edges", std::move(edges));
   out.child("members", std::move(members)).child("locks", std::move(locks));
+  add_panel_state(out, input);
   out.int64("pending_moves", input.pending_moves);
   out.int64("queued", static_cast<std::int64_t>(input.queued));
   out.int64("unanswered", static_cast<std::int64_t>(input.unanswered));

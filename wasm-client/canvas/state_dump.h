@@ -9,6 +9,8 @@
 //  "nodes":[{"id","type","label","x","y","status"}],"edges":[{"id","from","to"}],
 //  "members":[{"id","name","color","cursor":{"x","y"}}],
 //  "locks":[{"resource","holder","holder_id","color","mine"}],
+//  "chat":[{"seq","user","name","text"}],"typing":[{"id","name"}],
+//  "agent":{"room","events":[{"seq","event","text"}]},
 //  "pending_moves":0,"queued":0,"unanswered":0,"script":{"step":3,"of":7,"status":"running"},"frame":120}
 #pragma once
 
@@ -24,6 +26,10 @@ namespace canvas {
 
 // Often enough for a test waiting on a condition, rare enough to cost nothing while dragging.
 inline constexpr tandem::Millis kStateWriteInterval{100};
+// The newest chat messages and stream events dumped (the replica keeps up to 1000 of each): a
+// test looks at what just arrived, and the file is rewritten on every change.
+inline constexpr std::size_t kDumpedChatMessages = 50;
+inline constexpr std::size_t kDumpedStreamEvents = 50;
 
 struct CanvasStateInput {
   std::string connection;                          // link_state_name(): "open", ...
@@ -31,6 +37,8 @@ struct CanvasStateInput {
   std::string room;                                // empty: no --room
   bool joined = false;
   const tandem::RoomReplica* replica = nullptr;    // null until the join is sent
+  std::string agent_room;                          // empty: no --agent-room (no "agent" key)
+  const tandem::RoomReplica* agent_replica = nullptr;  // the agent room's, once joined
   int pending_moves = 0;                           // position updates not yet answered
   std::size_t queued = 0;                          // requests waiting for the connection
   std::size_t unanswered = 0;                      // requests sent, not yet answered

@@ -7,6 +7,7 @@
 //   typing: Ben is typing...     and "typing: nobody" once his message cleared it
 //   execution: run-1 running 2/5 nodes · 40% at Fetch orders · fetching page 2
 //   agent: thinking: ...         and agent: node_created: Fetch orders (http)
+// and the --state-file dump holds the same chat and agent events at the end.
 // Every wait is on a line with a deadline. The canvas's --script holds until the test adds a
 // last node, then exits and saves a screenshot of the panels (kept in TANDEM_ARTIFACTS_DIR).
 //
@@ -162,6 +163,7 @@ async function publish(body) {
 test('chat, typing, an execution and an agent stream from others show in the canvas panels', async () => {
   const ben = await connectPeer(BEN);
   const screenshot = join(artifactsDir, 'canvas-native-panels.png');
+  const stateFile = join(artifactsDir, 'canvas-native-panels.json');
   let canvas;
   try {
     await ben.request({ type: 'subscribe', room: WORKFLOW });
@@ -176,7 +178,7 @@ test('chat, typing, an execution and an agent stream from others show in the can
       '--width', String(SIZE.width), '--height', String(SIZE.height),
       // Held until the test adds node n3 at the end, then a few frames and out (with the shot).
       '--script', 'wait-node n3; wait-frames 3; exit',
-      '--timeout-ms', String(CANVAS_TIMEOUT_MS), '--screenshot', screenshot]);
+      '--timeout-ms', String(CANVAS_TIMEOUT_MS), '--screenshot', screenshot, '--state-file', stateFile]);
     await canvas.waitForLine(new RegExp(`^room: joined ${WORKFLOW}$`, 'm'));
     await canvas.waitForLine(new RegExp(`^room: joined ${AGENT}$`, 'm'));
     // The history on join.
@@ -216,6 +218,15 @@ test('chat, typing, an execution and an agent stream from others show in the can
     canvas?.kill();
     await canvas?.exited;
   }
+  // The state dump (written on the way out) holds what the chat and agent panels show.
+  const state = JSON.parse(await readFile(stateFile, 'utf8'));
+  assert.deepEqual(state.chat.map((m) => `${m.name}: ${m.text}`),
+                   ['Ben: morning from Ben', 'Ben: hi Ana, the run starts now']);
+  assert.deepEqual(state.typing, []);
+  assert.equal(state.agent.room, AGENT);
+  assert.deepEqual(state.agent.events.map((e) => `${e.event}: ${e.text}`),
+                   ['thinking: Looking for a trigger', 'node_created: Fetch orders (http)']);
+
   // The panels are drawn, not just printed: Ben's name in his colour in the Chat window, and the
   // finished run's bar in the succeeded green in the Executions window above it (both at their
   // first-use places, chat_panel.cpp and execution_panel.cpp).
