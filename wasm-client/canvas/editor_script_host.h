@@ -64,7 +64,10 @@ class EditorScriptHost final : public ScriptHost {
     view_.selected_node = id;
     editor_.set_selected(id);
   }
-  void cursor(Vec2 at) override { editor_.set_cursor(at); }
+  void cursor(Vec2 at) override {
+    view_.share_mouse_cursor = false;  // the (possibly idle, off-window) mouse no longer overrides it
+    editor_.set_cursor(at);
+  }
   void lock(const std::string& id) override { start_label_edit(editor_, view_, id); }
   void unlock(const std::string& id) override {
     if (view_.editing_node == id) view_.editing_node.reset();

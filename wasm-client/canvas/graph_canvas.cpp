@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "canvas_colours.h"
@@ -77,8 +79,20 @@ void draw_curve(ImDrawList* draw, const Viewport& viewport, Vec2 from_port, Vec2
                        im(viewport.to_screen(c[3])), colour, width);
 }
 
+// The running executions' current nodes and their progress (-1: none given), from the latest
+// execution_update of each run (the execution overlay).
+std::map<std::string, double> running_nodes(const tandem::RoomReplica& replica) {
+  std::map<std::string, double> running;
+  for (const auto& [id, update] : replica.executions()) {
+    if (update.status == protocol::ExecutionStatus::Running && update.node) {
+      running[*update.node] = update.progress.value_or(-1.0);
+    }
+  }
+  return running;
+}
+
 void draw_node(ImDrawList* draw, const GraphEditor& editor, const GraphCanvasState& state,
-               const protocol::Node& node, Vec2 position) {
+               const protocol::Node& node, Vec2 position, std::optional<double> run_progress) {
   const Viewport& viewport = state.viewport;
   const float zoom = static_cast<float>(viewport.zoom());
   const ImVec2 a = im(viewport.to_screen(position));
@@ -100,6 +114,17 @@ void draw_node(ImDrawList* draw, const GraphEditor& editor, const GraphCanvasSta
   draw_text(draw, zoom, {a.x + pad, a.y + header + 6 * zoom}, kTextDim, node.type, clip);
   draw_text(draw, zoom, {a.x + pad, a.y + header + 6 * zoom + ImGui::GetFontSize() * zoom}, kTextDim,
             std::string(protocol::to_string(node.status)), clip);
+
+  if (run_progress) {  // a run is at this node: a ring in the running colour and its progress
+    const ImU32 running = status_colour(protocol::NodeStatus::Running);
+    draw->AddRect({a.x - 3, a.y - 3}, {b.x + 3, b.y + 3}, running, rounding + 3, 0, 2);
+    if (*run_progress >= 0) {
+      const float fraction = static_cast<float>(std::clamp(*run_progress, 0.0, 1.0));
+      const float bar = std::max(3.0f * zoom, 2.0f);
+      draw->AddRectFilled({a.x + 1, b.y - bar - 1}, {b.x - 1, b.y - 1}, IM_COL32(30, 32, 38, 255));
+      draw->AddRectFilled({a.x + 1, b.y - bar - 1}, {a.x + 1 + (b.x - a.x - 2) * fraction, b.y - 1}, running);
+    }
+  }
 
   const float port = static_cast<float>(kPortRadius) * zoom;
   draw->AddCircleFilled(im(viewport.to_screen(input_port(position))), port, kPort);
@@ -155,7 +180,7 @@ void handle_mouse(GraphEditor& editor, GraphCanvasState& state, const std::vecto
   // Our cursor is shared when it moves over the canvas (or leaves it): a resting mouse does not
   // overwrite a cursor a script placed.
   const std::optional<Vec2> mouse_canvas = hovered ? std::optional(mouse) : std::nullopt;
-  if (mouse_canvas != state.mouse_canvas) editor.set_cursor(mouse_canvas);
+  if (state.share_mouse_cursor && mouse_canvas != state.mouse_canvas) editor.set_cursor(mouse_canvas);
   state.mouse_canvas = mouse_canvas;
 
   if (hovered && io.MouseWheel != 0.0f) viewport.zoom_at(vec(io.MousePos), std::pow(kWheelZoomStep, io.MouseWheel));
@@ -373,13 +398,16 @@ void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state) {
   }
   if (const auto* replica = editor.replica()) {
     const auto& nodes = replica->document().nodes();
+    const auto running = running_nodes(*replica);
     for (std::size_t i = 0; i < nodes.size() && i < boxes.size(); ++i) {
       const Vec2 corner = boxes[i].position;
       if (!on_screen(im(state.viewport.to_screen(corner)),
                      im(state.viewport.to_screen(corner + Vec2{kNodeWidth, kNodeHeight})), top_left, size)) {
         continue;
       }
-      draw_node(draw, editor, state, nodes[i], boxes[i].position);
+      const auto run = running.find(nodes[i].id);
+      draw_node(draw, editor, state, nodes[i], boxes[i].position,
+                run == running.end() ? std::nullopt : std::optional(run->second));
     }
   }
   draw_cursors(draw, editor, state.viewport);

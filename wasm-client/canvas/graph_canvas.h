@@ -2,8 +2,9 @@
 // the mouse and keyboard: a full-window background layer under the other windows.
 //
 //   draw   grid; edges as bezier curves between ports; nodes as boxes (status-coloured title
-//          strip, label, type, ports); a lock badge on nodes someone else holds (their name and
-//          colour); other people's cursors with their names.
+//          strip, label, type, ports); the execution overlay (a running run's current node
+//          ringed, with its progress); a lock badge on nodes someone else holds (their name
+//          and colour); other people's cursors with their names.
 //   input  wheel zooms toward the mouse; middle drag, or left drag on empty canvas, pans;
 //          click selects a node or an edge; drag a node moves it; drag from a node's output
 //          port (right) to another node connects them; Delete removes the selected node or
@@ -34,6 +35,7 @@ struct GraphCanvasState {
   Vec2 connect_to;                   // Connecting: the loose end (canvas units)
   Vec2 new_node_at;                  // where the context menu's new node goes
   std::optional<Vec2> mouse_canvas;  // last mouse position over the canvas (canvas units)
+  bool share_mouse_cursor = true;    // false once a script placed our cursor: it owns it
   // Label editing: the node, and the text being typed (the lock is asked for first).
   std::optional<std::string> editing_node;
   std::array<char, 257> label_buffer{};  // labels are at most 256 bytes (PROTOCOL.md §9)

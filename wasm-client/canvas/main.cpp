@@ -214,7 +214,8 @@ int main(int argc, char** argv) {
     editor = std::make_unique<canvas::GraphEditor>(client.rooms(), options.room);
     editor->on_event = print_line;
     script_host = std::make_unique<canvas::EditorScriptHost>(*editor, graph_view);
-    graph_view.viewport.pan_by({40, 140});  // the origin clear of the connection panel
+    // The canvas origin right of the left-hand windows (Connection, Executions, Chat).
+    graph_view.viewport.pan_by({460, 60});
     client.rooms().on_takeover_requested = [&](const tandem::protocol::TakeoverRequested& request) {
       editor->takeover_requested(request);
     };

@@ -100,7 +100,17 @@ std::string canvas_state_json(const CanvasStateInput& input) {
       locks.push(std::move(l));
     }
   }
+  auto executions = tandem::json::JsonWriter::array();
+  if (input.replica != nullptr) {
+    for (const auto& [id, update] : input.replica->executions()) {
+      tandem::json::JsonWriter e;
+      e.str("id", id).str("status", protocol::to_string(update.status)).opt_str("node", update.node);
+      e.opt_num("progress", update.progress);
+      executions.push(std::move(e));
+    }
+  }
   out.child("nodes", std::move(nodes)).child("edges", std::move(edges));
+  out.child("executions", std::move(executions));
   out.child("members", std::move(members)).child("locks", std::move(locks));
   add_panel_state(out, input);
   out.int64("pending_moves", input.pending_moves);

@@ -1,12 +1,13 @@
 // wasm-client/canvas/state_dump.h — the canvas's state as JSON, for tests and demos: what the
-// client's replica of the room holds (nodes, edges, members with their cursors, locks with
-// their holders) plus the connection and the script's progress. Desktop: --state-file PATH is
+// client's replica of the room holds (nodes, edges, executions, members with their cursors, locks
+// with their holders) plus the connection and the script's progress. Desktop: --state-file PATH is
 // rewritten atomically (write PATH.tmp, rename) when something changed, at most every
 // kStateWriteInterval. Browser: web/canvas.html's window.tandemCanvasState() calls the
 // exported tandem_canvas_state() (main.cpp).
 //
 // {"connection":"open","user":{"id","name","color"},"room":"workflow:42","joined":true,
 //  "nodes":[{"id","type","label","x","y","status"}],"edges":[{"id","from","to"}],
+//  "executions":[{"id","status","node","progress"}],
 //  "members":[{"id","name","color","cursor":{"x","y"}}],
 //  "locks":[{"resource","holder","holder_id","color","mine"}],
 //  "chat":[{"seq","user","name","text"}],"typing":[{"id","name"}],

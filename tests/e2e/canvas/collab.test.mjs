@@ -4,8 +4,10 @@
 // dumps show the new position; Cy drags another node by script and Ana's and Ben's dumps show
 // it; Ana's cursor shows in Ben's dump; Ana takes the lock on a node to edit its label and
 // Ben's and Cy's dumps (and screenshots) show it locked by Ana; Ben asks for a takeover, Ana
-// hands it over, Ben edits the label under the lock and Ana's dump shows the new label;
-// screenshots of all three are checked to show the graph.
+// hands it over, Ben edits the label under the lock and Ana's dump shows the new label; a
+// backend publishes node_update and execution_update over HTTP and the nodes' statuses and the
+// run reach every canvas (Ana's screenshot shows the status colours); screenshots of all three
+// are checked to show the graph.
 //
 // Every wait is on a condition with a deadline: the test reads the desktop apps' --state-file
 // dumps and stdout and the page's window.tandemCanvasState(), and holds a desktop script at a
@@ -17,6 +19,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,11 +35,16 @@ import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
 const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
 const POLL_MS = 25;                    // between reads of a state file
-const SIZE = { width: 900, height: 600 };
+// The graph sits between the left-hand windows (x < 460) and the People window (x > 1020).
+const SIZE = { width: 1280, height: 800 };
 const ROOM = 'workflow:e2e-collab';
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
 const CY = { sub: 'cy', name: 'Cy', color: '#22aa44' };
+const PUBLISH_KEY = randomBytes(24).toString('hex');
+// Title strip colours of wasm-client/canvas/canvas_colours.h's status_colour().
+const STATUS_RGB = { succeeded: [60, 175, 90], running: [235, 170, 40], failed: [215, 70, 60] };
+const MIN_STRIP_PIXELS = 2_000;  // a node's title strip is 180 x 22 px at zoom 1
 // Pixels of the lock badge and cursor drawn in Ana's colour in Ben's window (the badge alone is
 // ~60 x 16 px).
 const MIN_HOLDER_COLOUR_PIXELS = 300;
@@ -130,12 +138,23 @@ async function waitFor(what, check, canvases) {
   }
 }
 
+// A backend's POST /api/v1/publish (one message).
+async function publish(body) {
+  const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${PUBLISH_KEY}` },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `publish: ${response.status} ${await response.text()}`);
+}
+
 const nodeIn = (state, id) => state?.nodes.find((n) => n.id === id);
 const lockIn = (state, resource) => state?.locks.find((l) => l.resource === resource);
 
 before(async () => {
   if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
-  server = await startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd() });
+  server = await startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd(),
+                               extraArgs: ['--publish-api-key', PUBLISH_KEY] });
   const webRoot = process.env.TANDEM_WWW_DIR;
   for (const file of ['canvas.html', 'canvas.js', 'canvas.wasm']) {
     if (!webRoot || !existsSync(join(webRoot, file))) {
@@ -160,14 +179,14 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
   const shot = (name) => join(artifactsDir, `canvas-collab-${name}.png`);
   const anaScript = [
     'wait-joined',
-    'create n1 http_request 40 60 Fetch orders',
-    'create n2 filter 360 220 Keep paid',
-    'create n3 send_email 620 60 Email summary',
+    'create n1 http_request 0 60 Fetch orders',
+    'create n2 filter 200 200 Keep paid',
+    'create n3 send_email 380 60 Email summary',
     'wait-node n1', 'wait-node n2', 'wait-node n3',
     'connect n1 n2', 'connect n2 n3',
     'cursor 250 30',
-    'drag n1 60 330',
-    'wait-pos n1 60 330',
+    'drag n1 0 330',
+    'wait-pos n1 0 330',
     'lock n2', 'wait-lock-held n2',
     'wait-takeover n2', 'hand-over n2',
     `wait-file ${gate('done')}`,
@@ -176,7 +195,7 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
   ].join('; ');
   const benScript = [
     'wait-joined',
-    'wait-pos n1 60 330',
+    'wait-pos n1 0 330',
     'wait-locked n2',
     `screenshot ${shot('ben-locked')}`,
     `wait-file ${gate('takeover')}`,
@@ -188,7 +207,7 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     'exit',
   ].join('; ');
 
-  const cyScript = 'wait-joined; wait-node n3; drag n3 640 380';
+  const cyScript = 'wait-joined; wait-node n3; drag n3 380 420';
 
   const started = Date.now();
   const ana = startCanvas('ana', mintToken(server.jwtSecret, ANA), anaScript);
@@ -200,20 +219,34 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     const at = (state, id, x, y) => nodeIn(state, id)?.x === x && nodeIn(state, id)?.y === y;
 
     // 1. Ana's scripted drag: Ben's and Cy's replicas show n1 where Ana dropped it, and the edges.
-    const benMoved = await waitFor('n1 at 60,330 in Ben\'s dump', async () => {
+    const benMoved = await waitFor('n1 at 0,330 in Ben\'s dump', async () => {
       const state = await readState(ben);
-      return at(state, 'n1', 60, 330) && state.edges.length === 2 ? state : null;
+      return at(state, 'n1', 0, 330) && state.edges.length === 2 ? state : null;
     }, all);
     console.log(`drag seen in the other desktop canvas ${Date.now() - started} ms after the start`);
     assert.equal(benMoved.connection, 'open');
     assert.deepEqual(benMoved.edges.map((e) => [e.from, e.to]).sort(), [['n1', 'n2'], ['n2', 'n3']]);
     assert.equal(nodeIn(benMoved, 'n2').label, 'Keep paid');
-    await waitFor('n1 at 60,330 in Cy\'s (browser) dump', async () => at(await readState(cy), 'n1', 60, 330), all);
+    await waitFor('n1 at 0,330 in Cy\'s (browser) dump', async () => at(await readState(cy), 'n1', 0, 330), all);
 
     // 1b. Cy's scripted drag in the browser reaches both desktop canvases.
-    await waitFor('n3 at 640,380 in Ana\'s and Ben\'s dumps', async () =>
-      at(await readState(ana), 'n3', 640, 380) && at(await readState(ben), 'n3', 640, 380), all);
+    await waitFor('n3 at 380,420 in Ana\'s and Ben\'s dumps', async () =>
+      at(await readState(ana), 'n3', 380, 420) && at(await readState(ben), 'n3', 380, 420), all);
     console.log(`browser drag seen in the desktop canvases ${Date.now() - started} ms after the start`);
+
+    // 1c. An execution published over HTTP recolours the nodes in every running canvas.
+    await publish({ type: 'node_update', room: ROOM, node: 'n1', status: 'succeeded' });
+    await publish({ type: 'node_update', room: ROOM, node: 'n2', status: 'running' });
+    await publish({ type: 'node_update', room: ROOM, node: 'n3', status: 'failed' });
+    await publish({ type: 'execution_update', room: ROOM, execution: 'run-1', status: 'running', node: 'n2', progress: 0.4 });
+    const statuses = (state) => ['n1', 'n2', 'n3'].map((id) => nodeIn(state, id)?.status).join();
+    for (const canvas of all) {
+      await waitFor(`the published statuses and run in ${canvas.name}'s dump`, async () => {
+        const state = await readState(canvas);
+        const run = state?.executions?.find((e) => e.id === 'run-1');
+        return statuses(state) === 'succeeded,running,failed' && run?.node === 'n2' && run.progress === 0.4;
+      }, all);
+    }
 
     // 2. Ana's cursor and all three people are in Ben's presence.
     await waitFor('Ana\'s cursor in Ben\'s dump', async () => {
@@ -270,11 +303,16 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     for (const [canvas, user] of [[ana, ANA], [ben, BEN]]) {
       const path = shot(canvas.name);
       assert.ok(existsSync(path), `${path} missing`);
-      assertDrawn(decodePng(await readFile(path)), { state: 'open', userColour: user.color }, path);
+      const image = decodePng(await readFile(path));
+      assertDrawn(image, { state: 'open', userColour: user.color }, path);
+      for (const [status, rgb] of Object.entries(STATUS_RGB)) {
+        const pixels = countPixelsNear(image, rgb, 3);
+        assert.ok(pixels >= MIN_STRIP_PIXELS, `${path}: ${pixels} pixels of the ${status} colour ${rgb}`);
+      }
     }
     const anaFinal = await readState(ana);
     assert.deepEqual(anaFinal.nodes.map((n) => [n.id, n.x, n.y, n.label]),
-                     [['n1', 60, 330, 'Fetch orders'], ['n2', 360, 220, 'Keep paid orders'], ['n3', 640, 380, 'Email summary']]);
+                     [['n1', 0, 330, 'Fetch orders'], ['n2', 200, 200, 'Keep paid orders'], ['n3', 380, 420, 'Email summary']]);
     assert.equal(anaFinal.script.status, 'exit');
     assert.equal(anaFinal.pending_moves, 0);
     const cyFinal = await readState(cy);

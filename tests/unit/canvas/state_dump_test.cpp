@@ -1,5 +1,5 @@
 // state_dump_test.cpp — the canvas state dump: the JSON a test reads (nodes, edges, members with
-// cursors, locks with holders and "mine", connection, script) and the atomic file write.
+// cursors, locks with holders and "mine", executions, connection, script) and the atomic file write.
 #include "state_dump.h"
 
 #include <gtest/gtest.h>
@@ -38,6 +38,14 @@ tandem::RoomReplica filled_replica() {
   protocol::PresenceMember ben{{"ben", "Ben", "#3366ff"}, {{"c2", protocol::Presence{}}}};
   (void)replica.apply(protocol::PresenceSnapshot{kRoom, {ana, ben}});
   (void)replica.apply(protocol::LockState{kRoom, 5, {protocol::LockInfo{"n1", {"ben", "Ben", "#3366ff"}, 3, 0}}});
+  protocol::ExecutionUpdate run;
+  run.room = kRoom;
+  run.execution = "run-1";
+  run.status = protocol::ExecutionStatus::Running;
+  run.node = "n1";
+  run.progress = 0.4;
+  run.seq = 6;
+  (void)replica.apply(run);
   return replica;
 }
 
@@ -78,6 +86,11 @@ TEST(state_dump_test, holds_the_document_members_locks_and_connection) {
   EXPECT_STREQ(cJSON_GetObjectItem(lock, "resource")->valuestring, "n1");
   EXPECT_STREQ(cJSON_GetObjectItem(lock, "holder")->valuestring, "Ben");
   EXPECT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(lock, "mine")));
+  const cJSON* execution = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "executions"), 0);
+  ASSERT_NE(execution, nullptr) << text;
+  EXPECT_STREQ(cJSON_GetObjectItem(execution, "status")->valuestring, "running");
+  EXPECT_STREQ(cJSON_GetObjectItem(execution, "node")->valuestring, "n1");
+  EXPECT_EQ(cJSON_GetObjectItem(execution, "progress")->valuedouble, 0.4);
   EXPECT_EQ(cJSON_GetObjectItem(root, "pending_moves")->valueint, 2);
   EXPECT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "script"), "status")->valuestring, "running");
   // "frame" comes last: the app compares dumps without it to skip rewriting an idle state.
