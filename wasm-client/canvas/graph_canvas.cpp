@@ -159,6 +159,13 @@ void draw_cursors(ImDrawList* draw, const GraphEditor& editor, const Viewport& v
 }
 
 void handle_keys(GraphEditor& editor, GraphCanvasState& state) {
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) {  // cancels what is under way
+    if (state.gesture == GraphCanvasState::Gesture::Connecting) state.gesture = GraphCanvasState::Gesture::None;
+    if (state.editing_node) {
+      editor.unlock_node(*state.editing_node);
+      state.editing_node.reset();
+    }
+  }
   if (ImGui::GetIO().WantTextInput) return;
   if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Delete), false)) {
     if (state.selected_node) {
@@ -268,7 +275,8 @@ void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
   ImGui::SetNextWindowPos(at, ImGuiCond_Always);
   bool open = true;
   ImGui::Begin("Edit label", &open, ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings);
-  bool close = !open;
+  bool close = !open || (ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows) &&
+                         ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false));
   switch (editor.label_lock(node)) {
     case LabelLock::None:
     case LabelLock::Asking: ImGui::TextDisabled("taking the lock on %s...", node.c_str()); break;
@@ -367,6 +375,22 @@ void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state) {
 
   const std::vector<NodeBox> boxes = editor.node_boxes();
   const std::vector<EdgeLine> edges = editor.edge_lines();
+  // Someone deleted the node we drag or connect from: the gesture ends (the server would refuse
+  // its updates as not_found).
+  const auto exists = [&](const std::string& id) {
+    return std::any_of(boxes.begin(), boxes.end(), [&](const NodeBox& box) { return box.id == id; });
+  };
+  if (state.gesture == GraphCanvasState::Gesture::DraggingNode && editor.dragging() && !exists(*editor.dragging())) {
+    editor.cancel_drag();
+    state.gesture = GraphCanvasState::Gesture::None;
+  }
+  if (state.gesture == GraphCanvasState::Gesture::Connecting && !exists(state.connect_from)) {
+    state.gesture = GraphCanvasState::Gesture::None;
+  }
+  if (state.selected_node && !exists(*state.selected_node)) {
+    state.selected_node.reset();
+    editor.set_selected(std::nullopt);
+  }
   handle_mouse(editor, state, boxes, edges, hovered);
   if (hovered || ImGui::IsWindowFocused()) handle_keys(editor, state);
   draw_new_node_menu(editor, state);

@@ -62,6 +62,13 @@ void GraphEditor::end_drag() {
   if (const auto final_update = moves_.end()) send_position(*final_update);
 }
 
+void GraphEditor::cancel_drag() {
+  if (moves_.dragging()) {
+    const std::string node = *moves_.dragging();
+    moves_.forget(node);
+  }
+}
+
 void GraphEditor::send_position(const PositionUpdate& update) {
   protocol::NodeFields fields;
   fields.x = update.position.x;

@@ -56,6 +56,7 @@ class GraphEditor {
   void begin_drag(const std::string& node, Vec2 position);
   void drag_to(Vec2 position);
   void end_drag();
+  void cancel_drag();  // the dragged node is gone: forget the drag, send nothing more
   void create_node(const std::string& id, const std::string& type, const std::string& label, Vec2 position);
   void delete_node(const std::string& id);
   // `edge_id` empty: "e-FROM-TO" (one edge per ordered pair; a second is refused as conflict).
