@@ -6,8 +6,9 @@
 // Ben's and Cy's dumps (and screenshots) show it locked by Ana; Ben asks for a takeover, Ana
 // hands it over, Ben edits the label under the lock and Ana's dump shows the new label; a
 // backend publishes node_update and execution_update over HTTP and the nodes' statuses and the
-// run reach every canvas (Ana's screenshot shows the status colours); screenshots of all three
-// are checked to show the graph.
+// run reach every canvas (Ana's screenshot shows the status colours); Cy then drags, connects
+// and disconnects with the mouse and the Delete key in the browser (the input path, not the
+// script) and the desktop dumps follow; screenshots of all three are checked to show the graph.
 //
 // Every wait is on a condition with a deadline: the test reads the desktop apps' --state-file
 // dumps and stdout and the page's window.tandemCanvasState(), and holds a desktop script at a
@@ -35,8 +36,10 @@ import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
 const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
 const POLL_MS = 25;                    // between reads of a state file
-// The graph sits between the left-hand windows (x < 460) and the People window (x > 1020).
+// The graph sits between the left-hand windows (x < 460) and the People window (x > 1020):
+// the canvas origin starts at ORIGIN on screen (main.cpp's initial pan).
 const SIZE = { width: 1280, height: 800 };
+const ORIGIN = { x: 460, y: 60 };
 const ROOM = 'workflow:e2e-collab';
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
@@ -296,7 +299,48 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
       nodeIn(await readState(cy), 'n2')?.label === 'Keep paid orders', all);
     assert.match(ben.stdout(), /^edit: label n2 ok$/m);
 
-    // 5. Both finish: screenshots of the whole graph, exit 0.
+    // 5. Cy edits with the mouse and keyboard (the input path, not the script): drags n3 by its
+    //    title, connects n1's output port to it, selects that edge and deletes it. The desktop
+    //    canvases' dumps show each step.
+    const { page } = browser;
+    const screenOf = (x, y) => ({ x: x + ORIGIN.x, y: y + ORIGIN.y });  // zoom 1, Cy's view
+    // Waits until Cy's canvas has drawn `count` more frames, so ImGui sees each input event
+    // (it samples the mouse once per frame).
+    const frames = async (count) => {
+      const from = (await readState(cy)).frame;
+      await waitFor(`${count} more frames in Cy's canvas`, async () => (await readState(cy))?.frame >= from + count, all);
+    };
+    const mouseDrag = async (from, to) => {
+      await page.mouse.move(from.x, from.y);
+      await frames(2);
+      await page.mouse.down();
+      await frames(2);
+      await page.mouse.move(to.x, to.y, { steps: 8 });
+      await frames(2);
+      await page.mouse.up();
+      await frames(2);
+    };
+    await mouseDrag(screenOf(380 + 60, 420 + 10), screenOf(280 + 60, 520 + 10));  // n3's title strip
+    await waitFor('n3 dragged by mouse to 280,520 in Ana\'s and Ben\'s dumps', async () =>
+      at(await readState(ana), 'n3', 280, 520) && at(await readState(ben), 'n3', 280, 520), all);
+    await mouseDrag(screenOf(180, 330 + 32), screenOf(280 + 90, 520 + 40));  // n1's output port -> n3
+    await waitFor('edge n1 -> n3 drawn by mouse in Ana\'s dump', async () =>
+      (await readState(ana))?.edges.some((e) => e.from === 'n1' && e.to === 'n3'), all);
+    // The curve from n1's output (180,362) to n3's input (280,552) passes (230,457) at t = 0.5.
+    const onEdge = screenOf(230, 457);
+    await page.mouse.move(onEdge.x, onEdge.y);
+    await frames(2);
+    await page.mouse.down();
+    await frames(2);
+    await page.mouse.up();
+    await frames(2);
+    await page.keyboard.press('Delete');
+    await waitFor('edge n1 -> n3 deleted with the Delete key, in Ana\'s dump', async () => {
+      const state = await readState(ana);
+      return state && !state.edges.some((e) => e.to === 'n3' && e.from === 'n1') && state.edges.length === 2;
+    }, all);
+
+    // 6. All finish: screenshots of the whole graph, exit 0.
     await writeFile(gate('done'), '');
     const codes = await Promise.all(both.map((c) => c.exited));
     assert.deepEqual(codes, [0, 0], both.map((c) => `${c.name}: ${c.stderr()}`).join('\n'));
@@ -312,7 +356,7 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     }
     const anaFinal = await readState(ana);
     assert.deepEqual(anaFinal.nodes.map((n) => [n.id, n.x, n.y, n.label]),
-                     [['n1', 0, 330, 'Fetch orders'], ['n2', 200, 200, 'Keep paid orders'], ['n3', 380, 420, 'Email summary']]);
+                     [['n1', 0, 330, 'Fetch orders'], ['n2', 200, 200, 'Keep paid orders'], ['n3', 280, 520, 'Email summary']]);
     assert.equal(anaFinal.script.status, 'exit');
     assert.equal(anaFinal.pending_moves, 0);
     const cyFinal = await readState(cy);
