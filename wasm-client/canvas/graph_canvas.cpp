@@ -167,6 +167,10 @@ void handle_keys(GraphEditor& editor, GraphCanvasState& state) {
     }
   }
   if (ImGui::GetIO().WantTextInput) return;
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false) && state.selected_node && !state.editing_node) {
+    start_label_edit(editor, state, *state.selected_node);  // like a double click
+    return;
+  }
   if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Delete), false)) {
     if (state.selected_node) {
       editor.delete_node(*state.selected_node);
@@ -285,8 +289,9 @@ void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
         ImGui::SetKeyboardFocusHere();
         state.focus_label = false;
       }
+      // AutoSelectAll: typing replaces the old label, as in a rename.
       const bool enter = ImGui::InputText("##label", state.label_buffer.data(), state.label_buffer.size(),
-                                          ImGuiInputTextFlags_EnterReturnsTrue);
+                                          ImGuiInputTextFlags_EnterReturnsTrue | ImGuiInputTextFlags_AutoSelectAll);
       if (enter || ImGui::Button("Save")) {
         editor.set_label(node, state.label_buffer.data());
         close = true;

@@ -8,8 +8,9 @@
 //   input  wheel zooms toward the mouse; middle drag, or left drag on empty canvas, pans;
 //          click selects a node or an edge; drag a node moves it; drag from a node's output
 //          port (right) to another node connects them; Delete removes the selected node or
-//          edge; right click on empty canvas offers a new node; double click edits a label
-//          (takes the node's lock first).
+//          edge; right click on empty canvas offers a new node; double click (or Enter on the
+//          selected node) edits a label (takes the node's lock first; Enter saves, Escape
+//          cancels; the lock is released either way).
 //
 // The view state (GraphCanvasState) belongs to main(); every edit goes through GraphEditor.
 #pragma once

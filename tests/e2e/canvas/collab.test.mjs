@@ -8,7 +8,8 @@
 // backend publishes node_update and execution_update over HTTP and the nodes' statuses and the
 // run reach every canvas (Ana's screenshot shows the status colours); Cy then drags, connects
 // and disconnects with the mouse and the Delete key in the browser (the input path, not the
-// script) and the desktop dumps follow; screenshots of all three are checked to show the graph.
+// script), and renames a node under its lock with Enter and typing, and the desktop dumps
+// follow; screenshots of all three are checked to show the graph.
 //
 // Every wait is on a condition with a deadline: the test reads the desktop apps' --state-file
 // dumps and stdout and the page's window.tandemCanvasState(), and holds a desktop script at a
@@ -304,11 +305,18 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     //    canvases' dumps show each step.
     const { page } = browser;
     const screenOf = (x, y) => ({ x: x + ORIGIN.x, y: y + ORIGIN.y });  // zoom 1, Cy's view
-    // Waits until Cy's canvas has drawn `count` more frames, so ImGui sees each input event
-    // (it samples the mouse once per frame).
+    // Waits until Cy's canvas has drawn `count` more frames, so ImGui sees each input event:
+    // Dear ImGui 1.86 samples the mouse and keys once per frame, so a key pressed and released
+    // within one frame (page.keyboard.press) can go unseen. Typed characters are queued.
     const frames = async (count) => {
       const from = (await readState(cy)).frame;
       await waitFor(`${count} more frames in Cy's canvas`, async () => (await readState(cy))?.frame >= from + count, all);
+    };
+    const pressKey = async (key) => {
+      await page.keyboard.down(key);
+      await frames(2);
+      await page.keyboard.up(key);
+      await frames(1);
     };
     const mouseDrag = async (from, to) => {
       await page.mouse.move(from.x, from.y);
@@ -334,10 +342,31 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     await frames(2);
     await page.mouse.up();
     await frames(2);
-    await page.keyboard.press('Delete');
+    await pressKey('Delete');
     await waitFor('edge n1 -> n3 deleted with the Delete key, in Ana\'s dump', async () => {
       const state = await readState(ana);
       return state && !state.edges.some((e) => e.to === 'n3' && e.from === 'n1') && state.edges.length === 2;
+    }, all);
+
+    // 5b. Cy renames n1 with the keyboard: click selects it, Enter opens the label editor and
+    //     takes n1's lock (Ana's dump shows Cy holding it), typing replaces the label, Enter
+    //     saves and releases the lock.
+    const n1Body = screenOf(90, 330 + 45);
+    await page.mouse.move(n1Body.x, n1Body.y);
+    await frames(2);
+    await page.mouse.down();
+    await frames(2);
+    await page.mouse.up();
+    await frames(2);
+    await pressKey('Enter');
+    await waitFor('n1 locked by Cy in Ana\'s dump', async () => lockIn(await readState(ana), 'n1')?.holder === 'Cy', all);
+    await frames(2);  // the editor's text field takes the keyboard focus once the lock is held
+    await page.keyboard.type('Fetch new orders');
+    await frames(2);
+    await pressKey('Enter');
+    await waitFor('n1 renamed by Cy, its lock released, in Ana\'s dump', async () => {
+      const state = await readState(ana);
+      return nodeIn(state, 'n1')?.label === 'Fetch new orders' && !lockIn(state, 'n1');
     }, all);
 
     // 6. All finish: screenshots of the whole graph, exit 0.
@@ -356,7 +385,7 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     }
     const anaFinal = await readState(ana);
     assert.deepEqual(anaFinal.nodes.map((n) => [n.id, n.x, n.y, n.label]),
-                     [['n1', 0, 330, 'Fetch orders'], ['n2', 200, 200, 'Keep paid orders'], ['n3', 280, 520, 'Email summary']]);
+                     [['n1', 0, 330, 'Fetch new orders'], ['n2', 200, 200, 'Keep paid orders'], ['n3', 280, 520, 'Email summary']]);
     assert.equal(anaFinal.script.status, 'exit');
     assert.equal(anaFinal.pending_moves, 0);
     const cyFinal = await readState(cy);
