@@ -39,7 +39,7 @@ std::string_view canvas_usage() {
          "--room joins a workflow room and shows its graph: wheel zooms, middle drag or a drag on\n"
          "empty canvas pans, drag a node to move it, drag from a node's right port to another node\n"
          "to connect, Delete removes the selection, right click adds a node, double click (or Enter)\n"
-         "edits a label (taking the node's lock).\n"
+         "edits a label (taking the node's lock), Home fits the graph in view.\n"
          "--state-file keeps a JSON dump of the room (nodes, edges, members, locks, connection).\n"
          "--chat-room picks the Chat panel's room (default: the --room's chat); --agent-room adds\n"
          "the Agent panel (streamed thinking, pause/resume/cancel, the tandem-agent command).\n"
@@ -48,7 +48,7 @@ std::string_view canvas_usage() {
          "  wait-takeover ID | wait-frames N | wait-file PATH\n"
          "  drag ID X Y | create ID TYPE X Y [LABEL] | delete ID | connect FROM TO [EDGE]\n"
          "  disconnect EDGE | select ID | cursor X Y | lock ID | unlock ID | label ID TEXT\n"
-         "  takeover ID | hand-over ID | zoom F | screenshot PATH | exit\n"
+         "  takeover ID | hand-over ID | zoom F | fit | screenshot PATH | exit\n"
          "Each finished step prints \"script: I/N STEP\"; a failed one exits with code 1.\n";
 }
 

@@ -26,7 +26,8 @@ constexpr StepShape kShapes[] = {
     {"select", StepKind::Select, 1, 1},              {"cursor", StepKind::Cursor, 2, 2},
     {"lock", StepKind::Lock, 1, 1},                  {"unlock", StepKind::Unlock, 1, 1},
     {"label", StepKind::Label, 1, -1},               {"takeover", StepKind::Takeover, 1, 1},
-    {"hand-over", StepKind::HandOver, 1, 1},         {"zoom", StepKind::Zoom, 1, 1},         {"screenshot", StepKind::Screenshot, 1, -1},
+    {"hand-over", StepKind::HandOver, 1, 1},         {"zoom", StepKind::Zoom, 1, 1},
+    {"fit", StepKind::Fit, 0, 0},         {"screenshot", StepKind::Screenshot, 1, -1},
     {"exit", StepKind::Exit, 0, 0},
 };
 
@@ -178,6 +179,7 @@ ScriptStatus ScriptRunner::advance(ScriptHost& host, const std::function<void(co
       case StepKind::Label: host.label(id, step.text); break;
       case StepKind::Takeover: host.takeover(id); break;
       case StepKind::Zoom: host.zoom(step.factor); break;
+      case StepKind::Fit: host.fit(); break;
       case StepKind::Screenshot:
         if (!host.screenshot(step.text)) return fail("could not save " + step.text);
         break;

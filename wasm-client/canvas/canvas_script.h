@@ -26,6 +26,7 @@
 //   takeover ID                  asks the holder of node ID's lock to hand it over
 //   hand-over ID                 releases our lock on node ID to whoever asked
 //   zoom F                       sets the view's zoom to F (clamped), the canvas origin kept in place
+//   fit                          zooms and pans so the whole graph is in view (the Home key)
 //   screenshot PATH              saves this frame as PNG (desktop)
 //   exit                         ends the app (exit code 0), saving --screenshot if given
 #pragma once
@@ -43,7 +44,7 @@ namespace canvas {
 enum class StepKind {
   WaitJoined, WaitNode, WaitPosition, WaitLocked, WaitLockHeld, WaitTakeover, WaitFrames, WaitFile,
   Drag, Create, Delete, Connect, Disconnect, Select, Cursor, Lock, Unlock, Label, Takeover, HandOver,
-  Zoom, Screenshot, Exit,
+  Zoom, Fit, Screenshot, Exit,
 };
 
 struct ScriptStep {
@@ -86,6 +87,7 @@ class ScriptHost {
   virtual void label(const std::string& id, const std::string& text) = 0;
   virtual void takeover(const std::string& id) = 0;
   virtual void zoom(double factor) = 0;
+  virtual void fit() = 0;
   virtual bool screenshot(const std::string& path) = 0;  // false: could not save
 };
 

@@ -155,6 +155,13 @@ void draw_connection_panel(const ConnectionView& view) {
       ImGui::TextUnformatted("-");
     }
 
+    row_label("edits");
+    if (view.queued > 0) {  // offline: kept and sent in order once the connection is back
+      ImGui::TextColored(kAmber, "%zu queued, %zu unanswered", view.queued, view.unanswered);
+    } else {
+      ImGui::Text("%zu unanswered", view.unanswered);
+    }
+
     row_label("frames/s");
     ImGui::Text("%d", view.frames_per_second);
     ImGui::EndTable();

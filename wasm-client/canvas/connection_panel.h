@@ -6,6 +6,7 @@
 // free of protocol logic (STYLE.md: widgets read client state, never the transport).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,8 @@ struct ConnectionView {
   std::string close_reason;
   std::optional<tandem::Millis> round_trip;  // last app ping -> pong time
   int frames_per_second = 0;               // so a stalled loop shows
+  std::size_t queued = 0;                  // requests (edits, chat) waiting for the connection
+  std::size_t unanswered = 0;              // requests sent and not answered yet
 };
 
 // Draws the window. Call between ImGui::NewFrame() and ImGui::Render().

@@ -82,6 +82,7 @@ class EditorScriptHost final : public ScriptHost {
     const Vec2 origin = view_.viewport.to_screen({0, 0});
     view_.viewport.zoom_at(origin, factor / view_.viewport.zoom());
   }
+  void fit() override { fit_graph(editor_, view_); }
   bool screenshot(const std::string& path) override {
     screenshot_ = path;
     return true;

@@ -167,6 +167,7 @@ void handle_keys(GraphEditor& editor, GraphCanvasState& state) {
     }
   }
   if (ImGui::GetIO().WantTextInput) return;
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Home), false)) fit_graph(editor, state);
   if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false) && state.selected_node && !state.editing_node) {
     start_label_edit(editor, state, *state.selected_node);  // like a double click
     return;
@@ -343,6 +344,21 @@ void draw_takeover_requests(GraphEditor& editor, GraphCanvasState& state) {
 }
 
 }  // namespace
+
+void fit_graph(const GraphEditor& editor, GraphCanvasState& state) {
+  const auto bounds = bounds_of(editor.node_boxes());
+  if (!bounds) return;
+  // Between the left-hand windows (Connection, Executions, Chat: x < 440) and the People window
+  // (the right 260 px), when the window is wide enough; else the whole window.
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  constexpr float kLeftWindows = 460;
+  constexpr float kPeopleWindow = 270;
+  constexpr float kMargin = 30;
+  const bool wide = display.x > kLeftWindows + kPeopleWindow + 300;
+  const Vec2 screen_min{wide ? kLeftWindows : kMargin, kMargin};
+  const Vec2 screen_max{display.x - (wide ? kPeopleWindow : kMargin), display.y - kMargin};
+  state.viewport.fit(bounds->first, bounds->second, screen_min, screen_max);
+}
 
 void start_label_edit(GraphEditor& editor, GraphCanvasState& state, const std::string& node) {
   if (state.editing_node && *state.editing_node != node) editor.unlock_node(*state.editing_node);

@@ -10,7 +10,7 @@
 //          port (right) to another node connects them; Delete removes the selected node or
 //          edge; right click on empty canvas offers a new node; double click (or Enter on the
 //          selected node) edits a label (takes the node's lock first; Enter saves, Escape
-//          cancels; the lock is released either way).
+//          cancels; the lock is released either way); Home fits the whole graph in view.
 //
 // The view state (GraphCanvasState) belongs to main(); every edit goes through GraphEditor.
 #pragma once
@@ -46,6 +46,10 @@ struct GraphCanvasState {
 // Draws the graph of `editor`'s room and handles the input over it. Call between
 // ImGui::NewFrame() and ImGui::Render(), before the other windows so they draw on top.
 void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state);
+
+// Zooms and pans so the whole graph fits between the left-hand windows and the People window
+// (what the Home key does). Call between ImGui::NewFrame() and ImGui::Render().
+void fit_graph(const GraphEditor& editor, GraphCanvasState& state);
 
 // Opens the label editor on `node` (asks for the lock); what a double click does.
 void start_label_edit(GraphEditor& editor, GraphCanvasState& state, const std::string& node);

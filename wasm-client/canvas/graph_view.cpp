@@ -14,6 +14,29 @@ void Viewport::zoom_at(Vec2 screen_point, double factor) {
   offset_ = screen_point - anchor * zoom_;  // the anchor stays under screen_point
 }
 
+void Viewport::fit(Vec2 canvas_min, Vec2 canvas_max, Vec2 screen_min, Vec2 screen_max) {
+  const Vec2 canvas_size = canvas_max - canvas_min;
+  const Vec2 screen_size = screen_max - screen_min;
+  double zoom = 1.0;  // never blow a small graph up past its natural size
+  if (canvas_size.x > 0) zoom = std::min(zoom, screen_size.x / canvas_size.x);
+  if (canvas_size.y > 0) zoom = std::min(zoom, screen_size.y / canvas_size.y);
+  zoom_ = std::clamp(zoom, kMinZoom, kMaxZoom);
+  const Vec2 canvas_centre = (canvas_min + canvas_max) * 0.5;
+  const Vec2 screen_centre = (screen_min + screen_max) * 0.5;
+  offset_ = screen_centre - canvas_centre * zoom_;
+}
+
+std::optional<std::pair<Vec2, Vec2>> bounds_of(const std::vector<NodeBox>& nodes) {
+  if (nodes.empty()) return std::nullopt;
+  Vec2 low = nodes.front().position;
+  Vec2 high = low;
+  for (const auto& node : nodes) {
+    low = {std::min(low.x, node.position.x), std::min(low.y, node.position.y)};
+    high = {std::max(high.x, node.position.x + kNodeWidth), std::max(high.y, node.position.y + kNodeHeight)};
+  }
+  return std::pair{low, high};
+}
+
 std::array<Vec2, 4> edge_curve(Vec2 from_port, Vec2 to_port) {
   // Half the horizontal distance, at least 50 units, so short and backward edges still bow.
   constexpr double kMinHandle = 50;

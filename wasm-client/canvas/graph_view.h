@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tandem/clock.h"
@@ -49,6 +50,9 @@ class Viewport {
   // Multiplies the zoom by `factor` (clamped), keeping the canvas point under `screen_point`
   // where it is on screen (zoom toward the mouse).
   void zoom_at(Vec2 screen_point, double factor);
+  // Shows the canvas rectangle [canvas_min, canvas_max] as large as fits in the screen
+  // rectangle [screen_min, screen_max] (zoom clamped, at most 1), centred.
+  void fit(Vec2 canvas_min, Vec2 canvas_max, Vec2 screen_min, Vec2 screen_max);
 
  private:
   Vec2 offset_{0, 0};
@@ -109,6 +113,9 @@ struct Hit {
 // easy to grab.
 Hit hit_test(const std::vector<NodeBox>& nodes, const std::vector<EdgeLine>& edges, Vec2 point,
              double edge_tolerance);
+
+// The rectangle around every box (canvas units); nullopt for no nodes. For Viewport::fit.
+std::optional<std::pair<Vec2, Vec2>> bounds_of(const std::vector<NodeBox>& nodes);
 
 // ---- NodeMoves -----------------------------------------------------------------------------------
 

@@ -323,6 +323,8 @@ int main(int argc, char** argv) {
                              : std::nullopt;
     view.round_trip = round_trip.last_round_trip();
     view.frames_per_second = static_cast<int>(ImGui::GetIO().Framerate + 0.5f);
+    view.queued = client.queued_count();
+    view.unanswered = client.pending_count();
     if (!exit_state_frame && options.exit_on_state == canvas::link_state_name(view.state)) {
       exit_state_frame = frames_drawn;
     }

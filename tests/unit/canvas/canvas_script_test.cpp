@@ -98,6 +98,7 @@ class FakeHost final : public ScriptHost {
   void label(const std::string& id, const std::string& text) override { calls.push_back("label " + id + " " + text); }
   void takeover(const std::string& id) override { calls.push_back("takeover " + id); }
   void zoom(double factor) override { calls.push_back("zoom " + std::to_string(factor)); }
+  void fit() override { calls.push_back("fit"); }
   bool screenshot(const std::string& path) override {
     calls.push_back("screenshot " + path);
     return true;

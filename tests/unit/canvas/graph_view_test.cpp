@@ -48,6 +48,25 @@ TEST(viewport_test, pan_moves_by_screen_pixels) {
   EXPECT_EQ(viewport.to_canvas({10, -4}), (Vec2{0, 0}));
 }
 
+TEST(viewport_test, fit_shows_the_whole_rectangle_centred_and_never_enlarges) {
+  Viewport viewport;
+  viewport.fit({0, 0}, {2000, 1000}, {100, 100}, {1100, 700});  // 1000 x 600 screen
+  EXPECT_DOUBLE_EQ(viewport.zoom(), 0.5);                       // the width decides
+  EXPECT_EQ(viewport.to_screen({1000, 500}), (Vec2{600, 400}));  // centre on centre
+  viewport.fit({10, 10}, {110, 60}, {0, 0}, {800, 600});
+  EXPECT_DOUBLE_EQ(viewport.zoom(), 1.0);  // small graphs stay at natural size
+  viewport.fit({0, 0}, {1e6, 1e6}, {0, 0}, {800, 600});
+  EXPECT_DOUBLE_EQ(viewport.zoom(), Viewport::kMinZoom);
+}
+
+TEST(viewport_test, bounds_cover_every_box) {
+  EXPECT_EQ(bounds_of({}), std::nullopt);
+  const auto bounds = bounds_of({{"a", {-10, 5}}, {"b", {300, -20}}});
+  ASSERT_TRUE(bounds);
+  EXPECT_EQ(bounds->first, (Vec2{-10, -20}));
+  EXPECT_EQ(bounds->second, (Vec2{300 + kNodeWidth, 5 + kNodeHeight}));
+}
+
 TEST(edge_curve_test, leaves_and_enters_ports_sideways) {
   const auto curve = edge_curve({0, 0}, {400, 100});
   EXPECT_EQ(curve[0], (Vec2{0, 0}));
