@@ -2,14 +2,18 @@
 // tandem-server: it connects, draws the "open" state with the user from the token, and
 // writes a screenshot that is checked pixel by pixel; an expired token ends in "closed
 // (unauthorized)", drawn red; a bad flag is a usage error; --dev-name gets a token from the
-// server and the app comes back to "open" after the server restarts.
+// server and the app comes back to "open" after the server restarts; a node created in a
+// workflow room while the server is down waits as a queued edit (state dump) and is stored
+// once it is back.
 //
 // Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN and TANDEM_WWW_DIR (ctest sets them) and
 // xvfb-run. Screenshots are kept in TANDEM_ARTIFACTS_DIR.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
 import { startServer } from '../lib/server.mjs';
@@ -154,4 +158,46 @@ test('--dev-name gets a token, and the app reconnects across a server restart', 
     await canvas.exited;
   }
   assert.match(server.output, /dev token minted for dev:restart-e2e/, describe());
+});
+
+test('an edit made while the server is down is queued, shown as queued, and stored once it is back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-canvas-offline-'));
+  const statePath = join(dir, 'state.json');
+  const gate = join(dir, 'server-down');
+  const readState = async () => JSON.parse(await readFile(statePath, 'utf8').catch(() => 'null'));
+  const canvas = startCanvas([
+    '--url', server.wsUrl, '--token', mintToken(server.jwtSecret, { sub: 'offline', name: 'Offline E2E' }),
+    '--room', 'workflow:e2e-offline', '--state-file', statePath, '--timeout-ms', String(CANVAS_TIMEOUT_MS),
+    '--script', `wait-joined; wait-file ${gate}; create n-off http_request 10 10 Made offline; wait-node n-off; exit`]);
+  const describe = () => describeRun({ stdout: canvas.stdout(), stderr: canvas.stderr() });
+  // Polls the state dump until `check(state)` holds; the run deadline bounds it (the app exits
+  // or is killed, and then the dump no longer changes: fail then).
+  const until = async (what, check) => {
+    const deadline = Date.now() + RUN_DEADLINE_MS;
+    for (;;) {
+      const state = await readState();
+      if (state && check(state)) return state;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(state)}${describe()}`);
+      await delay(25);
+    }
+  };
+  try {
+    await until('joined', (state) => state.joined && state.connection === 'open');
+    await server.stop();
+    await until('the connection lost', (state) => state.connection !== 'open');
+    await writeFile(gate, '');
+    const offline = await until('the edit queued', (state) => state.queued >= 1);
+    assert.equal(offline.nodes.some((n) => n.id === 'n-off'), false, 'not in the replica before the server applied it');
+    await server.start();
+    assert.equal(await canvas.exited, 0, describe());
+    const final = await readState();
+    assert.deepEqual(final.nodes.filter((n) => n.id === 'n-off').map((n) => [n.label, n.x, n.y]), [['Made offline', 10, 10]]);
+    assert.equal(final.queued, 0);
+    assert.match(canvas.stdout(), /^edit: create n-off ok$/m, describe());
+  } finally {
+    canvas.kill();
+    await canvas.exited;
+    if (!server.running) await server.start();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
