@@ -348,15 +348,15 @@ void draw_takeover_requests(GraphEditor& editor, GraphCanvasState& state) {
 void fit_graph(const GraphEditor& editor, GraphCanvasState& state) {
   const auto bounds = bounds_of(editor.node_boxes());
   if (!bounds) return;
-  // Between the left-hand windows (Connection, Executions, Chat: x < 440) and the People window
-  // (the right 260 px), when the window is wide enough; else the whole window.
+  // Right of the left-hand windows (Connection, Executions, Chat: x < 440) when the window is
+  // wide enough, else the whole window. The People window (top right, short) is not avoided:
+  // its width would cost the graph a third of the room on a laptop screen.
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   constexpr float kLeftWindows = 460;
-  constexpr float kPeopleWindow = 270;
   constexpr float kMargin = 30;
-  const bool wide = display.x > kLeftWindows + kPeopleWindow + 300;
+  const bool wide = display.x > kLeftWindows + 400;
   const Vec2 screen_min{wide ? kLeftWindows : kMargin, kMargin};
-  const Vec2 screen_max{display.x - (wide ? kPeopleWindow : kMargin), display.y - kMargin};
+  const Vec2 screen_max{display.x - kMargin, display.y - kMargin};
   state.viewport.fit(bounds->first, bounds->second, screen_min, screen_max);
 }
 

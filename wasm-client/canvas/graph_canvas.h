@@ -47,8 +47,8 @@ struct GraphCanvasState {
 // ImGui::NewFrame() and ImGui::Render(), before the other windows so they draw on top.
 void draw_graph_canvas(GraphEditor& editor, GraphCanvasState& state);
 
-// Zooms and pans so the whole graph fits between the left-hand windows and the People window
-// (what the Home key does). Call between ImGui::NewFrame() and ImGui::Render().
+// Zooms and pans so the whole graph fits right of the left-hand windows (what the Home key
+// does). Call between ImGui::NewFrame() and ImGui::Render().
 void fit_graph(const GraphEditor& editor, GraphCanvasState& state);
 
 // Opens the label editor on `node` (asks for the lock); what a double click does.

@@ -19,24 +19,22 @@
 // Needs TANDEM_CANVAS_BIN, TANDEM_SERVER_BIN, TANDEM_WWW_DIR with the wasm build's canvas.*
 // (ctest sets them), Xvfb and Chromium.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
+import { readState, startDesktopCanvas, startXvfb, waitFor as waitForCondition } from './desktop.mjs';
 import { assertDrawn } from './expectations.mjs';
 import { mintToken } from './jwt.mjs';
 import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 
 const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
 const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
-const POLL_MS = 25;                    // between reads of a state file
 // The graph sits between the left-hand windows (x < 460) and the People window (x > 1020):
 // the canvas origin starts at ORIGIN on screen (main.cpp's initial pan).
 const SIZE = { width: 1280, height: 800 };
@@ -60,27 +58,6 @@ let xvfb;
 let browser;
 let workDir;
 
-// Starts Xvfb on a display it picks itself (-displayfd), so parallel tests never collide.
-async function startXvfb() {
-  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'],
-                      { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const display = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Xvfb did not report a display\n${stderr}`)), CONDITION_DEADLINE_MS);
-    let text = '';
-    child.stdio[3].on('data', (chunk) => {
-      text += chunk;
-      if (text.includes('\n')) {
-        clearTimeout(timer);
-        resolve(`:${text.trim()}`);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`Xvfb exited (${code})\n${stderr}`)));
-  });
-  return { display, stop: () => child.kill('SIGTERM') };
-}
-
 // Opens web/canvas.html in Chromium as `user` with `script`; returns the same shape as
 // startCanvas() for waitFor's diagnostics, plus state() and screenshot(path).
 async function startBrowserCanvas(user, script) {
@@ -97,50 +74,18 @@ async function startBrowserCanvas(user, script) {
   };
 }
 
-// Starts one canvas with its own state file; returns { name, stdout(), stderr(), exited, statePath }.
+// Starts one desktop canvas in ROOM with its own state file and `script`.
 function startCanvas(name, token, script) {
   const statePath = join(workDir, `${name}.json`);
   const args = ['--url', server.wsUrl, '--token', token, '--room', ROOM,
                 '--width', String(SIZE.width), '--height', String(SIZE.height),
                 '--timeout-ms', String(CANVAS_TIMEOUT_MS), '--state-file', statePath, '--script', script];
-  const child = spawn(canvasBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: xvfb.display } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => { stdout += chunk; });
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const exited = new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? signal));
-  });
-  return { name, child, statePath, exited, stdout: () => stdout, stderr: () => stderr };
-}
-
-async function readState(canvas) {
-  if (canvas.state) return canvas.state();
-  try {
-    return JSON.parse(await readFile(canvas.statePath, 'utf8'));
-  } catch {
-    return null;  // not written yet (the rename makes a half-written file impossible)
-  }
+  return startDesktopCanvas({ name, binary: canvasBinary, display: xvfb.display, args, statePath });
 }
 
 // Polls until `check()` returns a truthy value; fails with `what` and the apps' output at the deadline.
-async function waitFor(what, check, canvases) {
-  const deadline = Date.now() + CONDITION_DEADLINE_MS;
-  for (;;) {
-    const result = await check();
-    if (result) return result;
-    if (Date.now() > deadline) {
-      const logs = [];
-      for (const c of canvases) {
-        logs.push(`--- ${c.name} stdout ---\n${c.stdout()}--- ${c.name} stderr ---\n${c.stderr()}`);
-        logs.push(`--- ${c.name} state ---\n${JSON.stringify(await readState(c))}`);
-      }
-      throw new Error(`timed out waiting for: ${what}\n${logs.join('\n')}\n--- server ---\n${server.output.slice(-2000)}`);
-    }
-    await delay(POLL_MS);
-  }
-}
+const waitFor = (what, check, canvases) =>
+  waitForCondition(what, check, { canvases, serverOutput: () => server.output, deadlineMs: CONDITION_DEADLINE_MS });
 
 // A backend's POST /api/v1/publish (one message).
 async function publish(body) {
@@ -393,7 +338,7 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     assert.equal(cyFinal.pending_moves, 0);
     assert.ok(!cy.stderr().includes('[pageerror]'), cy.stderr());
   } finally {
-    for (const c of both) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    for (const c of both) c.kill();
     await Promise.all(both.map((c) => c.exited));
   }
 });
