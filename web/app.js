@@ -69,6 +69,20 @@ function setParams(changes) {
     if (value === null) url.searchParams.delete(key); else url.searchParams.set(key, value);
   }
   history.replaceState(null, '', url);
+  updateCanvasLink();
+}
+
+// "open the workflow canvas": the canvas page (canvas.html) on the same workflow, chat and
+// agent rooms, as the same user.
+function updateCanvasLink() {
+  const page = new URLSearchParams(location.search);
+  const link = new URL('/canvas.html', location.href);
+  for (const [from, to] of [['name', 'name'], ['room', 'room'], ['chat', 'chat'], ['agent', 'agent']]) {
+    const value = page.get(from);
+    if (value) link.searchParams.set(to, value);
+  }
+  if (!link.searchParams.has('name') && $('sign-in-name').value) link.searchParams.set('name', $('sign-in-name').value);
+  $('canvas-link').href = link.pathname + link.search;
 }
 
 // Rooms joined before, newest first, offered as the inputs' suggestions.
@@ -173,6 +187,7 @@ async function main() {
   const name = params.get('name') || storedName() || `Guest-${Math.floor(1000 + Math.random() * 9000)}`;
   $('user-name').textContent = name;
   $('sign-in-name').value = name;
+  updateCanvasLink();
   $('sign-in').addEventListener('submit', (event) => {
     event.preventDefault();
     const wanted = $('sign-in-name').value.trim();

@@ -169,6 +169,12 @@ test('the page joins the rooms in its address and shows the command for an agent
   assert.match(command, /^tandem-agent --url ws:\/\/127\.0\.0\.1:\d+\/ws /);
   assert.ok(command.includes(`--agent-room ${AGENT} --workflow ${WORKFLOW} --prompt '`), command);
   assert.equal(await nodeCount(), 0);
+  // The canvas link opens the same workflow and agent rooms as the same user.
+  const canvasLink = new URL(await page.locator('[data-testid="canvas-link"]').getAttribute('href'), 'http://x');
+  assert.equal(canvasLink.pathname, '/canvas.html');
+  assert.equal(canvasLink.searchParams.get('room'), WORKFLOW);
+  assert.equal(canvasLink.searchParams.get('agent'), AGENT);
+  assert.ok(canvasLink.searchParams.get('name'), 'the user name goes along');
   // A reload returns to the same rooms (the address kept join=1 and watch=1).
   await page.reload();
   await waitInPage(`in ${WORKFLOW} after a reload`, () => document.querySelector('[data-testid="workflow-panel"]')?.dataset.state === 'joined');
