@@ -255,7 +255,17 @@ void Hub::tick(Now now) {
       close(*c, protocol::close::auth_timeout,
             "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
   }
+  touch_live_sessions(now);
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
+}
+
+void Hub::touch_live_sessions(Now now) {
+  if (!store_) return;
+  if (sessions_touched_at_ && now.mono - *sessions_touched_at_ < kLiveSessionTouchInterval) return;
+  sessions_touched_at_ = now.mono;
+  for (const auto& [id, c] : connections_)
+    if (c.auth == AuthState::Authenticated && !c.session.empty())
+      writes().add(store::WriteBatch::PutSession{{c.session, c.user.id}});
 }
 
 store::WriteBatch& Hub::writes() {
@@ -418,8 +428,8 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
     };
   }
   SessionClaim claim = sessions_.claim(session, c.user.id, c.id, ids_, now.mono, stored);
-  if (store_ && claim.start == SessionStart::New)
-    writes().add(store::WriteBatch::PutSession{{claim.session, c.user.id}});
+  // New, or continued: either way it is in use now (a continued one may be days old).
+  if (store_) writes().add(store::WriteBatch::PutSession{{claim.session, c.user.id}});
   c.session = std::move(claim.session);
   c.session_start = claim.start;
   LOG_DEBUG("%s: authenticated as %s (%s session)", c.wire_id.c_str(), c.user.id.c_str(),

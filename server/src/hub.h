@@ -314,6 +314,8 @@ class Hub {
   void hold(Connection& connection, HeldFrame frame);
   void release_held(bool stored);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
+  std::optional<Millis> sessions_touched_at_;  // the last store of every live session as used
+  void touch_live_sessions(Now now);
   Metrics metrics_;
   ConnectionId next_id_ = 1;
   bool shutting_down_ = false;
@@ -322,6 +324,11 @@ class Hub {
 // Consecutive failed group commits (retried every loop pass, at least every 250 ms) before the
 // hub gives up: it closes every connection with 1011 and reports store_failed().
 inline constexpr int kStoreRetries = 20;
+
+// How often the sessions of live connections are stored as used: the store forgets sessions
+// unused for session_days (days), so a client connected that long without storing a request
+// (a watcher) must not lose its session row — its next edit would then fail the whole batch.
+inline constexpr Millis kLiveSessionTouchInterval{60LL * 60 * 1000};
 
 // How long protocol errors are remembered for the max_bad_frames rule.
 inline constexpr Millis kBadFrameWindow{60000};

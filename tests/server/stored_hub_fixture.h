@@ -43,6 +43,7 @@ class StoredHubFixture : public ::testing::Test {
     store_.reset();
     store::SqliteOptions options;
     options.path = path_;
+    options.wall_clock = [this] { return store_now_; };
     auto opened = store::SqliteStore::open(options);
     EXPECT_TRUE(opened.ok());
     store_ = std::move(opened).value();
@@ -63,6 +64,7 @@ class StoredHubFixture : public ::testing::Test {
   }
 
   std::string path_;
+  UnixMillis store_now_ = kWall;  // the store's wall clock (session last_used, expiry)
   Settings settings_;
   FakeEdge edge_;
   CountingIds ids_;
