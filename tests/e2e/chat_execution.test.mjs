@@ -130,16 +130,7 @@ async function serverHistory(room) {
   }
 }
 
-async function publish(body) {
-  const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${PUBLISH_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `POST /api/v1/publish ${JSON.stringify(body)} answered ${response.status}: ${text}`);
-  return JSON.parse(text);
-}
+const publish = (body) => server.publish(PUBLISH_KEY, body);
 
 async function sendChat(person, text) {
   await person.page.locator('[data-testid="chat-input"]').fill(text);

@@ -88,14 +88,7 @@ const waitFor = (what, check, canvases) =>
   waitForCondition(what, check, { canvases, serverOutput: () => server.output, deadlineMs: CONDITION_DEADLINE_MS });
 
 // A backend's POST /api/v1/publish (one message).
-async function publish(body) {
-  const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${PUBLISH_KEY}` },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, 200, `publish: ${response.status} ${await response.text()}`);
-}
+const publish = (body) => server.publish(PUBLISH_KEY, body);
 
 const nodeIn = (state, id) => state?.nodes.find((n) => n.id === id);
 const lockIn = (state, resource) => state?.locks.find((l) => l.resource === resource);

@@ -151,14 +151,7 @@ function countPixelsIn(image, box, [r, g, b]) {
   return count;
 }
 
-async function publish(body) {
-  const response = await fetch(`${server.httpUrl}/api/v1/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${PUBLISH_KEY}` },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, 200, `publish: ${response.status} ${await response.text()}`);
-}
+const publish = (body) => server.publish(PUBLISH_KEY, body);
 
 test('chat, typing, an execution and an agent stream from others show in the canvas panels', async () => {
   const ben = await connectPeer(BEN);

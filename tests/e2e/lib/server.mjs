@@ -120,6 +120,21 @@ export class TandemServer {
     return this.start(options);
   }
 
+  // A backend's POST /api/v1/publish of `body` (one message or an array) with `apiKey` (the
+  // server's --publish-api-key). Resolves the parsed answer; throws with the status and the
+  // answer's text unless it is 200.
+  async publish(apiKey, body) {
+    const response = await fetch(`${this.httpUrl}/api/v1/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status !== 200)
+      throw new Error(`POST /api/v1/publish ${JSON.stringify(body)} answered ${response.status}: ${text}`);
+    return JSON.parse(text);
+  }
+
   #tail() {
     const text = this.#output.slice(-defaults.logTailChars);
     return text ? `--- server output (tail) ---\n${text}` : '(the server printed nothing)';
