@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "imgui.h"
+#include "panel_room.h"
 
 namespace canvas {
 
@@ -26,13 +27,7 @@ AgentPanel::AgentPanel(tandem::Rooms& rooms, std::string agent_room, std::string
 }
 
 void AgentPanel::join() {
-  std::weak_ptr<Shared> weak = shared_;
-  rooms_.join(room_, std::nullopt, [weak, room = room_](tandem::Result<tandem::protocol::Subscribed> answer) {
-    const auto shared = weak.lock();
-    if (!shared) return;
-    shared->print(answer ? "room: joined " + room
-                         : "room: join failed " + room + " " + answer.error().code + " " + answer.error().message);
-  });
+  join_panel_room(rooms_, room_, shared_);
 }
 
 void AgentPanel::control(tandem::protocol::StreamAction action) {

@@ -7,6 +7,7 @@
 
 #include "canvas_colours.h"
 #include "imgui.h"
+#include "panel_room.h"
 
 namespace canvas {
 
@@ -30,13 +31,7 @@ ChatPanel::ChatPanel(tandem::Rooms& rooms, std::string room, Print print)
 }
 
 void ChatPanel::join() {
-  std::weak_ptr<Shared> weak = shared_;
-  rooms_.join(room_, std::nullopt, [weak, room = room_](tandem::Result<tandem::protocol::Subscribed> answer) {
-    const auto shared = weak.lock();
-    if (!shared) return;
-    shared->print(answer ? "room: joined " + room
-                         : "room: join failed " + room + " " + answer.error().code + " " + answer.error().message);
-  });
+  join_panel_room(rooms_, room_, shared_);
 }
 
 void ChatPanel::report(const tandem::RoomReplica& replica, const std::string& self_user) {
