@@ -286,7 +286,9 @@ void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
     case LabelLock::None:
     case LabelLock::Asking: ImGui::TextDisabled("taking the lock on %s...", node.c_str()); break;
     case LabelLock::Held: {
-      if (state.focus_label) {
+      // The field takes the keyboard once the Enter that opened the editor is up: held (its
+      // key repeat, or a slow frame) into the active field, it would save the old label at once.
+      if (state.focus_label && !ImGui::IsKeyDown(ImGui::GetKeyIndex(ImGuiKey_Enter))) {
         ImGui::SetKeyboardFocusHere();
         state.focus_label = false;
       }
