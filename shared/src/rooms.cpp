@@ -150,6 +150,13 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
       entry->join_waiters = std::move(waiters);  // still worth having: ask again
       subscribe(room, *entry);
       return;
+    } else if (was == RoomStatus::Rejoining && failure->code == protocol::errc::internal) {
+      // The server could not load the room just now: not gone. Keep everything and ask again
+      // later (tick), backing off.
+      entry->join_waiters = std::move(waiters);
+      const int doublings = std::min(entry->rejoin_refusals++, 16);
+      entry->rejoin_at = now_ + std::min(settings_.rejoin_retry_max, settings_.rejoin_retry_min * (Millis::rep{1} << doublings));
+      return;
     } else {
       // Joining: the app hears it from its callback. Rejoining: the room is gone (e.g. the new
       // token no longer allows it); its locks went with it.
@@ -170,6 +177,7 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
   }
 
   entry->status = RoomStatus::Joined;
+  entry->rejoin_refusals = 0;
   const RoomChanges changes = entry->replica.apply(*subscribed);
   const protocol::Subscribed copy = *subscribed;
   // Our state and our locks again, before the app hears of the join.
@@ -471,8 +479,9 @@ void Rooms::on_open(Millis now, const protocol::Connected& connected) {
       lock.attempt = ++next_attempt_;
       lock.renew_in_flight = false;
     }
-    if (entry->status == RoomStatus::Joined) {
+    if (entry->status == RoomStatus::Joined || entry->rejoin_at) {  // a refused rejoin: at once now
       entry->status = RoomStatus::Rejoining;
+      entry->rejoin_at.reset();
       subscribe(name, *entry);
     }
   }
@@ -553,13 +562,21 @@ Rooms::FrameVerdict Rooms::on_frame(const protocol::ServerFrame& frame) {
 void Rooms::tick(Millis now) {
   if (now > now_) now_ = now;
   if (!open_) return;
+  std::vector<std::string> rejoins;
   std::vector<std::pair<std::string, std::string>> due;
   for (auto& [name, entry] : rooms_) {
+    if (entry.rejoin_at && *entry.rejoin_at <= now_) rejoins.push_back(name);
     flush_presence(name, entry);
     if (entry.status != RoomStatus::Joined) continue;
     for (auto& [resource, lock] : entry.locks)
       if (lock.status == HeldLockStatus::Held && !lock.renew_in_flight && lock.renew_at <= now_)
         due.emplace_back(name, resource);
+  }
+  for (const auto& name : rejoins) {
+    RoomEntry* entry = find(name);
+    if (!entry || !entry->rejoin_at) continue;
+    entry->rejoin_at.reset();
+    subscribe(name, *entry);
   }
   for (const auto& [room, resource] : due) {
     LockEntry* lock = find_lock(room, resource);

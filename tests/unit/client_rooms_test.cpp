@@ -310,6 +310,32 @@ TEST_F(client_rooms_test, rooms_are_rejoined_after_a_reconnect_with_since_and_th
   EXPECT_NE(client->rooms().replica(kRoom)->lock("n1"), nullptr);  // recovered: replica kept
 }
 
+// The server answers `internal` when it cannot load a room from its store just now (PROTOCOL.md
+// §6): the room is not gone. The replica stays and the rejoin is asked again, backing off.
+TEST_F(client_rooms_test, a_rejoin_refused_with_internal_is_asked_again_later_and_the_replica_kept) {
+  join_room();
+  hold_lock("n3", 10'000, 57);
+  reconnect();
+  transport.deliver(error_frame(*last_sent().id, "internal", "room could not be loaded; try again"));
+  EXPECT_EQ(client->rooms().status(kRoom), RoomStatus::Rejoining);
+  ASSERT_NE(client->rooms().replica(kRoom), nullptr);
+  EXPECT_TRUE(lost.empty());
+  EXPECT_EQ(transport.count_sent("subscribe"), 1u);
+  advance(999ms);
+  EXPECT_EQ(transport.count_sent("subscribe"), 1u) << "not before rejoin_retry_min";
+  advance(1ms);
+  ASSERT_EQ(transport.count_sent("subscribe"), 2u);
+  transport.deliver(error_frame(*last_sent().id, "internal", "still failing"));
+  advance(1'999ms);
+  EXPECT_EQ(transport.count_sent("subscribe"), 2u) << "the delay doubles";
+  advance(1ms);
+  ASSERT_EQ(transport.count_sent("subscribe"), 3u);
+  transport.deliver(frame(protocol::Subscribed{kRoom, "e1", 10, true}, *last_sent().id));
+  EXPECT_EQ(client->rooms().status(kRoom), RoomStatus::Joined);
+  ASSERT_EQ(transport.count_sent("lock"), 1u) << "the held lock is asked for again";
+  EXPECT_TRUE(lost.empty());
+}
+
 TEST_F(client_rooms_test, a_held_lock_granted_again_after_a_reconnect_is_still_held_and_renewed) {
   join_room();
   hold_lock("n3", 10'000, 57);

@@ -57,6 +57,11 @@ struct RoomsSettings {
   // While typing, `typing` is sent again at most this often (the server clears an indicator
   // after typing_timeout, 5 s, without one); set_typing(true) in between sends nothing.
   Millis typing_refresh{1'000};
+  // A rejoin the server refuses with `internal` (it could not load the room from its store just
+  // now, PROTOCOL.md §6) is asked again after rejoin_retry_min, doubling up to rejoin_retry_max;
+  // the replica and the locks' wishes are kept meanwhile.
+  Millis rejoin_retry_min{1'000};
+  Millis rejoin_retry_max{30'000};
   // History kept by each replica (chat messages, stream events).
   ReplicaLimits replica;
 };
@@ -230,6 +235,8 @@ class Rooms {
     std::map<std::string, LockEntry> locks;  // by resource
     bool typing_active = false;              // our indicator as the server knows it
     Millis typing_sent_at{0};
+    std::optional<Millis> rejoin_at;         // Rejoining, refused with `internal`: ask again then
+    int rejoin_refusals = 0;                 // in a row, for the backoff
   };
 
   void subscribe(const std::string& room, RoomEntry& entry);
