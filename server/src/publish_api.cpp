@@ -56,17 +56,22 @@ Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
   return messages;
 }
 
+enum class NodeLookup { Found, Missing, StoreFailed };
+
 // Whether workflow `room` has node `node` — from memory when the room is live, else from the
 // store — without opening (and so creating) the room.
-bool node_exists(Hub& hub, const std::string& room, const std::string& node) {
-  if (const Room* live = hub.rooms().find(room)) return live->doc.find_node(node) != nullptr;
-  if (!hub.store()) return false;
+NodeLookup find_node(Hub& hub, const std::string& room, const std::string& node) {
+  if (const Room* live = hub.rooms().find(room))
+    return live->doc.find_node(node) != nullptr ? NodeLookup::Found : NodeLookup::Missing;
+  if (!hub.store()) return NodeLookup::Missing;
   auto stored = hub.store()->load_room(room);
   if (!stored) {
     LOG_ERROR("publish: cannot load room %s: %s", room.c_str(), stored.error().message.c_str());
-    return false;
+    return NodeLookup::StoreFailed;
   }
-  return std::any_of(stored->nodes.begin(), stored->nodes.end(), [&](const protocol::Node& n) { return n.id == node; });
+  const bool found =
+      std::any_of(stored->nodes.begin(), stored->nodes.end(), [&](const protocol::Node& n) { return n.id == node; });
+  return found ? NodeLookup::Found : NodeLookup::Missing;
 }
 
 const std::string& room_of(const PublishMessage& message) {
@@ -83,9 +88,16 @@ HttpResponse publish(Hub& hub, std::string_view body, Now now) {
   // Validate everything before changing anything.
   for (const PublishMessage& message : messages) {
     const auto* update = std::get_if<PublishedNodeUpdate>(&message);
-    if (update && !node_exists(hub, update->room, update->node))
-      return json_error(404, protocol::errc::not_found,
-                        "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published");
+    if (!update) continue;
+    switch (find_node(hub, update->room, update->node)) {
+      case NodeLookup::Found: break;
+      case NodeLookup::Missing:
+        return json_error(404, protocol::errc::not_found,
+                          "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published");
+      case NodeLookup::StoreFailed:
+        return json_error(503, protocol::errc::internal,
+                          "room \"" + update->room + "\" could not be loaded from the store; nothing was published — retry");
+    }
   }
 
   // Every room of the batch is opened before anything is applied: one that cannot be loaded

@@ -83,6 +83,11 @@ TEST_F(room_load_failure_test, a_room_that_cannot_be_loaded_is_refused_and_comes
   ASSERT_TRUE(good_room.ok());
   EXPECT_EQ(good_room->seq, 0) << "nothing was published to the good room either";
 
+  // A node_update for it, too: 503 (retry), not 404 (which a backend takes as final).
+  const HttpResponse node_update =
+      publish(*hub_, R"({"type":"node_update","room":"workflow:w1","node":"n1","status":"running"})", at(3));
+  EXPECT_EQ(node_update.status, 503) << node_update.body;
+
   // Other rooms work.
   auto other = send(ben, R"({"type":"subscribe","id":"s2","room":"chat:ok"})");
   EXPECT_NE(find<protocol::Subscribed>(other), nullptr);
