@@ -9,6 +9,7 @@
 #include <string>
 
 #include "handlers.h"
+#include "../log.h"
 #include "../rooms/room_access.h"
 
 namespace tandem::server::handlers {
@@ -60,7 +61,11 @@ void register_rooms(HandlerRegistry& registry) {
   // Every connection is in its user's room, so a message for the user reaches all its tabs.
   registry.on_authenticated([](Hub& hub, Connection& c, Now now) {
     const std::string room = user_room(c.user.id);
-    if (hub.rooms().join(c, room, JoinKind::Automatic, now.wall).status == JoinStatus::Unavailable) return;
+    if (hub.rooms().join(c, room, JoinKind::Automatic, now.wall).status == JoinStatus::Unavailable) {
+      // The store error is logged by the registry; messages to this user miss this connection.
+      LOG_WARN("%s: not in its user room %s (the room could not be loaded)", c.wire_id.c_str(), room.c_str());
+      return;
+    }
     hub.rooms().notify_joined(hub, c, room, JoinKind::Automatic);
   });
 
