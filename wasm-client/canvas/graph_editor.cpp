@@ -54,7 +54,11 @@ const protocol::LockInfo* GraphEditor::locked_by_other(const std::string& node) 
 
 // ---- edits ----
 
-void GraphEditor::begin_drag(const std::string& node, Vec2 position) { moves_.begin(node, position); }
+void GraphEditor::begin_drag(const std::string& node, Vec2 position) {
+  // A drag still in progress (the script's while the mouse drags, or the other way round) ends
+  // here, and its final position is sent as on release.
+  if (const auto ended = moves_.begin(node, position)) send_position(*ended);
+}
 
 void GraphEditor::drag_to(Vec2 position) { moves_.move(position); }
 

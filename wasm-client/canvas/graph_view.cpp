@@ -105,13 +105,14 @@ Hit hit_test(const std::vector<NodeBox>& nodes, const std::vector<EdgeLine>& edg
 
 // ---- NodeMoves ----
 
-void NodeMoves::begin(const std::string& node, Vec2 position) {
-  if (dragged_) end();
+std::optional<PositionUpdate> NodeMoves::begin(const std::string& node, Vec2 position) {
+  auto ended = end();  // a drag still in progress: its final update goes back to the caller
   dragged_ = node;
   last_send_at_.reset();
   Local& local = local_[node];
   local.position = position;
   if (local.in_flight == 0) local.last_sent = position;  // where the server has it: no update needed
+  return ended;
 }
 
 void NodeMoves::move(Vec2 position) {

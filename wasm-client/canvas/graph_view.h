@@ -141,7 +141,11 @@ class NodeMoves {
   // 66 ms: ~15 updates per second, smooth for watchers at a fraction of the 60 frames drawn.
   explicit NodeMoves(tandem::Millis interval = tandem::Millis{66}) : interval_(interval) {}
 
-  void begin(const std::string& node, Vec2 position);
+  // Starts a drag of `node`. A drag still in progress (a scripted drag while the mouse drags,
+  // or the other way round) is ended first: its final update, counted in flight, is returned
+  // and must be sent like end()'s (dropped, it would never be answered and the node would
+  // show its local position for good).
+  [[nodiscard]] std::optional<PositionUpdate> begin(const std::string& node, Vec2 position);
   void move(Vec2 position);  // the dragged node's new local position
   // The update to send now, if the drag moved since the last one and the interval has passed
   // (the first move of a drag goes at once). Counts it in flight.

@@ -121,6 +121,30 @@ TEST_F(graph_editor_test, a_drag_is_throttled_shown_at_once_and_settles_on_the_s
   EXPECT_EQ(editor->position("n1"), (Vec2{99, 5}));  // the replica: Ben's x came after ours
 }
 
+// A scripted drag begun while the mouse drags (or the other way round): the first drag's final
+// position is sent when the second begins, so every update is answered and n1 settles.
+TEST_F(graph_editor_test, a_drag_begun_during_another_sends_the_first_ones_final_position) {
+  editor->begin_drag("n1", {0, 0});
+  editor->drag_to({10, 0});
+  tick(1'000ms);
+  editor->drag_to({50, 0});      // not yet sent
+  editor->begin_drag("n2", {300, 0});
+  const auto updates = sent_of("node_update");
+  ASSERT_EQ(updates.size(), 2u);
+  const auto& final_n1 = std::get<protocol::NodeUpdate>(updates.back().message);
+  EXPECT_EQ(final_n1.node, "n1");
+  EXPECT_EQ(final_n1.fields.x, 50);
+  editor->end_drag();  // n2 did not move: nothing more
+  ASSERT_EQ(sent_of("node_update").size(), 2u);
+  server_updated("u-ana", 10, 0);
+  server_updated("u-ana", 50, 0);
+  transport.deliver(ack_frame(*updates[0].id));
+  transport.deliver(ack_frame(*updates[1].id));
+  EXPECT_EQ(editor->pending_moves(), 0);
+  server_updated("u-ben", 77, std::nullopt);  // later moves by others show again
+  EXPECT_EQ(editor->position("n1"), (Vec2{77, 0}));
+}
+
 TEST_F(graph_editor_test, a_refused_move_snaps_back_and_is_reported) {
   editor->begin_drag("n1", {0, 0});
   editor->drag_to({50, 50});

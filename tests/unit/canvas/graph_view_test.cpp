@@ -112,7 +112,7 @@ TEST(hit_test_test, an_edge_is_hit_within_the_tolerance_only) {
 
 TEST(node_moves_test, the_first_move_goes_at_once_then_one_per_interval) {
   NodeMoves moves(Millis{66});
-  moves.begin("n1", {0, 0});
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
   moves.move({10, 0});
   EXPECT_EQ(moves.take_due(Millis{1000}), (PositionUpdate{"n1", {10, 0}}));
   moves.move({20, 0});
@@ -125,13 +125,13 @@ TEST(node_moves_test, the_first_move_goes_at_once_then_one_per_interval) {
 
 TEST(node_moves_test, release_sends_the_final_position_unless_already_sent) {
   NodeMoves moves;
-  moves.begin("n1", {0, 0});
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
   moves.move({5, 5});
   ASSERT_TRUE(moves.take_due(Millis{0}));
   moves.move({7, 9});
   EXPECT_EQ(moves.end(), (PositionUpdate{"n1", {7, 9}}));
 
-  moves.begin("n2", {0, 0});
+  ASSERT_EQ(moves.begin("n2", {0, 0}), std::nullopt);
   moves.move({1, 1});
   ASSERT_TRUE(moves.take_due(Millis{0}));
   EXPECT_EQ(moves.end(), std::nullopt);  // the last sent is the final one
@@ -139,7 +139,7 @@ TEST(node_moves_test, release_sends_the_final_position_unless_already_sent) {
 
 TEST(node_moves_test, the_local_position_shows_until_every_update_is_answered) {
   NodeMoves moves;
-  moves.begin("n1", {0, 0});
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
   moves.move({10, 10});
   ASSERT_TRUE(moves.take_due(Millis{0}));
   moves.move({20, 20});
@@ -154,7 +154,7 @@ TEST(node_moves_test, the_local_position_shows_until_every_update_is_answered) {
 
 TEST(node_moves_test, answers_during_the_drag_keep_the_local_position) {
   NodeMoves moves;
-  moves.begin("n1", {0, 0});
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
   moves.move({10, 10});
   ASSERT_TRUE(moves.take_due(Millis{0}));
   moves.answered("n1");
@@ -164,15 +164,32 @@ TEST(node_moves_test, answers_during_the_drag_keep_the_local_position) {
 
 TEST(node_moves_test, a_drag_without_movement_sends_nothing) {
   NodeMoves moves;
-  moves.begin("n1", {4, 4});
+  ASSERT_EQ(moves.begin("n1", {4, 4}), std::nullopt);
   EXPECT_EQ(moves.take_due(Millis{0}), std::nullopt);
   EXPECT_EQ(moves.end(), std::nullopt);
   EXPECT_EQ(moves.shown("n1"), std::nullopt);
 }
 
+// A drag begun while another is in progress (a scripted drag while the mouse drags) ends the
+// first one: its final position comes back from begin() to be sent, so it is answered and the
+// first node settles (it used to be counted in flight and dropped: stuck for good).
+TEST(node_moves_test, a_drag_begun_during_another_returns_the_first_ones_final_update) {
+  NodeMoves moves;
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
+  moves.move({10, 10});
+  ASSERT_TRUE(moves.take_due(Millis{0}));  // sent, in flight
+  moves.move({50, 50});                    // the final position, not yet sent
+  EXPECT_EQ(moves.begin("n2", {300, 0}), (PositionUpdate{"n1", {50, 50}}));
+  EXPECT_EQ(moves.dragging(), "n2");
+  moves.answered("n1");
+  moves.answered("n1");  // both updates sent for n1 are answered
+  EXPECT_EQ(moves.in_flight(), 0);
+  EXPECT_EQ(moves.shown("n1"), std::nullopt);
+}
+
 TEST(node_moves_test, forget_drops_a_deleted_node) {
   NodeMoves moves;
-  moves.begin("n1", {0, 0});
+  ASSERT_EQ(moves.begin("n1", {0, 0}), std::nullopt);
   moves.move({3, 3});
   ASSERT_TRUE(moves.take_due(Millis{0}));
   moves.forget("n1");
