@@ -267,6 +267,11 @@ void draw_new_node_menu(GraphEditor& editor, GraphCanvasState& state) {
   ImGui::EndPopup();
 }
 
+void fill_label_buffer(GraphCanvasState& state, const std::string& label) {
+  state.label_buffer.fill('\0');
+  std::strncpy(state.label_buffer.data(), label.c_str(), state.label_buffer.size() - 1);
+}
+
 void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
   if (!state.editing_node) return;
   const std::string node = *state.editing_node;
@@ -286,6 +291,9 @@ void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
     case LabelLock::None:
     case LabelLock::Asking: ImGui::TextDisabled("taking the lock on %s...", node.c_str()); break;
     case LabelLock::Held: {
+      // The label as it is now that the lock is ours (granted, or handed over after someone
+      // else's edit), not as it was when the editor opened.
+      if (const auto label = editor.take_label_to_edit(node)) fill_label_buffer(state, *label);
       // The field takes the keyboard once the Enter that opened the editor is up: held (its
       // key repeat, or a slow frame) into the active field, it would save the old label at once.
       if (state.focus_label && !ImGui::IsKeyDown(ImGui::GetKeyIndex(ImGuiKey_Enter))) {

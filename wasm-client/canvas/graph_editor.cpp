@@ -165,7 +165,7 @@ void GraphEditor::lock_node(const std::string& node) {
       return;
     }
     const bool granted = answer->outcome == tandem::LockOutcome::Granted;
-    view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder};
+    view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder, granted};
     if (on_event) {
       on_event("lock: " + node + (granted ? " granted fence " + std::to_string(answer->fence)
                                           : " denied, held by " + (answer->holder ? answer->holder->name : "?")));
@@ -192,7 +192,7 @@ void GraphEditor::request_takeover(const std::string& node) {
       return;
     }
     const bool granted = answer->outcome == tandem::LockOutcome::Granted;
-    view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder};
+    view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder, granted};
     if (on_event) on_event("takeover: " + node + (granted ? " granted" : " denied"));
   });
 }
@@ -207,6 +207,15 @@ void GraphEditor::set_label(const std::string& node, const std::string& label) {
 LabelLock GraphEditor::label_lock(const std::string& node) const {
   const auto found = locks_.find(node);
   return found == locks_.end() ? LabelLock::None : found->second.state;
+}
+
+std::optional<std::string> GraphEditor::take_label_to_edit(const std::string& node) {
+  const auto found = locks_.find(node);
+  if (found == locks_.end() || found->second.state != LabelLock::Held || !found->second.fresh) return std::nullopt;
+  found->second.fresh = false;
+  const auto* replica = this->replica();
+  const auto* current = replica != nullptr ? replica->document().node(node) : nullptr;
+  return current != nullptr ? current->label : std::string{};
 }
 
 std::optional<protocol::LockHolder> GraphEditor::lock_holder(const std::string& node) const {

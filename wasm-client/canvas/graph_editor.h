@@ -74,6 +74,10 @@ class GraphEditor {
   void request_takeover(const std::string& node);
   void set_label(const std::string& node, const std::string& label);  // with our fence when held
   LabelLock label_lock(const std::string& node) const;
+  // The label to put in the editor's field, once, when the lock has just become held (granted
+  // or taken over): the replica's label at that moment, not the one seen when the editor
+  // opened, so a label someone saved before handing the lock over is not written back.
+  std::optional<std::string> take_label_to_edit(const std::string& node);
   std::optional<tandem::protocol::LockHolder> lock_holder(const std::string& node) const;
   // Someone asked for a lock we hold (from Rooms::on_takeover_requested); shown until handled.
   void takeover_requested(const tandem::protocol::TakeoverRequested& request);
@@ -100,6 +104,7 @@ class GraphEditor {
   struct LockView {
     LabelLock state = LabelLock::None;
     std::optional<tandem::protocol::LockHolder> holder;
+    bool fresh = false;  // Held, and the label field not yet filled (take_label_to_edit)
   };
   std::map<std::string, LockView> locks_;
   std::vector<tandem::protocol::TakeoverRequested> takeovers_;

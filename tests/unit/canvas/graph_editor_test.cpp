@@ -204,5 +204,31 @@ TEST_F(graph_editor_test, lock_state_follows_the_answers) {
   EXPECT_EQ(update.fence, 7);  // written under our lock
 }
 
+// The label field is filled when the lock becomes ours, not when the editor opened: Ben saved
+// "Ben's" while we waited (a slow grant, or a takeover after his edit), so Save must not write
+// our stale copy back under a valid fence.
+TEST_F(graph_editor_test, the_label_to_edit_is_the_replicas_when_the_lock_is_granted) {
+  editor->lock_node("n1");
+  EXPECT_EQ(editor->take_label_to_edit("n1"), std::nullopt);  // not held yet
+  protocol::NodeFields fields;
+  fields.label = "Ben's";
+  transport.deliver(frame(protocol::NodeUpdated{kDoc, "n1", fields, "u-ben", ++seq, 1}));
+  transport.deliver(frame(protocol::LockGranted{kDoc, "n1", 7, 1'700'000'030'000}, *sent_of("lock")[0].id));
+  EXPECT_EQ(editor->take_label_to_edit("n1"), "Ben's");
+  EXPECT_EQ(editor->take_label_to_edit("n1"), std::nullopt);  // once: what is typed then stays
+}
+
+TEST_F(graph_editor_test, the_label_to_edit_after_a_takeover_is_the_one_saved_before_the_hand_over) {
+  editor->request_takeover("n2");
+  const auto asks = sent_of("takeover");
+  ASSERT_EQ(asks.size(), 1u);
+  protocol::NodeFields fields;
+  fields.label = "Saved by Ben";
+  transport.deliver(frame(protocol::NodeUpdated{kDoc, "n2", fields, "u-ben", ++seq, 1}));
+  transport.deliver(frame(protocol::LockGranted{kDoc, "n2", 9, 1'700'000'030'000}, *asks[0].id));
+  ASSERT_EQ(editor->label_lock("n2"), LabelLock::Held);
+  EXPECT_EQ(editor->take_label_to_edit("n2"), "Saved by Ben");
+}
+
 }  // namespace
 }  // namespace canvas
