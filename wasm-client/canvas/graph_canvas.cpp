@@ -311,6 +311,19 @@ void draw_label_editor(GraphEditor& editor, GraphCanvasState& state) {
       if (ImGui::Button("Cancel")) close = true;
       break;
     }
+    case LabelLock::Lost: {  // no Save: the fence is gone. Retry asks again (the field is then refilled)
+      const auto holder = editor.lock_holder(node);
+      const auto reason = editor.lock_loss(node);
+      if (reason == tandem::LockLossReason::TakenOver || reason == tandem::LockLossReason::Denied) {
+        ImGui::Text("%s was taken over by %s", node.c_str(), holder ? holder->name.c_str() : "someone");
+      } else {
+        ImGui::Text("the lock on %s was lost (%s)", node.c_str(), reason ? tandem::to_string(*reason) : "?");
+      }
+      if (ImGui::Button("Retry")) editor.lock_node(node);
+      ImGui::SameLine();
+      if (ImGui::Button("Close")) close = true;
+      break;
+    }
     case LabelLock::Denied: {
       const auto holder = editor.lock_holder(node);
       ImGui::Text("%s is being edited by %s", node.c_str(), holder ? holder->name.c_str() : "someone");

@@ -209,6 +209,11 @@ LabelLock GraphEditor::label_lock(const std::string& node) const {
   return found == locks_.end() ? LabelLock::None : found->second.state;
 }
 
+std::optional<tandem::LockLossReason> GraphEditor::lock_loss(const std::string& node) const {
+  const auto found = locks_.find(node);
+  return found == locks_.end() ? std::nullopt : found->second.lost;
+}
+
 std::optional<std::string> GraphEditor::take_label_to_edit(const std::string& node) {
   const auto found = locks_.find(node);
   if (found == locks_.end() || found->second.state != LabelLock::Held || !found->second.fresh) return std::nullopt;
@@ -236,7 +241,9 @@ void GraphEditor::dismiss_takeover(const std::string& node) {
 
 void GraphEditor::lock_lost(const tandem::LockLost& lost) {
   if (lost.room != room_) return;
-  locks_.erase(lost.resource);
+  if (const auto found = locks_.find(lost.resource); found != locks_.end()) {
+    found->second = {LabelLock::Lost, lost.holder, false, lost.reason};
+  }
   dismiss_takeover(lost.resource);
   if (on_event) on_event("lock lost: " + lost.resource + " (" + tandem::to_string(lost.reason) + ")");
 }

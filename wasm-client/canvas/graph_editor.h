@@ -26,6 +26,7 @@ enum class LabelLock {
   Asking,     // lock or takeover sent
   Held,       // granted (the core renews it)
   Denied,     // someone else holds it (see lock_holder())
+  Lost,       // was held, then lost (taken over, expired...: see lock_loss())
 };
 
 class GraphEditor {
@@ -79,11 +80,16 @@ class GraphEditor {
   // opened, so a label someone saved before handing the lock over is not written back.
   std::optional<std::string> take_label_to_edit(const std::string& node);
   std::optional<tandem::protocol::LockHolder> lock_holder(const std::string& node) const;
+  // Why a lock we held on `node` ended, while label_lock() is Lost (lock_holder(): who has it
+  // now, when the server said).
+  std::optional<tandem::LockLossReason> lock_loss(const std::string& node) const;
   // Someone asked for a lock we hold (from Rooms::on_takeover_requested); shown until handled.
   void takeover_requested(const tandem::protocol::TakeoverRequested& request);
   const std::vector<tandem::protocol::TakeoverRequested>& takeover_requests() const { return takeovers_; }
   void dismiss_takeover(const std::string& node);  // keep the lock (it still moves after grace)
-  void lock_lost(const tandem::LockLost& lost);    // from Rooms::on_lock_lost
+  // From Rooms::on_lock_lost: a lock we still track (the label editor is on it) becomes Lost,
+  // so the editor says so instead of waiting for a lock that will not come.
+  void lock_lost(const tandem::LockLost& lost);
 
   // ---- driving ----
   void tick(tandem::Millis now);  // sends the due position update of a drag; flushes presence
@@ -105,6 +111,7 @@ class GraphEditor {
     LabelLock state = LabelLock::None;
     std::optional<tandem::protocol::LockHolder> holder;
     bool fresh = false;  // Held, and the label field not yet filled (take_label_to_edit)
+    std::optional<tandem::LockLossReason> lost = std::nullopt;  // Lost: why
   };
   std::map<std::string, LockView> locks_;
   std::vector<tandem::protocol::TakeoverRequested> takeovers_;

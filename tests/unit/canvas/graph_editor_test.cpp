@@ -230,5 +230,32 @@ TEST_F(graph_editor_test, the_label_to_edit_after_a_takeover_is_the_one_saved_be
   EXPECT_EQ(editor->take_label_to_edit("n2"), "Saved by Ben");
 }
 
+// A lock lost while the label editor is on it (taken over after "Keep" and the grace, or
+// expired) shows as Lost with why and who has it now, not as None ("taking the lock..." for
+// good, with what was typed silently dropped).
+TEST_F(graph_editor_test, a_lock_taken_over_while_held_shows_as_lost_by_whom) {
+  client->rooms().on_lock_lost = [this](const tandem::LockLost& lost) { editor->lock_lost(lost); };
+  editor->lock_node("n2");
+  transport.deliver(frame(protocol::LockGranted{kDoc, "n2", 7, 1'700'000'030'000}, *sent_of("lock")[0].id));
+  ASSERT_EQ(editor->label_lock("n2"), LabelLock::Held);
+  const protocol::LockHolder ben{"u-ben", "Ben", "#3366ff"};
+  transport.deliver(frame(protocol::Locked{kDoc, "n2", ben, 8, 1'700'000'040'000, ++seq, 1}));
+  EXPECT_EQ(editor->label_lock("n2"), LabelLock::Lost);
+  EXPECT_EQ(editor->lock_loss("n2"), tandem::LockLossReason::TakenOver);
+  EXPECT_EQ(editor->lock_holder("n2"), ben);
+  EXPECT_EQ(events.back(), "lock lost: n2 (taken_over)");
+  editor->unlock_node("n2");  // Close
+  EXPECT_EQ(editor->label_lock("n2"), LabelLock::None);
+}
+
+TEST_F(graph_editor_test, an_expired_lock_shows_as_lost) {
+  client->rooms().on_lock_lost = [this](const tandem::LockLost& lost) { editor->lock_lost(lost); };
+  editor->lock_node("n1");
+  transport.deliver(frame(protocol::LockGranted{kDoc, "n1", 7, 1'700'000'030'000}, *sent_of("lock")[0].id));
+  transport.deliver(frame(protocol::Unlocked{kDoc, "n1", protocol::UnlockReason::Expired, ++seq, 1}));
+  EXPECT_EQ(editor->label_lock("n1"), LabelLock::Lost);
+  EXPECT_EQ(editor->lock_loss("n1"), tandem::LockLossReason::Expired);
+}
+
 }  // namespace
 }  // namespace canvas
