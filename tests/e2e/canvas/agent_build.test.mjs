@@ -17,7 +17,7 @@ import { startServer } from '../lib/server.mjs';
 import { POLL_MS, readState, startDesktopCanvas, startXvfb, waitFor } from './desktop.mjs';
 import { assertDrawn } from './expectations.mjs';
 import { mintToken } from './jwt.mjs';
-import { decodePng } from './png.mjs';
+import { countPixelsNear, decodePng } from './png.mjs';
 
 const WORKFLOW = 'workflow:e2e-agent-build';
 const AGENT_ROOM = 'agent:e2e-agent-build';
@@ -25,6 +25,10 @@ const PROMPT = 'fetch new orders, keep the paid ones and email a summary';
 const STEP_MS = 200;              // the agent's pause between steps: longer than the dump's 100 ms
 const AGENT_DEADLINE_MS = 30_000;  // the whole build takes ~2-3 s at STEP_MS
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
+// The idle title strip colour (canvas_colours.h's status_colour(Idle)); none of it is drawn
+// without nodes. A strip is 180 x 22 px at zoom 1; `fit` shows the agent's graph at ~0.6-1.
+const IDLE_STRIP_RGB = [88, 96, 112];
+const MIN_STRIP_PIXELS_PER_NODE = 800;
 const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');
 
 let server;
@@ -100,7 +104,13 @@ test('a tandem-agent build appears node by node in a running canvas', async () =
 
     await writeFile(gate, '');
     assert.equal(await canvas.exited, 0, canvas.stderr());
-    assertDrawn(decodePng(await readFile(screenshot)), { state: 'open', userColour: ANA.color }, screenshot);
+    const image = decodePng(await readFile(screenshot));
+    assertDrawn(image, { state: 'open', userColour: ANA.color }, screenshot);
+    // The graph itself is drawn, not only the connection panel: the nodes' title strips.
+    const stripPixels = countPixelsNear(image, IDLE_STRIP_RGB, 3);
+    console.log(`${stripPixels} pixels of the idle title strip colour for ${final.nodes.length} nodes`);
+    assert.ok(stripPixels >= MIN_STRIP_PIXELS_PER_NODE * final.nodes.length,
+              `${screenshot}: ${stripPixels} pixels of the title strip colour ${IDLE_STRIP_RGB} for ${final.nodes.length} nodes`);
   } finally {
     canvas.kill();
     await canvas.exited;
