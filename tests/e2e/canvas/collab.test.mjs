@@ -35,6 +35,9 @@ import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 
 const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
 const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
+// The server's takeover grace, far beyond any wait here: a takeover granted within the test can
+// only come from Ana's "hand over", not from the grace running out (default 5 s).
+const LOCK_GRACE_MS = 120_000;
 // The graph sits between the left-hand windows (x < 460) and the People window (x > 1020):
 // the canvas origin starts at ORIGIN on screen (main.cpp's initial pan).
 const SIZE = { width: 1280, height: 800 };
@@ -96,7 +99,7 @@ const lockIn = (state, resource) => state?.locks.find((l) => l.resource === reso
 before(async () => {
   if (!canvasBinary) throw new Error('TANDEM_CANVAS_BIN is not set: point it at the tandem-canvas binary');
   server = await startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? process.cwd(),
-                               extraArgs: ['--publish-api-key', PUBLISH_KEY] });
+                               extraArgs: ['--publish-api-key', PUBLISH_KEY, '--lock-grace-ms', String(LOCK_GRACE_MS)] });
   const webRoot = process.env.TANDEM_WWW_DIR;
   for (const file of ['canvas.html', 'canvas.js', 'canvas.wasm']) {
     if (!webRoot || !existsSync(join(webRoot, file))) {
@@ -229,7 +232,14 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     //    lock and releases it; Ana's replica shows the label, and no lock left.
     await writeFile(gate('takeover'), '');
     await waitFor('the takeover request in Ana\'s output', () => /^takeover requested: n2 by Ben$/m.test(ana.stdout()), all);
+    // The grace is LOCK_GRACE_MS (longer than any wait): the grant comes from the hand-over, so
+    // Ana's unlock is answered, and Ben's grant arrives well inside the grace.
+    const askedAt = Date.now();
+    await waitFor('Ana\'s hand-over answered', () => /^unlock: n2 ok$/m.test(ana.stdout()), all);
     await waitFor('Ben granted n2', () => /^takeover: n2 granted$/m.test(ben.stdout()), all);
+    const grantedAfterMs = Date.now() - askedAt;
+    console.log(`takeover granted ${grantedAfterMs} ms after Ana was asked (grace ${LOCK_GRACE_MS} ms)`);
+    assert.ok(grantedAfterMs < LOCK_GRACE_MS / 4, `takeover granted after ${grantedAfterMs} ms: not by the hand-over`);
     await waitFor('the new label and no lock in Ana\'s dump', async () => {
       const state = await readState(ana);
       return nodeIn(state, 'n2')?.label === 'Keep paid orders' && state.locks.length === 0;
