@@ -624,12 +624,19 @@ TEST(sqlite_store_test, a_failing_migration_leaves_the_database_at_its_previous_
   EXPECT_EQ(fixed.value()->schema_version(), 3);
 }
 
+// Options for a store at `path` whose wall clock is `now` (moved by the test), forgetting
+// sessions unused for 7 days.
+SqliteOptions with_clock(const std::string& path, UnixMillis& now) {
+  SqliteOptions options = at(path);
+  options.wall_clock = [&now] { return now; };
+  options.retention.session_days = 7;
+  return options;
+}
+
 TEST(sqlite_store_test, sessions_unused_for_session_days_are_forgotten_at_open_with_their_requests) {
   TempDir dir;
   UnixMillis now = 1'700'000'000'000;
-  SqliteOptions options = at(dir.file("tandem.db"));
-  options.wall_clock = [&now] { return now; };
-  options.retention.session_days = 7;
+  const SqliteOptions options = with_clock(dir.file("tandem.db"), now);
   {
     auto store = open_or_fail(options);
     ASSERT_TRUE(store);
@@ -660,10 +667,7 @@ TEST(sqlite_store_test, sessions_unused_for_session_days_are_forgotten_at_open_w
 TEST(sqlite_store_test, a_running_store_forgets_unused_sessions_in_a_commit_about_hourly) {
   TempDir dir;
   UnixMillis now = 1'700'000'000'000;
-  SqliteOptions options = at(dir.file("tandem.db"));
-  options.wall_clock = [&now] { return now; };
-  options.retention.session_days = 7;
-  auto store = open_or_fail(options);
+  auto store = open_or_fail(with_clock(dir.file("tandem.db"), now));
   ASSERT_TRUE(store);
   WriteBatch day0;
   day0.add(WriteBatch::PutSession{StoredSession{"old", "ana"}});
