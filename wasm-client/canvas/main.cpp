@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   const auto state_json = [&] {
     canvas::CanvasStateInput input;
     input.connection = canvas::link_state_name(view.state);
+    input.retry_in = view.retry_in;
     if (const auto& connected = client.connected()) input.user = connected->user;
     input.room = options.room;
     if (editor) {

@@ -58,6 +58,7 @@ void add_panel_state(tandem::json::JsonWriter& out, const CanvasStateInput& inpu
 std::string canvas_state_json(const CanvasStateInput& input) {
   tandem::json::JsonWriter out;
   out.str("connection", input.connection);
+  if (input.retry_in) out.int64("retry_in_ms", input.retry_in->count());
   if (input.user) {
     tandem::json::JsonWriter user;
     user.str("id", input.user->id).str("name", input.user->name).str("color", input.user->color);

@@ -5,7 +5,8 @@
 // kStateWriteInterval. Browser: web/canvas.html's window.tandemCanvasState() calls the
 // exported tandem_canvas_state() (main.cpp).
 //
-// {"connection":"open","user":{"id","name","color"},"room":"workflow:42","joined":true,
+// {"connection":"open","retry_in_ms":900 (reconnecting only),"user":{"id","name","color"},
+//  "room":"workflow:42","joined":true,
 //  "nodes":[{"id","type","label","x","y","status"}],"edges":[{"id","from","to"}],
 //  "executions":[{"id","status","node","progress"}],
 //  "members":[{"id","name","color","cursor":{"x","y"}}],
@@ -34,6 +35,7 @@ inline constexpr std::size_t kDumpedStreamEvents = 50;
 
 struct CanvasStateInput {
   std::string connection;                          // link_state_name(): "open", ...
+  std::optional<tandem::Millis> retry_in;          // reconnecting: the countdown shown
   std::optional<tandem::protocol::UserInfo> user;  // from `connected`
   std::string room;                                // empty: no --room
   bool joined = false;

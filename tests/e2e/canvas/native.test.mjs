@@ -185,6 +185,10 @@ test('an edit made while the server is down is queued, shown as queued, and stor
     await until('joined', (state) => state.joined && state.connection === 'open');
     await server.stop();
     await until('the connection lost', (state) => state.connection !== 'open');
+    // The connection indicator's countdown to the next attempt is in the dump while reconnecting.
+    const countdown = await until('reconnecting with a countdown',
+      (state) => state.connection === 'reconnecting' && typeof state.retry_in_ms === 'number');
+    assert.ok(countdown.retry_in_ms >= 0 && countdown.retry_in_ms <= 30_000, `retry_in_ms ${countdown.retry_in_ms}`);
     await writeFile(gate, '');
     const offline = await until('the edit queued', (state) => state.queued >= 1);
     assert.equal(offline.nodes.some((n) => n.id === 'n-off'), false, 'not in the replica before the server applied it');

@@ -97,6 +97,20 @@ TEST(state_dump_test, holds_the_document_members_locks_and_connection) {
   EXPECT_EQ(text.substr(text.rfind(",\"frame\"")), ",\"frame\":9}");
 }
 
+TEST(state_dump_test, while_reconnecting_it_holds_the_countdown_and_only_then) {
+  CanvasStateInput input;
+  input.connection = "reconnecting";
+  input.retry_in = tandem::Millis{1'250};
+  auto reconnecting = tandem::json::parse_json(canvas_state_json(input));
+  ASSERT_TRUE(reconnecting);
+  EXPECT_EQ(cJSON_GetObjectItem(reconnecting->get(), "retry_in_ms")->valuedouble, 1250);
+  input.connection = "open";
+  input.retry_in.reset();
+  auto open = tandem::json::parse_json(canvas_state_json(input));
+  ASSERT_TRUE(open);
+  EXPECT_EQ(cJSON_GetObjectItem(open->get(), "retry_in_ms"), nullptr);
+}
+
 TEST(state_dump_test, before_joining_the_lists_are_empty_and_there_is_no_script) {
   CanvasStateInput input;
   input.connection = "connecting";
