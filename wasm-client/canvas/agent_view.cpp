@@ -152,14 +152,4 @@ std::string agent_command(const std::string& url, const std::string& agent_room,
   return command;
 }
 
-std::vector<StreamEvent> StreamFeed::take_new(const std::deque<StreamEvent>& stream) {
-  if (!stream.empty() && stream.back().seq < last_seq_) last_seq_ = 0;  // the stream started over
-  std::vector<StreamEvent> fresh;
-  for (const auto& event : stream) {
-    if (event.seq > last_seq_) fresh.push_back(event);
-  }
-  if (!fresh.empty()) last_seq_ = fresh.back().seq;
-  return fresh;
-}
-
 }  // namespace canvas

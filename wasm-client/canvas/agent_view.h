@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "seq_feed.h"
 #include "tandem/protocol/streams.h"
 
 namespace canvas {
@@ -72,14 +73,7 @@ std::string agent_command(const std::string& url, const std::string& agent_room,
                           const std::string& prompt);
 inline constexpr const char* kDefaultAgentPrompt = "Fetch orders and email a summary";
 
-// The stream events that arrived since the last take_new() (the replay on join included; a
-// stream that restarts at a lower seq is reported again).
-class StreamFeed {
- public:
-  std::vector<tandem::protocol::StreamEvent> take_new(const std::deque<tandem::protocol::StreamEvent>& stream);
-
- private:
-  std::int64_t last_seq_ = 0;
-};
+// The stream events that arrived since the last take_new() (the replay on join included).
+using StreamFeed = SeqFeed<tandem::protocol::StreamEvent>;
 
 }  // namespace canvas

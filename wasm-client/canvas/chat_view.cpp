@@ -117,16 +117,4 @@ const PendingLine* PendingChat::find(std::uint64_t local_id) const {
   return nullptr;
 }
 
-// ---- ChatFeed -------------------------------------------------------------------------------
-
-std::vector<ChatEntry> ChatFeed::take_new(const std::deque<ChatEntry>& chat) {
-  if (!chat.empty() && chat.back().seq < last_seq_) last_seq_ = 0;  // the room started over
-  std::vector<ChatEntry> fresh;
-  for (const auto& message : chat) {
-    if (message.seq > last_seq_) fresh.push_back(message);
-  }
-  if (!fresh.empty()) last_seq_ = fresh.back().seq;
-  return fresh;
-}
-
 }  // namespace canvas

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "seq_feed.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/chat.h"
 
@@ -110,14 +111,7 @@ class PendingChat {
 
 // ---- ChatFeed -------------------------------------------------------------------------------
 
-// The messages that arrived since the last take_new(), by seq (history on join included;
-// a history that restarts at a lower seq — a cleared or reset room — is reported again).
-class ChatFeed {
- public:
-  std::vector<tandem::protocol::ChatEntry> take_new(const std::deque<tandem::protocol::ChatEntry>& chat);
-
- private:
-  std::int64_t last_seq_ = 0;
-};
+// The messages that arrived since the last take_new(), by seq (history on join included).
+using ChatFeed = SeqFeed<tandem::protocol::ChatEntry>;
 
 }  // namespace canvas
