@@ -157,20 +157,26 @@ void GraphEditor::push_presence() {
 
 void GraphEditor::lock_node(const std::string& node) {
   locks_[node] = {LabelLock::Asking, std::nullopt};
-  rooms_.lock(room_, node, std::nullopt, [this, node](tandem::Result<tandem::LockAnswer> answer) {
+  rooms_.lock(room_, node, std::nullopt, on_lock_answer(node, false));
+}
+
+tandem::LockCallback GraphEditor::on_lock_answer(const std::string& node, bool takeover) {
+  return [this, node, takeover](tandem::Result<tandem::LockAnswer> answer) {
+    const std::string what = (takeover ? "takeover: " : "lock: ") + node;
     LockView& view = locks_[node];
     if (!answer) {
       view = {LabelLock::None, std::nullopt};
-      if (on_event) on_event("lock: " + node + " failed: " + answer.error().code);
+      if (on_event) on_event(what + " failed: " + answer.error().code);
       return;
     }
     const bool granted = answer->outcome == tandem::LockOutcome::Granted;
     view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder, granted};
-    if (on_event) {
-      on_event("lock: " + node + (granted ? " granted fence " + std::to_string(answer->fence)
-                                          : " denied, held by " + (answer->holder ? answer->holder->name : "?")));
-    }
-  });
+    if (!on_event) return;
+    if (takeover) on_event(what + (granted ? " granted" : " denied"));
+    else
+      on_event(what + (granted ? " granted fence " + std::to_string(answer->fence)
+                               : " denied, held by " + (answer->holder ? answer->holder->name : "?")));
+  };
 }
 
 void GraphEditor::unlock_node(const std::string& node) {
@@ -184,17 +190,7 @@ void GraphEditor::unlock_node(const std::string& node) {
 
 void GraphEditor::request_takeover(const std::string& node) {
   locks_[node] = {LabelLock::Asking, std::nullopt};
-  rooms_.request_takeover(room_, node, [this, node](tandem::Result<tandem::LockAnswer> answer) {
-    LockView& view = locks_[node];
-    if (!answer) {
-      view = {LabelLock::None, std::nullopt};
-      if (on_event) on_event("takeover: " + node + " failed: " + answer.error().code);
-      return;
-    }
-    const bool granted = answer->outcome == tandem::LockOutcome::Granted;
-    view = {granted ? LabelLock::Held : LabelLock::Denied, answer->holder, granted};
-    if (on_event) on_event("takeover: " + node + (granted ? " granted" : " denied"));
-  });
+  rooms_.request_takeover(room_, node, on_lock_answer(node, true));
 }
 
 void GraphEditor::set_label(const std::string& node, const std::string& label) {

@@ -95,6 +95,9 @@ class GraphEditor {
   void tick(tandem::Millis now);  // sends the due position update of a drag; flushes presence
 
  private:
+  // The answer to lock() (takeover false) or request_takeover() on `node`, into its LockView, with
+  // a stdout line ("lock: n2 granted fence 4", "takeover: n2 granted", "... failed: CODE").
+  tandem::LockCallback on_lock_answer(const std::string& node, bool takeover);
   void send_position(const PositionUpdate& update);
   void report(const std::string& what, const tandem::Result<tandem::Acked>& answer);
   void push_presence();
