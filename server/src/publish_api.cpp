@@ -3,6 +3,9 @@
 #include "publish_api.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -58,20 +61,28 @@ Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
 
 enum class NodeLookup { Found, Missing, StoreFailed };
 
+// The node ids of rooms that are not live, read from the store once per publish call (a batch
+// may name one room many times); nullopt: the read failed.
+using StoredNodeIds = std::map<std::string, std::optional<std::set<std::string>>>;
+
 // Whether workflow `room` has node `node` — from memory when the room is live, else from the
 // store — without opening (and so creating) the room.
-NodeLookup find_node(Hub& hub, const std::string& room, const std::string& node) {
+NodeLookup find_node(Hub& hub, const std::string& room, const std::string& node, StoredNodeIds& stored_ids) {
   if (const Room* live = hub.rooms().find(room))
     return live->doc.find_node(node) != nullptr ? NodeLookup::Found : NodeLookup::Missing;
   if (!hub.store()) return NodeLookup::Missing;
-  auto stored = hub.store()->load_room(room);
-  if (!stored) {
-    LOG_ERROR("publish: cannot load room %s: %s", room.c_str(), stored.error().message.c_str());
-    return NodeLookup::StoreFailed;
+  auto [it, first_read] = stored_ids.try_emplace(room);
+  if (first_read) {
+    auto stored = hub.store()->load_room(room);
+    if (!stored) {
+      LOG_ERROR("publish: cannot load room %s: %s", room.c_str(), stored.error().message.c_str());
+    } else {
+      it->second.emplace();
+      for (const protocol::Node& n : stored->nodes) it->second->insert(n.id);
+    }
   }
-  const bool found =
-      std::any_of(stored->nodes.begin(), stored->nodes.end(), [&](const protocol::Node& n) { return n.id == node; });
-  return found ? NodeLookup::Found : NodeLookup::Missing;
+  if (!it->second) return NodeLookup::StoreFailed;
+  return it->second->contains(node) ? NodeLookup::Found : NodeLookup::Missing;
 }
 
 const std::string& room_of(const PublishMessage& message) {
@@ -86,10 +97,11 @@ HttpResponse publish(Hub& hub, std::string_view body, Now now) {
   std::vector<PublishMessage>& messages = decoded.value();
 
   // Validate everything before changing anything.
+  StoredNodeIds stored_ids;
   for (const PublishMessage& message : messages) {
     const auto* update = std::get_if<PublishedNodeUpdate>(&message);
     if (!update) continue;
-    switch (find_node(hub, update->room, update->node)) {
+    switch (find_node(hub, update->room, update->node, stored_ids)) {
       case NodeLookup::Found: break;
       case NodeLookup::Missing:
         return json_error(404, protocol::errc::not_found,
