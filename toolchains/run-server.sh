@@ -12,6 +12,7 @@ cd "$ROOT"
 JOBS="${TANDEM_JOBS:-$(nproc)}"
 
 ./toolchains/setup.sh
+. ./toolchains/node-path.sh  # the Node.js setup chose
 cmake --preset wasm >/dev/null && cmake --build --preset wasm -j "$JOBS"
 cmake --preset native >/dev/null && cmake --build --preset native -j "$JOBS" --target tandem-server
 exec ./build/native/server/tandem-server --dev --web-root "$ROOT/build/www" "$@"

