@@ -16,7 +16,8 @@
 # command. Run as root on a Debian machine with network access to Debian's mirrors and the npm
 # registry; it takes about 20 minutes on 2 cores and a few GB in the temp dir. The chroot
 # shares this machine's network: port 8080 (the run command's default) must be free.
-# Daemons that packages would start inside the chroot (redis-server) are held back with a
+# This machine's local CA certificates (/usr/local/share/ca-certificates) are copied in, as any
+# machine on its network has them. Daemons that packages would start inside the chroot (redis-server) are held back with a
 # policy-rc.d, as in any chroot; the tests start their own servers.
 #
 # Usage: toolchains/check-fresh.sh [--ref REF] [--keep] [--dir DIR]
@@ -113,6 +114,14 @@ mount --bind /dev "$CHROOT/dev"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$CHROOT/dev/pts"
 mount -t tmpfs -o mode=1777 tmpfs "$CHROOT/dev/shm"
 
+# This machine's local trust anchors (a TLS-inspecting proxy's CA, added the Debian way in
+# /usr/local/share/ca-certificates) go in too, as any machine on this network has them; the
+# ca-certificates package below adds them to the root's store.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$CHROOT/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$CHROOT/usr/local/share/ca-certificates/"
+  log "this machine's local CA certificates copied in: $(cd /usr/local/share/ca-certificates && echo *.crt)"
+fi
 log "what a machine needs beforehand: git and ca-certificates"
 in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git ca-certificates' \
   >"$LOGS/prerequisites.log" 2>&1 || die "installing git and ca-certificates failed; see $LOGS/prerequisites.log"
@@ -135,7 +144,7 @@ server_result="FAILED"
 server_detail=""
 while :; do
   if ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid"; rc=$?
+    rc=0; wait "$server_pid" || rc=$?
     server_detail="exited with $rc before /healthz answered; tail of its log:\n$(tail -n 30 "$LOGS/run-server.log")"
     break
   fi
@@ -163,7 +172,7 @@ if kill -0 "$server_pid" 2>/dev/null; then
   kill -INT -- "-$SERVER_PGID" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL -- "-$SERVER_PGID" 2>/dev/null || true
-  wait "$server_pid"; server_rc=$?
+  server_rc=0; wait "$server_pid" || server_rc=$?
 fi
 SERVER_PGID=""
 server_time=$(( $(date +%s) - server_started ))

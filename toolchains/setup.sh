@@ -155,6 +155,11 @@ node_is_recent || { echo "setup: node $(node --version 2>&1) / npm $(npm --versi
 [ -x "$NODE_HOME/bin/node" ] && log "node $(node --version), npm $(npm --version) from .cache/node (put .cache/node/bin first on PATH to use them by hand)"
 
 # --- 4. npm packages from the lockfile -------------------------------------------------------
+# Node.js trusts its own bundled roots only; add the system's store, so a network whose TLS
+# proxy's CA was installed the Debian way (update-ca-certificates) works for npm as for curl.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 if [ -f "$ROOT/package-lock.json" ]; then
   stamp="$ROOT/node_modules/.tandem-lock"
   if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/package-lock.json"; then
