@@ -148,8 +148,10 @@ describe('tandem.mjs in Chromium (scripted peer)', () => {
     assert.equal(state.cause, 'unauthorized');
     assert.equal(state.closeCode, 4401);
     assert.equal(state.closeReason, 'token expired');
-    // The session stays closed: no new connection attempt follows.
-    await page.waitForTimeout(1_000);
+    // The session stays closed: `closed` is final (no retry is scheduled) and no new connection
+    // attempt was made.
+    assert.equal(state.retryAt, undefined);
+    assert.equal(state.attempt ?? 0, 0);
     assert.equal(server.connections.length, 1);
   });
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "imgui.h"
+#include "imgui_places.h"
 #include "panel_room.h"
 
 namespace canvas {
@@ -67,16 +68,20 @@ void AgentPanel::draw() {
   ImGui::SetNextWindowPos({display.x - kWidth - kMargin, display.y - kHeight - kMargin}, ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSize({kWidth, kHeight}, ImGuiCond_FirstUseEver);
   ImGui::Begin("Agent", nullptr, ImGuiWindowFlags_NoSavedSettings);
+  note_window_place("Agent");
   ImGui::TextDisabled("%s%s", room_.c_str(), joined ? "" : " (joining...)");
   ImGui::SameLine();
   ImGui::Text("status: %s", shared_->status.text().c_str());
 
   ImGui::BeginDisabled(!joined || shared_->control_in_flight);
   if (ImGui::Button("Pause")) control(tandem::protocol::StreamAction::Pause);
+  note_item_place("agent.pause");
   ImGui::SameLine();
   if (ImGui::Button("Resume")) control(tandem::protocol::StreamAction::Resume);
+  note_item_place("agent.resume");
   ImGui::SameLine();
   if (ImGui::Button("Cancel")) control(tandem::protocol::StreamAction::Cancel);
+  note_item_place("agent.cancel");
   ImGui::EndDisabled();
 
   // What the producer streamed, newest at the bottom; below it the prompt, a caption and the

@@ -7,6 +7,7 @@
 
 #include "canvas_colours.h"
 #include "imgui.h"
+#include "imgui_places.h"
 #include "panel_room.h"
 
 namespace canvas {
@@ -87,6 +88,7 @@ void ChatPanel::draw(tandem::Millis now, const tandem::protocol::UserInfo* self)
   ImGui::SetNextWindowPos({kMargin, display.y - kHeight - kMargin}, ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSize({kWidth, kHeight}, ImGuiCond_FirstUseEver);
   ImGui::Begin("Chat", nullptr, ImGuiWindowFlags_NoSavedSettings);
+  note_window_place("Chat");
   ImGui::TextDisabled("%s%s", room_.c_str(), joined ? "" : " (joining...)");
 
   // History and our pending lines, above the typing line and the input.
@@ -130,6 +132,7 @@ void ChatPanel::draw(tandem::Millis now, const tandem::protocol::UserInfo* self)
   ImGui::SetNextItemWidth(-1);
   const bool enter = ImGui::InputTextWithHint("##chat-input", "Message (Enter sends)", input_.data(), input_.size(),
                                               ImGuiInputTextFlags_EnterReturnsTrue);
+  note_item_place("chat.input");
   const bool edited = ImGui::IsItemEdited();
   if (enter) {
     send(replica);

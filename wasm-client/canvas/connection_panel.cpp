@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "imgui.h"
+#include "imgui_places.h"
 
 namespace canvas {
 namespace {
@@ -120,6 +121,7 @@ void draw_connection_panel(const ConnectionView& view) {
   ImGui::SetNextWindowPos(kPosition, ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSizeConstraints(kMinSize, kMaxSize);
   ImGui::Begin("Connection", nullptr, ImGuiWindowFlags_AlwaysAutoResize);
+  note_window_place("Connection");
 
   draw_state_line(view);
   ImGui::Separator();

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "imgui.h"
+#include "imgui_places.h"
 
 namespace canvas {
 
@@ -47,6 +48,7 @@ void ExecutionPanel::draw() {
   ImGui::SetNextWindowPos({kMargin, display.y - kChatHeight - kHeight - 2 * kMargin}, ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSize({kWidth, kHeight}, ImGuiCond_FirstUseEver);
   ImGui::Begin("Executions", nullptr, ImGuiWindowFlags_NoSavedSettings);
+  note_window_place("Executions");
   if (rows_.rows().empty()) ImGui::TextDisabled("No executions yet");
   for (const auto& row : rows_.rows()) {
     ImGui::PushID(row.execution.c_str());

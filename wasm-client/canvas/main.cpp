@@ -39,6 +39,7 @@
 #include "frame_stats.h"
 #include "graph_canvas.h"
 #include "graph_editor.h"
+#include "imgui_places.h"
 #include "platform.h"
 #include "presence_sidebar.h"
 #include "round_trip_probe.h"
@@ -257,6 +258,8 @@ int main(int argc, char** argv) {
       input.script_steps = script.size();
       input.script_status = script_status_name(script_status);
     }
+    if (editor) input.viewport = &graph_view.viewport;
+    input.widgets = &canvas::drawn_widget_places();
     input.frame = frames_drawn;
     return canvas::canvas_state_json(input);
   };

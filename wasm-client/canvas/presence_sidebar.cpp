@@ -5,6 +5,7 @@
 
 #include "canvas_colours.h"
 #include "imgui.h"
+#include "imgui_places.h"
 
 namespace canvas {
 
@@ -16,6 +17,7 @@ void draw_presence_sidebar(const tandem::RoomReplica* replica, const std::string
   ImGui::SetNextWindowPos({display.x - kWidth - kMargin, kMargin}, ImGuiCond_Always);
   ImGui::SetNextWindowSizeConstraints({kWidth, 0}, {kWidth, display.y - 2 * kMargin});
   ImGui::Begin("People", nullptr, ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings);
+  note_window_place("People");
   ImGui::TextDisabled("%s", room.c_str());
   if (replica == nullptr) {
     ImGui::TextUnformatted("joining...");

@@ -124,6 +124,23 @@ std::string canvas_state_json(const CanvasStateInput& input) {
     script.str("status", input.script_status);
     out.child("script", std::move(script));
   }
+  if (input.viewport != nullptr) {
+    tandem::json::JsonWriter view;
+    view.num("x", input.viewport->offset().x).num("y", input.viewport->offset().y).num("zoom", input.viewport->zoom());
+    tandem::json::JsonWriter node;  // graph_view.h's node layout, in graph units
+    node.num("width", kNodeWidth).num("height", kNodeHeight).num("header", kNodeHeaderHeight);
+    view.child("node", std::move(node));
+    out.child("view", std::move(view));
+  }
+  if (input.widgets != nullptr) {
+    tandem::json::JsonWriter widgets;
+    for (const auto& [name, place] : *input.widgets) {
+      tandem::json::JsonWriter p;
+      p.num("x", place.x).num("y", place.y).num("width", place.width).num("height", place.height);
+      widgets.child(name.c_str(), std::move(p));
+    }
+    out.child("widgets", std::move(widgets));
+  }
   out.int64("frame", input.frame);
   return out.finish();
 }

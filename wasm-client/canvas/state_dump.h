@@ -13,16 +13,23 @@
 //  "locks":[{"resource","holder","holder_id","color","mine"}],
 //  "chat":[{"seq","user","name","text"}],"typing":[{"id","name"}],
 //  "agent":{"room","events":[{"seq","event","text"}]},
-//  "pending_moves":0,"queued":0,"unanswered":0,"script":{"step":3,"of":7,"status":"running"},"frame":120}
+//  "pending_moves":0,"queued":0,"unanswered":0,"script":{"step":3,"of":7,"status":"running"},
+//  "view":{"x":460,"y":60,"zoom":1,"node":{"width":180,"height":64,"header":22}} (with a room:
+//    the screen position of the graph's origin, the zoom, graph_view.h's node layout),
+//  "widgets":{"chat.input":{"x","y","width","height"},"window.Chat":{...}} (widget_places.h),
+//  "frame":120}
+// Screen positions are window pixels; a graph point (gx, gy) is at (x + gx*zoom, y + gy*zoom).
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
 
+#include "graph_view.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/connection.h"
 #include "tandem/room_replica.h"
+#include "widget_places.h"
 
 namespace canvas {
 
@@ -48,6 +55,8 @@ struct CanvasStateInput {
   std::size_t script_step = 0;
   std::size_t script_steps = 0;
   std::string script_status;                       // empty: no script
+  const Viewport* viewport = nullptr;              // the graph's pan and zoom (with a room)
+  const WidgetPlaces* widgets = nullptr;           // where the last frame drew them
   int frame = 0;
 };
 

@@ -30,18 +30,17 @@ import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { readState, startDesktopCanvas, startXvfb, waitFor as waitForCondition } from './desktop.mjs';
 import { assertDrawn } from './expectations.mjs';
+import { imguiInput, nodePoints } from './imgui_input.mjs';
 import { mintToken } from './jwt.mjs';
 import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 
-const CONDITION_DEADLINE_MS = 20_000;  // each awaited condition; they take well under 1 s here
-const CANVAS_TIMEOUT_MS = 45_000;      // the apps' own --timeout-ms: a stuck script fails the run
+// Generous: a deadline costs nothing when the condition holds, and a CI machine may be busy.
+const CONDITION_DEADLINE_MS = 30_000;  // each awaited condition; they take well under 1 s here
+const CANVAS_TIMEOUT_MS = 150_000;     // the apps' own --timeout-ms: a stuck script fails the run
 // The server's takeover grace, far beyond any wait here: a takeover granted within the test can
 // only come from Ana's "hand over", not from the grace running out (default 5 s).
 const LOCK_GRACE_MS = 120_000;
-// The graph sits between the left-hand windows (x < 460) and the People window (x > 1020):
-// the canvas origin starts at ORIGIN on screen (main.cpp's initial pan).
 const SIZE = { width: 1280, height: 800 };
-const ORIGIN = { x: 460, y: 60 };
 const ROOM = 'workflow:e2e-collab';
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 const BEN = { sub: 'ben', name: 'Ben', color: '#3366ff' };
@@ -251,46 +250,24 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     // 5. Cy edits with the mouse and keyboard (the input path, not the script): drags n3 by its
     //    title, connects n1's output port to it, selects that edge and deletes it. The desktop
     //    canvases' dumps show each step.
-    const { page } = browser;
-    const screenOf = (x, y) => ({ x: x + ORIGIN.x, y: y + ORIGIN.y });  // zoom 1, Cy's view
-    // Waits until Cy's canvas has drawn `count` more frames, so ImGui sees each input event:
-    // Dear ImGui 1.86 samples the mouse and keys once per frame, so a key pressed and released
-    // within one frame (page.keyboard.press) can go unseen. Typed characters are queued.
-    const frames = async (count) => {
-      const from = (await readState(cy)).frame;
-      await waitFor(`${count} more frames in Cy's canvas`, async () => (await readState(cy))?.frame >= from + count, all);
-    };
-    const pressKey = async (key) => {
-      await page.keyboard.down(key);
-      await frames(2);
-      await page.keyboard.up(key);
-      await frames(1);
-    };
-    const mouseDrag = async (from, to) => {
-      await page.mouse.move(from.x, from.y);
-      await frames(2);
-      await page.mouse.down();
-      await frames(2);
-      await page.mouse.move(to.x, to.y, { steps: 8 });
-      await frames(2);
-      await page.mouse.up();
-      await frames(2);
-    };
-    await mouseDrag(screenOf(380 + 60, 420 + 10), screenOf(280 + 60, 520 + 10));  // n3's title strip
+    // Every point comes from Cy's own state dump (imgui_input.mjs): the node's position in the
+    // replica and the canvas's pan, zoom and node layout; each input step waits on frames drawn.
+    const input = imguiInput(browser.page, () => readState(cy), (what, check) => waitFor(what, check, all));
+    const cyState = async () => readState(cy);
+    const n3 = nodePoints(await cyState(), 'n3');
+    await input.drag(await input.graphPoint(n3.title), await input.graphPoint({ x: n3.title.x - 100, y: n3.title.y + 100 }));
     await waitFor('n3 dragged by mouse to 280,520 in Ana\'s and Ben\'s dumps', async () =>
       at(await readState(ana), 'n3', 280, 520) && at(await readState(ben), 'n3', 280, 520), all);
-    await mouseDrag(screenOf(180, 330 + 32), screenOf(280 + 90, 520 + 40));  // n1's output port -> n3
+    await waitFor('n3 at 280,520 in Cy\'s own dump', async () => at(await cyState(), 'n3', 280, 520), all);
+    const n1Output = nodePoints(await cyState(), 'n1').output;
+    await input.drag(await input.graphPoint(n1Output), await input.graphPoint(nodePoints(await cyState(), 'n3').body));
     await waitFor('edge n1 -> n3 drawn by mouse in Ana\'s dump', async () =>
       (await readState(ana))?.edges.some((e) => e.from === 'n1' && e.to === 'n3'), all);
-    // The curve from n1's output (180,362) to n3's input (280,552) passes (230,457) at t = 0.5.
-    const onEdge = screenOf(230, 457);
-    await page.mouse.move(onEdge.x, onEdge.y);
-    await frames(2);
-    await page.mouse.down();
-    await frames(2);
-    await page.mouse.up();
-    await frames(2);
-    await pressKey('Delete');
+    // An edge's curve leaves and enters its ports with mirrored horizontal handles, so its
+    // middle (t = 0.5) is the midpoint of its two ports.
+    const n3Input = nodePoints(await cyState(), 'n3').input;
+    await input.click(await input.graphPoint({ x: (n1Output.x + n3Input.x) / 2, y: (n1Output.y + n3Input.y) / 2 }));
+    await input.pressKey('Delete');
     await waitFor('edge n1 -> n3 deleted with the Delete key, in Ana\'s dump', async () => {
       const state = await readState(ana);
       return state && !state.edges.some((e) => e.to === 'n3' && e.from === 'n1') && state.edges.length === 2;
@@ -299,19 +276,12 @@ test('two desktop canvases and a browser canvas: drags, a cursor, a label lock a
     // 5b. Cy renames n1 with the keyboard: click selects it, Enter opens the label editor and
     //     takes n1's lock (Ana's dump shows Cy holding it), typing replaces the label, Enter
     //     saves and releases the lock.
-    const n1Body = screenOf(90, 330 + 45);
-    await page.mouse.move(n1Body.x, n1Body.y);
-    await frames(2);
-    await page.mouse.down();
-    await frames(2);
-    await page.mouse.up();
-    await frames(2);
-    await pressKey('Enter');
+    await input.click(await input.graphPoint(nodePoints(await cyState(), 'n1').body));
+    await input.pressKey('Enter');
     await waitFor('n1 locked by Cy in Ana\'s dump', async () => lockIn(await readState(ana), 'n1')?.holder === 'Cy', all);
-    await frames(2);  // the editor's text field takes the keyboard focus once the lock is held
-    await page.keyboard.type('Fetch new orders');
-    await frames(2);
-    await pressKey('Enter');
+    await input.frames(2);  // the editor's text field takes the keyboard focus once the lock is held
+    await input.type('Fetch new orders');
+    await input.pressKey('Enter');
     await waitFor('n1 renamed by Cy, its lock released, in Ana\'s dump', async () => {
       const state = await readState(ana);
       return nodeIn(state, 'n1')?.label === 'Fetch new orders' && !lockIn(state, 'n1');

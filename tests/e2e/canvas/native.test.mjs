@@ -21,8 +21,8 @@ import { assertDrawn } from './expectations.mjs';
 import { mintToken } from './jwt.mjs';
 import { decodePng } from './png.mjs';
 
-const RUN_DEADLINE_MS = 30_000;  // one canvas run: Xvfb start + connect + a few frames ≈ 1-2 s
-const CANVAS_TIMEOUT_MS = 20_000;  // the app's own --timeout-ms, below the deadline above
+const RUN_DEADLINE_MS = 60_000;  // one canvas run: Xvfb start + connect + a few frames ≈ 1-2 s
+const CANVAS_TIMEOUT_MS = 45_000;  // the app's own --timeout-ms, below the deadline above
 const SIZE = { width: 800, height: 600 };
 const XVFB_SCREEN = '-screen 0 1280x800x24';
 const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR ?? join(process.cwd(), 'build', 'test-artifacts');

@@ -29,11 +29,14 @@ import { after, before, test } from 'node:test';
 
 import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
+import { waitFor as pollFor } from './desktop.mjs';
+import { imguiInput } from './imgui_input.mjs';
 import { mintToken } from './jwt.mjs';
 import { decodePng, hexToRgb } from './png.mjs';
 
-const LINE_DEADLINE_MS = 15_000;   // each awaited line; they take well under a second here
-const CANVAS_TIMEOUT_MS = 40_000;  // the app's own --timeout-ms, so a hang cannot outlive ctest
+// Generous: a deadline costs nothing when the condition holds, and a CI machine may be busy.
+const LINE_DEADLINE_MS = 30_000;   // each awaited line; they take well under a second here
+const CANVAS_TIMEOUT_MS = 120_000;  // the app's own --timeout-ms, so a hang cannot outlive ctest
 const SIZE = { width: 1100, height: 760 };
 const PUBLISH_KEY = randomBytes(24).toString('hex');
 const suffix = randomBytes(4).toString('hex');
@@ -139,6 +142,10 @@ async function connectPeer(claims) {
   return peer;
 }
 
+// A widget place (widget_places.h) as a pixel box.
+const boxOf = (place) => ({ left: Math.round(place.x), top: Math.round(place.y),
+                            right: Math.round(place.x + place.width), bottom: Math.round(place.y + place.height) });
+
 // Pixels of `rgb` (exactly: Dear ImGui's default font and bars are not antialiased) inside `box`.
 function countPixelsIn(image, box, [r, g, b]) {
   let count = 0;
@@ -221,26 +228,19 @@ test('chat, typing, an execution and an agent stream from others show in the can
                    ['thinking: Looking for a trigger', 'node_created: Fetch orders (http)']);
 
   // The panels are drawn, not just printed: Ben's name in his colour in the Chat window, and the
-  // finished run's bar in the succeeded green in the Executions window above it (both at their
-  // first-use places, chat_panel.cpp and execution_panel.cpp).
+  // finished run's bar in the succeeded green in the Executions window above it (where the
+  // dump, written with the screenshot's frame, says the canvas drew those windows).
   const image = decodePng(await readFile(screenshot));
   assert.deepEqual([image.width, image.height], [SIZE.width, SIZE.height]);
-  const chatWindow = { left: 16, top: SIZE.height - 266, right: 376, bottom: SIZE.height - 16 };
-  const executionsWindow = { left: 16, top: SIZE.height - 452, right: 376, bottom: SIZE.height - 282 };
+  const chatWindow = boxOf(state.widgets['window.Chat']);
+  const executionsWindow = boxOf(state.widgets['window.Executions']);
   const benPixels = countPixelsIn(image, chatWindow, hexToRgb(BEN.color));
   assert.ok(benPixels >= MIN_NAME_PIXELS, `${benPixels} pixels of Ben's colour in the Chat window (${screenshot})`);
   const barPixels = countPixelsIn(image, executionsWindow, SUCCEEDED_GREEN);
   assert.ok(barPixels >= MIN_BAR_PIXELS, `${barPixels} pixels of the succeeded bar in Executions (${screenshot})`);
 });
 
-// Where the browser test clicks: the panels' first-use layout (chat_panel.cpp: 360 x 250 at the
-// bottom left, its input the last line; agent_panel.cpp: 420 x 320 at the bottom right, Pause
-// the first button under the room line).
 const BROWSER_VIEWPORT = { width: 1100, height: 760 };
-const CHAT_INPUT = { x: 196, y: BROWSER_VIEWPORT.height - 34 };
-const PAUSE_BUTTON = { x: BROWSER_VIEWPORT.width - 407, y: BROWSER_VIEWPORT.height - 282 };
-// Dear ImGui 1.86 reads key state once a frame: a key must stay down across a frame to count.
-const KEY_HOLD_MS = 300;
 
 test('in the browser build, typing, Enter and Pause in the panels reach the other client', async () => {
   const webRoot = process.env.TANDEM_WWW_DIR;
@@ -271,17 +271,19 @@ test('in the browser build, typing, Enter and Pause in the panels reach the othe
     await waitForLine(`room: joined ${agent}`);
     await waitForLine('agent: thinking: Waiting for a go');
 
-    await browser.page.mouse.click(CHAT_INPUT.x, CHAT_INPUT.y);
-    await browser.page.keyboard.type('hi Ben', { delay: 20 });
+    // Aimed where the canvas says its widgets are, each step held over frames (imgui_input.mjs).
+    const readState = () => browser.page.evaluate(() => window.tandemCanvasState?.() ?? null).catch(() => null);
+    const input = imguiInput(browser.page, readState,
+                             (what, check) => pollFor(what, check, { deadlineMs: LINE_DEADLINE_MS }));
+    await input.click(await input.widgetCentre('chat.input'));
+    await input.type('hi Ben');
     await ben.receive('Ana typing', (m) => m.type === 'typing' && m.user === ANA.sub && m.active);
-    await browser.page.keyboard.down('Enter');
-    await new Promise((resolve) => setTimeout(resolve, KEY_HOLD_MS));
-    await browser.page.keyboard.up('Enter');
+    await input.pressKey('Enter');
     await waitForLine('chat: acked hi Ben');
     await waitForLine('chat: Ana: hi Ben');
     await ben.receive('Ana\'s message', (m) => m.type === 'chat' && m.user === ANA.sub && m.text === 'hi Ben');
 
-    await browser.page.mouse.click(PAUSE_BUTTON.x, PAUSE_BUTTON.y);
+    await input.click(await input.widgetCentre('agent.pause'));
     await waitForLine('agent: control pause sent');
     await ben.receive('pause', (m) => m.type === 'stream_control' && m.action === 'pause' && m.user === ANA.sub);
     await browser.page.screenshot({ path: join(artifactsDir, 'canvas-browser-panels.png') });

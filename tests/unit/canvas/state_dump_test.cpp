@@ -111,6 +111,43 @@ TEST(state_dump_test, while_reconnecting_it_holds_the_countdown_and_only_then) {
   EXPECT_EQ(cJSON_GetObjectItem(open->get(), "retry_in_ms"), nullptr);
 }
 
+TEST(state_dump_test, it_holds_the_view_and_where_widgets_were_drawn_for_tests_to_aim_at) {
+  Viewport viewport;
+  viewport.pan_by({460, 60});
+  viewport.zoom_at({460, 60}, 0.5);
+  const WidgetPlaces widgets{{"agent.pause", WidgetPlace{672, 468, 43, 19}}, {"window.Chat", WidgetPlace{16, 494, 360, 250}}};
+  CanvasStateInput input;
+  input.connection = "open";
+  input.viewport = &viewport;
+  input.widgets = &widgets;
+  auto state = tandem::json::parse_json(canvas_state_json(input));
+  ASSERT_TRUE(state);
+  const cJSON* view = cJSON_GetObjectItem(state->get(), "view");
+  ASSERT_NE(view, nullptr);
+  EXPECT_EQ(cJSON_GetObjectItem(view, "x")->valuedouble, 460);
+  EXPECT_EQ(cJSON_GetObjectItem(view, "y")->valuedouble, 60);
+  EXPECT_EQ(cJSON_GetObjectItem(view, "zoom")->valuedouble, 0.5);
+  const cJSON* node = cJSON_GetObjectItem(view, "node");
+  EXPECT_EQ(cJSON_GetObjectItem(node, "width")->valuedouble, kNodeWidth);
+  EXPECT_EQ(cJSON_GetObjectItem(node, "height")->valuedouble, kNodeHeight);
+  EXPECT_EQ(cJSON_GetObjectItem(node, "header")->valuedouble, kNodeHeaderHeight);
+  const cJSON* pause = cJSON_GetObjectItem(cJSON_GetObjectItem(state->get(), "widgets"), "agent.pause");
+  ASSERT_NE(pause, nullptr);
+  EXPECT_EQ(cJSON_GetObjectItem(pause, "x")->valuedouble, 672);
+  EXPECT_EQ(cJSON_GetObjectItem(pause, "y")->valuedouble, 468);
+  EXPECT_EQ(cJSON_GetObjectItem(pause, "width")->valuedouble, 43);
+  EXPECT_EQ(cJSON_GetObjectItem(pause, "height")->valuedouble, 19);
+  EXPECT_NE(cJSON_GetObjectItem(cJSON_GetObjectItem(state->get(), "widgets"), "window.Chat"), nullptr);
+}
+
+TEST(state_dump_test, without_a_room_there_is_no_view) {
+  CanvasStateInput input;
+  input.connection = "open";
+  auto state = tandem::json::parse_json(canvas_state_json(input));
+  ASSERT_TRUE(state);
+  EXPECT_EQ(cJSON_GetObjectItem(state->get(), "view"), nullptr);
+}
+
 TEST(state_dump_test, before_joining_the_lists_are_empty_and_there_is_no_script) {
   CanvasStateInput input;
   input.connection = "connecting";
