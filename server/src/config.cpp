@@ -149,8 +149,24 @@ std::vector<SettingInfo> build_table() {
 
   t.push_back(integer("recovery_history", &Settings::recovery_history, 1, 1000000,
                       "room events kept per room so a reconnecting client gets what it missed (older: a fresh snapshot)"));
+  SettingInfo store = row("store", "where durable state lives: sqlite (one file, one process) or postgres (--store-url)");
+  store.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
+    if (value != "sqlite" && value != "postgres") return "must be sqlite or postgres, got " + quoted(value);
+    s.store = std::string(value);
+    return std::nullopt;
+  };
+  store.show = [](const Settings& s) { return s.store; };
+  t.push_back(std::move(store));
   t.push_back(text("store_path", &Settings::store_path,
                    "SQLite database file for durable state (folder created if missing; \":memory:\" keeps nothing)"));
+  SettingInfo store_url = text("store_url", &Settings::store_url,
+                               "PostgreSQL URL for --store postgres: postgres://user:password@host:5432/db");
+  store_url.secret = true;  // it may hold a password
+  t.push_back(std::move(store_url));
+  t.push_back(integer("store_timeout_ms", &Settings::store_timeout_ms, 100, kMaxMs,
+                      "postgres: the longest one call to the database (connect, read, commit) may wait"));
+  t.push_back(integer("store_give_up_ms", &Settings::store_give_up_ms, 0, kMaxMs,
+                      "a store whose commits all fail this long (retried meanwhile) stops the server: clients 1011, exit 3"));
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
                    "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
   t.push_back(integer("dedup_window", &Settings::dedup_window, 1, 1000000,
@@ -261,7 +277,9 @@ std::optional<std::string> validate(const Settings& s) {
     return "max_batch_bytes must not exceed max_outbound_bytes";
   if (s.host.empty()) return "host must not be empty";
   if (s.web_root.empty()) return "web_root must not be empty";
-  if (s.store_path.empty()) return "store_path must not be empty (\":memory:\" keeps nothing)";
+  if (s.store == "sqlite" && s.store_path.empty()) return "store_path must not be empty (\":memory:\" keeps nothing)";
+  if (s.store == "postgres" && s.store_url.empty())
+    return "--store postgres needs --store-url (or TANDEM_STORE_URL): postgres://user:password@host:5432/db";
   if (s.lock_ttl_min_ms > s.lock_ttl_ms || s.lock_ttl_ms > s.lock_ttl_max_ms)
     return "lock ttls must satisfy lock_ttl_min_ms (" + std::to_string(s.lock_ttl_min_ms) + ") <= lock_ttl_ms (" +
            std::to_string(s.lock_ttl_ms) + ") <= lock_ttl_max_ms (" + std::to_string(s.lock_ttl_max_ms) + ")";

@@ -71,7 +71,11 @@ struct Settings {
 
   // ---- store (durable state: rooms, documents, chat, fences, sessions) ----
   int recovery_history = 1000;  // events kept per room for `subscribe {since}`; older: recovered:false
+  std::string store = "sqlite";  // the durable store's engine: sqlite (embedded) or postgres
   std::string store_path = "data/tandem.db";  // SQLite file, its folder created; ":memory:" keeps nothing
+  std::string store_url;        // postgres: a libpq URL, postgres://user:password@host:5432/db
+  int store_timeout_ms = 5000;  // postgres: the longest one call (connect, read, commit) may wait
+  int store_give_up_ms = 30000; // a store failing every commit this long: clients 1011, exit 3
   bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
   int dedup_window = 1024;      // request ids remembered per session: a resend of one is acked, not applied again
 

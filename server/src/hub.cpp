@@ -292,19 +292,27 @@ void Hub::send_after_commit(Connection& c, Bytes frame) {
   hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
 }
 
-void Hub::commit() {
+void Hub::commit() { commit_at(last_now_.mono, false); }
+void Hub::commit(Millis now) { commit_at(now, true); }
+
+void Hub::commit_at(Millis now, bool paced) {
   if (batch_.empty() && held_.empty()) return;
   if (store_ && !batch_.empty()) {
+    if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
     Result<store::Done> committed = store_->commit(batch_);
     metrics_.store_commit(batch_.writes().size(), committed.ok());
     if (!committed) {
       // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
       // store fall behind for good. Keep them, and everything held for them, and try again.
       ++failed_commits_;
-      LOG_ERROR("store commit of %zu write(s) failed (%d in a row): %s", batch_.writes().size(), failed_commits_,
-                committed.error().message.c_str());
-      if (failed_commits_ < kStoreRetries) return;
-      LOG_ERROR("store: giving up after %d failed commits; closing every connection", failed_commits_);
+      if (!first_failure_at_) first_failure_at_ = now;
+      retry_at_ = now + kStoreRetryDelay;
+      const Millis failing_for = now - *first_failure_at_;
+      LOG_ERROR("store commit of %zu write(s) failed (%d in a row, for %lld ms): %s", batch_.writes().size(),
+                failed_commits_, static_cast<long long>(failing_for.count()), committed.error().message.c_str());
+      if (failed_commits_ < kStoreRetries || failing_for < Millis(settings_.store_give_up_ms)) return;
+      LOG_ERROR("store: giving up after %d failed commits over %lld ms; closing every connection", failed_commits_,
+                static_cast<long long>(failing_for.count()));
       store_failed_ = true;
       batch_.clear();
       release_held(false);
@@ -312,7 +320,10 @@ void Hub::commit() {
       return;
     }
   }
+  if (failed_commits_ > 0) LOG_INFO("store: commits succeed again after %d failure(s)", failed_commits_);
   failed_commits_ = 0;
+  first_failure_at_.reset();
+  retry_at_.reset();
   batch_.clear();
   release_held(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory

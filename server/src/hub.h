@@ -220,11 +220,6 @@ class Hub {
   void tick(Now now);
   // Graceful shutdown: every connection gets close 1012 "restart"; later opens too.
   void shutdown();
-  // Group commit: writes the pending WriteBatch in one transaction, then sends the replies held
-  // for it (or error internal for each if the commit failed). The edge calls it after
-  // commit_soon(), and once more before exiting.
-  void commit();
-
   // ---- effects for the edge ------------------------------------------------------------------
   // The next frame to write: one queued message as is, or several joined into one batch frame
   // (a JSON array) up to max_batch_bytes. nullptr when nothing is queued.
@@ -243,8 +238,14 @@ class Hub {
   store::WriteBatch& writes();
   void send_after_commit(Connection& connection, protocol::ServerFrame frame);
   void send_after_commit(Connection& connection, Bytes frame);
-  // The store failed kStoreRetries commits in a row: every connection was closed (1011) and the
-  // server should stop.
+  // Group commit: stores the writes of this loop pass in one transaction, then sends what was
+  // held for them. A failed commit keeps everything and is retried by the next calls, at most
+  // every kStoreRetryDelay (with the edge's monotonic `now`; without, at once: tests and the
+  // last flush at exit). The edge calls it after every loop pass.
+  void commit();
+  void commit(Millis now);
+  // The store kept failing (at least kStoreRetries attempts and store_give_up_ms since the first
+  // failure): every connection was closed (1011) and the server should stop.
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
   // The lock table (locks/lock_table.h): the locks family changes it; documents ask it who holds
@@ -310,8 +311,11 @@ class Hub {
   };
   std::vector<HeldFrame> held_;
   int failed_commits_ = 0;  // in a row; the batch and held frames are kept and retried
+  std::optional<Millis> first_failure_at_;  // with failed_commits_ > 0: when they began
+  std::optional<Millis> retry_at_;          // no attempt before this while failing
   bool store_failed_ = false;
   void hold(Connection& connection, HeldFrame frame);
+  void commit_at(Millis now, bool paced);
   void release_held(bool stored);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   std::optional<Millis> sessions_touched_at_;  // the last store of every live session as used
@@ -321,9 +325,12 @@ class Hub {
   bool shutting_down_ = false;
 };
 
-// Consecutive failed group commits (retried every loop pass, at least every 250 ms) before the
-// hub gives up: it closes every connection with 1011 and reports store_failed().
+// The hub gives up on a failing store (closes every connection with 1011, reports
+// store_failed()) after at least kStoreRetries failed commits in a row that span at least
+// store_give_up_ms (setting; default 30 s): a database restarting or failing over costs
+// clients a delay, not their data. Failed commits are retried at most every kStoreRetryDelay.
 inline constexpr int kStoreRetries = 20;
+inline constexpr Millis kStoreRetryDelay{100};
 
 // How often the sessions of live connections are stored as used: the store forgets sessions
 // unused for session_days (days), so a client connected that long without storing a request

@@ -589,7 +589,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so
   // the shutdown checks below run at least that often.
   while (lws_service(context_, 0) >= 0) {
-    hub_.commit();  // group commit: the writes of every event this pass handled, then their acks
+    hub_.commit(clock_now().mono);  // group commit: the writes of every event this pass handled, then their acks
     if (hub_.store_failed() && !shutdown_started_) {
       LOG_ERROR("the store keeps failing: stopping (clients were closed with 1011 and will reconnect elsewhere)");
       begin_shutdown();

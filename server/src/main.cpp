@@ -4,6 +4,8 @@
 //   tandem-server [serve] [flags]            see --help for every flag
 //   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--perms chat:clear] [--ttl 3600]
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +18,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "lws_server.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "version.h"
 
@@ -37,6 +40,38 @@ bool wants(const std::vector<std::string>& args, std::string_view flag) {
   return false;
 }
 
+store::Retention retention_of(const Settings& settings) {
+  store::Retention retention;
+  retention.history = static_cast<std::size_t>(settings.recovery_history);
+  retention.chat = static_cast<std::size_t>(settings.chat_history);
+  retention.requests_per_session = static_cast<std::size_t>(settings.dedup_window);
+  return retention;
+}
+
+// The durable store the settings name (--store), opened and migrated, or why it could not be.
+tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& settings) {
+  if (settings.store == "postgres") {
+    store::PostgresOptions options;
+    options.url = settings.store_url;
+    options.retention = retention_of(settings);
+    options.timeout = std::chrono::milliseconds(settings.store_timeout_ms);
+    auto opened = store::PostgresStore::open(options);
+    if (!opened) return opened.error();
+    LOG_INFO("store: %s (PostgreSQL, schema version %d)", store::redact_postgres_url(settings.store_url).c_str(),
+             opened.value()->schema_version());
+    return std::unique_ptr<store::Store>(std::move(opened).value());
+  }
+  store::SqliteOptions options;
+  options.path = settings.store_path;
+  options.synchronous = settings.store_full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
+  options.retention = retention_of(settings);
+  auto opened = store::SqliteStore::open(options);
+  if (!opened) return opened.error();
+  LOG_INFO("store: %s (SQLite, %s)", settings.store_path.c_str(),
+           settings.store_full_sync ? "full sync: every commit fsynced" : "WAL, survives a process crash");
+  return std::unique_ptr<store::Store>(std::move(opened).value());
+}
+
 int serve(const std::vector<std::string>& args) {
   auto loaded = load_settings({args, getenv_string}, [] { return random_hex(32); });
   if (!loaded) {
@@ -48,19 +83,11 @@ int serve(const std::vector<std::string>& args) {
   if (loaded->config_path) LOG_INFO("settings read from %s", loaded->config_path->c_str());
   if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
     LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());
-  store::SqliteOptions options;
-  options.path = settings.store_path;
-  options.synchronous = settings.store_full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
-  options.retention.history = static_cast<std::size_t>(settings.recovery_history);
-  options.retention.chat = static_cast<std::size_t>(settings.chat_history);
-  options.retention.requests_per_session = static_cast<std::size_t>(settings.dedup_window);
-  auto opened = store::SqliteStore::open(options);
+  auto opened = open_store(settings);
   if (!opened) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
     return static_cast<int>(ServeResult::StartFailed);
   }
-  LOG_INFO("store: %s (SQLite, %s)", settings.store_path.c_str(),
-           settings.store_full_sync ? "full sync: every commit fsynced" : "WAL, survives a process crash");
   return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value()));
 }
 

@@ -1,8 +1,8 @@
 // group_commit_test.cpp — the hub's group commit against a real SQLite store: frames held for
 // a commit go out in send order once it succeeds, with later frames for the same connection
-// queued behind them; a failing commit is retried with everything kept, and after
-// kStoreRetries failures in a row held answers become error internal and every connection is
-// closed 1011.
+// queued behind them; a failing commit is retried with everything kept (paced by
+// kStoreRetryDelay), and once the failures are at least kStoreRetries in a row over at least
+// store_give_up_ms held answers become error internal and every connection is closed 1011.
 #include <gtest/gtest.h>
 
 #include "fakes.h"
@@ -26,6 +26,7 @@ class group_commit_test : public ::testing::Test {
   static Settings settings() {
     Settings s;
     s.jwt_secret = std::string(testing::kSecret);
+    s.store_give_up_ms = 2000;
     return s;
   }
   static std::unique_ptr<store::SqliteStore> open_store() {
@@ -73,17 +74,32 @@ TEST_F(group_commit_test, a_failing_commit_is_retried_then_given_up_with_errors_
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});  // UNIQUE: this batch always fails
   hub_.send_after_commit(connection(), pong("held"));
+  Millis now{0};
   for (int attempt = 1; attempt < kStoreRetries; ++attempt) {
-    hub_.commit();
+    hub_.commit(now);
     EXPECT_TRUE(drain().empty()) << "attempt " << attempt;  // kept for the retry, not answered
     EXPECT_FALSE(hub_.store_failed());
+    now += kStoreRetryDelay;
   }
-  hub_.commit();
+  // kStoreRetries attempts, but within store_give_up_ms: a database restarting takes longer.
+  hub_.commit(now);
+  EXPECT_FALSE(hub_.store_failed());
+  EXPECT_TRUE(drain().empty());
+  hub_.commit(Millis(2000));  // failing for store_give_up_ms now
   EXPECT_TRUE(hub_.store_failed());
   EXPECT_EQ(drain(), (std::vector<std::string>{"error"}));  // the held answer failed
   ASSERT_NE(hub_.close_request(id_), nullptr);
   EXPECT_EQ(hub_.close_request(id_)->code, protocol::close::internal_error.code);
   EXPECT_FALSE(store_->load_room("workflow:1").value().exists);
+}
+
+TEST_F(group_commit_test, a_failing_commit_is_retried_at_most_every_retry_delay) {
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});  // UNIQUE: this batch always fails
+  hub_.commit(Millis(1000));
+  hub_.commit(Millis(1000) + kStoreRetryDelay / 2);  // too soon: not attempted
+  hub_.commit(Millis(1000) + kStoreRetryDelay);
+  EXPECT_EQ(hub_.metrics().snapshot(0, 0).store_commit_failures, 2u);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ class StoredHubFixture : public ::testing::Test {
                 .string();
     remove_files();
     settings_.jwt_secret = std::string(kSecret);
+    settings_.store_give_up_ms = 0;  // a store failing kStoreRetries commits in a row is given up at once
     start();
   }
   ~StoredHubFixture() override {

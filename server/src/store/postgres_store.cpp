@@ -1,0 +1,939 @@
+// server/src/store/postgres_store.cpp — the PostgreSQL Store (see postgres_store.h): schema and
+// migrations, the prepared statements, the one-round-trip pipeline every call goes through,
+// commit() as one transaction with trimming, the reads. The only file in the repo that
+// includes <libpq-fe.h>.
+//
+// Every SQL text is a constant below; values are always bound as parameters, never spliced
+// into SQL. Each statement is prepared once per connection.
+#include "store/postgres_store.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <utility>
+
+#include "tandem/protocol/errors.h"
+
+namespace tandem::server::store {
+
+namespace {
+
+constexpr std::int64_t kMillisPerDay = 24LL * 60 * 60 * 1000;
+// As the SQLite store: sessions unused for retention.session_days are forgotten at open and,
+// inside a commit that happens anyway, at most once per this interval.
+constexpr std::int64_t kSessionExpiryIntervalMs = 60LL * 60 * 1000;
+// Serialises migrations of several instances starting at once (pg_advisory_xact_lock's key:
+// any constant of ours; "tandem" in ASCII).
+constexpr std::string_view kMigrationLockKey = "116971110100101109";
+
+// ---- schema -------------------------------------------------------------------------------
+// Never edit a shipped migration: append a new one (databases in the field are at its version).
+// The same tables as the SQLite store (sqlite_store.cpp), in PostgreSQL's dialect; "user" is
+// reserved here, so those columns are user_id.
+
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE rooms (
+  room  TEXT PRIMARY KEY,
+  epoch TEXT NOT NULL,
+  seq   BIGINT NOT NULL DEFAULT 0            -- the last event's seq
+);
+-- The recent event log of each room, trimmed to Retention::history on append.
+CREATE TABLE events (
+  room TEXT NOT NULL REFERENCES rooms(room),
+  seq  BIGINT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (room, seq)
+);
+-- Workflow documents. ord keeps insertion order: an upsert keeps the row.
+CREATE TABLE nodes (
+  ord    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  room   TEXT NOT NULL REFERENCES rooms(room),
+  id     TEXT NOT NULL,
+  type   TEXT NOT NULL,
+  label  TEXT NOT NULL,
+  x      DOUBLE PRECISION NOT NULL,
+  y      DOUBLE PRECISION NOT NULL,
+  status TEXT NOT NULL,
+  data   TEXT NOT NULL,
+  UNIQUE (room, id)
+);
+CREATE INDEX nodes_in_order ON nodes (room, ord);
+-- Deleting a node deletes the edges touching it (ON DELETE CASCADE).
+CREATE TABLE edges (
+  ord       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  room      TEXT NOT NULL,
+  id        TEXT NOT NULL,
+  from_node TEXT NOT NULL,
+  to_node   TEXT NOT NULL,
+  UNIQUE (room, id),
+  FOREIGN KEY (room, from_node) REFERENCES nodes (room, id) ON DELETE CASCADE,
+  FOREIGN KEY (room, to_node) REFERENCES nodes (room, id) ON DELETE CASCADE
+);
+CREATE INDEX edges_in_order ON edges (room, ord);
+CREATE INDEX edges_by_from ON edges (room, from_node);
+CREATE INDEX edges_by_to ON edges (room, to_node);
+-- The change history of documents: kept in full (it is the document's history).
+CREATE TABLE changes (
+  room    TEXT NOT NULL REFERENCES rooms(room),
+  seq     BIGINT NOT NULL,
+  user_id TEXT NOT NULL,
+  ts      BIGINT NOT NULL,
+  json    TEXT NOT NULL,
+  PRIMARY KEY (room, seq)
+);
+-- Chat, trimmed to Retention::chat on append.
+CREATE TABLE chat (
+  room    TEXT NOT NULL REFERENCES rooms(room),
+  seq     BIGINT NOT NULL,
+  user_id TEXT NOT NULL,
+  name    TEXT NOT NULL,
+  color   TEXT NOT NULL,
+  text    TEXT NOT NULL,
+  ts      BIGINT NOT NULL,
+  PRIMARY KEY (room, seq)
+);
+-- The lock fence high-water mark: one row, only grows.
+CREATE TABLE fence (
+  only_row   INTEGER PRIMARY KEY CHECK (only_row = 1),
+  high_water BIGINT NOT NULL
+);
+INSERT INTO fence (only_row, high_water) VALUES (1, 0);
+CREATE TABLE sessions (
+  id        TEXT PRIMARY KEY,
+  user_id   TEXT NOT NULL,
+  last_used BIGINT NOT NULL                  -- Unix ms
+);
+CREATE INDEX sessions_by_last_used ON sessions (last_used);
+-- Applied request ids per session (exactly-once resends), trimmed to
+-- Retention::requests_per_session; ord orders them for trimming.
+CREATE TABLE requests (
+  ord         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  session     TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  request_id  TEXT NOT NULL,
+  answer_json TEXT NOT NULL,
+  UNIQUE (session, request_id)
+);
+CREATE INDEX requests_in_order ON requests (session, ord);
+-- The locks held in each room, so a restarted server can release them in the room log.
+CREATE TABLE locks (
+  room       TEXT NOT NULL REFERENCES rooms(room),
+  resource   TEXT NOT NULL,
+  user_id    TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  color      TEXT NOT NULL,
+  fence      BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,                -- Unix ms
+  PRIMARY KEY (room, resource)
+);
+-- The last batch each writer (one store object, i.e. one server process) committed, written in
+-- the batch's own transaction: after a connection lost during COMMIT, the writer asks whether
+-- its batch made it. Rows of writers unseen for retention.session_days are deleted.
+CREATE TABLE writer_batches (
+  writer       TEXT PRIMARY KEY,
+  batch        BIGINT NOT NULL,
+  committed_at BIGINT NOT NULL               -- Unix ms
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 1> kSchema{{
+    {"initial schema", kInitialSchema},
+}};
+
+// ---- statements ---------------------------------------------------------------------------
+
+enum class Sql : std::size_t {
+  Begin, BeginRead, Commit,
+  InsertRoom, InsertEvent, AdvanceRoomSeq, TrimEvents,
+  UpsertNode, DeleteNode, UpsertEdge, DeleteEdge, InsertChange,
+  InsertChat, ClearChat, TrimChat,
+  RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
+  RecordBatch, SelectBatch, ForgetWriters,
+  SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
+  SelectSession, SelectAnswer, SelectFence,
+  UpsertLock, DeleteLock, SelectLocks,
+  Count,
+};
+constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
+
+constexpr std::string_view sql_text(Sql which) {
+  switch (which) {
+    case Sql::Begin: return "BEGIN";
+    // One snapshot for every SELECT of a read.
+    case Sql::BeginRead: return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    case Sql::Commit: return "COMMIT";
+    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq) VALUES ($1, $2, 0)";
+    case Sql::InsertEvent: return "INSERT INTO events (room, seq, json) VALUES ($1, $2, $3)";
+    case Sql::AdvanceRoomSeq: return "UPDATE rooms SET seq = GREATEST(seq, $2) WHERE room = $1";
+    // Keeps the newest $2 rows: deletes the ($2+1)-th newest and everything older.
+    case Sql::TrimEvents:
+      return "DELETE FROM events WHERE room = $1 AND seq <= "
+             "(SELECT seq FROM events WHERE room = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)";
+    case Sql::UpsertNode:
+      return "INSERT INTO nodes (room, id, type, label, x, y, status, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+             "ON CONFLICT (room, id) DO UPDATE SET type = EXCLUDED.type, label = EXCLUDED.label, x = EXCLUDED.x, "
+             "y = EXCLUDED.y, status = EXCLUDED.status, data = EXCLUDED.data";
+    case Sql::DeleteNode: return "DELETE FROM nodes WHERE room = $1 AND id = $2";
+    case Sql::UpsertEdge:
+      return "INSERT INTO edges (room, id, from_node, to_node) VALUES ($1, $2, $3, $4) "
+             "ON CONFLICT (room, id) DO UPDATE SET from_node = EXCLUDED.from_node, to_node = EXCLUDED.to_node";
+    case Sql::DeleteEdge: return "DELETE FROM edges WHERE room = $1 AND id = $2";
+    case Sql::InsertChange:
+      return "INSERT INTO changes (room, seq, user_id, ts, json) VALUES ($1, $2, $3, $4, $5)";
+    case Sql::InsertChat:
+      return "INSERT INTO chat (room, seq, user_id, name, color, text, ts) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    case Sql::ClearChat: return "DELETE FROM chat WHERE room = $1";
+    case Sql::TrimChat:
+      return "DELETE FROM chat WHERE room = $1 AND seq <= "
+             "(SELECT seq FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)";
+    case Sql::RaiseFence: return "UPDATE fence SET high_water = GREATEST(high_water, $1) WHERE only_row = 1";
+    case Sql::UpsertSession:
+      return "INSERT INTO sessions (id, user_id, last_used) VALUES ($1, $2, $3) "
+             "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, last_used = EXCLUDED.last_used";
+    case Sql::RememberRequest:
+      return "INSERT INTO requests (session, request_id, answer_json) VALUES ($1, $2, $3) "
+             "ON CONFLICT (session, request_id) DO UPDATE SET answer_json = EXCLUDED.answer_json";
+    case Sql::TouchSession: return "UPDATE sessions SET last_used = GREATEST(last_used, $2) WHERE id = $1";
+    case Sql::TrimRequests:
+      return "DELETE FROM requests WHERE session = $1 AND ord <= "
+             "(SELECT ord FROM requests WHERE session = $1 ORDER BY ord DESC LIMIT 1 OFFSET $2)";
+    case Sql::ExpireSessions: return "DELETE FROM sessions WHERE last_used < $1";
+    case Sql::RecordBatch:
+      return "INSERT INTO writer_batches (writer, batch, committed_at) VALUES ($1, $2, $3) "
+             "ON CONFLICT (writer) DO UPDATE SET batch = EXCLUDED.batch, committed_at = EXCLUDED.committed_at";
+    case Sql::SelectBatch: return "SELECT batch FROM writer_batches WHERE writer = $1";
+    case Sql::ForgetWriters: return "DELETE FROM writer_batches WHERE committed_at < $1";
+    case Sql::SelectRoom: return "SELECT epoch, seq FROM rooms WHERE room = $1";
+    // The limit applies on read too: a smaller retention than when the rows were written.
+    case Sql::SelectEvents:
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = $1 ORDER BY seq DESC LIMIT $2) newest "
+             "ORDER BY seq";
+    case Sql::SelectNodes:
+      return "SELECT id, type, label, x, y, status, data FROM nodes WHERE room = $1 ORDER BY ord";
+    case Sql::SelectEdges: return "SELECT id, from_node, to_node FROM edges WHERE room = $1 ORDER BY ord";
+    case Sql::SelectChat:
+      return "SELECT user_id, name, color, text, seq, ts FROM (SELECT * FROM chat WHERE room = $1 "
+             "ORDER BY seq DESC LIMIT $2) newest ORDER BY seq";
+    case Sql::SelectChanges:
+      return "SELECT seq, user_id, ts, json FROM changes WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
+    case Sql::SelectSession: return "SELECT user_id FROM sessions WHERE id = $1";
+    case Sql::SelectAnswer: return "SELECT answer_json FROM requests WHERE session = $1 AND request_id = $2";
+    case Sql::SelectFence: return "SELECT high_water FROM fence WHERE only_row = 1";
+    case Sql::UpsertLock:
+      return "INSERT INTO locks (room, resource, user_id, name, color, fence, expires_at) "
+             "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room, resource) DO UPDATE SET user_id = EXCLUDED.user_id, "
+             "name = EXCLUDED.name, color = EXCLUDED.color, fence = EXCLUDED.fence, expires_at = EXCLUDED.expires_at";
+    case Sql::DeleteLock: return "DELETE FROM locks WHERE room = $1 AND resource = $2";
+    case Sql::SelectLocks:
+      return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 ORDER BY resource";
+    case Sql::Count: break;
+  }
+  return "";
+}
+
+// The prepared statement's name on the server: "tandem_<index>".
+std::string statement_name(Sql which) { return "tandem_" + std::to_string(static_cast<std::size_t>(which)); }
+
+// The names of WriteBatch::Write's alternatives, in order, for error messages.
+constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
+    "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
+    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock"};
+
+// Counts as bigint parameters; a count above int64 means "no bound".
+std::int64_t to_sql_count(std::size_t count) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(count, kMax));
+}
+
+template <class... Ts>
+struct Overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A random id for this writer (store object) in writer_batches.
+std::string new_writer_id() {
+  std::random_device device;
+  std::uniform_int_distribution<unsigned> hex(0, 15);
+  std::string id = "w";
+  for (int i = 0; i < 24; ++i) id += "0123456789abcdef"[hex(device)];
+  return id;
+}
+
+// ---- parameters and rows ----------------------------------------------------------------
+
+// One statement's parameters in libpq's text format (every value is a string PostgreSQL parses).
+class Params {
+ public:
+  Params& add(std::string_view text) {
+    values_.emplace_back(text);
+    return *this;
+  }
+  Params& add(const std::string& text) { return add(std::string_view(text)); }
+  Params& add(const char* text) { return add(std::string_view(text)); }
+  Params& add(std::int64_t number) {
+    values_.push_back(std::to_string(number));
+    return *this;
+  }
+  // The shortest text that reads back as exactly this double (PostgreSQL's float8 input rounds
+  // correctly, and its output is shortest-exact too).
+  Params& add(double number) {
+    std::array<char, 32> text{};
+    auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), number);
+    values_.emplace_back(text.data(), ec == std::errc{} ? end : text.data());
+    return *this;
+  }
+  template <class... Values>
+  static Params of(const Values&... values) {
+    Params params;
+    (params.add(values), ...);
+    return params;
+  }
+  const std::vector<std::string>& values() const { return values_; }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// Reads the columns of one result row.
+class Row {
+ public:
+  Row(const PGresult* result, int row) : result_(result), row_(row) {}
+  std::string text(int column) const {
+    return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+  }
+  std::int64_t int64(int column) const {
+    std::int64_t value = 0;
+    const char* begin = PQgetvalue(result_, row_, column);
+    std::from_chars(begin, begin + PQgetlength(result_, row_, column), value);
+    return value;
+  }
+  double real(int column) const {
+    double value = 0;
+    const char* begin = PQgetvalue(result_, row_, column);
+    std::from_chars(begin, begin + PQgetlength(result_, row_, column), value);
+    return value;
+  }
+
+ private:
+  const PGresult* result_;
+  int row_;
+};
+
+template <class Each>
+void for_each_row(const PGresult* result, Each&& each) {
+  const int rows = PQntuples(result);
+  for (int i = 0; i < rows; ++i) each(Row(result, i));
+}
+
+}  // namespace
+
+std::span<const SchemaMigration> postgres_schema() { return kSchema; }
+
+std::string redact_postgres_url(const std::string& url) {
+  // URI form: postgres[ql]://user:password@host... ; key=value form: password=...
+  std::string shown = url;
+  const auto scheme = shown.find("://");
+  if (scheme != std::string::npos) {
+    const auto at = shown.find('@', scheme + 3);
+    const auto colon = shown.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      shown.replace(colon + 1, at - colon - 1, "***");
+  }
+  for (std::size_t at = shown.find("password="); at != std::string::npos; at = shown.find("password=", at + 1)) {
+    const std::size_t value = at + std::strlen("password=");
+    std::size_t end = value;
+    while (end < shown.size() && shown[end] != '&' && shown[end] != ' ') ++end;
+    shown.replace(value, end - value, "***");
+  }
+  return shown;
+}
+
+// ---- the connection -----------------------------------------------------------------------
+
+namespace postgres_detail {
+struct Connection {
+  PGconn* pg = nullptr;
+  std::string url;        // as given (with its password: needed to connect again)
+  std::string shown_url;  // for messages
+  Retention retention;
+  WallClock wall_clock;
+  std::chrono::milliseconds timeout{5000};
+  int schema_version = 0;
+  bool prepared = false;  // the statements are prepared on this connection
+
+  // Batches: numbered per writer, never reused. After a failure that may have committed (the
+  // connection lost with COMMIT sent), `in_doubt` says which batch and how many writes.
+  std::string writer = new_writer_id();
+  std::int64_t last_batch = 0;
+  struct InDoubt {
+    std::int64_t batch = 0;
+    std::size_t writes = 0;
+  };
+  std::optional<InDoubt> in_doubt;
+  UnixMillis sessions_expired_at = 0;
+
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { drop(); }
+
+  void drop() {
+    if (pg != nullptr) PQfinish(pg);
+    pg = nullptr;
+    prepared = false;
+  }
+  bool connected() const { return pg != nullptr && PQstatus(pg) == CONNECTION_OK; }
+
+  Error failure(std::string_view what, std::string_view detail) const {
+    std::string message = "postgres store ";
+    message += shown_url;
+    message += ": ";
+    message += what;
+    if (!detail.empty()) {
+      message += ": ";
+      message += detail;
+    }
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return Error{std::string(protocol::errc::internal), std::move(message)};
+  }
+  // libpq's latest message for this connection.
+  Error failure(std::string_view what) const {
+    return failure(what, pg != nullptr ? PQerrorMessage(pg) : "no connection");
+  }
+};
+}  // namespace postgres_detail
+
+namespace {
+
+using postgres_detail::Connection;
+using Deadline = SteadyClock::time_point;
+
+Deadline deadline_after(std::chrono::milliseconds timeout) { return SteadyClock::now() + timeout; }
+
+// Waits until the connection's socket is ready for `events` or the deadline passes.
+// Returns false on timeout or a poll error.
+bool wait_for_socket(const Connection& c, short events, Deadline deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) return false;
+    pollfd fd{PQsocket(c.pg), events, 0};
+    const int ready = ::poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return false;
+  }
+}
+
+// Connects (non-blocking, within the deadline). The connection is then in non-blocking mode.
+Result<Done> connect(Connection& c, Deadline deadline) {
+  c.drop();
+  const char* keywords[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {c.url.c_str(), "tandem-server", nullptr};
+  c.pg = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
+  if (c.pg == nullptr) return c.failure("connect", "out of memory");
+  if (PQstatus(c.pg) == CONNECTION_BAD) {
+    Error error = c.failure("connect");
+    c.drop();
+    return error;
+  }
+  for (PostgresPollingStatusType state = PGRES_POLLING_WRITING;;) {
+    if (state == PGRES_POLLING_OK) break;
+    if (state == PGRES_POLLING_FAILED) {
+      Error error = c.failure("connect");
+      c.drop();
+      return error;
+    }
+    const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (!wait_for_socket(c, events, deadline)) {
+      c.drop();
+      return c.failure("connect", "no answer within " + std::to_string(c.timeout.count()) + " ms");
+    }
+    state = PQconnectPoll(c.pg);
+  }
+  // Notices ("relation ... already exists, skipping") are not errors: keep them off stderr.
+  PQsetNoticeProcessor(c.pg, [](void*, const char*) {}, nullptr);
+  if (PQsetnonblocking(c.pg, 1) != 0) {
+    Error error = c.failure("connect: non-blocking mode");
+    c.drop();
+    return error;
+  }
+  return Done{};
+}
+
+// Sends what libpq has buffered and reads what has arrived, until the connection is no longer
+// busy (a whole result is there) — within the deadline. False: timeout or a broken connection.
+bool wait_until_not_busy(Connection& c, Deadline deadline) {
+  for (;;) {
+    const int flushed = PQflush(c.pg);  // 0: all sent, 1: more to send, -1: failed
+    if (flushed < 0) return false;
+    if (flushed == 0 && !PQisBusy(c.pg)) return true;
+    const short events = static_cast<short>(POLLIN | (flushed == 1 ? POLLOUT : 0));
+    if (!wait_for_socket(c, events, deadline)) return false;
+    if (PQconsumeInput(c.pg) == 0) return false;
+  }
+}
+
+// One statement of a pipeline: a prepared one (by name) or a literal one without parameters.
+struct Step {
+  Sql which;
+  Params params;
+};
+
+// The outcome of a pipeline: every statement's result in order, or the first error and
+// whether the server answered it (`answered`: the transaction was rolled back cleanly) or the
+// connection failed (nothing is known of what the server did).
+struct PipelineOutcome {
+  std::vector<ResultPtr> results;
+  std::optional<Error> error;
+  std::size_t failed_step = 0;  // with an answered error: the statement that failed
+  bool answered = true;
+};
+
+// After a pipeline that failed inside BEGIN ... COMMIT, the session is in a failed transaction
+// until it is rolled back; a lost connection is simply dropped.
+void end_failed_transaction(Connection& c, Deadline deadline);
+
+// Sends every step in one flight (libpq pipeline mode, one Sync) and reads every result back:
+// one network round trip. The caller's transaction statements are steps like any other.
+PipelineOutcome run_pipeline(Connection& c, const std::vector<Step>& steps, std::string_view what,
+                             Deadline deadline) {
+  PipelineOutcome outcome;
+  auto lost = [&](std::string_view detail) {
+    outcome.error = c.failure(what, detail.empty() ? std::string_view(PQerrorMessage(c.pg)) : detail);
+    outcome.answered = false;
+    c.drop();
+    return std::move(outcome);
+  };
+  if (PQenterPipelineMode(c.pg) == 0) return lost("");
+  for (const Step& step : steps) {
+    std::vector<const char*> values;
+    values.reserve(step.params.values().size());
+    for (const std::string& value : step.params.values()) values.push_back(value.c_str());
+    const std::string name = statement_name(step.which);
+    if (PQsendQueryPrepared(c.pg, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                            0) == 0)
+      return lost("");
+  }
+  if (PQpipelineSync(c.pg) == 0) return lost("");
+
+  // Each statement yields its result then a null; the Sync yields PGRES_PIPELINE_SYNC.
+  ResultPtr current;
+  for (;;) {
+    if (!wait_until_not_busy(c, deadline)) {
+      return lost(PQstatus(c.pg) == CONNECTION_BAD ? std::string_view(PQerrorMessage(c.pg))
+                                                   : std::string_view("no answer in time"));
+    }
+    PGresult* raw = PQgetResult(c.pg);
+    if (raw == nullptr) {  // the end of one statement's results
+      if (current) outcome.results.push_back(std::move(current));
+      if (PQstatus(c.pg) == CONNECTION_BAD) return lost("");
+      continue;
+    }
+    ResultPtr result(raw);
+    const ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_PIPELINE_SYNC) break;
+    if (status == PGRES_FATAL_ERROR && !outcome.error) {
+      const std::size_t index = outcome.results.size();
+      outcome.failed_step = index;
+      std::string detail = PQresultErrorMessage(raw);
+      if (index < steps.size()) detail += " (statement " + std::to_string(index + 1) + " of " + std::to_string(steps.size()) + ")";
+      outcome.error = c.failure(what, detail);
+    }
+    current = std::move(result);
+  }
+  if (PQexitPipelineMode(c.pg) == 0) return lost("");
+  if (outcome.error) end_failed_transaction(c, deadline);
+  if (!outcome.error && outcome.results.size() != steps.size())
+    return lost("expected " + std::to_string(steps.size()) + " results, got " + std::to_string(outcome.results.size()));
+  return outcome;
+}
+
+// Runs `sql` with the simple query protocol (several statements, no parameters: migrations and
+// admin statements) and returns its last result. Not in pipeline mode.
+Result<ResultPtr> run_simple(Connection& c, const std::string& sql, std::string_view what, Deadline deadline) {
+  if (PQsendQuery(c.pg, sql.c_str()) == 0) return c.failure(what);
+  ResultPtr last;
+  std::optional<Error> error;
+  for (;;) {
+    if (!wait_until_not_busy(c, deadline)) {
+      Error failed = c.failure(what, PQstatus(c.pg) == CONNECTION_BAD ? std::string(PQerrorMessage(c.pg))
+                                                                        : std::string("no answer in time"));
+      c.drop();
+      return failed;
+    }
+    PGresult* raw = PQgetResult(c.pg);
+    if (raw == nullptr) break;
+    ResultPtr result(raw);
+    if (PQresultStatus(raw) == PGRES_FATAL_ERROR && !error) error = c.failure(what, PQresultErrorMessage(raw));
+    last = std::move(result);
+  }
+  if (error) return *error;
+  return last;
+}
+
+void end_failed_transaction(Connection& c, Deadline deadline) {
+  if (!c.connected()) return;
+  const PGTransactionStatusType state = PQtransactionStatus(c.pg);
+  if (state != PQTRANS_INERROR && state != PQTRANS_INTRANS) return;
+  if (!run_simple(c, "ROLLBACK", "roll back", deadline)) c.drop();
+}
+
+// Prepares every statement on the connection, in one round trip.
+Result<Done> prepare_statements(Connection& c, Deadline deadline) {
+  if (PQenterPipelineMode(c.pg) == 0) return c.failure("prepare statements");
+  for (std::size_t i = 0; i < kStatementCount; ++i) {
+    const std::string sql(sql_text(static_cast<Sql>(i)));
+    if (PQsendPrepare(c.pg, statement_name(static_cast<Sql>(i)).c_str(), sql.c_str(), 0, nullptr) == 0)
+      return c.failure("prepare statements");
+  }
+  if (PQpipelineSync(c.pg) == 0) return c.failure("prepare statements");
+  std::optional<Error> error;
+  for (;;) {
+    if (!wait_until_not_busy(c, deadline)) {
+      Error failed = c.failure("prepare statements", "no answer in time");
+      c.drop();
+      return failed;
+    }
+    PGresult* raw = PQgetResult(c.pg);
+    if (raw == nullptr) continue;
+    ResultPtr result(raw);
+    if (PQresultStatus(raw) == PGRES_PIPELINE_SYNC) break;
+    if (PQresultStatus(raw) == PGRES_FATAL_ERROR && !error)
+      error = c.failure("prepare statements", PQresultErrorMessage(raw));
+  }
+  if (PQexitPipelineMode(c.pg) == 0 && !error) error = c.failure("prepare statements");
+  if (error) {
+    c.drop();
+    return *error;
+  }
+  c.prepared = true;
+  return Done{};
+}
+
+// A connection with the statements prepared, made again if it was lost.
+Result<Done> ensure_ready(Connection& c, Deadline deadline) {
+  if (c.connected() && c.prepared) return Done{};
+  if (auto connected = connect(c, deadline); !connected) return connected;
+  return prepare_statements(c, deadline);
+}
+
+// Applies the migrations the database lacks, one transaction each, under an advisory lock.
+Result<int> migrate(Connection& c, std::span<const SchemaMigration> schema, Deadline deadline) {
+  const int known = static_cast<int>(schema.size());
+  for (;;) {
+    auto begun = run_simple(c,
+                            "BEGIN; SELECT pg_advisory_xact_lock(" + std::string(kMigrationLockKey) +
+                                "); CREATE TABLE IF NOT EXISTS tandem_schema (version INTEGER NOT NULL); "
+                                "SELECT version FROM tandem_schema",
+                            "begin migration", deadline);
+    if (!begun) return begun.error();
+    const PGresult* version_rows = begun.value().get();
+    const int current = PQntuples(version_rows) > 0 ? static_cast<int>(Row(version_rows, 0).int64(0)) : 0;
+    if (current > known) {
+      (void)run_simple(c, "ROLLBACK", "end migration check", deadline);
+      return c.failure("open", "the database has schema version " + std::to_string(current) +
+                                   ", newer than this build knows (" + std::to_string(known) +
+                                   "); use a newer tandem-server or another database");
+    }
+    if (current == known) {
+      if (auto ended = run_simple(c, "COMMIT", "end migration check", deadline); !ended) return ended.error();
+      return current;
+    }
+    const SchemaMigration& step = schema[static_cast<std::size_t>(current)];
+    const std::string what =
+        "migration to schema version " + std::to_string(current + 1) + " (" + std::string(step.description) + ")";
+    // The version number is ours, not input.
+    const std::string sql = std::string(step.sql) + ";\nDELETE FROM tandem_schema;\nINSERT INTO tandem_schema VALUES (" +
+                            std::to_string(current + 1) + ");\nCOMMIT;";
+    if (auto applied = run_simple(c, sql, what, deadline); !applied) {
+      if (c.connected()) (void)run_simple(c, "ROLLBACK", "roll back migration", deadline);
+      return applied.error();
+    }
+  }
+}
+
+void note_once(std::vector<std::string>& keys, const std::string& key) {
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+}
+
+// Runs a read: BEGIN (one snapshot), the steps, COMMIT, in one round trip; returns the steps'
+// results (without those of BEGIN and COMMIT).
+Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, std::string_view what) {
+  const Deadline deadline = deadline_after(c.timeout);
+  if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
+  steps.insert(steps.begin(), Step{Sql::BeginRead, {}});
+  steps.push_back(Step{Sql::Commit, {}});
+  PipelineOutcome outcome = run_pipeline(c, steps, what, deadline);
+  if (outcome.error) return *outcome.error;
+  std::vector<ResultPtr> results;
+  for (std::size_t i = 1; i + 1 < outcome.results.size(); ++i) results.push_back(std::move(outcome.results[i]));
+  return results;
+}
+
+}  // namespace
+
+// ---- open ---------------------------------------------------------------------------------
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions& options) {
+  return open(options, postgres_schema());
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions& options,
+                                                           std::span<const SchemaMigration> schema) {
+  auto connection = std::make_unique<postgres_detail::Connection>();
+  Connection& c = *connection;
+  c.url = options.url;
+  c.shown_url = redact_postgres_url(options.url);
+  c.retention = options.retention;
+  c.timeout = options.timeout;
+  c.wall_clock = options.wall_clock ? options.wall_clock : WallClock(system_unix_millis);
+  if (options.url.empty()) return c.failure("open", "no database URL given (--store-url postgres://...)");
+
+  const Deadline deadline = deadline_after(c.timeout);
+  if (auto connected = connect(c, deadline); !connected) return connected.error();
+  auto version = migrate(c, schema, deadline);
+  if (!version) return version.error();
+  c.schema_version = version.value();
+  if (auto prepared = prepare_statements(c, deadline); !prepared) return prepared.error();
+
+  // Forget unused sessions (and writers) now, like the SQLite store at open.
+  const UnixMillis now = c.wall_clock();
+  const std::int64_t unused_since = now - c.retention.session_days * kMillisPerDay;
+  PipelineOutcome expired = run_pipeline(c,
+                                         {{Sql::Begin, {}},
+                                          {Sql::ExpireSessions, Params::of(unused_since)},
+                                          {Sql::ForgetWriters, Params::of(unused_since)},
+                                          {Sql::Commit, {}}},
+                                         "expire sessions", deadline);
+  if (expired.error) return *expired.error;
+  c.sessions_expired_at = now;
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(connection)));
+}
+
+PostgresStore::PostgresStore(std::unique_ptr<postgres_detail::Connection> connection)
+    : connection_(std::move(connection)) {}
+PostgresStore::~PostgresStore() = default;
+
+int PostgresStore::schema_version() const { return connection_->schema_version; }
+
+Result<Done> PostgresStore::run_admin_sql(const std::string& url, const std::string& sql,
+                                          std::chrono::milliseconds timeout) {
+  Connection c;
+  c.url = url;
+  c.shown_url = redact_postgres_url(url);
+  c.timeout = timeout;
+  const Deadline deadline = deadline_after(timeout);
+  if (auto connected = connect(c, deadline); !connected) return connected;
+  auto ran = run_simple(c, sql, sql, deadline);
+  if (!ran) return ran.error();
+  return Done{};
+}
+
+// ---- reads --------------------------------------------------------------------------------
+
+Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
+  Connection& c = *connection_;
+  auto results = run_read(c,
+                          {{Sql::SelectRoom, Params::of(room)},
+                           {Sql::SelectEvents, Params::of(room, to_sql_count(c.retention.history))},
+                           {Sql::SelectNodes, Params::of(room)},
+                           {Sql::SelectEdges, Params::of(room)},
+                           {Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))},
+                           {Sql::SelectLocks, Params::of(room)}},
+                          "load room " + room);
+  if (!results) return results.error();
+  const auto& r = results.value();
+  RoomRecord record;
+  if (PQntuples(r[0].get()) == 0) return record;  // never stored
+  record.exists = true;
+  const Row head(r[0].get(), 0);
+  record.epoch = head.text(0);
+  record.seq = head.int64(1);
+  for_each_row(r[1].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
+  std::optional<Error> bad_status;
+  for_each_row(r[2].get(), [&](const Row& row) {
+    protocol::Node node{row.text(0), row.text(1), row.text(2), row.real(3), row.real(4), protocol::NodeStatus::Idle,
+                        row.text(6)};
+    const std::string status = row.text(5);
+    if (auto parsed = protocol::enum_from_string<protocol::NodeStatus>(status)) {
+      node.status = *parsed;
+    } else if (!bad_status) {
+      bad_status = c.failure("load nodes of " + room, "node " + node.id + " has unknown status '" + status + "'");
+    }
+    record.nodes.push_back(std::move(node));
+  });
+  if (bad_status) return *bad_status;
+  for_each_row(r[3].get(), [&](const Row& row) { record.edges.push_back({row.text(0), row.text(1), row.text(2)}); });
+  for_each_row(r[4].get(), [&](const Row& row) {
+    record.chat.push_back({row.text(0), row.text(1), row.text(2), row.text(3), row.int64(4), row.int64(5)});
+  });
+  for_each_row(r[5].get(), [&](const Row& row) {
+    record.locks.push_back({row.text(0), {row.text(1), row.text(2), row.text(3)}, row.int64(4), row.int64(5)});
+  });
+  return record;
+}
+
+Result<std::vector<StoredChange>> PostgresStore::changes(const std::string& room, std::int64_t before_seq,
+                                                         std::size_t limit) {
+  Connection& c = *connection_;
+  const std::int64_t before = before_seq == 0 ? std::numeric_limits<std::int64_t>::max() : before_seq;
+  auto results = run_read(c, {{Sql::SelectChanges, Params::of(room, before, to_sql_count(limit))}},
+                          "load changes of " + room);
+  if (!results) return results.error();
+  std::vector<StoredChange> page;
+  for_each_row(results.value()[0].get(),
+               [&](const Row& row) { page.push_back({row.int64(0), row.text(1), row.int64(2), row.text(3)}); });
+  return page;
+}
+
+Result<std::optional<StoredSession>> PostgresStore::find_session(const std::string& id) {
+  auto results = run_read(*connection_, {{Sql::SelectSession, Params::of(id)}}, "find session");
+  if (!results) return results.error();
+  const PGresult* rows = results.value()[0].get();
+  if (PQntuples(rows) == 0) return std::optional<StoredSession>();
+  return std::optional<StoredSession>(StoredSession{id, Row(rows, 0).text(0)});
+}
+
+Result<std::optional<std::string>> PostgresStore::applied_answer(const std::string& session,
+                                                                 const std::string& request_id) {
+  auto results =
+      run_read(*connection_, {{Sql::SelectAnswer, Params::of(session, request_id)}}, "find applied request");
+  if (!results) return results.error();
+  const PGresult* rows = results.value()[0].get();
+  if (PQntuples(rows) == 0) return std::optional<std::string>();
+  return std::optional<std::string>(Row(rows, 0).text(0));
+}
+
+Result<std::int64_t> PostgresStore::fence_high_water() {
+  Connection& c = *connection_;
+  auto results = run_read(c, {{Sql::SelectFence, {}}}, "read fence");
+  if (!results) return results.error();
+  const PGresult* rows = results.value()[0].get();
+  if (PQntuples(rows) == 0) return c.failure("read fence", "the fence row is missing");
+  return Row(rows, 0).int64(0);
+}
+
+// ---- commit -------------------------------------------------------------------------------
+
+Result<Done> PostgresStore::commit(const WriteBatch& batch) {
+  Connection& c = *connection_;
+  const Deadline deadline = deadline_after(c.timeout);
+  if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
+
+  // After a commit whose outcome is unknown, the writes that made it are not applied again.
+  std::size_t first = 0;
+  if (c.in_doubt) {
+    auto read = run_pipeline(c, {{Sql::SelectBatch, Params::of(c.writer)}}, "check the last batch", deadline);
+    if (read.error) return *read.error;
+    const PGresult* rows = read.results[0].get();
+    const bool made_it = PQntuples(rows) > 0 && Row(rows, 0).int64(0) == c.in_doubt->batch;
+    if (made_it) first = std::min(c.in_doubt->writes, batch.writes().size());
+    c.in_doubt.reset();
+  }
+  const auto& writes = batch.writes();
+  if (first == writes.size()) return Done{};
+
+  const UnixMillis now = c.wall_clock();
+  const bool expire_sessions_now = now - c.sessions_expired_at >= kSessionExpiryIntervalMs;
+  const std::int64_t batch_number = ++c.last_batch;
+
+  // What to trim (and which sessions were used), once per key at the end of the batch.
+  std::vector<std::string> event_rooms, chat_rooms, used_sessions;
+  std::vector<Step> steps;
+  steps.reserve(writes.size() - first + 8);
+  steps.push_back({Sql::Begin, {}});
+  using B = WriteBatch;
+  auto add = Overloaded{
+      [&](const B::NewRoom& w) { steps.push_back({Sql::InsertRoom, Params::of(w.room, w.epoch)}); },
+      [&](const B::AppendEvent& w) {
+        steps.push_back({Sql::InsertEvent, Params::of(w.room, w.seq, w.json)});
+        steps.push_back({Sql::AdvanceRoomSeq, Params::of(w.room, w.seq)});
+        note_once(event_rooms, w.room);
+      },
+      [&](const B::PutNode& w) {
+        const protocol::Node& n = w.node;
+        steps.push_back({Sql::UpsertNode, Params::of(w.room, n.id, n.type, n.label, n.x, n.y,
+                                                      std::string(protocol::to_string(n.status)), n.data)});
+      },
+      [&](const B::DeleteNode& w) { steps.push_back({Sql::DeleteNode, Params::of(w.room, w.node)}); },
+      [&](const B::PutEdge& w) {
+        steps.push_back({Sql::UpsertEdge, Params::of(w.room, w.edge.id, w.edge.from, w.edge.to)});
+      },
+      [&](const B::DeleteEdge& w) { steps.push_back({Sql::DeleteEdge, Params::of(w.room, w.edge)}); },
+      [&](const B::AddChange& w) {
+        const StoredChange& ch = w.change;
+        steps.push_back({Sql::InsertChange, Params::of(w.room, ch.seq, ch.user, ch.ts, ch.json)});
+      },
+      [&](const B::AddChat& w) {
+        const protocol::ChatEntry& e = w.entry;
+        steps.push_back({Sql::InsertChat, Params::of(w.room, e.seq, e.user, e.name, e.color, e.text, e.ts)});
+        note_once(chat_rooms, w.room);
+      },
+      [&](const B::ClearChat& w) { steps.push_back({Sql::ClearChat, Params::of(w.room)}); },
+      [&](const B::RaiseFence& w) { steps.push_back({Sql::RaiseFence, Params::of(w.fence)}); },
+      [&](const B::PutSession& w) {
+        steps.push_back({Sql::UpsertSession, Params::of(w.session.id, w.session.user, std::int64_t{now})});
+      },
+      [&](const B::RememberRequest& w) {
+        steps.push_back({Sql::RememberRequest, Params::of(w.session, w.request_id, w.answer_json)});
+        note_once(used_sessions, w.session);
+      },
+      [&](const B::PutLock& w) {
+        const protocol::LockInfo& l = w.lock;
+        steps.push_back({Sql::UpsertLock, Params::of(w.room, l.resource, l.holder.user, l.holder.name, l.holder.color,
+                                                      l.fence, l.expires_at)});
+      },
+      [&](const B::DropLock& w) { steps.push_back({Sql::DeleteLock, Params::of(w.room, w.resource)}); },
+  };
+  // Which write each step came from, for error messages.
+  std::vector<std::size_t> write_of_step{0};
+  for (std::size_t i = first; i < writes.size(); ++i) {
+    std::visit(add, writes[i]);
+    write_of_step.resize(steps.size(), i);
+  }
+  for (const std::string& room : event_rooms)
+    steps.push_back({Sql::TrimEvents, Params::of(room, to_sql_count(c.retention.history))});
+  for (const std::string& room : chat_rooms)
+    steps.push_back({Sql::TrimChat, Params::of(room, to_sql_count(c.retention.chat))});
+  for (const std::string& session : used_sessions) {
+    steps.push_back({Sql::TouchSession, Params::of(session, std::int64_t{now})});
+    steps.push_back({Sql::TrimRequests, Params::of(session, to_sql_count(c.retention.requests_per_session))});
+  }
+  if (expire_sessions_now) {
+    const std::int64_t unused_since = now - c.retention.session_days * kMillisPerDay;
+    steps.push_back({Sql::ExpireSessions, Params::of(unused_since)});
+    steps.push_back({Sql::ForgetWriters, Params::of(unused_since)});
+  }
+  steps.push_back({Sql::RecordBatch, Params::of(c.writer, batch_number, std::int64_t{now})});
+  steps.push_back({Sql::Commit, {}});
+
+  PipelineOutcome outcome = run_pipeline(c, steps, "commit", deadline);
+  if (outcome.error) {
+    // Lost before COMMIT's answer: it may have committed; the next commit asks.
+    if (!outcome.answered) c.in_doubt = Connection::InDoubt{batch_number, writes.size()};
+    Error error = *outcome.error;
+    const std::size_t failed_step = outcome.failed_step;
+    if (outcome.answered && failed_step < write_of_step.size() && failed_step > 0) {
+      const std::size_t w = write_of_step[failed_step];
+      error.message += " (write " + std::to_string(w + 1) + " of " + std::to_string(writes.size()) + ", " +
+                       std::string(kWriteNames[writes[w].index()]) + "; nothing of the batch was stored)";
+    }
+    return error;
+  }
+  if (expire_sessions_now) c.sessions_expired_at = now;
+  return Done{};
+}
+
+}  // namespace tandem::server::store

@@ -1,0 +1,541 @@
+// store_conformance_test.cpp — one set of tests for every Store (store.h), run against each
+// engine for real: SQLite on a file in a mkdtemp folder, PostgreSQL on a database of its own on
+// a real server (tests/support/test_postgres.h). Every write kind round-trips; order and
+// trimming of history, nodes, chat and requests; the fence only grows; a failing batch leaves
+// nothing; integrity rules; reopening keeps everything; sessions expire. What only one engine
+// has (SQLite's WAL file, PostgreSQL's reconnects) is in sqlite_store_test / postgres_store_test.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+#include "store_test_support.h"
+#include "test_postgres.h"
+
+namespace tandem::server::store {
+namespace {
+
+using namespace testing;  // store::testing helpers
+using protocol::ChatEntry;
+using protocol::Edge;
+using protocol::Node;
+using protocol::NodeStatus;
+
+// Where a store keeps its data across opens, and how each engine words its integrity errors.
+class StorePlace {
+ public:
+  virtual ~StorePlace() = default;
+  // A store on this place (the same data every time), with `retention` and wall clock `clock`.
+  virtual Result<std::unique_ptr<Store>> open(const Retention& retention, const WallClock& clock) = 0;
+  virtual std::string shown() const = 0;               // what its error messages name
+  virtual std::string foreign_key_words() const = 0;   // in a message about a missing referent
+  virtual std::string unique_words() const = 0;        // in a message about a duplicate key
+};
+
+class SqlitePlace final : public StorePlace {
+ public:
+  Result<std::unique_ptr<Store>> open(const Retention& retention, const WallClock& clock) override {
+    SqliteOptions options;
+    options.path = path_;
+    options.retention = retention;
+    options.wall_clock = clock;
+    auto opened = SqliteStore::open(options);
+    if (!opened) return opened.error();
+    return std::unique_ptr<Store>(std::move(opened).value());
+  }
+  std::string shown() const override { return path_; }
+  std::string foreign_key_words() const override { return "FOREIGN KEY"; }
+  std::string unique_words() const override { return "UNIQUE"; }
+
+ private:
+  ::tandem::server::store::testing::TempDir dir_;
+  std::string path_ = dir_.file("tandem.db");
+};
+
+class PostgresPlace final : public StorePlace {
+ public:
+  Result<std::unique_ptr<Store>> open(const Retention& retention, const WallClock& clock) override {
+    PostgresOptions options;
+    options.url = database_.url();
+    options.retention = retention;
+    options.wall_clock = clock;
+    auto opened = PostgresStore::open(options);
+    if (!opened) return opened.error();
+    return std::unique_ptr<Store>(std::move(opened).value());
+  }
+  std::string shown() const override { return redact_postgres_url(database_.url()); }
+  std::string foreign_key_words() const override { return "foreign key constraint"; }
+  std::string unique_words() const override { return "duplicate key"; }
+
+ private:
+  tandem::test::TestDatabase database_;
+};
+
+enum class Engine { Sqlite, Postgres };
+// How ctest lists a test's engine ("# GetParam() = sqlite").
+void PrintTo(Engine engine, std::ostream* out) { *out << (engine == Engine::Sqlite ? "sqlite" : "postgres"); }
+
+class StoreConformance : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::Sqlite) {
+      place_ = std::make_unique<SqlitePlace>();
+    } else {
+      place_ = std::make_unique<PostgresPlace>();
+    }
+  }
+
+  // A store on this test's place; fails the test (and returns null) when it does not open.
+  std::unique_ptr<Store> open(const Retention& retention = {}) {
+    auto opened = place_->open(retention, [this] { return now_; });
+    if (!opened) {
+      ADD_FAILURE() << opened.error().message;
+      return nullptr;
+    }
+    return std::move(opened).value();
+  }
+
+  std::unique_ptr<StorePlace> place_;
+  UnixMillis now_ = 1'700'000'000'000;  // the stores' wall clock, moved by the session tests
+};
+
+TEST_P(StoreConformance, a_new_store_is_empty) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->fence_high_water().value(), 0);
+  const RoomRecord room = load(*store, "workflow:unknown");
+  EXPECT_FALSE(room.exists);
+  EXPECT_EQ(room.epoch, "");
+  EXPECT_EQ(room.seq, 0);
+  EXPECT_TRUE(room.history.empty() && room.nodes.empty() && room.edges.empty() && room.chat.empty());
+  EXPECT_FALSE(store->find_session("s-1").value().has_value());
+  EXPECT_FALSE(store->applied_answer("s-1", "req-1").value().has_value());
+  EXPECT_TRUE(store->changes("workflow:unknown", 0, 10).value().empty());
+}
+
+TEST_P(StoreConformance, every_write_kind_round_trips) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  commit_or_fail(*store, sample_batch());
+
+  const RoomRecord room = load(*store, "r");
+  EXPECT_TRUE(room.exists);
+  EXPECT_EQ(room.epoch, "epoch-1");
+  EXPECT_EQ(room.seq, 2);
+  EXPECT_EQ(room.history, (std::vector<StoredEvent>{{1, R"({"type":"node_created","seq":1})"},
+                                                    {2, R"({"type":"chat","seq":2})"}}));
+  EXPECT_EQ(room.nodes, (std::vector<Node>{node("a"), node("b", 5)}));
+  EXPECT_EQ(room.edges, (std::vector<Edge>{{"e1", "a", "b"}}));
+  EXPECT_EQ(room.chat, (std::vector<ChatEntry>{chat_entry(2)}));
+  EXPECT_EQ(store->changes("r", 0, 10).value(),
+            (std::vector<StoredChange>{{1, "ana", 1001, R"({"type":"node_created"})"}}));
+  EXPECT_EQ(store->fence_high_water().value(), 7);
+  auto session = store->find_session("s-1").value();
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(session->id, "s-1");
+  EXPECT_EQ(session->user, "ana");
+  EXPECT_EQ(store->applied_answer("s-1", "req-1").value(), std::optional<std::string>(R"({"type":"ack","id":"req-1"})"));
+  EXPECT_FALSE(store->applied_answer("s-1", "req-2").value().has_value());
+
+  // The removing kinds.
+  WriteBatch removals;
+  removals.add(WriteBatch::DeleteEdge{"r", "e1"});
+  removals.add(WriteBatch::ClearChat{"r"});
+  removals.add(WriteBatch::DeleteNode{"r", "a"});
+  commit_or_fail(*store, removals);
+  const RoomRecord after = load(*store, "r");
+  EXPECT_EQ(after.edges, std::vector<Edge>{});
+  EXPECT_EQ(after.chat, std::vector<ChatEntry>{});
+  EXPECT_EQ(node_ids(after), std::vector<std::string>{"b"});
+  EXPECT_EQ(after.history.size(), 2u);  // the event log is not the document
+}
+
+TEST_P(StoreConformance, values_are_bound_exactly_whatever_they_contain) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const std::string room = "workflow:x'); DROP TABLE rooms; --";
+  Node tricky{"n'1", "type\"q", "label with ' quote, ünïcödé, $1 and \\ backslash", -12.25, 1e9, NodeStatus::Failed,
+              R"({"k":[1,2,{"z":null}]})"};
+  Node precise{"n2", "t", "0.1 + 0.2", 0.1 + 0.2, -1.0 / 3.0, NodeStatus::Idle, "{}"};  // doubles read back exactly
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{room, "ep"});
+  batch.add(WriteBatch::PutNode{room, tricky});
+  batch.add(WriteBatch::PutNode{room, precise});
+  commit_or_fail(*store, batch);
+  const RoomRecord loaded = load(*store, room);
+  EXPECT_TRUE(loaded.exists);
+  EXPECT_EQ(loaded.nodes, (std::vector<Node>{tricky, precise}));
+}
+
+TEST_P(StoreConformance, nodes_keep_insertion_order_and_an_update_keeps_the_position) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "ep"});
+  for (const char* id : {"z", "a", "m"}) batch.add(WriteBatch::PutNode{"r", node(id)});
+  commit_or_fail(*store, batch);
+
+  Node moved = node("z", 40);
+  moved.label = "renamed";
+  moved.status = NodeStatus::Running;
+  moved.data = R"({"url":"https://example.org"})";
+  WriteBatch update;
+  update.add(WriteBatch::PutNode{"r", moved});
+  update.add(WriteBatch::PutNode{"r", node("b")});
+  commit_or_fail(*store, update);
+
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(node_ids(room), (std::vector<std::string>{"z", "a", "m", "b"}));
+  EXPECT_EQ(room.nodes[0], moved);
+}
+
+TEST_P(StoreConformance, deleting_a_node_deletes_the_edges_touching_it_and_only_those) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "ep"});
+  for (const char* id : {"a", "b", "c"}) batch.add(WriteBatch::PutNode{"r", node(id)});
+  batch.add(WriteBatch::PutEdge{"r", Edge{"ab", "a", "b"}});
+  batch.add(WriteBatch::PutEdge{"r", Edge{"bc", "b", "c"}});
+  batch.add(WriteBatch::PutEdge{"r", Edge{"ca", "c", "a"}});
+  commit_or_fail(*store, batch);
+  // An update of b (an endpoint) keeps its edges.
+  WriteBatch update;
+  update.add(WriteBatch::PutNode{"r", node("b", 9)});
+  commit_or_fail(*store, update);
+  EXPECT_EQ(load(*store, "r").edges.size(), 3u);
+
+  WriteBatch removal;
+  removal.add(WriteBatch::DeleteNode{"r", "a"});
+  commit_or_fail(*store, removal);
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(node_ids(room), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(room.edges, (std::vector<Edge>{{"bc", "b", "c"}}));
+}
+
+TEST_P(StoreConformance, history_is_oldest_first_and_trimmed_to_retention_per_room) {
+  Retention retention;
+  retention.history = 3;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch rooms;
+  rooms.add(WriteBatch::NewRoom{"r", "ep"});
+  rooms.add(WriteBatch::NewRoom{"other", "ep"});
+  rooms.add(WriteBatch::AppendEvent{"other", 1, "{}"});
+  commit_or_fail(*store, rooms);
+
+  for (std::int64_t seq = 1; seq <= 3; ++seq) {
+    WriteBatch one;
+    one.add(WriteBatch::AppendEvent{"r", seq, "{\"seq\":" + std::to_string(seq) + "}"});
+    commit_or_fail(*store, one);
+  }
+  EXPECT_EQ(history_seqs(load(*store, "r")), (std::vector<std::int64_t>{1, 2, 3}));  // at the bound: all kept
+
+  WriteBatch several;  // trimming also applies within one batch
+  for (std::int64_t seq = 4; seq <= 8; ++seq) several.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+  commit_or_fail(*store, several);
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{6, 7, 8}));
+  EXPECT_EQ(room.history.front().json, "{}");
+  EXPECT_EQ(room.seq, 8);
+  EXPECT_EQ(history_seqs(load(*store, "other")), std::vector<std::int64_t>{1});  // another room untouched
+}
+
+TEST_P(StoreConformance, chat_is_oldest_first_trimmed_to_retention_and_clearable) {
+  Retention retention;
+  retention.chat = 2;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"chat:lobby", "ep"});
+  batch.add(WriteBatch::AddChat{"chat:lobby", chat_entry(1)});
+  batch.add(WriteBatch::AddChat{"chat:lobby", chat_entry(2)});
+  commit_or_fail(*store, batch);
+  EXPECT_EQ(chat_seqs(load(*store, "chat:lobby")), (std::vector<std::int64_t>{1, 2}));
+
+  WriteBatch more;
+  more.add(WriteBatch::AddChat{"chat:lobby", chat_entry(3)});
+  commit_or_fail(*store, more);
+  const RoomRecord room = load(*store, "chat:lobby");
+  EXPECT_EQ(room.chat, (std::vector<ChatEntry>{chat_entry(2), chat_entry(3)}));
+
+  WriteBatch clear_then_add;
+  clear_then_add.add(WriteBatch::ClearChat{"chat:lobby"});
+  clear_then_add.add(WriteBatch::AddChat{"chat:lobby", chat_entry(4)});
+  commit_or_fail(*store, clear_then_add);
+  EXPECT_EQ(chat_seqs(load(*store, "chat:lobby")), std::vector<std::int64_t>{4});
+}
+
+TEST_P(StoreConformance, reopening_finds_everything_committed_and_a_smaller_retention_applies_on_load) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    WriteBatch batch = sample_batch();
+    for (std::int64_t seq = 3; seq <= 5; ++seq) {
+      batch.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+      batch.add(WriteBatch::AddChat{"r", chat_entry(seq)});
+    }
+    commit_or_fail(*store, batch);
+  }
+  {
+    auto store = open();  // a restart
+    ASSERT_TRUE(store);
+    const RoomRecord room = load(*store, "r");
+    EXPECT_TRUE(room.exists);
+    EXPECT_EQ(room.epoch, "epoch-1");
+    EXPECT_EQ(room.seq, 5);
+    EXPECT_EQ(room.nodes.size(), 2u);
+    EXPECT_EQ(room.edges.size(), 1u);
+    EXPECT_EQ(chat_seqs(room), (std::vector<std::int64_t>{2, 3, 4, 5}));
+    EXPECT_EQ(store->changes("r", 0, 10).value().size(), 1u);
+    EXPECT_EQ(store->fence_high_water().value(), 7);
+    EXPECT_TRUE(store->find_session("s-1").value().has_value());
+    EXPECT_TRUE(store->applied_answer("s-1", "req-1").value().has_value());
+  }
+  Retention smaller;
+  smaller.history = 2;
+  smaller.chat = 1;
+  auto store = open(smaller);
+  ASSERT_TRUE(store);
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(chat_seqs(room), std::vector<std::int64_t>{5});
+}
+
+TEST_P(StoreConformance, the_change_history_is_kept_in_full_and_paged_newest_first) {
+  Retention retention;
+  retention.history = 1;  // the event log's bound does not apply to changes
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "ep"});
+  for (std::int64_t seq = 1; seq <= 5; ++seq) {
+    batch.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+    batch.add(WriteBatch::AddChange{"r", StoredChange{seq, "ana", 100 * seq, "{}"}});
+  }
+  commit_or_fail(*store, batch);
+
+  auto seqs = [&](std::int64_t before, std::size_t limit) {
+    std::vector<std::int64_t> out;
+    const auto page = store->changes("r", before, limit);  // kept: the loop must not outlive it
+    for (const StoredChange& change : page.value()) out.push_back(change.seq);
+    return out;
+  };
+  EXPECT_EQ(seqs(0, 2), (std::vector<std::int64_t>{5, 4}));
+  EXPECT_EQ(seqs(4, 2), (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(seqs(2, 10), std::vector<std::int64_t>{1});
+  EXPECT_EQ(seqs(1, 10), std::vector<std::int64_t>{});
+  EXPECT_EQ(seqs(0, 100).size(), 5u);
+  EXPECT_EQ(store->changes("r", 0, 1).value().front(), (StoredChange{5, "ana", 500, "{}"}));
+}
+
+TEST_P(StoreConformance, the_fence_high_water_mark_only_grows) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto raise = [&](std::int64_t fence) {
+    WriteBatch batch;
+    batch.add(WriteBatch::RaiseFence{fence});
+    commit_or_fail(*store, batch);
+    return store->fence_high_water().value();
+  };
+  EXPECT_EQ(raise(10), 10);
+  EXPECT_EQ(raise(3), 10);
+  EXPECT_EQ(raise(10), 10);
+  EXPECT_EQ(raise(11), 11);
+  WriteBatch down_then_up;  // within one batch too
+  down_then_up.add(WriteBatch::RaiseFence{20});
+  down_then_up.add(WriteBatch::RaiseFence{15});
+  commit_or_fail(*store, down_then_up);
+  EXPECT_EQ(store->fence_high_water().value(), 20);
+}
+
+TEST_P(StoreConformance, remembered_requests_are_trimmed_per_session) {
+  Retention retention;
+  retention.requests_per_session = 2;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::PutSession{StoredSession{"s-1", "ana"}});
+  batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});
+  batch.add(WriteBatch::RememberRequest{"s-2", "1", "ben-1"});
+  batch.add(WriteBatch::RememberRequest{"s-1", "1", "ana-1"});
+  batch.add(WriteBatch::RememberRequest{"s-1", "2", "ana-2"});
+  commit_or_fail(*store, batch);
+  EXPECT_EQ(store->applied_answer("s-1", "1").value(), std::optional<std::string>("ana-1"));  // at the bound
+
+  WriteBatch third;
+  third.add(WriteBatch::RememberRequest{"s-1", "3", "ana-3"});
+  commit_or_fail(*store, third);
+  EXPECT_FALSE(store->applied_answer("s-1", "1").value().has_value());  // the oldest fell out
+  EXPECT_EQ(store->applied_answer("s-1", "2").value(), std::optional<std::string>("ana-2"));
+  EXPECT_EQ(store->applied_answer("s-1", "3").value(), std::optional<std::string>("ana-3"));
+  EXPECT_EQ(store->applied_answer("s-2", "1").value(), std::optional<std::string>("ben-1"));  // per session
+  EXPECT_FALSE(store->applied_answer("s-2", "2").value().has_value());
+}
+
+TEST_P(StoreConformance, a_failing_batch_leaves_nothing_of_itself_and_the_store_keeps_working) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  commit_or_fail(*store, sample_batch());
+  const RoomRecord before = load(*store, "r");
+
+  WriteBatch failing;
+  failing.add(WriteBatch::NewRoom{"r2", "ep"});
+  failing.add(WriteBatch::AppendEvent{"r2", 1, "{}"});
+  failing.add(WriteBatch::AppendEvent{"r", 3, "{}"});
+  failing.add(WriteBatch::PutNode{"r", node("c")});
+  failing.add(WriteBatch::DeleteNode{"r", "a"});
+  failing.add(WriteBatch::AddChat{"r", chat_entry(3)});
+  failing.add(WriteBatch::ClearChat{"r"});
+  failing.add(WriteBatch::RaiseFence{99});
+  failing.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});
+  failing.add(WriteBatch::RememberRequest{"s-1", "req-2", "{}"});
+  failing.add(WriteBatch::PutEdge{"r", Edge{"e2", "b", "missing"}});  // endpoint not stored
+  auto result = store->commit(failing);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "internal");
+  EXPECT_NE(result.error().message.find(place_->shown()), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find(place_->foreign_key_words()), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find("write 11 of 11, PutEdge"), std::string::npos) << result.error().message;
+
+  // Exactly what the first batch stored, nothing more.
+  const RoomRecord actual = load(*store, "r");
+  EXPECT_EQ(actual.seq, before.seq);
+  EXPECT_EQ(actual.history, before.history);
+  EXPECT_EQ(actual.nodes, before.nodes);
+  EXPECT_EQ(actual.edges, before.edges);
+  EXPECT_EQ(actual.chat, before.chat);
+  EXPECT_FALSE(load(*store, "r2").exists);
+  EXPECT_EQ(store->fence_high_water().value(), 7);
+  EXPECT_FALSE(store->find_session("s-2").value().has_value());
+  EXPECT_FALSE(store->applied_answer("s-1", "req-2").value().has_value());
+
+  // The next batch commits normally.
+  WriteBatch next;
+  next.add(WriteBatch::AppendEvent{"r", 3, "{}"});
+  commit_or_fail(*store, next);
+  EXPECT_EQ(load(*store, "r").seq, 3);
+}
+
+TEST_P(StoreConformance, writes_breaking_an_integrity_rule_fail_with_a_clear_error) {
+  struct Case {
+    std::string name;
+    WriteBatch::Write write;
+    std::string expected_in_message;
+  };
+  const std::string missing = place_->foreign_key_words();
+  const std::string duplicate = place_->unique_words();
+  const std::vector<Case> cases = {
+      {"event for a room never created", WriteBatch::AppendEvent{"nowhere", 1, "{}"}, missing},
+      {"node for a room never created", WriteBatch::PutNode{"nowhere", node("a")}, missing},
+      {"chat for a room never created", WriteBatch::AddChat{"nowhere", chat_entry(1)}, missing},
+      {"change for a room never created", WriteBatch::AddChange{"nowhere", StoredChange{1, "u", 1, "{}"}}, missing},
+      {"room created twice", WriteBatch::NewRoom{"r", "again"}, duplicate},
+      {"event seq reused", WriteBatch::AppendEvent{"r", 1, "{}"}, duplicate},
+      {"chat seq reused", WriteBatch::AddChat{"r", chat_entry(2)}, duplicate},
+      {"change seq reused", WriteBatch::AddChange{"r", StoredChange{1, "u", 1, "{}"}}, duplicate},
+      {"edge from a missing node", WriteBatch::PutEdge{"r", Edge{"e9", "missing", "a"}}, missing},
+      {"request of an unknown session", WriteBatch::RememberRequest{"s-unknown", "1", "{}"}, missing},
+  };
+  auto store = open();
+  ASSERT_TRUE(store);
+  commit_or_fail(*store, sample_batch());
+  for (const Case& c : cases) {
+    WriteBatch batch;
+    batch.add(WriteBatch::RaiseFence{1000});  // must vanish with the failing write
+    std::visit([&](const auto& write) { batch.add(write); }, c.write);
+    auto result = store->commit(batch);
+    ASSERT_FALSE(result.ok()) << c.name;
+    EXPECT_EQ(result.error().code, "internal") << c.name;
+    EXPECT_NE(result.error().message.find(c.expected_in_message), std::string::npos)
+        << c.name << ": " << result.error().message;
+    EXPECT_EQ(store->fence_high_water().value(), 7) << c.name;
+  }
+}
+
+TEST_P(StoreConformance, deleting_what_is_not_stored_is_not_an_error) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::DeleteNode{"nowhere", "a"});
+  batch.add(WriteBatch::DeleteEdge{"nowhere", "e"});
+  batch.add(WriteBatch::ClearChat{"nowhere"});
+  commit_or_fail(*store, batch);
+  commit_or_fail(*store, WriteBatch{});  // and an empty batch is a no-op
+}
+
+TEST_P(StoreConformance, held_locks_are_stored_replaced_and_dropped) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "e1"});
+  batch.add(WriteBatch::PutLock{"r", {"n1", {"ana", "Ana", "#112233"}, 7, 1700000030000}});
+  batch.add(WriteBatch::PutLock{"r", {"n2", {"ben", "Ben", "#445566"}, 8, 1700000031000}});
+  batch.add(WriteBatch::PutLock{"r", {"n1", {"cleo", "Cleo", "#778899"}, 9, 1700000032000}});  // moved
+  batch.add(WriteBatch::DropLock{"r", "n2"});
+  batch.add(WriteBatch::DropLock{"r", "n9"});  // not held: not an error
+  commit_or_fail(*store, batch);
+  const RoomRecord room = load(*store, "r");
+  ASSERT_EQ(room.locks.size(), 1u);
+  EXPECT_EQ(room.locks[0], (protocol::LockInfo{"n1", {"cleo", "Cleo", "#778899"}, 9, 1700000032000}));
+}
+
+TEST_P(StoreConformance, sessions_unused_for_session_days_are_forgotten_at_open_with_their_requests) {
+  Retention retention;
+  retention.session_days = 7;
+  {
+    auto store = open(retention);
+    ASSERT_TRUE(store);
+    WriteBatch day0;
+    day0.add(WriteBatch::PutSession{StoredSession{"old", "ana"}});
+    day0.add(WriteBatch::PutSession{StoredSession{"busy", "ben"}});
+    day0.add(WriteBatch::RememberRequest{"old", "1", "ack-old"});
+    commit_or_fail(*store, day0);
+    now_ += 5 * kDay;
+    WriteBatch day5;  // remembering a request counts as using the session
+    day5.add(WriteBatch::RememberRequest{"busy", "1", "ack-busy"});
+    commit_or_fail(*store, day5);
+    now_ += 1 * kDay;
+    WriteBatch day6;
+    day6.add(WriteBatch::PutSession{StoredSession{"recent", "cid"}});
+    commit_or_fail(*store, day6);
+  }
+  now_ += 1 * kDay + 1;  // day 7 + 1 ms: "old" was last used 7 days and 1 ms ago
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->find_session("old").value().has_value());
+  EXPECT_FALSE(store->applied_answer("old", "1").value().has_value());
+  EXPECT_TRUE(store->find_session("busy").value().has_value());
+  EXPECT_EQ(store->applied_answer("busy", "1").value(), std::optional<std::string>("ack-busy"));
+  EXPECT_TRUE(store->find_session("recent").value().has_value());
+}
+
+TEST_P(StoreConformance, a_running_store_forgets_unused_sessions_in_a_commit_about_hourly) {
+  Retention retention;
+  retention.session_days = 7;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch day0;
+  day0.add(WriteBatch::PutSession{StoredSession{"old", "ana"}});
+  day0.add(WriteBatch::RememberRequest{"old", "1", "ack-old"});
+  commit_or_fail(*store, day0);
+  now_ += 7 * kDay + 1;  // never reopened: the server kept running
+  WriteBatch later;
+  later.add(WriteBatch::PutSession{StoredSession{"new", "ben"}});
+  commit_or_fail(*store, later);
+  EXPECT_FALSE(store->find_session("old").value().has_value());
+  EXPECT_FALSE(store->applied_answer("old", "1").value().has_value());
+  EXPECT_TRUE(store->find_session("new").value().has_value());
+}
+
+std::string engine_name(const ::testing::TestParamInfo<Engine>& engine) {
+  return engine.param == Engine::Sqlite ? "sqlite" : "postgres";
+}
+
+INSTANTIATE_TEST_SUITE_P(engines, StoreConformance, ::testing::Values(Engine::Sqlite, Engine::Postgres), engine_name);
+
+}  // namespace
+}  // namespace tandem::server::store

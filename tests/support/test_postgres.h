@@ -1,0 +1,40 @@
+// tests/support/test_postgres.h — a real PostgreSQL server for the tests, and a fresh database
+// on it per test (no mocks: Debian's postgresql, started by tests/support/postgres-cluster.sh).
+//
+// Where the server comes from, first match wins:
+//   TANDEM_TEST_PG_URL        a server URL whose user may CREATE DATABASE (an existing server);
+//   TANDEM_TEST_PG_URL_FILE   a file holding that URL (ctest's postgres fixture writes one, so
+//                             every test process of a run shares one server);
+//   otherwise                 this process starts its own with the script into a temp folder
+//                             and stops it at exit (a test binary run by hand).
+#pragma once
+
+#include <string>
+
+namespace tandem::test {
+
+// The server's URL (its maintenance database, "postgres"). Throws std::runtime_error when no
+// server can be had, saying why.
+const std::string& test_postgres_url();
+
+// `url` with its database name replaced by `database`.
+std::string postgres_url_for_database(const std::string& url, const std::string& database);
+
+// A database of its own for one test: created empty on construction, dropped (connections cut)
+// on destruction.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+}  // namespace tandem::test
