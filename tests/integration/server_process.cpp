@@ -1,6 +1,8 @@
 // server_process.cpp — runs tandem-server for the integration tests (see server_process.h).
 #include "server_process.h"
 
+#include "test_postgres.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -146,7 +148,14 @@ HttpReply http_post(int port, std::string_view path, std::string_view body, std:
                   Clock::now() + timeout);
 }
 
+bool testing_on_postgres() {
+  for (const char* name : {"TANDEM_TEST_PG_URL", "TANDEM_TEST_PG_URL_FILE"})
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return true;
+  return false;
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
+  if (testing_on_postgres()) database_ = std::make_unique<tandem::test::TestDatabase>();
   std::string templ = (std::filesystem::temp_directory_path() / "tandem-integ-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = templ;
@@ -156,6 +165,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) : extra_args_(
 
 ServerProcess::~ServerProcess() {
   kill_now();
+  database_.reset();  // dropped once the server is gone
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
@@ -183,8 +193,13 @@ void ServerProcess::start(milliseconds timeout) {
 bool ServerProcess::try_start(milliseconds timeout) {
   std::vector<std::string> args = {TANDEM_SERVER_BINARY, "--host", "127.0.0.1", "--port", std::to_string(port_),
                                    "--web-root", (dir_ / "www").string(), "--jwt-secret", std::string(kTestSecret),
-                                   // one store per ServerProcess, kept across its restarts
-                                   "--store-path", (dir_ / "tandem.db").string()};
+                                   "--store-timeout-ms", "10000"};
+  // One store per ServerProcess, kept across its restarts.
+  if (database_) {
+    args.insert(args.end(), {"--store", "postgres", "--store-url", database_->url()});
+  } else {
+    args.insert(args.end(), {"--store-path", (dir_ / "tandem.db").string()});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

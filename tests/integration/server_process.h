@@ -7,13 +7,24 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "wait.h"
 
+namespace tandem::test {
+class TestDatabase;
+}
+
 namespace tandem::integration {
+
+// The store test servers run on: SQLite (a file in the server's temp folder) unless the test
+// process is given a PostgreSQL server (TANDEM_TEST_PG_URL or TANDEM_TEST_PG_URL_FILE:
+// tests/support/test_postgres.h), then PostgreSQL, a database of its own per ServerProcess.
+// ctest runs the durability tests both ways (tests/integration/CMakeLists.txt: pg.*).
+bool testing_on_postgres();
 
 // Every test server uses this secret (at least 32 bytes, as the server demands).
 inline constexpr std::string_view kTestSecret = "integration-tests-secret-0123456789abcdef";
@@ -83,6 +94,7 @@ class ServerProcess {
 
   std::vector<std::string> extra_args_;
   std::filesystem::path dir_;  // temp: web root, log and the SQLite store
+  std::unique_ptr<tandem::test::TestDatabase> database_;  // on PostgreSQL: this server's database
   int port_ = 0;
   pid_t pid_ = -1;
 };
