@@ -33,32 +33,6 @@ std::string run_command(const std::string& command) {
   return output;
 }
 
-// A server this process started itself; stopped (and its folder deleted) at exit.
-class OwnCluster {
- public:
-  OwnCluster() {
-    std::string templ = (std::filesystem::temp_directory_path() / "tandem-test-pg-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = templ;
-    std::filesystem::permissions(dir_, std::filesystem::perms::all);  // the postgres user writes here
-    url_ = trimmed(run_command(std::string(TANDEM_POSTGRES_CLUSTER_SCRIPT) + " start '" + dir_ + "/pg'"));
-  }
-  ~OwnCluster() {
-    try {
-      run_command(std::string(TANDEM_POSTGRES_CLUSTER_SCRIPT) + " stop '" + dir_ + "/pg'");
-    } catch (const std::exception&) {
-      // best effort at exit
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  std::string dir_;
-  std::string url_;
-};
-
 std::string find_url() {
   if (const char* url = std::getenv("TANDEM_TEST_PG_URL"); url != nullptr && *url != '\0') return url;
   if (const char* file = std::getenv("TANDEM_TEST_PG_URL_FILE"); file != nullptr && *file != '\0') {
@@ -69,7 +43,7 @@ std::string find_url() {
                                " holds no URL (did the postgres fixture start?)");
     return trimmed(url);
   }
-  static OwnCluster own;
+  static PostgresCluster own;  // a test binary run by hand: its own server, stopped at exit
   return own.url();
 }
 
@@ -87,6 +61,29 @@ void admin(const std::string& sql) {
 }
 
 }  // namespace
+
+PostgresCluster::PostgresCluster() {
+  std::string templ = (std::filesystem::temp_directory_path() / "tandem-test-pg-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  std::filesystem::permissions(dir_, std::filesystem::perms::all);  // the postgres user writes here
+  run_command(std::string(TANDEM_POSTGRES_CLUSTER_SCRIPT) + " start '" + dir_ + "/pg'");
+  std::ifstream in(dir_ + "/pg/url");  // the script's output may hold a first attempt's complaint
+  if (!std::getline(in, url_) || trimmed(url_).empty()) throw std::runtime_error("no URL in " + dir_ + "/pg/url");
+  url_ = trimmed(url_);
+}
+
+PostgresCluster::~PostgresCluster() {
+  try {
+    run_command(std::string(TANDEM_POSTGRES_CLUSTER_SCRIPT) + " stop '" + dir_ + "/pg'");
+  } catch (const std::exception&) {
+    // best effort: the folder goes anyway
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void PostgresCluster::restart() { run_command(std::string(TANDEM_POSTGRES_CLUSTER_SCRIPT) + " restart '" + dir_ + "/pg'"); }
 
 const std::string& test_postgres_url() {
   static const std::string url = find_url();

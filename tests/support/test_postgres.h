@@ -17,6 +17,27 @@ namespace tandem::test {
 // server can be had, saying why.
 const std::string& test_postgres_url();
 
+// A PostgreSQL server of the caller's own, for a test that restarts or stops it (never the
+// shared one, which other tests use at the same time): started in a temp folder on
+// construction, stopped and deleted on destruction. Throws std::runtime_error with the
+// script's output when it does not start.
+class PostgresCluster {
+ public:
+  PostgresCluster();
+  ~PostgresCluster();
+  PostgresCluster(const PostgresCluster&) = delete;
+  PostgresCluster& operator=(const PostgresCluster&) = delete;
+
+  const std::string& url() const { return url_; }  // the maintenance database
+  // Stops the server (fast: sessions are cut, as a restart or failover does) and starts it
+  // again on the same port with the same data. Blocks until it accepts connections.
+  void restart();
+
+ private:
+  std::string dir_;
+  std::string url_;
+};
+
 // `url` with its database name replaced by `database`.
 std::string postgres_url_for_database(const std::string& url, const std::string& database);
 
