@@ -354,6 +354,8 @@ std::string usage_text(std::string_view program) {
       << "  " << program << " [serve] [flags]      run the server (the default)\n"
       << "  " << program << " mint-token --secret S --sub ID [--name N] [--color #rrggbb]\n"
       << "        [--rooms 'workflow:*,chat:lobby'] [--ttl 3600]   print a signed HS256 token\n"
+      << "  " << program << " migrate --from STORE --to STORE [--batch 1000]\n"
+      << "        copy a store into an empty one (STORE: sqlite:PATH or postgres://...; see migrate --help)\n"
       << "  " << program << " --help | --version\n\n"
       << "Settings (precedence: defaults < config file < environment < flags):\n"
       << "  --config PATH  (env TANDEM_CONFIG)\n"

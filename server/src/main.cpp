@@ -3,6 +3,7 @@
 //
 //   tandem-server [serve] [flags]            see --help for every flag
 //   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--perms chat:clear] [--ttl 3600]
+//   tandem-server migrate --from sqlite:PATH --to postgres://...   (store/migrate.h)
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "lws_server.h"
+#include "store/migrate.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "version.h"
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   const std::string program = "tandem-server";
 
   if (!args.empty() && args.front() == "mint-token") return mint_token({args.begin() + 1, args.end()});
+  if (!args.empty() && args.front() == "migrate") return store::run_migrate({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "serve") args.erase(args.begin());
   if (wants(args, "--help") || wants(args, "-h")) {
     std::fputs(usage_text(program).c_str(), stdout);

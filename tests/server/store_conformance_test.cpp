@@ -531,6 +531,75 @@ TEST_P(StoreConformance, a_running_store_forgets_unused_sessions_in_a_commit_abo
   EXPECT_TRUE(store->find_session("new").value().has_value());
 }
 
+TEST_P(StoreConformance, an_export_committed_into_an_empty_store_of_the_other_engine_reproduces_it) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch = sample_batch();
+  batch.add(WriteBatch::NewRoom{"chat:b", "epoch-b"});
+  for (std::int64_t seq = 1; seq <= 30; ++seq) {
+    batch.add(WriteBatch::AppendEvent{"chat:b", seq, "{\"seq\":" + std::to_string(seq) + "}"});
+    batch.add(WriteBatch::AddChat{"chat:b", chat_entry(seq)});
+  }
+  batch.add(WriteBatch::PutNode{"r", Node{"c", "t", "third", 0.1, -0.2, NodeStatus::Succeeded, "{}"}});
+  batch.add(WriteBatch::PutLock{"r", {"a", {"ana", "Ana", "#112233"}, 7, 1700000030000}});
+  batch.add(WriteBatch::RememberRequest{"s-1", "req-2", "ack-2"});
+  commit_or_fail(*store, batch);
+
+  std::unique_ptr<StorePlace> other;
+  if (GetParam() == Engine::Sqlite) {
+    other = std::make_unique<PostgresPlace>();
+  } else {
+    other = std::make_unique<SqlitePlace>();
+  }
+  auto opened = other->open({}, [this] { return now_; });
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& copy = *opened.value();
+  int batches = 0;
+  auto exported = store->export_batches(7, [&](const WriteBatch& part) -> Result<Done> {
+    EXPECT_LE(part.writes().size(), 7u);
+    ++batches;
+    return copy.commit(part);
+  });
+  ASSERT_TRUE(exported.ok()) << exported.error().message;
+  EXPECT_GT(batches, 10);
+
+  for (const char* room : {"r", "chat:b"}) {
+    const RoomRecord want = load(*store, room);
+    const RoomRecord got = load(copy, room);
+    EXPECT_TRUE(got.exists) << room;
+    EXPECT_EQ(got.epoch, want.epoch) << room;
+    EXPECT_EQ(got.seq, want.seq) << room;
+    EXPECT_EQ(got.history, want.history) << room;
+    EXPECT_EQ(got.nodes, want.nodes) << room;
+    EXPECT_EQ(got.edges, want.edges) << room;
+    EXPECT_EQ(got.chat, want.chat) << room;
+    EXPECT_EQ(got.locks, want.locks) << room;
+    EXPECT_EQ(copy.changes(room, 0, 100).value(), store->changes(room, 0, 100).value()) << room;
+  }
+  EXPECT_EQ(copy.fence_high_water().value(), 7);
+  ASSERT_TRUE(copy.find_session("s-1").value().has_value());
+  EXPECT_EQ(copy.find_session("s-1").value()->user, "ana");
+  EXPECT_EQ(copy.applied_answer("s-1", "req-1").value(), store->applied_answer("s-1", "req-1").value());
+  EXPECT_EQ(copy.applied_answer("s-1", "req-2").value(), std::optional<std::string>("ack-2"));
+
+  // A sink's error stops the export and comes back.
+  auto stopped = store->export_batches(5, [](const WriteBatch&) -> Result<Done> { return Error{"stop", "enough"}; });
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().code, "stop");
+}
+
+TEST_P(StoreConformance, an_empty_store_exports_nothing) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  int batches = 0;
+  auto exported = store->export_batches(100, [&](const WriteBatch&) -> Result<Done> {
+    ++batches;
+    return Done{};
+  });
+  ASSERT_TRUE(exported.ok()) << exported.error().message;
+  EXPECT_EQ(batches, 0);
+}
+
 std::string engine_name(const ::testing::TestParamInfo<Engine>& engine) {
   return engine.param == Engine::Sqlite ? "sqlite" : "postgres";
 }

@@ -7,6 +7,8 @@
 // into SQL. Each statement is prepared once per connection.
 #include "store/postgres_store.h"
 
+#include "store/batch_chunker.h"
+
 #include <libpq-fe.h>
 #include <poll.h>
 
@@ -158,6 +160,8 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAnswer, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
+  ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
+  ExportRequests,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -232,6 +236,17 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = $1 AND resource = $2";
     case Sql::SelectLocks:
       return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 ORDER BY resource";
+    // Whole tables in the order an import needs (rooms before what belongs to them).
+    case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
+    case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
+    case Sql::ExportNodes: return "SELECT room, id, type, label, x, y, status, data FROM nodes ORDER BY ord";
+    case Sql::ExportEdges: return "SELECT room, id, from_node, to_node FROM edges ORDER BY ord";
+    case Sql::ExportChanges: return "SELECT room, seq, user_id, ts, json FROM changes ORDER BY room, seq";
+    case Sql::ExportChat: return "SELECT room, seq, user_id, name, color, text, ts FROM chat ORDER BY room, seq";
+    case Sql::ExportLocks:
+      return "SELECT room, resource, user_id, name, color, fence, expires_at FROM locks ORDER BY room, resource";
+    case Sql::ExportSessions: return "SELECT id, user_id FROM sessions ORDER BY id";
+    case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
     case Sql::Count: break;
   }
   return "";
@@ -849,8 +864,10 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   const bool expire_sessions_now = now - c.sessions_expired_at >= kSessionExpiryIntervalMs;
   const std::int64_t batch_number = ++c.last_batch;
 
-  // What to trim (and which sessions were used), once per key at the end of the batch.
+  // What to trim (and which sessions were used), once per key at the end of the batch, and
+  // each room's last seq (one UPDATE of its row per batch, not one per event).
   std::vector<std::string> event_rooms, chat_rooms, used_sessions;
+  std::vector<std::int64_t> last_seq_of_event_room;
   std::vector<Step> steps;
   steps.reserve(writes.size() - first + 8);
   steps.push_back({Sql::Begin, {}});
@@ -859,8 +876,14 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
       [&](const B::NewRoom& w) { steps.push_back({Sql::InsertRoom, Params::of(w.room, w.epoch)}); },
       [&](const B::AppendEvent& w) {
         steps.push_back({Sql::InsertEvent, Params::of(w.room, w.seq, w.json)});
-        steps.push_back({Sql::AdvanceRoomSeq, Params::of(w.room, w.seq)});
-        note_once(event_rooms, w.room);
+        const auto at = std::find(event_rooms.begin(), event_rooms.end(), w.room);
+        if (at == event_rooms.end()) {
+          event_rooms.push_back(w.room);
+          last_seq_of_event_room.push_back(w.seq);
+        } else {
+          auto& last = last_seq_of_event_room[static_cast<std::size_t>(at - event_rooms.begin())];
+          last = std::max(last, w.seq);
+        }
       },
       [&](const B::PutNode& w) {
         const protocol::Node& n = w.node;
@@ -903,8 +926,10 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
     std::visit(add, writes[i]);
     write_of_step.resize(steps.size(), i);
   }
-  for (const std::string& room : event_rooms)
-    steps.push_back({Sql::TrimEvents, Params::of(room, to_sql_count(c.retention.history))});
+  for (std::size_t i = 0; i < event_rooms.size(); ++i) {
+    steps.push_back({Sql::AdvanceRoomSeq, Params::of(event_rooms[i], last_seq_of_event_room[i])});
+    steps.push_back({Sql::TrimEvents, Params::of(event_rooms[i], to_sql_count(c.retention.history))});
+  }
   for (const std::string& room : chat_rooms)
     steps.push_back({Sql::TrimChat, Params::of(room, to_sql_count(c.retention.chat))});
   for (const std::string& session : used_sessions) {
@@ -934,6 +959,63 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   }
   if (expire_sessions_now) c.sessions_expired_at = now;
   return Done{};
+}
+
+// ---- export -------------------------------------------------------------------------------
+
+Result<Done> PostgresStore::export_batches(std::size_t writes_per_batch, const BatchSink& sink) {
+  Connection& c = *connection_;
+  constexpr std::array kTables{Sql::ExportRooms, Sql::ExportEvents,   Sql::ExportNodes,
+                               Sql::ExportEdges, Sql::ExportChanges,  Sql::ExportChat,
+                               Sql::ExportLocks, Sql::SelectFence,    Sql::ExportSessions,
+                               Sql::ExportRequests};
+  std::vector<Step> steps;
+  for (Sql table : kTables) steps.push_back({table, {}});
+  auto results = run_read(c, std::move(steps), "export");
+  if (!results) return results.error();
+  const auto& r = results.value();
+  BatchChunker out(writes_per_batch, sink);
+  using B = WriteBatch;
+  // Hands every row of result `index` to `write_of`, stopping at the first error.
+  auto each = [&](std::size_t index, auto&& write_of) -> Result<Done> {
+    const PGresult* rows = r[index].get();
+    for (int i = 0; i < PQntuples(rows); ++i)
+      if (auto added = write_of(Row(rows, i)); !added) return added;
+    return Done{};
+  };
+  auto exported = each(0, [&](const Row& q) { return out.add(B::NewRoom{q.text(0), q.text(1)}); });
+  if (exported) exported = each(1, [&](const Row& q) { return out.add(B::AppendEvent{q.text(0), q.int64(1), q.text(2)}); });
+  if (exported) exported = each(2, [&](const Row& q) -> Result<Done> {
+    protocol::Node node{q.text(1), q.text(2), q.text(3), q.real(4), q.real(5), protocol::NodeStatus::Idle, q.text(7)};
+    auto status = protocol::enum_from_string<protocol::NodeStatus>(q.text(6));
+    if (!status) return c.failure("export nodes", "node " + node.id + " has unknown status '" + q.text(6) + "'");
+    node.status = *status;
+    return out.add(B::PutNode{q.text(0), std::move(node)});
+  });
+  if (exported) exported = each(3, [&](const Row& q) {
+    return out.add(B::PutEdge{q.text(0), protocol::Edge{q.text(1), q.text(2), q.text(3)}});
+  });
+  if (exported) exported = each(4, [&](const Row& q) {
+    return out.add(B::AddChange{q.text(0), StoredChange{q.int64(1), q.text(2), q.int64(3), q.text(4)}});
+  });
+  if (exported) exported = each(5, [&](const Row& q) {
+    return out.add(
+        B::AddChat{q.text(0), protocol::ChatEntry{q.text(2), q.text(3), q.text(4), q.text(5), q.int64(1), q.int64(6)}});
+  });
+  if (exported) exported = each(6, [&](const Row& q) {
+    return out.add(
+        B::PutLock{q.text(0), protocol::LockInfo{q.text(1), {q.text(2), q.text(3), q.text(4)}, q.int64(5), q.int64(6)}});
+  });
+  if (exported) exported = each(7, [&](const Row& q) -> Result<Done> {
+    if (q.int64(0) == 0) return Done{};
+    return out.add(B::RaiseFence{q.int64(0)});
+  });
+  if (exported) exported = each(8, [&](const Row& q) { return out.add(B::PutSession{StoredSession{q.text(0), q.text(1)}}); });
+  if (exported) exported = each(9, [&](const Row& q) {
+    return out.add(B::RememberRequest{q.text(0), q.text(1), q.text(2)});
+  });
+  if (exported) exported = out.flush();
+  return exported;
 }
 
 }  // namespace tandem::server::store

@@ -6,6 +6,8 @@
 // statement is prepared once at open and reset after each use (Query).
 #include "store/sqlite_store.h"
 
+#include "store/batch_chunker.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -146,6 +148,8 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAnswer, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
+  ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
+  ExportRequests,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -218,6 +222,17 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = ?1 AND resource = ?2";
     case Sql::SelectLocks:
       return "SELECT resource, user, name, color, fence, expires_at FROM locks WHERE room = ?1 ORDER BY resource";
+    // Whole tables in the order an import needs (rooms before what belongs to them).
+    case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
+    case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
+    case Sql::ExportNodes: return "SELECT room, id, type, label, x, y, status, data FROM nodes ORDER BY ord";
+    case Sql::ExportEdges: return "SELECT room, id, from_node, to_node FROM edges ORDER BY ord";
+    case Sql::ExportChanges: return "SELECT room, seq, user, ts, json FROM changes ORDER BY room, seq";
+    case Sql::ExportChat: return "SELECT room, seq, user, name, color, text, ts FROM chat ORDER BY room, seq";
+    case Sql::ExportLocks:
+      return "SELECT room, resource, user, name, color, fence, expires_at FROM locks ORDER BY room, resource";
+    case Sql::ExportSessions: return "SELECT id, user FROM sessions ORDER BY id";
+    case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
     case Sql::Count: break;
   }
   return "";
@@ -775,6 +790,62 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   if (!committed) roll_back(db);
   else if (expire_sessions_now) db.sessions_expired_at = now;
   return committed;
+}
+
+// ---- export -------------------------------------------------------------------------------
+
+Result<Done> SqliteStore::export_batches(std::size_t writes_per_batch, const BatchSink& sink) {
+  const sqlite_detail::Connection& db = *connection_;
+  return in_read_transaction(db, [&]() -> Result<Done> {
+    BatchChunker out(writes_per_batch, sink);
+    // Reads every row of `which`, handing each to `write_of` (which adds it to `out`).
+    auto each = [&](Sql which, std::string_view what, auto&& write_of) -> Result<Done> {
+      Query query(db, which);
+      Query::Step step;
+      while ((step = query.step()) == Query::Step::Row)
+        if (auto added = write_of(query); !added) return added;
+      if (step == Query::Step::Failed) return db.failure("export " + std::string(what));
+      return Done{};
+    };
+    using B = WriteBatch;
+    auto exported = each(Sql::ExportRooms, "rooms", [&](const Query& q) { return out.add(B::NewRoom{q.text(0), q.text(1)}); });
+    if (exported) exported = each(Sql::ExportEvents, "events", [&](const Query& q) {
+      return out.add(B::AppendEvent{q.text(0), q.int64(1), q.text(2)});
+    });
+    if (exported) exported = each(Sql::ExportNodes, "nodes", [&](const Query& q) -> Result<Done> {
+      protocol::Node node{q.text(1), q.text(2), q.text(3), q.real(4), q.real(5), protocol::NodeStatus::Idle, q.text(7)};
+      auto status = protocol::enum_from_string<protocol::NodeStatus>(q.text(6));
+      if (!status) return db.failure("export nodes", "node " + node.id + " has unknown status '" + q.text(6) + "'");
+      node.status = *status;
+      return out.add(B::PutNode{q.text(0), std::move(node)});
+    });
+    if (exported) exported = each(Sql::ExportEdges, "edges", [&](const Query& q) {
+      return out.add(B::PutEdge{q.text(0), protocol::Edge{q.text(1), q.text(2), q.text(3)}});
+    });
+    if (exported) exported = each(Sql::ExportChanges, "changes", [&](const Query& q) {
+      return out.add(B::AddChange{q.text(0), StoredChange{q.int64(1), q.text(2), q.int64(3), q.text(4)}});
+    });
+    if (exported) exported = each(Sql::ExportChat, "chat", [&](const Query& q) {
+      return out.add(B::AddChat{q.text(0), protocol::ChatEntry{q.text(2), q.text(3), q.text(4), q.text(5), q.int64(1),
+                                                               q.int64(6)}});
+    });
+    if (exported) exported = each(Sql::ExportLocks, "locks", [&](const Query& q) {
+      return out.add(B::PutLock{q.text(0), protocol::LockInfo{q.text(1), {q.text(2), q.text(3), q.text(4)}, q.int64(5),
+                                                               q.int64(6)}});
+    });
+    if (exported) exported = each(Sql::SelectFence, "fence", [&](const Query& q) -> Result<Done> {
+      if (q.int64(0) == 0) return Done{};
+      return out.add(B::RaiseFence{q.int64(0)});
+    });
+    if (exported) exported = each(Sql::ExportSessions, "sessions", [&](const Query& q) {
+      return out.add(B::PutSession{StoredSession{q.text(0), q.text(1)}});
+    });
+    if (exported) exported = each(Sql::ExportRequests, "requests", [&](const Query& q) {
+      return out.add(B::RememberRequest{q.text(0), q.text(1), q.text(2)});
+    });
+    if (exported) exported = out.flush();
+    return exported;
+  });
 }
 
 }  // namespace tandem::server::store

@@ -93,6 +93,7 @@ class SqliteStore final : public Store {
                                                     const std::string& request_id) override;
   Result<std::int64_t> fence_high_water() override;
   Result<Done> commit(const WriteBatch& batch) override;
+  Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;
 
   int schema_version() const;  // the database's user_version after open's migrations
   const std::string& path() const;

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -123,8 +124,21 @@ class Store {
   virtual Result<std::int64_t> fence_high_water() = 0;
 
   // Applies every write of `batch` in one transaction; nothing of it is visible if it fails.
-  // Durable when it returns (WAL; see sqlite_store.h for synchronous modes).
+  // Durable when it returns (WAL; see sqlite_store.h for synchronous modes). After a failed
+  // commit the hub's next batch starts with the same writes (it keeps the batch and appends to
+  // it): a store that cannot tell whether a failed commit made it (postgres_store.h) relies on
+  // that to skip what did.
   virtual Result<Done> commit(const WriteBatch& batch) = 0;
+
+  // Everything the store holds, as batches of at most `writes_per_batch` writes that, committed
+  // in order into an empty store, reproduce it (tandem-server migrate): rooms with their
+  // epochs, each room's event log (so seqs go on where they were), documents in insertion
+  // order, the change history, chat, held locks, the fence high-water mark, sessions and their
+  // remembered requests (a session's last use becomes the time of the copy). Read in one
+  // snapshot, so the store of a running server can be exported. Stops at the first error of
+  // `sink`, returning it.
+  using BatchSink = std::function<Result<Done>(const WriteBatch&)>;
+  virtual Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) = 0;
 };
 
 }  // namespace tandem::server::store
