@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "config.h"
+#include "engine/lock_engine.h"
 #include "frame_queue.h"
 #include "ids.h"
 #include "jwt.h"
-#include "locks/lock_table.h"
 #include "metrics.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
@@ -247,9 +247,9 @@ class Hub {
   // server should stop.
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
-  // The lock table (locks/lock_table.h): the locks family changes it; documents ask it who holds
-  // a node (and with which fence).
-  locks::LockTable& locks() { return locks_; }
+  // The lock engine (engine/lock_engine.h): the locks family changes it; documents ask it who
+  // holds a node (and with which fence).
+  LockEngine& locks() { return *locks_; }
   // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
   // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
   void remember_applied(Connection& connection, const std::string& request_id, bool durable);
@@ -293,7 +293,7 @@ class Hub {
   HandlerRegistry handlers_;
   RoomRegistry rooms_;
   store::Store* store_ = nullptr;
-  locks::LockTable locks_;
+  std::unique_ptr<LockEngine> locks_;  // in-process: locks::LockTable
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
