@@ -9,6 +9,7 @@
 
 #include "handlers/handlers.h"
 #include "locks/lock_table.h"
+#include "presence/presence_book.h"
 #include "log.h"
 #include "version.h"
 
@@ -103,6 +104,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
       rooms_(static_cast<std::size_t>(settings.max_rooms)),
       store_(store),
       locks_(std::make_unique<locks::LockTable>(lock_settings(settings, store))),
+      presence_(std::make_unique<PresenceBook>()),
       sessions_(Millis(settings.session_resume_ms), static_cast<std::size_t>(settings.dedup_window)) {
   if (registration) {
     registration(handlers_);

@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "engine/lock_engine.h"
+#include "engine/presence_engine.h"
 #include "frame_queue.h"
 #include "ids.h"
 #include "jwt.h"
@@ -250,6 +251,9 @@ class Hub {
   // The lock engine (engine/lock_engine.h): the locks family changes it; documents ask it who
   // holds a node (and with which fence).
   LockEngine& locks() { return *locks_; }
+  // The presence engine (engine/presence_engine.h): the presence family keeps who is in each
+  // room there and flushes its conflated updates on tick.
+  PresenceEngine& presence() { return *presence_; }
   // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
   // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
   void remember_applied(Connection& connection, const std::string& request_id, bool durable);
@@ -294,6 +298,7 @@ class Hub {
   RoomRegistry rooms_;
   store::Store* store_ = nullptr;
   std::unique_ptr<LockEngine> locks_;  // in-process: locks::LockTable
+  std::unique_ptr<PresenceEngine> presence_;  // in-process: PresenceBook
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
