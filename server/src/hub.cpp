@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/local_broker.h"
 #include "handlers/handlers.h"
 #include "locks/lock_table.h"
 #include "presence/presence_book.h"
@@ -105,6 +106,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
       store_(store),
       locks_(std::make_unique<locks::LockTable>(lock_settings(settings, store))),
       presence_(std::make_unique<PresenceBook>()),
+      broker_(std::make_unique<LocalBroker>(*this)),
       sessions_(Millis(settings.session_resume_ms), static_cast<std::size_t>(settings.dedup_window)) {
   if (registration) {
     registration(handlers_);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "config.h"
+#include "engine/broker.h"
 #include "engine/lock_engine.h"
 #include "engine/presence_engine.h"
 #include "frame_queue.h"
@@ -254,6 +255,9 @@ class Hub {
   // The presence engine (engine/presence_engine.h): the presence family keeps who is in each
   // room there and flushes its conflated updates on tick.
   PresenceEngine& presence() { return *presence_; }
+  // The broker (engine/broker.h): fan-out to a room's members. Room events reach it through
+  // RoomRegistry; presence and typing broadcast through it directly.
+  Broker& broker() { return *broker_; }
   // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
   // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
   void remember_applied(Connection& connection, const std::string& request_id, bool durable);
@@ -281,7 +285,7 @@ class Hub {
   const Metrics& metrics() const { return metrics_; }
   const Settings& settings() const { return settings_; }
   const HandlerRegistry& handlers() const { return handlers_; }
-  // Room membership (rooms/room_registry.h): members, broadcast, counts for metrics.
+  // Room membership (rooms/room_registry.h): members, the room log, counts for metrics.
   RoomRegistry& rooms() { return rooms_; }
   const RoomRegistry& rooms() const { return rooms_; }
   bool shutting_down() const { return shutting_down_; }
@@ -299,6 +303,7 @@ class Hub {
   store::Store* store_ = nullptr;
   std::unique_ptr<LockEngine> locks_;  // in-process: locks::LockTable
   std::unique_ptr<PresenceEngine> presence_;  // in-process: PresenceBook
+  std::unique_ptr<Broker> broker_;  // in-process: LocalBroker (this hub's room members)
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;

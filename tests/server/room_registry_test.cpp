@@ -1,7 +1,7 @@
 // tests/server/room_registry_test.cpp — rooms through the hub with a fake edge: subscribe
 // answers, token ACL, the automatic user: room, max_rooms, unsubscribe, a room existing only
-// while it has members (new epoch after), leaving every room on disconnect, broadcasts
-// sharing one encoded string, and the join/leave hooks features build on.
+// while it has members (new epoch after), leaving every room on disconnect, and the join/leave
+// hooks features build on. Fan-out to the members: local_broker_test.cpp.
 #include "rooms/room_registry.h"
 
 #include <gtest/gtest.h>
@@ -168,20 +168,6 @@ TEST_F(RoomRegistryTest, disconnect_leaves_every_room_and_hooks_see_the_membersh
                                                "leave c1 workflow:1 gone"}));
   EXPECT_EQ(hub_.rooms().stats().rooms, 0u);
   EXPECT_TRUE(hub_.rooms().rooms_of(a).empty());
-}
-
-TEST_F(RoomRegistryTest, broadcast_queues_the_same_bytes_for_every_member_but_the_excepted) {
-  const ConnectionId a = open("ana");
-  const ConnectionId b = open("ben");
-  const ConnectionId c = open("cleo");
-  for (ConnectionId id : {a, b, c}) subscribe(id, "chat:lobby");
-  for (ConnectionId id : {a, b, c}) drain(id);
-
-  auto bytes = std::make_shared<const std::string>(R"({"type":"pong","ts":1})");
-  hub_.rooms().broadcast(hub_, "chat:lobby", bytes, a);
-  EXPECT_EQ(hub_.next_frame(a), nullptr);
-  EXPECT_EQ(hub_.next_frame(b).get(), bytes.get());  // the very same string, not a copy
-  EXPECT_EQ(hub_.next_frame(c).get(), bytes.get());
 }
 
 TEST_F(RoomRegistryTest, next_seq_counts_room_events) {

@@ -63,7 +63,8 @@ class TypingBook {
 };
 
 void tell_typing(Hub& hub, const std::string& room, const Connection& typist, bool active) {
-  hub.rooms().broadcast(hub, room, protocol::TypingEvent{room, typist.user.id, typist.user.name, active}, typist.id);
+  hub.broker().broadcast(room, encode_once(protocol::TypingEvent{room, typist.user.id, typist.user.name, active}),
+                         {.except = typist.id});
 }
 
 // Ends `typist`'s indicator in `room`, telling the others when it was on.

@@ -39,7 +39,7 @@ void flush_updates(Hub& hub, PresenceState& state, Now now) {
     // A member whose queue still holds this user's previous update gets only this one. Room
     // names and user ids never contain '\n' (identifier characters), so the key is unambiguous.
     auto key = std::make_shared<const std::string>("presence_update\n" + room + "\n" + update.user);
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)}, std::nullopt, key);
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(update)}), {.key = std::move(key)});
   }
 }
 
@@ -59,7 +59,7 @@ void register_presence(HandlerRegistry& registry) {
     protocol::PresenceDiff diff;
     diff.room = room;
     diff.joins.push_back(std::move(*member));
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)}, c.id);
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(diff)}), {.except = c.id});
   });
 
   registry.on_room_leave([](Hub& hub, Connection& c, const std::string& room, LeaveReason) {
@@ -68,7 +68,7 @@ void register_presence(HandlerRegistry& registry) {
     protocol::PresenceDiff diff;
     diff.room = room;
     diff.leaves.push_back(std::move(*left));
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)});  // the leaver is out already
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(diff)}), {});  // the leaver is out
   });
 
   registry.on<protocol::PresenceSet>([](HandlerContext& ctx, const protocol::PresenceSet& presence) {

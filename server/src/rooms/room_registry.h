@@ -19,7 +19,8 @@
 // Leaving runs the leave hooks itself, after the membership is gone (so a broadcast from a
 // leave hook reaches only the remaining members).
 //
-// Broadcasts are encoded once: the same Bytes go into every member's outbound queue.
+// Fan-out to the members goes through the hub's broker (hub.broker(), engine/broker.h):
+// room events from publish(), ephemeral messages from the families directly.
 #pragma once
 
 #include <cstddef>
@@ -153,24 +154,14 @@ class RoomRegistry {
   // Takes the next seq for a room event (locked, unlocked, chat...): seq + 1. Precondition: the
   // room exists.
   std::int64_t next_seq(std::string_view room);
-  // Records event `seq` (its encoded frame) in the room's history and the store, and sends it
-  // to every member once it is stored (Hub::send_after_commit). Use with next_seq: the message
-  // carries its seq.
+  // Records event `seq` (its encoded frame) in the room's history and the store, and publishes
+  // it through the hub's broker (engine/broker.h: members get it once it is stored). Use with
+  // next_seq: the message carries its seq.
   void publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message);
   // The recorded events after `seq`, oldest first, if the history still holds all of them
   // (empty when nothing was missed); nothing when `seq` is older than the history or newer
   // than the room.
   std::optional<std::vector<Bytes>> events_after(std::string_view room, std::int64_t seq) const;
-
-  // ---- sending -----------------------------------------------------------------------------
-  // Queues the same bytes for every member, except `except` when given.
-  // `key` (optional) marks a latest-state message: it replaces a still-queued one with the
-  // same key in each member's queue (frame_queue.h).
-  void broadcast(Hub& hub, std::string_view room, const Bytes& frame,
-                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
-  // Encodes once, then as above.
-  void broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
-                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
 
  private:
   struct Membership {
