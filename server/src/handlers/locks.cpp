@@ -52,7 +52,7 @@ protocol::LockGranted granted(const LocksState& state, const locks::Lease& lease
   return protocol::LockGranted{lease.room, lease.resource, lease.fence, state.wall(lease.expires_at)};
 }
 
-// Sends what the table changed: room events into the room log (the room stays live while it
+// Sends what the lock engine changed: room events into the room log (the room stays live while it
 // has locks, so a holder's grace can end after everyone left and still be recorded), the held
 // locks into the store (a restarted server releases them), a delayed takeover answer to its
 // requester, takeover_requested to a holder.
@@ -65,14 +65,12 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
       case LockChange::Kind::Locked: {
         hub.metrics().lock_granted();  // every new lease: lock, takeover, a takeover's move
         hub.writes().add(store::WriteBatch::RaiseFence{lease.fence});  // durable before anyone is told its fence
-        if (const Room* room = rooms.find(lease.room)) {
-          if (room->durable)
-            hub.writes().add(store::WriteBatch::PutLock{
-                lease.room, {lease.resource, lease.owner.user, lease.fence, state.wall(lease.expires_at)}});
-          const std::int64_t seq = rooms.next_seq(lease.room);
-          rooms.publish(hub, lease.room, seq,
-                        protocol::Locked{lease.room, lease.resource, lease.owner.user, lease.fence,
-                                         state.wall(lease.expires_at), seq, now.wall});
+        if (Room* room = rooms.find_mutable(lease.room)) {
+          const std::int64_t expires_at = state.wall(lease.expires_at);
+          rooms.persist(*room, store::WriteBatch::PutLock{lease.room, {lease.resource, lease.owner.user, lease.fence,
+                                                                       expires_at}});
+          rooms.emit(hub, *room,
+                     protocol::Locked{lease.room, lease.resource, lease.owner.user, lease.fence, expires_at}, now.wall);
         }
         if (change.requester) {
           if (Connection* requester = hub.find(change.requester->connection))
@@ -81,11 +79,10 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
         break;
       }
       case LockChange::Kind::Unlocked: {
-        const Room* room = rooms.find(lease.room);
+        Room* room = rooms.find_mutable(lease.room);
         if (!room) break;
-        if (room->durable) hub.writes().add(store::WriteBatch::DropLock{lease.room, lease.resource});
-        const std::int64_t seq = rooms.next_seq(lease.room);
-        rooms.publish(hub, lease.room, seq, protocol::Unlocked{lease.room, lease.resource, change.reason, seq, now.wall});
+        rooms.persist(*room, store::WriteBatch::DropLock{lease.room, lease.resource});
+        rooms.emit(hub, *room, protocol::Unlocked{lease.room, lease.resource, change.reason}, now.wall);
         rooms.release_if_idle(lease.room);  // its last lock may have been what kept it
         break;
       }

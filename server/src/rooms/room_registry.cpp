@@ -105,12 +105,16 @@ void RoomRegistry::record(Room& r, std::int64_t seq, Bytes frame) {
   while (r.history.size() > history_limit_) r.history.pop_front();
 }
 
-void RoomRegistry::publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message) {
-  auto it = rooms_.find(std::string(room));
-  if (it == rooms_.end()) return;
+RoomEvent RoomRegistry::record_and_publish(Hub& hub, Room& room, std::int64_t seq,
+                                           const protocol::ServerMessage& message) {
   Bytes frame = encode_once(message);
-  record(it->second, seq, frame);
-  hub.broker().publish(room, seq, frame);
+  record(room, seq, frame);
+  hub.broker().publish(room.name, seq, frame);
+  return RoomEvent{seq, std::move(frame)};
+}
+
+void RoomRegistry::persist(const Room& room, store::WriteBatch::Write write) {
+  if (room.durable) writes_().add(std::move(write));
 }
 
 std::optional<std::vector<Bytes>> RoomRegistry::events_after(std::string_view room, std::int64_t seq) const {
@@ -222,12 +226,6 @@ RoomStats RoomRegistry::stats() const {
 void RoomRegistry::for_each_room(const std::function<void(const Room&)>& visit) const {
   for (const auto& [name, room] : rooms_)
     if (!room.members.empty()) visit(room);
-}
-
-std::int64_t RoomRegistry::next_seq(std::string_view room) {
-  auto it = rooms_.find(std::string(room));
-  if (it == rooms_.end()) return 0;  // precondition broken; nothing to number
-  return ++it->second.seq;
 }
 
 }  // namespace tandem::server
