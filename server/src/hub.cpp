@@ -10,8 +10,8 @@
 #include "engine/local_broker.h"
 #include "handlers/handlers.h"
 #include "locks/lock_table.h"
-#include "presence/presence_book.h"
 #include "log.h"
+#include "presence/presence_book.h"
 #include "version.h"
 
 namespace tandem::server {
