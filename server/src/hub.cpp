@@ -7,8 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include "engine/local_broker.h"
 #include "handlers/handlers.h"
+#include "locks/lock_table.h"
 #include "log.h"
+#include "presence/presence_book.h"
 #include "version.h"
 
 namespace tandem::server {
@@ -101,7 +104,9 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
       waker_(waker),
       rooms_(static_cast<std::size_t>(settings.max_rooms)),
       store_(store),
-      locks_(lock_settings(settings, store)),
+      locks_(std::make_unique<locks::LockTable>(lock_settings(settings, store))),
+      presence_(std::make_unique<PresenceBook>()),
+      broker_(std::make_unique<LocalBroker>(*this)),
       sessions_(Millis(settings.session_resume_ms), static_cast<std::size_t>(settings.dedup_window)) {
   if (registration) {
     registration(handlers_);
@@ -111,7 +116,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   rooms_.attach_store(store_, [this]() -> store::WriteBatch& { return writes(); },
                       static_cast<std::size_t>(settings.recovery_history));
   // A room whose members all left stays live while it has locks: their release is a room event too.
-  rooms_.set_keep_alive([this](const std::string& room) { return locks_.has_locks_in(room); });
+  rooms_.set_keep_alive([this](const std::string& room) { return locks_->has_locks_in(room); });
   // The rooms gauge and the admin room list read the registry as it is when asked.
   metrics_.set_room_lister([this] {
     std::vector<RoomSummary> rooms;

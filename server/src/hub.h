@@ -33,10 +33,12 @@
 #include <vector>
 
 #include "config.h"
+#include "engine/broker.h"
+#include "engine/lock_engine.h"
+#include "engine/presence_engine.h"
 #include "frame_queue.h"
 #include "ids.h"
 #include "jwt.h"
-#include "locks/lock_table.h"
 #include "metrics.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
@@ -248,9 +250,15 @@ class Hub {
   // failure): every connection was closed (1011) and the server should stop.
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
-  // The lock table (locks/lock_table.h): the locks family changes it; documents ask it who holds
-  // a node (and with which fence).
-  locks::LockTable& locks() { return locks_; }
+  // The lock engine (engine/lock_engine.h): the locks family changes it; documents ask it who
+  // holds a node (and with which fence).
+  LockEngine& locks() { return *locks_; }
+  // The presence engine (engine/presence_engine.h): the presence family keeps who is in each
+  // room there and flushes its conflated updates on tick.
+  PresenceEngine& presence() { return *presence_; }
+  // The broker (engine/broker.h): fan-out to a room's members. Room events reach it through
+  // RoomRegistry; presence and typing broadcast through it directly.
+  Broker& broker() { return *broker_; }
   // Idempotent requests (PROTOCOL.md §3): `request_id` was applied in the connection's session;
   // `durable`: also stored with the current writes. HandlerContext::ack*() call it.
   void remember_applied(Connection& connection, const std::string& request_id, bool durable);
@@ -278,7 +286,7 @@ class Hub {
   const Metrics& metrics() const { return metrics_; }
   const Settings& settings() const { return settings_; }
   const HandlerRegistry& handlers() const { return handlers_; }
-  // Room membership (rooms/room_registry.h): members, broadcast, counts for metrics.
+  // Room membership (rooms/room_registry.h): members, the room log, counts for metrics.
   RoomRegistry& rooms() { return rooms_; }
   const RoomRegistry& rooms() const { return rooms_; }
   bool shutting_down() const { return shutting_down_; }
@@ -294,7 +302,9 @@ class Hub {
   HandlerRegistry handlers_;
   RoomRegistry rooms_;
   store::Store* store_ = nullptr;
-  locks::LockTable locks_;
+  std::unique_ptr<LockEngine> locks_;  // in-process: locks::LockTable
+  std::unique_ptr<PresenceEngine> presence_;  // in-process: PresenceBook
+  std::unique_ptr<Broker> broker_;  // in-process: LocalBroker (this hub's room members)
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;

@@ -131,16 +131,13 @@ HttpResponse publish(Hub& hub, std::string_view body, Now now) {
   for (PublishMessage& message : messages) {
     const std::string room_name = room_of(message);
     Room& room = *rooms.find_mutable(room_name);
-    const std::int64_t seq = rooms.next_seq(room_name);
-    std::visit(
+    const std::int64_t seq = std::visit(
         [&](auto& m) {
-          m.seq = seq;
-          m.ts = now.wall;
           if constexpr (std::is_same_v<std::decay_t<decltype(m)>, PublishedNodeUpdate>) {
             const protocol::Node* node = room.doc.apply_status(m.node, m.status, m.data);
-            if (node && room.durable) hub.writes().add(store::WriteBatch::PutNode{room_name, *node});
+            if (node) rooms.persist(room, store::WriteBatch::PutNode{room_name, *node});
           }
-          rooms.publish(hub, room_name, seq, m);
+          return rooms.emit(hub, room, m, now.wall).seq;  // stamps seq and ts
         },
         message);
     json::JsonWriter result;

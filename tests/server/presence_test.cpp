@@ -1,7 +1,8 @@
 // tests/server/presence_test.cpp — presence through the hub with a fake edge: snapshot to the
 // joiner and joins to the others, two tabs as one member, leaves at once on unsubscribe and
 // disconnect, presence only in subscribed rooms, and conflation: many states within one
-// presence tick leave as one presence_update per user carrying the latest state.
+// presence tick leave as one presence_update per user carrying the latest state; the state
+// lives in the hub's presence engine.
 #include "presence/presence_book.h"
 
 #include <gtest/gtest.h>
@@ -222,6 +223,16 @@ TEST_F(PresenceTest, a_slow_reader_keeps_the_newest_update_per_user_with_every_t
   std::map<std::string, int> cursor_of;
   for (const auto& meta : updates[0].metas) cursor_of[meta.connection] = meta.state.cursor->x;
   EXPECT_EQ(cursor_of, (std::map<std::string, int>{{"c2", 111}, {"c3", 222}}));
+}
+
+TEST_F(PresenceTest, the_hub_owns_the_presence_engine_the_handlers_fill_and_empty) {
+  const ConnectionId ana = open("ana");
+  subscribe(ana);
+  ASSERT_EQ(hub_.presence().snapshot("workflow:1").size(), 1u);
+  EXPECT_EQ(hub_.presence().snapshot("workflow:1")[0].user.id, "ana");
+  EXPECT_TRUE(hub_.presence().snapshot("user:ana").empty());  // the automatic room has no presence
+  hub_.closed(ana);
+  EXPECT_TRUE(hub_.presence().snapshot("workflow:1").empty());
 }
 
 TEST(presence_book_test, members_and_pending_changes_are_forgotten_when_the_room_empties) {

@@ -1,7 +1,9 @@
 // tests/server/room_registry_test.cpp — rooms through the hub with a fake edge: subscribe
 // answers, token ACL, the automatic user: room, max_rooms, unsubscribe, a room existing only
-// while it has members (new epoch after), leaving every room on disconnect, broadcasts
-// sharing one encoded string, and the join/leave hooks features build on.
+// while it has members (new epoch after), leaving every room on disconnect, the join/leave
+// hooks features build on, and the room log: emit() numbers, stamps, records and publishes
+// events, persist() writes only for durable rooms. Fan-out to the members:
+// local_broker_test.cpp.
 #include "rooms/room_registry.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include "handlers/handlers.h"
 #include "hub.h"
 #include "rooms/room_access.h"
+#include "stored_hub_fixture.h"
 
 namespace tandem::server {
 namespace {
@@ -170,31 +173,72 @@ TEST_F(RoomRegistryTest, disconnect_leaves_every_room_and_hooks_see_the_membersh
   EXPECT_TRUE(hub_.rooms().rooms_of(a).empty());
 }
 
-TEST_F(RoomRegistryTest, broadcast_queues_the_same_bytes_for_every_member_but_the_excepted) {
-  const ConnectionId a = open("ana");
-  const ConnectionId b = open("ben");
-  const ConnectionId c = open("cleo");
-  for (ConnectionId id : {a, b, c}) subscribe(id, "chat:lobby");
-  for (ConnectionId id : {a, b, c}) drain(id);
-
-  auto bytes = std::make_shared<const std::string>(R"({"type":"pong","ts":1})");
-  hub_.rooms().broadcast(hub_, "chat:lobby", bytes, a);
-  EXPECT_EQ(hub_.next_frame(a), nullptr);
-  EXPECT_EQ(hub_.next_frame(b).get(), bytes.get());  // the very same string, not a copy
-  EXPECT_EQ(hub_.next_frame(c).get(), bytes.get());
-}
-
-TEST_F(RoomRegistryTest, next_seq_counts_room_events) {
+TEST_F(RoomRegistryTest, emit_numbers_room_events_stamps_their_time_and_records_them) {
   const ConnectionId a = open("ana");
   subscribe(a, "chat:lobby");
-  EXPECT_EQ(hub_.rooms().next_seq("chat:lobby"), 1);
-  EXPECT_EQ(hub_.rooms().next_seq("chat:lobby"), 2);
-  EXPECT_EQ(hub_.rooms().find("chat:lobby")->seq, 2);
   drain(a);
+  Room& room = *hub_.rooms().find_mutable("chat:lobby");
+  protocol::Cleared cleared{"chat:lobby", "ana"};
+  const RoomEvent emitted = hub_.rooms().emit(hub_, room, cleared, kWallStart + 5);
+  EXPECT_EQ(emitted.seq, 1);
+  EXPECT_EQ(cleared.seq, 1);  // stamped in place
+  EXPECT_EQ(cleared.ts, kWallStart + 5);
+  EXPECT_EQ(hub_.rooms().emit(hub_, room, protocol::Cleared{"chat:lobby", "ana"}, kWallStart + 6).seq, 2);
+  EXPECT_EQ(hub_.rooms().find("chat:lobby")->seq, 2);
+
+  auto logged = hub_.rooms().events_after("chat:lobby", 0);  // in the room log, for recovery
+  ASSERT_TRUE(logged.has_value());
+  ASSERT_EQ(logged->size(), 2u);
+  EXPECT_EQ((*logged)[0].get(), emitted.frame.get());  // the bytes the members got
+  auto frames = drain(a);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(std::get<protocol::Cleared>(frames[0].message), cleared);
+  EXPECT_EQ(std::get<protocol::Cleared>(frames[1].message).ts, kWallStart + 6);
+
   subscribe(a, "chat:lobby", "again");
   auto frame = first(a);
   ASSERT_TRUE(std::holds_alternative<protocol::Subscribed>(frame.message));
   EXPECT_EQ(std::get<protocol::Subscribed>(frame.message).seq, 2);
+}
+
+TEST_F(RoomRegistryTest, without_a_store_rooms_keep_their_log_in_memory_and_write_nothing) {
+  const ConnectionId a = open("ana");
+  subscribe(a, "chat:lobby");
+  drain(a);
+  Room& room = *hub_.rooms().find_mutable("chat:lobby");
+  EXPECT_FALSE(room.durable);
+  hub_.rooms().persist(room, store::WriteBatch::ClearChat{"chat:lobby"});
+  hub_.rooms().emit(hub_, room, protocol::Cleared{"chat:lobby", "ana"}, kWallStart);
+  EXPECT_TRUE(hub_.writes().empty());
+  EXPECT_EQ(room.history.size(), 1u);
+}
+
+class DurableRoomLogTest : public testing::StoredHubFixture {};
+
+TEST_F(DurableRoomLogTest, a_durable_room_writes_what_is_persisted_and_every_emitted_event) {
+  const ConnectionId a = connect("ana");
+  hub_->receive(a, R"({"type":"subscribe","room":"chat:lobby"})", at(0));
+  hub_->commit();  // the new room
+  Room& room = *hub_->rooms().find_mutable("chat:lobby");
+  ASSERT_TRUE(room.durable);
+  ASSERT_TRUE(hub_->writes().empty());
+
+  hub_->rooms().persist(room, store::WriteBatch::ClearChat{"chat:lobby"});
+  const RoomEvent emitted = hub_->rooms().emit(*hub_, room, protocol::Cleared{"chat:lobby", "ana"}, kWall);
+  const auto& writes = hub_->writes().writes();
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<store::WriteBatch::ClearChat>(writes[0]));
+  const auto* appended = std::get_if<store::WriteBatch::AppendEvent>(&writes[1]);
+  ASSERT_NE(appended, nullptr);
+  EXPECT_EQ(appended->seq, 1);
+  EXPECT_EQ(appended->json, *emitted.frame);
+
+  hub_->commit();
+  auto stored = store_->load_room("chat:lobby");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->seq, 1);
+  ASSERT_EQ(stored->history.size(), 1u);
+  EXPECT_EQ(stored->history[0].json, *emitted.frame);
 }
 
 }  // namespace

@@ -63,7 +63,8 @@ class TypingBook {
 };
 
 void tell_typing(Hub& hub, const std::string& room, const Connection& typist, bool active) {
-  hub.rooms().broadcast(hub, room, protocol::TypingEvent{room, typist.user.id, typist.user.name, active}, typist.id);
+  hub.broker().broadcast(room, encode_once(protocol::TypingEvent{room, typist.user.id, typist.user.name, active}),
+                         {.except = typist.id});
 }
 
 // Ends `typist`'s indicator in `room`, telling the others when it was on.
@@ -79,17 +80,17 @@ void register_chat(HandlerRegistry& registry) {
   registry.on<protocol::ChatSend>([typing](HandlerContext& ctx, const protocol::ChatSend& chat) {
     if (!chat_allowed(ctx, chat.room)) return;
     Hub& hub = ctx.hub;
-    Room* room = hub.rooms().find_mutable(chat.room);
+    RoomRegistry& rooms = hub.rooms();
+    Room* room = rooms.find_mutable(chat.room);
     if (!room) return;  // a member's room is live; defensive
     stop_typing(hub, *typing, chat.room, ctx.connection);
     const protocol::UserInfo& sender = ctx.connection.user;
-    const std::int64_t seq = hub.rooms().next_seq(chat.room);
-    protocol::ChatMessage message{chat.room, sender.id, sender.name, sender.color, chat.text, seq, ctx.now.wall};
+    protocol::ChatMessage message{chat.room, sender.id, sender.name, sender.color, chat.text};
+    rooms.emit(hub, *room, message, ctx.now.wall);  // stamps seq and ts; the event first, then the ack (§3 Order)
     room->chat.push_back(message.entry());
     const auto limit = static_cast<std::size_t>(std::max(0, hub.settings().chat_history));
     while (room->chat.size() > limit) room->chat.pop_front();
-    if (room->durable) hub.writes().add(store::WriteBatch::AddChat{chat.room, message.entry()});
-    hub.rooms().publish(hub, chat.room, seq, message);  // the event first, then the ack (§3 Order)
+    rooms.persist(*room, store::WriteBatch::AddChat{chat.room, message.entry()});
     ctx.ack_after_commit();
   });
 
@@ -112,12 +113,12 @@ void register_chat(HandlerRegistry& registry) {
       return;
     }
     Hub& hub = ctx.hub;
-    Room* room = hub.rooms().find_mutable(clear.room);
+    RoomRegistry& rooms = hub.rooms();
+    Room* room = rooms.find_mutable(clear.room);
     if (!room) return;
     room->chat.clear();
-    if (room->durable) hub.writes().add(store::WriteBatch::ClearChat{clear.room});
-    const std::int64_t seq = hub.rooms().next_seq(clear.room);
-    hub.rooms().publish(hub, clear.room, seq, protocol::Cleared{clear.room, ctx.connection.user.id, seq, ctx.now.wall});
+    rooms.persist(*room, store::WriteBatch::ClearChat{clear.room});
+    rooms.emit(hub, *room, protocol::Cleared{clear.room, ctx.connection.user.id}, ctx.now.wall);
     ctx.ack_after_commit();
   });
 

@@ -68,18 +68,15 @@ bool may_write_node(HandlerContext& ctx, const std::string& room, const std::str
   return true;
 }
 
-// Stamps a document event (user, next seq, ts), keeps it in the change history (durable rooms)
-// and publishes it to the room log and every member.
+// Stamps a document event with its author, emits it to the room log and every member (next
+// seq, ts) and keeps it, as broadcast, in the change history.
 template <class Event>
 void publish_change(HandlerContext& ctx, Room& room, Event event) {
-  Hub& hub = ctx.hub;
+  RoomRegistry& rooms = ctx.hub.rooms();
   event.user = ctx.connection.user.id;
-  event.seq = hub.rooms().next_seq(room.name);
-  event.ts = ctx.now.wall;
-  if (room.durable)
-    hub.writes().add(WriteBatch::AddChange{
-        room.name, store::StoredChange{event.seq, event.user, event.ts, protocol::encode_server(event)}});
-  hub.rooms().publish(hub, room.name, event.seq, event);
+  const RoomEvent emitted = rooms.emit(ctx.hub, room, event, ctx.now.wall);  // stamps event.seq and event.ts
+  rooms.persist(room, WriteBatch::AddChange{room.name, store::StoredChange{event.seq, event.user, event.ts,
+                                                                           *emitted.frame}});
 }
 
 void refuse(HandlerContext& ctx, const Error& error) { ctx.error(error.code, error.message); }
@@ -92,8 +89,8 @@ void register_documents(HandlerRegistry& registry) {
     if (!room) return;
     auto created = room->doc.create_node(create.node, limits_of(ctx.hub.settings()));
     if (!created) return refuse(ctx, created.error());
-    if (room->durable) ctx.hub.writes().add(WriteBatch::PutNode{room->name, created.value()});
-    publish_change(ctx, *room, protocol::NodeCreated{room->name, created.value(), {}, 0, 0});
+    ctx.hub.rooms().persist(*room, WriteBatch::PutNode{room->name, created.value()});
+    publish_change(ctx, *room, protocol::NodeCreated{room->name, created.value(), {}});
     ctx.ack_after_commit();
   });
 
@@ -105,8 +102,8 @@ void register_documents(HandlerRegistry& registry) {
     if (!may_write_node(ctx, room->name, update.node, update.fence)) return;
     auto updated = room->doc.update_node(update.node, update.fields, limits_of(ctx.hub.settings()));
     if (!updated) return refuse(ctx, updated.error());
-    if (room->durable) ctx.hub.writes().add(WriteBatch::PutNode{room->name, updated.value()});
-    publish_change(ctx, *room, protocol::NodeUpdated{room->name, update.node, update.fields, {}, 0, 0});
+    ctx.hub.rooms().persist(*room, WriteBatch::PutNode{room->name, updated.value()});
+    publish_change(ctx, *room, protocol::NodeUpdated{room->name, update.node, update.fields, {}});
     ctx.ack_after_commit();
   });
 
@@ -117,11 +114,11 @@ void register_documents(HandlerRegistry& registry) {
     if (!may_write_node(ctx, room->name, del.node, del.fence)) return;
     auto dropped = room->doc.delete_node(del.node);
     if (!dropped) return refuse(ctx, dropped.error());
-    if (room->durable) ctx.hub.writes().add(WriteBatch::DeleteNode{room->name, del.node});  // its edges too
+    ctx.hub.rooms().persist(*room, WriteBatch::DeleteNode{room->name, del.node});  // its edges too
     // Its edges go first, so no replica ever holds an edge to a missing node.
     for (const protocol::Edge& edge : dropped.value())
-      publish_change(ctx, *room, protocol::EdgeDeleted{room->name, edge.id, {}, 0, 0});
-    publish_change(ctx, *room, protocol::NodeDeleted{room->name, del.node, {}, 0, 0});
+      publish_change(ctx, *room, protocol::EdgeDeleted{room->name, edge.id, {}});
+    publish_change(ctx, *room, protocol::NodeDeleted{room->name, del.node, {}});
     ctx.ack_after_commit();
   });
 
@@ -130,8 +127,8 @@ void register_documents(HandlerRegistry& registry) {
     if (!room) return;
     auto created = room->doc.create_edge(create.edge, limits_of(ctx.hub.settings()));
     if (!created) return refuse(ctx, created.error());
-    if (room->durable) ctx.hub.writes().add(WriteBatch::PutEdge{room->name, created.value()});
-    publish_change(ctx, *room, protocol::EdgeCreated{room->name, created.value(), {}, 0, 0});
+    ctx.hub.rooms().persist(*room, WriteBatch::PutEdge{room->name, created.value()});
+    publish_change(ctx, *room, protocol::EdgeCreated{room->name, created.value(), {}});
     ctx.ack_after_commit();
   });
 
@@ -140,8 +137,8 @@ void register_documents(HandlerRegistry& registry) {
     if (!room) return;
     auto deleted = room->doc.delete_edge(del.edge);
     if (!deleted) return refuse(ctx, deleted.error());
-    if (room->durable) ctx.hub.writes().add(WriteBatch::DeleteEdge{room->name, del.edge});
-    publish_change(ctx, *room, protocol::EdgeDeleted{room->name, del.edge, {}, 0, 0});
+    ctx.hub.rooms().persist(*room, WriteBatch::DeleteEdge{room->name, del.edge});
+    publish_change(ctx, *room, protocol::EdgeDeleted{room->name, del.edge, {}});
     ctx.ack_after_commit();
   });
 

@@ -3,8 +3,9 @@
 // `lock_state` snapshot on subscribe; expiry, disconnect grace and takeover deadlines on tick;
 // release on unsubscribe.
 //
-// The rules live in locks/lock_table.h (pure logic, monotonic time); this file checks room
-// membership, converts times to the wall clock of the wire, and sends. Room events are
+// The rules live behind the lock engine (hub.locks(), engine/lock_engine.h: monotonic time, no
+// sending); this file checks room membership, converts times to the wall clock of the wire,
+// and sends. Room events are
 // broadcast to every member (the requester included) before the request's own answer, so the
 // client's replica shows the change when the answer arrives (PROTOCOL.md §3 Order).
 #include <memory>
@@ -13,7 +14,7 @@
 #include <utility>
 
 #include "handlers.h"
-#include "../locks/lock_table.h"
+#include "../engine/lock_engine.h"
 #include "../log.h"
 
 namespace tandem::server::handlers {
@@ -22,7 +23,6 @@ namespace {
 
 using locks::LockChange;
 using locks::LockChanges;
-using locks::LockTable;
 
 struct LocksState {
   // The last `now` seen (handlers and ticks). Room hooks carry no time; they use this, at most
@@ -33,7 +33,6 @@ struct LocksState {
   // different expires_at values (lock_granted vs a later lock_denied).
   std::optional<std::int64_t> wall_offset;
 
-  static LockTable& get(Hub& hub) { return hub.locks(); }
   void observe(Now now) {
     last_now = now;
     const std::int64_t offset = now.wall - now.mono.count();
@@ -53,7 +52,7 @@ protocol::LockGranted granted(const LocksState& state, const locks::Lease& lease
   return protocol::LockGranted{lease.room, lease.resource, lease.fence, state.wall(lease.expires_at)};
 }
 
-// Sends what the table changed: room events into the room log (the room stays live while it
+// Sends what the lock engine changed: room events into the room log (the room stays live while it
 // has locks, so a holder's grace can end after everyone left and still be recorded), the held
 // locks into the store (a restarted server releases them), a delayed takeover answer to its
 // requester, takeover_requested to a holder.
@@ -66,14 +65,12 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
       case LockChange::Kind::Locked: {
         hub.metrics().lock_granted();  // every new lease: lock, takeover, a takeover's move
         hub.writes().add(store::WriteBatch::RaiseFence{lease.fence});  // durable before anyone is told its fence
-        if (const Room* room = rooms.find(lease.room)) {
-          if (room->durable)
-            hub.writes().add(store::WriteBatch::PutLock{
-                lease.room, {lease.resource, lease.owner.user, lease.fence, state.wall(lease.expires_at)}});
-          const std::int64_t seq = rooms.next_seq(lease.room);
-          rooms.publish(hub, lease.room, seq,
-                        protocol::Locked{lease.room, lease.resource, lease.owner.user, lease.fence,
-                                         state.wall(lease.expires_at), seq, now.wall});
+        if (Room* room = rooms.find_mutable(lease.room)) {
+          const std::int64_t expires_at = state.wall(lease.expires_at);
+          rooms.persist(*room, store::WriteBatch::PutLock{lease.room, {lease.resource, lease.owner.user, lease.fence,
+                                                                       expires_at}});
+          rooms.emit(hub, *room,
+                     protocol::Locked{lease.room, lease.resource, lease.owner.user, lease.fence, expires_at}, now.wall);
         }
         if (change.requester) {
           if (Connection* requester = hub.find(change.requester->connection))
@@ -82,11 +79,10 @@ void publish(Hub& hub, LocksState& state, const LockChanges& changes) {
         break;
       }
       case LockChange::Kind::Unlocked: {
-        const Room* room = rooms.find(lease.room);
+        Room* room = rooms.find_mutable(lease.room);
         if (!room) break;
-        if (room->durable) hub.writes().add(store::WriteBatch::DropLock{lease.room, lease.resource});
-        const std::int64_t seq = rooms.next_seq(lease.room);
-        rooms.publish(hub, lease.room, seq, protocol::Unlocked{lease.room, lease.resource, change.reason, seq, now.wall});
+        rooms.persist(*room, store::WriteBatch::DropLock{lease.room, lease.resource});
+        rooms.emit(hub, *room, protocol::Unlocked{lease.room, lease.resource, change.reason}, now.wall);
         rooms.release_if_idle(lease.room);  // its last lock may have been what kept it
         break;
       }
@@ -114,7 +110,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Lock>([state](HandlerContext& ctx, const protocol::Lock& lock) {
     state->observe(ctx.now);
     if (!ctx.require_member(lock.room)) return;
-    auto out = LocksState::get(ctx.hub).acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
+    auto out = ctx.hub.locks().acquire(lock.room, lock.resource, owner_of(ctx.connection), lock.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
       case locks::LockResult::Granted:
@@ -136,7 +132,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Renew>([state](HandlerContext& ctx, const protocol::Renew& renew) {
     state->observe(ctx.now);
     if (!ctx.require_member(renew.room)) return;
-    auto out = LocksState::get(ctx.hub).renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
+    auto out = ctx.hub.locks().renew(renew.room, renew.resource, ctx.connection.id, renew.ttl_ms, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::RenewResult::Renewed) {
       ctx.reply(granted(*state, out.lease));  // renewals are not broadcast
@@ -148,7 +144,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Unlock>([state](HandlerContext& ctx, const protocol::Unlock& unlock) {
     state->observe(ctx.now);
     if (!ctx.require_member(unlock.room)) return;
-    auto out = LocksState::get(ctx.hub).release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
+    auto out = ctx.hub.locks().release(unlock.room, unlock.resource, ctx.connection.id, ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     if (out.result == locks::ReleaseResult::Released) {
       ctx.ack();
@@ -160,8 +156,8 @@ void register_locks(HandlerRegistry& registry) {
   registry.on<protocol::Takeover>([state](HandlerContext& ctx, const protocol::Takeover& takeover) {
     state->observe(ctx.now);
     if (!ctx.require_member(takeover.room)) return;
-    auto out = LocksState::get(ctx.hub).takeover(takeover.room, takeover.resource, owner_of(ctx.connection),
-                                            ctx.frame.id, ctx.now.mono);
+    auto out = ctx.hub.locks().takeover(takeover.room, takeover.resource, owner_of(ctx.connection), ctx.frame.id,
+                                        ctx.now.mono);
     publish(ctx.hub, *state, out.changes);
     switch (out.result) {
       case locks::TakeoverResult::Granted:
@@ -187,7 +183,7 @@ void register_locks(HandlerRegistry& registry) {
     protocol::LockState snapshot;
     snapshot.room = room;
     if (const Room* r = hub.rooms().find(room)) snapshot.seq = r->seq;
-    for (const locks::Lease& lease : LocksState::get(hub).locks_in(room))
+    for (const locks::Lease& lease : hub.locks().locks_in(room))
       snapshot.locks.push_back({lease.resource, lease.owner.user, lease.fence, state->wall(lease.expires_at)});
     hub.send(c, protocol::ServerFrame{std::nullopt, std::move(snapshot)});
   });
@@ -204,7 +200,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on_authenticated([state](Hub& hub, Connection& c, Now now) {
     if (c.session_start != SessionStart::Resumed) return;
     state->observe(now);
-    const auto reclaimed = LocksState::get(hub).resume(c.session, c.id, now.mono);
+    const auto reclaimed = hub.locks().resume(c.session, c.id, now.mono);
     if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
     for (const locks::Lease& lease : reclaimed) {
       if (!lease.takeover) continue;

@@ -2,7 +2,8 @@
 // diffs when connections join or leave a room, and `presence` updates conflated per user per
 // presence tick.
 //
-// The PresenceBook (presence/presence_book.h) holds the state; this file sends. Joining (by
+// The presence engine (hub.presence(), engine/presence_engine.h) holds the state; this file
+// sends. Joining (by
 // `subscribe`; the automatic user: room has no presence) sends the joiner presence_state and
 // the others presence_diff {joins}; leaving for any reason — unsubscribe, close, heartbeat
 // loss, slow-consumer cut — sends presence_diff {leaves} at once, from the room-leave hook.
@@ -13,15 +14,14 @@
 #include <string>
 
 #include "handlers.h"
-#include "../presence/presence_book.h"
+#include "../engine/presence_engine.h"
 
 namespace tandem::server::handlers {
 
 namespace {
 
-// The book plus when conflated updates go out next.
+// When conflated updates go out next (the presence itself is the hub's presence engine).
 struct PresenceState {
-  PresenceBook book;
   std::optional<Millis> next_flush;
 };
 
@@ -32,13 +32,14 @@ void flush_updates(Hub& hub, PresenceState& state, Now now) {
   if (state.next_flush && now.mono < *state.next_flush) return;
   state.next_flush = state.next_flush ? *state.next_flush + period : now.mono + period;
   if (*state.next_flush <= now.mono) state.next_flush = now.mono + period;  // far behind: restart
-  if (!state.book.has_pending()) return;
-  for (auto& update : state.book.take_updates()) {
+  PresenceEngine& presence = hub.presence();
+  if (!presence.has_pending()) return;
+  for (auto& update : presence.take_updates()) {
     const std::string room = update.room;
     // A member whose queue still holds this user's previous update gets only this one. Room
     // names and user ids never contain '\n' (identifier characters), so the key is unambiguous.
     auto key = std::make_shared<const std::string>("presence_update\n" + room + "\n" + update.user);
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(update)}, std::nullopt, key);
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(update)}), {.key = std::move(key)});
   }
 }
 
@@ -47,33 +48,34 @@ void flush_updates(Hub& hub, PresenceState& state, Now now) {
 void register_presence(HandlerRegistry& registry) {
   auto state = std::make_shared<PresenceState>();
 
-  registry.on_room_join([state](Hub& hub, Connection& c, const std::string& room, JoinKind kind) {
+  registry.on_room_join([](Hub& hub, Connection& c, const std::string& room, JoinKind kind) {
     if (kind == JoinKind::Automatic) return;  // no subscribe, no snapshots
-    const PresenceJoin joined = state->book.join(room, c.user, c.wire_id);
-    hub.send(c, protocol::ServerFrame{std::nullopt, protocol::PresenceSnapshot{room, state->book.snapshot(room)}});
+    PresenceEngine& presence = hub.presence();
+    const PresenceJoin joined = presence.join(room, c.user, c.wire_id);
+    hub.send(c, protocol::ServerFrame{std::nullopt, protocol::PresenceSnapshot{room, presence.snapshot(room)}});
     if (joined == PresenceJoin::AlreadyPresent) return;  // resubscribe: the others know it already
-    auto member = state->book.member_with(room, c.user.id, c.wire_id);
+    auto member = presence.member_with(room, c.user.id, c.wire_id);
     if (!member) return;
     protocol::PresenceDiff diff;
     diff.room = room;
     diff.joins.push_back(std::move(*member));
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)}, c.id);
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(diff)}), {.except = c.id});
   });
 
-  registry.on_room_leave([state](Hub& hub, Connection& c, const std::string& room, LeaveReason) {
-    auto left = state->book.leave(room, c.user.id, c.wire_id);
+  registry.on_room_leave([](Hub& hub, Connection& c, const std::string& room, LeaveReason) {
+    auto left = hub.presence().leave(room, c.user.id, c.wire_id);
     if (!left) return;
     protocol::PresenceDiff diff;
     diff.room = room;
     diff.leaves.push_back(std::move(*left));
-    hub.rooms().broadcast(hub, room, protocol::ServerMessage{std::move(diff)});  // the leaver is out already
+    hub.broker().broadcast(room, encode_once(protocol::ServerMessage{std::move(diff)}), {});  // the leaver is out
   });
 
-  registry.on<protocol::PresenceSet>([state](HandlerContext& ctx, const protocol::PresenceSet& presence) {
+  registry.on<protocol::PresenceSet>([](HandlerContext& ctx, const protocol::PresenceSet& presence) {
     Connection& c = ctx.connection;
-    // Presence exists only in rooms joined by subscribe (the book has no meta for the
+    // Presence exists only in rooms joined by subscribe (the engine has no meta for the
     // automatic user: room), so "not present" and "not subscribed" are one answer.
-    if (state->book.set(presence.room, c.user.id, c.wire_id, presence.state) == PresenceSetResult::NotPresent) {
+    if (ctx.hub.presence().set(presence.room, c.user.id, c.wire_id, presence.state) == PresenceSetResult::NotPresent) {
       ctx.error(protocol::errc::not_subscribed, "not subscribed to \"" + presence.room + "\"");
       return;
     }

@@ -32,11 +32,11 @@ void register_streams(HandlerRegistry& registry) {
   registry.on<protocol::StreamSend>([producers](HandlerContext& ctx, const protocol::StreamSend& stream) {
     if (!ctx.require_member(stream.room)) return;
     Hub& hub = ctx.hub;
+    Room* room = hub.rooms().find_mutable(stream.room);
+    if (!room) return;  // a member's room is live; defensive
     (*producers)[stream.room] = ctx.connection.id;
-    const std::int64_t seq = hub.rooms().next_seq(stream.room);
-    hub.rooms().publish(hub, stream.room, seq,
-                        protocol::StreamEvent{stream.room, stream.event, stream.data, ctx.connection.user.id, seq,
-                                              ctx.now.wall});
+    hub.rooms().emit(hub, *room, protocol::StreamEvent{stream.room, stream.event, stream.data, ctx.connection.user.id},
+                     ctx.now.wall);
     ctx.ack_after_commit();  // only when the event had an id; stored with the event
   });
 

@@ -2,9 +2,10 @@
 // is doing, grouped per user, plus the changes waiting for the next presence tick
 // (PROTOCOL.md §7).
 //
-// Pure data, no sending: handlers/presence.cpp turns the results into presence_state,
-// presence_diff and presence_update messages. One user with two tabs in a room is one member
-// with two metas; the member is gone when its last meta leaves.
+// The in-process PresenceEngine (engine/presence_engine.h says who drives expiry and what is
+// guaranteed). Pure data, no sending: handlers/presence.cpp turns the results into
+// presence_state, presence_diff and presence_update messages. One user with two tabs in a room
+// is one member with two metas; the member is gone when its last meta leaves.
 //
 // Conflation: set() only records "this connection changed"; take_updates() (once per
 // presence_tick) yields one PresenceUpdate per user who changed, carrying the latest state of
@@ -19,41 +20,28 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../engine/presence_engine.h"
 #include "tandem/protocol/presence.h"
 
 namespace tandem::server {
 
-enum class PresenceJoin {
-  Joined,         // a new meta (a new member, or a new tab of a present one)
-  AlreadyPresent  // this connection already has a meta here (resubscribe)
-};
-
-enum class PresenceSetResult { Stored, NotPresent };
-
-class PresenceBook {
+class PresenceBook final : public PresenceEngine {
  public:
-  // Adds `connection`'s meta (empty state) to `room` for `user`.
-  PresenceJoin join(const std::string& room, const protocol::UserInfo& user, const std::string& connection);
-  // Removes the meta; returns the member with just that meta (its last state) for the leave
-  // diff, or nothing when the connection had no meta here.
+  // PresenceEngine (engine/presence_engine.h has each call's contract).
+  PresenceJoin join(const std::string& room, const protocol::UserInfo& user, const std::string& connection) override;
   std::optional<protocol::PresenceMember> leave(const std::string& room, const std::string& user_id,
-                                                const std::string& connection);
-  // Replaces the connection's state and marks it changed for the next tick.
+                                                const std::string& connection) override;
   PresenceSetResult set(const std::string& room, const std::string& user_id, const std::string& connection,
-                        protocol::Presence state);
-
-  // Everyone in the room, in join order (the joiner included).
-  std::vector<protocol::PresenceMember> snapshot(const std::string& room) const;
-  // The member carrying just `connection`'s meta (for a join diff).
+                        protocol::Presence state) override;
+  std::vector<protocol::PresenceMember> snapshot(const std::string& room) const override;
   std::optional<protocol::PresenceMember> member_with(const std::string& room, const std::string& user_id,
-                                                      const std::string& connection) const;
-  // The conflated updates since the last call, and forgets them. Rooms in name order, users in
-  // the order they first changed.
-  std::vector<protocol::PresenceUpdate> take_updates();
+                                                      const std::string& connection) const override;
+  std::vector<protocol::PresenceUpdate> take_updates() override;
+  bool has_pending() const override { return !pending_.empty(); }
 
+  // Introspection, for tests and diagnostics.
   std::size_t room_count() const { return rooms_.size(); }
   std::size_t member_count(const std::string& room) const;  // users (not metas)
-  bool has_pending() const { return !pending_.empty(); }
 
  private:
   struct Member {

@@ -1,5 +1,5 @@
-// server/src/rooms/room_registry.cpp — room membership both ways, epochs, seqs and room
-// broadcasts (see room_registry.h).
+// server/src/rooms/room_registry.cpp — room membership both ways, epochs, seqs and the room
+// log (see room_registry.h).
 #include "room_registry.h"
 
 #include <algorithm>
@@ -93,7 +93,7 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   for (const protocol::LockInfo& lock : stored.locks) {
     const std::int64_t seq = ++r.seq;
     protocol::Unlocked released{r.name, lock.resource, protocol::UnlockReason::Disconnected, seq, now};
-    record(r, seq, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, released})));
+    record(r, seq, encode_once(released));
     writes_().add(store::WriteBatch::DropLock{r.name, lock.resource});
   }
   return true;
@@ -105,13 +105,16 @@ void RoomRegistry::record(Room& r, std::int64_t seq, Bytes frame) {
   while (r.history.size() > history_limit_) r.history.pop_front();
 }
 
-void RoomRegistry::publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message) {
-  auto it = rooms_.find(std::string(room));
-  if (it == rooms_.end()) return;
-  auto frame = std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{std::nullopt, message}));
-  record(it->second, seq, frame);
-  for (ConnectionId id : it->second.members)
-    if (Connection* c = hub.find(id)) hub.send_after_commit(*c, frame);
+RoomEvent RoomRegistry::record_and_publish(Hub& hub, Room& room, std::int64_t seq,
+                                           const protocol::ServerMessage& message) {
+  Bytes frame = encode_once(message);
+  record(room, seq, frame);
+  hub.broker().publish(room.name, seq, frame);
+  return RoomEvent{seq, std::move(frame)};
+}
+
+void RoomRegistry::persist(const Room& room, store::WriteBatch::Write write) {
+  if (room.durable) writes_().add(std::move(write));
 }
 
 std::optional<std::vector<Bytes>> RoomRegistry::events_after(std::string_view room, std::int64_t seq) const {
@@ -223,29 +226,6 @@ RoomStats RoomRegistry::stats() const {
 void RoomRegistry::for_each_room(const std::function<void(const Room&)>& visit) const {
   for (const auto& [name, room] : rooms_)
     if (!room.members.empty()) visit(room);
-}
-
-std::int64_t RoomRegistry::next_seq(std::string_view room) {
-  auto it = rooms_.find(std::string(room));
-  if (it == rooms_.end()) return 0;  // precondition broken; nothing to number
-  return ++it->second.seq;
-}
-
-void RoomRegistry::broadcast(Hub& hub, std::string_view room, const Bytes& frame,
-                             std::optional<ConnectionId> except, const StateKey& key) const {
-  const Room* r = find(room);
-  if (!r) return;
-  for (ConnectionId id : r->members) {
-    if (except && *except == id) continue;
-    if (Connection* c = hub.find(id)) hub.send(*c, frame, key);
-  }
-}
-
-void RoomRegistry::broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
-                             std::optional<ConnectionId> except, const StateKey& key) const {
-  auto frame = std::make_shared<const std::string>(
-      protocol::encode(protocol::ServerFrame{std::nullopt, message}));
-  broadcast(hub, room, frame, except, key);
 }
 
 }  // namespace tandem::server

@@ -19,7 +19,8 @@
 // Leaving runs the leave hooks itself, after the membership is gone (so a broadcast from a
 // leave hook reaches only the remaining members).
 //
-// Broadcasts are encoded once: the same Bytes go into every member's outbound queue.
+// Fan-out to the members goes through the hub's broker (hub.broker(), engine/broker.h):
+// room events from emit(), ephemeral messages from the families directly.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -150,27 +152,28 @@ class RoomRegistry {
   void for_each_room(const std::function<void(const Room&)>& visit) const;
 
   // ---- room events -------------------------------------------------------------------------
-  // Takes the next seq for a room event (locked, unlocked, chat...): seq + 1. Precondition: the
-  // room exists.
-  std::int64_t next_seq(std::string_view room);
-  // Records event `seq` (its encoded frame) in the room's history and the store, and sends it
-  // to every member once it is stored (Hub::send_after_commit). Use with next_seq: the message
-  // carries its seq.
-  void publish(Hub& hub, std::string_view room, std::int64_t seq, const protocol::ServerMessage& message);
+  // What the families call to change a room's log and stored state; they never number events
+  // or ask whether a room is stored themselves.
+  //
+  // Emits a room event (chat, cleared, locked, node_updated, stream...): stamps `event` in place
+  // with the room's next seq, and with `ts` = `now` when the message has a ts (so a caller
+  // passing a variable reads both back), records it in the room log (the history, and the
+  // current write batch when the room is durable) and publishes it through the hub's broker
+  // (engine/broker.h: members get it once it is stored). Returns the event as recorded: its seq
+  // and the bytes every member gets. `room` is one of this registry's live rooms.
+  template <class Event>
+  RoomEvent emit(Hub& hub, Room& room, Event&& event, UnixMillis now) {
+    event.seq = ++room.seq;
+    if constexpr (requires(std::remove_cvref_t<Event>& e) { e.ts; }) event.ts = now;
+    return record_and_publish(hub, room, event.seq, event);
+  }
+  // Adds a write about `room` (its document, chat, locks...) to the current batch when the room
+  // is durable; drops it when the room lives in memory only (no store).
+  void persist(const Room& room, store::WriteBatch::Write write);
   // The recorded events after `seq`, oldest first, if the history still holds all of them
   // (empty when nothing was missed); nothing when `seq` is older than the history or newer
   // than the room.
   std::optional<std::vector<Bytes>> events_after(std::string_view room, std::int64_t seq) const;
-
-  // ---- sending -----------------------------------------------------------------------------
-  // Queues the same bytes for every member, except `except` when given.
-  // `key` (optional) marks a latest-state message: it replaces a still-queued one with the
-  // same key in each member's queue (frame_queue.h).
-  void broadcast(Hub& hub, std::string_view room, const Bytes& frame,
-                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
-  // Encodes once, then as above.
-  void broadcast(Hub& hub, std::string_view room, const protocol::ServerMessage& message,
-                 std::optional<ConnectionId> except = std::nullopt, const StateKey& key = nullptr) const;
 
  private:
   struct Membership {
@@ -180,6 +183,7 @@ class RoomRegistry {
   void remove_member(ConnectionId connection, const std::string& room);
   bool load(Room& room, UnixMillis now);  // from the store, or fresh; false: the store failed
   void record(Room& room, std::int64_t seq, Bytes frame);
+  RoomEvent record_and_publish(Hub& hub, Room& room, std::int64_t seq, const protocol::ServerMessage& message);
 
   std::size_t max_rooms_;
   std::unordered_map<std::string, Room> rooms_;
