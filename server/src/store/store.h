@@ -1,17 +1,28 @@
 // server/src/store/store.h — what tandem-server keeps across restarts, behind one interface:
 // rooms (epoch, seq and the recent event log), workflow documents, chat, the lock fence
 // high-water mark, sessions and the request ids each session had applied (exactly-once
-// resends). SQLite implements it (sqlite_store.h, the embedded default); a Redis store for
-// several instances will implement the same interface.
+// resends). Two implementations: SqliteStore (sqlite_store.h, the embedded default: one file,
+// one process) and PostgresStore (postgres_store.h: a database every instance reaches). One
+// conformance suite (tests/server/store_conformance_test.cpp) runs against both.
 //
-// How the hub uses it (../shared/DESIGN.md, principle 6: durable without stalling the loop):
+// How the hub uses it (docs/ARCHITECTURE.md; DESIGN.md principle 6: durable without stalling
+// the loop):
 //   - a room is loaded once, when it is first joined after start-up (load_room);
-//   - handlers apply a change in memory and record it in the current WriteBatch;
-//   - once per loop iteration the hub commits the batch in one transaction (group commit) and
-//     only then sends what was held for it (acks, fences, room events). A failed commit is
-//     retried with everything kept (memory has moved on, so the store must catch up, in
-//     order); after kStoreRetries failures in a row the hub gives up: held answers become
-//     error internal, every connection is closed 1011 and the server stops.
+//   - handlers apply a change in memory and record it in the current WriteBatch
+//     (RoomRegistry::emit and persist);
+//   - once per loop pass the hub commits the batch in one transaction (group commit) and only
+//     then sends what was held for it (acks, fences, room events).
+// EXPIRY: the store owns retention: it trims each room's event log and chat and each session's
+//   request ids inside every commit, and forgets sessions unused for session_days (at open and
+//   about hourly). Stored locks are a record, not leases: the store never expires them; the
+//   server that loads the room releases them in the room log.
+// ORDERING: commits apply their writes in order, one commit after another; a read sees every
+//   commit that returned.
+// FAILURE: a failed call changes nothing. The hub keeps a failed batch (memory has moved on,
+//   so the store must catch up, in order) with everything held for it, and retries at most
+//   every kStoreRetryDelay; it gives up only after kStoreRetries failures over at least
+//   store_give_up_ms: held answers become error internal, every connection is closed 1011 and
+//   the server stops (exit 3). Nothing unstored is ever acknowledged.
 // Everything runs on the loop thread; implementations need not be thread-safe.
 #pragma once
 
