@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "native_client.h"
+#include "quiet_client.h"
 #include "server_test_support.h"
 #include "tcp_cutter.h"
 
@@ -38,15 +39,9 @@ std::string chat_text(int c, int k) { return "u" + std::to_string(c) + "-m" + st
 double update_x(int c, int k) { return c * 1000 + k; }
 
 struct Writer {
-  Writer(const std::string& url, int number) : index(number) {
-    ClientConfig config;
-    config.session.url = url;
-    const std::string sub = "writer-" + std::to_string(number);
-    config.session.token = mint_token({.sub = sub, .name = sub});
-    native::LwsTransportSettings quiet;
-    quiet.log_level = native::LwsLogLevel::Silent;
-    client = std::make_unique<native::NativeClient>(config, quiet, /*seed=*/100 + static_cast<std::uint64_t>(number));
-  }
+  Writer(const std::string& url, int number)
+      : index(number),
+        client(quiet_client(url, "writer-" + std::to_string(number), 100 + static_cast<std::uint64_t>(number))) {}
   Rooms& rooms() { return client->client().rooms(); }
 
   // Submits request k; its answer lands in `answered` / `failures`.

@@ -14,6 +14,7 @@
 
 #include "child_process.h"
 #include "native_client.h"
+#include "quiet_client.h"
 #include "server_test_support.h"
 #include "store/postgres_store.h"
 #include "test_postgres.h"
@@ -84,15 +85,11 @@ TEST(migrate_test, ten_thousand_events_move_from_sqlite_to_postgresql_and_a_clie
   // Before: a deployment on SQLite with 10,000 chat events and a small document.
   ServerProcess on_sqlite({"--store", "sqlite", "--store-path", sqlite_path});
   ASSERT_NO_THROW(on_sqlite.start());
-  ClientConfig config;
-  config.session.url = on_sqlite.ws_url();
-  config.session.token = token("writer");
-  native::LwsTransportSettings quiet;
-  quiet.log_level = native::LwsLogLevel::Silent;
   std::vector<std::string> failures;
   protocol::Subscribed seen;
   {
-    native::NativeClient writer(config, quiet, /*seed=*/7);
+    auto client = quiet_client(on_sqlite.ws_url(), "writer", /*seed=*/7);
+    native::NativeClient& writer = *client;
     writer.start();
     int joined = 0;
     for (const char* room : {kChat, kDoc})

@@ -16,6 +16,7 @@
 
 #include "child_process.h"
 #include "native_client.h"
+#include "quiet_client.h"
 #include "server_test_support.h"
 #include "store/postgres_store.h"
 #include "test_postgres.h"
@@ -40,15 +41,9 @@ std::string create_database(const tandem::test::PostgresCluster& cluster, const 
 }
 
 struct ChatWriter {
-  ChatWriter(const std::string& url, int number) : index(number) {
-    ClientConfig config;
-    config.session.url = url;
-    const std::string sub = "writer-" + std::to_string(number);
-    config.session.token = mint_token({.sub = sub, .name = sub});
-    native::LwsTransportSettings quiet;
-    quiet.log_level = native::LwsLogLevel::Silent;
-    client = std::make_unique<native::NativeClient>(config, quiet, /*seed=*/300 + static_cast<std::uint64_t>(number));
-  }
+  ChatWriter(const std::string& url, int number)
+      : index(number),
+        client(quiet_client(url, "writer-" + std::to_string(number), 300 + static_cast<std::uint64_t>(number))) {}
   void submit() {
     const int k = submitted++;
     client->client().rooms().send_chat(kRoom, text_of(index, k), [this, k](Result<Acked> r) {

@@ -8,6 +8,7 @@
 #include "store/postgres_store.h"
 
 #include "store/batch_chunker.h"
+#include "store/stored_rows.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -236,13 +237,13 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = $1 AND resource = $2";
     case Sql::SelectLocks:
       return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 ORDER BY resource";
-    // Whole tables in the order an import needs (rooms before what belongs to them).
+    // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
     case Sql::ExportNodes: return "SELECT room, id, type, label, x, y, status, data FROM nodes ORDER BY ord";
     case Sql::ExportEdges: return "SELECT room, id, from_node, to_node FROM edges ORDER BY ord";
     case Sql::ExportChanges: return "SELECT room, seq, user_id, ts, json FROM changes ORDER BY room, seq";
-    case Sql::ExportChat: return "SELECT room, seq, user_id, name, color, text, ts FROM chat ORDER BY room, seq";
+    case Sql::ExportChat: return "SELECT room, user_id, name, color, text, seq, ts FROM chat ORDER BY room, seq";
     case Sql::ExportLocks:
       return "SELECT room, resource, user_id, name, color, fence, expires_at FROM locks ORDER BY room, resource";
     case Sql::ExportSessions: return "SELECT id, user_id FROM sessions ORDER BY id";
@@ -250,6 +251,24 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::Count: break;
   }
   return "";
+}
+
+// The statement that reads `table` for an export.
+constexpr Sql export_statement(stored_rows::ExportTable table) {
+  using T = stored_rows::ExportTable;
+  switch (table) {
+    case T::Rooms: return Sql::ExportRooms;
+    case T::Events: return Sql::ExportEvents;
+    case T::Nodes: return Sql::ExportNodes;
+    case T::Edges: return Sql::ExportEdges;
+    case T::Changes: return Sql::ExportChanges;
+    case T::Chat: return Sql::ExportChat;
+    case T::Locks: return Sql::ExportLocks;
+    case T::Fence: return Sql::SelectFence;
+    case T::Sessions: return Sql::ExportSessions;
+    case T::Requests: return Sql::ExportRequests;
+  }
+  return Sql::SelectFence;
 }
 
 // The prepared statement's name on the server: "tandem_<index>".
@@ -777,26 +796,19 @@ Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
   record.epoch = head.text(0);
   record.seq = head.int64(1);
   for_each_row(r[1].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
-  std::optional<Error> bad_status;
+  std::optional<Error> bad_node;
   for_each_row(r[2].get(), [&](const Row& row) {
-    protocol::Node node{row.text(0), row.text(1), row.text(2), row.real(3), row.real(4), protocol::NodeStatus::Idle,
-                        row.text(6)};
-    const std::string status = row.text(5);
-    if (auto parsed = protocol::enum_from_string<protocol::NodeStatus>(status)) {
-      node.status = *parsed;
-    } else if (!bad_status) {
-      bad_status = c.failure("load nodes of " + room, "node " + node.id + " has unknown status '" + status + "'");
+    auto node = stored_rows::node(row);
+    if (node) {
+      record.nodes.push_back(std::move(node).value());
+    } else if (!bad_node) {
+      bad_node = c.failure("load nodes of " + room, node.error().message);
     }
-    record.nodes.push_back(std::move(node));
   });
-  if (bad_status) return *bad_status;
-  for_each_row(r[3].get(), [&](const Row& row) { record.edges.push_back({row.text(0), row.text(1), row.text(2)}); });
-  for_each_row(r[4].get(), [&](const Row& row) {
-    record.chat.push_back({row.text(0), row.text(1), row.text(2), row.text(3), row.int64(4), row.int64(5)});
-  });
-  for_each_row(r[5].get(), [&](const Row& row) {
-    record.locks.push_back({row.text(0), {row.text(1), row.text(2), row.text(3)}, row.int64(4), row.int64(5)});
-  });
+  if (bad_node) return *bad_node;
+  for_each_row(r[3].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
+  for_each_row(r[4].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
+  for_each_row(r[5].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
   return record;
 }
 
@@ -808,8 +820,7 @@ Result<std::vector<StoredChange>> PostgresStore::changes(const std::string& room
                           "load changes of " + room);
   if (!results) return results.error();
   std::vector<StoredChange> page;
-  for_each_row(results.value()[0].get(),
-               [&](const Row& row) { page.push_back({row.int64(0), row.text(1), row.int64(2), row.text(3)}); });
+  for_each_row(results.value()[0].get(), [&](const Row& row) { page.push_back(stored_rows::change(row)); });
   return page;
 }
 
@@ -965,57 +976,19 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
 
 Result<Done> PostgresStore::export_batches(std::size_t writes_per_batch, const BatchSink& sink) {
   Connection& c = *connection_;
-  constexpr std::array kTables{Sql::ExportRooms, Sql::ExportEvents,   Sql::ExportNodes,
-                               Sql::ExportEdges, Sql::ExportChanges,  Sql::ExportChat,
-                               Sql::ExportLocks, Sql::SelectFence,    Sql::ExportSessions,
-                               Sql::ExportRequests};
   std::vector<Step> steps;
-  for (Sql table : kTables) steps.push_back({table, {}});
+  for (stored_rows::ExportTable table : stored_rows::kExportTables) steps.push_back({export_statement(table), {}});
   auto results = run_read(c, std::move(steps), "export");
   if (!results) return results.error();
-  const auto& r = results.value();
   BatchChunker out(writes_per_batch, sink);
-  using B = WriteBatch;
-  // Hands every row of result `index` to `write_of`, stopping at the first error.
-  auto each = [&](std::size_t index, auto&& write_of) -> Result<Done> {
-    const PGresult* rows = r[index].get();
-    for (int i = 0; i < PQntuples(rows); ++i)
-      if (auto added = write_of(Row(rows, i)); !added) return added;
+  std::size_t index = 0;  // the tables come back in kExportTables' order
+  auto rows = [&](stored_rows::ExportTable, const auto& each) -> Result<Done> {
+    const PGresult* table = results.value()[index++].get();
+    for (int i = 0; i < PQntuples(table); ++i)
+      if (auto added = each(Row(table, i)); !added) return added;
     return Done{};
   };
-  auto exported = each(0, [&](const Row& q) { return out.add(B::NewRoom{q.text(0), q.text(1)}); });
-  if (exported) exported = each(1, [&](const Row& q) { return out.add(B::AppendEvent{q.text(0), q.int64(1), q.text(2)}); });
-  if (exported) exported = each(2, [&](const Row& q) -> Result<Done> {
-    protocol::Node node{q.text(1), q.text(2), q.text(3), q.real(4), q.real(5), protocol::NodeStatus::Idle, q.text(7)};
-    auto status = protocol::enum_from_string<protocol::NodeStatus>(q.text(6));
-    if (!status) return c.failure("export nodes", "node " + node.id + " has unknown status '" + q.text(6) + "'");
-    node.status = *status;
-    return out.add(B::PutNode{q.text(0), std::move(node)});
-  });
-  if (exported) exported = each(3, [&](const Row& q) {
-    return out.add(B::PutEdge{q.text(0), protocol::Edge{q.text(1), q.text(2), q.text(3)}});
-  });
-  if (exported) exported = each(4, [&](const Row& q) {
-    return out.add(B::AddChange{q.text(0), StoredChange{q.int64(1), q.text(2), q.int64(3), q.text(4)}});
-  });
-  if (exported) exported = each(5, [&](const Row& q) {
-    return out.add(
-        B::AddChat{q.text(0), protocol::ChatEntry{q.text(2), q.text(3), q.text(4), q.text(5), q.int64(1), q.int64(6)}});
-  });
-  if (exported) exported = each(6, [&](const Row& q) {
-    return out.add(
-        B::PutLock{q.text(0), protocol::LockInfo{q.text(1), {q.text(2), q.text(3), q.text(4)}, q.int64(5), q.int64(6)}});
-  });
-  if (exported) exported = each(7, [&](const Row& q) -> Result<Done> {
-    if (q.int64(0) == 0) return Done{};
-    return out.add(B::RaiseFence{q.int64(0)});
-  });
-  if (exported) exported = each(8, [&](const Row& q) { return out.add(B::PutSession{StoredSession{q.text(0), q.text(1)}}); });
-  if (exported) exported = each(9, [&](const Row& q) {
-    return out.add(B::RememberRequest{q.text(0), q.text(1), q.text(2)});
-  });
-  if (exported) exported = out.flush();
-  return exported;
+  return stored_rows::export_writes(rows, out);
 }
 
 }  // namespace tandem::server::store

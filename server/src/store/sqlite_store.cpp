@@ -7,6 +7,7 @@
 #include "store/sqlite_store.h"
 
 #include "store/batch_chunker.h"
+#include "store/stored_rows.h"
 
 #include <sqlite3.h>
 
@@ -222,13 +223,13 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = ?1 AND resource = ?2";
     case Sql::SelectLocks:
       return "SELECT resource, user, name, color, fence, expires_at FROM locks WHERE room = ?1 ORDER BY resource";
-    // Whole tables in the order an import needs (rooms before what belongs to them).
+    // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
     case Sql::ExportNodes: return "SELECT room, id, type, label, x, y, status, data FROM nodes ORDER BY ord";
     case Sql::ExportEdges: return "SELECT room, id, from_node, to_node FROM edges ORDER BY ord";
     case Sql::ExportChanges: return "SELECT room, seq, user, ts, json FROM changes ORDER BY room, seq";
-    case Sql::ExportChat: return "SELECT room, seq, user, name, color, text, ts FROM chat ORDER BY room, seq";
+    case Sql::ExportChat: return "SELECT room, user, name, color, text, seq, ts FROM chat ORDER BY room, seq";
     case Sql::ExportLocks:
       return "SELECT room, resource, user, name, color, fence, expires_at FROM locks ORDER BY room, resource";
     case Sql::ExportSessions: return "SELECT id, user FROM sessions ORDER BY id";
@@ -236,6 +237,24 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::Count: break;
   }
   return "";
+}
+
+// The statement that reads `table` for an export.
+constexpr Sql export_statement(stored_rows::ExportTable table) {
+  using T = stored_rows::ExportTable;
+  switch (table) {
+    case T::Rooms: return Sql::ExportRooms;
+    case T::Events: return Sql::ExportEvents;
+    case T::Nodes: return Sql::ExportNodes;
+    case T::Edges: return Sql::ExportEdges;
+    case T::Changes: return Sql::ExportChanges;
+    case T::Chat: return Sql::ExportChat;
+    case T::Locks: return Sql::ExportLocks;
+    case T::Fence: return Sql::SelectFence;
+    case T::Sessions: return Sql::ExportSessions;
+    case T::Requests: return Sql::ExportRequests;
+  }
+  return Sql::SelectFence;
 }
 
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
@@ -602,13 +621,9 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
       query.bind(room);
       Query::Step step;
       while ((step = query.step()) == Query::Step::Row) {
-        protocol::Node node{query.text(0), query.text(1), query.text(2), query.real(3), query.real(4),
-                            protocol::NodeStatus::Idle, query.text(6)};
-        const std::string status = query.text(5);
-        auto parsed = protocol::enum_from_string<protocol::NodeStatus>(status);
-        if (!parsed) return db.failure("load nodes of " + room, "node " + node.id + " has unknown status '" + status + "'");
-        node.status = *parsed;
-        record.nodes.push_back(std::move(node));
+        auto node = stored_rows::node(query);
+        if (!node) return db.failure("load nodes of " + room, node.error().message);
+        record.nodes.push_back(std::move(node).value());
       }
       if (step == Query::Step::Failed) return db.failure("load nodes of " + room);
     }
@@ -616,26 +631,21 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
       Query query(db, Sql::SelectEdges);
       query.bind(room);
       Query::Step step;
-      while ((step = query.step()) == Query::Step::Row)
-        record.edges.push_back({query.text(0), query.text(1), query.text(2)});
+      while ((step = query.step()) == Query::Step::Row) record.edges.push_back(stored_rows::edge(query));
       if (step == Query::Step::Failed) return db.failure("load edges of " + room);
     }
     {
       Query query(db, Sql::SelectChat);
       query.bind_all(room, to_sql_count(db.retention.chat));
       Query::Step step;
-      while ((step = query.step()) == Query::Step::Row)
-        record.chat.push_back(
-            {query.text(0), query.text(1), query.text(2), query.text(3), query.int64(4), query.int64(5)});
+      while ((step = query.step()) == Query::Step::Row) record.chat.push_back(stored_rows::chat(query));
       if (step == Query::Step::Failed) return db.failure("load chat of " + room);
     }
     {
       Query query(db, Sql::SelectLocks);
       query.bind(room);
       Query::Step step;
-      while ((step = query.step()) == Query::Step::Row)
-        record.locks.push_back({query.text(0), {query.text(1), query.text(2), query.text(3)}, query.int64(4),
-                                query.int64(5)});
+      while ((step = query.step()) == Query::Step::Row) record.locks.push_back(stored_rows::lock(query));
       if (step == Query::Step::Failed) return db.failure("load locks of " + room);
     }
     return record;
@@ -649,8 +659,7 @@ Result<std::vector<StoredChange>> SqliteStore::changes(const std::string& room, 
   query.bind_all(room, before_seq == 0 ? std::numeric_limits<std::int64_t>::max() : before_seq, to_sql_count(limit));
   std::vector<StoredChange> page;
   Query::Step step;
-  while ((step = query.step()) == Query::Step::Row)
-    page.push_back({query.int64(0), query.text(1), query.int64(2), query.text(3)});
+  while ((step = query.step()) == Query::Step::Row) page.push_back(stored_rows::change(query));
   if (step == Query::Step::Failed) return db.failure("load changes of " + room);
   return page;
 }
@@ -798,53 +807,15 @@ Result<Done> SqliteStore::export_batches(std::size_t writes_per_batch, const Bat
   const sqlite_detail::Connection& db = *connection_;
   return in_read_transaction(db, [&]() -> Result<Done> {
     BatchChunker out(writes_per_batch, sink);
-    // Reads every row of `which`, handing each to `write_of` (which adds it to `out`).
-    auto each = [&](Sql which, std::string_view what, auto&& write_of) -> Result<Done> {
-      Query query(db, which);
+    auto rows = [&](stored_rows::ExportTable table, const auto& each) -> Result<Done> {
+      Query query(db, export_statement(table));
       Query::Step step;
       while ((step = query.step()) == Query::Step::Row)
-        if (auto added = write_of(query); !added) return added;
-      if (step == Query::Step::Failed) return db.failure("export " + std::string(what));
+        if (auto added = each(query); !added) return added;
+      if (step == Query::Step::Failed) return db.failure("export");
       return Done{};
     };
-    using B = WriteBatch;
-    auto exported = each(Sql::ExportRooms, "rooms", [&](const Query& q) { return out.add(B::NewRoom{q.text(0), q.text(1)}); });
-    if (exported) exported = each(Sql::ExportEvents, "events", [&](const Query& q) {
-      return out.add(B::AppendEvent{q.text(0), q.int64(1), q.text(2)});
-    });
-    if (exported) exported = each(Sql::ExportNodes, "nodes", [&](const Query& q) -> Result<Done> {
-      protocol::Node node{q.text(1), q.text(2), q.text(3), q.real(4), q.real(5), protocol::NodeStatus::Idle, q.text(7)};
-      auto status = protocol::enum_from_string<protocol::NodeStatus>(q.text(6));
-      if (!status) return db.failure("export nodes", "node " + node.id + " has unknown status '" + q.text(6) + "'");
-      node.status = *status;
-      return out.add(B::PutNode{q.text(0), std::move(node)});
-    });
-    if (exported) exported = each(Sql::ExportEdges, "edges", [&](const Query& q) {
-      return out.add(B::PutEdge{q.text(0), protocol::Edge{q.text(1), q.text(2), q.text(3)}});
-    });
-    if (exported) exported = each(Sql::ExportChanges, "changes", [&](const Query& q) {
-      return out.add(B::AddChange{q.text(0), StoredChange{q.int64(1), q.text(2), q.int64(3), q.text(4)}});
-    });
-    if (exported) exported = each(Sql::ExportChat, "chat", [&](const Query& q) {
-      return out.add(B::AddChat{q.text(0), protocol::ChatEntry{q.text(2), q.text(3), q.text(4), q.text(5), q.int64(1),
-                                                               q.int64(6)}});
-    });
-    if (exported) exported = each(Sql::ExportLocks, "locks", [&](const Query& q) {
-      return out.add(B::PutLock{q.text(0), protocol::LockInfo{q.text(1), {q.text(2), q.text(3), q.text(4)}, q.int64(5),
-                                                               q.int64(6)}});
-    });
-    if (exported) exported = each(Sql::SelectFence, "fence", [&](const Query& q) -> Result<Done> {
-      if (q.int64(0) == 0) return Done{};
-      return out.add(B::RaiseFence{q.int64(0)});
-    });
-    if (exported) exported = each(Sql::ExportSessions, "sessions", [&](const Query& q) {
-      return out.add(B::PutSession{StoredSession{q.text(0), q.text(1)}});
-    });
-    if (exported) exported = each(Sql::ExportRequests, "requests", [&](const Query& q) {
-      return out.add(B::RememberRequest{q.text(0), q.text(1), q.text(2)});
-    });
-    if (exported) exported = out.flush();
-    return exported;
+    return stored_rows::export_writes(rows, out);
   });
 }
 
