@@ -600,6 +600,49 @@ TEST_P(StoreConformance, an_empty_store_exports_nothing) {
   EXPECT_EQ(batches, 0);
 }
 
+TEST_P(StoreConformance, a_store_whose_room_another_store_loaded_since_may_no_longer_write_it) {
+  auto first = open();  // a server process
+  ASSERT_TRUE(first);
+  commit_or_fail(*first, sample_batch());  // creates room r: first holds it
+  WriteBatch other_room;
+  other_room.add(WriteBatch::NewRoom{"s", "epoch-s"});
+  commit_or_fail(*first, other_room);
+
+  auto second = open();  // another process loads r: it holds r now
+  ASSERT_TRUE(second);
+  EXPECT_EQ(load(*second, "r").seq, 2);
+
+  WriteBatch late;  // the first, paused meanwhile, goes on writing r
+  late.add(WriteBatch::AppendEvent{"s", 1, "{}"});
+  late.add(WriteBatch::AppendEvent{"r", 3, R"({"late":true})"});
+  late.add(WriteBatch::AddChat{"r", chat_entry(3)});
+  auto refused = first->commit(late);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("another server process has loaded the room"), std::string::npos)
+      << refused.error().message;
+  // Nothing of that batch, not even its write for the room it still holds.
+  EXPECT_EQ(load(*second, "r").seq, 2);
+  EXPECT_EQ(chat_seqs(load(*second, "r")), std::vector<std::int64_t>{2});
+
+  // The room's new writer goes on from the stored seq; the first may still write its own room.
+  WriteBatch next;
+  next.add(WriteBatch::AppendEvent{"r", 3, R"({"by":"second"})"});
+  commit_or_fail(*second, next);
+  WriteBatch own;
+  own.add(WriteBatch::AppendEvent{"s", 1, "{}"});
+  commit_or_fail(*first, own);
+  const RoomRecord r = load(*second, "r");
+  EXPECT_EQ(r.history.back(), (StoredEvent{3, R"({"by":"second"})"}));
+
+  // Loading it again takes the room back: now the second is fenced out.
+  load(*first, "r");
+  WriteBatch back;
+  back.add(WriteBatch::AppendEvent{"r", 4, "{}"});
+  EXPECT_FALSE(second->commit(back).ok());
+  commit_or_fail(*first, back);
+}
+
 std::string engine_name(const ::testing::TestParamInfo<Engine>& engine) {
   return engine.param == Engine::Sqlite ? "sqlite" : "postgres";
 }

@@ -19,6 +19,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <random>
 #include <utility>
 
@@ -145,15 +146,27 @@ CREATE TABLE writer_batches (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 1> kSchema{{
+// v2: writer claims (store.h, WRITERS). Loading a room raises its writer generation; every
+// commit checks, for each room it writes, that the generation is still the one its store
+// claimed. A write for a room another writer has claimed since inserts a row into
+// writer_fence, which its CHECK refuses: the whole commit fails, naming the constraint.
+constexpr std::string_view kWriterClaims = R"sql(
+ALTER TABLE rooms ADD COLUMN writer_gen BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE writer_fence (
+  room TEXT CONSTRAINT room_claimed_by_another_writer CHECK (room IS NULL)
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 2> kSchema{{
     {"initial schema", kInitialSchema},
+    {"writer claims", kWriterClaims},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
 
 enum class Sql : std::size_t {
-  Begin, BeginRead, Commit,
-  InsertRoom, InsertEvent, AdvanceRoomSeq, TrimEvents,
+  Begin, BeginRead, BeginClaim, Commit,
+  InsertRoom, ClaimRoom, CheckClaim, InsertEvent, AdvanceRoomSeq, TrimEvents,
   UpsertNode, DeleteNode, UpsertEdge, DeleteEdge, InsertChange,
   InsertChat, ClearChat, TrimChat,
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
@@ -172,8 +185,14 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::Begin: return "BEGIN";
     // One snapshot for every SELECT of a read.
     case Sql::BeginRead: return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    // A room's load claims it (one UPDATE) and reads it in one snapshot.
+    case Sql::BeginClaim: return "BEGIN ISOLATION LEVEL REPEATABLE READ";
     case Sql::Commit: return "COMMIT";
-    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq) VALUES ($1, $2, 0)";
+    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq, writer_gen) VALUES ($1, $2, 0, 1)";
+    case Sql::ClaimRoom: return "UPDATE rooms SET writer_gen = writer_gen + 1 WHERE room = $1";
+    case Sql::CheckClaim:
+      return "INSERT INTO writer_fence (room) SELECT $1::text WHERE NOT EXISTS "
+             "(SELECT 1 FROM rooms WHERE room = $1 AND writer_gen = $2)";
     case Sql::InsertEvent: return "INSERT INTO events (room, seq, json) VALUES ($1, $2, $3)";
     case Sql::AdvanceRoomSeq: return "UPDATE rooms SET seq = GREATEST(seq, $2) WHERE room = $1";
     // Keeps the newest $2 rows: deletes the ($2+1)-th newest and everything older.
@@ -214,7 +233,7 @@ constexpr std::string_view sql_text(Sql which) {
              "ON CONFLICT (writer) DO UPDATE SET batch = EXCLUDED.batch, committed_at = EXCLUDED.committed_at";
     case Sql::SelectBatch: return "SELECT batch FROM writer_batches WHERE writer = $1";
     case Sql::ForgetWriters: return "DELETE FROM writer_batches WHERE committed_at < $1";
-    case Sql::SelectRoom: return "SELECT epoch, seq FROM rooms WHERE room = $1";
+    case Sql::SelectRoom: return "SELECT epoch, seq, writer_gen FROM rooms WHERE room = $1";
     // The limit applies on read too: a smaller retention than when the rows were written.
     case Sql::SelectEvents:
       return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = $1 ORDER BY seq DESC LIMIT $2) newest "
@@ -418,6 +437,7 @@ struct Connection {
   };
   std::optional<InDoubt> in_doubt;
   UnixMillis sessions_expired_at = 0;
+  std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -702,12 +722,13 @@ void note_once(std::vector<std::string>& keys, const std::string& key) {
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
 }
 
-// Runs a read: BEGIN (one snapshot), the steps, COMMIT, in one round trip; returns the steps'
-// results (without those of BEGIN and COMMIT).
-Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, std::string_view what) {
+// Runs a read: BEGIN (`begin`: one snapshot), the steps, COMMIT, in one round trip; returns the
+// steps' results (without those of BEGIN and COMMIT).
+Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, std::string_view what,
+                                        Sql begin = Sql::BeginRead) {
   const Deadline deadline = deadline_after(c.timeout);
   if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
-  steps.insert(steps.begin(), Step{Sql::BeginRead, {}});
+  steps.insert(steps.begin(), Step{begin, {}});
   steps.push_back(Step{Sql::Commit, {}});
   PipelineOutcome outcome = run_pipeline(c, steps, what, deadline);
   if (outcome.error) return *outcome.error;
@@ -780,24 +801,26 @@ Result<Done> PostgresStore::run_admin_sql(const std::string& url, const std::str
 Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
   Connection& c = *connection_;
   auto results = run_read(c,
-                          {{Sql::SelectRoom, Params::of(room)},
+                          {{Sql::ClaimRoom, Params::of(room)},
+                           {Sql::SelectRoom, Params::of(room)},
                            {Sql::SelectEvents, Params::of(room, to_sql_count(c.retention.history))},
                            {Sql::SelectNodes, Params::of(room)},
                            {Sql::SelectEdges, Params::of(room)},
                            {Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))},
                            {Sql::SelectLocks, Params::of(room)}},
-                          "load room " + room);
+                          "load room " + room, Sql::BeginClaim);
   if (!results) return results.error();
   const auto& r = results.value();
   RoomRecord record;
-  if (PQntuples(r[0].get()) == 0) return record;  // never stored
+  if (PQntuples(r[1].get()) == 0) return record;  // never stored
   record.exists = true;
-  const Row head(r[0].get(), 0);
+  const Row head(r[1].get(), 0);
   record.epoch = head.text(0);
   record.seq = head.int64(1);
-  for_each_row(r[1].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
+  c.claims.insert_or_assign(room, head.int64(2));
+  for_each_row(r[2].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
   std::optional<Error> bad_node;
-  for_each_row(r[2].get(), [&](const Row& row) {
+  for_each_row(r[3].get(), [&](const Row& row) {
     auto node = stored_rows::node(row);
     if (node) {
       record.nodes.push_back(std::move(node).value());
@@ -806,9 +829,9 @@ Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
     }
   });
   if (bad_node) return *bad_node;
-  for_each_row(r[3].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
-  for_each_row(r[4].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
-  for_each_row(r[5].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
+  for_each_row(r[4].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
+  for_each_row(r[5].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
+  for_each_row(r[6].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
   return record;
 }
 
@@ -931,12 +954,22 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
       },
       [&](const B::DropLock& w) { steps.push_back({Sql::DeleteLock, Params::of(w.room, w.resource)}); },
   };
+  // The rooms this batch writes that this store has claimed, with the generation it holds.
+  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
+  std::vector<std::string> new_rooms;
+  for (std::size_t i = first; i < writes.size(); ++i) {
+    const std::string_view room = room_of(writes[i]);
+    if (std::holds_alternative<WriteBatch::NewRoom>(writes[i])) new_rooms.emplace_back(room);
+    if (auto held = c.claims.find(room); held != c.claims.end()) claimed_rooms.insert(*held);
+  }
   // Which write each step came from, for error messages.
   std::vector<std::size_t> write_of_step{0};
   for (std::size_t i = first; i < writes.size(); ++i) {
     std::visit(add, writes[i]);
     write_of_step.resize(steps.size(), i);
   }
+  // Every room written must still be this store's (WRITERS in store.h).
+  for (const auto& [room, generation] : claimed_rooms) steps.push_back({Sql::CheckClaim, Params::of(room, generation)});
   for (std::size_t i = 0; i < event_rooms.size(); ++i) {
     steps.push_back({Sql::AdvanceRoomSeq, Params::of(event_rooms[i], last_seq_of_event_room[i])});
     steps.push_back({Sql::TrimEvents, Params::of(event_rooms[i], to_sql_count(c.retention.history))});
@@ -966,9 +999,10 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
       error.message += " (write " + std::to_string(w + 1) + " of " + std::to_string(writes.size()) + ", " +
                        std::string(kWriteNames[writes[w].index()]) + "; nothing of the batch was stored)";
     }
-    return error;
+    return explain_lost_claim(std::move(error));
   }
   if (expire_sessions_now) c.sessions_expired_at = now;
+  for (const std::string& room : new_rooms) c.claims.insert_or_assign(room, 1);  // created at generation 1
   return Done{};
 }
 

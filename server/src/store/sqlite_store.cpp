@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <system_error>
 #include <utility>
 
@@ -133,16 +134,28 @@ CREATE TABLE locks (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 2> kSchema{{
+// v3: writer claims. Loading a room raises its writer generation; every commit checks, for each
+// room it writes, that the generation is still the one its store claimed. A write for a room
+// another writer has claimed since inserts a row into writer_fence, which its CHECK refuses:
+// the whole commit fails with the constraint's name in the message.
+constexpr std::string_view kWriterClaims = R"sql(
+ALTER TABLE rooms ADD COLUMN writer_gen INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE writer_fence (
+  room TEXT CONSTRAINT room_claimed_by_another_writer CHECK (room IS NULL)
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 3> kSchema{{
     {"initial schema", kInitialSchema},
     {"held locks", kHeldLocks},
+    {"writer claims", kWriterClaims},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
 
 enum class Sql : std::size_t {
   BeginRead, BeginWrite, Commit,
-  InsertRoom, InsertEvent, AdvanceRoomSeq, TrimEvents,
+  InsertRoom, ClaimRoom, CheckClaim, InsertEvent, AdvanceRoomSeq, TrimEvents,
   UpsertNode, DeleteNode, UpsertEdge, DeleteEdge, InsertChange,
   InsertChat, ClearChat, TrimChat,
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
@@ -162,7 +175,11 @@ constexpr std::string_view sql_text(Sql which) {
     // at BEGIN, never half-way through a batch.
     case Sql::BeginWrite: return "BEGIN IMMEDIATE";
     case Sql::Commit: return "COMMIT";
-    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq) VALUES (?1, ?2, 0)";
+    case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq, writer_gen) VALUES (?1, ?2, 0, 1)";
+    case Sql::ClaimRoom: return "UPDATE rooms SET writer_gen = writer_gen + 1 WHERE room = ?1";
+    case Sql::CheckClaim:
+      return "INSERT INTO writer_fence (room) SELECT ?1 WHERE NOT EXISTS "
+             "(SELECT 1 FROM rooms WHERE room = ?1 AND writer_gen = ?2)";
     case Sql::InsertEvent: return "INSERT INTO events (room, seq, json) VALUES (?1, ?2, ?3)";
     case Sql::AdvanceRoomSeq: return "UPDATE rooms SET seq = max(seq, ?2) WHERE room = ?1";
     // Keeps the newest ?2 rows: deletes the (?2+1)-th newest and everything older.
@@ -200,7 +217,7 @@ constexpr std::string_view sql_text(Sql which) {
       return "DELETE FROM requests WHERE session = ?1 AND ord <= "
              "(SELECT ord FROM requests WHERE session = ?1 ORDER BY ord DESC LIMIT 1 OFFSET ?2)";
     case Sql::ExpireSessions: return "DELETE FROM sessions WHERE last_used < ?1";
-    case Sql::SelectRoom: return "SELECT epoch, seq FROM rooms WHERE room = ?1";
+    case Sql::SelectRoom: return "SELECT epoch, seq, writer_gen FROM rooms WHERE room = ?1";
     // The limit applies on read too: a smaller retention than when the rows were written.
     case Sql::SelectEvents:
       return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = ?1 ORDER BY seq DESC LIMIT ?2) "
@@ -293,6 +310,7 @@ struct Connection {
   int schema_version = 0;
   std::array<sqlite3_stmt*, kStatementCount> statements{};
   UnixMillis sessions_expired_at = 0;  // wall time of the last session expiry
+  std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -415,6 +433,22 @@ auto in_read_transaction(const Connection& connection, Body&& body) -> decltype(
     return result;
   }
   if (auto ended = execute(connection, Sql::Commit, "end read"); !ended) {
+    roll_back(connection);
+    return ended.error();
+  }
+  return result;
+}
+
+// The same in a write transaction (taken at BEGIN: IMMEDIATE), for reads that also write.
+template <class Body>
+auto in_write_transaction(const Connection& connection, Body&& body) -> decltype(body()) {
+  if (auto begun = execute(connection, Sql::BeginWrite, "begin"); !begun) return begun.error();
+  auto result = body();
+  if (!result) {
+    roll_back(connection);
+    return result;
+  }
+  if (auto ended = execute(connection, Sql::Commit, "commit"); !ended) {
     roll_back(connection);
     return ended.error();
   }
@@ -596,9 +630,11 @@ const std::string& SqliteStore::path() const { return connection_->path; }
 // ---- reads --------------------------------------------------------------------------------
 
 Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
-  const sqlite_detail::Connection& db = *connection_;
-  return in_read_transaction(db, [&]() -> Result<RoomRecord> {
+  sqlite_detail::Connection& db = *connection_;
+  std::int64_t claimed = 0;
+  auto loaded = in_write_transaction(db, [&]() -> Result<RoomRecord> {
     RoomRecord record;
+    if (auto claim = execute(db, Sql::ClaimRoom, "claim room " + room, room); !claim) return claim.error();
     {
       Query query(db, Sql::SelectRoom);
       query.bind(room);
@@ -608,6 +644,7 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
       record.exists = true;
       record.epoch = query.text(0);
       record.seq = query.int64(1);
+      claimed = query.int64(2);
     }
     {
       Query query(db, Sql::SelectEvents);
@@ -650,6 +687,8 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
     }
     return record;
   });
+  if (loaded && loaded.value().exists) db.claims.insert_or_assign(room, claimed);
+  return loaded;
 }
 
 Result<std::vector<StoredChange>> SqliteStore::changes(const std::string& room, std::int64_t before_seq,
@@ -707,6 +746,15 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   // What to trim (and which sessions were used), once per key at the end of the batch rather
   // than after every write: trimming scans up to `retention` index entries.
   std::vector<std::string> event_rooms, chat_rooms, used_sessions;
+
+  // The rooms this batch writes that this store has claimed, with the generation it holds.
+  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
+  std::vector<std::string> new_rooms;
+  for (const auto& write : batch.writes()) {
+    const std::string_view room = room_of(write);
+    if (std::holds_alternative<WriteBatch::NewRoom>(write)) new_rooms.emplace_back(room);
+    if (auto held = db.claims.find(room); held != db.claims.end()) claimed_rooms.insert(*held);
+  }
 
   using B = WriteBatch;
   auto apply = Overloaded{
@@ -773,6 +821,10 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
         return error;
       }
     }
+    // Every room written must still be this store's (WRITERS in store.h).
+    for (const auto& [room, generation] : claimed_rooms)
+      if (auto held = execute(db, Sql::CheckClaim, "write room " + room, room, generation); !held)
+        return held;
     for (const std::string& room : event_rooms)
       if (auto trimmed = execute(db, Sql::TrimEvents, "trim events of " + room, room,
                                  to_sql_count(db.retention.history));
@@ -796,8 +848,12 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
 
   if (auto begun = execute(db, Sql::BeginWrite, "begin commit"); !begun) return begun;
   auto committed = apply_all();
-  if (!committed) roll_back(db);
-  else if (expire_sessions_now) db.sessions_expired_at = now;
+  if (!committed) {
+    roll_back(db);
+    return explain_lost_claim(std::move(committed).error());
+  }
+  if (expire_sessions_now) db.sessions_expired_at = now;
+  for (const std::string& room : new_rooms) db.claims.insert_or_assign(room, 1);  // created at generation 1
   return committed;
 }
 

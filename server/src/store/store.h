@@ -18,6 +18,12 @@
 //   server that loads the room releases them in the room log.
 // ORDERING: commits apply their writes in order, one commit after another; a read sees every
 //   commit that returned.
+// WRITERS: loading a room claims it for this store object (the room's writer generation goes
+//   up); a later commit of this store that writes the room fails — whole, nothing of it
+//   stored, "room_claimed_by_another_writer" in the message — once another store object (another
+//   server process) has loaded the room since. So a process that lost a room (paused,
+//   partitioned, or simply older) can never append to its log again; seqs stay without
+//   duplicates or gaps.
 // FAILURE: a failed call changes nothing. The hub keeps a failed batch (memory has moved on,
 //   so the store must catch up, in order) with everything held for it, and retries at most
 //   every kStoreRetryDelay; it gives up only after kStoreRetries failures over at least
@@ -31,6 +37,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -108,6 +115,28 @@ class WriteBatch {
  private:
   std::vector<Write> writes_;
 };
+
+// The room a write belongs to; empty for the writes that belong to none (RaiseFence,
+// PutSession, RememberRequest).
+inline std::string_view room_of(const WriteBatch::Write& write) {
+  return std::visit(
+      [](const auto& w) -> std::string_view {
+        if constexpr (requires { w.room; }) {
+          return w.room;
+        } else {
+          return {};
+        }
+      },
+      write);
+}
+
+// A failed commit's error, with what it means added when the cause is a room another writer
+// has claimed since (WRITERS above).
+inline Error explain_lost_claim(Error error) {
+  if (error.message.find("room_claimed_by_another_writer") != std::string::npos)
+    error.message += " — another server process has loaded the room since this one did; only it may write the room now";
+  return error;
+}
 
 // Bounds the store keeps (trimmed on commit).
 struct Retention {
