@@ -301,6 +301,12 @@ void Hub::commit() { commit_at(last_now_.mono, false); }
 void Hub::commit(Millis now) { commit_at(now, true); }
 
 void Hub::commit_at(Millis now, bool paced) {
+  // Given up: the server is stopping. What handlers still write (disconnects) is not stored:
+  // the store may still skip writes it believed the given-up batch had stored (postgres_store.h).
+  if (store_failed_) {
+    batch_.clear();
+    return;
+  }
   if (batch_.empty() && held_.empty()) return;
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet

@@ -170,7 +170,7 @@ enum class Sql : std::size_t {
   UpsertNode, DeleteNode, UpsertEdge, DeleteEdge, InsertChange,
   InsertChat, ClearChat, TrimChat,
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
-  RecordBatch, SelectBatch, ForgetWriters,
+  RecordBatch, SelectBatch, ForgetWriters, EndAbandoned, LockWriter,
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAnswer, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
@@ -185,14 +185,16 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::Begin: return "BEGIN";
     // One snapshot for every SELECT of a read.
     case Sql::BeginRead: return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-    // A room's load claims it (one UPDATE) and reads it in one snapshot.
-    case Sql::BeginClaim: return "BEGIN ISOLATION LEVEL REPEATABLE READ";
+    // A room's load claims it (one UPDATE, which waits for a commit holding the room, see
+    // CheckClaim) and then reads it: READ COMMITTED, so the reads come after that wait.
+    case Sql::BeginClaim: return "BEGIN";
     case Sql::Commit: return "COMMIT";
     case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq, writer_gen) VALUES ($1, $2, 0, 1)";
     case Sql::ClaimRoom: return "UPDATE rooms SET writer_gen = writer_gen + 1 WHERE room = $1";
+    // FOR SHARE: the room's row stays as checked until this commit ends (a claim waits for it).
     case Sql::CheckClaim:
       return "INSERT INTO writer_fence (room) SELECT $1::text WHERE NOT EXISTS "
-             "(SELECT 1 FROM rooms WHERE room = $1 AND writer_gen = $2)";
+             "(SELECT 1 FROM rooms WHERE room = $1 AND writer_gen = $2 FOR SHARE)";
     case Sql::InsertEvent: return "INSERT INTO events (room, seq, json) VALUES ($1, $2, $3)";
     case Sql::AdvanceRoomSeq: return "UPDATE rooms SET seq = GREATEST(seq, $2) WHERE room = $1";
     // Keeps the newest $2 rows: deletes the ($2+1)-th newest and everything older.
@@ -233,6 +235,13 @@ constexpr std::string_view sql_text(Sql which) {
              "ON CONFLICT (writer) DO UPDATE SET batch = EXCLUDED.batch, committed_at = EXCLUDED.committed_at";
     case Sql::SelectBatch: return "SELECT batch FROM writer_batches WHERE writer = $1";
     case Sql::ForgetWriters: return "DELETE FROM writer_batches WHERE committed_at < $1";
+    // A connection this store dropped while its transaction may still run (a commit that timed
+    // out): ended, if it is still there and still ours.
+    case Sql::EndAbandoned:
+      return "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND application_name = $2";
+    // Held by this store's connection for its life: a second connection of the same store gets
+    // it only once the first one's session (and any transaction it ran) is over.
+    case Sql::LockWriter: return "SELECT pg_try_advisory_lock(hashtext($1))";
     case Sql::SelectRoom: return "SELECT epoch, seq, writer_gen FROM rooms WHERE room = $1";
     // The limit applies on read too: a smaller retention than when the rows were written.
     case Sql::SelectEvents:
@@ -255,7 +264,8 @@ constexpr std::string_view sql_text(Sql which) {
              "name = EXCLUDED.name, color = EXCLUDED.color, fence = EXCLUDED.fence, expires_at = EXCLUDED.expires_at";
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = $1 AND resource = $2";
     case Sql::SelectLocks:
-      return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 ORDER BY resource";
+      return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 "
+             "ORDER BY resource COLLATE \"C\"";
     // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
@@ -264,7 +274,8 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::ExportChanges: return "SELECT room, seq, user_id, ts, json FROM changes ORDER BY room, seq";
     case Sql::ExportChat: return "SELECT room, user_id, name, color, text, seq, ts FROM chat ORDER BY room, seq";
     case Sql::ExportLocks:
-      return "SELECT room, resource, user_id, name, color, fence, expires_at FROM locks ORDER BY room, resource";
+      return "SELECT room, resource, user_id, name, color, fence, expires_at FROM locks "
+             "ORDER BY room COLLATE \"C\", resource COLLATE \"C\"";
     case Sql::ExportSessions: return "SELECT id, user_id FROM sessions ORDER BY id";
     case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
     case Sql::Count: break;
@@ -436,6 +447,12 @@ struct Connection {
     std::size_t writes = 0;
   };
   std::optional<InDoubt> in_doubt;
+  // Writes at the front of the hub's current batch that are known to be stored (an in-doubt
+  // commit turned out to have made it): skipped until a commit of that batch succeeds.
+  std::size_t committed_prefix = 0;
+  // The server process of a connection dropped while it may still be running a transaction;
+  // ended by the next connect (EndAbandoned) before anything else is done.
+  int abandoned_backend = 0;
   UnixMillis sessions_expired_at = 0;
   std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
 
@@ -445,10 +462,15 @@ struct Connection {
   ~Connection() { drop(); }
 
   void drop() {
-    if (pg != nullptr) PQfinish(pg);
+    if (pg != nullptr) {
+      if (const int pid = PQbackendPID(pg); pid != 0) abandoned_backend = pid;
+      PQfinish(pg);
+    }
     pg = nullptr;
     prepared = false;
   }
+  // The name this store's connections carry in pg_stat_activity.
+  std::string application_name() const { return "tandem-server " + writer; }
   bool connected() const { return pg != nullptr && PQstatus(pg) == CONNECTION_OK; }
 
   Error failure(std::string_view what, std::string_view detail) const {
@@ -493,8 +515,9 @@ bool wait_for_socket(const Connection& c, short events, Deadline deadline) {
 // Connects (non-blocking, within the deadline). The connection is then in non-blocking mode.
 Result<Done> connect(Connection& c, Deadline deadline) {
   c.drop();
+  const std::string application = c.application_name();
   const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {c.url.c_str(), "tandem-server", nullptr};
+  const char* values[] = {c.url.c_str(), application.c_str(), nullptr};
   c.pg = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
   if (c.pg == nullptr) return c.failure("connect", "out of memory");
   if (PQstatus(c.pg) == CONNECTION_BAD) {
@@ -598,7 +621,8 @@ PipelineOutcome run_pipeline(Connection& c, const std::vector<Step>& steps, std:
     ResultPtr result(raw);
     const ExecStatusType status = PQresultStatus(raw);
     if (status == PGRES_PIPELINE_SYNC) break;
-    if (status == PGRES_FATAL_ERROR && !outcome.error) {
+    const bool failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_PIPELINE_ABORTED;
+    if (failed && !outcome.error) {
       const std::size_t index = outcome.results.size();
       outcome.failed_step = index;
       std::string detail = PQresultErrorMessage(raw);
@@ -646,13 +670,18 @@ void end_failed_transaction(Connection& c, Deadline deadline) {
 
 // Prepares every statement on the connection, in one round trip.
 Result<Done> prepare_statements(Connection& c, Deadline deadline) {
-  if (PQenterPipelineMode(c.pg) == 0) return c.failure("prepare statements");
+  auto send_failed = [&c] {
+    Error error = c.failure("prepare statements");
+    c.drop();
+    return error;
+  };
+  if (PQenterPipelineMode(c.pg) == 0) return send_failed();
   for (std::size_t i = 0; i < kStatementCount; ++i) {
     const std::string sql(sql_text(static_cast<Sql>(i)));
     if (PQsendPrepare(c.pg, statement_name(static_cast<Sql>(i)).c_str(), sql.c_str(), 0, nullptr) == 0)
-      return c.failure("prepare statements");
+      return send_failed();
   }
-  if (PQpipelineSync(c.pg) == 0) return c.failure("prepare statements");
+  if (PQpipelineSync(c.pg) == 0) return send_failed();
   std::optional<Error> error;
   for (;;) {
     if (!wait_until_not_busy(c, deadline)) {
@@ -676,11 +705,34 @@ Result<Done> prepare_statements(Connection& c, Deadline deadline) {
   return Done{};
 }
 
-// A connection with the statements prepared, made again if it was lost.
+// Takes this store's writer lock on a new connection, first ending the server process of a
+// connection dropped mid-transaction. Until that process is gone the lock is refused and so is
+// the connection: an in-doubt commit is only looked up once it can no longer change.
+Result<Done> take_writer_lock(Connection& c, Deadline deadline) {
+  std::vector<Step> steps;
+  if (c.abandoned_backend != 0)
+    steps.push_back({Sql::EndAbandoned, Params::of(std::int64_t{c.abandoned_backend}, c.application_name())});
+  steps.push_back({Sql::LockWriter, Params::of(c.writer)});
+  PipelineOutcome outcome = run_pipeline(c, steps, "take the writer lock", deadline);
+  if (outcome.error) return *outcome.error;
+  const PGresult* locked = outcome.results.back().get();
+  if (PQntuples(locked) == 0 || Row(locked, 0).text(0) != "t") {
+    Error error = c.failure("take the writer lock", "an earlier connection of this server is still finishing a transaction");
+    PQfinish(c.pg);  // not drop(): this new connection ran nothing worth ending later
+    c.pg = nullptr;
+    c.prepared = false;
+    return error;
+  }
+  c.abandoned_backend = 0;
+  return Done{};
+}
+
+// A connection with the statements prepared and the writer lock held, made again if it was lost.
 Result<Done> ensure_ready(Connection& c, Deadline deadline) {
   if (c.connected() && c.prepared) return Done{};
   if (auto connected = connect(c, deadline); !connected) return connected;
-  return prepare_statements(c, deadline);
+  if (auto prepared = prepare_statements(c, deadline); !prepared) return prepared;
+  return take_writer_lock(c, deadline);
 }
 
 // Applies the migrations the database lacks, one transaction each, under an advisory lock.
@@ -762,6 +814,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions
   if (!version) return version.error();
   c.schema_version = version.value();
   if (auto prepared = prepare_statements(c, deadline); !prepared) return prepared.error();
+  if (auto locked = take_writer_lock(c, deadline); !locked) return locked.error();
 
   // Forget unused sessions (and writers) now, like the SQLite store at open.
   const UnixMillis now = c.wall_clock();
@@ -881,18 +934,26 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   const Deadline deadline = deadline_after(c.timeout);
   if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
 
-  // After a commit whose outcome is unknown, the writes that made it are not applied again.
-  std::size_t first = 0;
+  const auto& writes = batch.writes();
+  // Once this batch (whatever part of it) is stored: new rooms are this store's, and nothing
+  // of it is skipped any more.
+  auto stored = [&]() -> Result<Done> {
+    for (const auto& write : writes)
+      if (const auto* created = std::get_if<WriteBatch::NewRoom>(&write)) c.claims.insert_or_assign(created->room, 1);
+    c.committed_prefix = 0;
+    return Done{};
+  };
+  // After a commit whose outcome is unknown, the writes that made it are not applied again
+  // (the connection holds the writer lock: that commit can no longer change).
   if (c.in_doubt) {
     auto read = run_pipeline(c, {{Sql::SelectBatch, Params::of(c.writer)}}, "check the last batch", deadline);
     if (read.error) return *read.error;
     const PGresult* rows = read.results[0].get();
-    const bool made_it = PQntuples(rows) > 0 && Row(rows, 0).int64(0) == c.in_doubt->batch;
-    if (made_it) first = std::min(c.in_doubt->writes, batch.writes().size());
+    if (PQntuples(rows) > 0 && Row(rows, 0).int64(0) == c.in_doubt->batch) c.committed_prefix = c.in_doubt->writes;
     c.in_doubt.reset();
   }
-  const auto& writes = batch.writes();
-  if (first == writes.size()) return Done{};
+  const std::size_t first = std::min(c.committed_prefix, writes.size());
+  if (first == writes.size()) return stored();
 
   const UnixMillis now = c.wall_clock();
   const bool expire_sessions_now = now - c.sessions_expired_at >= kSessionExpiryIntervalMs;
@@ -904,7 +965,14 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   std::vector<std::int64_t> last_seq_of_event_room;
   std::vector<Step> steps;
   steps.reserve(writes.size() - first + 8);
+  // The rooms this batch writes that this store has claimed, with the generation it holds:
+  // checked (and their rows locked, FOR SHARE) first, so a claim by another writer waits for
+  // this commit or makes it fail (WRITERS in store.h).
+  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
+  for (std::size_t i = first; i < writes.size(); ++i)
+    if (auto held = c.claims.find(room_of(writes[i])); held != c.claims.end()) claimed_rooms.insert(*held);
   steps.push_back({Sql::Begin, {}});
+  for (const auto& [room, generation] : claimed_rooms) steps.push_back({Sql::CheckClaim, Params::of(room, generation)});
   using B = WriteBatch;
   auto add = Overloaded{
       [&](const B::NewRoom& w) { steps.push_back({Sql::InsertRoom, Params::of(w.room, w.epoch)}); },
@@ -954,22 +1022,12 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
       },
       [&](const B::DropLock& w) { steps.push_back({Sql::DeleteLock, Params::of(w.room, w.resource)}); },
   };
-  // The rooms this batch writes that this store has claimed, with the generation it holds.
-  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
-  std::vector<std::string> new_rooms;
-  for (std::size_t i = first; i < writes.size(); ++i) {
-    const std::string_view room = room_of(writes[i]);
-    if (std::holds_alternative<WriteBatch::NewRoom>(writes[i])) new_rooms.emplace_back(room);
-    if (auto held = c.claims.find(room); held != c.claims.end()) claimed_rooms.insert(*held);
-  }
-  // Which write each step came from, for error messages.
-  std::vector<std::size_t> write_of_step{0};
+  // Which write each step came from (none: BEGIN, the checks), for error messages.
+  std::vector<std::optional<std::size_t>> write_of_step(steps.size());
   for (std::size_t i = first; i < writes.size(); ++i) {
     std::visit(add, writes[i]);
     write_of_step.resize(steps.size(), i);
   }
-  // Every room written must still be this store's (WRITERS in store.h).
-  for (const auto& [room, generation] : claimed_rooms) steps.push_back({Sql::CheckClaim, Params::of(room, generation)});
   for (std::size_t i = 0; i < event_rooms.size(); ++i) {
     steps.push_back({Sql::AdvanceRoomSeq, Params::of(event_rooms[i], last_seq_of_event_room[i])});
     steps.push_back({Sql::TrimEvents, Params::of(event_rooms[i], to_sql_count(c.retention.history))});
@@ -994,16 +1052,15 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
     if (!outcome.answered) c.in_doubt = Connection::InDoubt{batch_number, writes.size()};
     Error error = *outcome.error;
     const std::size_t failed_step = outcome.failed_step;
-    if (outcome.answered && failed_step < write_of_step.size() && failed_step > 0) {
-      const std::size_t w = write_of_step[failed_step];
+    if (outcome.answered && failed_step < write_of_step.size() && write_of_step[failed_step]) {
+      const std::size_t w = *write_of_step[failed_step];
       error.message += " (write " + std::to_string(w + 1) + " of " + std::to_string(writes.size()) + ", " +
                        std::string(kWriteNames[writes[w].index()]) + "; nothing of the batch was stored)";
     }
     return explain_lost_claim(std::move(error));
   }
   if (expire_sessions_now) c.sessions_expired_at = now;
-  for (const std::string& room : new_rooms) c.claims.insert_or_assign(room, 1);  // created at generation 1
-  return Done{};
+  return stored();
 }
 
 // ---- export -------------------------------------------------------------------------------
