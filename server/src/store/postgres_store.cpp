@@ -302,7 +302,15 @@ constexpr Sql export_statement(stored_rows::ExportTable table) {
 }
 
 // The prepared statement's name on the server: "tandem_<index>".
-std::string statement_name(Sql which) { return "tandem_" + std::to_string(static_cast<std::size_t>(which)); }
+// Made once: a commit names one per statement it sends.
+const std::string& statement_name(Sql which) {
+  static const std::array<std::string, kStatementCount> names = [] {
+    std::array<std::string, kStatementCount> all;
+    for (std::size_t i = 0; i < kStatementCount; ++i) all[i] = "tandem_" + std::to_string(i);
+    return all;
+  }();
+  return names[static_cast<std::size_t>(which)];
+}
 
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
@@ -598,7 +606,7 @@ PipelineOutcome run_pipeline(Connection& c, const std::vector<Step>& steps, std:
     std::vector<const char*> values;
     values.reserve(step.params.values().size());
     for (const std::string& value : step.params.values()) values.push_back(value.c_str());
-    const std::string name = statement_name(step.which);
+    const std::string& name = statement_name(step.which);
     if (PQsendQueryPrepared(c.pg, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr,
                             0) == 0)
       return lost("");

@@ -423,26 +423,12 @@ void roll_back(const Connection& connection) {
   if (sqlite3_get_autocommit(connection.db) == 0) sqlite3_exec(connection.db, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-// Runs `body` (returning Result<T>) in a read transaction, so its SELECTs see one snapshot.
+// Runs `body` (returning Result<T>) in one transaction begun with `begin`: BeginRead, so its
+// SELECTs see one snapshot, or BeginWrite (the write lock taken at once) for reads that also
+// write. Rolled back when `body` or the COMMIT fails.
 template <class Body>
-auto in_read_transaction(const Connection& connection, Body&& body) -> decltype(body()) {
-  if (auto begun = execute(connection, Sql::BeginRead, "begin read"); !begun) return begun.error();
-  auto result = body();
-  if (!result) {
-    roll_back(connection);
-    return result;
-  }
-  if (auto ended = execute(connection, Sql::Commit, "end read"); !ended) {
-    roll_back(connection);
-    return ended.error();
-  }
-  return result;
-}
-
-// The same in a write transaction (taken at BEGIN: IMMEDIATE), for reads that also write.
-template <class Body>
-auto in_write_transaction(const Connection& connection, Body&& body) -> decltype(body()) {
-  if (auto begun = execute(connection, Sql::BeginWrite, "begin"); !begun) return begun.error();
+auto in_transaction(const Connection& connection, Sql begin, Body&& body) -> decltype(body()) {
+  if (auto begun = execute(connection, begin, "begin"); !begun) return begun.error();
   auto result = body();
   if (!result) {
     roll_back(connection);
@@ -632,7 +618,7 @@ const std::string& SqliteStore::path() const { return connection_->path; }
 Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
   sqlite_detail::Connection& db = *connection_;
   std::int64_t claimed = 0;
-  auto loaded = in_write_transaction(db, [&]() -> Result<RoomRecord> {
+  auto loaded = in_transaction(db, Sql::BeginWrite, [&]() -> Result<RoomRecord> {
     RoomRecord record;
     if (auto claim = execute(db, Sql::ClaimRoom, "claim room " + room, room); !claim) return claim.error();
     {
@@ -861,7 +847,7 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
 
 Result<Done> SqliteStore::export_batches(std::size_t writes_per_batch, const BatchSink& sink) {
   const sqlite_detail::Connection& db = *connection_;
-  return in_read_transaction(db, [&]() -> Result<Done> {
+  return in_transaction(db, Sql::BeginRead, [&]() -> Result<Done> {
     BatchChunker out(writes_per_batch, sink);
     auto rows = [&](stored_rows::ExportTable table, const auto& each) -> Result<Done> {
       Query query(db, export_statement(table));
