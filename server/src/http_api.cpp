@@ -105,7 +105,21 @@ bool bearer_matches(std::string_view authorization, std::string_view expected) {
   return CRYPTO_memcmp(presented_hash.data(), expected_hash.data(), presented_hash.size()) == 0;
 }
 
-HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
+void HttpApi::handle(const HttpRequest& request, Now now, Respond respond) const {
+  if (request.path == "/api/v1/publish" && publisher_) {
+    if (request.method != "POST") return respond(json_error(405, "method_not_allowed", "use POST"));
+    if (auto refusal = refuse_publisher(request)) return respond(*refusal);
+    return publisher_(request.body, now, std::move(respond));
+  }
+  if (auto room = changes_room(request.path)) {
+    if (!is_read(request)) return respond(json_error(405, "method_not_allowed", "use GET (or HEAD)"));
+    if (auto refusal = refuse_admin(request)) return respond(*refusal);
+    return room_changes(request, *room, std::move(respond));
+  }
+  respond(answer(request, now));
+}
+
+HttpResponse HttpApi::answer(const HttpRequest& request, Now now) const {
   if (request.path == "/healthz") {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     return healthz(now);
@@ -118,16 +132,6 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Now now) const {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
-  }
-  if (request.path == "/api/v1/publish" && publisher_) {
-    if (request.method != "POST") return json_error(405, "method_not_allowed", "use POST");
-    if (auto refusal = refuse_publisher(request)) return *refusal;
-    return publisher_(request.body, now);
-  }
-  if (auto room = changes_room(request.path)) {
-    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
-    if (auto refusal = refuse_admin(request)) return *refusal;
-    return room_changes(request, *room);
   }
   if (request.path == "/api/v1/dev/token" && settings_.dev) {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
@@ -269,44 +273,47 @@ HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
   return HttpResponse{200, "application/json", body.finish()};
 }
 
-HttpResponse HttpApi::room_changes(const HttpRequest& request, std::string_view room) const {
+void HttpApi::room_changes(const HttpRequest& request, std::string_view room, Respond respond) const {
   constexpr std::int64_t kDefaultLimit = 50;
   constexpr std::int64_t kMaxLimit = 500;
   bool valid_room = room.size() >= protocol::rules::room.min && room.size() <= protocol::rules::room.max &&
                     protocol::rules::valid_room_shape(room);
   for (char c : room) valid_room = valid_room && json::is_identifier_char(c);
-  if (!valid_room) return json_error(400, "invalid_request", "the room must be a room name like workflow:42");
+  if (!valid_room) return respond(json_error(400, "invalid_request", "the room must be a room name like workflow:42"));
   if (protocol::rules::room_kind(room) != protocol::rules::RoomKind::Workflow)
-    return json_error(400, "invalid_request", "change history is kept for workflow: rooms only");
+    return respond(json_error(400, "invalid_request", "change history is kept for workflow: rooms only"));
   const auto before = positive_query(request, "before", 0);
-  if (!before) return json_error(400, "invalid_request", "before must be a seq (a positive integer)");
+  if (!before) return respond(json_error(400, "invalid_request", "before must be a seq (a positive integer)"));
   const auto limit = positive_query(request, "limit", kDefaultLimit);
-  if (!limit || *limit > kMaxLimit) return json_error(400, "invalid_request", "limit must be 1..500");
+  if (!limit || *limit > kMaxLimit) return respond(json_error(400, "invalid_request", "limit must be 1..500"));
+  if (!changes_reader_) return respond(json_error(503, "internal", "this server keeps no change history (no store)"));
 
-  store::Store* store = state_().store;
-  if (!store) return json_error(503, "internal", "this server keeps no change history (no store)");
   // One more than asked: whether another page follows.
-  auto page = store->changes(std::string(room), *before, static_cast<std::size_t>(*limit) + 1);
-  if (!page) {
-    LOG_ERROR("change history of %.*s: %s", static_cast<int>(room.size()), room.data(), page.error().message.c_str());
-    return json_error(500, "internal", "the change history could not be read");
-  }
-  const bool more = page->size() > static_cast<std::size_t>(*limit);
-  json::JsonWriter list = json::JsonWriter::array();
-  for (std::size_t i = 0; i < page->size() && i < static_cast<std::size_t>(*limit); ++i) {
-    const store::StoredChange& change = (*page)[i];
-    json::JsonWriter entry;
-    entry.int64("seq", change.seq).str("user", change.user).int64("ts", change.ts).raw("event", change.json);
-    list.push(std::move(entry));
-  }
-  json::JsonWriter body;
-  body.str("room", room).child("changes", std::move(list));
-  if (more) {
-    body.int64("next_before", (*page)[static_cast<std::size_t>(*limit) - 1].seq);
-  } else {
-    body.raw("next_before", "null");
-  }
-  return HttpResponse{200, "application/json", body.finish()};
+  const auto wanted = static_cast<std::size_t>(*limit);
+  changes_reader_({std::string(room), *before, wanted + 1},
+                  [room = std::string(room), wanted, respond = std::move(respond)](
+                      Result<std::vector<store::StoredChange>> page) {
+                    if (!page) {
+                      LOG_ERROR("change history of %s: %s", room.c_str(), page.error().message.c_str());
+                      return respond(json_error(500, "internal", "the change history could not be read"));
+                    }
+                    const bool more = page->size() > wanted;
+                    json::JsonWriter list = json::JsonWriter::array();
+                    for (std::size_t i = 0; i < page->size() && i < wanted; ++i) {
+                      const store::StoredChange& change = (*page)[i];
+                      json::JsonWriter entry;
+                      entry.int64("seq", change.seq).str("user", change.user).int64("ts", change.ts).raw("event", change.json);
+                      list.push(std::move(entry));
+                    }
+                    json::JsonWriter body;
+                    body.str("room", room).child("changes", std::move(list));
+                    if (more) {
+                      body.int64("next_before", (*page)[wanted - 1].seq);
+                    } else {
+                      body.raw("next_before", "null");
+                    }
+                    respond(HttpResponse{200, "application/json", body.finish()});
+                  });
 }
 
 }  // namespace tandem::server

@@ -59,25 +59,32 @@ class HttpApi {
     HubStats hub;
     bool shutting_down = false;
     const Metrics* metrics = nullptr;  // the hub's counters; nullptr reads as all zero
-    store::Store* store = nullptr;     // what the change history is read from; nullptr: 503
   };
   HttpApi(const Settings& settings, std::function<ServerState()> state, Millis started)
       : settings_(settings), state_(std::move(state)), started_(started) {}
 
-  HttpResponse handle(const HttpRequest& request, Now now) const;
+  // Answers `request` through `respond`: at once, or — publish and the change history wait for
+  // the store (hub.h "Store reads", after_commit) — later, from the loop.
+  using Respond = std::function<void(HttpResponse)>;
+  void handle(const HttpRequest& request, Now now, Respond respond) const;
 
-  // What POST /api/v1/publish does once authorized (publish_api.h: publish(hub, body, now)).
-  // Without one the endpoint answers 404.
-  using Publisher = std::function<HttpResponse(std::string_view body, Now now)>;
+  // What POST /api/v1/publish does once authorized (publish_api.h: publish(hub, body, now,
+  // respond)). Without one the endpoint answers 404.
+  using Publisher = std::function<void(std::string_view body, Now now, Respond respond)>;
   void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
+  // Where the change history is read (Hub::read_changes). Without one it answers 503.
+  using ChangesReader = std::function<void(store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then)>;
+  void set_changes_reader(ChangesReader reader) { changes_reader_ = std::move(reader); }
 
  private:
+  // The routes answered at once.
+  HttpResponse answer(const HttpRequest& request, Now now) const;
   HttpResponse healthz(Now now) const;
   HttpResponse dev_token(const HttpRequest& request, Now now) const;
   HttpResponse metrics(Now now) const;
   HttpResponse ws_stats(Now now) const;
   HttpResponse ws_rooms(const HttpRequest& request) const;
-  HttpResponse room_changes(const HttpRequest& request, std::string_view room) const;
+  void room_changes(const HttpRequest& request, std::string_view room, Respond respond) const;
   // nullopt when the request may use admin endpoints, else the refusal to send.
   std::optional<HttpResponse> refuse_admin(const HttpRequest& request) const;
   // The same for the publish key.
@@ -88,6 +95,7 @@ class HttpApi {
   std::function<ServerState()> state_;
   Millis started_;
   Publisher publisher_;
+  ChangesReader changes_reader_;
 };
 
 // An error answer: {"error":code,"message":message}.

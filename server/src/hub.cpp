@@ -3,6 +3,7 @@
 
 #include "tandem/json.h"
 
+#include <algorithm>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "locks/lock_table.h"
 #include "log.h"
 #include "presence/presence_book.h"
+#include "rooms/room_access.h"
 #include "version.h"
 
 namespace tandem::server {
@@ -144,7 +146,11 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
   if (shutting_down_) {
     close(c, protocol::close::restart, "restart");
   } else if (request.token) {
-    authenticate(c, *request.token, request.session, now);
+    if (needs_reads_to_authenticate(*request.token, request.session, now)) {
+      park(c, {*request.token, true});
+    } else {
+      authenticate(c, *request.token, request.session, now);
+    }
   } else {
     auth_deadlines_.emplace_back(now.mono + Millis(settings_.auth_timeout_ms), id);
   }
@@ -161,42 +167,55 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
     return;
   }
+  if (!c->parked.empty()) {
+    // Behind input waiting for the store: it waits too. What it will need is read with the
+    // rest of this pass's reads, so everything parked now resumes together.
+    if (auto frame = protocol::decode_client(text)) needs_reads(*c, frame.value(), now);
+    park(*c, {std::string(text), false});
+    return;
+  }
+  if (!handle(*c, text, now)) park(*c, {std::string(text), false});
+}
+
+bool Hub::handle(Connection& c, std::string_view text, Now now) {
   std::optional<std::string> request_id;
   auto frame = protocol::decode_client(text, &request_id);
 
   // The auth gate: before authentication only a well-formed `auth` passes. Anything else from
   // an unauthenticated peer ends the connection rather than earning it error replies.
-  if (c->auth == AuthState::Pending) {
+  if (c.auth == AuthState::Pending) {
     if (!frame) {
-      close(*c, protocol::close::unauthorized, "authenticate first: " + frame.error().message);
-      return;
+      close(c, protocol::close::unauthorized, "authenticate first: " + frame.error().message);
+      return true;
     }
     if (!std::holds_alternative<protocol::Auth>(frame->message)) {
-      close(*c, protocol::close::unauthorized, "authenticate first");
-      return;
+      close(c, protocol::close::unauthorized, "authenticate first");
+      return true;
     }
   }
   if (!frame) {
-    protocol_error(*c, frame.error(), request_id, now);
-    return;
+    protocol_error(c, frame.error(), request_id, now);
+    return true;
   }
   const char* type = protocol::type_of(frame->message);
   const HandlerRegistry::Handler* handler = handlers_.find(type);
   if (!handler) {
     // The codec knows the type but this server has no feature for it (yet).
-    protocol_error(*c, Error{std::string(protocol::errc::unknown_type),
-                             "message type \"" + std::string(type) + "\" is not handled by this server"},
+    protocol_error(c, Error{std::string(protocol::errc::unknown_type),
+                            "message type \"" + std::string(type) + "\" is not handled by this server"},
                    request_id, now);
-    return;
+    return true;
   }
-  if (request_id && already_applied(*c, *request_id)) {
+  if (needs_reads(c, frame.value(), now)) return false;
+  if (request_id && sessions_.was_applied(c.session, *request_id)) {
     // A resend (after a reconnect) of a request this session already applied: answered again,
     // not applied twice. Held like any durable answer: the original may not be stored yet.
-    send_after_commit(*c, protocol::ServerFrame{request_id, protocol::Ack{true}});
-    return;
+    send_after_commit(c, protocol::ServerFrame{request_id, protocol::Ack{true}});
+    return true;
   }
-  HandlerContext ctx{*this, *c, frame.value(), now};
+  HandlerContext ctx{*this, c, frame.value(), now};
   (*handler)(ctx);
+  return true;
 }
 
 void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now) {
@@ -274,12 +293,12 @@ void Hub::touch_live_sessions(Now now) {
 }
 
 store::WriteBatch& Hub::writes() {
-  if (batch_.empty() && held_.empty()) waker_.commit_soon();
+  expect_pass();
   return batch_;
 }
 
 void Hub::hold(Connection& c, HeldFrame frame) {
-  if (batch_.empty() && held_.empty()) waker_.commit_soon();
+  expect_pass();
   ++c.held_frames;
   held_.push_back(std::move(frame));
 }
@@ -297,8 +316,33 @@ void Hub::send_after_commit(Connection& c, Bytes frame) {
   hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
 }
 
-void Hub::commit() { commit_at(last_now_.mono, false); }
+bool Hub::has_work() const {
+  return !batch_.empty() || !held_.empty() || !commit_waiters_.empty() || !reads_.empty() || !read_waiters_.empty() ||
+         !parked_connections_.empty();
+}
+
+void Hub::expect_pass() {
+  if (!has_work()) waker_.commit_soon();
+}
+
+void Hub::commit() {
+  // Input resumed after a read may write and read again: repeat while commits succeed (a
+  // bounded number of rounds: each resumes everything that waited).
+  constexpr int kMaxRounds = 16;
+  for (int round = 0; round < kMaxRounds && has_work() && !store_failed_; ++round) {
+    commit_at(last_now_.mono, false);
+    if (failed_commits_ > 0) break;
+  }
+}
+
 void Hub::commit(Millis now) { commit_at(now, true); }
+
+void Hub::after_commit(std::function<void(bool stored)> then) {
+  if (!store_) return then(true);
+  if (store_failed_) return then(false);
+  expect_pass();
+  commit_waiters_.push_back(std::move(then));
+}
 
 void Hub::commit_at(Millis now, bool paced) {
   // Given up: the server is stopping. What handlers still write (disconnects) is not stored:
@@ -307,7 +351,7 @@ void Hub::commit_at(Millis now, bool paced) {
     batch_.clear();
     return;
   }
-  if (batch_.empty() && held_.empty()) return;
+  if (!has_work()) return;
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
     Result<store::Done> committed = store_->commit(batch_);
@@ -327,6 +371,7 @@ void Hub::commit_at(Millis now, bool paced) {
       store_failed_ = true;
       batch_.clear();
       release_held(false);
+      give_up_waiters();
       for (auto& [id, c] : connections_) close(c, protocol::close::internal_error, "store failure");
       return;
     }
@@ -337,7 +382,144 @@ void Hub::commit_at(Millis now, bool paced) {
   retry_at_.reset();
   batch_.clear();
   release_held(true);
+  auto waiters = std::move(commit_waiters_);
+  commit_waiters_.clear();
+  for (auto& then : waiters) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+  if (store_) read_and_resume();
+}
+
+// ---- store reads ------------------------------------------------------------------------------
+
+bool Hub::needs_reads(const Connection& c, const protocol::ClientFrame& frame, Now now) {
+  if (!store_) return false;
+  if (const auto* auth = std::get_if<protocol::Auth>(&frame.message)) {
+    if (c.auth == AuthState::Authenticated) return false;  // refused by the handler
+    return needs_reads_to_authenticate(auth->token, auth->session ? auth->session : c.presented_session, now);
+  }
+  if (const auto* subscribe = std::get_if<protocol::Subscribe>(&frame.message)) {
+    // Only rooms the token allows are read: a refused subscribe must not load (and claim) a room.
+    if (c.auth != AuthState::Authenticated || room_access(c.rooms, c.user.id, subscribe->room) == RoomAccess::Forbidden)
+      return false;
+    if (!rooms_.needs_load(subscribe->room)) return false;
+    need_room(subscribe->room);
+    return true;
+  }
+  return false;
+}
+
+bool Hub::needs_reads_to_authenticate(std::string_view token, const std::optional<std::string>& session, Now now) {
+  if (!store_) return false;
+  auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+  if (!claims) return false;  // authenticate() refuses it
+  bool wait = false;
+  if (session && sessions_.needs_lookup(*session, now.mono) && !looked_up_sessions_.contains(*session)) {
+    need_session(*session);
+    wait = true;
+  }
+  // Every connection joins its user's room once authenticated (handlers/rooms.cpp).
+  const std::string room = user_room(claims->sub);
+  if (rooms_.needs_load(room)) {
+    need_room(room);
+    wait = true;
+  }
+  return wait;
+}
+
+void Hub::need_room(const std::string& room) {
+  if (std::find(reads_.rooms.begin(), reads_.rooms.end(), room) != reads_.rooms.end()) return;
+  expect_pass();
+  reads_.rooms.push_back(room);
+}
+
+void Hub::need_session(const std::string& session) {
+  if (std::find(reads_.sessions.begin(), reads_.sessions.end(), session) != reads_.sessions.end()) return;
+  expect_pass();
+  reads_.sessions.push_back(session);
+}
+
+void Hub::when_rooms_loaded(const std::vector<std::string>& rooms, std::function<void(bool readable)> then) {
+  bool wait = false;
+  for (const std::string& room : rooms) {
+    if (!rooms_.needs_load(room)) continue;
+    need_room(room);
+    wait = true;
+  }
+  if (!wait) return then(!store_failed_);
+  read_waiters_.push_back(std::move(then));
+}
+
+void Hub::read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then) {
+  if (!store_) return then(Error{std::string(protocol::errc::internal), "no store"});
+  expect_pass();
+  reads_.change_pages.push_back(std::move(page));
+  change_page_readers_.push_back(std::move(then));
+}
+
+void Hub::park(Connection& c, Connection::ParkedInput input) {
+  if (c.parked.empty()) parked_connections_.push_back(c.id);
+  c.parked.push_back(std::move(input));
+}
+
+void Hub::read_and_resume() {
+  if (!reads_.empty()) {
+    const store::ReadRequest request = std::exchange(reads_, {});
+    auto page_readers = std::exchange(change_page_readers_, {});
+    store::ReadAnswers answers = store_->read(request);
+    metrics_.store_read(request.rooms.size() + request.sessions.size() + request.change_pages.size());
+    for (std::size_t i = 0; i < request.rooms.size(); ++i) rooms_.loaded(request.rooms[i], std::move(answers.rooms[i]));
+    for (std::size_t i = 0; i < request.sessions.size(); ++i) {
+      const std::string& id = request.sessions[i];
+      looked_up_sessions_.insert(id);
+      auto& found = answers.sessions[i];
+      if (!found) {
+        // Resumed as a new session: the client sees resumed:false and recovers its rooms.
+        LOG_ERROR("store: cannot look up session %s: %s", id.c_str(), found.error().message.c_str());
+      } else if (found->has_value()) {
+        stored_sessions_.insert_or_assign(id, std::move(**found));
+      }
+    }
+    for (std::size_t i = 0; i < page_readers.size(); ++i) page_readers[i](std::move(answers.change_pages[i]));
+  }
+  for (auto& then : std::exchange(read_waiters_, {})) then(true);
+  for (ConnectionId id : std::exchange(parked_connections_, {}))
+    if (Connection* c = find(id)) resume(*c);
+  // What nobody used (its input went away) is not kept: a later need reads it again.
+  rooms_.forget_loaded();
+  stored_sessions_.clear();
+  looked_up_sessions_.clear();
+}
+
+void Hub::resume(Connection& c) {
+  while (!c.parked.empty()) {
+    if (c.close) {  // closing: the rest of its input no longer matters
+      c.parked.clear();
+      return;
+    }
+    Connection::ParkedInput& input = c.parked.front();
+    bool handled = true;
+    if (input.token_at_upgrade) {
+      handled = !needs_reads_to_authenticate(input.text, c.presented_session, last_now_);
+      if (handled) authenticate(c, input.text, c.presented_session, last_now_);
+    } else {
+      handled = handle(c, input.text, last_now_);
+    }
+    if (!handled) {  // needs another read (rare: what it needed changed meanwhile): next pass
+      parked_connections_.push_back(c.id);
+      return;
+    }
+    c.parked.pop_front();
+  }
+}
+
+void Hub::give_up_waiters() {
+  for (auto& then : std::exchange(commit_waiters_, {})) then(false);
+  for (auto& then : std::exchange(read_waiters_, {})) then(false);
+  for (auto& then : std::exchange(change_page_readers_, {}))
+    then(Error{std::string(protocol::errc::internal), "the store is failing"});
+  reads_ = {};
+  for (ConnectionId id : std::exchange(parked_connections_, {}))
+    if (Connection* c = find(id)) c->parked.clear();
 }
 
 void Hub::release_held(bool stored) {
@@ -441,14 +623,10 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
   c.user.color = claims->color.value_or(color_for(c.user.name));
   c.rooms = claims->rooms;
   c.perms = claims->perms;
-  SessionBook::StoredLookup stored;
-  if (store_) {
-    stored = [this](const std::string& id, std::string_view user) {
-      auto found = store_->find_session(id);
-      if (!found) LOG_ERROR("store: cannot look up session %s: %s", id.c_str(), found.error().message.c_str());
-      return found && found->has_value() && (*found)->user == user;
-    };
-  }
+  // What the store holds about a session forgotten here was read before (needs_reads).
+  const store::SessionRecord* stored = nullptr;
+  if (session)
+    if (auto found = stored_sessions_.find(*session); found != stored_sessions_.end()) stored = &found->second;
   SessionClaim claim = sessions_.claim(session, c.user.id, c.id, ids_, now.mono, stored);
   // New, or continued: either way it is in use now (a continued one may be days old).
   if (store_) writes().add(store::WriteBatch::PutSession{{claim.session, c.user.id}});
@@ -498,20 +676,6 @@ void Hub::protocol_error(Connection& c, const Error& error, const std::optional<
 void Hub::remember_applied(Connection& c, const std::string& request_id, bool durable) {
   sessions_.remember_applied(c.session, request_id, durable);
   if (durable && store_) writes().add(store::WriteBatch::RememberRequest{c.session, request_id, "ack"});
-}
-
-bool Hub::already_applied(Connection& c, const std::string& request_id) {
-  if (sessions_.was_applied(c.session, request_id)) return true;
-  if (!store_ || !sessions_.from_store(c.session)) return false;
-  auto answer = store_->applied_answer(c.session, request_id);
-  if (!answer) {
-    LOG_ERROR("store: cannot look up request %s of session %s: %s", request_id.c_str(), c.session.c_str(),
-              answer.error().message.c_str());
-    return false;
-  }
-  if (!answer->has_value()) return false;
-  sessions_.remember_applied(c.session, request_id);
-  return true;
 }
 
 Connection* Hub::find(ConnectionId id) {

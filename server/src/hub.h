@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -100,6 +101,14 @@ struct Connection {
   std::size_t held_frames = 0;
 
   std::vector<Millis> bad_frames;  // times of recent protocol errors (at most max_bad_frames + 1)
+
+  // Input waiting for the pass's store reads ("Store reads" at Hub), in arrival order: while
+  // there is any, every later message of this connection waits behind it.
+  struct ParkedInput {
+    std::string text;               // the message, or the token presented at the upgrade
+    bool token_at_upgrade = false;  // text is ?token= (authenticate with presented_session)
+  };
+  std::deque<ParkedInput> parked;
 };
 
 class Hub;
@@ -242,10 +251,33 @@ class Hub {
   void send_after_commit(Connection& connection, Bytes frame);
   // Group commit: stores the writes of this loop pass in one transaction, then sends what was
   // held for them. A failed commit keeps everything and is retried by the next calls, at most
-  // every kStoreRetryDelay (with the edge's monotonic `now`; without, at once: tests and the
-  // last flush at exit). The edge calls it after every loop pass.
+  // every kStoreRetryDelay (with the edge's monotonic `now`). The edge calls commit(now) after
+  // every loop pass; it then also makes the pass's store reads and resumes the input that
+  // waited for them ("Store reads" below), whose own writes are the next pass's (the hub asks
+  // the edge for one: EdgeWaker::commit_soon). commit() without `now` repeats all that until
+  // nothing is left (tests; the last flush at exit).
   void commit();
   void commit(Millis now);
+  // Calls `then(true)` once every write recorded so far is stored (after the commit that
+  // carries it), or `then(false)` when the store is given up — for answers outside WebSocket
+  // connections (HTTP publish). Without a store: at once, true.
+  void after_commit(std::function<void(bool stored)> then);
+
+  // ---- Store reads ---------------------------------------------------------------------------
+  // Handlers never read the store. Input that needs stored state — a room's first join since
+  // start-up, a session this process has forgotten — is parked (Connection::parked) and what it
+  // needs joins this pass's reads; commit(now) makes them all in one Store::read after the
+  // commit, then replays the parked input, which now finds everything in memory. The loop
+  // waits for the store at most twice per pass (one commit, one read), however many
+  // connections wait. The same for HTTP:
+  //
+  // Calls `then` once `rooms` can be opened without reading the store (at once when they can
+  // now): RoomRegistry::open then uses what was read, or refuses a room whose read failed.
+  // `then(false)` when the store was given up meanwhile.
+  void when_rooms_loaded(const std::vector<std::string>& rooms, std::function<void(bool readable)> then);
+  // Reads a page of a document's change history with the pass's reads.
+  using ChangesPageReader = std::function<void(Result<std::vector<store::StoredChange>>)>;
+  void read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then);
   // The store kept failing (at least kStoreRetries attempts and store_give_up_ms since the first
   // failure): every connection was closed (1011) and the server should stop.
   bool store_failed() const { return store_failed_; }
@@ -293,7 +325,23 @@ class Hub {
 
  private:
   void wake(Connection& connection);
-  bool already_applied(Connection& connection, const std::string& request_id);
+  // Decodes and handles one message; false when it must wait for store reads (nothing done).
+  bool handle(Connection& connection, std::string_view text, Now now);
+  // The store reads `frame` needs before it can be handled, added to this pass's; true when
+  // it must wait for them.
+  bool needs_reads(const Connection& connection, const protocol::ClientFrame& frame, Now now);
+  bool needs_reads_to_authenticate(std::string_view token, const std::optional<std::string>& session, Now now);
+  void need_room(const std::string& room);
+  void need_session(const std::string& session);
+  void park(Connection& connection, Connection::ParkedInput input);
+  // After the commit: this pass's reads, then the input and callbacks that waited for them.
+  void read_and_resume();
+  void resume(Connection& connection);
+  bool has_work() const;
+  // Something needs a loop pass (a commit, reads): asks the edge for one when nothing did yet.
+  void expect_pass();
+  // The store was given up: everyone waiting is told so.
+  void give_up_waiters();
 
   Settings settings_;
   IdSource& ids_;
@@ -324,7 +372,15 @@ class Hub {
   std::optional<Millis> first_failure_at_;  // with failed_commits_ > 0: when they began
   std::optional<Millis> retry_at_;          // no attempt before this while failing
   bool store_failed_ = false;
+  std::vector<std::function<void(bool stored)>> commit_waiters_;  // after_commit, in order
   void hold(Connection& connection, HeldFrame frame);
+  // This pass's reads and who waits for them.
+  store::ReadRequest reads_;
+  std::vector<ChangesPageReader> change_page_readers_;  // one per reads_.change_pages
+  std::vector<std::function<void(bool readable)>> read_waiters_;  // when_rooms_loaded
+  std::vector<ConnectionId> parked_connections_;        // with parked input, in parking order
+  std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
+  std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);
   void release_held(bool stored);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own

@@ -85,6 +85,8 @@ struct HttpExchange {
   HttpRequest request;
   std::optional<HttpResponse> reply;  // ready to write
   bool collecting = false;            // HTTP_BODY appends to request.body
+  bool body_pending = false;          // until BODY_COMPLETION lws grants no WRITEABLE
+  std::uint64_t serial = 0;           // tells a later answer which exchange it is for
 };
 
 // A connection the hub abandoned (slow consumer) gets this long to take its close frame before
@@ -121,9 +123,15 @@ class LwsServer final : public EdgeWaker {
   LwsServer(const Settings& settings, Millis started, store::Store& store)
       : settings_(settings),
         hub_(settings_, ids_, *this, nullptr, &store),
-        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics(), hub_.store()}; }, started) {
-    // Runs on the loop thread (HTTP callbacks): it may use the hub, and commits before answering.
-    api_.set_publisher([this](std::string_view body, Now now) { return publish(hub_, body, now); });
+        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {
+    // Run on the loop thread (HTTP callbacks): they use the hub, and answer once the store has
+    // been read or written with a loop pass (HttpExchange: the answer may come later).
+    api_.set_publisher([this](std::string_view body, Now now, HttpApi::Respond respond) {
+      publish(hub_, body, now, std::move(respond));
+    });
+    api_.set_changes_reader([this](store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then) {
+      hub_.read_changes(std::move(page), std::move(then));
+    });
   }
 
   ServeResult run(bool secret_generated);
@@ -134,9 +142,12 @@ class LwsServer final : public EdgeWaker {
     if (it != edges_.end()) lws_callback_on_writable(it->second.wsi);
   }
 
-  // EdgeWaker: nothing to arrange — run() commits after every lws_service() pass, i.e. once
-  // per loop iteration, covering every event that pass handled.
-  void commit_soon() override {}
+  // EdgeWaker: run() commits after every lws_service() pass, covering every event that pass
+  // handled. Work that appears during the commit itself (input resumed after the pass's
+  // reads) needs another pass at once, not after the next event or tick.
+  void commit_soon() override {
+    if (between_passes_ && context_) lws_cancel_service(context_);
+  }
 
   // EdgeWaker: the hub gave up on `id`. If the socket takes the close frame soon, WRITEABLE
   // sends it with the hub's code; a peer that stopped reading never makes the socket writable,
@@ -156,6 +167,16 @@ class LwsServer final : public EdgeWaker {
   void begin_shutdown();
   int write_frames(lws* wsi, ConnectionId id);
   int write_http_reply(lws* wsi);
+  // Where the API's answer to exchange `serial` on `wsi` goes: at once or from a later loop
+  // pass; dropped when that connection went away meanwhile.
+  HttpApi::Respond responder(lws* wsi, std::uint64_t serial) {
+    return [this, wsi, serial](HttpResponse response) {
+      auto it = http_.find(wsi);
+      if (it == http_.end() || it->second.serial != serial) return;
+      it->second.reply = std::move(response);
+      if (!it->second.body_pending) lws_callback_on_writable(wsi);
+    };
+  }
 
   Settings settings_;
   RandomIds ids_;
@@ -164,6 +185,8 @@ class LwsServer final : public EdgeWaker {
   lws_context* context_ = nullptr;
   std::unordered_map<ConnectionId, EdgeConnection> edges_;
   std::unordered_map<lws*, HttpExchange> http_;          // requests being read or answered
+  std::uint64_t http_serial_ = 0;                        // the last HttpExchange::serial given
+  bool between_passes_ = false;                          // run() is committing after lws_service
   std::vector<unsigned char> write_buffer_;              // LWS_PRE + frame, reused for every write
   TickTimer tick_{};
   bool shutdown_started_ = false;
@@ -334,15 +357,17 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
     case LWS_CALLBACK_HTTP: {
       // Callback mounts (/healthz, /api) and files missing under "/" get here.
       HttpExchange& exchange = http_[wsi];
-      exchange = HttpExchange{read_http_request(wsi), std::nullopt, false};
+      exchange = HttpExchange{read_http_request(wsi), std::nullopt, false, false, ++http_serial_};
       long long length = -1;
       char length_text[24] = "";
       if (lws_hdr_copy(wsi, length_text, sizeof length_text, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         length = std::atoll(length_text);
+      exchange.body_pending = length > 0;
       if (exchange.request.method == "POST" && exchange.request.path.starts_with("/api/")) {
         // Endpoints that read a body. lws does not de-chunk request bodies (LWS-NOTES §1):
         // Content-Length is required. Bodies are bounded like WebSocket messages.
         if (length < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+          exchange.body_pending = false;
           exchange.reply = json_error(411, "length_required", "send the body with Content-Length (no chunked bodies)");
           lws_callback_on_writable(wsi);
           return 0;
@@ -358,19 +383,16 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
         if (length > 0) {
           exchange.collecting = true;
           exchange.request.body.reserve(static_cast<std::size_t>(length));
-          return 0;  // answered at BODY_COMPLETION
+          return 0;  // handled at BODY_COMPLETION
         }
-        exchange.reply = api_.handle(exchange.request, clock_now());
-        lws_callback_on_writable(wsi);
+        api_.handle(exchange.request, clock_now(), responder(wsi, exchange.serial));
         return 0;
       }
-      exchange.reply = api_.handle(exchange.request, clock_now());
       // With a Content-Length body pending, lws grants no WRITEABLE until the body is read
-      // (a POST hung otherwise): answer at BODY_COMPLETION. These endpoints read no body, so
-      // a large one is refused by dropping the connection rather than reading it all.
+      // (a POST hung otherwise): the answer is written after BODY_COMPLETION. These endpoints
+      // read no body, so a large one is refused by dropping the connection rather than reading it.
       if (length > kMaxIgnoredBodyBytes) return -1;
-      if (length > 0) return 0;
-      lws_callback_on_writable(wsi);
+      api_.handle(exchange.request, clock_now(), responder(wsi, exchange.serial));
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY: {
@@ -391,11 +413,13 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       auto it = http_.find(wsi);
       if (it == http_.end()) return 0;
       HttpExchange& exchange = it->second;
+      exchange.body_pending = false;
       if (exchange.collecting) {
         exchange.collecting = false;
-        exchange.reply = api_.handle(exchange.request, clock_now());
+        api_.handle(exchange.request, clock_now(), responder(wsi, exchange.serial));
+      } else if (exchange.reply) {
+        lws_callback_on_writable(wsi);
       }
-      if (exchange.reply) lws_callback_on_writable(wsi);
       return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
@@ -589,7 +613,11 @@ ServeResult LwsServer::run(bool secret_generated) {
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so
   // the shutdown checks below run at least that often.
   while (lws_service(context_, 0) >= 0) {
-    hub_.commit(clock_now().mono);  // group commit: the writes of every event this pass handled, then their acks
+    // Group commit: the writes of every event this pass handled, then their acks; then the
+    // pass's store reads and the input that waited for them.
+    between_passes_ = true;
+    hub_.commit(clock_now().mono);
+    between_passes_ = false;
     if (hub_.store_failed() && !shutdown_started_) {
       LOG_ERROR("the store keeps failing: stopping (clients were closed with 1011 and will reconnect elsewhere)");
       begin_shutdown();

@@ -42,6 +42,8 @@ MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s
   s.store_commits = store_commits_;
   s.store_writes = store_writes_;
   s.store_commit_failures = store_commit_failures_;
+  s.store_reads = store_reads_;
+  s.store_read_items = store_read_items_;
   s.errors_by_code = errors_by_code_;
   s.closes_by_code = closes_by_code_;
   return s;
@@ -110,6 +112,9 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   single(out, "tandem_store_writes_total", Counter, "Writes carried by committed transactions.", s.store_writes);
   single(out, "tandem_store_commit_failures_total", Counter, "Store transactions that failed and were rolled back.",
          s.store_commit_failures);
+  single(out, "tandem_store_reads_total", Counter, "Batches of store reads (at most one per loop pass).", s.store_reads);
+  single(out, "tandem_store_read_items_total", Counter, "Rooms, sessions and change pages those batches read.",
+         s.store_read_items);
 
   family(out, "tandem_errors_total", Counter, "Error replies sent, by error code.");
   for (const auto& [code, count] : s.errors_by_code) labelled(out, "tandem_errors_total", "code", code, count);

@@ -51,6 +51,8 @@ struct MetricsSnapshot {
   std::uint64_t store_commits = 0;         // transactions committed (one per loop iteration with writes)
   std::uint64_t store_writes = 0;          // writes they carried
   std::uint64_t store_commit_failures = 0;
+  std::uint64_t store_reads = 0;          // read batches (at most one per loop pass)
+  std::uint64_t store_read_items = 0;     // rooms, sessions and change pages they read
   std::map<std::string, std::uint64_t> errors_by_code;  // error replies by §15 code (sorted for output)
   std::map<int, std::uint64_t> closes_by_code;          // close codes the server sent
 };
@@ -78,6 +80,11 @@ class Metrics {
   // ---- reported by features ----
   void lock_granted() { ++lock_grants_; }
   void lock_denied() { ++lock_denials_; }
+  // One batch of the pass's reads (hub.h "Store reads"), of `items` rooms, sessions and pages.
+  void store_read(std::size_t items) {
+    ++store_reads_;
+    store_read_items_ += items;
+  }
   // One group commit of `writes` writes (ok: durable; else failed and rolled back).
   void store_commit(std::size_t writes, bool ok) {
     if (!ok) {
@@ -107,6 +114,8 @@ class Metrics {
   std::uint64_t store_commits_ = 0;
   std::uint64_t store_writes_ = 0;
   std::uint64_t store_commit_failures_ = 0;
+  std::uint64_t store_reads_ = 0;
+  std::uint64_t store_read_items_ = 0;
   std::map<std::string, std::uint64_t> errors_by_code_;
   std::map<int, std::uint64_t> closes_by_code_;
   std::unordered_map<std::string, std::size_t> connections_per_user_;

@@ -59,72 +59,52 @@ Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
   return messages;
 }
 
-enum class NodeLookup { Found, Missing, StoreFailed };
-
-// The node ids of rooms that are not live, read from the store once per publish call (a batch
-// may name one room many times); nullopt: the read failed.
-using StoredNodeIds = std::map<std::string, std::optional<std::set<std::string>>>;
-
-// Whether workflow `room` has node `node` — from memory when the room is live, else from the
-// store — without opening (and so creating) the room.
-NodeLookup find_node(Hub& hub, const std::string& room, const std::string& node, StoredNodeIds& stored_ids) {
-  if (const Room* live = hub.rooms().find(room))
-    return live->doc.find_node(node) != nullptr ? NodeLookup::Found : NodeLookup::Missing;
-  if (!hub.store()) return NodeLookup::Missing;
-  auto [it, first_read] = stored_ids.try_emplace(room);
-  if (first_read) {
-    auto stored = hub.store()->load_room(room);
-    if (!stored) {
-      LOG_ERROR("publish: cannot load room %s: %s", room.c_str(), stored.error().message.c_str());
-    } else {
-      it->second.emplace();
-      for (const protocol::Node& n : stored->nodes) it->second->insert(n.id);
-    }
-  }
-  if (!it->second) return NodeLookup::StoreFailed;
-  return it->second->contains(node) ? NodeLookup::Found : NodeLookup::Missing;
-}
-
 const std::string& room_of(const PublishMessage& message) {
   return std::visit([](const auto& m) -> const std::string& { return m.room; }, message);
 }
 
-}  // namespace
+// The rooms a batch names, each once, in first-use order.
+std::vector<std::string> rooms_of(const std::vector<PublishMessage>& messages) {
+  std::vector<std::string> rooms;
+  for (const PublishMessage& message : messages)
+    if (std::find(rooms.begin(), rooms.end(), room_of(message)) == rooms.end()) rooms.push_back(room_of(message));
+  return rooms;
+}
 
-HttpResponse publish(Hub& hub, std::string_view body, Now now) {
-  auto decoded = decode_body(body);
-  if (!decoded) return json_error(400, decoded.error().code, decoded.error().message);
-  std::vector<PublishMessage>& messages = decoded.value();
+// Validates and applies a decoded batch whose rooms can be opened without reading the store;
+// returns the answer to give once the events are stored (nullopt: they are applied) or the
+// refusal (nothing applied).
+struct Applied {
+  std::optional<HttpResponse> refusal;
+  std::string answer;
+};
 
-  // Validate everything before changing anything.
-  StoredNodeIds stored_ids;
+Applied apply(Hub& hub, std::vector<PublishMessage>& messages, const std::vector<std::string>& room_names, Now now) {
+  RoomRegistry& rooms = hub.rooms();
+  // Validate everything before changing anything (no room is opened, so none is created).
   for (const PublishMessage& message : messages) {
     const auto* update = std::get_if<PublishedNodeUpdate>(&message);
     if (!update) continue;
-    switch (find_node(hub, update->room, update->node, stored_ids)) {
-      case NodeLookup::Found: break;
-      case NodeLookup::Missing:
-        return json_error(404, protocol::errc::not_found,
-                          "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published");
-      case NodeLookup::StoreFailed:
-        return json_error(503, protocol::errc::internal,
-                          "room \"" + update->room + "\" could not be loaded from the store; nothing was published — retry");
+    switch (rooms.find_node(update->room, update->node)) {
+      case RoomRegistry::NodeLookup::Found: break;
+      case RoomRegistry::NodeLookup::Missing:
+        return {json_error(404, protocol::errc::not_found,
+                           "room \"" + update->room + "\" has no node \"" + update->node + "\"; nothing was published"),
+                {}};
+      case RoomRegistry::NodeLookup::StoreFailed:
+        return {json_error(503, protocol::errc::internal,
+                           "room \"" + update->room + "\" could not be loaded from the store; nothing was published — retry"),
+                {}};
     }
   }
-
   // Every room of the batch is opened before anything is applied: one that cannot be loaded
   // from the store refuses the whole batch (all or nothing).
-  RoomRegistry& rooms = hub.rooms();
-  std::vector<std::string> opened;
-  for (const PublishMessage& message : messages) {
-    const std::string& room_name = room_of(message);
-    if (std::find(opened.begin(), opened.end(), room_name) != opened.end()) continue;
-    if (!rooms.open(room_name, now.wall)) {
-      for (const std::string& room : opened) rooms.release_if_idle(room);
-      return json_error(503, protocol::errc::internal,
-                        "room \"" + room_name + "\" could not be loaded from the store; nothing was published — retry");
-    }
-    opened.push_back(room_name);
+  for (std::size_t i = 0; i < room_names.size(); ++i) {
+    if (rooms.open(room_names[i], now.wall)) continue;
+    for (std::size_t j = 0; j < i; ++j) rooms.release_if_idle(room_names[j]);
+    return {json_error(503, protocol::errc::internal,
+                       "room \"" + room_names[i] + "\" could not be loaded from the store; nothing was published — retry"),
+            {}};
   }
   json::JsonWriter results = json::JsonWriter::array();
   std::string single_answer;  // the answer when there is one message
@@ -148,20 +128,33 @@ HttpResponse publish(Hub& hub, std::string_view body, Now now) {
       results.push(std::move(result));
     }
   }
-  for (const std::string& room : opened) rooms.release_if_idle(room);
-
-  // Durable before answering: this loop pass's group commit, now.
-  hub.commit();
-  if (hub.store() && (hub.store_failed() || !hub.writes().empty())) {
-    LOG_ERROR("publish: %zu event(s) applied but the store commit failed", messages.size());
-    return json_error(503, protocol::errc::internal,
-                      "the events are applied but not stored yet (the store is failing); they are stored and "
-                      "delivered when it recovers — do not resend");
-  }
-  if (messages.size() == 1) return HttpResponse{200, "application/json", single_answer};
+  for (const std::string& room : room_names) rooms.release_if_idle(room);
+  if (messages.size() == 1) return {std::nullopt, std::move(single_answer)};
   json::JsonWriter answer;
   answer.child("results", std::move(results));
-  return HttpResponse{200, "application/json", answer.finish()};
+  return {std::nullopt, answer.finish()};
+}
+
+}  // namespace
+
+void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond) {
+  auto decoded = decode_body(body);
+  if (!decoded) return respond(json_error(400, decoded.error().code, decoded.error().message));
+  std::vector<std::string> rooms = rooms_of(decoded.value());
+  // Rooms that are not live are read with this loop pass's reads; then everything is applied.
+  hub.when_rooms_loaded(rooms, [&hub, messages = std::move(decoded).value(), rooms, now,
+                                respond = std::move(respond)](bool readable) mutable {
+    if (!readable) return respond(json_error(503, protocol::errc::internal, "the store is failing; nothing was published — retry"));
+    Applied applied = apply(hub, messages, rooms, now);
+    if (applied.refusal) return respond(std::move(*applied.refusal));
+    // Durable before answering: after the commit that carries the events.
+    hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
+      if (stored) return respond(HttpResponse{200, "application/json", answer});
+      LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
+      respond(json_error(503, protocol::errc::internal,
+                         "the events were applied but could not be stored (the store failed and the server is stopping)"));
+    });
+  });
 }
 
 }  // namespace tandem::server

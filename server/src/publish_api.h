@@ -9,11 +9,14 @@
 // event; a node_update also changes the node in the room's document (Document::apply_status)
 // and stores it (PutNode). Rooms without members are opened for this and released after.
 //
-// Durability: the answer is given only once the events are stored. publish() runs on the loop
-// thread (an HTTP callback) and calls Hub::commit() itself before answering, so the group commit
-// carries the events — and anything else this loop pass queued — before the 200. A commit that
-// fails (the hub keeps and retries it) is answered 503: the events are in memory and will be
-// stored and delivered when the store recovers, so the backend must not resend blindly.
+// Rooms that are not live are read from the store with the loop pass's reads (Hub::
+// when_rooms_loaded): the HTTP callback never waits for the store, and a node_update naming a
+// room that was never stored is refused without creating it.
+//
+// Durability: the answer is given only once the events are stored — after the group commit
+// that carries them and anything else the loop pass queued (Hub::after_commit). While the store
+// fails the answer waits, as acks do; if the server gives the store up it answers 503 (the
+// events were applied in memory but not stored; the server is stopping).
 //
 // Authorization (Bearer publish_api_key) is checked by HttpApi before publish() is called.
 #pragma once
@@ -32,7 +35,8 @@ inline constexpr std::size_t kMaxPublishBatch = 256;
 // Applies a publish body (already authorized) to the hub's rooms and answers it.
 // 200 {"room","epoch","seq"} for one message, 200 {"results":[...]} for a batch;
 // 400 {"error":code,"message"} (bad_json, invalid_message, unknown_type, too_big), 404 (unknown
-// node), 503 (not stored yet, see above).
-HttpResponse publish(Hub& hub, std::string_view body, Now now);
+// node), 503 (a room could not be read, or the store was given up). `respond` is called once,
+// at once or from a later loop pass.
+void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond);
 
 }  // namespace tandem::server

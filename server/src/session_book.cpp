@@ -6,7 +6,7 @@
 namespace tandem::server {
 
 SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::string_view user,
-                                ConnectionId connection, IdSource& ids, Millis now, const StoredLookup& stored) {
+                                ConnectionId connection, IdSource& ids, Millis now, const store::SessionRecord* stored) {
   if (wanted) {
     auto it = sessions_.find(*wanted);
     // Past its window but not yet expired by a tick: gone from memory — the store may still
@@ -24,19 +24,23 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
       if (entry.connection != 0 && entry.connection != connection) claim.replaced = entry.connection;
       entry.connection = connection;
       entry.resumable_until.reset();
-      claim.from_store = entry.from_store;
       return claim;
     }
-    if (it == sessions_.end() && stored && stored(*wanted, user)) {
-      Entry entry{std::string(user), connection, std::nullopt, true, {}, {}, {}};
-      sessions_.emplace(*wanted, std::move(entry));
-      return SessionClaim{*wanted, SessionStart::Resumed, std::nullopt, true};
+    if (it == sessions_.end() && stored && stored->id == *wanted && stored->user == user) {
+      sessions_.emplace(*wanted, Entry{std::string(user), connection, std::nullopt, {}, {}, {}});
+      for (const std::string& request_id : stored->applied) remember_applied(*wanted, request_id, true);
+      return SessionClaim{*wanted, SessionStart::Resumed, std::nullopt};
     }
   }
   std::string id = ids.session_id();
   while (sessions_.contains(id)) id = ids.session_id();  // 128 random bits: never in practice
-  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt, false, {}, {}, {}});
-  return SessionClaim{std::move(id), SessionStart::New, std::nullopt, false};
+  sessions_.emplace(id, Entry{std::string(user), connection, std::nullopt, {}, {}, {}});
+  return SessionClaim{std::move(id), SessionStart::New, std::nullopt};
+}
+
+bool SessionBook::needs_lookup(const std::string& wanted, Millis now) const {
+  auto it = sessions_.find(wanted);
+  return it == sessions_.end() || (it->second.resumable_until && now >= *it->second.resumable_until);
 }
 
 void SessionBook::remember_applied(std::string_view session, const std::string& request_id, bool durable) {
@@ -57,11 +61,6 @@ void SessionBook::remember_applied(std::string_view session, const std::string& 
 bool SessionBook::was_applied(std::string_view session, const std::string& request_id) const {
   auto it = sessions_.find(std::string(session));
   return it != sessions_.end() && it->second.applied.contains(request_id);
-}
-
-bool SessionBook::from_store(std::string_view session) const {
-  auto it = sessions_.find(std::string(session));
-  return it != sessions_.end() && it->second.from_store;
 }
 
 void SessionBook::detach(std::string_view session, ConnectionId connection, Millis now) {

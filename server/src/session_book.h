@@ -13,8 +13,8 @@
 // last `dedup_window` ids per session, so a resend after a reconnect is acked again instead of
 // applied twice. With a store, sessions and applied ids are stored too (the hub writes them):
 // a session forgotten here (its window passed, or the server restarted) is continued when the
-// store still knows it for the same user — the claim says `from_store`, and the hub asks the
-// store about ids it does not remember.
+// store still knows it for the same user, with the ids the store remembers it applied. The hub
+// reads the store beforehand (needs_lookup, then the pass's reads): claim() never waits.
 //
 // Pure bookkeeping: no sockets, no clock of its own; ids come from the hub's IdSource.
 #pragma once
@@ -29,6 +29,7 @@
 #include <unordered_set>
 
 #include "ids.h"
+#include "store/store.h"
 #include "tandem/clock.h"
 
 namespace tandem::server {
@@ -42,31 +43,29 @@ struct SessionClaim {
   std::string session;
   SessionStart start = SessionStart::New;
   std::optional<std::uint64_t> replaced;  // Resumed from a connection that is still open
-  bool from_store = false;  // Resumed from the store: what it applied is asked of the store
 };
 
 class SessionBook {
  public:
   using ConnectionId = std::uint64_t;
 
-  // Says whether the store knows session `id` as `user`'s.
-  using StoredLookup = std::function<bool(const std::string& id, std::string_view user)>;
-
   SessionBook(Millis resume_window, std::size_t dedup_window)
       : resume_window_(resume_window), dedup_window_(dedup_window) {}
 
+  // True when a claim of `wanted` at `now` would have to know what the store holds about it:
+  // not known here (or past its window).
+  bool needs_lookup(const std::string& wanted, Millis now) const;
   // `connection` of `user` authenticated, presenting `wanted` (or nothing). Resumes `wanted`
   // when it is known, belongs to `user` and has not expired — or, forgotten here, when `stored`
-  // says the store has it for `user`; otherwise issues a new id.
+  // (the store's record of `wanted`, read beforehand) has it for `user`, taking the request ids
+  // it applied; otherwise issues a new id.
   SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
-                     IdSource& ids, Millis now, const StoredLookup& stored = nullptr);
+                     IdSource& ids, Millis now, const store::SessionRecord* stored = nullptr);
 
   // Idempotent requests: `request_id` was applied in `session`. The last dedup_window ids are
   // kept for stored changes (`durable`) and, separately, as many for the rest.
   void remember_applied(std::string_view session, const std::string& request_id, bool durable = true);
   bool was_applied(std::string_view session, const std::string& request_id) const;
-  // True when the session came from the store: ids not remembered here may be in the store.
-  bool from_store(std::string_view session) const;
   // `connection` dropped: its session stays resumable until now + resume_window. Ignored when
   // the session has already moved to another connection.
   void detach(std::string_view session, ConnectionId connection, Millis now);
@@ -81,7 +80,6 @@ class SessionBook {
     std::string user;
     ConnectionId connection = 0;          // 0 while detached
     std::optional<Millis> resumable_until;  // set while detached
-    bool from_store = false;
     std::unordered_set<std::string> applied;    // request ids, at most 2 × dedup_window
     std::deque<std::string> durable_order;      // oldest first, to forget beyond the window
     std::deque<std::string> ephemeral_order;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "http_answer.h"
 #include "tandem/json.h"
 
 namespace tandem::server {
@@ -22,7 +23,7 @@ struct Api {
     settings.jwt_secret = std::string(testing::kSecret);
   }
   HttpResponse get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), ""}, kNow);
+    return testing::answer_now(api, HttpRequest{"GET", std::move(path), std::move(query), ""}, kNow);
   }
 };
 
@@ -47,8 +48,8 @@ TEST(http_api_test, healthz_is_503_while_shutting_down) {
 TEST(http_api_test, unknown_paths_and_methods) {
   Api api(true);
   EXPECT_EQ(api.get("/api/v1/nothing").status, 404);
-  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/healthz", {}, ""}, kNow).status, 405);
-  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/api/v1/dev/token", {{"name", "Ana"}}, ""}, kNow).status, 405);
+  EXPECT_EQ(testing::answer_now(api.api, HttpRequest{"POST", "/healthz", {}, ""}, kNow).status, 405);
+  EXPECT_EQ(testing::answer_now(api.api, HttpRequest{"POST", "/api/v1/dev/token", {{"name", "Ana"}}, ""}, kNow).status, 405);
 }
 
 TEST(http_api_test, dev_token_endpoint_does_not_exist_outside_dev_mode) {
@@ -141,7 +142,7 @@ struct AdminApi {
   }
   HttpResponse get(std::string path, std::string authorization,
                    std::vector<std::pair<std::string, std::string>> query = {}) {
-    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), std::move(authorization)}, kNow);
+    return testing::answer_now(api, HttpRequest{"GET", std::move(path), std::move(query), std::move(authorization)}, kNow);
   }
 };
 
@@ -177,7 +178,7 @@ TEST(http_api_test, admin_endpoints_need_the_bearer_token) {
     EXPECT_EQ(api.get(path, "Bearer " + std::string(kAdminToken)).status, 200) << path;
     EXPECT_EQ(api.get(path, "bearer " + std::string(kAdminToken)).status, 200) << path;  // scheme is case-insensitive
   }
-  EXPECT_EQ(api.api.handle(HttpRequest{"POST", "/api/v1/ws/stats", {}, "Bearer " + std::string(kAdminToken)}, kNow).status,
+  EXPECT_EQ(testing::answer_now(api.api, HttpRequest{"POST", "/api/v1/ws/stats", {}, "Bearer " + std::string(kAdminToken)}, kNow).status,
             405);
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "http_answer.h"
 #include "store/sqlite_store.h"
 
 namespace tandem::server {
@@ -25,13 +26,13 @@ struct Api {
   std::vector<std::string> published;  // bodies the publisher got
   Api() {
     settings.publish_api_key = kKey;
-    api.set_publisher([this](std::string_view body, Now) {
+    api.set_publisher([this](std::string_view body, Now, HttpApi::Respond respond) {
       published.emplace_back(body);
-      return HttpResponse{200, "application/json", "{}"};
+      respond(HttpResponse{200, "application/json", "{}"});
     });
   }
   int post(const std::string& authorization, const std::string& method = "POST") {
-    return api.handle(HttpRequest{method, "/api/v1/publish", {}, authorization, "{\"x\":1}"}, kNow).status;
+    return testing::answer_now(api, HttpRequest{method, "/api/v1/publish", {}, authorization, "{\"x\":1}"}, kNow).status;
   }
 };
 
@@ -50,7 +51,7 @@ TEST(publish_api_test, the_key_is_required_and_checked) {
 TEST(publish_api_test, without_a_configured_key_publishing_is_off) {
   Api api;
   api.settings.publish_api_key.clear();
-  auto reply = api.api.handle(HttpRequest{"POST", "/api/v1/publish", {}, "Bearer ", "{}"}, kNow);
+  auto reply = testing::answer_now(api.api, HttpRequest{"POST", "/api/v1/publish", {}, "Bearer ", "{}"}, kNow);
   EXPECT_EQ(reply.status, 403);
   EXPECT_NE(reply.body.find("publish_api_key"), std::string::npos);
   EXPECT_TRUE(api.published.empty());
@@ -105,7 +106,7 @@ std::string execution(const std::string& room, const std::string& status = "runn
 TEST_F(publish_test, one_message_is_stored_then_delivered_and_answered_with_its_seq) {
   const ConnectionId ana = member("workflow:1");
   const std::int64_t before = hub_->rooms().find("workflow:1")->seq;
-  auto reply = publish(*hub_, execution("workflow:1"), kNow);
+  auto reply = testing::publish_and_commit(*hub_, execution("workflow:1"), kNow);
   ASSERT_EQ(reply.status, 200) << reply.body;
   const std::string epoch = hub_->rooms().find("workflow:1")->epoch;
   EXPECT_EQ(reply.body, R"({"room":"workflow:1","epoch":")" + epoch + R"(","seq":)" + std::to_string(before + 1) + "}");
@@ -120,7 +121,7 @@ TEST_F(publish_test, one_message_is_stored_then_delivered_and_answered_with_its_
 }
 
 TEST_F(publish_test, a_room_without_members_is_opened_logged_and_released) {
-  auto reply = publish(*hub_, execution("execution:9"), kNow);
+  auto reply = testing::publish_and_commit(*hub_, execution("execution:9"), kNow);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(hub_->rooms().find("execution:9"), nullptr);  // forgotten after the commit
   auto stored = store_->load_room("execution:9");
@@ -132,23 +133,23 @@ TEST_F(publish_test, a_room_without_members_is_opened_logged_and_released) {
 
 TEST_F(publish_test, a_batch_is_validated_whole_before_anything_is_applied) {
   const ConnectionId ana = member("execution:1");
-  auto refused = publish(*hub_, "[" + execution("execution:1") + "," + execution("execution:1", "exploded") + "]", kNow);
+  auto refused = testing::publish_and_commit(*hub_, "[" + execution("execution:1") + "," + execution("execution:1", "exploded") + "]", kNow);
   EXPECT_EQ(refused.status, 400);
   EXPECT_NE(refused.body.find("batch[1]"), std::string::npos) << refused.body;
   EXPECT_TRUE(received<protocol::ExecutionUpdate>(ana).empty());
   EXPECT_EQ(hub_->rooms().find("execution:1")->seq, 0);
 
-  auto reply = publish(*hub_, "[" + execution("execution:1") + "," + execution("execution:2", "succeeded") + "]", kNow);
+  auto reply = testing::publish_and_commit(*hub_, "[" + execution("execution:1") + "," + execution("execution:2", "succeeded") + "]", kNow);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find(R"({"results":[{"room":"execution:1")"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find(R"({"room":"execution:2")"), std::string::npos) << reply.body;
   EXPECT_EQ(received<protocol::ExecutionUpdate>(ana).size(), 1u);
 
-  EXPECT_EQ(publish(*hub_, "[]", kNow).status, 400);
-  EXPECT_EQ(publish(*hub_, "[1]", kNow).status, 400);
-  EXPECT_EQ(publish(*hub_, R"([{"type":"chat","room":"chat:x","text":"hi"}])", kNow).status, 400);
-  EXPECT_EQ(publish(*hub_, "{", kNow).status, 400);
-  EXPECT_EQ(publish(*hub_, R"({"type":"node_update","room":"chat:x","node":"n1","status":"running"})", kNow).status, 400);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, "[]", kNow).status, 400);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, "[1]", kNow).status, 400);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, R"([{"type":"chat","room":"chat:x","text":"hi"}])", kNow).status, 400);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, "{", kNow).status, 400);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"chat:x","node":"n1","status":"running"})", kNow).status, 400);
 }
 
 TEST_F(publish_test, a_node_update_changes_and_stores_the_node_and_an_unknown_node_is_404) {
@@ -159,14 +160,14 @@ TEST_F(publish_test, a_node_update_changes_and_stores_the_node_and_an_unknown_no
   ASSERT_NE(hub_->rooms().find("workflow:1")->doc.find_node("n1"), nullptr) << "node_create is not handled yet";
 
   const std::int64_t before = hub_->rooms().find("workflow:1")->seq;
-  auto unknown = publish(*hub_, R"({"type":"node_update","room":"workflow:1","node":"n2","status":"running"})", kNow);
+  auto unknown = testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"workflow:1","node":"n2","status":"running"})", kNow);
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(hub_->rooms().find("workflow:1")->seq, before);
   // A workflow room that was never stored is 404 too, and is not created by asking.
-  EXPECT_EQ(publish(*hub_, R"({"type":"node_update","room":"workflow:7","node":"n1","status":"running"})", kNow).status, 404);
+  EXPECT_EQ(testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"workflow:7","node":"n1","status":"running"})", kNow).status, 404);
   EXPECT_FALSE(store_->load_room("workflow:7")->exists);
 
-  auto reply = publish(*hub_, R"({"type":"node_update","room":"workflow:1","node":"n1","status":"failed","data":{"code":502}})", kNow);
+  auto reply = testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"workflow:1","node":"n1","status":"failed","data":{"code":502}})", kNow);
   ASSERT_EQ(reply.status, 200) << reply.body;
   const protocol::Node* node = hub_->rooms().find("workflow:1")->doc.find_node("n1");
   ASSERT_NE(node, nullptr);

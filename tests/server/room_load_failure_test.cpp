@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "publish_api.h"
+#include "http_answer.h"
 #include "stored_hub_fixture.h"
 
 namespace tandem::server {
@@ -70,7 +70,7 @@ TEST_F(room_load_failure_test, a_room_that_cannot_be_loaded_is_refused_and_comes
   EXPECT_EQ(find<protocol::ErrorReply>(edit)->code, protocol::errc::not_subscribed);
 
   // A publish to it is refused whole, even with a good room in the same batch.
-  const HttpResponse published = publish(
+  const HttpResponse published = testing::publish_and_commit(
       *hub_,
       R"([{"type":"execution_update","room":"chat:ok","execution":"r1","status":"running"},)"
       R"({"type":"execution_update","room":"workflow:w1","execution":"r1","status":"running"}])",
@@ -85,7 +85,7 @@ TEST_F(room_load_failure_test, a_room_that_cannot_be_loaded_is_refused_and_comes
 
   // A node_update for it, too: 503 (retry), not 404 (which a backend takes as final).
   const HttpResponse node_update =
-      publish(*hub_, R"({"type":"node_update","room":"workflow:w1","node":"n1","status":"running"})", at(3));
+      testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"workflow:w1","node":"n1","status":"running"})", at(3));
   EXPECT_EQ(node_update.status, 503) << node_update.body;
 
   // Other rooms work.

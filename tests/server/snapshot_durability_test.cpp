@@ -154,10 +154,14 @@ TEST(session_book_store_test, a_session_just_past_its_window_is_continued_from_t
   auto first = book.claim(std::nullopt, "ana", 1, ids, Millis(0));
   book.remember_applied(first.session, "7");
   book.detach(first.session, 1, Millis(0));
-  auto stored = [&](const std::string& id, std::string_view user) { return id == first.session && user == "ana"; };
-  auto again = book.claim(first.session, "ana", 2, ids, Millis(1000), stored);  // tick not yet run
+  EXPECT_TRUE(book.needs_lookup(first.session, Millis(1000))) << "past its window: the store decides";
+  const store::SessionRecord stored{first.session, "ana", {"7", "8"}};
+  auto again = book.claim(first.session, "ana", 2, ids, Millis(1000), &stored);  // tick not yet run
   EXPECT_EQ(again.session, first.session);
   EXPECT_EQ(again.start, SessionStart::Resumed);
+  EXPECT_TRUE(book.was_applied(first.session, "7"));
+  EXPECT_TRUE(book.was_applied(first.session, "8")) << "the ids the store remembers come with it";
+  EXPECT_FALSE(book.needs_lookup(first.session, Millis(1000)));
 }
 
 }  // namespace

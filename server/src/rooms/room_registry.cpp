@@ -74,7 +74,11 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
     return true;
   };
   if (!store_) return fresh(false);
-  Result<store::RoomRecord> loaded = store_->load_room(r.name);
+  // Read by the hub's read phase for the input that opens it now; a caller that skipped that
+  // phase (a tool, a test of the registry alone) reads the store here.
+  auto planned = loaded_.find(r.name);
+  Result<store::RoomRecord> loaded = planned != loaded_.end() ? std::move(planned->second) : store_->load_room(r.name);
+  if (planned != loaded_.end()) loaded_.erase(planned);
   if (!loaded) {
     LOG_ERROR("room %s: cannot load it from the store (%s); joins and publishes to it are refused until it loads",
               r.name.c_str(), loaded.error().message.c_str());
@@ -97,6 +101,26 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
     writes_().add(store::WriteBatch::DropLock{r.name, lock.resource});
   }
   return true;
+}
+
+bool RoomRegistry::needs_load(std::string_view room) const {
+  if (!store_) return false;
+  const std::string name(room);
+  return !rooms_.contains(name) && !loaded_.contains(name);
+}
+
+void RoomRegistry::loaded(const std::string& room, Result<store::RoomRecord> record) {
+  loaded_.insert_or_assign(room, std::move(record));
+}
+
+RoomRegistry::NodeLookup RoomRegistry::find_node(const std::string& room, std::string_view node) const {
+  if (const Room* live = find(room)) return live->doc.find_node(node) ? NodeLookup::Found : NodeLookup::Missing;
+  auto read = loaded_.find(room);
+  if (read == loaded_.end()) return NodeLookup::Missing;  // no store: a room that is not live is empty
+  if (!read->second) return NodeLookup::StoreFailed;
+  const auto& nodes = read->second->nodes;
+  return std::any_of(nodes.begin(), nodes.end(), [&](const protocol::Node& n) { return n.id == node; }) ? NodeLookup::Found
+                                                                                                      : NodeLookup::Missing;
 }
 
 void RoomRegistry::record(Room& r, std::int64_t seq, Bytes frame) {

@@ -121,6 +121,21 @@ class RoomRegistry {
   void release_if_idle(const std::string& room);
   void forget_idle();
 
+  // ---- loading from the store (once per loop pass, by the hub: hub.h "Store reads") ------
+  // True when joining or opening `room` would need its stored state: a store is attached, the
+  // room is not live and no loaded record waits for it. The hub then parks the input that
+  // wants the room and asks for the room in the pass's reads.
+  bool needs_load(std::string_view room) const;
+  // The pass's read answered for `room`: the next open() of it uses this record (or, on an
+  // error, refuses once: Unavailable) instead of reading the store.
+  void loaded(const std::string& room, Result<store::RoomRecord> record);
+  // Whether workflow `room` has node `node`, without opening (and so creating) the room: from
+  // the live room, else from the record read for it; StoreFailed when that read failed.
+  enum class NodeLookup { Found, Missing, StoreFailed };
+  NodeLookup find_node(const std::string& room, std::string_view node) const;
+  // Drops records nobody opened (their input went away meanwhile).
+  void forget_loaded() { loaded_.clear(); }
+
   // ---- membership changes ----------------------------------------------------------------
   JoinOutcome join(const Connection& connection, const std::string& room, JoinKind kind, UnixMillis now);
   // The room, loaded (or created) if it is not live, without making anyone a member — for
@@ -194,6 +209,7 @@ class RoomRegistry {
   std::size_t history_limit_ = 1000;
   std::function<bool(const std::string&)> keep_alive_;
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()
+  std::unordered_map<std::string, Result<store::RoomRecord>> loaded_;  // read for input that waits
 };
 
 }  // namespace tandem::server
