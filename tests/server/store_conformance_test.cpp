@@ -2,8 +2,9 @@
 // engine for real: SQLite on a file in a mkdtemp folder, PostgreSQL on a database of its own on
 // a real server (tests/support/test_postgres.h). Every write kind round-trips; order and
 // trimming of history, nodes, chat and requests; the fence only grows; a failing batch leaves
-// nothing; integrity rules; reopening keeps everything; sessions expire. What only one engine
-// has (SQLite's WAL file, PostgreSQL's reconnects) is in sqlite_store_test / postgres_store_test.
+// nothing; integrity rules; reopening keeps everything; sessions expire; read() answers as the
+// single calls do and claims its rooms. What only one engine has (SQLite's WAL file,
+// PostgreSQL's reconnects and round trips) is in sqlite_store_test / postgres_store_test.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -644,6 +645,99 @@ TEST_P(StoreConformance, a_store_whose_room_another_store_loaded_since_may_no_lo
   back.add(WriteBatch::AppendEvent{"r", 4, "{}"});
   EXPECT_FALSE(second->commit(back).ok());
   commit_or_fail(*first, back);
+}
+
+TEST_P(StoreConformance, read_answers_each_request_as_its_single_call_does_in_request_order) {
+  Retention retention;
+  retention.requests_per_session = 3;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch batch = sample_batch();
+  batch.add(WriteBatch::NewRoom{"chat:b", "epoch-b"});
+  batch.add(WriteBatch::AppendEvent{"chat:b", 1, "{}"});
+  batch.add(WriteBatch::AddChat{"chat:b", chat_entry(1)});
+  batch.add(WriteBatch::PutLock{"chat:b", {"n1", {"ana", "Ana", "#112233"}, 7, 1700000030000}});
+  for (std::int64_t seq = 2; seq <= 4; ++seq) batch.add(WriteBatch::AddChange{"r", StoredChange{seq, "ben", seq, "{}"}});
+  for (const char* id : {"q", "b", "x", "c"}) batch.add(WriteBatch::RememberRequest{"s-1", id, "{}"});
+  batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});  // applied nothing yet
+  commit_or_fail(*store, batch);
+
+  ReadRequest request;
+  request.rooms = {"r", "workflow:never", "chat:b", "r"};  // named twice: answered twice
+  request.sessions = {"s-1", "unknown", "s-2"};
+  request.change_pages = {{"r", 0, 2}, {"workflow:never", 0, 10}, {"r", 3, 10}};
+  const ReadAnswers answers = store->read(request);
+  ASSERT_EQ(answers.rooms.size(), request.rooms.size());
+  ASSERT_EQ(answers.sessions.size(), request.sessions.size());
+  ASSERT_EQ(answers.change_pages.size(), request.change_pages.size());
+
+  for (std::size_t i = 0; i < request.rooms.size(); ++i) {
+    ASSERT_TRUE(answers.rooms[i].ok()) << answers.rooms[i].error().message;
+    expect_same_room(answers.rooms[i].value(), load(*store, request.rooms[i]), request.rooms[i]);
+  }
+  EXPECT_EQ(node_ids(answers.rooms[0].value()), (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(answers.rooms[1].value().exists);
+  EXPECT_EQ(answers.rooms[2].value().locks.size(), 1u);
+  EXPECT_EQ(answers.rooms[3].value().seq, 2);
+
+  for (std::size_t i = 0; i < request.sessions.size(); ++i) {
+    ASSERT_TRUE(answers.sessions[i].ok()) << answers.sessions[i].error().message;
+    const std::optional<SessionRecord>& got = answers.sessions[i].value();
+    const std::optional<SessionRecord> want = store->find_session(request.sessions[i]).value();
+    ASSERT_EQ(got.has_value(), want.has_value()) << request.sessions[i];
+    if (!got) continue;
+    EXPECT_EQ(got->id, want->id);
+    EXPECT_EQ(got->user, want->user);
+    EXPECT_EQ(got->applied, want->applied);
+  }
+  EXPECT_EQ(answers.sessions[0].value()->applied, (std::vector<std::string>{"b", "x", "c"}));
+  EXPECT_FALSE(answers.sessions[1].value().has_value());
+  EXPECT_EQ(answers.sessions[2].value()->user, "ben");
+  EXPECT_EQ(answers.sessions[2].value()->applied, std::vector<std::string>{});
+
+  for (std::size_t i = 0; i < request.change_pages.size(); ++i) {
+    const ReadRequest::ChangesPage& page = request.change_pages[i];
+    ASSERT_TRUE(answers.change_pages[i].ok()) << answers.change_pages[i].error().message;
+    EXPECT_EQ(answers.change_pages[i].value(), store->changes(page.room, page.before_seq, page.limit).value()) << i;
+  }
+  EXPECT_EQ(answers.change_pages[0].value().size(), 2u);
+  EXPECT_EQ(answers.change_pages[0].value().front().seq, 4);
+  EXPECT_TRUE(answers.change_pages[1].value().empty());
+  EXPECT_EQ(answers.change_pages[2].value().size(), 2u);
+  EXPECT_EQ(answers.change_pages[2].value().front().seq, 2);
+}
+
+TEST_P(StoreConformance, a_room_read_through_read_is_claimed_as_by_load_room) {
+  auto first = open();  // a server process
+  ASSERT_TRUE(first);
+  commit_or_fail(*first, sample_batch());  // creates room r: first holds it
+
+  auto second = open();  // another process reads r among other things: it holds r now
+  ASSERT_TRUE(second);
+  ReadRequest request;
+  request.rooms = {"workflow:never", "r"};
+  request.sessions = {"s-1"};
+  const ReadAnswers answers = second->read(request);
+  ASSERT_EQ(answers.rooms.size(), 2u);
+  ASSERT_TRUE(answers.rooms[1].ok()) << answers.rooms[1].error().message;
+  EXPECT_EQ(answers.rooms[1].value().seq, 2);
+
+  WriteBatch late;  // the first goes on writing r
+  late.add(WriteBatch::AppendEvent{"r", 3, "{}"});
+  auto refused = first->commit(late);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
+  commit_or_fail(*second, late);  // the room's writer now
+  EXPECT_EQ(load(*second, "r").seq, 3);
+}
+
+TEST_P(StoreConformance, an_empty_read_answers_nothing) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const ReadAnswers answers = store->read(ReadRequest{});
+  EXPECT_TRUE(answers.rooms.empty());
+  EXPECT_TRUE(answers.sessions.empty());
+  EXPECT_TRUE(answers.change_pages.empty());
 }
 
 std::string engine_name(const ::testing::TestParamInfo<Engine>& engine) {
