@@ -1,11 +1,22 @@
 // postgres_store_test.cpp — what only the PostgreSQL store has, against a real PostgreSQL
 // server (tests/support/test_postgres.h; a database of its own per test): migrations under
-// the schema table, start-up errors that say what is wrong without showing the password, and
-// a connection the server cuts being made again with nothing lost or applied twice. What every
-// store must do is in store_conformance_test.cpp.
+// the schema table, start-up errors that say what is wrong without showing the password, a
+// connection the server cuts being made again with nothing lost or applied twice, and read()
+// as one transaction in one round trip (counted by a TCP relay between the store and the
+// server: FlightCounter). What every store must do is in store_conformance_test.cpp.
 #include <gtest/gtest.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
+#include <atomic>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/postgres_store.h"
@@ -188,6 +199,204 @@ TEST(postgres_store_test, a_connection_the_server_cuts_is_made_again_and_nothing
   EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(chat_seqs(room), (std::vector<std::int64_t>{2, 3}));
   EXPECT_EQ(room.seq, 4);
+}
+
+TEST(postgres_store_test, a_read_that_fails_answers_every_request_with_its_error_and_claims_nothing) {
+  TestDatabase database;
+  auto first = open_or_fail(at(database.url()));
+  ASSERT_TRUE(first);
+  commit_or_fail(*first, sample_batch());  // creates room r: first holds it
+
+  auto second = open_or_fail(at(database.url()));
+  ASSERT_TRUE(second);
+  ReadRequest request;
+  // Claimed after r (byte order): PostgreSQL refuses the name (not UTF-8) once r's claim ran.
+  request.rooms = {"z\xff", "r"};
+  request.sessions = {"s-1"};
+  request.change_pages = {{"r", 0, 10}};
+  const ReadAnswers answers = second->read(request);
+  ASSERT_EQ(answers.rooms.size(), 2u);
+  ASSERT_EQ(answers.sessions.size(), 1u);
+  ASSERT_EQ(answers.change_pages.size(), 1u);
+  ASSERT_FALSE(answers.rooms[0].ok());
+  const Error& error = answers.rooms[0].error();
+  EXPECT_EQ(error.code, "internal");
+  EXPECT_NE(error.message.find("UTF8"), std::string::npos) << error.message;
+  ASSERT_FALSE(answers.rooms[1].ok());
+  EXPECT_EQ(answers.rooms[1].error(), error);
+  ASSERT_FALSE(answers.sessions[0].ok());
+  EXPECT_EQ(answers.sessions[0].error(), error);
+  ASSERT_FALSE(answers.change_pages[0].ok());
+  EXPECT_EQ(answers.change_pages[0].error(), error);
+
+  // r's claim went with the transaction: the first still writes r.
+  WriteBatch next;
+  next.add(WriteBatch::AppendEvent{"r", 3, "{}"});
+  commit_or_fail(*first, next);
+  // And the store reads on.
+  EXPECT_EQ(load(*second, "r").seq, 3);
+}
+
+// A socket (or pipe end), closed with its owner.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A TCP relay for one connection, between a store and the server, that counts the store's
+// flights: the times it sends after the server last spoke (or first). A flight is a network
+// round trip. (tests/integration's TcpCutter relays too, but it cuts rather than counts and is
+// not linked into these tests.) One thread; the destructor stops it.
+class FlightCounter {
+ public:
+  FlightCounter(const std::string& server_host, const std::string& server_port) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* server = nullptr;
+    if (::getaddrinfo(server_host.c_str(), server_port.c_str(), &hints, &server) != 0)
+      throw std::runtime_error("flight counter: cannot resolve " + server_host);
+    server_address_.assign(reinterpret_cast<const char*>(server->ai_addr), server->ai_addrlen);
+    server_family_ = server->ai_family;
+    ::freeaddrinfo(server);
+
+    listener_ = Fd(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    int stop[2];
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(listener_.get(), 1) != 0 ||
+        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0 || ::pipe(stop) != 0)
+      throw std::runtime_error("flight counter: cannot listen");
+    stop_read_ = Fd(stop[0]);
+    stop_write_ = Fd(stop[1]);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { relay(); });
+  }
+  ~FlightCounter() {
+    (void)!::write(stop_write_.get(), "s", 1);
+    thread_.join();
+  }
+  FlightCounter(const FlightCounter&) = delete;
+  FlightCounter& operator=(const FlightCounter&) = delete;
+
+  int port() const { return port_; }
+  int flights() const { return flights_.load(); }
+
+ private:
+  // Waits until one of `fds` has something (`readable` says which); false when told to stop
+  // (or poll fails).
+  bool ready(const std::vector<int>& fds, std::vector<bool>& readable) const {
+    std::vector<pollfd> polled{{stop_read_.get(), POLLIN, 0}};
+    for (int fd : fds) polled.push_back({fd, POLLIN, 0});
+    if (::poll(polled.data(), polled.size(), -1) < 0) return false;
+    for (std::size_t i = 0; i < fds.size(); ++i) readable[i] = polled[i + 1].revents != 0;
+    return polled[0].revents == 0;
+  }
+
+  // Moves what `from` has to `to`; false once either side is closed or failed.
+  static bool pass_on(int from, int to) {
+    std::array<char, 65536> buffer{};
+    const ssize_t got = ::read(from, buffer.data(), buffer.size());
+    ssize_t sent = 0;
+    while (got > 0 && sent < got) {
+      const ssize_t wrote = ::write(to, buffer.data() + sent, static_cast<std::size_t>(got - sent));
+      if (wrote <= 0) return false;
+      sent += wrote;
+    }
+    return got > 0;
+  }
+
+  void relay() {
+    std::vector<bool> readable(2);
+    if (!ready({listener_.get()}, readable)) return;
+    const Fd store(::accept(listener_.get(), nullptr, nullptr));
+    const Fd server(::socket(server_family_, SOCK_STREAM, 0));
+    if (::connect(server.get(), reinterpret_cast<const sockaddr*>(server_address_.data()),
+                  static_cast<socklen_t>(server_address_.size())) != 0)
+      return;
+    bool server_spoke_last = true;
+    for (bool open = true; open && ready({store.get(), server.get()}, readable);) {
+      if (readable[0]) {
+        if (server_spoke_last) ++flights_;
+        server_spoke_last = false;
+        open = pass_on(store.get(), server.get());
+      }
+      if (open && readable[1]) {
+        server_spoke_last = true;
+        open = pass_on(server.get(), store.get());
+      }
+    }
+  }
+
+  std::string server_address_;  // a sockaddr of server_family_
+  int server_family_ = AF_INET;
+  Fd listener_, stop_read_, stop_write_;
+  int port_ = 0;
+  std::atomic<int> flights_{0};
+  std::thread thread_;
+};
+
+TEST(postgres_store_test, read_answers_rooms_sessions_and_change_pages_in_one_round_trip) {
+  TestDatabase database;
+  const std::string url = database.url();
+  {
+    auto writer = open_or_fail(at(url));
+    ASSERT_TRUE(writer);
+    WriteBatch batch = sample_batch();
+    for (const char* room : {"a", "b", "c", "d"}) batch.add(WriteBatch::NewRoom{room, "ep"});
+    batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});
+    commit_or_fail(*writer, batch);
+  }
+  // The store talks to the server through the relay: postgres://user:pw@HOST:PORT/db.
+  const auto host_at = url.find('@') + 1;
+  const auto port_at = url.find(':', host_at);
+  const auto port_end = url.find('/', port_at);
+  FlightCounter relay(url.substr(host_at, port_at - host_at), url.substr(port_at + 1, port_end - port_at - 1));
+  std::string relayed = url;
+  relayed.replace(host_at, port_end - host_at, "127.0.0.1:" + std::to_string(relay.port()));
+  auto store = open_or_fail(at(relayed));
+  ASSERT_TRUE(store);
+  ASSERT_GT(relay.flights(), 0);  // opening talked through the relay
+
+  int before = relay.flights();  // the counter counts: a load each is a round trip each
+  for (const char* room : {"a", "b", "c"}) load(*store, room);
+  EXPECT_EQ(relay.flights() - before, 3);
+
+  ReadRequest request;
+  request.rooms = {"r", "a", "b", "c", "d", "never"};
+  request.sessions = {"s-1", "s-2", "unknown"};
+  request.change_pages = {{"r", 0, 10}, {"a", 0, 10}};
+  before = relay.flights();
+  const ReadAnswers answers = store->read(request);
+  EXPECT_EQ(relay.flights() - before, 1);
+  ASSERT_EQ(answers.rooms.size(), 6u);
+  for (const auto& room : answers.rooms) EXPECT_TRUE(room.ok()) << room.error().message;
+  ASSERT_EQ(answers.sessions.size(), 3u);
+  ASSERT_TRUE(answers.sessions[0].ok()) << answers.sessions[0].error().message;
+  EXPECT_EQ(answers.sessions[0].value()->applied, std::vector<std::string>{"req-1"});
+  ASSERT_EQ(answers.change_pages.size(), 2u);
+  ASSERT_TRUE(answers.change_pages[0].ok()) << answers.change_pages[0].error().message;
+  EXPECT_EQ(answers.change_pages[0].value().size(), 1u);
+
+  before = relay.flights();
+  const ReadAnswers nothing = store->read(ReadRequest{});  // an empty request: no round trip
+  EXPECT_EQ(relay.flights() - before, 0);
+  EXPECT_TRUE(nothing.rooms.empty() && nothing.sessions.empty() && nothing.change_pages.empty());
 }
 
 }  // namespace

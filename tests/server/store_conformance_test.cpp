@@ -2,12 +2,15 @@
 // engine for real: SQLite on a file in a mkdtemp folder, PostgreSQL on a database of its own on
 // a real server (tests/support/test_postgres.h). Every write kind round-trips; order and
 // trimming of history, nodes, chat and requests; the fence only grows; a failing batch leaves
-// nothing; integrity rules; reopening keeps everything; sessions expire. What only one engine
-// has (SQLite's WAL file, PostgreSQL's reconnects) is in sqlite_store_test / postgres_store_test.
+// nothing; integrity rules; reopening keeps everything; sessions expire; read() answers as the
+// single calls do and claims its rooms. What only one engine has (SQLite's WAL file,
+// PostgreSQL's reconnects and round trips) is in sqlite_store_test / postgres_store_test.
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "store/postgres_store.h"
@@ -112,7 +115,6 @@ TEST_P(StoreConformance, a_new_store_is_empty) {
   EXPECT_EQ(room.seq, 0);
   EXPECT_TRUE(room.history.empty() && room.nodes.empty() && room.edges.empty() && room.chat.empty());
   EXPECT_FALSE(store->find_session("s-1").value().has_value());
-  EXPECT_FALSE(store->applied_answer("s-1", "req-1").value().has_value());
   EXPECT_TRUE(store->changes("workflow:unknown", 0, 10).value().empty());
 }
 
@@ -137,8 +139,7 @@ TEST_P(StoreConformance, every_write_kind_round_trips) {
   ASSERT_TRUE(session.has_value());
   EXPECT_EQ(session->id, "s-1");
   EXPECT_EQ(session->user, "ana");
-  EXPECT_EQ(store->applied_answer("s-1", "req-1").value(), std::optional<std::string>(R"({"type":"ack","id":"req-1"})"));
-  EXPECT_FALSE(store->applied_answer("s-1", "req-2").value().has_value());
+  EXPECT_EQ(session->applied, std::vector<std::string>{"req-1"});
 
   // The removing kinds.
   WriteBatch removals;
@@ -278,6 +279,7 @@ TEST_P(StoreConformance, reopening_finds_everything_committed_and_a_smaller_rete
       batch.add(WriteBatch::AppendEvent{"r", seq, "{}"});
       batch.add(WriteBatch::AddChat{"r", chat_entry(seq)});
     }
+    batch.add(WriteBatch::RememberRequest{"s-1", "req-2", "{}"});
     commit_or_fail(*store, batch);
   }
   {
@@ -293,16 +295,18 @@ TEST_P(StoreConformance, reopening_finds_everything_committed_and_a_smaller_rete
     EXPECT_EQ(store->changes("r", 0, 10).value().size(), 1u);
     EXPECT_EQ(store->fence_high_water().value(), 7);
     EXPECT_TRUE(store->find_session("s-1").value().has_value());
-    EXPECT_TRUE(store->applied_answer("s-1", "req-1").value().has_value());
+    EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"req-1", "req-2"}));
   }
   Retention smaller;
   smaller.history = 2;
   smaller.chat = 1;
+  smaller.requests_per_session = 1;
   auto store = open(smaller);
   ASSERT_TRUE(store);
   const RoomRecord room = load(*store, "r");
   EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{4, 5}));
   EXPECT_EQ(chat_seqs(room), std::vector<std::int64_t>{5});
+  EXPECT_EQ(applied(*store, "s-1"), std::vector<std::string>{"req-2"});
 }
 
 TEST_P(StoreConformance, the_change_history_is_kept_in_full_and_paged_newest_first) {
@@ -361,19 +365,16 @@ TEST_P(StoreConformance, remembered_requests_are_trimmed_per_session) {
   batch.add(WriteBatch::PutSession{StoredSession{"s-1", "ana"}});
   batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});
   batch.add(WriteBatch::RememberRequest{"s-2", "1", "ben-1"});
-  batch.add(WriteBatch::RememberRequest{"s-1", "1", "ana-1"});
-  batch.add(WriteBatch::RememberRequest{"s-1", "2", "ana-2"});
+  batch.add(WriteBatch::RememberRequest{"s-1", "z", "ana-z"});
+  batch.add(WriteBatch::RememberRequest{"s-1", "a", "ana-a"});
   commit_or_fail(*store, batch);
-  EXPECT_EQ(store->applied_answer("s-1", "1").value(), std::optional<std::string>("ana-1"));  // at the bound
+  EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"z", "a"}));  // at the bound; in applied order
 
   WriteBatch third;
-  third.add(WriteBatch::RememberRequest{"s-1", "3", "ana-3"});
+  third.add(WriteBatch::RememberRequest{"s-1", "m", "ana-m"});
   commit_or_fail(*store, third);
-  EXPECT_FALSE(store->applied_answer("s-1", "1").value().has_value());  // the oldest fell out
-  EXPECT_EQ(store->applied_answer("s-1", "2").value(), std::optional<std::string>("ana-2"));
-  EXPECT_EQ(store->applied_answer("s-1", "3").value(), std::optional<std::string>("ana-3"));
-  EXPECT_EQ(store->applied_answer("s-2", "1").value(), std::optional<std::string>("ben-1"));  // per session
-  EXPECT_FALSE(store->applied_answer("s-2", "2").value().has_value());
+  EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"a", "m"}));  // the oldest fell out
+  EXPECT_EQ(applied(*store, "s-2"), std::vector<std::string>{"1"});         // per session
 }
 
 TEST_P(StoreConformance, a_failing_batch_leaves_nothing_of_itself_and_the_store_keeps_working) {
@@ -411,7 +412,7 @@ TEST_P(StoreConformance, a_failing_batch_leaves_nothing_of_itself_and_the_store_
   EXPECT_FALSE(load(*store, "r2").exists);
   EXPECT_EQ(store->fence_high_water().value(), 7);
   EXPECT_FALSE(store->find_session("s-2").value().has_value());
-  EXPECT_FALSE(store->applied_answer("s-1", "req-2").value().has_value());
+  EXPECT_EQ(applied(*store, "s-1"), std::vector<std::string>{"req-1"});
 
   // The next batch commits normally.
   WriteBatch next;
@@ -507,9 +508,8 @@ TEST_P(StoreConformance, sessions_unused_for_session_days_are_forgotten_at_open_
   auto store = open(retention);
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->find_session("old").value().has_value());
-  EXPECT_FALSE(store->applied_answer("old", "1").value().has_value());
   EXPECT_TRUE(store->find_session("busy").value().has_value());
-  EXPECT_EQ(store->applied_answer("busy", "1").value(), std::optional<std::string>("ack-busy"));
+  EXPECT_EQ(applied(*store, "busy"), std::vector<std::string>{"1"});
   EXPECT_TRUE(store->find_session("recent").value().has_value());
 }
 
@@ -527,7 +527,6 @@ TEST_P(StoreConformance, a_running_store_forgets_unused_sessions_in_a_commit_abo
   later.add(WriteBatch::PutSession{StoredSession{"new", "ben"}});
   commit_or_fail(*store, later);
   EXPECT_FALSE(store->find_session("old").value().has_value());
-  EXPECT_FALSE(store->applied_answer("old", "1").value().has_value());
   EXPECT_TRUE(store->find_session("new").value().has_value());
 }
 
@@ -564,23 +563,28 @@ TEST_P(StoreConformance, an_export_committed_into_an_empty_store_of_the_other_en
   EXPECT_GT(batches, 10);
 
   for (const char* room : {"r", "chat:b"}) {
-    const RoomRecord want = load(*store, room);
     const RoomRecord got = load(copy, room);
     EXPECT_TRUE(got.exists) << room;
-    EXPECT_EQ(got.epoch, want.epoch) << room;
-    EXPECT_EQ(got.seq, want.seq) << room;
-    EXPECT_EQ(got.history, want.history) << room;
-    EXPECT_EQ(got.nodes, want.nodes) << room;
-    EXPECT_EQ(got.edges, want.edges) << room;
-    EXPECT_EQ(got.chat, want.chat) << room;
-    EXPECT_EQ(got.locks, want.locks) << room;
+    expect_same_room(got, load(*store, room), room);
     EXPECT_EQ(copy.changes(room, 0, 100).value(), store->changes(room, 0, 100).value()) << room;
   }
   EXPECT_EQ(copy.fence_high_water().value(), 7);
   ASSERT_TRUE(copy.find_session("s-1").value().has_value());
   EXPECT_EQ(copy.find_session("s-1").value()->user, "ana");
-  EXPECT_EQ(copy.applied_answer("s-1", "req-1").value(), store->applied_answer("s-1", "req-1").value());
-  EXPECT_EQ(copy.applied_answer("s-1", "req-2").value(), std::optional<std::string>("ack-2"));
+  EXPECT_EQ(applied(copy, "s-1"), (std::vector<std::string>{"req-1", "req-2"}));
+  // The remembered answers too (no read returns them: only an export shows them).
+  auto remembered = [](Store& of) {
+    std::vector<std::string> requests;
+    auto listed = of.export_batches(100, [&](const WriteBatch& part) -> Result<Done> {
+      for (const WriteBatch::Write& write : part.writes())
+        if (const auto* r = std::get_if<WriteBatch::RememberRequest>(&write))
+          requests.push_back(r->session + " " + r->request_id + " " + r->answer_json);
+      return Done{};
+    });
+    EXPECT_TRUE(listed.ok()) << (listed.ok() ? "" : listed.error().message);
+    return requests;
+  };
+  EXPECT_EQ(remembered(copy), (std::vector<std::string>{R"(s-1 req-1 {"type":"ack","id":"req-1"})", "s-1 req-2 ack-2"}));
 
   // A sink's error stops the export and comes back.
   auto stopped = store->export_batches(5, [](const WriteBatch&) -> Result<Done> { return Error{"stop", "enough"}; });
@@ -641,6 +645,99 @@ TEST_P(StoreConformance, a_store_whose_room_another_store_loaded_since_may_no_lo
   back.add(WriteBatch::AppendEvent{"r", 4, "{}"});
   EXPECT_FALSE(second->commit(back).ok());
   commit_or_fail(*first, back);
+}
+
+TEST_P(StoreConformance, read_answers_each_request_as_its_single_call_does_in_request_order) {
+  Retention retention;
+  retention.requests_per_session = 3;
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch batch = sample_batch();
+  batch.add(WriteBatch::NewRoom{"chat:b", "epoch-b"});
+  batch.add(WriteBatch::AppendEvent{"chat:b", 1, "{}"});
+  batch.add(WriteBatch::AddChat{"chat:b", chat_entry(1)});
+  batch.add(WriteBatch::PutLock{"chat:b", {"n1", {"ana", "Ana", "#112233"}, 7, 1700000030000}});
+  for (std::int64_t seq = 2; seq <= 4; ++seq) batch.add(WriteBatch::AddChange{"r", StoredChange{seq, "ben", seq, "{}"}});
+  for (const char* id : {"q", "b", "x", "c"}) batch.add(WriteBatch::RememberRequest{"s-1", id, "{}"});
+  batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});  // applied nothing yet
+  commit_or_fail(*store, batch);
+
+  ReadRequest request;
+  request.rooms = {"r", "workflow:never", "chat:b", "r"};  // named twice: answered twice
+  request.sessions = {"s-1", "unknown", "s-2"};
+  request.change_pages = {{"r", 0, 2}, {"workflow:never", 0, 10}, {"r", 3, 10}};
+  const ReadAnswers answers = store->read(request);
+  ASSERT_EQ(answers.rooms.size(), request.rooms.size());
+  ASSERT_EQ(answers.sessions.size(), request.sessions.size());
+  ASSERT_EQ(answers.change_pages.size(), request.change_pages.size());
+
+  for (std::size_t i = 0; i < request.rooms.size(); ++i) {
+    ASSERT_TRUE(answers.rooms[i].ok()) << answers.rooms[i].error().message;
+    expect_same_room(answers.rooms[i].value(), load(*store, request.rooms[i]), request.rooms[i]);
+  }
+  EXPECT_EQ(node_ids(answers.rooms[0].value()), (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(answers.rooms[1].value().exists);
+  EXPECT_EQ(answers.rooms[2].value().locks.size(), 1u);
+  EXPECT_EQ(answers.rooms[3].value().seq, 2);
+
+  for (std::size_t i = 0; i < request.sessions.size(); ++i) {
+    ASSERT_TRUE(answers.sessions[i].ok()) << answers.sessions[i].error().message;
+    const std::optional<SessionRecord>& got = answers.sessions[i].value();
+    const std::optional<SessionRecord> want = store->find_session(request.sessions[i]).value();
+    ASSERT_EQ(got.has_value(), want.has_value()) << request.sessions[i];
+    if (!got) continue;
+    EXPECT_EQ(got->id, want->id);
+    EXPECT_EQ(got->user, want->user);
+    EXPECT_EQ(got->applied, want->applied);
+  }
+  EXPECT_EQ(answers.sessions[0].value()->applied, (std::vector<std::string>{"b", "x", "c"}));
+  EXPECT_FALSE(answers.sessions[1].value().has_value());
+  EXPECT_EQ(answers.sessions[2].value()->user, "ben");
+  EXPECT_EQ(answers.sessions[2].value()->applied, std::vector<std::string>{});
+
+  for (std::size_t i = 0; i < request.change_pages.size(); ++i) {
+    const ReadRequest::ChangesPage& page = request.change_pages[i];
+    ASSERT_TRUE(answers.change_pages[i].ok()) << answers.change_pages[i].error().message;
+    EXPECT_EQ(answers.change_pages[i].value(), store->changes(page.room, page.before_seq, page.limit).value()) << i;
+  }
+  EXPECT_EQ(answers.change_pages[0].value().size(), 2u);
+  EXPECT_EQ(answers.change_pages[0].value().front().seq, 4);
+  EXPECT_TRUE(answers.change_pages[1].value().empty());
+  EXPECT_EQ(answers.change_pages[2].value().size(), 2u);
+  EXPECT_EQ(answers.change_pages[2].value().front().seq, 2);
+}
+
+TEST_P(StoreConformance, a_room_read_through_read_is_claimed_as_by_load_room) {
+  auto first = open();  // a server process
+  ASSERT_TRUE(first);
+  commit_or_fail(*first, sample_batch());  // creates room r: first holds it
+
+  auto second = open();  // another process reads r among other things: it holds r now
+  ASSERT_TRUE(second);
+  ReadRequest request;
+  request.rooms = {"workflow:never", "r"};
+  request.sessions = {"s-1"};
+  const ReadAnswers answers = second->read(request);
+  ASSERT_EQ(answers.rooms.size(), 2u);
+  ASSERT_TRUE(answers.rooms[1].ok()) << answers.rooms[1].error().message;
+  EXPECT_EQ(answers.rooms[1].value().seq, 2);
+
+  WriteBatch late;  // the first goes on writing r
+  late.add(WriteBatch::AppendEvent{"r", 3, "{}"});
+  auto refused = first->commit(late);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
+  commit_or_fail(*second, late);  // the room's writer now
+  EXPECT_EQ(load(*second, "r").seq, 3);
+}
+
+TEST_P(StoreConformance, an_empty_read_answers_nothing) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const ReadAnswers answers = store->read(ReadRequest{});
+  EXPECT_TRUE(answers.rooms.empty());
+  EXPECT_TRUE(answers.sessions.empty());
+  EXPECT_TRUE(answers.change_pages.empty());
 }
 
 std::string engine_name(const ::testing::TestParamInfo<Engine>& engine) {

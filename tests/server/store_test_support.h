@@ -1,6 +1,6 @@
 // tests/server/store_test_support.h — what the store tests share: a temp folder, sample nodes,
 // chat entries and a batch touching every write kind, and reading helpers that fail the test
-// with the store's message instead of crashing on an error.
+// with the store's message instead of crashing on an error, and a comparison of two loads.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -67,6 +67,26 @@ inline RoomRecord load(Store& store, const std::string& room) {
   auto loaded = store.load_room(room);
   EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
   return loaded.ok() ? loaded.value() : RoomRecord{};
+}
+
+// The request ids `session` applied, oldest first; none when the session is unknown.
+inline std::vector<std::string> applied(Store& store, const std::string& session) {
+  auto found = store.find_session(session);
+  EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error().message);
+  if (!found.ok() || !found.value().has_value()) return {};
+  return found.value()->applied;
+}
+
+// Two loads of one room (`what` names them in a failure) read back the same.
+inline void expect_same_room(const RoomRecord& got, const RoomRecord& want, const std::string& what) {
+  EXPECT_EQ(got.exists, want.exists) << what;
+  EXPECT_EQ(got.epoch, want.epoch) << what;
+  EXPECT_EQ(got.seq, want.seq) << what;
+  EXPECT_EQ(got.history, want.history) << what;
+  EXPECT_EQ(got.nodes, want.nodes) << what;
+  EXPECT_EQ(got.edges, want.edges) << what;
+  EXPECT_EQ(got.chat, want.chat) << what;
+  EXPECT_EQ(got.locks, want.locks) << what;
 }
 
 inline void commit_or_fail(Store& store, const WriteBatch& batch) {

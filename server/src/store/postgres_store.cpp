@@ -1,7 +1,7 @@
 // server/src/store/postgres_store.cpp — the PostgreSQL Store (see postgres_store.h): schema and
 // migrations, the prepared statements, the one-round-trip pipeline every call goes through,
-// commit() as one transaction with trimming, the reads. The only file in the repo that
-// includes <libpq-fe.h>.
+// commit() as one transaction with trimming, the reads (all of them through read(): the single
+// calls are reads of one). The only file in the repo that includes <libpq-fe.h>.
 //
 // Every SQL text is a constant below; values are always bound as parameters, never spliced
 // into SQL. Each statement is prepared once per connection.
@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <span>
 #include <utility>
 
 #include "tandem/protocol/errors.h"
@@ -172,7 +173,7 @@ enum class Sql : std::size_t {
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
   RecordBatch, SelectBatch, ForgetWriters, EndAbandoned, LockWriter,
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
-  SelectSession, SelectAnswer, SelectFence,
+  SelectSession, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests,
@@ -255,8 +256,13 @@ constexpr std::string_view sql_text(Sql which) {
              "ORDER BY seq DESC LIMIT $2) newest ORDER BY seq";
     case Sql::SelectChanges:
       return "SELECT seq, user_id, ts, json FROM changes WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
-    case Sql::SelectSession: return "SELECT user_id FROM sessions WHERE id = $1";
-    case Sql::SelectAnswer: return "SELECT answer_json FROM requests WHERE session = $1 AND request_id = $2";
+    // The session and its request ids, oldest first (the bound applies on read too): a row per
+    // id, or one row with a NULL id when it has none; no row when the session is unknown. One
+    // statement, so one snapshot even in read()'s READ COMMITTED transaction (BeginClaim).
+    case Sql::SelectSession:
+      return "SELECT s.user_id, applied.request_id FROM sessions s LEFT JOIN LATERAL (SELECT ord, request_id "
+             "FROM requests WHERE session = s.id ORDER BY ord DESC LIMIT $2) applied ON TRUE WHERE s.id = $1 "
+             "ORDER BY applied.ord";
     case Sql::SelectFence: return "SELECT high_water FROM fence WHERE only_row = 1";
     case Sql::UpsertLock:
       return "INSERT INTO locks (room, resource, user_id, name, color, fence, expires_at) "
@@ -383,6 +389,7 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 class Row {
  public:
   Row(const PGresult* result, int row) : result_(result), row_(row) {}
+  bool null(int column) const { return PQgetisnull(result_, row_, column) != 0; }
   std::string text(int column) const {
     return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
   }
@@ -797,6 +804,92 @@ Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, 
   return results;
 }
 
+// ---- the reads: each one's statements, and what their results mean --------------------------
+// Shared by read(), which sends the statements of every read of a loop pass in one pipeline,
+// and the single calls (load_room, find_session, changes), which are read() of one.
+
+// A room's load: its claim (WRITERS in store.h), then its rows. In a BeginClaim transaction
+// (READ COMMITTED), so the SELECTs see what a commit the claim waited for stored.
+constexpr std::size_t kRoomSteps = 7;
+void add_room_steps(const Connection& c, const std::string& room, std::vector<Step>& steps) {
+  steps.push_back({Sql::ClaimRoom, Params::of(room)});
+  steps.push_back({Sql::SelectRoom, Params::of(room)});
+  steps.push_back({Sql::SelectEvents, Params::of(room, to_sql_count(c.retention.history))});
+  steps.push_back({Sql::SelectNodes, Params::of(room)});
+  steps.push_back({Sql::SelectEdges, Params::of(room)});
+  steps.push_back({Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))});
+  steps.push_back({Sql::SelectLocks, Params::of(room)});
+}
+
+// The room from its kRoomSteps results (the transaction committed); a stored room is now this
+// store's to write.
+Result<RoomRecord> room_from(Connection& c, const std::string& room, std::span<const ResultPtr> r) {
+  RoomRecord record;
+  if (PQntuples(r[1].get()) == 0) return record;  // never stored
+  record.exists = true;
+  const Row head(r[1].get(), 0);
+  record.epoch = head.text(0);
+  record.seq = head.int64(1);
+  c.claims.insert_or_assign(room, head.int64(2));
+  for_each_row(r[2].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
+  std::optional<Error> bad_node;
+  for_each_row(r[3].get(), [&](const Row& row) {
+    auto node = stored_rows::node(row);
+    if (node) {
+      record.nodes.push_back(std::move(node).value());
+    } else if (!bad_node) {
+      bad_node = c.failure("load nodes of " + room, node.error().message);
+    }
+  });
+  if (bad_node) return *bad_node;
+  for_each_row(r[4].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
+  for_each_row(r[5].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
+  for_each_row(r[6].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
+  return record;
+}
+
+constexpr std::size_t kSessionSteps = 1;
+void add_session_steps(const Connection& c, const std::string& id, std::vector<Step>& steps) {
+  steps.push_back({Sql::SelectSession, Params::of(id, to_sql_count(c.retention.requests_per_session))});
+}
+
+std::optional<SessionRecord> session_from(const std::string& id, std::span<const ResultPtr> r) {
+  const PGresult* rows = r[0].get();
+  if (PQntuples(rows) == 0) return std::nullopt;
+  SessionRecord session{id, Row(rows, 0).text(0), {}};
+  for_each_row(rows, [&](const Row& row) {
+    if (!row.null(1)) session.applied.push_back(row.text(1));
+  });
+  return session;
+}
+
+constexpr std::size_t kChangesSteps = 1;
+void add_changes_steps(const ReadRequest::ChangesPage& page, std::vector<Step>& steps) {
+  const std::int64_t before = page.before_seq == 0 ? std::numeric_limits<std::int64_t>::max() : page.before_seq;
+  steps.push_back({Sql::SelectChanges, Params::of(page.room, before, to_sql_count(page.limit))});
+}
+
+std::vector<StoredChange> changes_from(std::span<const ResultPtr> r) {
+  std::vector<StoredChange> page;
+  for_each_row(r[0].get(), [&](const Row& row) { page.push_back(stored_rows::change(row)); });
+  return page;
+}
+
+// What a read is called in its error message: as the single call it stands for, or what it
+// holds. Never a session id: it is what resumes a session.
+std::string read_name(const ReadRequest& request) {
+  const std::size_t rooms = request.rooms.size(), sessions = request.sessions.size(),
+                    pages = request.change_pages.size();
+  if (rooms == 1 && sessions + pages == 0) return "load room " + request.rooms.front();
+  if (sessions == 1 && rooms + pages == 0) return "find session";
+  if (pages == 1 && rooms + sessions == 0) return "load changes of " + request.change_pages.front().room;
+  std::string name = "read";
+  for (std::size_t i = 0; i < rooms; ++i) name += (i == 0 ? " rooms " : ", ") + request.rooms[i];
+  if (sessions > 0) name += (rooms > 0 ? "; " : " ") + std::to_string(sessions) + " session(s)";
+  if (pages > 0) name += (rooms + sessions > 0 ? "; " : " ") + std::to_string(pages) + " change page(s)";
+  return name;
+}
+
 }  // namespace
 
 // ---- open ---------------------------------------------------------------------------------
@@ -859,71 +952,66 @@ Result<Done> PostgresStore::run_admin_sql(const std::string& url, const std::str
 
 // ---- reads --------------------------------------------------------------------------------
 
-Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
+ReadAnswers PostgresStore::read(const ReadRequest& request) {
+  ReadAnswers answers;
+  if (request.empty()) return answers;
   Connection& c = *connection_;
-  auto results = run_read(c,
-                          {{Sql::ClaimRoom, Params::of(room)},
-                           {Sql::SelectRoom, Params::of(room)},
-                           {Sql::SelectEvents, Params::of(room, to_sql_count(c.retention.history))},
-                           {Sql::SelectNodes, Params::of(room)},
-                           {Sql::SelectEdges, Params::of(room)},
-                           {Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))},
-                           {Sql::SelectLocks, Params::of(room)}},
-                          "load room " + room, Sql::BeginClaim);
-  if (!results) return results.error();
-  const auto& r = results.value();
-  RoomRecord record;
-  if (PQntuples(r[1].get()) == 0) return record;  // never stored
-  record.exists = true;
-  const Row head(r[1].get(), 0);
-  record.epoch = head.text(0);
-  record.seq = head.int64(1);
-  c.claims.insert_or_assign(room, head.int64(2));
-  for_each_row(r[2].get(), [&](const Row& row) { record.history.push_back({row.int64(0), row.text(1)}); });
-  std::optional<Error> bad_node;
-  for_each_row(r[3].get(), [&](const Row& row) {
-    auto node = stored_rows::node(row);
-    if (node) {
-      record.nodes.push_back(std::move(node).value());
-    } else if (!bad_node) {
-      bad_node = c.failure("load nodes of " + room, node.error().message);
-    }
-  });
-  if (bad_node) return *bad_node;
-  for_each_row(r[4].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
-  for_each_row(r[5].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
-  for_each_row(r[6].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
-  return record;
+  // Each room once, claimed in byte order: instances loading the same rooms at once lock their
+  // rows in the same order, so none waits for another in a cycle (a deadlock).
+  std::vector<std::string> claim_order = request.rooms;
+  std::sort(claim_order.begin(), claim_order.end());
+  claim_order.erase(std::unique(claim_order.begin(), claim_order.end()), claim_order.end());
+
+  std::vector<Step> steps;
+  for (const std::string& room : claim_order) add_room_steps(c, room, steps);
+  for (const std::string& id : request.sessions) add_session_steps(c, id, steps);
+  for (const ReadRequest::ChangesPage& page : request.change_pages) add_changes_steps(page, steps);
+  // Claims need READ COMMITTED (see BeginClaim); without them, one snapshot for everything.
+  auto results = run_read(c, std::move(steps), read_name(request),
+                          claim_order.empty() ? Sql::BeginRead : Sql::BeginClaim);
+  if (!results) {
+    answers.rooms.assign(request.rooms.size(), results.error());
+    answers.sessions.assign(request.sessions.size(), results.error());
+    answers.change_pages.assign(request.change_pages.size(), results.error());
+    return answers;
+  }
+
+  // The results come back in the order of the steps.
+  std::span<const ResultPtr> unread(results.value());
+  auto take = [&](std::size_t count) {
+    const std::span<const ResultPtr> taken = unread.first(count);
+    unread = unread.subspan(count);
+    return taken;
+  };
+  std::vector<Result<RoomRecord>> loaded;
+  for (const std::string& room : claim_order) loaded.push_back(room_from(c, room, take(kRoomSteps)));
+  for (const std::string& room : request.rooms) {
+    const auto at = std::lower_bound(claim_order.begin(), claim_order.end(), room) - claim_order.begin();
+    answers.rooms.push_back(loaded[static_cast<std::size_t>(at)]);
+  }
+  for (const std::string& id : request.sessions) answers.sessions.push_back(session_from(id, take(kSessionSteps)));
+  for (std::size_t i = 0; i < request.change_pages.size(); ++i)
+    answers.change_pages.push_back(changes_from(take(kChangesSteps)));
+  return answers;
+}
+
+Result<RoomRecord> PostgresStore::load_room(const std::string& room) {
+  ReadRequest request;
+  request.rooms.push_back(room);
+  return std::move(read(request).rooms.front());
 }
 
 Result<std::vector<StoredChange>> PostgresStore::changes(const std::string& room, std::int64_t before_seq,
                                                          std::size_t limit) {
-  Connection& c = *connection_;
-  const std::int64_t before = before_seq == 0 ? std::numeric_limits<std::int64_t>::max() : before_seq;
-  auto results = run_read(c, {{Sql::SelectChanges, Params::of(room, before, to_sql_count(limit))}},
-                          "load changes of " + room);
-  if (!results) return results.error();
-  std::vector<StoredChange> page;
-  for_each_row(results.value()[0].get(), [&](const Row& row) { page.push_back(stored_rows::change(row)); });
-  return page;
+  ReadRequest request;
+  request.change_pages.push_back({room, before_seq, limit});
+  return std::move(read(request).change_pages.front());
 }
 
-Result<std::optional<StoredSession>> PostgresStore::find_session(const std::string& id) {
-  auto results = run_read(*connection_, {{Sql::SelectSession, Params::of(id)}}, "find session");
-  if (!results) return results.error();
-  const PGresult* rows = results.value()[0].get();
-  if (PQntuples(rows) == 0) return std::optional<StoredSession>();
-  return std::optional<StoredSession>(StoredSession{id, Row(rows, 0).text(0)});
-}
-
-Result<std::optional<std::string>> PostgresStore::applied_answer(const std::string& session,
-                                                                 const std::string& request_id) {
-  auto results =
-      run_read(*connection_, {{Sql::SelectAnswer, Params::of(session, request_id)}}, "find applied request");
-  if (!results) return results.error();
-  const PGresult* rows = results.value()[0].get();
-  if (PQntuples(rows) == 0) return std::optional<std::string>();
-  return std::optional<std::string>(Row(rows, 0).text(0));
+Result<std::optional<SessionRecord>> PostgresStore::find_session(const std::string& id) {
+  ReadRequest request;
+  request.sessions.push_back(id);
+  return std::move(read(request).sessions.front());
 }
 
 Result<std::int64_t> PostgresStore::fence_high_water() {

@@ -8,10 +8,12 @@
 //
 // Round trips. Every call is one network round trip: a read's statements and a commit's whole
 // transaction (BEGIN, every write, the trims, COMMIT) go out together in libpq's pipeline mode
-// and their results are read back together. The hub calls commit() once per loop pass (group
-// commit), so the loop waits on the network for at most one round trip per pass, plus one per
-// room loaded for the first time. Nothing waits longer than `timeout`: a call whose answer has
-// not come by then fails (and the connection is dropped, to be made again by the next call).
+// and their results are read back together. read() answers every read of a ReadRequest (rooms,
+// sessions, change pages) in that one round trip too; an empty request makes none. The hub
+// calls commit() once per loop pass (group commit) and then read() once with the pass's reads,
+// so the loop waits on the network for at most two round trips per pass: one commit, one read.
+// Nothing waits longer than `timeout`: a call whose answer has not come by then fails (and the
+// connection is dropped, to be made again by the next call).
 //
 // Failure. A failed call returns an error and changes nothing (a transaction is all or
 // nothing). The connection is re-made by the next call when it was lost. One failure is
@@ -70,12 +72,16 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
+  // One transaction, one round trip, for the whole request: each room's claim and rows (rooms
+  // claimed in byte order, so instances loading the same rooms cannot deadlock; a room named
+  // twice is read once and answered twice), each session with its request ids, each change
+  // page. One transaction: when it fails, every answer carries its error.
+  ReadAnswers read(const ReadRequest& request) override;
+  // Each is read() of one (one round trip).
   Result<RoomRecord> load_room(const std::string& room) override;
   Result<std::vector<StoredChange>> changes(const std::string& room, std::int64_t before_seq,
                                             std::size_t limit) override;
-  Result<std::optional<StoredSession>> find_session(const std::string& id) override;
-  Result<std::optional<std::string>> applied_answer(const std::string& session,
-                                                    const std::string& request_id) override;
+  Result<std::optional<SessionRecord>> find_session(const std::string& id) override;
   Result<std::int64_t> fence_high_water() override;
   Result<Done> commit(const WriteBatch& batch) override;
   // Reads each table whole (one snapshot, one round trip), so it holds the store in memory

@@ -160,7 +160,7 @@ enum class Sql : std::size_t {
   InsertChat, ClearChat, TrimChat,
   RaiseFence, UpsertSession, RememberRequest, TouchSession, TrimRequests, ExpireSessions,
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
-  SelectSession, SelectAnswer, SelectFence,
+  SelectSession, SelectAppliedRequests, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests,
@@ -231,7 +231,10 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectChanges:
       return "SELECT seq, user, ts, json FROM changes WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
     case Sql::SelectSession: return "SELECT user FROM sessions WHERE id = ?1";
-    case Sql::SelectAnswer: return "SELECT answer_json FROM requests WHERE session = ?1 AND request_id = ?2";
+    // Oldest first; the bound applies on read too, as for events.
+    case Sql::SelectAppliedRequests:
+      return "SELECT request_id FROM (SELECT ord, request_id FROM requests WHERE session = ?1 ORDER BY ord DESC "
+             "LIMIT ?2) ORDER BY ord";
     case Sql::SelectFence: return "SELECT high_water FROM fence WHERE only_row = 1";
     case Sql::UpsertLock:
       return "INSERT INTO locks (room, resource, user, name, color, fence, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -689,29 +692,26 @@ Result<std::vector<StoredChange>> SqliteStore::changes(const std::string& room, 
   return page;
 }
 
-Result<std::optional<StoredSession>> SqliteStore::find_session(const std::string& id) {
+Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string& id) {
   const sqlite_detail::Connection& db = *connection_;
-  Query query(db, Sql::SelectSession);
-  query.bind(id);
-  switch (query.step()) {
-    case Query::Step::Row: return std::optional<StoredSession>(StoredSession{id, query.text(0)});
-    case Query::Step::Done: return std::optional<StoredSession>();
-    case Query::Step::Failed: break;
-  }
-  return db.failure("find session");
-}
-
-Result<std::optional<std::string>> SqliteStore::applied_answer(const std::string& session,
-                                                               const std::string& request_id) {
-  const sqlite_detail::Connection& db = *connection_;
-  Query query(db, Sql::SelectAnswer);
-  query.bind_all(session, request_id);
-  switch (query.step()) {
-    case Query::Step::Row: return std::optional<std::string>(query.text(0));
-    case Query::Step::Done: return std::optional<std::string>();
-    case Query::Step::Failed: break;
-  }
-  return db.failure("find applied request");
+  // One snapshot: the session and its requests as one commit left them.
+  return in_transaction(db, Sql::BeginRead, [&]() -> Result<std::optional<SessionRecord>> {
+    SessionRecord session{id, {}, {}};
+    {
+      Query query(db, Sql::SelectSession);
+      query.bind(id);
+      const Query::Step step = query.step();
+      if (step == Query::Step::Failed) return db.failure("find session");
+      if (step == Query::Step::Done) return std::optional<SessionRecord>();
+      session.user = query.text(0);
+    }
+    Query query(db, Sql::SelectAppliedRequests);
+    query.bind_all(id, to_sql_count(db.retention.requests_per_session));
+    Query::Step step;
+    while ((step = query.step()) == Query::Step::Row) session.applied.push_back(query.text(0));
+    if (step == Query::Step::Failed) return db.failure("find the requests of a session");
+    return std::optional<SessionRecord>(std::move(session));
+  });
 }
 
 Result<std::int64_t> SqliteStore::fence_high_water() {

@@ -85,12 +85,12 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
+  // read() is Store's: one call after another, each a local transaction (no network to save).
   Result<RoomRecord> load_room(const std::string& room) override;
   Result<std::vector<StoredChange>> changes(const std::string& room, std::int64_t before_seq,
                                             std::size_t limit) override;
-  Result<std::optional<StoredSession>> find_session(const std::string& id) override;
-  Result<std::optional<std::string>> applied_answer(const std::string& session,
-                                                    const std::string& request_id) override;
+  // The session row and its request ids, read in one transaction.
+  Result<std::optional<SessionRecord>> find_session(const std::string& id) override;
   Result<std::int64_t> fence_high_water() override;
   Result<Done> commit(const WriteBatch& batch) override;
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;

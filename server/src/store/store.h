@@ -7,7 +7,9 @@
 //
 // How the hub uses it (docs/ARCHITECTURE.md; DESIGN.md principle 6: durable without stalling
 // the loop):
-//   - a room is loaded once, when it is first joined after start-up (load_room);
+//   - reads happen once per loop pass, all together (read): a room when it is first joined
+//     after start-up, a session when a connection resumes one the hub has forgotten, a page of
+//     a document's change history; the input that needed them waits meanwhile;
 //   - handlers apply a change in memory and record it in the current WriteBatch
 //     (RoomRegistry::emit and persist);
 //   - once per loop pass the hub commits the batch in one transaction (group commit) and only
@@ -86,6 +88,35 @@ struct StoredSession {
   std::string user;
 };
 
+// A stored session as a connection resuming it needs it: whose it is and which requests it
+// applied (so a resend is recognised without asking the store again).
+struct SessionRecord {
+  std::string id;
+  std::string user;
+  std::vector<std::string> applied;  // request ids remembered as applied, oldest first (at most requests_per_session)
+};
+
+// The reads the hub gathered during one loop pass. Handlers never read the store: input that
+// needs stored state waits (parked, hub.h) until the pass's reads are answered, all together.
+struct ReadRequest {
+  struct ChangesPage {
+    std::string room;
+    std::int64_t before_seq = 0;  // as Store::changes
+    std::size_t limit = 0;
+  };
+  std::vector<std::string> rooms;     // load_room each (and so claim each: WRITERS)
+  std::vector<std::string> sessions;  // find_session each
+  std::vector<ChangesPage> change_pages;
+  bool empty() const { return rooms.empty() && sessions.empty() && change_pages.empty(); }
+};
+
+// One answer per request of each kind, in request order.
+struct ReadAnswers {
+  std::vector<Result<RoomRecord>> rooms;
+  std::vector<Result<std::optional<SessionRecord>>> sessions;
+  std::vector<Result<std::vector<StoredChange>>> change_pages;
+};
+
 // The writes of one loop iteration, applied by Store::commit in one transaction, in order.
 class WriteBatch {
  public:
@@ -156,12 +187,23 @@ class Store {
   // first, at most `limit`.
   virtual Result<std::vector<StoredChange>> changes(const std::string& room, std::int64_t before_seq,
                                                     std::size_t limit) = 0;
-  virtual Result<std::optional<StoredSession>> find_session(const std::string& id) = 0;
-  // The answer remembered for (session, request id), if that request was applied.
-  virtual Result<std::optional<std::string>> applied_answer(const std::string& session,
-                                                            const std::string& request_id) = 0;
+  // The session, with the request ids it applied; nullopt when unknown (or forgotten).
+  virtual Result<std::optional<SessionRecord>> find_session(const std::string& id) = 0;
   // The highest fence ever handed out (0 for a new store).
   virtual Result<std::int64_t> fence_high_water() = 0;
+
+  // Every read of `request`, answered together: what the hub calls once per loop pass, after
+  // the pass's commit. This default makes one call after another (SQLite: local, no network);
+  // PostgresStore answers all of it in one round trip (one transaction: when it fails, every
+  // answer carries its error).
+  virtual ReadAnswers read(const ReadRequest& request) {
+    ReadAnswers answers;
+    for (const std::string& room : request.rooms) answers.rooms.push_back(load_room(room));
+    for (const std::string& session : request.sessions) answers.sessions.push_back(find_session(session));
+    for (const ReadRequest::ChangesPage& page : request.change_pages)
+      answers.change_pages.push_back(changes(page.room, page.before_seq, page.limit));
+    return answers;
+  }
 
   // Applies every write of `batch` in one transaction; nothing of it is visible if it fails.
   // Durable when it returns (WAL; see sqlite_store.h for synchronous modes). After a failed
