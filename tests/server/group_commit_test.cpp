@@ -20,7 +20,8 @@ class group_commit_test : public ::testing::Test {
     OpenRequest request;
     request.token = testing::token_for("alice", kWallStart / 1000 + 3600);
     id_ = hub_.open(request, Now{Millis(0), kWallStart});
-    drain();  // connected
+    hub_.commit();  // its user: room read, then `connected`
+    drain();
   }
 
   static Settings settings() {

@@ -204,6 +204,7 @@ TEST_F(idempotent_requests_test, another_users_stored_session_is_not_continued) 
   auto store = open_store();
   Hub hub(settings(), ids_, edge_, CountingFamily{}.registration(), store.get());
   const ConnectionId c = connect(hub, session);  // ana presents ben's session
+  hub.commit();  // the session read from the store
   const protocol::Connected connected = std::get<protocol::Connected>(testing::drain_frames(hub, c).at(0).message);
   EXPECT_NE(connected.session, session);
   EXPECT_FALSE(connected.resumed);
