@@ -201,6 +201,23 @@ TEST(postgres_store_test, a_connection_the_server_cuts_is_made_again_and_nothing
   EXPECT_EQ(room.seq, 4);
 }
 
+TEST(postgres_store_test, a_read_on_a_connection_the_server_cut_while_idle_succeeds_on_a_new_one) {
+  TestDatabase database;
+  auto store = open_or_fail(at(database.url()));
+  ASSERT_TRUE(store);
+  commit_or_fail(*store, sample_batch());
+  auto cut = PostgresStore::run_admin_sql(
+      tandem::test::test_postgres_url(),
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database.name() +
+          "' AND application_name LIKE 'tandem-server %'");
+  ASSERT_TRUE(cut.ok()) << cut.error().message;
+  // libpq learns of the cut only when it uses the connection: the read is made again, once.
+  auto session = store->find_session("s-1");
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(room.seq, 2);
+}
+
 TEST(postgres_store_test, a_read_that_fails_answers_every_request_with_its_error_and_claims_nothing) {
   TestDatabase database;
   auto first = open_or_fail(at(database.url()));

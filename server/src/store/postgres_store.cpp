@@ -791,13 +791,23 @@ void note_once(std::vector<std::string>& keys, const std::string& key) {
 
 // Runs a read: BEGIN (`begin`: one snapshot), the steps, COMMIT, in one round trip; returns the
 // steps' results (without those of BEGIN and COMMIT).
+//
+// A read on a connection that had been idle is made once more on a new connection when the old
+// one turns out to be gone (the database restarted, or a proxy closed it meanwhile): libpq
+// only learns that when it uses it. Safe for reads: a claim made twice only raises the room's
+// generation twice, and this store keeps the last.
 Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, std::string_view what,
                                         Sql begin = Sql::BeginRead) {
   const Deadline deadline = deadline_after(c.timeout);
-  if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
   steps.insert(steps.begin(), Step{begin, {}});
   steps.push_back(Step{Sql::Commit, {}});
+  const bool reused = c.connected() && c.prepared;
+  if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
   PipelineOutcome outcome = run_pipeline(c, steps, what, deadline);
+  if (outcome.error && !outcome.answered && reused && SteadyClock::now() < deadline) {
+    if (auto ready = ensure_ready(c, deadline); !ready) return ready.error();
+    outcome = run_pipeline(c, steps, what, deadline);
+  }
   if (outcome.error) return *outcome.error;
   std::vector<ResultPtr> results;
   for (std::size_t i = 1; i + 1 < outcome.results.size(); ++i) results.push_back(std::move(outcome.results[i]));
