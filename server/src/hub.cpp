@@ -352,6 +352,15 @@ void Hub::commit_at(Millis now, bool paced) {
     return;
   }
   if (!has_work()) return;
+  // At most one store round trip per pass, so the loop goes back to every socket in between:
+  // the commit when there are writes, else the reads; reads that waited behind a commit go
+  // first in the next pass, which the edge runs at once.
+  if (has_reads() && (batch_.empty() || reads_deferred_)) {
+    reads_deferred_ = false;
+    read_and_resume();
+    if (has_work()) waker_.commit_soon();
+    return;
+  }
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
     Result<store::Done> committed = store_->commit(batch_);
@@ -386,7 +395,14 @@ void Hub::commit_at(Millis now, bool paced) {
   commit_waiters_.clear();
   for (auto& then : waiters) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
-  if (store_) read_and_resume();
+  if (has_reads()) {
+    reads_deferred_ = true;
+    waker_.commit_soon();
+  }
+}
+
+bool Hub::has_reads() const {
+  return !reads_.empty() || !read_waiters_.empty() || !parked_connections_.empty();
 }
 
 // ---- store reads ------------------------------------------------------------------------------

@@ -252,10 +252,11 @@ class Hub {
   // Group commit: stores the writes of this loop pass in one transaction, then sends what was
   // held for them. A failed commit keeps everything and is retried by the next calls, at most
   // every kStoreRetryDelay (with the edge's monotonic `now`). The edge calls commit(now) after
-  // every loop pass; it then also makes the pass's store reads and resumes the input that
-  // waited for them ("Store reads" below), whose own writes are the next pass's (the hub asks
-  // the edge for one: EdgeWaker::commit_soon). commit() without `now` repeats all that until
-  // nothing is left (tests; the last flush at exit).
+  // every loop pass; in a pass without writes (or after one that committed while reads
+  // waited) it makes the store reads instead and resumes the input that waited for them
+  // ("Store reads" below). Whenever work is left for another pass the hub asks the edge for
+  // one (EdgeWaker::commit_soon). commit() without `now` repeats passes until nothing is left
+  // (tests; the last flush at exit).
   void commit();
   void commit(Millis now);
   // Calls `then(true)` once every write recorded so far is stored (after the commit that
@@ -266,9 +267,10 @@ class Hub {
   // ---- Store reads ---------------------------------------------------------------------------
   // Handlers never read the store. Input that needs stored state — a room's first join since
   // start-up, a session this process has forgotten — is parked (Connection::parked) and what it
-  // needs joins this pass's reads; commit(now) makes them all in one Store::read after the
-  // commit, then replays the parked input, which now finds everything in memory. The loop
-  // waits for the store at most twice per pass (one commit, one read), however many
+  // needs joins this pass's reads; commit(now) makes them all in one Store::read, then
+  // replays the parked input, which now finds everything in memory. A pass makes one store
+  // round trip at most: its commit when it has writes, else its reads (reads that waited
+  // behind a commit go first in the next pass, which follows at once), however many
   // connections wait. The same for HTTP:
   //
   // Calls `then` once `rooms` can be opened without reading the store (at once when they can
@@ -338,6 +340,7 @@ class Hub {
   void read_and_resume();
   void resume(Connection& connection);
   bool has_work() const;
+  bool has_reads() const;  // reads to make, or input and callbacks waiting for them
   // Something needs a loop pass (a commit, reads): asks the edge for one when nothing did yet.
   void expect_pass();
   // The store was given up: everyone waiting is told so.
@@ -379,6 +382,7 @@ class Hub {
   std::vector<ChangesPageReader> change_page_readers_;  // one per reads_.change_pages
   std::vector<std::function<void(bool readable)>> read_waiters_;  // when_rooms_loaded
   std::vector<ConnectionId> parked_connections_;        // with parked input, in parking order
+  bool reads_deferred_ = false;  // the last pass committed while reads waited: they go first
   std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);

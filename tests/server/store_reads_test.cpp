@@ -38,12 +38,16 @@ class WatchedStore final : public store::Store {
     requests.push_back(request);
     return inner_.read(request);
   }
-  Result<store::Done> commit(const store::WriteBatch& batch) override { return inner_.commit(batch); }
+  Result<store::Done> commit(const store::WriteBatch& batch) override {
+    ++commits;
+    return inner_.commit(batch);
+  }
   Result<store::Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override {
     return inner_.export_batches(writes_per_batch, sink);
   }
 
   int single_reads = 0;
+  int commits = 0;
   std::vector<store::ReadRequest> requests;  // every read(), in order
 
  private:
@@ -97,6 +101,33 @@ TEST_F(store_reads_test, joins_of_many_rooms_in_one_pass_are_one_read_and_no_han
     ASSERT_EQ(subscribed.size(), 1u);
     EXPECT_EQ(subscribed[0].room, "workflow:w" + std::to_string(i));
   }
+}
+
+TEST_F(store_reads_test, a_pass_makes_one_round_trip_its_commit_and_the_reads_follow_in_the_next) {
+  watch();
+  ConnectionId ana = connect("ana");
+  hub_->commit();
+  hub_->receive(ana, subscribe("chat:lobby"), at(1));
+  hub_->commit();
+  testing::drain_frames(*hub_, ana);
+  const std::size_t reads_before = watched_->requests.size();
+  const int commits_before = watched_->commits;
+
+  // One pass: ana writes, ben connects (his user: room must be read).
+  hub_->receive(ana, R"({"type":"chat","id":"c1","room":"chat:lobby","text":"hi"})", at(2));
+  ConnectionId ben = connect("ben");
+  const int passes_asked = edge_.commit_requests;
+  hub_->commit(at(2).mono);
+  EXPECT_EQ(watched_->commits, commits_before + 1);
+  EXPECT_EQ(watched_->requests.size(), reads_before) << "the pass committed: its reads wait for the next";
+  EXPECT_GT(edge_.commit_requests, passes_asked) << "the hub asks the edge for that next pass";
+  EXPECT_EQ(all<protocol::Ack>(testing::drain_frames(*hub_, ana)).size(), 1u);
+  EXPECT_TRUE(testing::drain_frames(*hub_, ben).empty());
+
+  hub_->commit(at(2).mono);  // the next pass: the reads, nothing else
+  EXPECT_EQ(watched_->commits, commits_before + 1);
+  EXPECT_EQ(watched_->requests.size(), reads_before + 1);
+  EXPECT_EQ(all<protocol::Connected>(testing::drain_frames(*hub_, ben)).size(), 1u);
 }
 
 TEST_F(store_reads_test, a_connection_waiting_for_a_read_keeps_the_order_of_what_it_sent) {

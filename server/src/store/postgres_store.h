@@ -10,8 +10,11 @@
 // transaction (BEGIN, every write, the trims, COMMIT) go out together in libpq's pipeline mode
 // and their results are read back together. read() answers every read of a ReadRequest (rooms,
 // sessions, change pages) in that one round trip too; an empty request makes none. The hub
-// calls commit() once per loop pass (group commit) and then read() once with the pass's reads,
-// so the loop waits on the network for at most two round trips per pass: one commit, one read.
+// makes one of the two per loop pass (hub.h "Store reads"): commit() with the pass's writes
+// (group commit), or read() with the reads its input waits for — so a pass waits on the
+// network for one round trip at most. (A second one only after a commit whose answer was
+// lost, to learn whether it made it: see Failure.) A read on a connection the server cut
+// while it was idle is made once more on a new connection.
 // Nothing waits longer than `timeout`: a call whose answer has not come by then fails (and the
 // connection is dropped, to be made again by the next call).
 //

@@ -7,7 +7,7 @@
 //
 // How the hub uses it (docs/ARCHITECTURE.md; DESIGN.md principle 6: durable without stalling
 // the loop):
-//   - reads happen once per loop pass, all together (read): a room when it is first joined
+//   - reads happen at most once per loop pass, all together (read): a room when it is first joined
 //     after start-up, a session when a connection resumes one the hub has forgotten, a page of
 //     a document's change history; the input that needed them waits meanwhile;
 //   - handlers apply a change in memory and record it in the current WriteBatch
@@ -192,8 +192,8 @@ class Store {
   // The highest fence ever handed out (0 for a new store).
   virtual Result<std::int64_t> fence_high_water() = 0;
 
-  // Every read of `request`, answered together: what the hub calls once per loop pass, after
-  // the pass's commit. This default makes one call after another (SQLite: local, no network);
+  // Every read of `request`, answered together: what the hub calls in a loop pass that has
+  // no commit to make (hub.h "Store reads"). This default makes one call after another (SQLite: local, no network);
   // PostgresStore answers all of it in one round trip (one transaction: when it fails, every
   // answer carries its error).
   virtual ReadAnswers read(const ReadRequest& request) {
