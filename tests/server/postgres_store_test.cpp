@@ -57,6 +57,24 @@ std::string password_of(const std::string& url) {
   return url.substr(colon + 1, url.find('@') - colon - 1);
 }
 
+// The server ends the store's sessions (as a restart or a failover would).
+void cut_store_sessions(const TestDatabase& database) {
+  auto cut = PostgresStore::run_admin_sql(
+      tandem::test::test_postgres_url(),
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database.name() +
+          "' AND application_name LIKE 'tandem-server %'");
+  ASSERT_TRUE(cut.ok()) << cut.error().message;
+}
+
+// A store holding sample_batch() whose session the server has just ended.
+std::unique_ptr<PostgresStore> sample_store_cut_off(const TestDatabase& database) {
+  auto store = open_or_fail(at(database.url()));
+  if (!store) return nullptr;
+  commit_or_fail(*store, sample_batch());
+  cut_store_sessions(database);
+  return store;
+}
+
 TEST(postgres_store_test, a_new_store_is_at_the_current_schema_version) {
   TestDatabase database;
   auto store = open_or_fail(at(database.url()));
@@ -170,16 +188,8 @@ TEST(postgres_store_test, the_password_is_redacted_in_urls_of_both_forms) {
 
 TEST(postgres_store_test, a_connection_the_server_cuts_is_made_again_and_nothing_is_lost_or_applied_twice) {
   TestDatabase database;
-  auto store = open_or_fail(at(database.url()));
+  auto store = sample_store_cut_off(database);
   ASSERT_TRUE(store);
-  commit_or_fail(*store, sample_batch());
-
-  // The server ends the store's session (as a restart or a failover would).
-  auto cut = PostgresStore::run_admin_sql(
-      tandem::test::test_postgres_url(),
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database.name() +
-          "' AND application_name LIKE 'tandem-server %'");
-  ASSERT_TRUE(cut.ok()) << cut.error().message;
 
   // The hub retries a failed commit with the same writes (and perhaps more after them).
   WriteBatch next;
@@ -203,14 +213,8 @@ TEST(postgres_store_test, a_connection_the_server_cuts_is_made_again_and_nothing
 
 TEST(postgres_store_test, a_read_on_a_connection_the_server_cut_while_idle_succeeds_on_a_new_one) {
   TestDatabase database;
-  auto store = open_or_fail(at(database.url()));
+  auto store = sample_store_cut_off(database);
   ASSERT_TRUE(store);
-  commit_or_fail(*store, sample_batch());
-  auto cut = PostgresStore::run_admin_sql(
-      tandem::test::test_postgres_url(),
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database.name() +
-          "' AND application_name LIKE 'tandem-server %'");
-  ASSERT_TRUE(cut.ok()) << cut.error().message;
   // libpq learns of the cut only when it uses the connection: the read is made again, once.
   auto session = store->find_session("s-1");
   ASSERT_TRUE(session.ok()) << session.error().message;

@@ -66,6 +66,13 @@ class store_reads_test : public testing::StoredHubFixture {
     start();
     watch();
   }
+  // A connection of `sub`, through its first pass, its `connected` drained.
+  ConnectionId connected(const std::string& sub) {
+    const ConnectionId id = connect(sub);
+    hub_->commit();
+    testing::drain_frames(*hub_, id);
+    return id;
+  }
   template <class M>
   static std::vector<M> all(const std::vector<protocol::ServerFrame>& frames) {
     std::vector<M> out;
@@ -132,9 +139,7 @@ TEST_F(store_reads_test, a_pass_makes_one_round_trip_its_commit_and_the_reads_fo
 
 TEST_F(store_reads_test, a_connection_waiting_for_a_read_keeps_the_order_of_what_it_sent) {
   watch();
-  ConnectionId ana = connect("ana");
-  hub_->commit();
-  testing::drain_frames(*hub_, ana);
+  ConnectionId ana = connected("ana");
   // Subscribe, then chat into the room and ping, all in one pass: the chat must not be refused
   // as not subscribed, and the pong must come after both answers.
   hub_->receive(ana, subscribe("chat:lobby"), at(1));
@@ -205,16 +210,12 @@ TEST_F(store_reads_test, a_session_forgotten_by_a_restart_is_read_once_with_what
 
 TEST_F(store_reads_test, a_connection_that_leaves_while_waiting_leaves_nothing_behind) {
   watch();
-  ConnectionId ana = connect("ana");
-  hub_->commit();
-  testing::drain_frames(*hub_, ana);
+  ConnectionId ana = connected("ana");
   hub_->receive(ana, subscribe("workflow:gone"), at(1));
   hub_->closed(ana);
   hub_->commit();
   EXPECT_EQ(hub_->rooms().find("workflow:gone"), nullptr) << "read, but nobody opened it";
-  ConnectionId ben = connect("ben");
-  hub_->commit();
-  testing::drain_frames(*hub_, ben);
+  ConnectionId ben = connected("ben");
   hub_->receive(ben, subscribe("workflow:gone"), at(2));
   hub_->commit();
   EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(*hub_, ben)).size(), 1u);
