@@ -24,7 +24,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libwebsockets-dev libcjson-dev libssl-dev libsqlite3-dev libpq-dev postgresql libhiredis-dev redis-server
+  libwebsockets-dev libcjson-dev libssl-dev libsqlite3-dev libpq-dev postgresql libhiredis-dev redis-server nginx
   googletest libgtest-dev
   libglfw3-dev libimgui-dev libgl-dev libpng-dev
   emscripten
