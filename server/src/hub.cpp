@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/cluster_message.h"
 #include "engine/local_broker.h"
 #include "handlers/handlers.h"
 #include "locks/lock_table.h"
@@ -20,6 +21,27 @@ namespace tandem::server {
 
 namespace {
 constexpr std::size_t kMaxCloseReasonBytes = 123;  // RFC 6455 §5.5: 125-byte control payload - code
+
+// The room a client message is about; null for those about none (auth, ping).
+const std::string* room_named_by(const protocol::ClientMessage& message) {
+  return std::visit(
+      [](const auto& m) -> const std::string* {
+        if constexpr (requires { m.room.size(); }) {
+          return &m.room;
+        } else {
+          return nullptr;
+        }
+      },
+      message);
+}
+
+// What one loop pass ships to a remote member's instance at most per take (everything queued).
+constexpr std::size_t kShipBudget = std::size_t{1} << 30;
+
+template <class... Ts>
+struct Overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 }
 
 std::string close_reason(std::string_view reason) {
@@ -137,7 +159,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
   const ConnectionId id = next_id_++;
   Connection& c = connections_[id];
   c.id = id;
-  c.wire_id = "c" + std::to_string(id);
+  c.wire_id = "c" + std::to_string(id) + wire_suffix_;
   c.peer = request.peer;
   c.presented_session = request.session;
   c.opened_at = now.mono;
@@ -206,6 +228,15 @@ bool Hub::handle(Connection& c, std::string_view text, Now now) {
                    request_id, now);
     return true;
   }
+  if (directory_ && c.auth == AuthState::Authenticated) {
+    if (const std::string* room = room_named_by(frame->message)) {
+      switch (route(c, *room, frame->message, text, request_id, now)) {
+        case Route::Here: break;
+        case Route::Elsewhere: return true;
+        case Route::Wait: return false;
+      }
+    }
+  }
   if (needs_reads(c, frame.value(), now)) return false;
   if (request_id && sessions_.was_applied(c.session, *request_id)) {
     // A resend (after a reconnect) of a request this session already applied: answered again,
@@ -260,7 +291,13 @@ void Hub::closed(ConnectionId id) {
   }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
   for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
-  if (c.auth == AuthState::Authenticated) {
+  for (const std::string& owner : c.attached_to)  // its remote memberships end too
+    link_->send(owner, cluster::encode(cluster::Detach{directory_->instance(), c.id}));
+  if (c.remote) {  // not one of this instance's sockets: not counted, its session lives there
+    remote_members_.erase({c.remote->instance, c.remote->connection});
+    remote_wire_ids_.erase(c.wire_id);
+    sessions_.detach(c.session, c.id, last_now_.mono);
+  } else if (c.auth == AuthState::Authenticated) {
     --authenticated_;
     metrics_.user_disconnected(c.user.id);
     sessions_.detach(c.session, c.id, last_now_.mono);
@@ -329,13 +366,19 @@ void Hub::commit() {
   // Input resumed after a read may write and read again: repeat while commits succeed (a
   // bounded number of rounds: each resumes everything that waited).
   constexpr int kMaxRounds = 16;
+  receive_from_cluster();
   for (int round = 0; round < kMaxRounds && has_work() && !store_failed_; ++round) {
     commit_at(last_now_.mono, false);
     if (failed_commits_ > 0) break;
   }
+  flush_to_cluster();
 }
 
-void Hub::commit(Millis now) { commit_at(now, true); }
+void Hub::commit(Millis now) {
+  receive_from_cluster();
+  commit_at(now, true);
+  flush_to_cluster();
+}
 
 void Hub::after_commit(std::function<void(bool stored)> then) {
   if (!store_) return then(true);
@@ -402,7 +445,7 @@ void Hub::commit_at(Millis now, bool paced) {
 }
 
 bool Hub::has_reads() const {
-  return !reads_.empty() || !read_waiters_.empty() || !parked_connections_.empty();
+  return !reads_.empty() || !read_waiters_.empty() || !parked_connections_.empty() || !owners_needed_.empty();
 }
 
 // ---- store reads ------------------------------------------------------------------------------
@@ -478,6 +521,7 @@ void Hub::park(Connection& c, Connection::ParkedInput input) {
 }
 
 void Hub::read_and_resume() {
+  learn_owners();
   if (!reads_.empty()) {
     const store::ReadRequest request = std::exchange(reads_, {});
     auto page_readers = std::exchange(change_page_readers_, {});
@@ -501,6 +545,7 @@ void Hub::read_and_resume() {
   for (ConnectionId id : std::exchange(parked_connections_, {}))
     if (Connection* c = find(id)) resume(*c);
   // What nobody used (its input went away) is not kept: a later need reads it again.
+  std::erase_if(owners_, [](const auto& known) { return known.second.empty(); });  // asking failed
   rooms_.forget_loaded();
   stored_sessions_.clear();
   looked_up_sessions_.clear();
@@ -617,6 +662,7 @@ void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view
   metrics_.close_sent(code.code);
   if (queued == QueuedFrames::Drop) {
     c.outbound.clear();
+    if (c.remote) return wake(c);  // its instance closes the socket (flush_to_cluster)
     waker_.abandon(c.id);  // wake() alone waits for a writable socket, which may never come
     return;
   }
@@ -700,6 +746,18 @@ Connection* Hub::find(ConnectionId id) {
 }
 
 Connection* Hub::find_by_wire_id(std::string_view wire_id) {
+  if (auto remote = remote_wire_ids_.find(std::string(wire_id)); remote != remote_wire_ids_.end())
+    return find(remote->second);
+  if (!wire_suffix_.empty()) {  // several instances: ours end with "-<instance>"
+    if (!wire_id.ends_with(wire_suffix_)) return nullptr;
+    wire_id.remove_suffix(wire_suffix_.size());
+    Connection* c = find_by_wire_id_here(wire_id);
+    return c != nullptr && !c->remote ? c : nullptr;
+  }
+  return find_by_wire_id_here(wire_id);
+}
+
+Connection* Hub::find_by_wire_id_here(std::string_view wire_id) {
   if (wire_id.size() < 2 || wire_id.size() > 21 || wire_id[0] != 'c') return nullptr;
   ConnectionId id = 0;
   for (char ch : wire_id.substr(1)) {
@@ -707,16 +765,190 @@ Connection* Hub::find_by_wire_id(std::string_view wire_id) {
     id = id * 10 + static_cast<ConnectionId>(ch - '0');  // 20 digits fit: at most 19 significant here
   }
   Connection* c = find(id);
-  return c && c->wire_id == wire_id ? c : nullptr;  // "c007" is not c7
+  return c && c->wire_id == std::string(wire_id) + wire_suffix_ ? c : nullptr;  // "c007" is not c7
 }
 
 HubStats Hub::stats() const {
   return HubStats{connections_.size(), authenticated_};
 }
 
+// ---- several instances ------------------------------------------------------------------------
+
+void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {
+  directory_ = &directory;
+  link_ = &link;
+  wire_suffix_ = "-" + directory.instance();  // connection ids unique across instances
+}
+
+Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::ClientMessage& message,
+                      std::string_view text, const std::optional<std::string>& request_id, Now now) {
+  if (!c.remote) {
+    if (auto known = c.forwarded.find(room); known != c.forwarded.end()) {
+      forward(c, known->second, text);
+      if (std::holds_alternative<protocol::Unsubscribe>(message)) c.forwarded.erase(known);
+      return Route::Elsewhere;
+    }
+  }
+  if (rooms_.find(room) != nullptr) return Route::Here;  // live here: this instance runs it
+  auto owner = owners_.find(room);
+  if (owner == owners_.end()) {
+    need_owner(room);
+    return Route::Wait;
+  }
+  if (owner->second == directory_->instance()) return Route::Here;
+  if (owner->second.empty()) {
+    protocol_error(c, Error{std::string(protocol::errc::internal),
+                            "room \"" + room + "\" is unavailable: the room directory cannot be reached; try again"},
+                   request_id, now);
+    return Route::Elsewhere;
+  }
+  if (c.remote) {  // forwarded here, but another instance owns the room now
+    protocol_error(c, Error{std::string(protocol::errc::internal),
+                            "room \"" + room + "\" moved to another instance; subscribe again"},
+                   request_id, now);
+    return Route::Elsewhere;
+  }
+  forward(c, owner->second, text);
+  if (std::holds_alternative<protocol::Subscribe>(message)) c.forwarded[room] = owner->second;
+  return Route::Elsewhere;
+}
+
+void Hub::forward(Connection& c, const std::string& owner, std::string_view text) {
+  const std::string& self = directory_->instance();
+  if (std::find(c.attached_to.begin(), c.attached_to.end(), owner) == c.attached_to.end()) {
+    link_->send(owner, cluster::encode(cluster::Attach{self, c.id, {c.wire_id, c.user, c.rooms, c.perms, c.session}}));
+    c.attached_to.push_back(owner);
+  }
+  link_->send(owner, cluster::encode(cluster::Frame{self, c.id, std::string(text)}));
+}
+
+void Hub::need_owner(const std::string& room) {
+  if (std::find(owners_needed_.begin(), owners_needed_.end(), room) != owners_needed_.end()) return;
+  expect_pass();
+  owners_needed_.push_back(room);
+}
+
+void Hub::learn_owners() {
+  if (owners_needed_.empty()) return;
+  const std::vector<std::string> rooms = std::exchange(owners_needed_, {});
+  auto owners = directory_->acquire(rooms);
+  if (!owners) LOG_ERROR("cluster: cannot learn who owns %zu room(s): %s", rooms.size(), owners.error().message.c_str());
+  // An empty owner: asking failed; the waiting input is answered so, and forgotten after.
+  for (std::size_t i = 0; i < rooms.size(); ++i) owners_[rooms[i]] = owners ? owners.value().at(i) : std::string();
+}
+
+void Hub::receive_from_cluster() {
+  if (!link_) return;
+  for (std::string& bytes : link_->receive()) {
+    auto decoded = cluster::decode(bytes);
+    if (!decoded) {
+      LOG_WARN("cluster: %s", decoded.error().message.c_str());
+      continue;
+    }
+    cluster::Message message = std::move(decoded).value();
+    std::visit(
+        Overloaded{
+            [&](cluster::Attach& m) {  // a client elsewhere talks to rooms this instance owns
+              auto [known, created] = remote_members_.try_emplace({m.from, m.connection}, 0);
+              if (!created) return;
+              const ConnectionId id = next_id_++;
+              known->second = id;
+              Connection& c = connections_[id];
+              c.id = id;
+              c.wire_id = std::move(m.identity.wire_id);
+              c.peer = "instance " + m.from;
+              c.auth = AuthState::Authenticated;
+              c.opened_at = last_now_.mono;
+              c.user = std::move(m.identity.user);
+              c.rooms = std::move(m.identity.rooms);
+              c.perms = std::move(m.identity.perms);
+              c.session = std::move(m.identity.session);
+              c.remote = Connection::RemoteOrigin{m.from, m.connection};
+              sessions_.adopt(c.session, c.user.id, id);
+              remote_wire_ids_[c.wire_id] = id;
+            },
+            [&](cluster::Frame& m) {
+              if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
+                receive(known->second, m.text, last_now_);
+            },
+            [&](cluster::Detach& m) {
+              if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
+                closed(known->second);
+            },
+            [&](cluster::Deliver& m) {  // what an owner sent this instance's clients
+              std::vector<Bytes> frames;
+              frames.reserve(m.frames.size());
+              for (std::string& frame : m.frames) frames.push_back(std::make_shared<const std::string>(std::move(frame)));
+              for (const cluster::Deliver::Recipient& recipient : m.recipients) {
+                Connection* c = find(recipient.connection);
+                if (c == nullptr || c->remote) continue;  // gone meanwhile
+                for (std::uint32_t index : recipient.frames) send(*c, frames[index]);
+              }
+            },
+            [&](cluster::Close& m) {
+              Connection* c = find(m.connection);
+              if (c == nullptr || c->remote) return;
+              const protocol::CloseCode code{m.code, m.reason, true, false};
+              close(*c, code, m.reason);
+            },
+        },
+        message);
+  }
+}
+
+void Hub::flush_to_cluster() {
+  if (!link_) return;
+  const std::string& self = directory_->instance();
+  // One deliver per instance: each distinct frame once (a room event to 100 members there is
+  // sent once), then per member the frames it gets, in order.
+  struct Bundle {
+    cluster::Deliver deliver;
+    std::unordered_map<const std::string*, std::uint32_t> index;
+  };
+  std::map<std::string, Bundle> bundles;
+  std::vector<Bytes> shipped;  // keeps each frame alive (and its address unique) until sent
+  std::vector<ConnectionId> closing;
+  for (ConnectionId id : std::exchange(remote_dirty_, {})) {
+    Connection* c = find(id);
+    if (c == nullptr || !c->remote) continue;
+    c->wake_pending = false;
+    Bundle& bundle = bundles[c->remote->instance];
+    cluster::Deliver::Recipient recipient{c->remote->connection, {}};
+    while (!c->outbound.empty()) {
+      c->outbound.take_batch(kShipBudget, batch_parts_);
+      for (Bytes& part : batch_parts_) {
+        auto [at, fresh] = bundle.index.try_emplace(part.get(), static_cast<std::uint32_t>(bundle.deliver.frames.size()));
+        if (fresh) bundle.deliver.frames.push_back(*part);
+        recipient.frames.push_back(at->second);
+        shipped.push_back(std::move(part));
+      }
+      batch_parts_.clear();
+    }
+    if (!recipient.frames.empty()) bundle.deliver.recipients.push_back(std::move(recipient));
+    if (c->close) closing.push_back(id);
+  }
+  for (auto& [instance, bundle] : bundles) {
+    if (bundle.deliver.recipients.empty()) continue;
+    bundle.deliver.from = self;
+    link_->send(instance, cluster::encode(bundle.deliver));
+  }
+  for (ConnectionId id : closing) {
+    Connection* c = find(id);
+    if (c == nullptr) continue;
+    link_->send(c->remote->instance,
+                cluster::encode(cluster::Close{self, c->remote->connection, c->close->code, c->close->reason}));
+    closed(id);
+  }
+  link_->flush();
+}
+
 void Hub::wake(Connection& c) {
   if (c.wake_pending) return;
   c.wake_pending = true;
+  if (c.remote) {  // shipped to its instance at the end of the pass
+    remote_dirty_.push_back(c.id);
+    return;
+  }
   waker_.wake(c.id);
 }
 

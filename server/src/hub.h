@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@
 
 #include "config.h"
 #include "engine/broker.h"
+#include "engine/cluster.h"
 #include "engine/lock_engine.h"
 #include "engine/presence_engine.h"
 #include "frame_queue.h"
@@ -109,6 +111,18 @@ struct Connection {
     bool token_at_upgrade = false;  // text is ?token= (authenticate with presented_session)
   };
   std::deque<ParkedInput> parked;
+
+  // Several instances (engine/cluster.h).
+  struct RemoteOrigin {
+    std::string instance;        // where the client's socket is
+    ConnectionId connection = 0;  // its id there
+  };
+  // Set on a remote member: this instance owns rooms the client uses, its socket is elsewhere.
+  std::optional<RemoteOrigin> remote;
+  // On the client's own instance: rooms another instance owns that this client talks to
+  // (room -> owner), and the owners it is attached to (told `detach` when it goes).
+  std::unordered_map<std::string, std::string> forwarded;
+  std::vector<std::string> attached_to;
 };
 
 class Hub;
@@ -264,6 +278,14 @@ class Hub {
   // connections (HTTP publish). Without a store: at once, true.
   void after_commit(std::function<void(bool stored)> then);
 
+  // ---- Several instances (engine/cluster.h, docs/SCALING.md) ----------------------------------
+  // With a directory and a link this hub runs only the rooms it owns: a client's message about
+  // a room another instance owns is forwarded there (the client attached once), and what that
+  // owner sends back is queued on the client's socket. Messages from other instances' clients
+  // about rooms this hub owns arrive as remote members. The owner of a room nobody knows yet is
+  // learned with the pass's reads (the input waits, parked). Both outlive the hub.
+  void attach_cluster(RoomDirectory& directory, ClusterLink& link);
+
   // ---- Store reads ---------------------------------------------------------------------------
   // Handlers never read the store. Input that needs stored state — a room's first join since
   // start-up, a session this process has forgotten — is parked (Connection::parked) and what it
@@ -329,6 +351,15 @@ class Hub {
   void wake(Connection& connection);
   // Decodes and handles one message; false when it must wait for store reads (nothing done).
   bool handle(Connection& connection, std::string_view text, Now now);
+  // Several instances: what to do with a message about `room`.
+  enum class Route { Here, Elsewhere, Wait };  // Elsewhere: forwarded, or answered
+  Route route(Connection& connection, const std::string& room, const protocol::ClientMessage& message,
+              std::string_view text, const std::optional<std::string>& request_id, Now now);
+  void forward(Connection& connection, const std::string& owner, std::string_view text);
+  void receive_from_cluster();
+  void flush_to_cluster();
+  void need_owner(const std::string& room);
+  void learn_owners();
   // The store reads `frame` needs before it can be handled, added to this pass's; true when
   // it must wait for them.
   bool needs_reads(const Connection& connection, const protocol::ClientFrame& frame, Now now);
@@ -383,6 +414,16 @@ class Hub {
   std::vector<std::function<void(bool readable)>> read_waiters_;  // when_rooms_loaded
   std::vector<ConnectionId> parked_connections_;        // with parked input, in parking order
   bool reads_deferred_ = false;  // the last pass committed while reads waited: they go first
+  // Several instances (attach_cluster).
+  RoomDirectory* directory_ = nullptr;
+  ClusterLink* link_ = nullptr;
+  std::unordered_map<std::string, std::string> owners_;  // room -> its owner, as learned
+  std::vector<std::string> owners_needed_;                // rooms whose owner this pass must learn
+  std::map<std::pair<std::string, ConnectionId>, ConnectionId> remote_members_;  // (instance, id there) -> id here
+  std::vector<ConnectionId> remote_dirty_;  // remote members with frames to ship this pass
+  std::unordered_map<std::string, ConnectionId> remote_wire_ids_;  // remote members by wire id
+  std::string wire_suffix_;  // "-<instance>" with several instances: wire ids unique across them
+  Connection* find_by_wire_id_here(std::string_view wire_id);
   std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);

@@ -38,6 +38,13 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
   return SessionClaim{std::move(id), SessionStart::New, std::nullopt};
 }
 
+void SessionBook::adopt(const std::string& session, std::string_view user, ConnectionId connection) {
+  auto [it, created] = sessions_.try_emplace(session, Entry{std::string(user), connection, std::nullopt, {}, {}, {}});
+  if (created) return;
+  it->second.connection = connection;
+  it->second.resumable_until.reset();
+}
+
 bool SessionBook::needs_lookup(const std::string& wanted, Millis now) const {
   auto it = sessions_.find(wanted);
   return it == sessions_.end() || (it->second.resumable_until && now >= *it->second.resumable_until);

@@ -62,6 +62,10 @@ class SessionBook {
   SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
                      IdSource& ids, Millis now, const store::SessionRecord* stored = nullptr);
 
+  // Several instances: `connection` is a remote member carrying `session` (its client is on
+  // another instance, which claimed the session). Kept here so requests it sends to rooms this
+  // instance owns are deduplicated too; detach() as any other when it goes.
+  void adopt(const std::string& session, std::string_view user, ConnectionId connection);
   // Idempotent requests: `request_id` was applied in `session`. The last dedup_window ids are
   // kept for stored changes (`durable`) and, separately, as many for the rest.
   void remember_applied(std::string_view session, const std::string& request_id, bool durable = true);

@@ -1,0 +1,65 @@
+// server/src/engine/cluster.h — the two seams several instances share rooms through
+// (docs/SCALING.md): who owns which room (RoomDirectory), and messages between instances
+// (ClusterLink). Without them (one instance) the hub serves every room itself and nothing here
+// runs. The Redis engine implements both; tests link hubs in one process.
+//
+// One owner per room: the instance that owns a room runs all of its logic (seq, document,
+// locks, presence, typing, streams) as a single instance does. Another instance whose client
+// sends a message about that room forwards it to the owner ("attach" the connection once, then
+// its frames); the owner treats that connection as a remote member, and ships what it sends to
+// it back to the client's instance, which queues it on the client's socket.
+//
+// Everything here runs on the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tandem/result.h"
+
+namespace tandem::server {
+
+// Which instance owns which room.
+// EXPIRY: the directory owns leases: a room's owner must renew() its rooms at least every
+//   lease / 3; a lease not renewed in time is free, and the next acquire() by any instance
+//   takes it (an instance that died loses its rooms within one lease).
+// GUARANTEES: at most one instance holds an unexpired lease on a room at a time, as the
+//   directory's clock sees it. An owner paused past its lease may still believe it owns the
+//   room; the store's writer claim (store/store.h WRITERS) makes that safe: its commits fail.
+// FAILURE: a call that fails returns an error and changes nothing; the caller keeps serving
+//   what it owns until it would have had to renew, and retries.
+class RoomDirectory {
+ public:
+  virtual ~RoomDirectory() = default;
+
+  // This instance's id (unique among the instances sharing the directory).
+  virtual const std::string& instance() const = 0;
+  // For each room, its owner: this instance when it held the lease or has just taken it (the
+  // room was free), else the instance that holds it. Answers in request order.
+  virtual Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) = 0;
+  // Renews this instance's leases on `rooms`; returns those it no longer holds.
+  virtual Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) = 0;
+  // Gives rooms up (this instance forgot them), so any instance can take them at once. Best
+  // effort: a lease not given up simply runs out.
+  virtual void release(const std::vector<std::string>& rooms) = 0;
+};
+
+// Messages between instances: every instance has an inbox.
+// DELIVERY: at most once, in send order between two instances; a message may be lost when
+//   the link breaks (the Redis engine reports a reconnect: clients of the instances involved
+//   are closed to reconnect and recover by seq).
+// FAILURE: send() never blocks: messages are queued and flushed together by flush().
+class ClusterLink {
+ public:
+  virtual ~ClusterLink() = default;
+
+  virtual const std::string& instance() const = 0;
+  virtual void send(const std::string& to_instance, std::string message) = 0;
+  // Sends what send() queued (one round trip with Redis).
+  virtual void flush() = 0;
+  // The messages that arrived since the last call, oldest first.
+  virtual std::vector<std::string> receive() = 0;
+};
+
+}  // namespace tandem::server

@@ -1,0 +1,72 @@
+// server/src/engine/cluster_message.h — what instances say to each other over a ClusterLink
+// (engine/cluster.h), and its encoding: a kind byte, then fields as netstrings
+// ("<length>:<bytes>"), so any bytes (frames, JSON) travel unescaped.
+//
+//   attach   edge → owner   a client connection starts talking to rooms the owner runs:
+//                           its connection id and wire id, and who it is (user, the token's
+//                           room patterns and permissions, its session)
+//   frame    edge → owner   one message the client sent, as it sent it
+//   detach   edge → owner   the client connection is gone
+//   deliver  owner → edge   what the owner sent to remote members in one loop pass: each
+//                           distinct frame once, then per connection the frames it gets, in order
+//   close    owner → edge   close the client connection with this code and reason
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/protocol/messages.h"
+#include "tandem/result.h"
+
+namespace tandem::server::cluster {
+
+enum class Kind : char { Attach = 'a', Frame = 'f', Detach = 'd', Deliver = 'v', Close = 'c' };
+
+// Who a connection is, as the owner needs it to run its requests.
+struct Identity {
+  std::string wire_id;  // `connection_id` as the client knows it
+  protocol::UserInfo user;
+  std::vector<std::string> rooms;  // the token's room patterns
+  std::vector<std::string> perms;
+  std::string session;
+};
+
+struct Attach {
+  std::string from;  // the edge instance
+  std::uint64_t connection = 0;  // the connection's id on the edge
+  Identity identity;
+};
+struct Frame {
+  std::string from;
+  std::uint64_t connection = 0;
+  std::string text;
+};
+struct Detach {
+  std::string from;
+  std::uint64_t connection = 0;
+};
+struct Deliver {
+  std::string from;  // the owner
+  std::vector<std::string> frames;  // each distinct frame once
+  struct Recipient {
+    std::uint64_t connection = 0;  // on the edge
+    std::vector<std::uint32_t> frames;  // indices into `frames`, in send order
+  };
+  std::vector<Recipient> recipients;
+};
+struct Close {
+  std::string from;
+  std::uint64_t connection = 0;
+  int code = 0;
+  std::string reason;
+};
+
+using Message = std::variant<Attach, Frame, Detach, Deliver, Close>;
+
+std::string encode(const Message& message);
+// Refuses anything malformed (another version's message, a truncated one) with a message.
+Result<Message> decode(std::string_view bytes);
+
+}  // namespace tandem::server::cluster

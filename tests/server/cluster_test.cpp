@@ -1,0 +1,216 @@
+// cluster_test.cpp — two hubs as two instances (engine/cluster.h, docs/SCALING.md): the room's
+// owner runs it, the other instance forwards its client's messages there and queues what comes
+// back on the client's socket. Ana is on instance a, Ben on instance b; they share workflow:1
+// (owned by a, where it was first used): subscribe, presence both ways, chat, a lock denied
+// naming its holder, and Ben leaving. The hubs run in one process, joined by an in-process link
+// and directory (the Redis engine's are tested against a real Redis).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/cluster.h"
+#include "fakes.h"
+#include "hub.h"
+
+namespace tandem::server {
+namespace {
+
+constexpr UnixMillis kWall = 1700000000000;
+
+// Every instance's inbox, and who owns which room (the first instance to ask).
+struct Network {
+  std::map<std::string, std::deque<std::string>> inboxes;
+  std::map<std::string, std::string> owners;
+};
+
+class InProcessLink final : public ClusterLink {
+ public:
+  InProcessLink(Network& network, std::string instance) : network_(network), instance_(std::move(instance)) {}
+  const std::string& instance() const override { return instance_; }
+  void send(const std::string& to, std::string message) override { queued_.emplace_back(to, std::move(message)); }
+  void flush() override {
+    for (auto& [to, message] : queued_) network_.inboxes[to].push_back(std::move(message));
+    queued_.clear();
+  }
+  std::vector<std::string> receive() override {
+    auto& inbox = network_.inboxes[instance_];
+    std::vector<std::string> out(std::make_move_iterator(inbox.begin()), std::make_move_iterator(inbox.end()));
+    inbox.clear();
+    return out;
+  }
+
+ private:
+  Network& network_;
+  std::string instance_;
+  std::vector<std::pair<std::string, std::string>> queued_;
+};
+
+class InProcessDirectory final : public RoomDirectory {
+ public:
+  InProcessDirectory(Network& network, std::string instance) : network_(network), instance_(std::move(instance)) {}
+  const std::string& instance() const override { return instance_; }
+  Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) override {
+    std::vector<std::string> owners;
+    for (const std::string& room : rooms) owners.push_back(network_.owners.try_emplace(room, instance_).first->second);
+    return owners;
+  }
+  Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) override {
+    std::vector<std::string> lost;
+    for (const std::string& room : rooms)
+      if (network_.owners[room] != instance_) lost.push_back(room);
+    return lost;
+  }
+  void release(const std::vector<std::string>& rooms) override {
+    for (const std::string& room : rooms)
+      if (network_.owners[room] == instance_) network_.owners.erase(room);
+  }
+
+ private:
+  Network& network_;
+  std::string instance_;
+};
+
+// One instance: a hub with its edge, link and directory.
+struct Instance {
+  Instance(Network& network, const std::string& name, const Settings& settings)
+      : link(network, name), directory(network, name), hub(settings, ids, edge) {
+    hub.attach_cluster(directory, link);
+  }
+  testing::FakeEdge edge;
+  testing::CountingIds ids;
+  InProcessLink link;
+  InProcessDirectory directory;
+  Hub hub;
+};
+
+class cluster_test : public ::testing::Test {
+ protected:
+  cluster_test() {
+    settings_.jwt_secret = std::string(testing::kSecret);
+    a_ = std::make_unique<Instance>(network_, "a", settings_);
+    b_ = std::make_unique<Instance>(network_, "b", settings_);
+  }
+  Now now() const { return Now{Millis(1000 + step_ * 10), kWall + step_ * 10}; }
+  // Loop passes on both instances until no message is in flight between them.
+  void settle() {
+    for (int round = 0; round < 10; ++round) {
+      ++step_;
+      for (Instance* i : {a_.get(), b_.get()}) {
+        i->hub.tick(now());
+        i->hub.commit();
+      }
+      bool in_flight = false;
+      for (const auto& [name, inbox] : network_.inboxes) in_flight = in_flight || !inbox.empty();
+      if (!in_flight) return;
+    }
+    FAIL() << "messages still in flight after 10 rounds";
+  }
+  ConnectionId connect(Instance& on, const std::string& sub) {
+    OpenRequest request;
+    request.token = testing::token_for(sub, kWall / 1000 + 3600);
+    const ConnectionId id = on.hub.open(request, now());
+    settle();
+    testing::drain_frames(on.hub, id);
+    return id;
+  }
+  template <class M>
+  static std::vector<M> all(const std::vector<protocol::ServerFrame>& frames) {
+    std::vector<M> out;
+    for (const auto& f : frames)
+      if (const M* m = std::get_if<M>(&f.message)) out.push_back(*m);
+    return out;
+  }
+  static std::vector<std::string> users_of(const std::vector<protocol::PresenceMember>& members) {
+    std::vector<std::string> users;
+    for (const auto& m : members) users.push_back(m.user.id);
+    std::sort(users.begin(), users.end());
+    return users;
+  }
+  void send(Instance& on, ConnectionId id, const std::string& text) {
+    on.hub.receive(id, text, now());
+    settle();
+  }
+
+  Settings settings_;
+  Network network_;
+  std::unique_ptr<Instance> a_;
+  std::unique_ptr<Instance> b_;
+  std::int64_t step_ = 0;
+};
+
+TEST_F(cluster_test, users_on_two_instances_share_a_room_run_by_its_owner) {
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  EXPECT_EQ(network_.owners["workflow:1"], "a") << "the first instance to use a room owns it";
+  EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+
+  // Ben, on b, joins the room a runs: his subscribe goes to a, the answers come back to him.
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  EXPECT_EQ(b_->hub.rooms().find("workflow:1"), nullptr) << "b does not run a room a owns";
+  auto to_ben = testing::drain_frames(b_->hub, ben);
+  ASSERT_EQ(all<protocol::Subscribed>(to_ben).size(), 1u);
+  auto ben_sees = all<protocol::PresenceSnapshot>(to_ben);
+  ASSERT_EQ(ben_sees.size(), 1u);
+  EXPECT_EQ(users_of(ben_sees[0].members), (std::vector<std::string>{"ana", "ben"}));
+  auto ana_sees = all<protocol::PresenceDiff>(testing::drain_frames(a_->hub, ana));
+  ASSERT_EQ(ana_sees.size(), 1u);
+  EXPECT_EQ(users_of(ana_sees[0].joins), (std::vector<std::string>{"ben"}));
+  ASSERT_EQ(ana_sees[0].joins[0].metas.size(), 1u);
+  EXPECT_EQ(ana_sees[0].joins[0].metas[0].connection, "c1-b") << "connection ids name their instance";
+
+  // Chat from Ben reaches both, in the room's order, and Ben's ack comes back.
+  send(*b_, ben, R"({"type":"chat","id":"m1","room":"workflow:1","text":"hello from b"})");
+  auto ben_frames = testing::drain_frames(b_->hub, ben);
+  ASSERT_EQ(all<protocol::ChatMessage>(ben_frames).size(), 1u);
+  EXPECT_EQ(all<protocol::Ack>(ben_frames).size(), 1u);
+  auto ana_chat = all<protocol::ChatMessage>(testing::drain_frames(a_->hub, ana));
+  ASSERT_EQ(ana_chat.size(), 1u);
+  EXPECT_EQ(ana_chat[0].text, "hello from b");
+  EXPECT_EQ(ana_chat[0].user, "ben");
+
+  // One lock table: Ana holds n1, Ben is denied and told it is Ana's.
+  send(*a_, ana, R"({"type":"lock","id":"l","room":"workflow:1","resource":"node:n1"})");
+  EXPECT_EQ(all<protocol::LockGranted>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+  send(*b_, ben, R"({"type":"lock","id":"l","room":"workflow:1","resource":"node:n1"})");
+  auto denied = all<protocol::LockDenied>(testing::drain_frames(b_->hub, ben));
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].holder.user, "ana");
+
+  // Ben's socket closes on b: a hears it, and he leaves the room's presence.
+  b_->hub.closed(ben);
+  settle();
+  auto left = all<protocol::PresenceDiff>(testing::drain_frames(a_->hub, ana));
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(users_of(left[0].leaves), (std::vector<std::string>{"ben"}));
+}
+
+TEST_F(cluster_test, a_broadcast_to_members_on_another_instance_crosses_once_per_pass) {
+  const ConnectionId ana = connect(*a_, "ana");
+  std::vector<ConnectionId> on_b;
+  for (int i = 0; i < 5; ++i) on_b.push_back(connect(*b_, "user" + std::to_string(i)));
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"chat:lobby"})");
+  for (ConnectionId c : on_b) send(*b_, c, R"({"type":"subscribe","id":"s","room":"chat:lobby"})");
+  for (ConnectionId c : on_b) testing::drain_frames(b_->hub, c);
+  testing::drain_frames(a_->hub, ana);
+
+  a_->hub.receive(ana, R"({"type":"chat","id":"m","room":"chat:lobby","text":"to everyone"})", now());
+  a_->hub.commit();
+  // One message to b carries the chat event once for its five members.
+  ASSERT_EQ(network_.inboxes["b"].size(), 1u);
+  const std::string& deliver = network_.inboxes["b"].front();
+  std::size_t copies = 0;
+  for (auto at = deliver.find("to everyone"); at != std::string::npos; at = deliver.find("to everyone", at + 1)) ++copies;
+  EXPECT_EQ(copies, 1u);
+  settle();
+  for (ConnectionId c : on_b) EXPECT_EQ(all<protocol::ChatMessage>(testing::drain_frames(b_->hub, c)).size(), 1u);
+}
+
+}  // namespace
+}  // namespace tandem::server
