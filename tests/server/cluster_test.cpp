@@ -120,10 +120,7 @@ class cluster_test : public ::testing::Test {
   }
   template <class M>
   static std::vector<M> all(const std::vector<protocol::ServerFrame>& frames) {
-    std::vector<M> out;
-    for (const auto& f : frames)
-      if (const M* m = std::get_if<M>(&f.message)) out.push_back(*m);
-    return out;
+    return testing::messages_of<M>(frames);
   }
   static std::vector<std::string> users_of(const std::vector<protocol::PresenceMember>& members) {
     std::vector<std::string> users;

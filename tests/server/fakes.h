@@ -41,6 +41,15 @@ inline std::vector<protocol::ServerFrame> drain_frames(Hub& hub, ConnectionId id
   return out;
 }
 
+// The messages of type M among `frames`, in order.
+template <class M>
+std::vector<M> messages_of(const std::vector<protocol::ServerFrame>& frames) {
+  std::vector<M> out;
+  for (const auto& f : frames)
+    if (const M* m = std::get_if<M>(&f.message)) out.push_back(*m);
+  return out;
+}
+
 // header.payload.signature with an HMAC-SHA256 over whatever JSON the test wants, so tests can
 // build tokens the minter would never produce (alg none, RS256, missing claims).
 inline std::string signed_token(std::string_view header_json, std::string_view payload_json,

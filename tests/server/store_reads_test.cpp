@@ -75,10 +75,7 @@ class store_reads_test : public testing::StoredHubFixture {
   }
   template <class M>
   static std::vector<M> all(const std::vector<protocol::ServerFrame>& frames) {
-    std::vector<M> out;
-    for (const auto& f : frames)
-      if (const M* m = std::get_if<M>(&f.message)) out.push_back(*m);
-    return out;
+    return testing::messages_of<M>(frames);
   }
   static std::string subscribe(const std::string& room, const std::string& id = "s") {
     return R"({"type":"subscribe","id":")" + id + R"(","room":")" + room + R"("})";
