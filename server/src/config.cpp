@@ -176,6 +176,8 @@ std::vector<SettingInfo> build_table() {
                       "postgres: the longest one call to the database (connect, read, commit) may wait"));
   t.push_back(integer("store_give_up_ms", &Settings::store_give_up_ms, 0, kMaxMs,
                       "a store whose commits all fail this long (retried meanwhile) stops the server: clients 1011, exit 3"));
+  t.push_back(integer("room_lease_ms", &Settings::room_lease_ms, 1000, kMaxMs,
+                      "several instances: a room's owner renews its lease every third of this; a dead owner's rooms free up within it"));
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
                    "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
   t.push_back(integer("dedup_window", &Settings::dedup_window, 1, 1000000,

@@ -79,6 +79,9 @@ struct Settings {
   bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
   int dedup_window = 1024;      // request ids remembered per session: a resend of one is acked, not applied again
 
+  // ---- several instances (docs/SCALING.md) ----
+  int room_lease_ms = 10000;  // a room's owner renews its lease every third of this; a dead owner's rooms free up within it
+
   // ---- documents (workflow:{id} rooms, PROTOCOL.md §9) ----
   int max_nodes = 5000;                 // nodes per document, else limit_exceeded
   int max_edges = 20000;                // edges per document, else limit_exceeded

@@ -317,6 +317,7 @@ void Hub::tick(Now now) {
             "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
   }
   touch_live_sessions(now);
+  renew_rooms(now);
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
 }
 
@@ -544,8 +545,11 @@ void Hub::read_and_resume() {
   for (auto& then : std::exchange(read_waiters_, {})) then(true);
   for (ConnectionId id : std::exchange(parked_connections_, {}))
     if (Connection* c = find(id)) resume(*c);
-  // What nobody used (its input went away) is not kept: a later need reads it again.
-  std::erase_if(owners_, [](const auto& known) { return known.second.empty(); });  // asking failed
+  // What nobody used (its input went away) is not kept: a later need reads it again. Owners
+  // other than this instance are not kept either: each connection remembers where it
+  // forwards a room (Connection::forwarded), and a new one asks again (rooms move).
+  if (directory_)
+    std::erase_if(owners_, [&](const auto& known) { return known.second != directory_->instance(); });
   rooms_.forget_loaded();
   stored_sessions_.clear();
   looked_up_sessions_.clear();
@@ -778,10 +782,37 @@ void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {
   directory_ = &directory;
   link_ = &link;
   wire_suffix_ = "-" + directory.instance();  // connection ids unique across instances
+  // A room this instance forgets is given up, so any instance can take it at once.
+  rooms_.set_on_forget([this](const std::string& room) {
+    if (owners_.erase(room) > 0) to_release_.push_back(room);
+  });
+}
+
+void Hub::renew_rooms(Now now) {
+  if (!directory_) return;
+  if (!to_release_.empty()) directory_->release(std::exchange(to_release_, {}));
+  if (renewed_at_ && now.mono - *renewed_at_ < Millis(settings_.room_lease_ms / 3)) return;
+  renewed_at_ = now.mono;
+  std::vector<std::string> owned;
+  for (const auto& [room, owner] : owners_)
+    if (owner == directory_->instance()) owned.push_back(room);
+  if (owned.empty()) return;
+  auto lost = directory_->renew(owned);
+  if (!lost) {
+    LOG_ERROR("cluster: cannot renew the leases of %zu room(s): %s", owned.size(), lost.error().message.c_str());
+    return;
+  }
+  // Another instance took them (this one was paused past its lease): the store refuses this
+  // instance's writes to them from now on (WRITERS in store.h).
+  for (const std::string& room : lost.value())
+    LOG_ERROR("cluster: lost room %s to another instance; its writes here will be refused", room.c_str());
 }
 
 Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::ClientMessage& message,
                       std::string_view text, const std::optional<std::string>& request_id, Now now) {
+  // A room the token does not allow is refused here by the handler, whoever owns it: no
+  // instance takes a room nobody may enter.
+  if (room_access(c.rooms, c.user.id, room) == RoomAccess::Forbidden) return Route::Here;
   if (!c.remote) {
     if (auto known = c.forwarded.find(room); known != c.forwarded.end()) {
       forward(c, known->second, text);

@@ -419,6 +419,9 @@ class Hub {
   ClusterLink* link_ = nullptr;
   std::unordered_map<std::string, std::string> owners_;  // room -> its owner, as learned
   std::vector<std::string> owners_needed_;                // rooms whose owner this pass must learn
+  std::vector<std::string> to_release_;                   // rooms forgotten here: leases to give up
+  std::optional<Millis> renewed_at_;                      // the last renewal of this instance's leases
+  void renew_rooms(Now now);
   std::map<std::pair<std::string, ConnectionId>, ConnectionId> remote_members_;  // (instance, id there) -> id here
   std::vector<ConnectionId> remote_dirty_;  // remote members with frames to ship this pass
   std::unordered_map<std::string, ConnectionId> remote_wire_ids_;  // remote members by wire id

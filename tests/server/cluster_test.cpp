@@ -209,5 +209,28 @@ TEST_F(cluster_test, a_broadcast_to_members_on_another_instance_crosses_once_per
   for (ConnectionId c : on_b) EXPECT_EQ(all<protocol::ChatMessage>(testing::drain_frames(b_->hub, c)).size(), 1u);
 }
 
+TEST_F(cluster_test, a_room_its_owner_forgets_is_given_up_and_the_next_user_elsewhere_takes_it) {
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:9"})");
+  ASSERT_EQ(network_.owners["workflow:9"], "a");
+  send(*a_, ana, R"({"type":"unsubscribe","id":"u","room":"workflow:9"})");  // empty now: forgotten, given up
+  EXPECT_EQ(network_.owners.count("workflow:9"), 0u);
+
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:9"})");
+  EXPECT_EQ(network_.owners["workflow:9"], "b");
+  EXPECT_NE(b_->hub.rooms().find("workflow:9"), nullptr) << "b runs it now";
+  EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(b_->hub, ben)).size(), 1u);
+}
+
+TEST_F(cluster_test, a_room_outside_the_token_is_refused_without_asking_who_owns_it) {
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"secret:vault"})");
+  auto errors = all<protocol::ErrorReply>(testing::drain_frames(b_->hub, ben));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, protocol::errc::forbidden);
+  EXPECT_EQ(network_.owners.count("secret:vault"), 0u) << "no instance took a room nobody may enter";
+}
+
 }  // namespace
 }  // namespace tandem::server

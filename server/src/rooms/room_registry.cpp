@@ -161,7 +161,7 @@ void RoomRegistry::release_if_idle(const std::string& room) {
   if (it == rooms_.end() || !it->second.members.empty()) return;
   if (keep_alive_ && keep_alive_(room)) return;
   if (!store_) {
-    rooms_.erase(it);
+    forget(it);
   } else if (std::find(idle_.begin(), idle_.end(), room) == idle_.end()) {
     idle_.push_back(room);
   }
@@ -170,9 +170,15 @@ void RoomRegistry::release_if_idle(const std::string& room) {
 void RoomRegistry::forget_idle() {
   for (const std::string& room : idle_) {
     auto it = rooms_.find(room);
-    if (it != rooms_.end() && it->second.members.empty() && !(keep_alive_ && keep_alive_(room))) rooms_.erase(it);
+    if (it != rooms_.end() && it->second.members.empty() && !(keep_alive_ && keep_alive_(room))) forget(it);
   }
   idle_.clear();
+}
+
+void RoomRegistry::forget(std::unordered_map<std::string, Room>::iterator room) {
+  const std::string name = room->first;
+  rooms_.erase(room);
+  if (on_forget_) on_forget_(name);
 }
 
 void RoomRegistry::notify_joined(Hub& hub, Connection& connection, const std::string& room, JoinKind kind) {

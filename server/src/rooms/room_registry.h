@@ -120,6 +120,8 @@ class RoomRegistry {
   // rather than reloaded from a store that is behind memory.
   void release_if_idle(const std::string& room);
   void forget_idle();
+  // Called with each room's name when it is forgotten (several instances: its lease goes).
+  void set_on_forget(std::function<void(const std::string& room)> on_forget) { on_forget_ = std::move(on_forget); }
 
   // ---- loading from the store (once per loop pass, by the hub: hub.h "Store reads") ------
   // True when joining or opening `room` would need its stored state: a store is attached, the
@@ -209,6 +211,8 @@ class RoomRegistry {
   std::size_t history_limit_ = 1000;
   std::function<bool(const std::string&)> keep_alive_;
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()
+  std::function<void(const std::string&)> on_forget_;
+  void forget(std::unordered_map<std::string, Room>::iterator room);
   std::unordered_map<std::string, Result<store::RoomRecord>> loaded_;  // read for input that waits
 };
 
