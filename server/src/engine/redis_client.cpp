@@ -333,6 +333,9 @@ std::optional<Error> connect(Link& link, Deadline deadline, int stop_fd) {
   socklen_t length = sizeof socket_error;
   if (::getsockopt(link.context->fd, SOL_SOCKET, SO_ERROR, &socket_error, &length) != 0) socket_error = errno;
   if (socket_error != 0) return fail("connect", std::generic_category().message(socket_error));
+  // TCP keepalive: an idle connection (a subscriber's, mostly) to a peer that vanished without
+  // closing, learns so in about half a minute instead of never.
+  (void)redisEnableKeepAlive(link.context.get());
 
   const std::vector<Command> commands = handshake(address);
   Exchanged answered = exchange(link, commands, "connect", deadline, stop_fd);
@@ -410,15 +413,15 @@ Result<std::unique_ptr<RedisConnection>> RedisConnection::open(const RedisOption
 bool RedisConnection::connected() const { return link_->context != nullptr; }
 
 Result<RedisReply> RedisConnection::command(std::vector<std::string> argv) {
-  std::vector<Result<RedisReply>> replies = pipeline({std::move(argv)});
-  return std::move(replies.front());
+  std::vector<Command> one;  // not pipeline({argv}): an initializer list would copy the payload
+  one.push_back(std::move(argv));
+  return std::move(pipeline(one).front());
 }
 
 std::vector<Result<RedisReply>> RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands) {
   if (commands.empty()) return {};
-  const std::string what = commands.size() == 1 && !commands.front().empty()
-                               ? commands.front().front()
-                               : "pipeline of " + std::to_string(commands.size()) + " commands";
+  std::string what = "pipeline of " + std::to_string(commands.size()) + " commands";
+  if (commands.size() == 1) what = commands.front().empty() ? "command" : commands.front().front();
   auto every_one_fails = [&](const Error& error) { return std::vector<Result<RedisReply>>(commands.size(), error); };
   // Redis ignores an empty command without answering: the wait would end only at the timeout.
   if (std::any_of(commands.begin(), commands.end(), [](const Command& command) { return command.empty(); }))
@@ -463,7 +466,7 @@ class RedisSubscriber::Worker {
   }
 
   void connect_or_wait() {
-    if (auto failed = connect(link_, deadline_after(link_.timeout), owner_.stop_fd_)) {
+    if (auto failed = connect(link_, deadline_after(link_.timeout), owner_.stop_fd_.fd())) {
       remember_failure(failed->message);
       wait_before_reconnecting();
       return;
@@ -499,7 +502,7 @@ class RedisSubscriber::Worker {
 
   // The backoff delay, cut short only by the destructor.
   void wait_before_reconnecting() {
-    (void)wait_for(owner_.stop_fd_, POLLIN, SteadyClock::now() + backoff_.next_delay(rng_), -1);
+    (void)wait_for(owner_.stop_fd_.fd(), POLLIN, SteadyClock::now() + backoff_.next_delay(rng_), -1);
   }
 
   // One turn on a live connection: ask for what the caller's wishes need, wait for Redis or
@@ -510,13 +513,10 @@ class RedisSubscriber::Worker {
     int all_sent = 0;
     if (redisBufferWrite(&context, &all_sent) != REDIS_OK) return link_.failure("connection lost", context.errstr);
     pollfd fds[3] = {{context.fd, static_cast<short>(POLLIN | (all_sent != 0 ? 0 : POLLOUT)), 0},
-                     {owner_.wake_fd_, POLLIN, 0},
-                     {owner_.stop_fd_, POLLIN, 0}};
+                     {owner_.wake_fd_.fd(), POLLIN, 0},
+                     {owner_.stop_fd_.fd(), POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) return std::nullopt;  // EINTR: the next turn polls again
-    if (fds[1].revents != 0) {
-      std::uint64_t count = 0;
-      (void)!::read(owner_.wake_fd_, &count, sizeof count);
-    }
+    if (fds[1].revents != 0) owner_.wake_fd_.drain();
     if (fds[0].revents != 0) {
       if (redisBufferRead(&context) != REDIS_OK) return link_.failure("connection lost", context.errstr);
       return file_replies();
@@ -625,18 +625,23 @@ class RedisSubscriber::Worker {
   SeededRng rng_{std::random_device{}()};
 };
 
-namespace {
-
-int new_eventfd() {
-  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "redis subscriber: eventfd");
-  return fd;
+RedisSubscriber::EventFd::EventFd() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "redis subscriber: eventfd");
 }
 
-void signal_eventfd(int fd) {
+RedisSubscriber::EventFd::~EventFd() { ::close(fd_); }
+
+void RedisSubscriber::EventFd::signal() const {
   const std::uint64_t one = 1;
-  (void)!::write(fd, &one, sizeof one);
+  (void)!::write(fd_, &one, sizeof one);
 }
+
+void RedisSubscriber::EventFd::drain() const {
+  std::uint64_t count = 0;
+  (void)!::read(fd_, &count, sizeof count);
+}
+
+namespace {
 
 // Removes the waiting messages `matches` picks.
 template <class Matches>
@@ -649,9 +654,7 @@ void forget_pending(std::deque<RedisMessage>& pending, Matches&& matches) {
 RedisSubscriber::RedisSubscriber(RedisOptions options, std::function<void()> wake, std::size_t max_pending)
     : options_(std::move(options)),
       wake_(std::move(wake)),
-      max_pending_(std::max<std::size_t>(max_pending, 1)),
-      wake_fd_(new_eventfd()),
-      stop_fd_(new_eventfd()) {
+      max_pending_(std::max<std::size_t>(max_pending, 1)) {
   worker_ = std::make_unique<Worker>(*this);
   thread_ = std::thread([this] { worker_->run(); });
 }
@@ -661,10 +664,8 @@ RedisSubscriber::~RedisSubscriber() {
     const std::lock_guard lock(mutex_);
     shared_.stopping = true;
   }
-  signal_eventfd(stop_fd_);
+  stop_fd_.signal();
   thread_.join();
-  ::close(wake_fd_);
-  ::close(stop_fd_);
 }
 
 void RedisSubscriber::change_wishes(Names& names, const std::string& name, bool wanted) {
@@ -680,7 +681,7 @@ void RedisSubscriber::change_wishes(Names& names, const std::string& name, bool 
       });
     }
   }
-  signal_eventfd(wake_fd_);
+  wake_fd_.signal();
 }
 
 void RedisSubscriber::subscribe(const std::string& channel) { change_wishes(shared_.wanted_channels, channel, true); }

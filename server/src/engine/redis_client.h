@@ -151,14 +151,17 @@ struct RedisMessage {
 // (after a reconnect: once confirmed again). A caller that must miss nothing subscribes,
 // waits for subscribed(), then reads what came before from the store.
 //
-// Messages wait in memory until take(), at most `max_pending` of them: beyond that the oldest
-// is dropped and counted in dropped() — a gap, like a reconnect.
+// Messages wait in memory until take(), at most `max_pending` of them (at least 1): beyond
+// that the oldest is dropped and counted in dropped() — a gap, like a reconnect.
 //
 // Gaps: whatever was published while the connection was down (Redis restarted, the network
 // failed) never arrives. Every time the connection is made again after being lost,
-// reconnects() goes up by one (before the wake that follows). So the loop, on each wake:
-// take() the messages, then compare reconnects() and dropped() with the values it last saw;
-// when either moved, refill from the store what may be missing (events by seq).
+// reconnects() goes up by one (before the wake that follows); the subscriptions are then asked
+// for again, and subscribed() turns true again as Redis confirms each (a wake each time). So
+// the loop, on each wake: take() the messages, then compare reconnects() and dropped() with
+// the values it last saw; when either moved, refill from the store what may be missing
+// (events by seq) for each channel once subscribed(channel) holds again — a refill read
+// before that could miss what is published in between.
 class RedisSubscriber {
  public:
   static constexpr std::size_t kDefaultMaxPending = 100'000;
@@ -222,10 +225,22 @@ class RedisSubscriber {
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> reconnects_{0};
   std::atomic<std::uint64_t> dropped_{0};
-  // eventfds the thread polls beside the Redis socket: wishes changed; stop (the destructor:
-  // it also cuts short a connect or a backoff wait).
-  const int wake_fd_;
-  const int stop_fd_;
+  // An eventfd the thread polls beside the Redis socket; closed with its owner.
+  class EventFd {
+   public:
+    EventFd();  // throws std::system_error when the system has none to give
+    ~EventFd();
+    EventFd(const EventFd&) = delete;
+    EventFd& operator=(const EventFd&) = delete;
+    int fd() const { return fd_; }
+    void signal() const;
+    void drain() const;
+
+   private:
+    int fd_;
+  };
+  const EventFd wake_fd_;  // the caller changed its wishes
+  const EventFd stop_fd_;  // the destructor; it also cuts short a connect or a backoff wait
   std::unique_ptr<Worker> worker_;
   std::thread thread_;
 };
