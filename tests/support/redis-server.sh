@@ -11,15 +11,15 @@
 #                                starts it again on the same port, empty
 #
 # DIR holds only what the caller reads (url, port) and where the server lives (home): its
-# configuration, log and pid file are under $TMPDIR (/tmp), like the PostgreSQL cluster's
-# (postgres-cluster.sh), so a long socket path or a build tree on a slow disk never matters.
-# Redis runs as whoever calls this, root included (it does not refuse). The password is in the
-# configuration file and DIR/url, readable by the caller only.
+# configuration, log and pid file are under $TMPDIR (/tmp), as the PostgreSQL cluster's are
+# (postgres-cluster.sh), never in the build tree. Redis runs as whoever calls this, root
+# included (it does not refuse). The password is in the configuration file and DIR/url, both
+# readable by the caller only.
 set -euo pipefail
 
 command="${1:-}"
 dir="${2:-}"
-[ -n "$command" ] && [ -n "$dir" ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$command" ] && [ -n "$dir" ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
   { echo "redis-server.sh: no redis-server or redis-cli found (apt-get install redis-server)" >&2; exit 1; }
