@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -386,18 +387,41 @@ bool take_until(RedisSubscriber& subscriber, Wakes& wakes, std::vector<RedisMess
   });
 }
 
+// A publisher and a subscriber on one server, and the subscriber's wakes.
+struct PubSub {
+  explicit PubSub(const std::string& url, std::size_t max_pending = RedisSubscriber::kDefaultMaxPending)
+      : publisher(open_or_fail(at(url))), subscriber(at(url), wakes.callback(), max_pending) {}
+
+  // Subscribes and waits until Redis has confirmed every subscription.
+  bool subscribe(const std::vector<std::string>& channels, const std::vector<std::string>& patterns = {}) {
+    for (const std::string& channel : channels) subscriber.subscribe(channel);
+    for (const std::string& pattern : patterns) subscriber.psubscribe(pattern);
+    return confirmed(channels, patterns);
+  }
+  bool confirmed(const std::vector<std::string>& channels, const std::vector<std::string>& patterns) {
+    return wakes.wait_until([&] {
+      return std::all_of(channels.begin(), channels.end(), [&](const auto& c) { return subscriber.subscribed(c); }) &&
+             std::all_of(patterns.begin(), patterns.end(), [&](const auto& p) { return subscriber.psubscribed(p); });
+    });
+  }
+  void publish(const std::string& channel, const std::string& payload) {
+    reply_or_fail(*publisher, {"PUBLISH", channel, payload});
+  }
+
+  std::unique_ptr<RedisConnection> publisher;
+  Wakes wakes;  // before the subscriber: it outlives it
+  RedisSubscriber subscriber;
+};
+
 TEST(redis_subscriber_test, messages_arrive_in_publish_order_on_channels_and_patterns) {
   const std::string prefix = redis_test_prefix();
   const std::string room_a = prefix + "room:a";
   const std::string room_b = prefix + "room:b";
   const std::string rooms = prefix + "room:*";
-  auto publisher = open_or_fail(at(test_redis_url()));
-  ASSERT_TRUE(publisher);
-  Wakes wakes;
-  RedisSubscriber subscriber(at(test_redis_url()), wakes.callback());
-  subscriber.subscribe(room_a);
-  subscriber.psubscribe(rooms);
-  ASSERT_TRUE(wakes.wait_until([&] { return subscriber.subscribed(room_a) && subscriber.psubscribed(rooms); }));
+  PubSub redis(test_redis_url());
+  ASSERT_TRUE(redis.publisher);
+  ASSERT_TRUE(redis.subscribe({room_a}, {rooms}));
+  RedisSubscriber& subscriber = redis.subscriber;
   EXPECT_TRUE(subscriber.connected());
   EXPECT_EQ(subscriber.reconnects(), 0u);
 
@@ -412,13 +436,13 @@ TEST(redis_subscriber_test, messages_arrive_in_publish_order_on_channels_and_pat
     if (room == room_a) expected.push_back({room, "", payload});
     expected.push_back({room, rooms, payload});
   }
-  for (const auto& published : publisher->pipeline(publishes)) ASSERT_TRUE(published.ok());
+  for (const auto& published : redis.publisher->pipeline(publishes)) ASSERT_TRUE(published.ok());
 
   std::vector<RedisMessage> received;
-  ASSERT_TRUE(take_until(subscriber, wakes, received, expected.size())) << received.size() << " received";
+  ASSERT_TRUE(take_until(subscriber, redis.wakes, received, expected.size())) << received.size() << " received";
   // Redis sends the channel's copy of a message before the pattern's.
   EXPECT_EQ(received, expected);
-  EXPECT_GT(wakes.count(), 0);
+  EXPECT_GT(redis.wakes.count(), 0);
   EXPECT_TRUE(subscriber.take().empty());
   EXPECT_EQ(subscriber.dropped(), 0u);
 }
@@ -428,85 +452,73 @@ TEST(redis_subscriber_test, after_unsubscribe_nothing_more_of_the_channel_is_del
   const std::string gone = prefix + "gone";
   const std::string kept = prefix + "kept";
   const std::string pattern = prefix + "pattern:*";
-  auto publisher = open_or_fail(at(test_redis_url()));
-  ASSERT_TRUE(publisher);
-  Wakes wakes;
-  RedisSubscriber subscriber(at(test_redis_url()), wakes.callback());
-  subscriber.subscribe(gone);
-  subscriber.subscribe(kept);
-  subscriber.psubscribe(pattern);
-  ASSERT_TRUE(wakes.wait_until([&] {
-    return subscriber.subscribed(gone) && subscriber.subscribed(kept) && subscriber.psubscribed(pattern);
-  }));
+  PubSub redis(test_redis_url());
+  ASSERT_TRUE(redis.publisher);
+  ASSERT_TRUE(redis.subscribe({gone, kept}, {pattern}));
+  RedisSubscriber& subscriber = redis.subscriber;
 
   // Received before the unsubscribes and never taken: dropped with them.
-  reply_or_fail(*publisher, {"PUBLISH", gone, "before"});
-  reply_or_fail(*publisher, {"PUBLISH", prefix + "pattern:1", "before"});
-  reply_or_fail(*publisher, {"PUBLISH", kept, "first"});
-  ASSERT_TRUE(wakes.wait_until([&] { return subscriber.pending() == 3; })) << subscriber.pending();
+  redis.publish(gone, "before");
+  redis.publish(prefix + "pattern:1", "before");
+  redis.publish(kept, "first");
+  ASSERT_TRUE(redis.wakes.wait_until([&] { return subscriber.pending() == 3; })) << subscriber.pending();
   subscriber.unsubscribe(gone);
   subscriber.punsubscribe(pattern);
   EXPECT_EQ(subscriber.pending(), 1u);
   EXPECT_FALSE(subscriber.subscribed(gone));
   EXPECT_FALSE(subscriber.psubscribed(pattern));
   // Published after: the unsubscribes may not have reached Redis yet, but nothing comes out.
-  reply_or_fail(*publisher, {"PUBLISH", gone, "after"});
-  reply_or_fail(*publisher, {"PUBLISH", prefix + "pattern:1", "after"});
-  reply_or_fail(*publisher, {"PUBLISH", kept, "last"});
+  redis.publish(gone, "after");
+  redis.publish(prefix + "pattern:1", "after");
+  redis.publish(kept, "last");
 
   std::vector<RedisMessage> received;
-  ASSERT_TRUE(take_until(subscriber, wakes, received, 2));
+  ASSERT_TRUE(take_until(subscriber, redis.wakes, received, 2));
   EXPECT_EQ(received, (std::vector<RedisMessage>{{kept, "", "first"}, {kept, "", "last"}}));
   // And Redis itself was told.
   EXPECT_TRUE(eventually([&] {
-    const RedisReply counts = reply_or_fail(*publisher, {"PUBSUB", "NUMSUB", gone, kept});
+    const RedisReply counts = reply_or_fail(*redis.publisher, {"PUBSUB", "NUMSUB", gone, kept});
     return counts == RedisReply(RedisReply::Array{RedisReply(gone), RedisReply(0), RedisReply(kept), RedisReply(1)});
   }));
 }
 
 TEST(redis_subscriber_test, after_a_redis_restart_it_subscribes_again_by_itself_and_reports_the_reconnect) {
   RedisServer server;
-  auto publisher = open_or_fail(at(server.url()));
-  ASSERT_TRUE(publisher);
-  Wakes wakes;
-  RedisSubscriber subscriber(at(server.url()), wakes.callback());
-  subscriber.subscribe("room");
-  subscriber.psubscribe("rooms:*");
-  ASSERT_TRUE(wakes.wait_until([&] { return subscriber.subscribed("room") && subscriber.psubscribed("rooms:*"); }));
+  PubSub redis(server.url());
+  ASSERT_TRUE(redis.publisher);
+  ASSERT_TRUE(redis.subscribe({"room"}, {"rooms:*"}));
+  RedisSubscriber& subscriber = redis.subscriber;
   EXPECT_EQ(subscriber.reconnects(), 0u);
 
   server.restart();
-  ASSERT_TRUE(wakes.wait_until([&] {
-    return subscriber.reconnects() == 1 && subscriber.subscribed("room") && subscriber.psubscribed("rooms:*");
-  })) << subscriber.last_failure();
+  ASSERT_TRUE(redis.wakes.wait_until([&] { return subscriber.reconnects() == 1; })) << subscriber.last_failure();
+  ASSERT_TRUE(redis.confirmed({"room"}, {"rooms:*"}));
   EXPECT_TRUE(subscriber.connected());
   // Why it reconnected, for the logs: never with the password.
   EXPECT_NE(subscriber.last_failure().find("redis redis://***@127.0.0.1:"), std::string::npos)
       << subscriber.last_failure();
   EXPECT_EQ(subscriber.last_failure().find(password_of(server.url())), std::string::npos);
 
-  reply_or_fail(*publisher, {"PUBLISH", "room", "back"});
-  reply_or_fail(*publisher, {"PUBLISH", "rooms:7", "back too"});
+  redis.publish("room", "back");
+  redis.publish("rooms:7", "back too");
   std::vector<RedisMessage> received;
-  ASSERT_TRUE(take_until(subscriber, wakes, received, 2));
+  ASSERT_TRUE(take_until(subscriber, redis.wakes, received, 2));
   EXPECT_EQ(received, (std::vector<RedisMessage>{{"room", "", "back"}, {"rooms:7", "rooms:*", "back too"}}));
   EXPECT_EQ(subscriber.reconnects(), 1u);
 }
 
 TEST(redis_subscriber_test, beyond_max_pending_the_oldest_messages_are_dropped_and_counted) {
   const std::string channel = redis_test_prefix() + "busy";
-  auto publisher = open_or_fail(at(test_redis_url()));
-  ASSERT_TRUE(publisher);
-  Wakes wakes;
-  RedisSubscriber subscriber(at(test_redis_url()), wakes.callback(), /*max_pending=*/10);
-  subscriber.subscribe(channel);
-  ASSERT_TRUE(wakes.wait_until([&] { return subscriber.subscribed(channel); }));
+  PubSub redis(test_redis_url(), /*max_pending=*/10);
+  ASSERT_TRUE(redis.publisher);
+  ASSERT_TRUE(redis.subscribe({channel}));
+  RedisSubscriber& subscriber = redis.subscriber;
 
   std::vector<std::vector<std::string>> publishes;
   for (int i = 0; i < 25; ++i) publishes.push_back({"PUBLISH", channel, std::to_string(i)});
-  for (const auto& published : publisher->pipeline(publishes)) ASSERT_TRUE(published.ok());
+  for (const auto& published : redis.publisher->pipeline(publishes)) ASSERT_TRUE(published.ok());
 
-  ASSERT_TRUE(wakes.wait_until([&] { return subscriber.dropped() == 15; })) << subscriber.dropped();
+  ASSERT_TRUE(redis.wakes.wait_until([&] { return subscriber.dropped() == 15; })) << subscriber.dropped();
   std::vector<std::string> payloads;
   for (const RedisMessage& message : subscriber.take()) payloads.push_back(message.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"15", "16", "17", "18", "19", "20", "21", "22", "23", "24"}));
