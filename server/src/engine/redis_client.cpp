@@ -290,7 +290,7 @@ Exchanged exchange(Link& link, const std::vector<Command>& commands, std::string
       case Wait::Stopped: return fail("stopped");
       case Wait::Ready: break;
     }
-    // Non-blocking: when only writing was possible, the read finds nothing and says so.
+    // Non-blocking: when only writing was possible, the read finds nothing (hiredis: try again).
     if (redisBufferRead(&context) != REDIS_OK) return fail(context.errstr);
   }
   return exchanged;

@@ -9,7 +9,7 @@
 //                    on it: the loop says what to (un)subscribe and takes what has arrived.
 //
 // OWNERSHIP: each object owns its one TCP connection to Redis (and a RedisSubscriber its
-//   thread and wake-up descriptor); destroying it closes them. Replies and messages are plain
+//   thread and two eventfds); destroying it closes them (and joins the thread). Replies and messages are plain
 //   values that own their bytes. Arguments and payloads are binary-safe (NUL bytes included).
 // THREADING: RedisConnection is used from one thread (the loop's) and is not thread-safe.
 //   RedisSubscriber's public calls are made from one thread (the loop's) too; its own thread
@@ -17,7 +17,8 @@
 // FAILURE: nothing blocks the calling thread for longer than RedisOptions::timeout (DNS
 //   aside: give an IP address). A network failure (refused, timed out, connection lost) is a
 //   failed Result — code "internal", a message saying what — and the connection is dropped, to
-//   be made again by the next call within that call's timeout: a Redis restart costs the calls
+//   be made again by the next call within that call's timeout. A connection the server closed
+//   while idle is noticed before a command is sent on it, so a Redis restart costs the calls
 //   made while it is down, and nothing after. A Redis error reply (WRONGTYPE, NOSCRIPT...) is
 //   a reply (RedisReply::is_error), not a failed Result: the connection is fine. A command
 //   whose connection fails after it was sent may or may not have been applied; it is never
