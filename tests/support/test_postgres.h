@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "scripted_server.h"
+
 namespace tandem::test {
 
 // The server's URL (its maintenance database, "postgres"). Throws std::runtime_error when no
@@ -24,18 +26,14 @@ const std::string& test_postgres_url();
 class PostgresCluster {
  public:
   PostgresCluster();
-  ~PostgresCluster();
-  PostgresCluster(const PostgresCluster&) = delete;
-  PostgresCluster& operator=(const PostgresCluster&) = delete;
 
-  const std::string& url() const { return url_; }  // the maintenance database
+  const std::string& url() const { return server_.url(); }  // the maintenance database
   // Stops the server (fast: sessions are cut, as a restart or failover does) and starts it
   // again on the same port with the same data. Blocks until it accepts connections.
-  void restart();
+  void restart() { server_.restart(); }
 
  private:
-  std::string dir_;
-  std::string url_;
+  ScriptedServer server_;
 };
 
 // `url` with its database name replaced by `database`.
