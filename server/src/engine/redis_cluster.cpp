@@ -1,0 +1,116 @@
+// server/src/engine/redis_cluster.cpp — room leases and instance messages in Redis (see
+// redis_cluster.h).
+#include "engine/redis_cluster.h"
+
+#include "log.h"
+
+namespace tandem::server {
+
+namespace {
+
+// KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms). 1: renewed.
+constexpr const char* kRenewScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0";
+// KEYS[1] the owner key, ARGV[1] this instance. 1: given up.
+constexpr const char* kReleaseScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
+
+Error redis_error(std::string_view what, std::string_view detail) {
+  return Error{"internal", "redis: " + std::string(what) + ": " + std::string(detail)};
+}
+
+}  // namespace
+
+// ---- directory ------------------------------------------------------------------------------
+
+RedisRoomDirectory::RedisRoomDirectory(RedisConnection& redis, std::string instance, std::chrono::milliseconds lease,
+                                       std::string prefix)
+    : redis_(redis), instance_(std::move(instance)), lease_(lease), prefix_(std::move(prefix)) {}
+
+Result<std::vector<std::string>> RedisRoomDirectory::acquire(const std::vector<std::string>& rooms) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(rooms.size());
+  for (const std::string& room : rooms)
+    commands.push_back({"SET", owner_key(room), instance_, "NX", "GET", "PX", std::to_string(lease_.count())});
+  auto replies = redis_.pipeline(commands);
+  std::vector<std::string> owners;
+  owners.reserve(rooms.size());
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    auto& reply = replies[i];
+    if (!reply) return reply.error();
+    if (reply->is_nil()) {
+      owners.push_back(instance_);  // it was free: ours now
+    } else if (reply->is_string()) {
+      owners.push_back(reply->string());
+    } else {
+      return redis_error("take the lease of " + rooms[i], reply->describe());
+    }
+  }
+  return owners;
+}
+
+Result<std::vector<std::string>> RedisRoomDirectory::run_for_each(const std::vector<std::string>& rooms,
+                                                                  const char* script, bool with_lease) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(rooms.size());
+  for (const std::string& room : rooms) {
+    std::vector<std::string> command{"EVAL", script, "1", owner_key(room), instance_};
+    if (with_lease) command.push_back(std::to_string(lease_.count()));
+    commands.push_back(std::move(command));
+  }
+  auto replies = redis_.pipeline(commands);
+  std::vector<std::string> refused;
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    auto& reply = replies[i];
+    if (!reply) return reply.error();
+    if (!reply->is_integer()) return redis_error("lease of " + rooms[i], reply->describe());
+    if (reply->integer() == 0) refused.push_back(rooms[i]);
+  }
+  return refused;
+}
+
+Result<std::vector<std::string>> RedisRoomDirectory::renew(const std::vector<std::string>& rooms) {
+  return run_for_each(rooms, kRenewScript, true);
+}
+
+void RedisRoomDirectory::release(const std::vector<std::string>& rooms) {
+  auto released = run_for_each(rooms, kReleaseScript, false);
+  if (!released) LOG_WARN("cluster: could not give up %zu room lease(s), they run out instead: %s", rooms.size(),
+                          released.error().message.c_str());
+}
+
+// ---- link -----------------------------------------------------------------------------------
+
+RedisClusterLink::RedisClusterLink(RedisConnection& redis, RedisSubscriber& subscriber, std::string instance,
+                                   std::string prefix)
+    : redis_(redis), subscriber_(subscriber), instance_(std::move(instance)), prefix_(std::move(prefix)) {
+  subscriber_.subscribe(channel_of(instance_));
+}
+
+bool RedisClusterLink::listening() const { return subscriber_.subscribed(channel_of(instance_)); }
+
+void RedisClusterLink::send(const std::string& to_instance, std::string message) {
+  queued_.push_back({"PUBLISH", channel_of(to_instance), std::move(message)});
+}
+
+void RedisClusterLink::flush() {
+  if (queued_.empty()) return;
+  auto commands = std::exchange(queued_, {});
+  auto replies = redis_.pipeline(commands);
+  std::size_t failed = 0;
+  std::string why;
+  for (auto& reply : replies) {
+    if (reply && !reply->is_error()) continue;
+    if (failed++ == 0) why = reply ? reply->describe() : reply.error().message;
+  }
+  // At most once (cluster.h): the instances involved see the gap and their clients recover.
+  if (failed > 0) LOG_ERROR("cluster: %zu of %zu message(s) to other instances were not sent: %s", failed, commands.size(), why.c_str());
+}
+
+std::vector<std::string> RedisClusterLink::receive() {
+  std::vector<std::string> messages;
+  for (RedisMessage& message : subscriber_.take()) messages.push_back(std::move(message.payload));
+  return messages;
+}
+
+}  // namespace tandem::server

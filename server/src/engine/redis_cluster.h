@@ -1,0 +1,80 @@
+// server/src/engine/redis_cluster.h — the Redis engine's RoomDirectory and ClusterLink
+// (engine/cluster.h, docs/SCALING.md), on the client layer of engine/redis_client.h.
+//
+// Keys and channels, under a prefix (default "tandem:"; tests use one of their own):
+//   <prefix>room:<room>:owner        the owning instance's id, with a lease (PX room_lease_ms)
+//   <prefix>instance:<id>            pub/sub channel: messages to that instance
+//
+// Directory. acquire() is one SET NX GET PX per room (atomic: the room is taken when free,
+// else its owner is read), all rooms in one pipeline. renew() and release() compare the owner
+// before they touch the key, in one script per room (atomic compare-and-expire /
+// compare-and-delete), all in one pipeline: an instance never extends or deletes a lease
+// another instance has taken since.
+// Link. send() queues; flush() publishes everything queued in one pipeline; receive() takes
+// what the subscriber (its own thread) received on this instance's channel. At most once:
+// what is published while the subscriber is reconnecting is lost, which gaps() counts (the
+// hub closes the clients involved so they recover by seq).
+//
+// Loop thread only, like the hub.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/cluster.h"
+#include "engine/redis_client.h"
+
+namespace tandem::server {
+
+class RedisRoomDirectory final : public RoomDirectory {
+ public:
+  RedisRoomDirectory(RedisConnection& redis, std::string instance, std::chrono::milliseconds lease,
+                     std::string prefix = "tandem:");
+
+  const std::string& instance() const override { return instance_; }
+  Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) override;
+  Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) override;
+  void release(const std::vector<std::string>& rooms) override;
+
+ private:
+  std::string owner_key(const std::string& room) const { return prefix_ + "room:" + room + ":owner"; }
+  // One script per room, all in one pipeline; the rooms whose script answered 0.
+  Result<std::vector<std::string>> run_for_each(const std::vector<std::string>& rooms, const char* script,
+                                                bool with_lease);
+
+  RedisConnection& redis_;
+  const std::string instance_;
+  const std::chrono::milliseconds lease_;
+  const std::string prefix_;
+};
+
+class RedisClusterLink final : public ClusterLink {
+ public:
+  // Subscribes `subscriber` to this instance's channel.
+  RedisClusterLink(RedisConnection& redis, RedisSubscriber& subscriber, std::string instance,
+                   std::string prefix = "tandem:");
+
+  const std::string& instance() const override { return instance_; }
+  void send(const std::string& to_instance, std::string message) override;
+  void flush() override;
+  std::vector<std::string> receive() override;
+
+  // Whether this instance's channel is confirmed (messages sent to it before may be lost).
+  bool listening() const;
+  // How often messages to this instance may have been lost (subscriber reconnects and drops).
+  std::uint64_t gaps() const { return subscriber_.reconnects() + subscriber_.dropped(); }
+
+ private:
+  std::string channel_of(const std::string& instance) const { return prefix_ + "instance:" + instance; }
+
+  RedisConnection& redis_;
+  RedisSubscriber& subscriber_;
+  const std::string instance_;
+  const std::string prefix_;
+  std::vector<std::vector<std::string>> queued_;  // PUBLISH commands
+};
+
+}  // namespace tandem::server

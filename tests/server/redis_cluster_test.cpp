@@ -1,0 +1,151 @@
+// redis_cluster_test.cpp — the Redis engine's RoomDirectory and ClusterLink (engine/
+// redis_cluster.h) against a real Redis (ctest fixture `redis`, keys under a prefix of each
+// test's own): one owner per room, leases renewed, lost, given up and run out; messages between
+// instances; and two hubs sharing a room through them, as two instances do.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/redis_cluster.h"
+#include "fakes.h"
+#include "hub.h"
+#include "test_redis.h"
+
+namespace tandem::server {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr UnixMillis kWall = 1700000000000;
+
+// Polls `done` until it holds or a generous deadline passes (the machine may be busy).
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds deadline = 10s) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::unique_ptr<RedisConnection> connect_or_fail() {
+  auto opened = RedisConnection::open({tandem::test::test_redis_url(), 2000ms});
+  EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.error().message);
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
+class redis_cluster_test : public ::testing::Test {
+ protected:
+  std::string prefix_ = tandem::test::redis_test_prefix();
+  std::unique_ptr<RedisConnection> redis_ = connect_or_fail();
+};
+
+TEST_F(redis_cluster_test, one_owner_per_room_renewed_given_up_and_taken_over) {
+  ASSERT_TRUE(redis_);
+  RedisRoomDirectory a(*redis_, "a", 10s, prefix_);
+  RedisRoomDirectory b(*redis_, "b", 10s, prefix_);
+  EXPECT_EQ(a.acquire({"workflow:1", "chat:2"}).value(), (std::vector<std::string>{"a", "a"}));
+  EXPECT_EQ(b.acquire({"workflow:1", "chat:3"}).value(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(a.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"}) << "asking again keeps it";
+
+  EXPECT_TRUE(a.renew({"workflow:1", "chat:2"}).value().empty());
+  EXPECT_EQ(b.renew({"workflow:1", "chat:3"}).value(), std::vector<std::string>{"workflow:1"}) << "not b's to renew";
+  b.release({"workflow:1"});  // not b's to give up either
+  EXPECT_EQ(b.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"});
+
+  a.release({"workflow:1"});
+  EXPECT_EQ(b.acquire({"workflow:1"}).value(), std::vector<std::string>{"b"}) << "given up: the next instance takes it";
+  EXPECT_EQ(a.renew({"workflow:1"}).value(), std::vector<std::string>{"workflow:1"}) << "a learns it lost it";
+}
+
+TEST_F(redis_cluster_test, a_lease_not_renewed_runs_out_and_another_instance_takes_the_room) {
+  ASSERT_TRUE(redis_);
+  RedisRoomDirectory a(*redis_, "a", 300ms, prefix_);
+  RedisRoomDirectory b(*redis_, "b", 300ms, prefix_);
+  ASSERT_EQ(a.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"});
+  EXPECT_TRUE(eventually([&] { return b.acquire({"workflow:1"}).value() == std::vector<std::string>{"b"}; }));
+}
+
+TEST_F(redis_cluster_test, messages_reach_the_instance_they_are_sent_to_in_order) {
+  ASSERT_TRUE(redis_);
+  RedisSubscriber subscriber_a({tandem::test::test_redis_url(), 2000ms}, [] {});
+  RedisSubscriber subscriber_b({tandem::test::test_redis_url(), 2000ms}, [] {});
+  RedisClusterLink a(*redis_, subscriber_a, "a", prefix_);
+  RedisClusterLink b(*redis_, subscriber_b, "b", prefix_);
+  ASSERT_TRUE(eventually([&] { return a.listening() && b.listening(); }));
+
+  for (int i = 0; i < 100; ++i) a.send("b", "message " + std::to_string(i) + std::string(1, '\0') + "binary");
+  a.flush();
+  std::vector<std::string> got;
+  ASSERT_TRUE(eventually([&] {
+    for (std::string& m : b.receive()) got.push_back(std::move(m));
+    return got.size() >= 100;
+  }));
+  ASSERT_EQ(got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], "message " + std::to_string(i) + std::string(1, '\0') + "binary");
+  EXPECT_TRUE(a.receive().empty()) << "nothing was sent to a";
+  EXPECT_EQ(b.gaps(), 0u);
+}
+
+// Two hubs as two instances, joined through Redis.
+struct RedisInstance {
+  RedisInstance(const std::string& name, const std::string& prefix, const Settings& settings)
+      : redis(connect_or_fail()),
+        subscriber({tandem::test::test_redis_url(), 2000ms}, [] {}),
+        directory(*redis, name, 10s, prefix),
+        link(*redis, subscriber, name, prefix),
+        hub(settings, ids, edge) {
+    hub.attach_cluster(directory, link);
+  }
+  testing::FakeEdge edge;
+  testing::CountingIds ids;
+  std::unique_ptr<RedisConnection> redis;
+  RedisSubscriber subscriber;
+  RedisRoomDirectory directory;
+  RedisClusterLink link;
+  Hub hub;
+};
+
+TEST_F(redis_cluster_test, users_on_two_instances_chat_in_a_room_through_redis) {
+  Settings settings;
+  settings.jwt_secret = std::string(testing::kSecret);
+  RedisInstance a("a", prefix_, settings);
+  RedisInstance b("b", prefix_, settings);
+  ASSERT_TRUE(eventually([&] { return a.link.listening() && b.link.listening(); }));
+  const Now now{Millis(1000), kWall};
+  auto token = [](const std::string& sub) {
+    OpenRequest request;
+    request.token = testing::token_for(sub, kWall / 1000 + 3600);
+    return request;
+  };
+  std::vector<protocol::ServerFrame> to_ana, to_ben;
+  const ConnectionId ana = a.hub.open(token("ana"), now);
+  const ConnectionId ben = b.hub.open(token("ben"), now);
+  // Loop passes on both until `done` holds, collecting what each client gets.
+  auto pump_until = [&](auto done) {
+    return eventually([&] {
+      for (RedisInstance* i : {&a, &b}) i->hub.commit();
+      for (auto& f : testing::drain_frames(a.hub, ana)) to_ana.push_back(std::move(f));
+      for (auto& f : testing::drain_frames(b.hub, ben)) to_ben.push_back(std::move(f));
+      return done();
+    });
+  };
+  a.hub.receive(ana, R"({"type":"subscribe","id":"s","room":"chat:lobby"})", now);
+  ASSERT_TRUE(pump_until([&] { return !testing::messages_of<protocol::Subscribed>(to_ana).empty(); }));
+  b.hub.receive(ben, R"({"type":"subscribe","id":"s","room":"chat:lobby"})", now);
+  ASSERT_TRUE(pump_until([&] { return !testing::messages_of<protocol::Subscribed>(to_ben).empty(); }));
+  EXPECT_EQ(b.hub.rooms().find("chat:lobby"), nullptr) << "a runs it";
+
+  b.hub.receive(ben, R"({"type":"chat","id":"m","room":"chat:lobby","text":"through redis"})", now);
+  ASSERT_TRUE(pump_until([&] { return !testing::messages_of<protocol::ChatMessage>(to_ana).empty(); }));
+  EXPECT_EQ(testing::messages_of<protocol::ChatMessage>(to_ana)[0].text, "through redis");
+  ASSERT_TRUE(pump_until([&] { return !testing::messages_of<protocol::Ack>(to_ben).empty(); }));
+  EXPECT_EQ(testing::messages_of<protocol::ChatMessage>(to_ben).size(), 1u);
+}
+
+}  // namespace
+}  // namespace tandem::server
