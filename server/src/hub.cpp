@@ -169,7 +169,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
     close(c, protocol::close::restart, "restart");
   } else if (request.token) {
     if (needs_reads_to_authenticate(*request.token, request.session, now)) {
-      park(c, {*request.token, true});
+      park(c, {*request.token, Connection::ParkedInput::Kind::TokenAtUpgrade});
     } else {
       authenticate(c, *request.token, request.session, now);
     }
@@ -193,10 +193,10 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
     // Behind input waiting for the store: it waits too. What it will need is read with the
     // rest of this pass's reads, so everything parked now resumes together.
     if (auto frame = protocol::decode_client(text)) needs_reads(*c, frame.value(), now);
-    park(*c, {std::string(text), false});
+    park(*c, {std::string(text)});
     return;
   }
-  if (!handle(*c, text, now)) park(*c, {std::string(text), false});
+  if (!handle(*c, text, now)) park(*c, {std::string(text)});
 }
 
 bool Hub::handle(Connection& c, std::string_view text, Now now) {
@@ -452,11 +452,11 @@ bool Hub::has_reads() const {
 // ---- store reads ------------------------------------------------------------------------------
 
 bool Hub::needs_reads(const Connection& c, const protocol::ClientFrame& frame, Now now) {
-  if (!store_) return false;
   if (const auto* auth = std::get_if<protocol::Auth>(&frame.message)) {
     if (c.auth == AuthState::Authenticated) return false;  // refused by the handler
     return needs_reads_to_authenticate(auth->token, auth->session ? auth->session : c.presented_session, now);
   }
+  if (!store_) return false;
   if (const auto* subscribe = std::get_if<protocol::Subscribe>(&frame.message)) {
     // Only rooms the token allows are read: a refused subscribe must not load (and claim) a room.
     if (c.auth != AuthState::Authenticated || room_access(c.rooms, c.user.id, subscribe->room) == RoomAccess::Forbidden)
@@ -469,16 +469,26 @@ bool Hub::needs_reads(const Connection& c, const protocol::ClientFrame& frame, N
 }
 
 bool Hub::needs_reads_to_authenticate(std::string_view token, const std::optional<std::string>& session, Now now) {
-  if (!store_) return false;
+  if (!store_ && !directory_) return false;
   auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
   if (!claims) return false;  // authenticate() refuses it
   bool wait = false;
-  if (session && sessions_.needs_lookup(*session, now.mono) && !looked_up_sessions_.contains(*session)) {
+  if (store_ && session && sessions_.needs_lookup(*session, now.mono) && !looked_up_sessions_.contains(*session)) {
     need_session(*session);
     wait = true;
   }
-  // Every connection joins its user's room once authenticated (handlers/rooms.cpp).
+  // Every connection joins its user's room once authenticated (handlers/rooms.cpp) — where
+  // that room runs: with several instances its owner must be known first, and only the owner
+  // loads it.
   const std::string room = user_room(claims->sub);
+  if (directory_ && !rooms_.find(room)) {
+    auto owner = owners_.find(room);
+    if (owner == owners_.end()) {
+      need_owner(room);
+      return true;  // the session (asked above) and the owner come with the same pass
+    }
+    if (owner->second != directory_->instance()) return wait;
+  }
   if (rooms_.needs_load(room)) {
     need_room(room);
     wait = true;
@@ -563,11 +573,17 @@ void Hub::resume(Connection& c) {
     }
     Connection::ParkedInput& input = c.parked.front();
     bool handled = true;
-    if (input.token_at_upgrade) {
-      handled = !needs_reads_to_authenticate(input.text, c.presented_session, last_now_);
-      if (handled) authenticate(c, input.text, c.presented_session, last_now_);
-    } else {
-      handled = handle(c, input.text, last_now_);
+    switch (input.kind) {
+      case Connection::ParkedInput::Kind::TokenAtUpgrade:
+        handled = !needs_reads_to_authenticate(input.text, c.presented_session, last_now_);
+        if (handled) authenticate(c, input.text, c.presented_session, last_now_);
+        break;
+      case Connection::ParkedInput::Kind::AutomaticJoin:
+        handled = join_remote_member(c, input.text);
+        break;
+      case Connection::ParkedInput::Kind::Message:
+        handled = handle(c, input.text, last_now_);
+        break;
     }
     if (!handled) {  // needs another read (rare: what it needed changed meanwhile): next pass
       parked_connections_.push_back(c.id);
@@ -844,13 +860,39 @@ Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::Cl
   return Route::Elsewhere;
 }
 
+void Hub::attach_to(Connection& c, const std::string& owner) {
+  if (std::find(c.attached_to.begin(), c.attached_to.end(), owner) != c.attached_to.end()) return;
+  link_->send(owner, cluster::encode(cluster::Attach{directory_->instance(), c.id,
+                                                     {c.wire_id, c.user, c.rooms, c.perms, c.session}}));
+  c.attached_to.push_back(owner);
+}
+
 void Hub::forward(Connection& c, const std::string& owner, std::string_view text) {
-  const std::string& self = directory_->instance();
-  if (std::find(c.attached_to.begin(), c.attached_to.end(), owner) == c.attached_to.end()) {
-    link_->send(owner, cluster::encode(cluster::Attach{self, c.id, {c.wire_id, c.user, c.rooms, c.perms, c.session}}));
-    c.attached_to.push_back(owner);
+  attach_to(c, owner);
+  link_->send(owner, cluster::encode(cluster::Frame{directory_->instance(), c.id, std::string(text)}));
+}
+
+bool Hub::join_elsewhere(Connection& c, const std::string& room) {
+  if (!directory_ || rooms_.find(room) != nullptr) return false;
+  auto owner = owners_.find(room);
+  if (owner == owners_.end() || owner->second == directory_->instance() || owner->second.empty()) return false;
+  attach_to(c, owner->second);
+  link_->send(owner->second, cluster::encode(cluster::Join{directory_->instance(), c.id, room}));
+  c.forwarded[room] = owner->second;
+  return true;
+}
+
+bool Hub::join_remote_member(Connection& member, const std::string& room) {
+  if (rooms_.needs_load(room)) {
+    need_room(room);
+    return false;
   }
-  link_->send(owner, cluster::encode(cluster::Frame{self, c.id, std::string(text)}));
+  if (rooms_.join(member, room, JoinKind::Automatic, last_now_.wall).status == JoinStatus::Unavailable) {
+    LOG_WARN("%s: not in its user room %s (the room could not be loaded)", member.wire_id.c_str(), room.c_str());
+    return true;
+  }
+  rooms_.notify_joined(*this, member, room, JoinKind::Automatic);
+  return true;
 }
 
 void Hub::need_owner(const std::string& room) {
@@ -901,6 +943,15 @@ void Hub::receive_from_cluster() {
             [&](cluster::Frame& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
                 receive(known->second, m.text, last_now_);
+            },
+            [&](cluster::Join& m) {  // a remote member's automatic join (its user: room)
+              auto known = remote_members_.find({m.from, m.connection});
+              if (known == remote_members_.end()) return;
+              Connection& member = *find(known->second);
+              if (!member.parked.empty() || !join_remote_member(member, m.room)) {
+                if (member.parked.empty()) parked_connections_.push_back(member.id);
+                member.parked.push_back({m.room, Connection::ParkedInput::Kind::AutomaticJoin});
+              }
             },
             [&](cluster::Detach& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())

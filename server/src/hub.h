@@ -107,8 +107,13 @@ struct Connection {
   // Input waiting for the pass's store reads ("Store reads" at Hub), in arrival order: while
   // there is any, every later message of this connection waits behind it.
   struct ParkedInput {
-    std::string text;               // the message, or the token presented at the upgrade
-    bool token_at_upgrade = false;  // text is ?token= (authenticate with presented_session)
+    enum class Kind {
+      Message,         // text: a message the client sent
+      TokenAtUpgrade,  // text: ?token= (authenticate with presented_session)
+      AutomaticJoin,   // text: a room another instance asked this owner to join it to (its user: room)
+    };
+    std::string text;
+    Kind kind = Kind::Message;
   };
   std::deque<ParkedInput> parked;
 
@@ -285,6 +290,10 @@ class Hub {
   // about rooms this hub owns arrive as remote members. The owner of a room nobody knows yet is
   // learned with the pass's reads (the input waits, parked). Both outlive the hub.
   void attach_cluster(RoomDirectory& directory, ClusterLink& link);
+  // The automatic join of `room` (the user: room after auth): true when another instance owns
+  // it — the join was sent there, the connection is a member through it — else the caller joins
+  // locally. The owner is known by then (learned before authentication went on).
+  bool join_elsewhere(Connection& connection, const std::string& room);
 
   // ---- Store reads ---------------------------------------------------------------------------
   // Handlers never read the store. Input that needs stored state — a room's first join since
@@ -356,7 +365,10 @@ class Hub {
   Route route(Connection& connection, const std::string& room, const protocol::ClientMessage& message,
               std::string_view text, const std::optional<std::string>& request_id, Now now);
   void forward(Connection& connection, const std::string& owner, std::string_view text);
+  void attach_to(Connection& connection, const std::string& owner);  // once per owner
   void receive_from_cluster();
+  // The owner's side of join_elsewhere; false when it must wait for a read.
+  bool join_remote_member(Connection& member, const std::string& room);
   void flush_to_cluster();
   void need_owner(const std::string& room);
   void learn_owners();

@@ -223,6 +223,15 @@ TEST_F(cluster_test, a_room_its_owner_forgets_is_given_up_and_the_next_user_else
   EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(b_->hub, ben)).size(), 1u);
 }
 
+TEST_F(cluster_test, a_users_tabs_on_two_instances_share_one_user_room_run_by_its_owner) {
+  connect(*a_, "ana");
+  EXPECT_EQ(network_.owners["user:ana"], "a");
+  connect(*b_, "ana");  // her second tab lands on b
+  EXPECT_EQ(b_->hub.rooms().find("user:ana"), nullptr) << "b does not run a's room";
+  ASSERT_NE(a_->hub.rooms().find("user:ana"), nullptr);
+  EXPECT_EQ(a_->hub.rooms().find("user:ana")->members.size(), 2u) << "both tabs are in it, on a";
+}
+
 TEST_F(cluster_test, a_room_outside_the_token_is_refused_without_asking_who_owns_it) {
   const ConnectionId ben = connect(*b_, "ben");
   send(*b_, ben, R"({"type":"subscribe","id":"s","room":"secret:vault"})");

@@ -105,6 +105,8 @@ std::string encode(const Message& message) {
               .finish();
         } else if constexpr (std::is_same_v<M, Frame>) {
           return Writer(Kind::Frame).field(m.from).number(m.connection).field(m.text).finish();
+        } else if constexpr (std::is_same_v<M, Join>) {
+          return Writer(Kind::Join).field(m.from).number(m.connection).field(m.room).finish();
         } else if constexpr (std::is_same_v<M, Detach>) {
           return Writer(Kind::Detach).field(m.from).number(m.connection).finish();
         } else if constexpr (std::is_same_v<M, Deliver>) {
@@ -145,6 +147,12 @@ Result<Message> decode(std::string_view bytes) {
     case Kind::Frame: {
       Frame m;
       (void)(r.field(m.from) && r.number(m.connection) && r.field(m.text));
+      message = std::move(m);
+      break;
+    }
+    case Kind::Join: {
+      Join m;
+      (void)(r.field(m.from) && r.number(m.connection) && r.field(m.room));
       message = std::move(m);
       break;
     }

@@ -6,6 +6,7 @@
 //                           its connection id and wire id, and who it is (user, the token's
 //                           room patterns and permissions, its session)
 //   frame    edge → owner   one message the client sent, as it sent it
+//   join     edge → owner   join the client to this room automatically (its user: room)
 //   detach   edge → owner   the client connection is gone
 //   deliver  owner → edge   what the owner sent to remote members in one loop pass: each
 //                           distinct frame once, then per connection the frames it gets, in order
@@ -22,7 +23,7 @@
 
 namespace tandem::server::cluster {
 
-enum class Kind : char { Attach = 'a', Frame = 'f', Detach = 'd', Deliver = 'v', Close = 'c' };
+enum class Kind : char { Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c' };
 
 // Who a connection is, as the owner needs it to run its requests.
 struct Identity {
@@ -42,6 +43,11 @@ struct Frame {
   std::string from;
   std::uint64_t connection = 0;
   std::string text;
+};
+struct Join {
+  std::string from;
+  std::uint64_t connection = 0;
+  std::string room;
 };
 struct Detach {
   std::string from;
@@ -63,7 +69,7 @@ struct Close {
   std::string reason;
 };
 
-using Message = std::variant<Attach, Frame, Detach, Deliver, Close>;
+using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close>;
 
 std::string encode(const Message& message);
 // Refuses anything malformed (another version's message, a truncated one) with a message.

@@ -61,6 +61,7 @@ void register_rooms(HandlerRegistry& registry) {
   // Every connection is in its user's room, so a message for the user reaches all its tabs.
   registry.on_authenticated([](Hub& hub, Connection& c, Now now) {
     const std::string room = user_room(c.user.id);
+    if (hub.join_elsewhere(c, room)) return;  // several instances: the room's owner joins it there
     if (hub.rooms().join(c, room, JoinKind::Automatic, now.wall).status == JoinStatus::Unavailable) {
       // The store error is logged by the registry; messages to this user miss this connection.
       LOG_WARN("%s: not in its user room %s (the room could not be loaded)", c.wire_id.c_str(), room.c_str());
