@@ -519,6 +519,41 @@ void Hub::when_rooms_loaded(const std::vector<std::string>& rooms, std::function
   read_waiters_.push_back(std::move(then));
 }
 
+void Hub::when_owners_known(const std::vector<std::string>& rooms, OwnersReader then) {
+  auto answer = [this, rooms](OwnersReader& reader) {
+    std::vector<std::string> owners;
+    for (const std::string& room : rooms) {
+      if (!directory_ || rooms_.find(room) != nullptr) {
+        owners.push_back(directory_ ? directory_->instance() : std::string());
+        continue;
+      }
+      auto owner = owners_.find(room);
+      if (owner == owners_.end() || owner->second.empty())
+        return reader(Error{std::string(protocol::errc::internal), "the room directory cannot be reached"});
+      owners.push_back(owner->second);
+    }
+    reader(std::move(owners));
+  };
+  bool wait = false;
+  if (directory_)
+    for (const std::string& room : rooms)
+      if (rooms_.find(room) == nullptr && !owners_.contains(room)) {
+        need_owner(room);
+        wait = true;
+      }
+  if (!wait) return answer(then);
+  // Runs in the read phase that learned them, while they are still known (read_and_resume).
+  read_waiters_.push_back([answer, then = std::move(then)](bool readable) mutable {
+    if (!readable) return then(Error{std::string(protocol::errc::internal), "the store is failing"});
+    answer(then);
+  });
+}
+
+const std::string& Hub::instance() const {
+  static const std::string kAlone;
+  return directory_ ? directory_->instance() : kAlone;
+}
+
 void Hub::read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then) {
   if (!store_) return then(Error{std::string(protocol::errc::internal), "no store"});
   expect_pass();

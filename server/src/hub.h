@@ -308,6 +308,13 @@ class Hub {
   // now): RoomRegistry::open then uses what was read, or refuses a room whose read failed.
   // `then(false)` when the store was given up meanwhile.
   void when_rooms_loaded(const std::vector<std::string>& rooms, std::function<void(bool readable)> then);
+  // Calls `then` with each room's owner (in order) once they are known — at once with one
+  // instance (then every owner is instance(), ""). With several, a room nobody owns is taken
+  // by this instance on the way.
+  using OwnersReader = std::function<void(Result<std::vector<std::string>>)>;
+  void when_owners_known(const std::vector<std::string>& rooms, OwnersReader then);
+  // This instance's id among several; "" when alone.
+  const std::string& instance() const;
   // Reads a page of a document's change history with the pass's reads.
   using ChangesPageReader = std::function<void(Result<std::vector<store::StoredChange>>)>;
   void read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then);

@@ -141,18 +141,29 @@ void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond)
   auto decoded = decode_body(body);
   if (!decoded) return respond(json_error(400, decoded.error().code, decoded.error().message));
   std::vector<std::string> rooms = rooms_of(decoded.value());
-  // Rooms that are not live are read with this loop pass's reads; then everything is applied.
-  hub.when_rooms_loaded(rooms, [&hub, messages = std::move(decoded).value(), rooms, now,
-                                respond = std::move(respond)](bool readable) mutable {
-    if (!readable) return respond(json_error(503, protocol::errc::internal, "the store is failing; nothing was published — retry"));
-    Applied applied = apply(hub, messages, rooms, now);
-    if (applied.refusal) return respond(std::move(*applied.refusal));
-    // Durable before answering: after the commit that carries the events.
-    hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
-      if (stored) return respond(HttpResponse{200, "application/json", answer});
-      LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
-      respond(json_error(503, protocol::errc::internal,
-                         "the events were applied but could not be stored (the store failed and the server is stopping)"));
+  // With several instances each room must run here (a room another instance runs is never
+  // opened here: that would take it from its owner). Then rooms that are not live are read
+  // with a loop pass's reads, and everything is applied.
+  hub.when_owners_known(rooms, [&hub, messages = std::move(decoded).value(), rooms, now,
+                                respond = std::move(respond)](Result<std::vector<std::string>> owners) mutable {
+    if (!owners) return respond(json_error(503, protocol::errc::internal, owners.error().message + "; nothing was published — retry"));
+    for (std::size_t i = 0; i < rooms.size(); ++i)
+      if (owners.value()[i] != hub.instance())
+        return respond(json_error(503, protocol::errc::internal,
+                                  "room \"" + rooms[i] + "\" runs on instance " + owners.value()[i] +
+                                      "; publishing to a room another instance runs is not supported yet — nothing was published"));
+    hub.when_rooms_loaded(rooms, [&hub, messages = std::move(messages), rooms, now,
+                                  respond = std::move(respond)](bool readable) mutable {
+      if (!readable) return respond(json_error(503, protocol::errc::internal, "the store is failing; nothing was published — retry"));
+      Applied applied = apply(hub, messages, rooms, now);
+      if (applied.refusal) return respond(std::move(*applied.refusal));
+      // Durable before answering: after the commit that carries the events.
+      hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
+        if (stored) return respond(HttpResponse{200, "application/json", answer});
+        LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
+        respond(json_error(503, protocol::errc::internal,
+                           "the events were applied but could not be stored (the store failed and the server is stopping)"));
+      });
     });
   });
 }

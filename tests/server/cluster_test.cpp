@@ -15,6 +15,7 @@
 
 #include "engine/cluster.h"
 #include "fakes.h"
+#include "http_answer.h"
 #include "hub.h"
 
 namespace tandem::server {
@@ -230,6 +231,23 @@ TEST_F(cluster_test, a_users_tabs_on_two_instances_share_one_user_room_run_by_it
   EXPECT_EQ(b_->hub.rooms().find("user:ana"), nullptr) << "b does not run a's room";
   ASSERT_NE(a_->hub.rooms().find("user:ana"), nullptr);
   EXPECT_EQ(a_->hub.rooms().find("user:ana")->members.size(), 2u) << "both tabs are in it, on a";
+}
+
+TEST_F(cluster_test, publish_runs_on_the_rooms_owner_and_never_takes_a_room_from_it) {
+  const ConnectionId ana = connect(*a_, "ana");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:5"})");
+  const std::string event = R"({"type":"execution_update","room":"workflow:5","execution":"r","status":"running"})";
+  const HttpResponse elsewhere = testing::publish_and_commit(b_->hub, event, now());
+  EXPECT_EQ(elsewhere.status, 503) << elsewhere.body;
+  EXPECT_NE(elsewhere.body.find("instance a"), std::string::npos) << elsewhere.body;
+  EXPECT_EQ(b_->hub.rooms().find("workflow:5"), nullptr) << "b did not open a's room";
+  EXPECT_EQ(network_.owners["workflow:5"], "a");
+
+  const HttpResponse here = testing::publish_and_commit(a_->hub, event, now());
+  EXPECT_EQ(here.status, 200) << here.body;
+  const std::string free_room = R"({"type":"execution_update","room":"workflow:6","execution":"r","status":"running"})";
+  EXPECT_EQ(testing::publish_and_commit(b_->hub, free_room, now()).status, 200);
+  EXPECT_EQ(network_.owners["workflow:6"], "b") << "a room nobody ran is taken by the instance publishing to it";
 }
 
 TEST_F(cluster_test, a_room_outside_the_token_is_refused_without_asking_who_owns_it) {

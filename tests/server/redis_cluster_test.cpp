@@ -60,6 +60,11 @@ TEST_F(redis_cluster_test, one_owner_per_room_renewed_given_up_and_taken_over) {
   a.release({"workflow:1"});
   EXPECT_EQ(b.acquire({"workflow:1"}).value(), std::vector<std::string>{"b"}) << "given up: the next instance takes it";
   EXPECT_EQ(a.renew({"workflow:1"}).value(), std::vector<std::string>{"workflow:1"}) << "a learns it lost it";
+
+  // A lease that vanished (Redis restarted empty) is taken again by the owner's renewal.
+  ASSERT_TRUE(redis_->command({"DEL", prefix_ + "room:chat:2:owner"}).ok());
+  EXPECT_TRUE(a.renew({"chat:2"}).value().empty());
+  EXPECT_EQ(b.acquire({"chat:2"}).value(), std::vector<std::string>{"a"});
 }
 
 TEST_F(redis_cluster_test, a_lease_not_renewed_runs_out_and_another_instance_takes_the_room) {

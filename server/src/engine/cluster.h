@@ -38,7 +38,8 @@ class RoomDirectory {
   // For each room, its owner: this instance when it held the lease or has just taken it (the
   // room was free), else the instance that holds it. Answers in request order.
   virtual Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) = 0;
-  // Renews this instance's leases on `rooms`; returns those it no longer holds.
+  // Renews this instance's leases on `rooms` (taking again those nobody holds: after a
+  // directory restart); returns those another instance holds now.
   virtual Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) = 0;
   // Gives rooms up (this instance forgot them), so any instance can take them at once. Best
   // effort: a lease not given up simply runs out.

@@ -8,9 +8,14 @@ namespace tandem::server {
 
 namespace {
 
-// KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms). 1: renewed.
+// KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms). 1: renewed — or taken
+// again when the key is gone (Redis restarted empty, or the lease ran out and nobody took the
+// room meanwhile: this instance still runs it, and the store's claim is still its own).
 constexpr const char* kRenewScript =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0";
+    "local owner = redis.call('GET', KEYS[1]) "
+    "if owner == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "if not owner then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "return 0";
 // KEYS[1] the owner key, ARGV[1] this instance. 1: given up.
 constexpr const char* kReleaseScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
