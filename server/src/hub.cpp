@@ -1063,6 +1063,7 @@ void Hub::wake(Connection& c) {
   if (c.wake_pending) return;
   c.wake_pending = true;
   if (c.remote) {  // shipped to its instance at the end of the pass
+    if (remote_dirty_.empty()) waker_.commit_soon();  // a pass that ends soon, even if idle now
     remote_dirty_.push_back(c.id);
     return;
   }
