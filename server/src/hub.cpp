@@ -509,6 +509,7 @@ void Hub::need_session(const std::string& session) {
 }
 
 void Hub::when_rooms_loaded(const std::vector<std::string>& rooms, std::function<void(bool readable)> then) {
+  if (store_failed_) return then(false);  // no pass reads anything any more
   bool wait = false;
   for (const std::string& room : rooms) {
     if (!rooms_.needs_load(room)) continue;
@@ -556,6 +557,7 @@ const std::string& Hub::instance() const {
 
 void Hub::read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then) {
   if (!store_) return then(Error{std::string(protocol::errc::internal), "no store"});
+  if (store_failed_) return then(Error{std::string(protocol::errc::internal), "the store is failing"});
   expect_pass();
   reads_.change_pages.push_back(std::move(page));
   change_page_readers_.push_back(std::move(then));

@@ -135,6 +135,31 @@ Applied apply(Hub& hub, std::vector<PublishMessage>& messages, const std::vector
   return {std::nullopt, answer.finish()};
 }
 
+// Applies the batch once every room of it is live or read (a loop pass's reads), and answers
+// after the commit that stores its events.
+void apply_when_loaded(Hub& hub, std::vector<PublishMessage> messages, std::vector<std::string> rooms, Now now,
+                       HttpApi::Respond respond) {
+  std::vector<std::string> wanted = rooms;
+  hub.when_rooms_loaded(wanted, [&hub, messages = std::move(messages), rooms = std::move(rooms), now,
+                                 respond = std::move(respond)](bool readable) mutable {
+    if (!readable) return respond(json_error(503, protocol::errc::internal, "the store is failing; nothing was published — retry"));
+    // A room live when the request came may have been forgotten before the others were read:
+    // it is read too before anything is applied.
+    const bool forgotten_meanwhile =
+        std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) { return hub.rooms().needs_load(room); });
+    if (forgotten_meanwhile) return apply_when_loaded(hub, std::move(messages), std::move(rooms), now, std::move(respond));
+    Applied applied = apply(hub, messages, rooms, now);
+    if (applied.refusal) return respond(std::move(*applied.refusal));
+    // Durable before answering: after the commit that carries the events.
+    hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
+      if (stored) return respond(HttpResponse{200, "application/json", answer});
+      LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
+      respond(json_error(503, protocol::errc::internal,
+                         "the events were applied but could not be stored (the store failed and the server is stopping)"));
+    });
+  });
+}
+
 }  // namespace
 
 void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond) {
@@ -152,19 +177,7 @@ void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond)
         return respond(json_error(503, protocol::errc::internal,
                                   "room \"" + rooms[i] + "\" runs on instance " + owners.value()[i] +
                                       "; publishing to a room another instance runs is not supported yet — nothing was published"));
-    hub.when_rooms_loaded(rooms, [&hub, messages = std::move(messages), rooms, now,
-                                  respond = std::move(respond)](bool readable) mutable {
-      if (!readable) return respond(json_error(503, protocol::errc::internal, "the store is failing; nothing was published — retry"));
-      Applied applied = apply(hub, messages, rooms, now);
-      if (applied.refusal) return respond(std::move(*applied.refusal));
-      // Durable before answering: after the commit that carries the events.
-      hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
-        if (stored) return respond(HttpResponse{200, "application/json", answer});
-        LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
-        respond(json_error(503, protocol::errc::internal,
-                           "the events were applied but could not be stored (the store failed and the server is stopping)"));
-      });
-    });
+    apply_when_loaded(hub, std::move(messages), std::move(rooms), now, std::move(respond));
   });
 }
 
