@@ -22,8 +22,9 @@ import { countPixelsNear, decodePng } from './png.mjs';
 const WORKFLOW = 'workflow:e2e-agent-build';
 const AGENT_ROOM = 'agent:e2e-agent-build';
 const PROMPT = 'fetch new orders, keep the paid ones and email a summary';
-const STEP_MS = 200;              // the agent's pause between steps: longer than the dump's 100 ms
-const AGENT_DEADLINE_MS = 30_000;  // the whole build takes ~2-3 s at STEP_MS
+const STEP_MS = 500;              // the agent's pause between steps: five dumps (100 ms) each, so a busy
+                                  // machine's late frames still show every intermediate graph
+const AGENT_DEADLINE_MS = 60_000;  // the whole build takes ~5 s at STEP_MS
 const ANA = { sub: 'ana', name: 'Ana', color: '#e91e63' };
 // The idle title strip colour (canvas_colours.h's status_colour(Idle)); none of it is drawn
 // without nodes. A strip is 180 x 22 px at zoom 1; `fit` shows the agent's graph at ~0.6-1.
@@ -58,7 +59,7 @@ test('a tandem-agent build appears node by node in a running canvas', async () =
   const canvas = startDesktopCanvas({
     name: 'ana', binary: process.env.TANDEM_CANVAS_BIN, display: xvfb.display, statePath,
     args: ['--url', server.wsUrl, '--token', mintToken(server.jwtSecret, ANA), '--room', WORKFLOW,
-           '--agent-room', AGENT_ROOM, '--width', '1280', '--height', '800', '--timeout-ms', '45000',
+           '--agent-room', AGENT_ROOM, '--width', '1280', '--height', '800', '--timeout-ms', '90000',
            '--state-file', statePath, '--script', `wait-joined; wait-file ${gate}; fit; wait-frames 3; exit`,
            '--screenshot', screenshot],
   });
