@@ -843,6 +843,8 @@ void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {
 
 void Hub::renew_rooms(Now now) {
   if (!directory_) return;
+  // A room forgotten and then used again before this tick is this instance's again: kept.
+  std::erase_if(to_release_, [&](const std::string& room) { return rooms_.find(room) != nullptr || owners_.contains(room); });
   if (!to_release_.empty()) directory_->release(std::exchange(to_release_, {}));
   if (renewed_at_ && now.mono - *renewed_at_ < Millis(settings_.room_lease_ms / 3)) return;
   renewed_at_ = now.mono;
@@ -874,6 +876,9 @@ Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::Cl
     }
   }
   if (rooms_.find(room) != nullptr) return Route::Here;  // live here: this instance runs it
+  // Only a subscribe looks for (and may take) a room's owner: any other message about a room
+  // this connection is in nowhere is answered here (not_subscribed), taking no lease.
+  if (!std::holds_alternative<protocol::Subscribe>(message)) return Route::Here;
   auto owner = owners_.find(room);
   if (owner == owners_.end()) {
     need_owner(room);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/cluster.h"
+#include "engine/cluster_message.h"
 #include "fakes.h"
 #include "http_answer.h"
 #include "hub.h"
@@ -248,6 +249,25 @@ TEST_F(cluster_test, publish_runs_on_the_rooms_owner_and_never_takes_a_room_from
   const std::string free_room = R"({"type":"execution_update","room":"workflow:6","execution":"r","status":"running"})";
   EXPECT_EQ(testing::publish_and_commit(b_->hub, free_room, now()).status, 200);
   EXPECT_EQ(network_.owners["workflow:6"], "b") << "a room nobody ran is taken by the instance publishing to it";
+}
+
+TEST_F(cluster_test, only_a_subscribe_takes_a_free_rooms_lease) {
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*b_, ben, R"({"type":"chat","id":"m","room":"workflow:77","text":"hi"})");
+  auto errors = all<protocol::ErrorReply>(testing::drain_frames(b_->hub, ben));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, protocol::errc::not_subscribed);
+  EXPECT_EQ(network_.owners.count("workflow:77"), 0u) << "a refused message took no lease";
+}
+
+TEST(cluster_message_test, a_truncated_or_forged_message_is_refused) {
+  cluster::Deliver deliver{"a", {"one", "two"}, {{7, {0, 1}}, {8, {1}}}};
+  const std::string bytes = cluster::encode(deliver);
+  ASSERT_TRUE(cluster::decode(bytes).ok());
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(cluster::decode(std::string_view(bytes).substr(0, cut)).ok()) << "cut at " << cut;
+  EXPECT_FALSE(cluster::decode("v1:a1:12:xy1:11:11:5").ok()) << "an index past the frames";
+  EXPECT_FALSE(cluster::decode("z").ok());
 }
 
 TEST_F(cluster_test, a_room_outside_the_token_is_refused_without_asking_who_owns_it) {

@@ -165,11 +165,14 @@ Result<Message> decode(std::string_view bytes) {
     case Kind::Deliver: {
       Deliver m;
       std::size_t recipients = 0;
-      if (r.field(m.from) && r.list(m.frames) && r.number(recipients) && recipients <= r.left() / 4) {
+      if (!r.field(m.from) || !r.list(m.frames) || !r.number(recipients) || recipients > r.left() / 4)
+        return malformed("deliver: truncated");
+      {
         m.recipients.resize(recipients);
         for (Deliver::Recipient& recipient : m.recipients) {
           std::size_t count = 0;
-          if (!r.number(recipient.connection) || !r.number(count) || count > r.left() / 3) break;
+          if (!r.number(recipient.connection) || !r.number(count) || count > r.left() / 3)
+            return malformed("deliver: truncated");
           recipient.frames.resize(count);
           for (std::uint32_t& index : recipient.frames)
             if (!r.number(index) || index >= m.frames.size()) return malformed("deliver: frame index out of range");
