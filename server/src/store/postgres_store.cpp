@@ -289,24 +289,6 @@ constexpr std::string_view sql_text(Sql which) {
   return "";
 }
 
-// The statement that reads `table` for an export.
-constexpr Sql export_statement(stored_rows::ExportTable table) {
-  using T = stored_rows::ExportTable;
-  switch (table) {
-    case T::Rooms: return Sql::ExportRooms;
-    case T::Events: return Sql::ExportEvents;
-    case T::Nodes: return Sql::ExportNodes;
-    case T::Edges: return Sql::ExportEdges;
-    case T::Changes: return Sql::ExportChanges;
-    case T::Chat: return Sql::ExportChat;
-    case T::Locks: return Sql::ExportLocks;
-    case T::Fence: return Sql::SelectFence;
-    case T::Sessions: return Sql::ExportSessions;
-    case T::Requests: return Sql::ExportRequests;
-  }
-  return Sql::SelectFence;
-}
-
 // The prepared statement's name on the server: "tandem_<index>".
 // Made once: a commit names one per statement it sends.
 const std::string& statement_name(Sql which) {
@@ -1174,7 +1156,7 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
 Result<Done> PostgresStore::export_batches(std::size_t writes_per_batch, const BatchSink& sink) {
   Connection& c = *connection_;
   std::vector<Step> steps;
-  for (stored_rows::ExportTable table : stored_rows::kExportTables) steps.push_back({export_statement(table), {}});
+  for (stored_rows::ExportTable table : stored_rows::kExportTables) steps.push_back({stored_rows::export_statement<Sql>(table), {}});
   auto results = run_read(c, std::move(steps), "export");
   if (!results) return results.error();
   BatchChunker out(writes_per_batch, sink);

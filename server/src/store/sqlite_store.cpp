@@ -259,24 +259,6 @@ constexpr std::string_view sql_text(Sql which) {
   return "";
 }
 
-// The statement that reads `table` for an export.
-constexpr Sql export_statement(stored_rows::ExportTable table) {
-  using T = stored_rows::ExportTable;
-  switch (table) {
-    case T::Rooms: return Sql::ExportRooms;
-    case T::Events: return Sql::ExportEvents;
-    case T::Nodes: return Sql::ExportNodes;
-    case T::Edges: return Sql::ExportEdges;
-    case T::Changes: return Sql::ExportChanges;
-    case T::Chat: return Sql::ExportChat;
-    case T::Locks: return Sql::ExportLocks;
-    case T::Fence: return Sql::SelectFence;
-    case T::Sessions: return Sql::ExportSessions;
-    case T::Requests: return Sql::ExportRequests;
-  }
-  return Sql::SelectFence;
-}
-
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
@@ -850,7 +832,7 @@ Result<Done> SqliteStore::export_batches(std::size_t writes_per_batch, const Bat
   return in_transaction(db, Sql::BeginRead, [&]() -> Result<Done> {
     BatchChunker out(writes_per_batch, sink);
     auto rows = [&](stored_rows::ExportTable table, const auto& each) -> Result<Done> {
-      Query query(db, export_statement(table));
+      Query query(db, stored_rows::export_statement<Sql>(table));
       Query::Step step;
       while ((step = query.step()) == Query::Step::Row)
         if (auto added = each(query); !added) return added;

@@ -58,6 +58,26 @@ StoredChange change(const Row& r, int at = 0) {
 //   Edges     room, id, from, to                Sessions  id, user
 //   Changes   room, seq, user, ts, json         Requests  session, request_id, answer_json
 enum class ExportTable { Rooms, Events, Nodes, Edges, Changes, Chat, Locks, Fence, Sessions, Requests };
+
+// The statement of a store's own Sql enum that reads `table` for an export: both stores name
+// their export statements alike (the fence row is read by SelectFence).
+template <class Sql>
+constexpr Sql export_statement(ExportTable table) {
+  using T = ExportTable;
+  switch (table) {
+    case T::Rooms: return Sql::ExportRooms;
+    case T::Events: return Sql::ExportEvents;
+    case T::Nodes: return Sql::ExportNodes;
+    case T::Edges: return Sql::ExportEdges;
+    case T::Changes: return Sql::ExportChanges;
+    case T::Chat: return Sql::ExportChat;
+    case T::Locks: return Sql::ExportLocks;
+    case T::Fence: return Sql::SelectFence;
+    case T::Sessions: return Sql::ExportSessions;
+    case T::Requests: return Sql::ExportRequests;
+  }
+  return Sql::SelectFence;
+}
 inline constexpr ExportTable kExportTables[] = {ExportTable::Rooms,   ExportTable::Events, ExportTable::Nodes,
                                                 ExportTable::Edges,   ExportTable::Changes, ExportTable::Chat,
                                                 ExportTable::Locks,   ExportTable::Fence,  ExportTable::Sessions,
