@@ -176,8 +176,26 @@ std::vector<SettingInfo> build_table() {
                       "postgres: the longest one call to the database (connect, read, commit) may wait"));
   t.push_back(integer("store_give_up_ms", &Settings::store_give_up_ms, 0, kMaxMs,
                       "a store whose commits all fail this long (retried meanwhile) stops the server: clients 1011, exit 3"));
+  SettingInfo engine = row("engine", "local (one process) or redis: several instances share rooms through --redis-url (needs --store postgres)");
+  engine.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
+    if (value != "local" && value != "redis") return "must be local or redis, got " + quoted(value);
+    s.engine = std::string(value);
+    return std::nullopt;
+  };
+  engine.show = [](const Settings& s) { return s.engine; };
+  t.push_back(std::move(engine));
+  SettingInfo redis_url = text("redis_url", &Settings::redis_url,
+                               "Redis URL for --engine redis: redis://[user:password@]host[:port][/db]");
+  redis_url.secret = true;  // it may hold a password
+  t.push_back(std::move(redis_url));
+  t.push_back(text("redis_prefix", &Settings::redis_prefix,
+                   "--engine redis: the prefix of every key and channel (instances sharing rooms use the same)"));
+  t.push_back(text("instance_id", &Settings::instance_id,
+                   "--engine redis: this instance's unique name among the others (default <hostname>-<pid>)"));
   t.push_back(integer("room_lease_ms", &Settings::room_lease_ms, 1000, kMaxMs,
-                      "several instances: a room's owner renews its lease every third of this; a dead owner's rooms free up within it"));
+                      "several instances: a room's owner renews its lease every third of this; a paused owner's rooms free up within it"));
+  t.push_back(integer("instance_ttl_ms", &Settings::instance_ttl_ms, 1000, kMaxMs,
+                      "several instances: heartbeat every third of this; a dead instance's rooms, members and clients are let go within it"));
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
                    "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
   t.push_back(integer("dedup_window", &Settings::dedup_window, 1, 1000000,
@@ -291,6 +309,15 @@ std::optional<std::string> validate(const Settings& s) {
   if (s.store == "sqlite" && s.store_path.empty()) return "store_path must not be empty (\":memory:\" keeps nothing)";
   if (s.store == "postgres" && s.store_url.empty())
     return "--store postgres needs --store-url (or TANDEM_STORE_URL): postgres://user:password@host:5432/db";
+  if (s.engine == "redis") {
+    if (s.redis_url.empty()) return "--engine redis needs --redis-url (or TANDEM_REDIS_URL): redis://host:6379";
+    if (s.store != "postgres")
+      return "--engine redis needs --store postgres: instances share durable state through one PostgreSQL";
+    if (s.redis_prefix.empty()) return "redis_prefix must not be empty";
+    for (char ch : s.instance_id)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+        return "instance_id may hold letters, digits, '-', '_' and '.', got " + quoted(s.instance_id);
+  }
   if (s.lock_ttl_min_ms > s.lock_ttl_ms || s.lock_ttl_ms > s.lock_ttl_max_ms)
     return "lock ttls must satisfy lock_ttl_min_ms (" + std::to_string(s.lock_ttl_min_ms) + ") <= lock_ttl_ms (" +
            std::to_string(s.lock_ttl_ms) + ") <= lock_ttl_max_ms (" + std::to_string(s.lock_ttl_max_ms) + ")";

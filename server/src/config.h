@@ -80,7 +80,12 @@ struct Settings {
   int dedup_window = 1024;      // request ids remembered per session: a resend of one is acked, not applied again
 
   // ---- several instances (docs/SCALING.md) ----
-  int room_lease_ms = 10000;  // a room's owner renews its lease every third of this; a dead owner's rooms free up within it
+  std::string engine = "local";  // local (one process) or redis: instances share rooms through --redis-url
+  std::string redis_url;         // redis: redis://[user:password@]host[:port][/db]
+  std::string redis_prefix = "tandem:";  // redis: every key and channel starts with this
+  std::string instance_id;       // redis: this instance's name among the others; empty: <hostname>-<pid>
+  int room_lease_ms = 10000;     // a room's owner renews its lease every third of this; a paused owner's rooms free up within it
+  int instance_ttl_ms = 10000;   // heartbeat every third of this; a dead instance's rooms, members and clients are let go within it
 
   // ---- documents (workflow:{id} rooms, PROTOCOL.md §9) ----
   int max_nodes = 5000;                 // nodes per document, else limit_exceeded

@@ -4,6 +4,7 @@
 #include "tandem/json.h"
 
 #include <algorithm>
+#include <set>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -317,6 +318,7 @@ void Hub::tick(Now now) {
             "no auth within " + std::to_string(settings_.auth_timeout_ms) + " ms");
   }
   touch_live_sessions(now);
+  beat(now);
   renew_rooms(now);
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
 }
@@ -615,6 +617,12 @@ void Hub::resume(Connection& c) {
         handled = !needs_reads_to_authenticate(input.text, c.presented_session, last_now_);
         if (handled) authenticate(c, input.text, c.presented_session, last_now_);
         break;
+      case Connection::ParkedInput::Kind::Adopt: {
+        auto stored = stored_sessions_.find(c.session);
+        sessions_.adopt(c.session, c.user.id, c.id, last_now_.mono,
+                        stored == stored_sessions_.end() ? nullptr : &stored->second);
+        break;
+      }
       case Connection::ParkedInput::Kind::AutomaticJoin:
         handled = join_remote_member(c, input.text);
         break;
@@ -839,6 +847,56 @@ void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {
   rooms_.set_on_forget([this](const std::string& room) {
     if (owners_.erase(room) > 0) to_release_.push_back(room);
   });
+  link_gaps_ = link.gaps();
+  beat(last_now_);  // alive before it takes any room: others would take a dead owner's rooms
+}
+
+void Hub::beat(Now now) {
+  if (!directory_) return;
+  if (beat_at_ && now.mono - *beat_at_ < Millis(settings_.instance_ttl_ms / 3)) return;
+  beat_at_ = now.mono;
+  std::set<std::string> peers;
+  for (const auto& [id, c] : connections_) {
+    if (c.remote) peers.insert(c.remote->instance);
+    peers.insert(c.attached_to.begin(), c.attached_to.end());
+  }
+  auto beat = directory_->heartbeat({peers.begin(), peers.end()});
+  if (!beat) {
+    LOG_ERROR("cluster: heartbeat failed: %s", beat.error().message.c_str());
+    return;
+  }
+  if (beat->was_dead) {
+    // Paused past instance_ttl_ms: the others took this instance for dead, dropped its
+    // clients from their rooms and may have taken its rooms. Start again with them.
+    LOG_ERROR("cluster: this instance's heartbeat had run out (paused for over %d ms?): reconnecting its clients "
+              "of other instances' rooms", settings_.instance_ttl_ms);
+    cut_ties_with(nullptr, false, "this instance was taken for dead by the others; reconnect");
+    renewed_at_.reset();  // and see which rooms are still its own
+  }
+  for (const std::string& dead : beat->dead) {
+    LOG_WARN("cluster: instance %s is gone (no heartbeat for %d ms)", dead.c_str(), settings_.instance_ttl_ms);
+    cut_ties_with(&dead, true, "instance " + dead + " went away; reconnect");
+  }
+}
+
+void Hub::cut_ties_with(const std::string* instance, bool died, std::string_view reason) {
+  std::vector<ConnectionId> members, clients;
+  for (const auto& [id, c] : connections_) {
+    if (c.remote) {
+      if (instance == nullptr || c.remote->instance == *instance) members.push_back(id);
+    } else if (instance == nullptr ? !c.attached_to.empty()
+                                   : std::find(c.attached_to.begin(), c.attached_to.end(), *instance) != c.attached_to.end()) {
+      clients.push_back(id);
+    }
+  }
+  for (ConnectionId id : clients) close(*find(id), protocol::close::restart, reason);
+  for (ConnectionId id : members) {
+    Connection& member = *find(id);
+    if (!died)
+      link_->send(member.remote->instance, cluster::encode(cluster::Close{directory_->instance(), member.remote->connection,
+                                                                          protocol::close::restart.code, std::string(reason)}));
+    closed(id);  // leaves its rooms now: presence, lock grace, as any disconnect
+  }
 }
 
 void Hub::renew_rooms(Now now) {
@@ -954,6 +1012,13 @@ void Hub::learn_owners() {
 
 void Hub::receive_from_cluster() {
   if (!link_) return;
+  if (const std::uint64_t gaps = link_->gaps(); gaps != link_gaps_) {
+    // Messages to this instance may have been lost (Redis restarted, the subscriber fell
+    // behind): nothing shared with other instances can be trusted to be complete.
+    LOG_WARN("cluster: messages from other instances may have been lost; reconnecting the clients involved");
+    link_gaps_ = gaps;
+    cut_ties_with(nullptr, false, "messages between instances were lost; reconnect");
+  }
   for (std::string& bytes : link_->receive()) {
     auto decoded = cluster::decode(bytes);
     if (!decoded) {
@@ -979,8 +1044,19 @@ void Hub::receive_from_cluster() {
               c.perms = std::move(m.identity.perms);
               c.session = std::move(m.identity.session);
               c.remote = Connection::RemoteOrigin{m.from, m.connection};
-              sessions_.adopt(c.session, c.user.id, id);
               remote_wire_ids_[c.wire_id] = id;
+              if (store_) {
+                // This instance stores the request ids the member applies in its rooms: the
+                // session's row first (the edge's own write of it may not be committed yet).
+                writes().add(store::WriteBatch::PutSession{{c.session, c.user.id}});
+                if (sessions_.needs_lookup(c.session, last_now_.mono)) {
+                  // A resend that lands here must find what the session applied elsewhere.
+                  need_session(c.session);
+                  park(c, {std::string(), Connection::ParkedInput::Kind::Adopt});
+                  return;
+                }
+              }
+              sessions_.adopt(c.session, c.user.id, id, last_now_.mono);
             },
             [&](cluster::Frame& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())

@@ -111,6 +111,7 @@ struct Connection {
       Message,         // text: a message the client sent
       TokenAtUpgrade,  // text: ?token= (authenticate with presented_session)
       AutomaticJoin,   // text: a room another instance asked this owner to join it to (its user: room)
+      Adopt,           // a remote member's session, once the store said which requests it applied
     };
     std::string text;
     Kind kind = Kind::Message;
@@ -440,7 +441,17 @@ class Hub {
   std::vector<std::string> owners_needed_;                // rooms whose owner this pass must learn
   std::vector<std::string> to_release_;                   // rooms forgotten here: leases to give up
   std::optional<Millis> renewed_at_;                      // the last renewal of this instance's leases
+  std::optional<Millis> beat_at_;                         // the last heartbeat
+  std::uint64_t link_gaps_ = 0;                           // ClusterLink::gaps() as last seen
   void renew_rooms(Now now);
+  // The heartbeat (every instance_ttl_ms / 3): instances this one deals with that died are
+  // cut loose (cut_ties_with).
+  void beat(Now now);
+  // What this instance shares with `instance` (every other instance when null) is given up,
+  // because messages between them may have been lost or it died: remote members it carried
+  // leave (told to close 1012 unless it died), and clients here that talk to rooms it owns are
+  // closed 1012 so they reconnect and recover.
+  void cut_ties_with(const std::string* instance, bool died, std::string_view reason);
   std::map<std::pair<std::string, ConnectionId>, ConnectionId> remote_members_;  // (instance, id there) -> id here
   std::vector<ConnectionId> remote_dirty_;  // remote members with frames to ship this pass
   std::unordered_map<std::string, ConnectionId> remote_wire_ids_;  // remote members by wire id

@@ -120,7 +120,7 @@ struct TickTimer {
 
 class LwsServer final : public EdgeWaker {
  public:
-  LwsServer(const Settings& settings, Millis started, store::Store& store)
+  LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster)
       : settings_(settings),
         hub_(settings_, ids_, *this, nullptr, &store),
         api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {
@@ -132,6 +132,7 @@ class LwsServer final : public EdgeWaker {
     api_.set_changes_reader([this](store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then) {
       hub_.read_changes(std::move(page), std::move(then));
     });
+    if (cluster.directory && cluster.link) hub_.attach_cluster(*cluster.directory, *cluster.link);
   }
 
   ServeResult run(bool secret_generated);
@@ -645,7 +646,11 @@ ServeResult LwsServer::run(bool secret_generated) {
 
 }  // namespace
 
-ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store) {
+void wake_loop() {
+  if (lws_context* context = g_context.load()) lws_cancel_service(context);
+}
+
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster) {
   // lws logs only errors and warnings, through our logger.
   lws_set_log_level(LLL_ERR | (log::enabled(log::Level::Warn) ? LLL_WARN : 0), lws_log_emit);
 
@@ -656,7 +661,7 @@ ServeResult run_server(const Settings& settings, bool secret_generated, store::S
   sigaction(SIGINT, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer vanishing mid-write is an error return, not a kill
 
-  LwsServer server(settings, clock_now().mono, store);
+  LwsServer server(settings, clock_now().mono, store, cluster);
   return server.run(secret_generated);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config.h"
+#include "engine/cluster.h"
 #include "store/store.h"
 
 namespace tandem::server {
@@ -18,6 +19,16 @@ enum class ServeResult : int {
 // and serves until SIGTERM or SIGINT. Then it stops accepting, closes every WebSocket with
 // 1012 "restart" and returns within shutdown_timeout_ms. A second signal exits at once
 // (status 1). Durable state goes to `store`, committed once per loop iteration.
-ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store);
+// With a directory and a link (--engine redis), the rooms are shared with the other instances
+// (Hub::attach_cluster).
+struct ClusterSeams {
+  RoomDirectory* directory = nullptr;
+  ClusterLink* link = nullptr;
+};
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster = {});
+
+// Wakes the loop from any thread (a pass runs soon): for other threads with news for it, such
+// as the Redis subscriber. Does nothing before the loop runs.
+void wake_loop();
 
 }  // namespace tandem::server

@@ -5,6 +5,7 @@
 //   tandem-server mint-token --secret S --sub ID [--name N] [--color C] [--rooms a,b] [--perms chat:clear] [--ttl 3600]
 //   tandem-server migrate --from sqlite:PATH --to postgres://...   (store/migrate.h)
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <cstdio>
@@ -14,7 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include <unistd.h>
+
 #include "config.h"
+#include "engine/redis_cluster.h"
 #include "ids.h"
 #include "jwt.h"
 #include "log.h"
@@ -40,6 +44,16 @@ bool wants(const std::vector<std::string>& args, std::string_view flag) {
   for (const std::string& arg : args)
     if (arg == flag) return true;
   return false;
+}
+
+// <hostname>-<pid>: unique among instances on different hosts, and on one host while they run.
+std::string default_instance_id() {
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "tandem");
+  std::string id;
+  for (const char* p = host; *p != '\0'; ++p)
+    id += std::isalnum(static_cast<unsigned char>(*p)) || *p == '-' || *p == '_' || *p == '.' ? *p : '_';
+  return id + "-" + std::to_string(getpid());
 }
 
 store::Retention retention_of(const Settings& settings) {
@@ -90,7 +104,23 @@ int serve(const std::vector<std::string>& args) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
     return static_cast<int>(ServeResult::StartFailed);
   }
-  return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value()));
+  if (settings.engine != "redis") return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value()));
+
+  // Several instances (docs/SCALING.md): room leases, heartbeats and messages through Redis.
+  const std::string instance = settings.instance_id.empty() ? default_instance_id() : settings.instance_id;
+  const RedisOptions redis_options{settings.redis_url, std::chrono::milliseconds(settings.store_timeout_ms)};
+  auto redis = RedisConnection::open(redis_options);
+  if (!redis) {
+    LOG_ERROR("cannot reach Redis: %s", redis.error().message.c_str());
+    return static_cast<int>(ServeResult::StartFailed);
+  }
+  RedisSubscriber subscriber(redis_options, wake_loop);
+  RedisRoomDirectory directory(*redis.value(), instance, std::chrono::milliseconds(settings.room_lease_ms),
+                               std::chrono::milliseconds(settings.instance_ttl_ms), settings.redis_prefix);
+  RedisClusterLink link(*redis.value(), subscriber, instance, settings.redis_prefix);
+  LOG_INFO("engine: redis %s, instance %s, keys under \"%s\"", redact_redis_url(settings.redis_url).c_str(),
+           instance.c_str(), settings.redis_prefix.c_str());
+  return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {&directory, &link}));
 }
 
 const char* kMintUsage =

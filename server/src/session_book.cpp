@@ -38,9 +38,16 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
   return SessionClaim{std::move(id), SessionStart::New, std::nullopt};
 }
 
-void SessionBook::adopt(const std::string& session, std::string_view user, ConnectionId connection) {
-  auto [it, created] = sessions_.try_emplace(session, Entry{std::string(user), connection, std::nullopt, {}, {}, {}});
-  if (created) return;
+void SessionBook::adopt(const std::string& session, std::string_view user, ConnectionId connection, Millis now,
+                        const store::SessionRecord* stored) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end() || it->second.user != user ||
+      (it->second.resumable_until && now >= *it->second.resumable_until)) {  // unknown, or forgotten but for a tick
+    it = sessions_.insert_or_assign(session, Entry{std::string(user), connection, std::nullopt, {}, {}, {}}).first;
+    if (stored && stored->id == session && stored->user == user)
+      for (const std::string& request_id : stored->applied) remember_applied(session, request_id, true);
+    return;
+  }
   it->second.connection = connection;
   it->second.resumable_until.reset();
 }

@@ -64,8 +64,11 @@ class SessionBook {
 
   // Several instances: `connection` is a remote member carrying `session` (its client is on
   // another instance, which claimed the session). Kept here so requests it sends to rooms this
-  // instance owns are deduplicated too; detach() as any other when it goes.
-  void adopt(const std::string& session, std::string_view user, ConnectionId connection);
+  // instance owns are deduplicated too — with the request ids `stored` (the store's record,
+  // read beforehand when needs_lookup) says it applied, wherever it applied them; detach() as
+  // any other when it goes.
+  void adopt(const std::string& session, std::string_view user, ConnectionId connection, Millis now,
+             const store::SessionRecord* stored = nullptr);
   // Idempotent requests: `request_id` was applied in `session`. The last dedup_window ids are
   // kept for stored changes (`durable`) and, separately, as many for the rest.
   void remember_applied(std::string_view session, const std::string& request_id, bool durable = true);

@@ -27,6 +27,12 @@ namespace tandem::server {
 // GUARANTEES: at most one instance holds an unexpired lease on a room at a time, as the
 //   directory's clock sees it. An owner paused past its lease may still believe it owns the
 //   room; the store's writer claim (store/store.h WRITERS) makes that safe: its commits fail.
+// LIVENESS: the directory also knows which instances are alive: each calls heartbeat() at
+//   least every instance_ttl / 3; an instance whose heartbeat ran out is dead, and its leases
+//   are free at once (acquire() takes them) — so a room whose owner died moves within
+//   instance_ttl, not within its lease. heartbeat() also answers which of the instances this
+//   one deals with are dead: the owner drops the remote members they carried (presence, lock
+//   grace), an edge closes its clients that talked to rooms they owned (1012: they reconnect).
 // FAILURE: a call that fails returns an error and changes nothing; the caller keeps serving
 //   what it owns until it would have had to renew, and retries.
 class RoomDirectory {
@@ -44,12 +50,20 @@ class RoomDirectory {
   // Gives rooms up (this instance forgot them), so any instance can take them at once. Best
   // effort: a lease not given up simply runs out.
   virtual void release(const std::vector<std::string>& rooms) = 0;
+
+  struct Heartbeat {
+    bool was_dead = false;           // this instance's own heartbeat had run out (it was paused):
+                                     // others may have taken its rooms and dropped its clients
+    std::vector<std::string> dead;   // those of `peers` whose heartbeat ran out
+  };
+  // Records this instance alive for another instance_ttl and checks `peers`: one round trip.
+  virtual Result<Heartbeat> heartbeat(const std::vector<std::string>& peers) = 0;
 };
 
 // Messages between instances: every instance has an inbox.
 // DELIVERY: at most once, in send order between two instances; a message may be lost when
-//   the link breaks (the Redis engine reports a reconnect: clients of the instances involved
-//   are closed to reconnect and recover by seq).
+//   the link breaks, which gaps() tells: the hub then closes every client whose messages may
+//   have been lost with 1012, and they reconnect and recover by seq.
 // FAILURE: send() never blocks: messages are queued and flushed together by flush().
 class ClusterLink {
  public:
@@ -61,6 +75,8 @@ class ClusterLink {
   virtual void flush() = 0;
   // The messages that arrived since the last call, oldest first.
   virtual std::vector<std::string> receive() = 0;
+  // Goes up each time messages to this instance may have been lost (a reconnect, an overflow).
+  virtual std::uint64_t gaps() const = 0;
 };
 
 }  // namespace tandem::server

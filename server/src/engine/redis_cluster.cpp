@@ -8,6 +8,14 @@ namespace tandem::server {
 
 namespace {
 
+// KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms), ARGV[3] the alive
+// keys' prefix. The owner: the one holding the lease while its heartbeat lasts, else this
+// instance, which takes the lease (the room was free, or its owner died).
+constexpr const char* kAcquireScript =
+    "local owner = redis.call('GET', KEYS[1]) "
+    "if owner and owner ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. owner) == 1 then return owner end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "return ARGV[1]";
 // KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms). 1: renewed — or taken
 // again when the key is gone (Redis restarted empty, or the lease ran out and nobody took the
 // room meanwhile: this instance still runs it, and the store's claim is still its own).
@@ -29,23 +37,22 @@ Error redis_error(std::string_view what, std::string_view detail) {
 // ---- directory ------------------------------------------------------------------------------
 
 RedisRoomDirectory::RedisRoomDirectory(RedisConnection& redis, std::string instance, std::chrono::milliseconds lease,
-                                       std::string prefix)
-    : redis_(redis), instance_(std::move(instance)), lease_(lease), prefix_(std::move(prefix)) {}
+                                       std::chrono::milliseconds instance_ttl, std::string prefix)
+    : redis_(redis), instance_(std::move(instance)), lease_(lease), instance_ttl_(instance_ttl), prefix_(std::move(prefix)) {}
 
 Result<std::vector<std::string>> RedisRoomDirectory::acquire(const std::vector<std::string>& rooms) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(rooms.size());
   for (const std::string& room : rooms)
-    commands.push_back({"SET", owner_key(room), instance_, "NX", "GET", "PX", std::to_string(lease_.count())});
+    commands.push_back({"EVAL", kAcquireScript, "1", owner_key(room), instance_, std::to_string(lease_.count()),
+                        prefix_ + "alive:"});
   auto replies = redis_.pipeline(commands);
   std::vector<std::string> owners;
   owners.reserve(rooms.size());
   for (std::size_t i = 0; i < rooms.size(); ++i) {
     auto& reply = replies[i];
     if (!reply) return reply.error();
-    if (reply->is_nil()) {
-      owners.push_back(instance_);  // it was free: ours now
-    } else if (reply->is_string()) {
+    if (reply->is_string()) {
       owners.push_back(reply->string());
     } else {
       return redis_error("take the lease of " + rooms[i], reply->describe());
@@ -82,6 +89,29 @@ void RedisRoomDirectory::release(const std::vector<std::string>& rooms) {
   auto released = run_for_each(rooms, kReleaseScript, false);
   if (!released) LOG_WARN("cluster: could not give up %zu room lease(s), they run out instead: %s", rooms.size(),
                           released.error().message.c_str());
+}
+
+Result<RoomDirectory::Heartbeat> RedisRoomDirectory::heartbeat(const std::vector<std::string>& peers) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(peers.size() + 1);
+  commands.push_back({"SET", alive_key(instance_), "1", "GET", "PX", std::to_string(instance_ttl_.count())});
+  for (const std::string& peer : peers) commands.push_back({"EXISTS", alive_key(peer)});
+  auto replies = redis_.pipeline(commands);
+  Heartbeat beat;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    auto& reply = replies[i];
+    if (!reply) return reply.error();
+    if (reply->is_error()) return redis_error("heartbeat", reply->describe());
+    if (i == 0) {
+      beat.was_dead = beaten_ && reply->is_nil();
+    } else if (!reply->is_integer()) {
+      return redis_error("heartbeat of " + peers[i - 1], reply->describe());
+    } else if (reply->integer() == 0) {
+      beat.dead.push_back(peers[i - 1]);
+    }
+  }
+  beaten_ = true;
+  return beat;
 }
 
 // ---- link -----------------------------------------------------------------------------------

@@ -3,10 +3,14 @@
 //
 // Keys and channels, under a prefix (default "tandem:"; tests use one of their own):
 //   <prefix>room:<room>:owner        the owning instance's id, with a lease (PX room_lease_ms)
+//   <prefix>alive:<id>               an instance's heartbeat, with a TTL (PX instance_ttl_ms)
 //   <prefix>instance:<id>            pub/sub channel: messages to that instance
 //
-// Directory. acquire() is one SET NX GET PX per room (atomic: the room is taken when free,
-// else its owner is read), all rooms in one pipeline. renew() and release() compare the owner
+// Directory. acquire() is one script per room (atomic: the room is taken when free or when
+// its owner's heartbeat ran out, else its owner is read), all rooms in one pipeline; the
+// script reads the owner's alive key besides the key it names, so it needs one Redis server
+// (no Redis Cluster sharding). heartbeat() is SET ... GET PX on this instance's alive key
+// and EXISTS on each peer's, in one pipeline. renew() and release() compare the owner
 // before they touch the key, in one script per room (atomic compare-and-expire /
 // compare-and-delete), all in one pipeline: an instance never extends or deletes a lease
 // another instance has taken since.
@@ -32,15 +36,17 @@ namespace tandem::server {
 class RedisRoomDirectory final : public RoomDirectory {
  public:
   RedisRoomDirectory(RedisConnection& redis, std::string instance, std::chrono::milliseconds lease,
-                     std::string prefix = "tandem:");
+                     std::chrono::milliseconds instance_ttl, std::string prefix = "tandem:");
 
   const std::string& instance() const override { return instance_; }
   Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) override;
   Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) override;
   void release(const std::vector<std::string>& rooms) override;
+  Result<Heartbeat> heartbeat(const std::vector<std::string>& peers) override;
 
  private:
   std::string owner_key(const std::string& room) const { return prefix_ + "room:" + room + ":owner"; }
+  std::string alive_key(const std::string& instance) const { return prefix_ + "alive:" + instance; }
   // One script per room, all in one pipeline; the rooms whose script answered 0.
   Result<std::vector<std::string>> run_for_each(const std::vector<std::string>& rooms, const char* script,
                                                 bool with_lease);
@@ -48,7 +54,9 @@ class RedisRoomDirectory final : public RoomDirectory {
   RedisConnection& redis_;
   const std::string instance_;
   const std::chrono::milliseconds lease_;
+  const std::chrono::milliseconds instance_ttl_;
   const std::string prefix_;
+  bool beaten_ = false;  // a heartbeat succeeded before: a missing alive key then means "was dead"
 };
 
 class RedisClusterLink final : public ClusterLink {
@@ -64,8 +72,8 @@ class RedisClusterLink final : public ClusterLink {
 
   // Whether this instance's channel is confirmed (messages sent to it before may be lost).
   bool listening() const;
-  // How often messages to this instance may have been lost (subscriber reconnects and drops).
-  std::uint64_t gaps() const { return subscriber_.reconnects() + subscriber_.dropped(); }
+  // Subscriber reconnects and drops.
+  std::uint64_t gaps() const override { return subscriber_.reconnects() + subscriber_.dropped(); }
 
  private:
   std::string channel_of(const std::string& instance) const { return prefix_ + "instance:" + instance; }
