@@ -23,6 +23,13 @@ namespace tandem::server {
 namespace {
 constexpr std::size_t kMaxCloseReasonBytes = 123;  // RFC 6455 §5.5: 125-byte control payload - code
 
+// An HTTP API error body (as http_api.h's json_error writes it).
+std::string json_error_body(std::string_view code, std::string_view message) {
+  json::JsonWriter body;
+  body.str("error", code).str("message", message);
+  return body.finish();
+}
+
 // The room a client message is about; null for those about none (auth, ping).
 const std::string* room_named_by(const protocol::ClientMessage& message) {
   return std::visit(
@@ -320,6 +327,7 @@ void Hub::tick(Now now) {
   touch_live_sessions(now);
   beat(now);
   renew_rooms(now);
+  expire_forwarded_publishes(now);
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
 }
 
@@ -860,6 +868,7 @@ void Hub::beat(Now now) {
     if (c.remote) peers.insert(c.remote->instance);
     peers.insert(c.attached_to.begin(), c.attached_to.end());
   }
+  for (const auto& [serial, waiting] : forwarded_publishes_) peers.insert(waiting.owner);
   auto beat = directory_->heartbeat({peers.begin(), peers.end()});
   if (!beat) {
     LOG_ERROR("cluster: heartbeat failed: %s", beat.error().message.c_str());
@@ -879,6 +888,29 @@ void Hub::beat(Now now) {
   }
 }
 
+void Hub::forward_publish(const std::string& owner, std::string body, PublishAnswer answer) {
+  const std::uint64_t serial = ++publish_serial_;
+  link_->send(owner, cluster::encode(cluster::Publish{directory_->instance(), serial, std::move(body)}));
+  waker_.commit_soon();  // flushed at the end of the pass
+  const Millis deadline = last_now_.mono + Millis(settings_.store_give_up_ms + settings_.instance_ttl_ms);
+  forwarded_publishes_.emplace(serial, ForwardedPublish{owner, deadline, std::move(answer)});
+}
+
+void Hub::expire_forwarded_publishes(Now now) {
+  for (auto it = forwarded_publishes_.begin(); it != forwarded_publishes_.end();) {
+    if (now.mono < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    PublishAnswer answer = std::move(it->second.answer);
+    const std::string owner = it->second.owner;
+    it = forwarded_publishes_.erase(it);
+    answer(504, json_error_body(protocol::errc::timeout, "instance " + owner +
+                                                             " running the room did not answer in time; the publish "
+                                                             "may or may not have been applied"));
+  }
+}
+
 void Hub::cut_ties_with(const std::string* instance, bool died, std::string_view reason) {
   std::vector<ConnectionId> members, clients;
   for (const auto& [id, c] : connections_) {
@@ -890,6 +922,18 @@ void Hub::cut_ties_with(const std::string* instance, bool died, std::string_view
     }
   }
   for (ConnectionId id : clients) close(*find(id), protocol::close::restart, reason);
+  // Publishes waiting for an answer that may never come: answered now. Whether the owner
+  // applied them is unknown (a lost answer) unless it died before it got them.
+  for (auto it = forwarded_publishes_.begin(); it != forwarded_publishes_.end();) {
+    if (instance != nullptr && it->second.owner != *instance) {
+      ++it;
+      continue;
+    }
+    PublishAnswer answer = std::move(it->second.answer);
+    it = forwarded_publishes_.erase(it);
+    answer(503, json_error_body(protocol::errc::internal,
+                                std::string(reason) + " — the publish may or may not have been applied"));
+  }
   for (ConnectionId id : members) {
     Connection& member = *find(id);
     if (!died)
@@ -1084,6 +1128,20 @@ void Hub::receive_from_cluster() {
                 if (c == nullptr || c->remote) continue;  // gone meanwhile
                 for (std::uint32_t index : recipient.frames) send(*c, frames[index]);
               }
+            },
+            [&](cluster::Publish& m) {  // a publish another instance received for rooms run here
+              if (!publish_runner_) return;
+              publish_runner_(m.body, last_now_, [this, to = m.from, serial = m.serial](int status, std::string body) {
+                link_->send(to, cluster::encode(cluster::Answer{directory_->instance(), serial, status, std::move(body)}));
+                waker_.commit_soon();  // an answer given after the pass (after a commit) still goes out
+              });
+            },
+            [&](cluster::Answer& m) {
+              auto waiting = forwarded_publishes_.find(m.serial);
+              if (waiting == forwarded_publishes_.end() || waiting->second.owner != m.from) return;  // answered already
+              PublishAnswer answer = std::move(waiting->second.answer);
+              forwarded_publishes_.erase(waiting);
+              answer(m.status, std::move(m.body));
             },
             [&](cluster::Close& m) {
               Connection* c = find(m.connection);

@@ -295,6 +295,15 @@ class Hub {
   // it — the join was sent there, the connection is a member through it — else the caller joins
   // locally. The owner is known by then (learned before authentication went on).
   bool join_elsewhere(Connection& connection, const std::string& room);
+  // POST /api/v1/publish for rooms another instance runs is run there. The owner's side:
+  // `runner` runs a body another instance forwarded (publish_api.h) and answers.
+  using PublishAnswer = std::function<void(int status, std::string body)>;
+  using PublishRunner = std::function<void(std::string_view body, Now now, PublishAnswer answer)>;
+  void set_publish_runner(PublishRunner runner) { publish_runner_ = std::move(runner); }
+  // The edge's side: sends `body` to `owner`; `answer` gets the owner's answer — or 503 when
+  // the owner dies or messages between them are lost first, 504 when none comes within
+  // store_give_up_ms + instance_ttl_ms (then the events may or may not have been published).
+  void forward_publish(const std::string& owner, std::string body, PublishAnswer answer);
 
   // ---- Store reads ---------------------------------------------------------------------------
   // Handlers never read the store. Input that needs stored state — a room's first join since
@@ -443,6 +452,15 @@ class Hub {
   std::optional<Millis> renewed_at_;                      // the last renewal of this instance's leases
   std::optional<Millis> beat_at_;                         // the last heartbeat
   std::uint64_t link_gaps_ = 0;                           // ClusterLink::gaps() as last seen
+  PublishRunner publish_runner_;
+  struct ForwardedPublish {
+    std::string owner;
+    Millis deadline;
+    PublishAnswer answer;
+  };
+  std::map<std::uint64_t, ForwardedPublish> forwarded_publishes_;  // by serial, awaiting the owner's answer
+  std::uint64_t publish_serial_ = 0;
+  void expire_forwarded_publishes(Now now);
   void renew_rooms(Now now);
   // The heartbeat (every instance_ttl_ms / 3): instances this one deals with that died are
   // cut loose (cut_ties_with).

@@ -132,7 +132,14 @@ class LwsServer final : public EdgeWaker {
     api_.set_changes_reader([this](store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then) {
       hub_.read_changes(std::move(page), std::move(then));
     });
-    if (cluster.directory && cluster.link) hub_.attach_cluster(*cluster.directory, *cluster.link);
+    if (cluster.directory && cluster.link) {
+      hub_.attach_cluster(*cluster.directory, *cluster.link);
+      // A publish another instance received for rooms this one runs.
+      hub_.set_publish_runner([this](std::string_view body, Now now, Hub::PublishAnswer answer) {
+        publish(hub_, body, now, [answer = std::move(answer)](HttpResponse response) { answer(response.status, std::move(response.body)); },
+                /*forwarded=*/true);
+      });
+    }
   }
 
   ServeResult run(bool secret_generated);

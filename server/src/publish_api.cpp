@@ -162,22 +162,31 @@ void apply_when_loaded(Hub& hub, std::vector<PublishMessage> messages, std::vect
 
 }  // namespace
 
-void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond) {
+void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond, bool forwarded) {
   auto decoded = decode_body(body);
   if (!decoded) return respond(json_error(400, decoded.error().code, decoded.error().message));
   std::vector<std::string> rooms = rooms_of(decoded.value());
-  // With several instances each room must run here (a room another instance runs is never
-  // opened here: that would take it from its owner). Then rooms that are not live are read
-  // with a loop pass's reads, and everything is applied.
-  hub.when_owners_known(rooms, [&hub, messages = std::move(decoded).value(), rooms, now,
+  // With several instances the rooms run here, or on one other instance, which gets the body
+  // (a room another instance runs is never opened here: that would take it from its owner).
+  // Then rooms that are not live are read with a loop pass's reads, and everything is applied.
+  hub.when_owners_known(rooms, [&hub, messages = std::move(decoded).value(), rooms, now, forwarded,
+                                body = std::string(body),
                                 respond = std::move(respond)](Result<std::vector<std::string>> owners) mutable {
     if (!owners) return respond(json_error(503, protocol::errc::internal, owners.error().message + "; nothing was published — retry"));
-    for (std::size_t i = 0; i < rooms.size(); ++i)
-      if (owners.value()[i] != hub.instance())
-        return respond(json_error(503, protocol::errc::internal,
-                                  "room \"" + rooms[i] + "\" runs on instance " + owners.value()[i] +
-                                      "; publishing to a room another instance runs is not supported yet — nothing was published"));
-    apply_when_loaded(hub, std::move(messages), std::move(rooms), now, std::move(respond));
+    std::set<std::string> elsewhere;
+    for (const std::string& owner : owners.value())
+      if (owner != hub.instance()) elsewhere.insert(owner);
+    if (elsewhere.empty()) return apply_when_loaded(hub, std::move(messages), std::move(rooms), now, std::move(respond));
+    if (forwarded)
+      return respond(json_error(503, protocol::errc::internal,
+                                "the rooms moved to instance " + *elsewhere.begin() + " meanwhile; nothing was published — retry"));
+    const bool some_here = std::find(owners.value().begin(), owners.value().end(), hub.instance()) != owners.value().end();
+    if (elsewhere.size() > 1 || some_here)
+      return respond(json_error(409, protocol::errc::conflict,
+                                "the batch's rooms run on different instances; publish them in separate requests — nothing was published"));
+    hub.forward_publish(*elsewhere.begin(), std::move(body), [respond = std::move(respond)](int status, std::string answer) {
+      respond(HttpResponse{status, "application/json", std::move(answer)});
+    });
   });
 }
 

@@ -37,6 +37,12 @@ inline constexpr std::size_t kMaxPublishBatch = 256;
 // 400 {"error":code,"message"} (bad_json, invalid_message, unknown_type, too_big), 404 (unknown
 // node), 503 (a room could not be read, or the store was given up). `respond` is called once,
 // at once or from a later loop pass.
-void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond);
+//
+// With several instances the rooms must run on one instance: here, or on another, which the
+// body is forwarded to (Hub::forward_publish) and whose answer is given. A batch whose rooms
+// run on different instances is refused (409 conflict, nothing published): publish them in
+// separate requests. `forwarded`: the body came from another instance, which thought this
+// one ran the rooms — if a room moved meanwhile, 503 (retry), never forwarded again.
+void publish(Hub& hub, std::string_view body, Now now, HttpApi::Respond respond, bool forwarded = false);
 
 }  // namespace tandem::server

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,9 @@ struct Instance {
   Instance(Network& network, const std::string& name, const Settings& settings)
       : link(network, name), directory(network, name), hub(settings, ids, edge) {
     hub.attach_cluster(directory, link);
+    hub.set_publish_runner([this](std::string_view body, Now now, Hub::PublishAnswer answer) {
+      publish(hub, body, now, [answer](HttpResponse response) { answer(response.status, response.body); }, true);
+    });
   }
   testing::FakeEdge edge;
   testing::CountingIds ids;
@@ -310,21 +314,51 @@ TEST_F(cluster_test, a_users_tabs_on_two_instances_share_one_user_room_run_by_it
   EXPECT_EQ(a_->hub.rooms().find("user:ana")->members.size(), 2u) << "both tabs are in it, on a";
 }
 
-TEST_F(cluster_test, publish_runs_on_the_rooms_owner_and_never_takes_a_room_from_it) {
+TEST_F(cluster_test, publish_runs_on_the_rooms_owner_wherever_it_arrives_and_never_takes_a_room_from_it) {
   const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
   send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:5"})");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:5"})");
+  testing::drain_frames(a_->hub, ana);
+  testing::drain_frames(b_->hub, ben);
+
+  // Published on b, run by a (the owner), answered by b with a's answer.
   const std::string event = R"({"type":"execution_update","room":"workflow:5","execution":"r","status":"running"})";
-  const HttpResponse elsewhere = testing::publish_and_commit(b_->hub, event, now());
-  EXPECT_EQ(elsewhere.status, 503) << elsewhere.body;
-  EXPECT_NE(elsewhere.body.find("instance a"), std::string::npos) << elsewhere.body;
+  std::optional<HttpResponse> elsewhere;
+  publish(b_->hub, event, now(), [&](HttpResponse response) { elsewhere = std::move(response); });
+  settle();
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_EQ(elsewhere->status, 200) << elsewhere->body;
+  EXPECT_NE(elsewhere->body.find(R"("seq":)"), std::string::npos) << elsewhere->body;
   EXPECT_EQ(b_->hub.rooms().find("workflow:5"), nullptr) << "b did not open a's room";
   EXPECT_EQ(network_.owners["workflow:5"], "a");
+  EXPECT_EQ(all<protocol::ExecutionUpdate>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+  EXPECT_EQ(all<protocol::ExecutionUpdate>(testing::drain_frames(b_->hub, ben)).size(), 1u);
 
   const HttpResponse here = testing::publish_and_commit(a_->hub, event, now());
   EXPECT_EQ(here.status, 200) << here.body;
   const std::string free_room = R"({"type":"execution_update","room":"workflow:6","execution":"r","status":"running"})";
   EXPECT_EQ(testing::publish_and_commit(b_->hub, free_room, now()).status, 200);
   EXPECT_EQ(network_.owners["workflow:6"], "b") << "a room nobody ran is taken by the instance publishing to it";
+
+  // A batch across instances is refused whole; a publish whose owner dies first is answered 503.
+  const std::string across = "[" + event + "," + free_room + "]";
+  std::optional<HttpResponse> mixed;
+  publish(b_->hub, across, now(), [&](HttpResponse response) { mixed = std::move(response); });
+  settle();
+  ASSERT_TRUE(mixed.has_value());
+  EXPECT_EQ(mixed->status, 409) << mixed->body;
+  std::optional<HttpResponse> orphan;
+  publish(b_->hub, event, now(), [&](HttpResponse response) { orphan = std::move(response); });
+  b_->hub.commit();  // the owner learnt, the publish sent to a
+  b_->hub.closed(ben);  // b no longer deals with a but for the publish
+  ASSERT_FALSE(orphan.has_value());
+  network_.inboxes["a"].clear();  // a dies with the message unread
+  network_.dead.insert("a");
+  step_ += settings_.instance_ttl_ms / 10;
+  b_->hub.tick(now());
+  ASSERT_TRUE(orphan.has_value());
+  EXPECT_EQ(orphan->status, 503) << orphan->body;
 }
 
 TEST_F(cluster_test, only_a_subscribe_takes_a_free_rooms_lease) {
@@ -334,6 +368,25 @@ TEST_F(cluster_test, only_a_subscribe_takes_a_free_rooms_lease) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].code, protocol::errc::not_subscribed);
   EXPECT_EQ(network_.owners.count("workflow:77"), 0u) << "a refused message took no lease";
+}
+
+TEST(cluster_message_test, every_kind_survives_a_round_trip) {
+  const std::vector<cluster::Message> messages{
+      cluster::Attach{"a", 7, {"c7-a", {"ana", "Ana", "#112233"}, {"workflow:*"}, {"chat:clear"}, "s1"}},
+      cluster::Frame{"a", 7, std::string("{\"type\":\"ping\"}\0x", 18)},
+      cluster::Join{"a", 7, "user:ana"},
+      cluster::Detach{"a", 7},
+      cluster::Deliver{"b", {"one", "two"}, {{7, {0, 1}}, {8, {1}}}},
+      cluster::Close{"b", 7, 1012, "restart"},
+      cluster::Publish{"a", 3, R"({"type":"execution_update"})"},
+      cluster::Answer{"b", 3, 409, R"({"error":"conflict"})"},
+  };
+  for (const cluster::Message& message : messages) {
+    auto decoded = cluster::decode(cluster::encode(message));
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    EXPECT_EQ(cluster::encode(decoded.value()), cluster::encode(message));
+    EXPECT_EQ(decoded->index(), message.index());
+  }
 }
 
 TEST(cluster_message_test, a_truncated_or_forged_message_is_refused) {

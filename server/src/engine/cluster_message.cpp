@@ -117,6 +117,15 @@ std::string encode(const Message& message) {
             for (std::uint32_t index : r.frames) w.number(index);
           }
           return w.finish();
+        } else if constexpr (std::is_same_v<M, Publish>) {
+          return Writer(Kind::Publish).field(m.from).number(m.serial).field(m.body).finish();
+        } else if constexpr (std::is_same_v<M, Answer>) {
+          return Writer(Kind::Answer)
+              .field(m.from)
+              .number(m.serial)
+              .number(static_cast<std::uint64_t>(m.status))
+              .field(m.body)
+              .finish();
         } else {
           static_assert(std::is_same_v<M, Close>);
           return Writer(Kind::Close)
@@ -186,6 +195,20 @@ Result<Message> decode(std::string_view bytes) {
       std::uint16_t code = 0;
       (void)(r.field(m.from) && r.number(m.connection) && r.number(code) && r.field(m.reason));
       m.code = code;
+      message = std::move(m);
+      break;
+    }
+    case Kind::Publish: {
+      Publish m;
+      (void)(r.field(m.from) && r.number(m.serial) && r.field(m.body));
+      message = std::move(m);
+      break;
+    }
+    case Kind::Answer: {
+      Answer m;
+      std::uint16_t status = 0;
+      (void)(r.field(m.from) && r.number(m.serial) && r.number(status) && r.field(m.body));
+      m.status = status;
       message = std::move(m);
       break;
     }

@@ -11,6 +11,8 @@
 //   deliver  owner → edge   what the owner sent to remote members in one loop pass: each
 //                           distinct frame once, then per connection the frames it gets, in order
 //   close    owner → edge   close the client connection with this code and reason
+//   publish  any → owner    a POST /api/v1/publish body the edge received for rooms the owner runs
+//   answer   owner → edge   the HTTP answer to that publish (status and JSON body)
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,9 @@
 
 namespace tandem::server::cluster {
 
-enum class Kind : char { Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c' };
+enum class Kind : char {
+  Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c', Publish = 'p', Answer = 'r'
+};
 
 // Who a connection is, as the owner needs it to run its requests.
 struct Identity {
@@ -69,7 +73,19 @@ struct Close {
   std::string reason;
 };
 
-using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close>;
+struct Publish {
+  std::string from;
+  std::uint64_t serial = 0;  // the edge's, to match the answer
+  std::string body;
+};
+struct Answer {
+  std::string from;
+  std::uint64_t serial = 0;
+  int status = 0;
+  std::string body;
+};
+
+using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close, Publish, Answer>;
 
 std::string encode(const Message& message);
 // Refuses anything malformed (another version's message, a truncated one) with a message.
