@@ -149,6 +149,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
                       static_cast<std::size_t>(settings.recovery_history));
   // A room whose members all left stays live while it has locks: their release is a room event too.
   rooms_.set_keep_alive([this](const std::string& room) { return locks_->has_locks_in(room); });
+  rooms_.set_on_fences_read([this](std::int64_t high_water) { locks_->fences_after(high_water); });
   // The rooms gauge and the admin room list read the registry as it is when asked.
   metrics_.set_room_lister([this] {
     std::vector<RoomSummary> rooms;

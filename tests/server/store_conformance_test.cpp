@@ -354,6 +354,17 @@ TEST_P(StoreConformance, the_fence_high_water_mark_only_grows) {
   down_then_up.add(WriteBatch::RaiseFence{15});
   commit_or_fail(*store, down_then_up);
   EXPECT_EQ(store->fence_high_water().value(), 20);
+  // A room's load carries the mark (a room stored or not): the instance taking a room over
+  // grants fences above every fence granted before.
+  EXPECT_EQ(load(*store, "never-stored").fence_high_water, 20);
+  commit_or_fail(*store, sample_batch());
+  EXPECT_EQ(load(*store, "r").fence_high_water, store->fence_high_water().value());
+  WriteBatch read_too;
+  read_too.add(WriteBatch::RaiseFence{42});
+  commit_or_fail(*store, read_too);
+  ReadRequest request;
+  request.rooms = {"r"};
+  EXPECT_EQ(store->read(request).rooms.at(0).value().fence_high_water, 42);
 }
 
 TEST_P(StoreConformance, remembered_requests_are_trimmed_per_session) {

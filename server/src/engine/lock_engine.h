@@ -63,6 +63,9 @@ class LockEngine {
   // `connection`. Returns the reclaimed leases; one with a pending takeover must be asked
   // again (the request went to the dropped connection).
   virtual std::vector<locks::Lease> resume(std::string_view session, locks::ConnectionId connection, Millis now) = 0;
+  // Later grants get fences above `high_water` (a room was loaded whose resources another
+  // instance may have granted fences for, up to the store's high-water mark).
+  virtual void fences_after(std::int64_t high_water) = 0;
   // Expiries, ended disconnect graces and takeover deadlines up to `now`.
   virtual locks::LockChanges tick(Millis now) = 0;
 

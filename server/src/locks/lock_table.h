@@ -19,6 +19,7 @@
 //   - at most max_locks_per_user locks held (or awaited by takeover) per user.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -45,6 +46,7 @@ struct LockSettings {
 class LockTable final : public LockEngine {
  public:
   explicit LockTable(LockSettings settings = {}) : settings_(settings), last_fence_(settings.fences_after) {}
+  void fences_after(std::int64_t high_water) override { last_fence_ = std::max(last_fence_, high_water); }
 
   // The lease length for a requested ttl: the default when absent, else clamped.
   Millis clamp_ttl(std::optional<std::int64_t> ttl_ms) const;

@@ -85,6 +85,7 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
     return false;
   }
   store::RoomRecord stored = std::move(loaded).value();
+  if (on_fences_read_) on_fences_read_(stored.fence_high_water);
   if (!stored.exists) return fresh(true);
   r.epoch = std::move(stored.epoch);
   r.seq = stored.seq;

@@ -122,6 +122,11 @@ class RoomRegistry {
   void forget_idle();
   // Called with each room's name when it is forgotten (several instances: its lease goes).
   void set_on_forget(std::function<void(const std::string& room)> on_forget) { on_forget_ = std::move(on_forget); }
+  // Called with the store's lock fence high-water mark whenever a room is loaded from the
+  // store (store::RoomRecord::fence_high_water): the hub raises the lock engine's counter.
+  void set_on_fences_read(std::function<void(std::int64_t high_water)> on_fences_read) {
+    on_fences_read_ = std::move(on_fences_read);
+  }
 
   // ---- loading from the store (once per loop pass, by the hub: hub.h "Store reads") ------
   // True when joining or opening `room` would need its stored state: a store is attached, the
@@ -212,6 +217,7 @@ class RoomRegistry {
   std::function<bool(const std::string&)> keep_alive_;
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()
   std::function<void(const std::string&)> on_forget_;
+  std::function<void(std::int64_t)> on_fences_read_;
   void forget(std::unordered_map<std::string, Room>::iterator room);
   std::unordered_map<std::string, Result<store::RoomRecord>> loaded_;  // read for input that waits
 };

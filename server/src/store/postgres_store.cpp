@@ -802,7 +802,7 @@ Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, 
 
 // A room's load: its claim (WRITERS in store.h), then its rows. In a BeginClaim transaction
 // (READ COMMITTED), so the SELECTs see what a commit the claim waited for stored.
-constexpr std::size_t kRoomSteps = 7;
+constexpr std::size_t kRoomSteps = 8;
 void add_room_steps(const Connection& c, const std::string& room, std::vector<Step>& steps) {
   steps.push_back({Sql::ClaimRoom, Params::of(room)});
   steps.push_back({Sql::SelectRoom, Params::of(room)});
@@ -811,12 +811,14 @@ void add_room_steps(const Connection& c, const std::string& room, std::vector<St
   steps.push_back({Sql::SelectEdges, Params::of(room)});
   steps.push_back({Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))});
   steps.push_back({Sql::SelectLocks, Params::of(room)});
+  steps.push_back({Sql::SelectFence, {}});
 }
 
 // The room from its kRoomSteps results (the transaction committed); a stored room is now this
 // store's to write.
 Result<RoomRecord> room_from(Connection& c, const std::string& room, std::span<const ResultPtr> r) {
   RoomRecord record;
+  if (PQntuples(r[7].get()) > 0) record.fence_high_water = Row(r[7].get(), 0).int64(0);
   if (PQntuples(r[1].get()) == 0) return record;  // never stored
   record.exists = true;
   const Row head(r[1].get(), 0);

@@ -607,6 +607,11 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
     RoomRecord record;
     if (auto claim = execute(db, Sql::ClaimRoom, "claim room " + room, room); !claim) return claim.error();
     {
+      Query query(db, Sql::SelectFence);
+      if (query.step() != Query::Step::Row) return db.failure("read fence");
+      record.fence_high_water = query.int64(0);
+    }
+    {
       Query query(db, Sql::SelectRoom);
       query.bind(room);
       const Query::Step step = query.step();

@@ -81,6 +81,11 @@ struct RoomRecord {
   // Locks held when the room was last stored. Their holders' connections did not survive a
   // restart: the server releases them (and says so in the room log) when it loads the room.
   std::vector<protocol::LockInfo> locks;
+  // The lock fence high-water mark (of every room) when this room was loaded: fences granted
+  // in it from now on are above it, so they keep growing per resource when the room moves
+  // between instances (each instance counts fences itself; the store has every one it made
+  // durable before the room moved: WRITERS).
+  std::int64_t fence_high_water = 0;
 };
 
 struct StoredSession {
