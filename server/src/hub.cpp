@@ -420,6 +420,16 @@ void Hub::commit_at(Millis now, bool paced) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
     Result<store::Done> committed = store_->commit(batch_);
     metrics_.store_commit(batch_.writes().size(), committed.ok());
+    if (!committed && directory_ && committed.error().message.find("room_claimed_by_another_writer") != std::string::npos) {
+      // Several instances: another instance has taken a room this batch writes (this one was
+      // paused past its lease, or the directory lost its leases). Retrying cannot succeed.
+      LOG_ERROR("store: %s", committed.error().message.c_str());
+      std::vector<std::string> written;
+      for (const auto& write : batch_.writes())
+        if (const std::string_view room = store::room_of(write); !room.empty()) written.emplace_back(room);
+      lose_rooms(written, "moved to another instance");
+      return;
+    }
     if (!committed) {
       // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
       // store fall behind for good. Keep them, and everything held for them, and try again.
@@ -960,10 +970,53 @@ void Hub::renew_rooms(Now now) {
     LOG_ERROR("cluster: cannot renew the leases of %zu room(s): %s", owned.size(), lost.error().message.c_str());
     return;
   }
-  // Another instance took them (this one was paused past its lease): the store refuses this
-  // instance's writes to them from now on (WRITERS in store.h).
-  for (const std::string& room : lost.value())
-    LOG_ERROR("cluster: lost room %s to another instance; its writes here will be refused", room.c_str());
+  // Another instance took them (this one was paused past its lease, or Redis lost the
+  // leases): the store refuses this instance's writes to them from now on (WRITERS in store.h).
+  if (!lost.value().empty()) lose_rooms(lost.value(), "taken by another instance");
+}
+
+void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why) {
+  std::set<std::string> rooms(lost.begin(), lost.end());
+  const auto writes_one_of = [](const std::set<std::string>& names) {
+    return [&names](const store::WriteBatch::Write& write) {
+      const std::string_view room = store::room_of(write);
+      return !room.empty() && names.contains(std::string(room));
+    };
+  };
+  // Writes not stored yet for a lost room cannot be stored any more. A request id remembered
+  // without the change it acknowledged would turn a resend into a no-op, so when the batch
+  // holds any, all of it goes, and every room it wrote goes with it (memory is ahead of the
+  // store there): their clients recover from what was stored, on whichever instance runs them.
+  const bool batch_lost = std::any_of(batch_.writes().begin(), batch_.writes().end(), writes_one_of(rooms));
+  if (batch_lost)
+    for (const auto& write : batch_.writes())
+      if (const std::string_view room = store::room_of(write); !room.empty()) rooms.emplace(room);
+  for (const std::string& room : rooms) {
+    if (rooms_.find(room) == nullptr) continue;
+    LOG_WARN("cluster: room %s %s; its members reconnect", room.c_str(), std::string(why).c_str());
+    const std::vector<ConnectionId> members = rooms_.members(room);
+    const std::string reason = "room " + room + " " + std::string(why) + "; reconnect";
+    for (ConnectionId id : members)
+      if (Connection* member = find(id)) close(*member, protocol::close::restart, reason, QueuedFrames::Drop);
+    for (ConnectionId id : members)
+      if (Connection* member = find(id)) rooms_.leave(*this, *member, room, LeaveReason::Unsubscribed);
+    locks_->forget_room(room);
+    rooms_.drop(room);
+  }
+  if (!batch_lost) {
+    batch_.remove_if(writes_one_of(rooms));  // what the members' leaving wrote
+    return;
+  }
+  batch_.clear();
+  release_held(false);
+  for (auto& then : std::exchange(commit_waiters_, {})) then(false);
+  failed_commits_ = 0;
+  first_failure_at_.reset();
+  retry_at_.reset();
+  // The sessions the batch stored go again (a later request id of theirs needs its row).
+  for (const auto& [id, c] : connections_)
+    if (c.auth == AuthState::Authenticated && !c.session.empty() && !c.close)
+      writes().add(store::WriteBatch::PutSession{{c.session, c.user.id}});
 }
 
 Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::ClientMessage& message,

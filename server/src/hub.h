@@ -470,6 +470,11 @@ class Hub {
   // leave (told to close 1012 unless it died), and clients here that talk to rooms it owns are
   // closed 1012 so they reconnect and recover.
   void cut_ties_with(const std::string* instance, bool died, std::string_view reason);
+  // Another instance has taken `rooms` (renew found their leases taken, or the store refused a
+  // commit for one of them): their members are closed 1012 (they recover on the new owner),
+  // the rooms and their locks dropped from memory, their unstored writes dropped — the whole
+  // batch, with every room it wrote, when it holds any (see hub.cpp).
+  void lose_rooms(const std::vector<std::string>& rooms, std::string_view why);
   std::map<std::pair<std::string, ConnectionId>, ConnectionId> remote_members_;  // (instance, id there) -> id here
   std::vector<ConnectionId> remote_dirty_;  // remote members with frames to ship this pass
   std::unordered_map<std::string, ConnectionId> remote_wire_ids_;  // remote members by wire id

@@ -5,9 +5,11 @@
 // naming its holder, and Ben leaving. The hubs run in one process, joined by an in-process link
 // and directory (the Redis engine's are tested against a real Redis).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "fakes.h"
 #include "http_answer.h"
 #include "hub.h"
+#include "store/sqlite_store.h"
 
 namespace tandem::server {
 namespace {
@@ -95,8 +98,8 @@ class InProcessDirectory final : public RoomDirectory {
 
 // One instance: a hub with its edge, link and directory.
 struct Instance {
-  Instance(Network& network, const std::string& name, const Settings& settings)
-      : link(network, name), directory(network, name), hub(settings, ids, edge) {
+  Instance(Network& network, const std::string& name, const Settings& settings, store::Store* store = nullptr)
+      : link(network, name), directory(network, name), hub(settings, ids, edge, nullptr, store) {
     hub.attach_cluster(directory, link);
     hub.set_publish_runner([this](std::string_view body, Now now, Hub::PublishAnswer answer) {
       publish(hub, body, now, [answer](HttpResponse response) { answer(response.status, response.body); }, true);
@@ -242,6 +245,81 @@ TEST_F(cluster_test, an_instance_that_dies_is_cut_loose_its_members_leave_and_it
   send(*a_, dan2, R"({"type":"subscribe","id":"s","room":"workflow:2"})");
   EXPECT_EQ(network_.owners["workflow:2"], "a");
   EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(a_->hub, dan2)).size(), 1u);
+}
+
+TEST_F(cluster_test, a_room_another_instance_took_is_dropped_and_its_members_reconnect) {
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*a_, ana, R"({"type":"subscribe","id":"s2","room":"workflow:2"})");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*a_, ana, R"({"type":"lock","id":"l","room":"workflow:1","resource":"node:n1"})");
+  ASSERT_EQ(all<protocol::LockGranted>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+
+  // a was paused past its lease and b took workflow:1 meanwhile: a's next renewal finds out.
+  network_.owners["workflow:1"] = "b";
+  step_ += settings_.room_lease_ms / 10;  // past a renewal period
+  settle();
+  EXPECT_EQ(a_->hub.rooms().find("workflow:1"), nullptr) << "a forgot the room";
+  EXPECT_FALSE(a_->hub.locks().has_locks_in("workflow:1")) << "and its locks (the new owner releases the stored ones)";
+  EXPECT_NE(a_->hub.rooms().find("workflow:2"), nullptr) << "a keeps what is still its own";
+  ASSERT_NE(a_->hub.close_request(ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  ASSERT_NE(b_->hub.close_request(ben), nullptr) << "Ben, a's remote member there, is told to reconnect too";
+  EXPECT_EQ(b_->hub.close_request(ben)->code, 1012);
+  EXPECT_EQ(network_.owners["workflow:1"], "b") << "a did not give up b's lease";
+}
+
+// Both instances on one store (SQLite here; PostgreSQL in production): a paused owner whose
+// room another instance has loaded meanwhile is refused by the store, drops the room and the
+// unstored batch, and its members recover from the new owner — nothing unstored acknowledged.
+TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_the_batch_and_acks_nothing) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("tandem-cluster-claims-" + std::to_string(::getpid()) + ".db")).string();
+  std::filesystem::remove(path);
+  auto open_store = [&] {
+    store::SqliteOptions options;
+    options.path = path;
+    return std::move(store::SqliteStore::open(options)).value();
+  };
+  auto store_a = open_store();
+  auto store_b = open_store();
+  a_ = std::make_unique<Instance>(network_, "a", settings_, store_a.get());
+  b_ = std::make_unique<Instance>(network_, "b", settings_, store_b.get());
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId carl = connect(*b_, "carl");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:3"})");
+  send(*a_, ana, R"({"type":"chat","id":"m1","room":"workflow:3","text":"stored"})");
+  ASSERT_EQ(all<protocol::Ack>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+
+  // a is paused; its lease runs out and b takes the room, loading (claiming) it.
+  network_.owners["workflow:3"] = "b";
+  send(*b_, carl, R"({"type":"subscribe","id":"s","room":"workflow:3"})");
+  ASSERT_NE(b_->hub.rooms().find("workflow:3"), nullptr);
+  // a wakes up and goes on: its commit is refused; nothing of it is acknowledged.
+  a_->hub.receive(ana, R"({"type":"chat","id":"m2","room":"workflow:3","text":"lost"})", now());
+  a_->hub.commit();
+  auto to_ana = testing::drain_frames(a_->hub, ana);
+  EXPECT_TRUE(all<protocol::Ack>(to_ana).empty());
+  ASSERT_NE(a_->hub.close_request(ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  EXPECT_EQ(a_->hub.rooms().find("workflow:3"), nullptr);
+  EXPECT_FALSE(a_->hub.store_failed()) << "one lost room does not stop the instance";
+
+  // Ana comes back on b and resends m2: applied once, after the stored m1.
+  const ConnectionId ana2 = connect(*b_, "ana");
+  send(*b_, ana2, R"({"type":"subscribe","id":"s","room":"workflow:3"})");
+  send(*b_, ana2, R"({"type":"chat","id":"m2","room":"workflow:3","text":"lost"})");
+  auto history = store_b->load_room("workflow:3");
+  ASSERT_TRUE(history.ok());
+  std::vector<std::string> texts;
+  for (const auto& entry : history->chat) texts.push_back(entry.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"stored", "lost"}));
+  a_.reset();
+  b_.reset();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
 }
 
 TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they_concern) {

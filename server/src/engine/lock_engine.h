@@ -63,6 +63,9 @@ class LockEngine {
   // `connection`. Returns the reclaimed leases; one with a pending takeover must be asked
   // again (the request went to the dropped connection).
   virtual std::vector<locks::Lease> resume(std::string_view session, locks::ConnectionId connection, Millis now) = 0;
+  // The room moved to another instance: its leases (held, in a grace, awaited) are dropped
+  // here without a word — the new owner releases the stored ones when it loads the room.
+  virtual void forget_room(std::string_view room) = 0;
   // Later grants get fences above `high_water` (a room was loaded whose resources another
   // instance may have granted fences for, up to the store's high-water mark).
   virtual void fences_after(std::int64_t high_water) = 0;

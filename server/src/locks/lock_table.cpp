@@ -58,6 +58,16 @@ LockChange LockTable::grant(const std::string& room, const std::string& resource
   return change;
 }
 
+void LockTable::forget_room(std::string_view room) {
+  auto r = rooms_.find(std::string(room));
+  if (r == rooms_.end()) return;
+  for (const auto& [resource, lease] : r->second) {
+    adjust_claims(lease.owner.user.user, -1);
+    if (lease.takeover) adjust_claims(lease.takeover->requester.user.user, -1);
+  }
+  rooms_.erase(r);
+}
+
 void LockTable::end_lease(const std::string& room, const std::string& resource, UnlockReason reason, Millis now,
                           LockChanges& changes) {
   auto r = rooms_.find(room);

@@ -46,6 +46,7 @@ struct LockSettings {
 class LockTable final : public LockEngine {
  public:
   explicit LockTable(LockSettings settings = {}) : settings_(settings), last_fence_(settings.fences_after) {}
+  void forget_room(std::string_view room) override;
   void fences_after(std::int64_t high_water) override { last_fence_ = std::max(last_fence_, high_water); }
 
   // The lease length for a requested ttl: the default when absent, else clamped.

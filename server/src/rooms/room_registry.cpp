@@ -176,6 +176,11 @@ void RoomRegistry::forget_idle() {
   idle_.clear();
 }
 
+void RoomRegistry::drop(const std::string& room) {
+  std::erase(idle_, room);
+  if (auto it = rooms_.find(room); it != rooms_.end()) forget(it);
+}
+
 void RoomRegistry::forget(std::unordered_map<std::string, Room>::iterator room) {
   const std::string name = room->first;
   rooms_.erase(room);

@@ -120,6 +120,9 @@ class RoomRegistry {
   // rather than reloaded from a store that is behind memory.
   void release_if_idle(const std::string& room);
   void forget_idle();
+  // Forgets `room` now, whatever it holds (several instances: it moved to another instance).
+  // Its members must have left it first.
+  void drop(const std::string& room);
   // Called with each room's name when it is forgotten (several instances: its lease goes).
   void set_on_forget(std::function<void(const std::string& room)> on_forget) { on_forget_ = std::move(on_forget); }
   // Called with the store's lock fence high-water mark whenever a room is loaded from the

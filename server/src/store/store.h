@@ -147,6 +147,9 @@ class WriteBatch {
   const std::vector<Write>& writes() const { return writes_; }
   bool empty() const { return writes_.empty(); }
   void clear() { writes_.clear(); }
+  // Removes every write `unwanted` says yes to.
+  template <class Pred>
+  void remove_if(Pred unwanted) { std::erase_if(writes_, unwanted); }
 
  private:
   std::vector<Write> writes_;
