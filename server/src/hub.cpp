@@ -1105,7 +1105,13 @@ void Hub::learn_owners() {
   auto owners = directory_->acquire(rooms);
   if (!owners) LOG_ERROR("cluster: cannot learn who owns %zu room(s): %s", rooms.size(), owners.error().message.c_str());
   // An empty owner: asking failed; the waiting input is answered so, and forgotten after.
-  for (std::size_t i = 0; i < rooms.size(); ++i) owners_[rooms[i]] = owners ? owners.value().at(i) : std::string();
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    const std::string& owner = owners_[rooms[i]] = owners ? owners.value().at(i) : std::string();
+    // A room this instance runs now is read in the same pass (the pass's reads follow): the
+    // input that asked finds both its owner and its state when it resumes. (Asked in a later
+    // pass instead, the session read with the owner would be forgotten by then.)
+    if (owner == directory_->instance() && rooms_.needs_load(rooms[i])) need_room(rooms[i]);
+  }
 }
 
 void Hub::receive_from_cluster() {
@@ -1116,6 +1122,12 @@ void Hub::receive_from_cluster() {
     LOG_WARN("cluster: messages from other instances may have been lost; reconnecting the clients involved");
     link_gaps_ = gaps;
     cut_ties_with(nullptr, false, "messages between instances were lost; reconnect");
+    // Redis may have restarted empty: say this instance is alive and take its leases again
+    // now, before other instances' reconnecting clients ask for its rooms.
+    beat_at_.reset();
+    renewed_at_.reset();
+    beat(last_now_);
+    renew_rooms(last_now_);
   }
   for (std::string& bytes : link_->receive()) {
     auto decoded = cluster::decode(bytes);

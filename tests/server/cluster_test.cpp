@@ -125,6 +125,7 @@ class cluster_test : public ::testing::Test {
     for (int round = 0; round < 10; ++round) {
       ++step_;
       for (Instance* i : {a_.get(), b_.get()}) {
+        if (i == nullptr) continue;  // a dead instance
         i->hub.tick(now());
         i->hub.commit();
       }
@@ -320,6 +321,46 @@ TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");
+}
+
+// A session another instance created, presented to one that never saw it, whose user room
+// nobody runs (its instance died): the session, the room's owner (this instance) and the room are read together,
+// and the client is in.
+TEST_F(cluster_test, a_session_from_another_instance_resumes_where_its_user_room_is_free) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("tandem-cluster-resume-" + std::to_string(::getpid()) + ".db")).string();
+  std::filesystem::remove(path);
+  auto open_store = [&] {
+    store::SqliteOptions options;
+    options.path = path;
+    return std::move(store::SqliteStore::open(options)).value();
+  };
+  auto store_a = open_store();
+  auto store_b = open_store();
+  a_ = std::make_unique<Instance>(network_, "a", settings_, store_a.get());
+  b_ = std::make_unique<Instance>(network_, "b", settings_, store_b.get());
+  OpenRequest first;
+  first.token = testing::token_for("ana", kWall / 1000 + 3600);
+  const ConnectionId ana = a_->hub.open(first, now());
+  settle();
+  auto connected = all<protocol::Connected>(testing::drain_frames(a_->hub, ana));
+  ASSERT_EQ(connected.size(), 1u);
+  // a dies: its leases (user:ana's among them) are free for the living.
+  a_.reset();
+  network_.dead.insert("a");
+  network_.inboxes.erase("a");
+
+  OpenRequest again = first;
+  again.session = connected[0].session;
+  const ConnectionId back = b_->hub.open(again, now());
+  settle();
+  auto resumed = all<protocol::Connected>(testing::drain_frames(b_->hub, back));
+  ASSERT_EQ(resumed.size(), 1u) << "authenticated within a few passes";
+  EXPECT_TRUE(resumed[0].resumed);
+  EXPECT_EQ(resumed[0].session, connected[0].session);
+  EXPECT_EQ(network_.owners["user:ana"], "b");
+  b_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they_concern) {
