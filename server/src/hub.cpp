@@ -192,7 +192,7 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
   Connection* c = find(id);
   last_now_ = now;
   if (!c || c->close) return;  // closing: the rest of its input no longer matters
-  metrics_.message_in(text.size());
+  if (!c->remote) metrics_.message_in(text.size());  // a forwarded frame was counted where it arrived
 
   if (text.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
@@ -853,7 +853,8 @@ Connection* Hub::find_by_wire_id_here(std::string_view wire_id) {
 }
 
 HubStats Hub::stats() const {
-  return HubStats{connections_.size(), authenticated_};
+  // Remote members are other instances' sockets: counted there.
+  return HubStats{connections_.size() - remote_members_.size(), authenticated_};
 }
 
 // ---- several instances ------------------------------------------------------------------------
@@ -1139,6 +1140,11 @@ void Hub::receive_from_cluster() {
     std::visit(
         Overloaded{
             [&](cluster::Attach& m) {  // a client elsewhere talks to rooms this instance owns
+              if (shutting_down_) {  // stopping: the client goes on with the room's next owner
+                link_->send(m.from, cluster::encode(cluster::Close{directory_->instance(), m.connection,
+                                                                   protocol::close::restart.code, "restart"}));
+                return;
+              }
               auto [known, created] = remote_members_.try_emplace({m.from, m.connection}, 0);
               if (!created) return;
               const ConnectionId id = next_id_++;
@@ -1212,7 +1218,10 @@ void Hub::receive_from_cluster() {
             [&](cluster::Close& m) {
               Connection* c = find(m.connection);
               if (c == nullptr || c->remote) return;
-              const protocol::CloseCode code{m.code, m.reason, true, false};
+              // Another instance's code, sent on as it is: only codes a server may send.
+              const bool sendable = (m.code >= 1000 && m.code <= 1014 && m.code != 1004 && m.code != 1005 && m.code != 1006) ||
+                                   (m.code >= 3000 && m.code <= 4999);
+              const protocol::CloseCode code{sendable ? m.code : protocol::close::restart.code, m.reason, true, false};
               close(*c, code, m.reason);
             },
         },
