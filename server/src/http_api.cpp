@@ -7,6 +7,9 @@
 
 #include <array>
 #include <cctype>
+#include <limits>
+#include <map>
+#include <optional>
 
 #include "jwt.h"
 #include "log.h"
@@ -238,38 +241,127 @@ HttpResponse HttpApi::metrics(Now now) const {
   return HttpResponse{200, std::string(kPrometheusContentType), prometheus_text(snapshot(state_(), now))};
 }
 
-HttpResponse HttpApi::ws_stats(Now now) const {
-  const MetricsSnapshot s = snapshot(state_(), now);
+namespace {
+
+// The figures ws/stats adds up over instances, in its order.
+constexpr std::array<const char*, 8> kSummedFigures{"connections", "users",       "rooms",    "messages_in",
+                                                    "messages_out", "frames_out", "bytes_in", "bytes_out"};
+
+struct InstanceFigures {
+  std::string instance;
+  std::map<std::string, std::int64_t> figures;  // kSummedFigures and uptime_s
+  std::vector<RoomSummary> rooms;
+};
+
+InstanceFigures figures_of(const std::string& instance, const MetricsSnapshot& s, std::vector<RoomSummary> rooms) {
   auto count = [](std::uint64_t n) { return static_cast<std::int64_t>(n); };
+  return InstanceFigures{instance,
+                         {{"connections", count(s.connections)},
+                          {"users", count(s.users)},
+                          {"rooms", count(s.rooms)},
+                          {"messages_in", count(s.messages_in)},
+                          {"messages_out", count(s.messages_out)},
+                          {"frames_out", count(s.frames_out)},
+                          {"bytes_in", count(s.bytes_in)},
+                          {"bytes_out", count(s.bytes_out)},
+                          {"uptime_s", s.uptime_s}},
+                         std::move(rooms)};
+}
+
+// Another instance's report (instance_report); nullopt for one this version cannot read.
+std::optional<InstanceFigures> read_report(const std::string& report) {
+  auto root = json::parse_json(report);
+  if (!root) return std::nullopt;
+  json::Fields f(root.value().get(), "report");
+  InstanceFigures figures;
+  f.str("instance", figures.instance, {1, 256, false});
+  for (const char* name : kSummedFigures) f.int64(name, figures.figures[name], 0, std::numeric_limits<std::int64_t>::max());
+  f.int64("uptime_s", figures.figures["uptime_s"], 0, std::numeric_limits<std::int64_t>::max());
+  f.each("room_list", true, std::numeric_limits<std::size_t>::max(), [&](json::Fields& room) {
+    RoomSummary summary;
+    std::int64_t members = 0, connections = 0;
+    room.str("room", summary.room, {1, 256, false});
+    room.int64("members", members, 0, std::numeric_limits<std::int64_t>::max());
+    room.int64("connections", connections, 0, std::numeric_limits<std::int64_t>::max());
+    summary.members = static_cast<std::size_t>(members);
+    summary.connections = static_cast<std::size_t>(connections);
+    figures.rooms.push_back(std::move(summary));
+  });
+  if (!f.ok()) return std::nullopt;
+  return figures;
+}
+
+json::JsonWriter rooms_json(const std::vector<RoomSummary>& rooms) {
+  json::JsonWriter list = json::JsonWriter::array();
+  for (const RoomSummary& room : rooms) {
+    json::JsonWriter entry;
+    entry.str("room", room.room)
+        .int64("members", static_cast<std::int64_t>(room.members))
+        .int64("connections", static_cast<std::int64_t>(room.connections));
+    list.push(std::move(entry));
+  }
+  return list;
+}
+
+// This instance (live figures) and, with several, every other live one (their reports),
+// sorted by instance.
+std::vector<InstanceFigures> every_instance(const HttpApi::ServerState& state, const MetricsSnapshot& own) {
+  std::vector<InstanceFigures> all;
+  all.push_back(figures_of(state.instance, own, state.metrics ? state.metrics->rooms() : std::vector<RoomSummary>{}));
+  if (state.cluster_reports)
+    for (const std::string& report : *state.cluster_reports)
+      if (auto figures = read_report(report)) all.push_back(std::move(*figures));
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.instance < b.instance; });
+  return all;
+}
+
+}  // namespace
+
+std::string HttpApi::instance_report(Now now) const {
+  const ServerState state = state_();
+  const InstanceFigures own = figures_of(state.instance, snapshot(state, now),
+                                         state.metrics ? state.metrics->rooms() : std::vector<RoomSummary>{});
+  json::JsonWriter report;
+  report.str("instance", own.instance);
+  for (const auto& [name, value] : own.figures) report.int64(name.c_str(), value);
+  report.child("room_list", rooms_json(own.rooms));
+  return report.finish();
+}
+
+HttpResponse HttpApi::ws_stats(Now now) const {
+  const ServerState state = state_();
+  const std::vector<InstanceFigures> all = every_instance(state, snapshot(state, now));
   json::JsonWriter body;
-  body.int64("connections", count(s.connections))
-      .int64("users", count(s.users))
-      .int64("rooms", count(s.rooms))
-      .int64("uptime_s", s.uptime_s)
-      .int64("messages_in", count(s.messages_in))
-      .int64("messages_out", count(s.messages_out))
-      .int64("frames_out", count(s.frames_out))
-      .int64("bytes_in", count(s.bytes_in))
-      .int64("bytes_out", count(s.bytes_out));
+  for (const char* name : kSummedFigures) {
+    std::int64_t total = 0;
+    for (const InstanceFigures& one : all) total += one.figures.at(name);
+    body.int64(name, total);
+    if (std::string_view(name) == "rooms") body.int64("uptime_s", snapshot(state, now).uptime_s);  // this instance's
+  }
+  if (state.cluster_reports) {  // several: each one's own figures too
+    json::JsonWriter instances = json::JsonWriter::array();
+    for (const InstanceFigures& one : all) {
+      json::JsonWriter entry;
+      entry.str("instance", one.instance);
+      for (const char* name : {"connections", "users", "rooms", "uptime_s"}) entry.int64(name, one.figures.at(name));
+      instances.push(std::move(entry));
+    }
+    body.child("instances", std::move(instances));
+  }
   return HttpResponse{200, "application/json", body.finish()};
 }
 
 HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
   const ServerState state = state_();
   const std::string* prefix = query_value(request, "prefix");
-  json::JsonWriter list = json::JsonWriter::array();
-  if (state.metrics) {
-    for (const RoomSummary& room : state.metrics->rooms()) {
-      if (prefix && !room.room.starts_with(*prefix)) continue;
-      json::JsonWriter entry;
-      entry.str("room", room.room)
-          .int64("members", static_cast<std::int64_t>(room.members))
-          .int64("connections", static_cast<std::int64_t>(room.connections));
-      list.push(std::move(entry));
-    }
-  }
+  std::vector<RoomSummary> rooms;
+  // Each room is in its owner's list only (an instance lists the rooms it runs).
+  for (InstanceFigures& one : every_instance(state, MetricsSnapshot{}))
+    for (RoomSummary& room : one.rooms)
+      if (!prefix || room.room.starts_with(*prefix)) rooms.push_back(std::move(room));
+  std::sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) { return a.room < b.room; });
   json::JsonWriter body;
-  body.child("rooms", std::move(list));
+  body.child("rooms", rooms_json(rooms));
   return HttpResponse{200, "application/json", body.finish()};
 }
 

@@ -11,6 +11,8 @@
 //   GET /api/v1/ws/stats             admin: {"connections","users","rooms","uptime_s",
 //                                    "messages_in","messages_out","frames_out","bytes_in","bytes_out"}
 //   GET /api/v1/ws/rooms[?prefix=P]  admin: {"rooms":[{"room","members","connections"}]}
+//                                    (several instances: both for the whole cluster, from each
+//                                    instance's last heartbeat report, and ws/stats lists them)
 //   GET /api/v1/rooms/{room}/changes admin: a page of a workflow document's change history,
 //       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
 //                                    "next_before"} (limit default 50, at most 500; next_before is
@@ -59,6 +61,10 @@ class HttpApi {
     HubStats hub;
     bool shutting_down = false;
     const Metrics* metrics = nullptr;  // the hub's counters; nullptr reads as all zero
+    // Several instances: this one's id and the other live instances' last reports
+    // (instance_report's JSON, Hub::cluster_reports); null alone.
+    std::string instance;
+    const std::vector<std::string>* cluster_reports = nullptr;
   };
   HttpApi(const Settings& settings, std::function<ServerState()> state, Millis started)
       : settings_(settings), state_(std::move(state)), started_(started) {}
@@ -75,6 +81,11 @@ class HttpApi {
   // Where the change history is read (Hub::read_changes). Without one it answers 503.
   using ChangesReader = std::function<void(store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then)>;
   void set_changes_reader(ChangesReader reader) { changes_reader_ = std::move(reader); }
+
+  // Several instances: what this instance tells the others about itself with each heartbeat —
+  // ws/stats's figures and ws/rooms's list for the rooms it runs — so the admin endpoints of
+  // any instance answer for the whole cluster (as fresh as the last heartbeat of each).
+  std::string instance_report(Now now) const;
 
  private:
   // The routes answered at once.

@@ -881,11 +881,12 @@ void Hub::beat(Now now) {
     peers.insert(c.attached_to.begin(), c.attached_to.end());
   }
   for (const auto& [serial, waiting] : forwarded_publishes_) peers.insert(waiting.owner);
-  auto beat = directory_->heartbeat({peers.begin(), peers.end()});
+  auto beat = directory_->heartbeat({peers.begin(), peers.end()}, cluster_report_ ? cluster_report_() : "{}");
   if (!beat) {
     LOG_ERROR("cluster: heartbeat failed: %s", beat.error().message.c_str());
     return;
   }
+  cluster_reports_ = std::move(beat->reports);
   if (beat->was_dead) {
     // Paused past instance_ttl_ms: the others took this instance for dead, dropped its
     // clients from their rooms and may have taken its rooms. Start again with them.

@@ -300,6 +300,10 @@ class Hub {
   using PublishAnswer = std::function<void(int status, std::string body)>;
   using PublishRunner = std::function<void(std::string_view body, Now now, PublishAnswer answer)>;
   void set_publish_runner(PublishRunner runner) { publish_runner_ = std::move(runner); }
+  // What this instance tells the others with each heartbeat (the admin API's figures, as
+  // JSON: HttpApi::instance_report), and what the other live instances said last: null alone.
+  void set_cluster_report(std::function<std::string()> report) { cluster_report_ = std::move(report); }
+  const std::vector<std::string>* cluster_reports() const { return directory_ ? &cluster_reports_ : nullptr; }
   // The edge's side: sends `body` to `owner`; `answer` gets the owner's answer — or 503 when
   // the owner dies or messages between them are lost first, 504 when none comes within
   // store_give_up_ms + instance_ttl_ms (then the events may or may not have been published).
@@ -453,6 +457,8 @@ class Hub {
   std::optional<Millis> beat_at_;                         // the last heartbeat
   std::uint64_t link_gaps_ = 0;                           // ClusterLink::gaps() as last seen
   PublishRunner publish_runner_;
+  std::function<std::string()> cluster_report_;
+  std::vector<std::string> cluster_reports_;  // the other instances', from the last heartbeat
   struct ForwardedPublish {
     std::string owner;
     Millis deadline;

@@ -123,7 +123,12 @@ class LwsServer final : public EdgeWaker {
   LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster)
       : settings_(settings),
         hub_(settings_, ids_, *this, nullptr, &store),
-        api_(settings_, [this] { return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics()}; }, started) {
+        api_(settings_,
+             [this] {
+               return HttpApi::ServerState{hub_.stats(), hub_.shutting_down(), &hub_.metrics(), hub_.instance(),
+                                           hub_.cluster_reports()};
+             },
+             started) {
     // Run on the loop thread (HTTP callbacks): they use the hub, and answer once the store has
     // been read or written with a loop pass (HttpExchange: the answer may come later).
     api_.set_publisher([this](std::string_view body, Now now, HttpApi::Respond respond) {
@@ -133,6 +138,7 @@ class LwsServer final : public EdgeWaker {
       hub_.read_changes(std::move(page), std::move(then));
     });
     if (cluster.directory && cluster.link) {
+      hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
       hub_.attach_cluster(*cluster.directory, *cluster.link);
       // A publish another instance received for rooms this one runs.
       hub_.set_publish_runner([this](std::string_view body, Now now, Hub::PublishAnswer answer) {

@@ -36,6 +36,7 @@ struct Network {
   std::map<std::string, std::string> owners;
   std::set<std::string> dead;
   std::map<std::string, std::uint64_t> gaps;
+  std::map<std::string, std::string> reports;  // the last heartbeat report of each instance
 };
 
 class InProcessLink final : public ClusterLink {
@@ -74,8 +75,11 @@ class InProcessDirectory final : public RoomDirectory {
     }
     return owners;
   }
-  Result<Heartbeat> heartbeat(const std::vector<std::string>& peers) override {
+  Result<Heartbeat> heartbeat(const std::vector<std::string>& peers, const std::string& report) override {
+    network_.reports[instance_] = report;
     Heartbeat beat;
+    for (const auto& [instance, said] : network_.reports)
+      if (instance != instance_ && !network_.dead.contains(instance)) beat.reports.push_back(said);
     for (const std::string& peer : peers)
       if (network_.dead.contains(peer)) beat.dead.push_back(peer);
     return beat;

@@ -220,5 +220,35 @@ TEST(http_api_test, rooms_lists_members_sorted_and_filters_by_prefix) {
             R"({"rooms":[{"room":"chat:lobby","members":3,"connections":4}]})");
 }
 
+// Several instances: each one's heartbeat carries its report (instance_report); the admin
+// endpoints of any instance add up every live instance's figures and list every room once,
+// from its owner.
+TEST(http_api_test, with_several_instances_stats_and_rooms_cover_the_whole_cluster) {
+  AdminApi other(kAdminToken);
+  other.state.instance = "b";
+  other.state.hub.connections = 2;
+  other.metrics.user_connected("cy");
+  other.metrics.message_in(10);
+  other.metrics.set_room_lister([] { return std::vector<RoomSummary>{{"workflow:9", 2, 2}}; });
+  const std::vector<std::string> reports{other.api.instance_report(kNow), "not json: a newer version's report"};
+
+  AdminApi api(kAdminToken);
+  api.state.instance = "a";
+  api.state.cluster_reports = &reports;
+  api.state.hub.connections = 3;
+  api.metrics.user_connected("ana");
+  api.metrics.message_in(40);
+  api.metrics.set_room_lister([] { return std::vector<RoomSummary>{{"workflow:1", 2, 3}}; });
+  const std::string bearer = "Bearer " + std::string(kAdminToken);
+  EXPECT_EQ(api.get("/api/v1/ws/stats", bearer).body,
+            R"({"connections":5,"users":2,"rooms":2,"uptime_s":120,"messages_in":2,"messages_out":0,)"
+            R"("frames_out":0,"bytes_in":50,"bytes_out":0,"instances":[)"
+            R"({"instance":"a","connections":3,"users":1,"rooms":1,"uptime_s":120},)"
+            R"({"instance":"b","connections":2,"users":1,"rooms":1,"uptime_s":120}]})");
+  EXPECT_EQ(api.get("/api/v1/ws/rooms", bearer).body,
+            R"({"rooms":[{"room":"workflow:1","members":2,"connections":3},)"
+            R"({"room":"workflow:9","members":2,"connections":2}]})");
+}
+
 }  // namespace
 }  // namespace tandem::server

@@ -48,8 +48,8 @@ TEST_F(redis_cluster_test, one_owner_per_room_renewed_given_up_and_taken_over) {
   ASSERT_TRUE(redis_);
   RedisRoomDirectory a(*redis_, "a", 10s, 10s, prefix_);
   RedisRoomDirectory b(*redis_, "b", 10s, 10s, prefix_);
-  ASSERT_TRUE(a.heartbeat({}).ok());
-  ASSERT_TRUE(b.heartbeat({}).ok());
+  ASSERT_TRUE(a.heartbeat({}, "{}").ok());
+  ASSERT_TRUE(b.heartbeat({}, "{}").ok());
   EXPECT_EQ(a.acquire({"workflow:1", "chat:2"}).value(), (std::vector<std::string>{"a", "a"}));
   EXPECT_EQ(b.acquire({"workflow:1", "chat:3"}).value(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(a.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"}) << "asking again keeps it";
@@ -73,7 +73,7 @@ TEST_F(redis_cluster_test, a_lease_not_renewed_runs_out_and_another_instance_tak
   ASSERT_TRUE(redis_);
   RedisRoomDirectory a(*redis_, "a", 300ms, 10s, prefix_);
   RedisRoomDirectory b(*redis_, "b", 300ms, 10s, prefix_);
-  ASSERT_TRUE(a.heartbeat({}).ok());
+  ASSERT_TRUE(a.heartbeat({}, "{}").ok());
   ASSERT_EQ(a.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"});
   EXPECT_TRUE(eventually([&] { return b.acquire({"workflow:1"}).value() == std::vector<std::string>{"b"}; }));
 }
@@ -82,28 +82,28 @@ TEST_F(redis_cluster_test, a_dead_instance_is_reported_and_its_rooms_are_taken_a
   ASSERT_TRUE(redis_);
   RedisRoomDirectory a(*redis_, "a", 60s, 400ms, prefix_);  // rooms leased for a minute, heartbeat 400 ms
   RedisRoomDirectory b(*redis_, "b", 60s, 400ms, prefix_);
-  auto first = a.heartbeat({"b"});
+  auto first = a.heartbeat({"b"}, "{}");
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->was_dead) << "the first heartbeat of an instance is no resurrection";
   EXPECT_EQ(first->dead, std::vector<std::string>{"b"}) << "b has not started";
-  ASSERT_TRUE(b.heartbeat({}).ok());
-  EXPECT_TRUE(a.heartbeat({"b"})->dead.empty());
+  ASSERT_TRUE(b.heartbeat({}, "{}").ok());
+  EXPECT_TRUE(a.heartbeat({"b"}, "{}")->dead.empty());
   ASSERT_EQ(a.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"});
   EXPECT_EQ(b.acquire({"workflow:1"}).value(), std::vector<std::string>{"a"}) << "a is alive: its room";
 
   // a stops beating (killed, or paused): within its ttl b sees it dead and takes its room,
   // long before the room's lease would have run out.
   ASSERT_TRUE(eventually([&] {
-    auto beat = b.heartbeat({"a"});
+    auto beat = b.heartbeat({"a"}, "{}");
     return beat.ok() && beat->dead == std::vector<std::string>{"a"};
   }));
   EXPECT_EQ(b.acquire({"workflow:1"}).value(), std::vector<std::string>{"b"});
   // a wakes up: it learns it was taken for dead, and that the room is no longer its own.
-  auto woke = a.heartbeat({});
+  auto woke = a.heartbeat({}, "{}");
   ASSERT_TRUE(woke.ok());
   EXPECT_TRUE(woke->was_dead);
   EXPECT_EQ(a.renew({"workflow:1"}).value(), std::vector<std::string>{"workflow:1"});
-  EXPECT_FALSE(a.heartbeat({})->was_dead) << "alive again";
+  EXPECT_FALSE(a.heartbeat({}, "{}")->was_dead) << "alive again";
 }
 
 TEST_F(redis_cluster_test, messages_reach_the_instance_they_are_sent_to_in_order) {

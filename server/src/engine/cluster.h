@@ -55,9 +55,12 @@ class RoomDirectory {
     bool was_dead = false;           // this instance's own heartbeat had run out (it was paused):
                                      // others may have taken its rooms and dropped its clients
     std::vector<std::string> dead;   // those of `peers` whose heartbeat ran out
+    std::vector<std::string> reports;  // every other live instance's last `report`
   };
-  // Records this instance alive for another instance_ttl and checks `peers`: one round trip.
-  virtual Result<Heartbeat> heartbeat(const std::vector<std::string>& peers) = 0;
+  // Records this instance alive for another instance_ttl with `report` (what it says about
+  // itself: the admin API's figures), checks `peers`, and collects the other instances'
+  // reports: one round trip.
+  virtual Result<Heartbeat> heartbeat(const std::vector<std::string>& peers, const std::string& report) = 0;
 };
 
 // Messages between instances: every instance has an inbox.

@@ -16,6 +16,18 @@ constexpr const char* kAcquireScript =
     "if owner and owner ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. owner) == 1 then return owner end "
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
     "return ARGV[1]";
+// KEYS[1] the set of instances, ARGV[1] this instance, ARGV[2] the report keys' prefix. The
+// reports of the other instances still reporting; those whose report ran out leave the set.
+constexpr const char* kReportsScript =
+    "redis.call('SADD', KEYS[1], ARGV[1]) "
+    "local reports = {} "
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+    "  if id ~= ARGV[1] then "
+    "    local report = redis.call('GET', ARGV[2] .. id) "
+    "    if report then table.insert(reports, report) else redis.call('SREM', KEYS[1], id) end "
+    "  end "
+    "end "
+    "return reports";
 // KEYS[1] the owner key, ARGV[1] this instance, ARGV[2] the lease (ms). 1: renewed — or taken
 // again when the key is gone (Redis restarted empty, or the lease ran out and nobody took the
 // room meanwhile: this instance still runs it, and the store's claim is still its own).
@@ -91,18 +103,28 @@ void RedisRoomDirectory::release(const std::vector<std::string>& rooms) {
                           released.error().message.c_str());
 }
 
-Result<RoomDirectory::Heartbeat> RedisRoomDirectory::heartbeat(const std::vector<std::string>& peers) {
+Result<RoomDirectory::Heartbeat> RedisRoomDirectory::heartbeat(const std::vector<std::string>& peers,
+                                                                const std::string& report) {
+  const std::string ttl = std::to_string(instance_ttl_.count());
   std::vector<std::vector<std::string>> commands;
-  commands.reserve(peers.size() + 1);
-  commands.push_back({"SET", alive_key(instance_), "1", "GET", "PX", std::to_string(instance_ttl_.count())});
+  commands.reserve(peers.size() + 3);
+  commands.push_back({"SET", alive_key(instance_), "1", "GET", "PX", ttl});
   for (const std::string& peer : peers) commands.push_back({"EXISTS", alive_key(peer)});
+  commands.push_back({"SET", prefix_ + "report:" + instance_, report, "PX", ttl});
+  commands.push_back({"EVAL", kReportsScript, "1", prefix_ + "instances", instance_, prefix_ + "report:"});
   auto replies = redis_.pipeline(commands);
   Heartbeat beat;
   for (std::size_t i = 0; i < replies.size(); ++i) {
     auto& reply = replies[i];
     if (!reply) return reply.error();
     if (reply->is_error()) return redis_error("heartbeat", reply->describe());
-    if (i == 0) {
+    if (i == peers.size() + 2) {
+      if (!reply->is_array()) return redis_error("reports", reply->describe());
+      for (const RedisReply& one : reply->array())
+        if (one.is_string()) beat.reports.push_back(one.string());
+    } else if (i == peers.size() + 1) {
+      continue;  // the report stored
+    } else if (i == 0) {
       beat.was_dead = beaten_ && reply->is_nil();
     } else if (!reply->is_integer()) {
       return redis_error("heartbeat of " + peers[i - 1], reply->describe());

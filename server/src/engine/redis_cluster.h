@@ -4,13 +4,16 @@
 // Keys and channels, under a prefix (default "tandem:"; tests use one of their own):
 //   <prefix>room:<room>:owner        the owning instance's id, with a lease (PX room_lease_ms)
 //   <prefix>alive:<id>               an instance's heartbeat, with a TTL (PX instance_ttl_ms)
+//   <prefix>report:<id>              what the instance last reported (admin figures), same TTL
+//   <prefix>instances                a set of the instances that reported (pruned as reports run out)
 //   <prefix>instance:<id>            pub/sub channel: messages to that instance
 //
 // Directory. acquire() is one script per room (atomic: the room is taken when free or when
 // its owner's heartbeat ran out, else its owner is read), all rooms in one pipeline; the
 // script reads the owner's alive key besides the key it names, so it needs one Redis server
-// (no Redis Cluster sharding). heartbeat() is SET ... GET PX on this instance's alive key
-// and EXISTS on each peer's, in one pipeline. renew() and release() compare the owner
+// (no Redis Cluster sharding). heartbeat() is SET ... GET PX on this instance's alive key,
+// EXISTS on each peer's, SET of its report and one script collecting the others', in one
+// pipeline. renew() and release() compare the owner
 // before they touch the key, in one script per room (atomic compare-and-expire /
 // compare-and-delete), all in one pipeline: an instance never extends or deletes a lease
 // another instance has taken since.
@@ -42,7 +45,7 @@ class RedisRoomDirectory final : public RoomDirectory {
   Result<std::vector<std::string>> acquire(const std::vector<std::string>& rooms) override;
   Result<std::vector<std::string>> renew(const std::vector<std::string>& rooms) override;
   void release(const std::vector<std::string>& rooms) override;
-  Result<Heartbeat> heartbeat(const std::vector<std::string>& peers) override;
+  Result<Heartbeat> heartbeat(const std::vector<std::string>& peers, const std::string& report) override;
 
  private:
   std::string owner_key(const std::string& room) const { return prefix_ + "room:" + room + ":owner"; }
