@@ -154,8 +154,12 @@ bool testing_on_postgres() {
   return false;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_args) : ServerProcess(SharedStore{}, std::move(extra_args)) {
   if (testing_on_postgres()) database_ = std::make_unique<tandem::test::TestDatabase>();
+}
+
+ServerProcess::ServerProcess(SharedStore store, std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)), shared_store_url_(std::move(store.url)) {
   std::string templ = (std::filesystem::temp_directory_path() / "tandem-integ-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = templ;
@@ -179,6 +183,14 @@ std::string ServerProcess::output() const {
   return text.str();
 }
 
+int ServerProcess::connections() const {
+  const HttpReply reply = get("/healthz");
+  const std::string key = "\"connections\":";
+  const auto at = reply.body.find(key);
+  if (reply.status != 200 || at == std::string::npos) return -1;
+  return std::atoi(reply.body.c_str() + at + key.size());
+}
+
 void ServerProcess::start(milliseconds timeout) {
   if (running()) throw std::runtime_error("server already running");
   const bool first = port_ == 0;
@@ -194,8 +206,10 @@ bool ServerProcess::try_start(milliseconds timeout) {
   std::vector<std::string> args = {TANDEM_SERVER_BINARY, "--host", "127.0.0.1", "--port", std::to_string(port_),
                                    "--web-root", (dir_ / "www").string(), "--jwt-secret", std::string(kTestSecret),
                                    "--store-timeout-ms", "10000"};
-  // One store per ServerProcess, kept across its restarts.
-  if (database_) {
+  // One store per ServerProcess, kept across its restarts (or the one it shares).
+  if (!shared_store_url_.empty()) {
+    args.insert(args.end(), {"--store", "postgres", "--store-url", shared_store_url_});
+  } else if (database_) {
     args.insert(args.end(), {"--store", "postgres", "--store-url", database_->url()});
   } else {
     args.insert(args.end(), {"--store-path", (dir_ / "tandem.db").string()});

@@ -1,7 +1,9 @@
 // server_process.h — the real tandem-server binary as a child process of a test: started on a
 // free port with a temporary web root and a known JWT secret, ready once /healthz answers,
 // stopped with SIGTERM (graceful, clients see 1012), restartable on the same port, and killed
-// when the test ends however it ends. Also a tiny blocking HTTP GET for /healthz and friends.
+// when the test ends however it ends. Its store is its own (SQLite, or a PostgreSQL database of
+// its own) or one given (several instances on one database: server_cluster.h). Also a tiny
+// blocking HTTP GET for /healthz and friends.
 #pragma once
 
 #include <sys/types.h>
@@ -61,10 +63,18 @@ struct StopResult {
   milliseconds took{0};  // from SIGTERM to exit
 };
 
+// A PostgreSQL database the server runs on without owning it: other servers may share it, and
+// whoever made it drops it (after the servers are gone).
+struct SharedStore {
+  std::string url;  // postgres://...
+};
+
 class ServerProcess {
  public:
   // `extra_args` are appended to the command line (e.g. {"--auth-timeout-ms", "300"}).
   explicit ServerProcess(std::vector<std::string> extra_args = {});
+  // On the given database (--store postgres --store-url), never one of its own.
+  ServerProcess(SharedStore store, std::vector<std::string> extra_args);
   // Kills the process if it still runs and removes the temporary directory.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -88,6 +98,8 @@ class ServerProcess {
     return http_post(port_, path, body, extra_headers);
   }
   std::string output() const;  // everything the server printed so far (stdout + stderr)
+  // The "connections" of its /healthz (its own clients' sockets); -1 when it does not answer.
+  int connections() const;
 
  private:
   bool try_start(milliseconds timeout);  // false: the process exited before becoming healthy
@@ -95,6 +107,7 @@ class ServerProcess {
   std::vector<std::string> extra_args_;
   std::filesystem::path dir_;  // temp: web root, log and the SQLite store
   std::unique_ptr<tandem::test::TestDatabase> database_;  // on PostgreSQL: this server's database
+  std::string shared_store_url_;                          // or the database it shares with others
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -71,15 +71,19 @@ ScriptedServer::~ScriptedServer() {
 
 void ScriptedServer::restart() { run_command(script_ + " restart '" + dir_ + "/server'"); }
 
-std::string find_server_url(const char* url_variable, const char* file_variable,
+std::string find_server_url(const char* url_variable, const char* file_variable, const char* service,
                             const std::function<std::string()>& own) {
   if (const char* url = std::getenv(url_variable); url != nullptr && *url != '\0') return url;
-  if (const char* file = std::getenv(file_variable); file != nullptr && *file != '\0') {
+  auto read_url = [](const std::string& variable, const std::string& file) {
     std::string url = first_line(file);
     if (url.empty())
-      throw std::runtime_error(std::string(file_variable) + "=" + file + " holds no URL (did the ctest fixture start?)");
+      throw std::runtime_error(variable + " names " + file + ", which holds no URL (did the ctest fixture start?)");
     return url;
-  }
+  };
+  if (const char* file = std::getenv(file_variable); file != nullptr && *file != '\0')
+    return read_url(file_variable, file);
+  if (const char* dir = std::getenv(kServicesDirVariable); dir != nullptr && *dir != '\0')
+    return read_url(kServicesDirVariable, std::string(dir) + "/" + service + "/url");
   return own();
 }
 

@@ -40,11 +40,17 @@ class ScriptedServer {
   std::string url_;
 };
 
+// The folder of the servers that run together (tests/support/services.sh: DIR/postgres,
+// DIR/redis), as the ctest fixture "services" names it to its tests.
+inline constexpr const char* kServicesDirVariable = "TANDEM_TEST_SERVICES_DIR";
+
 // The URL of the server a test binary uses, first match wins: the environment variable
 // `url_variable`; a file named by the variable `file_variable` (a ctest fixture writes one, so
-// every test process of a run shares one server); otherwise `own()`, a server of the binary's
-// own (a test binary run by hand). Throws std::runtime_error when the file holds no URL.
-std::string find_server_url(const char* url_variable, const char* file_variable,
+// every test process of a run shares one server); the file `service`/url in the folder named
+// by TANDEM_TEST_SERVICES_DIR (the fixture that runs PostgreSQL and Redis together);
+// otherwise `own()`, a server of the binary's own (a test binary run by hand). Throws
+// std::runtime_error when the file holds no URL.
+std::string find_server_url(const char* url_variable, const char* file_variable, const char* service,
                             const std::function<std::string()>& own);
 
 }  // namespace tandem::test

@@ -11,7 +11,7 @@ namespace tandem::test {
 namespace {
 
 std::string find_url() {
-  return find_server_url("TANDEM_TEST_PG_URL", "TANDEM_TEST_PG_URL_FILE", [] {
+  return find_server_url("TANDEM_TEST_PG_URL", "TANDEM_TEST_PG_URL_FILE", "postgres", [] {
     static PostgresCluster own;  // a test binary run by hand: its own server, stopped at exit
     return own.url();
   });

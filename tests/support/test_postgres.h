@@ -5,6 +5,8 @@
 //   TANDEM_TEST_PG_URL        a server URL whose user may CREATE DATABASE (an existing server);
 //   TANDEM_TEST_PG_URL_FILE   a file holding that URL (ctest's postgres fixture writes one, so
 //                             every test process of a run shares one server);
+//   TANDEM_TEST_SERVICES_DIR  a folder whose postgres/url holds it (ctest's services fixture:
+//                             PostgreSQL and Redis together, tests/support/services.sh);
 //   otherwise                 this process starts its own with the script into a temp folder
 //                             and stops it at exit (a test binary run by hand).
 #pragma once

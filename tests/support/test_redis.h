@@ -5,6 +5,8 @@
 //   TANDEM_TEST_REDIS_URL        a server URL (redis://:password@host:port);
 //   TANDEM_TEST_REDIS_URL_FILE   a file holding that URL (ctest's redis fixture writes one, so
 //                                every test process of a run shares one server);
+//   TANDEM_TEST_SERVICES_DIR     a folder whose redis/url holds it (ctest's services fixture:
+//                                PostgreSQL and Redis together, tests/support/services.sh);
 //   otherwise                    this process starts its own with the script into a temp
 //                                folder and stops it at exit (a test binary run by hand).
 //
