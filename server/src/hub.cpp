@@ -892,12 +892,12 @@ void Hub::beat(Now now) {
     // clients from their rooms and may have taken its rooms. Start again with them.
     LOG_ERROR("cluster: this instance's heartbeat had run out (paused for over %d ms?): reconnecting its clients "
               "of other instances' rooms", settings_.instance_ttl_ms);
-    cut_ties_with(nullptr, false, "this instance was taken for dead by the others; reconnect");
+    cut_ties_with(nullptr, false, "restart: this instance was taken for dead by the others");
     renewed_at_.reset();  // and see which rooms are still its own
   }
   for (const std::string& dead : beat->dead) {
     LOG_WARN("cluster: instance %s is gone (no heartbeat for %d ms)", dead.c_str(), settings_.instance_ttl_ms);
-    cut_ties_with(&dead, true, "instance " + dead + " went away; reconnect");
+    cut_ties_with(&dead, true, "restart: instance " + dead + " went away");
   }
 }
 
@@ -997,7 +997,7 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
     if (rooms_.find(room) == nullptr) continue;
     LOG_WARN("cluster: room %s %s; its members reconnect", room.c_str(), std::string(why).c_str());
     const std::vector<ConnectionId> members = rooms_.members(room);
-    const std::string reason = "room " + room + " " + std::string(why) + "; reconnect";
+    const std::string reason = "restart: room " + room + " " + std::string(why);
     for (ConnectionId id : members)
       if (Connection* member = find(id)) close(*member, protocol::close::restart, reason, QueuedFrames::Drop);
     for (ConnectionId id : members)
@@ -1052,6 +1052,14 @@ Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::Cl
   if (c.remote) {  // forwarded here, but another instance owns the room now
     protocol_error(c, Error{std::string(protocol::errc::internal),
                             "room \"" + room + "\" moved to another instance; subscribe again"},
+                   request_id, now);
+    return Route::Elsewhere;
+  }
+  // max_rooms counts rooms on every instance: the owner sees only its own.
+  if (rooms_.subscribed_count(c.id) + c.forwarded.size() - (c.forwarded.contains(user_room(c.user.id)) ? 1 : 0) >=
+      static_cast<std::size_t>(settings_.max_rooms)) {
+    protocol_error(c, Error{std::string(protocol::errc::limit_exceeded),
+                            "already in " + std::to_string(settings_.max_rooms) + " rooms (max_rooms)"},
                    request_id, now);
     return Route::Elsewhere;
   }
@@ -1123,7 +1131,7 @@ void Hub::receive_from_cluster() {
     // behind): nothing shared with other instances can be trusted to be complete.
     LOG_WARN("cluster: messages from other instances may have been lost; reconnecting the clients involved");
     link_gaps_ = gaps;
-    cut_ties_with(nullptr, false, "messages between instances were lost; reconnect");
+    cut_ties_with(nullptr, false, "restart: messages between instances were lost");
     // Redis may have restarted empty: say this instance is alive and take its leases again
     // now, before other instances' reconnecting clients ask for its rooms.
     beat_at_.reset();

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -118,6 +119,17 @@ int serve(const std::vector<std::string>& args) {
   RedisRoomDirectory directory(*redis.value(), instance, std::chrono::milliseconds(settings.room_lease_ms),
                                std::chrono::milliseconds(settings.instance_ttl_ms), settings.redis_prefix);
   RedisClusterLink link(*redis.value(), subscriber, instance, settings.redis_prefix);
+  // Serve only once this instance's inbox is confirmed: a message sent to it before would be
+  // lost without anyone noticing (later losses show as gaps: cluster.h).
+  const auto listen_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.store_timeout_ms);
+  while (!link.listening()) {
+    if (std::chrono::steady_clock::now() >= listen_deadline) {
+      LOG_ERROR("Redis did not confirm this instance's channel within %d ms: %s", settings.store_timeout_ms,
+                subscriber.last_failure().c_str());
+      return static_cast<int>(ServeResult::StartFailed);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the subscriber thread confirms it
+  }
   LOG_INFO("engine: redis %s, instance %s, keys under \"%s\"", redact_redis_url(settings.redis_url).c_str(),
            instance.c_str(), settings.redis_prefix.c_str());
   return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {&directory, &link}));

@@ -367,6 +367,25 @@ TEST_F(cluster_test, a_session_from_another_instance_resumes_where_its_user_room
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
+TEST_F(cluster_test, max_rooms_counts_the_rooms_a_connection_uses_on_every_instance) {
+  settings_.max_rooms = 2;
+  a_ = std::make_unique<Instance>(network_, "a", settings_);
+  b_ = std::make_unique<Instance>(network_, "b", settings_);
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*a_, ana, R"({"type":"subscribe","id":"s1","room":"workflow:1"})");  // a runs it
+  send(*b_, ben, R"({"type":"subscribe","id":"s1","room":"workflow:1"})");  // through a
+  send(*b_, ben, R"({"type":"subscribe","id":"s2","room":"workflow:2"})");  // b runs it
+  EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(b_->hub, ben)).size(), 2u);
+  for (const char* room : {"workflow:3", "workflow:1x"}) {  // one free, one a runs
+    if (std::string(room) == "workflow:1x") send(*a_, ana, R"({"type":"subscribe","id":"s3","room":"workflow:1x"})");
+    send(*b_, ben, std::string(R"({"type":"subscribe","id":"s3","room":")") + room + R"("})");
+    auto errors = all<protocol::ErrorReply>(testing::drain_frames(b_->hub, ben));
+    ASSERT_EQ(errors.size(), 1u) << room;
+    EXPECT_EQ(errors[0].code, protocol::errc::limit_exceeded) << room;
+  }
+}
+
 TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they_concern) {
   const ConnectionId ana = connect(*a_, "ana");
   const ConnectionId dan = connect(*a_, "dan");

@@ -51,12 +51,13 @@ std::string_view fit_close_reason(std::string_view reason) {
 
 // lws 4.1.6 client quirk (LWS-NOTES §7, verified on this machine): when a server closes with
 // 1012 ("service restart"), the lws client reports code 1002 (protocol error) and keeps the
-// reason text. tandem-server always sends 1012 with the reason "restart" on graceful shutdown,
-// and the client core must see 1012 to reconnect promptly instead of backing off, so exactly
-// that pair is mapped back. A genuine 1002 carries a different reason and passes unchanged.
-// This mapping lives here and nowhere else.
+// reason text. tandem-server always sends 1012 with the reason "restart" (graceful shutdown),
+// or "restart: " and why (several instances: an instance went away, a room moved), and the
+// client core must see 1012 to reconnect promptly instead of backing off, so exactly those
+// are mapped back. A genuine 1002 carries a different reason and passes unchanged. This
+// mapping lives here and nowhere else.
 int undo_lws_restart_quirk(int code, std::string_view reason) {
-  if (code == kCloseProtocolError && reason == "restart") return kCloseRestart;
+  if (code == kCloseProtocolError && (reason == "restart" || reason.starts_with("restart: "))) return kCloseRestart;
   return code;
 }
 

@@ -6,6 +6,7 @@
 
 #include "../hub.h"
 #include "../log.h"
+#include "room_access.h"
 
 namespace tandem::server {
 
@@ -13,20 +14,31 @@ namespace {
 const std::vector<ConnectionId> kNoMembers;
 }  // namespace
 
+namespace {
+
+// Several instances: the rooms `connection` subscribed to through other instances (each counts
+// towards max_rooms here; its automatic user: room does not).
+std::size_t subscribed_elsewhere(const Connection& connection) {
+  return connection.forwarded.size() - (connection.forwarded.contains(user_room(connection.user.id)) ? 1 : 0);
+}
+
+}  // namespace
+
 JoinOutcome RoomRegistry::join(const Connection& connection, const std::string& room, JoinKind kind,
                                UnixMillis now) {
+  const std::size_t subscribed = subscribed_count(connection.id) + subscribed_elsewhere(connection);
   auto& memberships = by_connection_[connection.id];
   auto existing = std::find_if(memberships.begin(), memberships.end(),
                                [&](const Membership& m) { return m.room == room; });
   if (existing != memberships.end()) {
     // A subscribe to the automatic user: room makes it a subscribed one (it then counts).
     if (kind == JoinKind::Subscribed && existing->kind == JoinKind::Automatic) {
-      if (subscribed_count(connection.id) >= max_rooms_) return {JoinStatus::LimitExceeded, nullptr};
+      if (subscribed >= max_rooms_) return {JoinStatus::LimitExceeded, nullptr};
       existing->kind = JoinKind::Subscribed;
     }
     return {JoinStatus::AlreadyMember, &rooms_.at(room)};
   }
-  if (kind == JoinKind::Subscribed && subscribed_count(connection.id) >= max_rooms_) {
+  if (kind == JoinKind::Subscribed && subscribed >= max_rooms_) {
     if (memberships.empty()) by_connection_.erase(connection.id);
     return {JoinStatus::LimitExceeded, nullptr};
   }
