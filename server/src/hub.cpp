@@ -640,6 +640,7 @@ void Hub::resume(Connection& c) {
         auto stored = stored_sessions_.find(c.session);
         sessions_.adopt(c.session, c.user.id, c.id, last_now_.mono,
                         stored == stored_sessions_.end() ? nullptr : &stored->second);
+        for (const auto& hook : handlers_.session_continued_hooks()) hook(*this, c, last_now_);
         break;
       }
       case Connection::ParkedInput::Kind::AutomaticJoin:
@@ -796,6 +797,11 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
   connected.server_version = kServerVersion;
   send(c, protocol::ServerFrame{std::move(request_id), std::move(connected)});
   for (const auto& hook : handlers_.authenticated_hooks()) hook(*this, c, now);
+  if (claim.start == SessionStart::Resumed) {
+    for (const auto& hook : handlers_.session_continued_hooks()) hook(*this, c, now);
+    // Several instances: a connection of this session elsewhere (the client gave up on it) goes.
+    if (link_) link_->broadcast(cluster::encode(cluster::SessionMoved{directory_->instance(), c.session, c.wire_id}));
+  }
 }
 
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
@@ -1182,6 +1188,7 @@ void Hub::receive_from_cluster() {
                 }
               }
               sessions_.adopt(c.session, c.user.id, id, last_now_.mono);
+              for (const auto& hook : handlers_.session_continued_hooks()) hook(*this, c, last_now_);
             },
             [&](cluster::Frame& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
@@ -1209,6 +1216,15 @@ void Hub::receive_from_cluster() {
                 if (c == nullptr || c->remote) continue;  // gone meanwhile
                 for (std::uint32_t index : recipient.frames) send(*c, frames[index]);
               }
+            },
+            [&](cluster::SessionMoved& m) {  // resumed on another instance: its connection here goes
+              if (m.from == directory_->instance()) return;
+              for (auto& [id, c] : connections_) {
+                if (c.remote || c.session != m.session || c.close) continue;
+                close(c, protocol::close::session_replaced, "session resumed by connection " + m.wire_id,
+                      QueuedFrames::Drop);
+              }
+              sessions_.forget(m.session);  // what this instance knew of it may be stale now
             },
             [&](cluster::Publish& m) {  // a publish another instance received for rooms run here
               if (!publish_runner_) return;

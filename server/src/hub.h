@@ -177,6 +177,10 @@ class HandlerRegistry {
   void on_tick(TickHook hook) { tick_hooks_.push_back(std::move(hook)); }
   // Runs once a connection is authenticated, after `connected` was queued (auto-join user:{sub}).
   void on_authenticated(AuthenticatedHook hook) { authenticated_hooks_.push_back(std::move(hook)); }
+  // Runs when a connection continues a session here: after authentication resumed it, and —
+  // several instances — when a remote member carrying a session attaches to this owner (what
+  // the session held in this instance's rooms, its locks, comes back to it).
+  void on_session_continued(AuthenticatedHook hook) { session_continued_hooks_.push_back(std::move(hook)); }
   // Room membership changes (rooms/room_registry.h): snapshots and diffs on join, releases on
   // leave. Hooks run in registration order: presence before locks, as PROTOCOL.md §4 orders
   // the snapshots.
@@ -187,6 +191,7 @@ class HandlerRegistry {
   const std::vector<DisconnectHook>& disconnect_hooks() const { return disconnect_hooks_; }
   const std::vector<TickHook>& tick_hooks() const { return tick_hooks_; }
   const std::vector<AuthenticatedHook>& authenticated_hooks() const { return authenticated_hooks_; }
+  const std::vector<AuthenticatedHook>& session_continued_hooks() const { return session_continued_hooks_; }
   const std::vector<RoomJoinHook>& room_join_hooks() const { return room_join_hooks_; }
   const std::vector<RoomLeaveHook>& room_leave_hooks() const { return room_leave_hooks_; }
 
@@ -195,6 +200,7 @@ class HandlerRegistry {
   std::vector<DisconnectHook> disconnect_hooks_;
   std::vector<TickHook> tick_hooks_;
   std::vector<AuthenticatedHook> authenticated_hooks_;
+  std::vector<AuthenticatedHook> session_continued_hooks_;
   std::vector<RoomJoinHook> room_join_hooks_;
   std::vector<RoomLeaveHook> room_leave_hooks_;
 };

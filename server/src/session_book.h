@@ -76,6 +76,9 @@ class SessionBook {
   // `connection` dropped: its session stays resumable until now + resume_window. Ignored when
   // the session has already moved to another connection.
   void detach(std::string_view session, ConnectionId connection, Millis now);
+  // Forgets `session` now (several instances: it moved to a connection on another instance, so
+  // what this book knows of it may be stale; the store has it).
+  void forget(const std::string& session) { sessions_.erase(session); }
   // Forgets detached sessions whose window has passed.
   void expire(Millis now);
 

@@ -37,13 +37,19 @@ struct Network {
   std::set<std::string> dead;
   std::map<std::string, std::uint64_t> gaps;
   std::map<std::string, std::string> reports;  // the last heartbeat report of each instance
+  std::set<std::string> instances;             // every link made (broadcasts reach them all)
 };
 
 class InProcessLink final : public ClusterLink {
  public:
-  InProcessLink(Network& network, std::string instance) : network_(network), instance_(std::move(instance)) {}
+  InProcessLink(Network& network, std::string instance) : network_(network), instance_(std::move(instance)) {
+    network_.instances.insert(instance_);
+  }
   const std::string& instance() const override { return instance_; }
   void send(const std::string& to, std::string message) override { queued_.emplace_back(to, std::move(message)); }
+  void broadcast(std::string message) override {
+    for (const std::string& to : network_.instances) queued_.emplace_back(to, message);
+  }
   void flush() override {
     for (auto& [to, message] : queued_) network_.inboxes[to].push_back(std::move(message));
     queued_.clear();
@@ -162,8 +168,42 @@ class cluster_test : public ::testing::Test {
     settle();
   }
 
+  // Both instances on one SQLite file, as instances share one PostgreSQL (the writer claims
+  // work the same): a_ and b_ are made again on it.
+  void share_a_store() {
+    store_path_ = (std::filesystem::temp_directory_path() /
+                   ("tandem-cluster-" + std::to_string(::getpid()) + "-" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+                      .string();
+    remove_store_files();
+    auto open_store = [&] {
+      store::SqliteOptions options;
+      options.path = store_path_;
+      return std::move(store::SqliteStore::open(options)).value();
+    };
+    a_.reset();
+    b_.reset();
+    store_a_ = open_store();
+    store_b_ = open_store();
+    a_ = std::make_unique<Instance>(network_, "a", settings_, store_a_.get());
+    b_ = std::make_unique<Instance>(network_, "b", settings_, store_b_.get());
+  }
+  void remove_store_files() {
+    if (store_path_.empty()) return;
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store_path_ + suffix);
+  }
+  ~cluster_test() override {
+    a_.reset();
+    b_.reset();
+    store_a_.reset();
+    store_b_.reset();
+    remove_store_files();
+  }
+
   Settings settings_;
   Network network_;
+  std::string store_path_;
+  std::unique_ptr<store::Store> store_a_, store_b_;
   std::unique_ptr<Instance> a_;
   std::unique_ptr<Instance> b_;
   std::int64_t step_ = 0;
@@ -279,18 +319,7 @@ TEST_F(cluster_test, a_room_another_instance_took_is_dropped_and_its_members_rec
 // room another instance has loaded meanwhile is refused by the store, drops the room and the
 // unstored batch, and its members recover from the new owner — nothing unstored acknowledged.
 TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_the_batch_and_acks_nothing) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("tandem-cluster-claims-" + std::to_string(::getpid()) + ".db")).string();
-  std::filesystem::remove(path);
-  auto open_store = [&] {
-    store::SqliteOptions options;
-    options.path = path;
-    return std::move(store::SqliteStore::open(options)).value();
-  };
-  auto store_a = open_store();
-  auto store_b = open_store();
-  a_ = std::make_unique<Instance>(network_, "a", settings_, store_a.get());
-  b_ = std::make_unique<Instance>(network_, "b", settings_, store_b.get());
+  share_a_store();
   const ConnectionId ana = connect(*a_, "ana");
   const ConnectionId carl = connect(*b_, "carl");
   send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:3"})");
@@ -315,34 +344,18 @@ TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_
   const ConnectionId ana2 = connect(*b_, "ana");
   send(*b_, ana2, R"({"type":"subscribe","id":"s","room":"workflow:3"})");
   send(*b_, ana2, R"({"type":"chat","id":"m2","room":"workflow:3","text":"lost"})");
-  auto history = store_b->load_room("workflow:3");
+  auto history = store_b_->load_room("workflow:3");
   ASSERT_TRUE(history.ok());
   std::vector<std::string> texts;
   for (const auto& entry : history->chat) texts.push_back(entry.text);
   EXPECT_EQ(texts, (std::vector<std::string>{"stored", "lost"}));
-  a_.reset();
-  b_.reset();
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
-  std::filesystem::remove(path + "-shm");
 }
 
 // A session another instance created, presented to one that never saw it, whose user room
 // nobody runs (its instance died): the session, the room's owner (this instance) and the room are read together,
 // and the client is in.
 TEST_F(cluster_test, a_session_from_another_instance_resumes_where_its_user_room_is_free) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("tandem-cluster-resume-" + std::to_string(::getpid()) + ".db")).string();
-  std::filesystem::remove(path);
-  auto open_store = [&] {
-    store::SqliteOptions options;
-    options.path = path;
-    return std::move(store::SqliteStore::open(options)).value();
-  };
-  auto store_a = open_store();
-  auto store_b = open_store();
-  a_ = std::make_unique<Instance>(network_, "a", settings_, store_a.get());
-  b_ = std::make_unique<Instance>(network_, "b", settings_, store_b.get());
+  share_a_store();
   OpenRequest first;
   first.token = testing::token_for("ana", kWall / 1000 + 3600);
   const ConnectionId ana = a_->hub.open(first, now());
@@ -353,6 +366,7 @@ TEST_F(cluster_test, a_session_from_another_instance_resumes_where_its_user_room
   a_.reset();
   network_.dead.insert("a");
   network_.inboxes.erase("a");
+  network_.instances.erase("a");  // nothing reaches it any more
 
   OpenRequest again = first;
   again.session = connected[0].session;
@@ -363,8 +377,6 @@ TEST_F(cluster_test, a_session_from_another_instance_resumes_where_its_user_room
   EXPECT_TRUE(resumed[0].resumed);
   EXPECT_EQ(resumed[0].session, connected[0].session);
   EXPECT_EQ(network_.owners["user:ana"], "b");
-  b_.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST_F(cluster_test, max_rooms_counts_the_rooms_a_connection_uses_on_every_instance) {
@@ -384,6 +396,41 @@ TEST_F(cluster_test, max_rooms_counts_the_rooms_a_connection_uses_on_every_insta
     ASSERT_EQ(errors.size(), 1u) << room;
     EXPECT_EQ(errors[0].code, protocol::errc::limit_exceeded) << room;
   }
+}
+
+// A client whose connection on a went half-open resumes its session on b: a's connection of
+// it is closed 4409, and Ana's lock (in a room a runs) comes back to her new connection.
+TEST_F(cluster_test, a_session_resumed_on_another_instance_closes_its_old_connection_and_keeps_its_locks) {
+  share_a_store();
+  OpenRequest first;
+  first.token = testing::token_for("ana", kWall / 1000 + 3600);
+  const ConnectionId old_ana = a_->hub.open(first, now());
+  settle();
+  auto connected = all<protocol::Connected>(testing::drain_frames(a_->hub, old_ana));
+  ASSERT_EQ(connected.size(), 1u);
+  send(*a_, old_ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*a_, old_ana, R"({"type":"lock","id":"l","room":"workflow:1","resource":"node:n1"})");
+  auto granted = all<protocol::LockGranted>(testing::drain_frames(a_->hub, old_ana));
+  ASSERT_EQ(granted.size(), 1u);
+
+  OpenRequest again = first;
+  again.session = connected[0].session;
+  const ConnectionId new_ana = b_->hub.open(again, now());
+  settle();
+  auto resumed = all<protocol::Connected>(testing::drain_frames(b_->hub, new_ana));
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_TRUE(resumed[0].resumed);
+  ASSERT_NE(a_->hub.close_request(old_ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(old_ana)->code, 4409);
+  a_->hub.closed(old_ana);
+  settle();
+
+  // Back in the room through b: her lock is hers again, with the same fence.
+  send(*b_, new_ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*b_, new_ana, R"({"type":"lock","id":"l2","room":"workflow:1","resource":"node:n1"})");
+  auto regranted = all<protocol::LockGranted>(testing::drain_frames(b_->hub, new_ana));
+  ASSERT_EQ(regranted.size(), 1u);
+  EXPECT_EQ(regranted[0].fence, granted[0].fence);
 }
 
 TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they_concern) {
@@ -522,6 +569,7 @@ TEST(cluster_message_test, every_kind_survives_a_round_trip) {
       cluster::Close{"b", 7, 1012, "restart"},
       cluster::Publish{"a", 3, R"({"type":"execution_update"})"},
       cluster::Answer{"b", 3, 409, R"({"error":"conflict"})"},
+      cluster::SessionMoved{"a", "s1", "c9-a"},
   };
   for (const cluster::Message& message : messages) {
     auto decoded = cluster::decode(cluster::encode(message));

@@ -74,6 +74,8 @@ class ClusterLink {
 
   virtual const std::string& instance() const = 0;
   virtual void send(const std::string& to_instance, std::string message) = 0;
+  // To every other instance (and, harmlessly, back to this one: receivers skip their own).
+  virtual void broadcast(std::string message) = 0;
   // Sends what send() queued (one round trip with Redis).
   virtual void flush() = 0;
   // The messages that arrived since the last call, oldest first.

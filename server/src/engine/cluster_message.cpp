@@ -117,6 +117,8 @@ std::string encode(const Message& message) {
             for (std::uint32_t index : r.frames) w.number(index);
           }
           return w.finish();
+        } else if constexpr (std::is_same_v<M, SessionMoved>) {
+          return Writer(Kind::SessionMoved).field(m.from).field(m.session).field(m.wire_id).finish();
         } else if constexpr (std::is_same_v<M, Publish>) {
           return Writer(Kind::Publish).field(m.from).number(m.serial).field(m.body).finish();
         } else if constexpr (std::is_same_v<M, Answer>) {
@@ -195,6 +197,12 @@ Result<Message> decode(std::string_view bytes) {
       std::uint16_t code = 0;
       (void)(r.field(m.from) && r.number(m.connection) && r.number(code) && r.field(m.reason));
       m.code = code;
+      message = std::move(m);
+      break;
+    }
+    case Kind::SessionMoved: {
+      SessionMoved m;
+      (void)(r.field(m.from) && r.field(m.session) && r.field(m.wire_id));
       message = std::move(m);
       break;
     }

@@ -13,6 +13,8 @@
 //   close    owner → edge   close the client connection with this code and reason
 //   publish  any → owner    a POST /api/v1/publish body the edge received for rooms the owner runs
 //   answer   owner → edge   the HTTP answer to that publish (status and JSON body)
+//   moved    broadcast      a session was resumed by a connection on the sender: any other
+//                           connection of it elsewhere is closed (4409)
 #pragma once
 
 #include <cstdint>
@@ -26,7 +28,8 @@
 namespace tandem::server::cluster {
 
 enum class Kind : char {
-  Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c', Publish = 'p', Answer = 'r'
+  Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c', Publish = 'p', Answer = 'r',
+  SessionMoved = 's'
 };
 
 // Who a connection is, as the owner needs it to run its requests.
@@ -85,7 +88,13 @@ struct Answer {
   std::string body;
 };
 
-using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close, Publish, Answer>;
+struct SessionMoved {
+  std::string from;
+  std::string session;
+  std::string wire_id;  // the connection that resumed it
+};
+
+using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close, Publish, Answer, SessionMoved>;
 
 std::string encode(const Message& message);
 // Refuses anything malformed (another version's message, a truncated one) with a message.

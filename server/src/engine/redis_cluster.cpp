@@ -142,9 +142,14 @@ RedisClusterLink::RedisClusterLink(RedisConnection& redis, RedisSubscriber& subs
                                    std::string prefix)
     : redis_(redis), subscriber_(subscriber), instance_(std::move(instance)), prefix_(std::move(prefix)) {
   subscriber_.subscribe(channel_of(instance_));
+  subscriber_.subscribe(prefix_ + "all");
 }
 
-bool RedisClusterLink::listening() const { return subscriber_.subscribed(channel_of(instance_)); }
+bool RedisClusterLink::listening() const {
+  return subscriber_.subscribed(channel_of(instance_)) && subscriber_.subscribed(prefix_ + "all");
+}
+
+void RedisClusterLink::broadcast(std::string message) { queued_.push_back({"PUBLISH", prefix_ + "all", std::move(message)}); }
 
 void RedisClusterLink::send(const std::string& to_instance, std::string message) {
   queued_.push_back({"PUBLISH", channel_of(to_instance), std::move(message)});

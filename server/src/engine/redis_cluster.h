@@ -7,6 +7,7 @@
 //   <prefix>report:<id>              what the instance last reported (admin figures), same TTL
 //   <prefix>instances                a set of the instances that reported (pruned as reports run out)
 //   <prefix>instance:<id>            pub/sub channel: messages to that instance
+//   <prefix>all                      pub/sub channel: messages to every instance
 //
 // Directory. acquire() is one script per room (atomic: the room is taken when free or when
 // its owner's heartbeat ran out, else its owner is read), all rooms in one pipeline; the
@@ -70,10 +71,11 @@ class RedisClusterLink final : public ClusterLink {
 
   const std::string& instance() const override { return instance_; }
   void send(const std::string& to_instance, std::string message) override;
+  void broadcast(std::string message) override;
   void flush() override;
   std::vector<std::string> receive() override;
 
-  // Whether this instance's channel is confirmed (messages sent to it before may be lost).
+  // Whether this instance's channels are confirmed (messages sent to it before may be lost).
   bool listening() const;
   // Subscriber reconnects and drops.
   std::uint64_t gaps() const override { return subscriber_.reconnects() + subscriber_.dropped(); }

@@ -197,8 +197,7 @@ void register_locks(HandlerRegistry& registry) {
 
   // A resumed session takes back the leases its dropped connection kept (PROTOCOL.md §8): the
   // client's re-lock after rejoining then finds them its own and is granted the same fence.
-  registry.on_authenticated([state](Hub& hub, Connection& c, Now now) {
-    if (c.session_start != SessionStart::Resumed) return;
+  registry.on_session_continued([state](Hub& hub, Connection& c, Now now) {
     state->observe(now);
     const auto reclaimed = hub.locks().resume(c.session, c.id, now.mono);
     if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
