@@ -483,6 +483,13 @@ bool Hub::needs_reads(const Connection& c, const protocol::ClientFrame& frame, N
     if (c.auth != AuthState::Authenticated || room_access(c.rooms, c.user.id, subscribe->room) == RoomAccess::Forbidden)
       return false;
     if (!rooms_.needs_load(subscribe->room)) return false;
+    // Several instances: loading a room claims it in the store, so only its owner may. A
+    // subscribe whose owner is not known yet (parked behind other input) is routed when it
+    // resumes (route: the owner is learned first).
+    if (directory_ && !c.remote) {
+      auto owner = owners_.find(subscribe->room);
+      if (owner == owners_.end() || owner->second != directory_->instance()) return false;
+    }
     need_room(subscribe->room);
     return true;
   }
@@ -1015,6 +1022,11 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
     batch_.remove_if(writes_one_of(rooms));  // what the members' leaving wrote
     return;
   }
+  // The requests whose changes go with the batch were not applied after all: a resend applies
+  // them (here or on the room's new owner, which finds nothing of them in the store).
+  for (const auto& write : batch_.writes())
+    if (const auto* remembered = std::get_if<store::WriteBatch::RememberRequest>(&write))
+      sessions_.forget_applied(remembered->session, remembered->request_id);
   batch_.clear();
   release_held(false);
   for (auto& then : std::exchange(commit_waiters_, {})) then(false);

@@ -153,9 +153,10 @@ void apply_when_loaded(Hub& hub, std::vector<PublishMessage> messages, std::vect
     // Durable before answering: after the commit that carries the events.
     hub.after_commit([answer = std::move(applied.answer), count = messages.size(), respond](bool stored) {
       if (stored) return respond(HttpResponse{200, "application/json", answer});
-      LOG_ERROR("publish: %zu event(s) applied but the store was given up before storing them", count);
+      LOG_ERROR("publish: %zu event(s) applied but not stored (the store was given up, or the rooms moved to another instance)", count);
       respond(json_error(503, protocol::errc::internal,
-                         "the events were applied but could not be stored (the store failed and the server is stopping)"));
+                         "the events were applied but could not be stored (the store failed, or the rooms moved to "
+                         "another instance) — retry"));
     });
   });
 }

@@ -73,6 +73,8 @@ class SessionBook {
   // kept for stored changes (`durable`) and, separately, as many for the rest.
   void remember_applied(std::string_view session, const std::string& request_id, bool durable = true);
   bool was_applied(std::string_view session, const std::string& request_id) const;
+  // `request_id` was not applied after all (its change was dropped before it was stored).
+  void forget_applied(const std::string& session, const std::string& request_id);
   // `connection` dropped: its session stays resumable until now + resume_window. Ignored when
   // the session has already moved to another connection.
   void detach(std::string_view session, ConnectionId connection, Millis now);

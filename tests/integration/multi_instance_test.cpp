@@ -92,22 +92,6 @@ std::optional<std::int64_t> room_event_seq(const ServerMessage& message, const s
       message);
 }
 
-// The {"room","epoch","seq"} of a publish answer.
-struct Published {
-  std::string room, epoch;
-  std::int64_t seq = -1;
-};
-Published read_published(const std::string& body) {
-  Published p;
-  auto root = json::parse_json(body);
-  if (!root) return p;
-  json::Fields f(root.value().get(), "answer");
-  f.str("room", p.room, {1, 128, false});
-  f.str("epoch", p.epoch, {1, 128, false});
-  f.int64("seq", p.seq, 0, 1LL << 53);
-  return p;
-}
-
 std::string execution_update(const std::string& run, const std::string& status) {
   return R"({"type":"execution_update","room":")" + std::string(kWorkflow) + R"(","execution":")" + run +
          R"(","status":")" + status + R"(","node":"n1","progress":0.5})";

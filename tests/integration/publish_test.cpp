@@ -27,22 +27,6 @@ std::vector<M> all_of(const TransportProbe& probe) {
   return out;
 }
 
-// The {"room","epoch","seq"} of a publish answer.
-struct Published {
-  std::string room, epoch;
-  std::int64_t seq = -1;
-};
-Published read_published(const std::string& body) {
-  Published p;
-  auto root = json::parse_json(body);
-  if (!root) return p;
-  json::Fields f(root.value().get(), "answer");
-  f.str("room", p.room, {1, 128, false});
-  f.str("epoch", p.epoch, {1, 128, false});
-  f.int64("seq", p.seq, 0, 1LL << 53);
-  return p;
-}
-
 std::string execution(const std::string& room, const std::string& status, double progress) {
   return R"({"type":"execution_update","room":")" + room + R"(","execution":"run-881","status":")" + status +
          R"(","node":"n4","progress":)" + std::to_string(progress) + "}";

@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "server_process.h"
+#include "tandem/json.h"
 #include "tandem/protocol/codec.h"
 #include "tokens.h"
 #include "transport_probe.h"
@@ -41,6 +43,22 @@ std::optional<std::pair<M, std::optional<std::string>>> wait_for_message(
       },
       timeout);
   return found;
+}
+
+// The {"room","epoch","seq"} of a publish answer.
+struct Published {
+  std::string room, epoch;
+  std::int64_t seq = -1;
+};
+inline Published read_published(const std::string& body) {
+  Published p;
+  auto root = json::parse_json(body);
+  if (!root) return p;
+  json::Fields f(root.value().get(), "answer");
+  f.str("room", p.room, {1, 128, false});
+  f.str("epoch", p.epoch, {1, 128, false});
+  f.int64("seq", p.seq, 0, 1LL << 53);
+  return p;
 }
 
 // One fresh server per test, started with the flags the test suite asks for.

@@ -433,6 +433,24 @@ TEST_F(cluster_test, a_session_resumed_on_another_instance_closes_its_old_connec
   EXPECT_EQ(regranted[0].fence, granted[0].fence);
 }
 
+// Found by the e2e test: a subscribe parked behind another (its owner not known yet) must not
+// load the room — a load claims it in the store and would take it from its owner.
+TEST_F(cluster_test, a_subscribe_waiting_behind_another_never_claims_a_room_another_instance_runs) {
+  share_a_store();
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  b_->hub.receive(ben, R"({"type":"subscribe","id":"s1","room":"workflow:2"})", now());
+  b_->hub.receive(ben, R"({"type":"subscribe","id":"s2","room":"workflow:1"})", now());
+  settle();
+  EXPECT_EQ(all<protocol::Subscribed>(testing::drain_frames(b_->hub, ben)).size(), 2u);
+  EXPECT_EQ(b_->hub.rooms().find("workflow:1"), nullptr);
+  testing::drain_frames(a_->hub, ana);
+  send(*a_, ana, R"({"type":"chat","id":"m","room":"workflow:1","text":"still mine"})");
+  EXPECT_EQ(all<protocol::Ack>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+  EXPECT_EQ(a_->hub.close_request(ana), nullptr) << "a kept its room";
+}
+
 TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they_concern) {
   const ConnectionId ana = connect(*a_, "ana");
   const ConnectionId dan = connect(*a_, "dan");

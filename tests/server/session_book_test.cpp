@@ -70,5 +70,17 @@ TEST_F(session_book_test, an_unknown_session_starts_a_new_one) {
   EXPECT_NE(claim.session, "s-forged");
 }
 
+TEST_F(session_book_test, a_request_forgotten_as_applied_is_applied_again_and_the_window_holds) {
+  const std::string session = book_.claim(std::nullopt, "ana", 1, ids_, Millis(0)).session;
+  for (const char* id : {"r1", "r2", "r3"}) book_.remember_applied(session, id);
+  book_.forget_applied(session, "r2");  // its change was dropped before it was stored
+  EXPECT_TRUE(book_.was_applied(session, "r1"));
+  EXPECT_FALSE(book_.was_applied(session, "r2"));
+  for (const char* id : {"r4", "r5", "r6"}) book_.remember_applied(session, id);  // window: 4
+  EXPECT_FALSE(book_.was_applied(session, "r1")) << "r2's place in the window went with it";
+  EXPECT_TRUE(book_.was_applied(session, "r3"));
+  book_.forget_applied("unknown", "r3");  // nothing to forget
+}
+
 }  // namespace
 }  // namespace tandem::server
