@@ -8,6 +8,10 @@
 // output in the message). stop() sends SIGTERM and waits for the exit (the server closes its
 // clients with 1012 and exits 0 within its shutdown timeout); restart() starts it again on
 // the same port, so browser clients reconnect to the same URL.
+//
+// Several instances of one cluster (lib/cluster.mjs) share a secret and a store: pass
+// `jwtSecret` and `storeArgs` (e.g. ['--store', 'postgres', '--store-url', url], which then
+// replace the SQLite --store-path) and `name` (how messages call the instance).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -43,32 +47,42 @@ export class TandemServer {
   #child = null;
   #exited = null;  // Promise<{code, signal}> for the running child
   #output = '';
+  #storeArgs = null;  // replaces --store-path <storePath> when given
 
-  constructor({ binary, webRoot, port, extraArgs = [], env = {} }) {
+  constructor({ binary, webRoot, port, extraArgs = [], env = {}, jwtSecret, storeArgs, name = 'tandem-server' }) {
     if (!binary) throw new Error('TandemServer: no server binary given (TANDEM_SERVER_BIN)');
     this.#binary = binary;
     this.port = port;
+    this.name = name;
     this.#webRoot = webRoot;
     this.#extraArgs = extraArgs;
     // The HS256 secret of the next start(); assign a new one to invalidate issued tokens.
-    this.jwtSecret = randomBytes(32).toString('hex');
+    this.jwtSecret = jwtSecret ?? randomBytes(32).toString('hex');
     // Development mode (--dev: the page mints its own tokens) for the next start().
     this.dev = true;
-    // Its own SQLite store, kept across restarts like the secret (what it stored survives).
-    this.storePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
+    if (storeArgs) {
+      this.storePath = null;  // the store is the caller's (e.g. one PostgreSQL for every instance)
+      this.#storeArgs = storeArgs;
+    } else {
+      // Its own SQLite store, kept across restarts like the secret (what it stored survives).
+      this.storePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
+    }
     this.#env = { ...process.env, ...env };
   }
 
   get httpUrl() { return `http://127.0.0.1:${this.port}`; }
   get wsUrl() { return `ws://127.0.0.1:${this.port}/ws`; }
   get running() { return this.#child !== null; }
+  // The running child's process id, or null.
+  get pid() { return this.#child?.pid ?? null; }
   // Everything the server printed since the first start (stdout and stderr interleaved).
   get output() { return this.#output; }
 
   async start({ deadlineMs = defaults.startDeadlineMs } = {}) {
     if (this.#child) throw new Error('TandemServer.start: already running');
     const args = [...(this.dev ? ['--dev'] : []), '--web-root', this.#webRoot, '--port', String(this.port),
-                  '--jwt-secret', this.jwtSecret, '--store-path', this.storePath, ...this.#extraArgs];
+                  '--jwt-secret', this.jwtSecret,
+                  ...(this.#storeArgs ?? ['--store-path', this.storePath]), ...this.#extraArgs];
     const child = spawn(this.#binary, args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     child.stdout.on('data', (chunk) => { this.#output += chunk; });
@@ -84,7 +98,7 @@ export class TandemServer {
     while (Date.now() < deadline) {
       if (this.#child !== child) {
         const { code, signal } = await this.#exited;
-        throw new Error(`tandem-server exited during start (code ${code}, signal ${signal})\n${this.#tail()}`);
+        throw new Error(`${this.name} exited during start (code ${code}, signal ${signal})\n${this.#tail()}`);
       }
       try {
         const response = await fetch(`${this.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
@@ -96,7 +110,7 @@ export class TandemServer {
       await delay(defaults.pollIntervalMs);
     }
     await this.stop().catch(() => {});
-    throw new Error(`tandem-server not healthy within ${deadlineMs} ms (${lastProblem})\n${this.#tail()}`);
+    throw new Error(`${this.name} not healthy within ${deadlineMs} ms (${lastProblem})\n${this.#tail()}`);
   }
 
   // SIGTERM, then waits for the exit; SIGKILL and an error if it overruns the deadline.
@@ -110,7 +124,7 @@ export class TandemServer {
     if (result === timedOut) {
       child.kill('SIGKILL');
       await this.#exited;
-      throw new Error(`tandem-server did not exit within ${deadlineMs} ms of SIGTERM\n${this.#tail()}`);
+      throw new Error(`${this.name} did not exit within ${deadlineMs} ms of SIGTERM\n${this.#tail()}`);
     }
     return result;
   }
@@ -123,28 +137,35 @@ export class TandemServer {
   // A backend's POST /api/v1/publish of `body` (one message or an array) with `apiKey` (the
   // server's --publish-api-key). Resolves the parsed answer; throws with the status and the
   // answer's text unless it is 200.
-  async publish(apiKey, body) {
-    const response = await fetch(`${this.httpUrl}/api/v1/publish`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status !== 200)
-      throw new Error(`POST /api/v1/publish ${JSON.stringify(body)} answered ${response.status}: ${text}`);
-    return JSON.parse(text);
+  publish(apiKey, body) {
+    return publish(this.httpUrl, apiKey, body);
   }
 
   #tail() {
     const text = this.#output.slice(-defaults.logTailChars);
-    return text ? `--- server output (tail) ---\n${text}` : '(the server printed nothing)';
+    return text ? `--- ${this.name} output (tail) ---\n${text}` : `(${this.name} printed nothing)`;
   }
+}
+
+// POST `body` to `${baseUrl}/api/v1/publish` with `apiKey`: a server's own URL, or a proxy's
+// in front of several instances. Resolves the parsed answer; throws with the status and the
+// answer's text unless it is 200.
+export async function publish(baseUrl, apiKey, body) {
+  const response = await fetch(`${baseUrl}/api/v1/publish`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 200)
+    throw new Error(`POST ${baseUrl}/api/v1/publish ${JSON.stringify(body)} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
 }
 
 // Starts a server on a free port. `binary` and `webRoot` usually come from the environment
 // that ctest sets (TANDEM_SERVER_BIN, TANDEM_WWW_DIR).
-export async function startServer({ binary, webRoot, extraArgs, env, deadlineMs } = {}) {
-  const server = new TandemServer({ binary, webRoot, port: await freePort(), extraArgs, env });
+export async function startServer({ binary, webRoot, extraArgs, env, deadlineMs, jwtSecret, storeArgs, name } = {}) {
+  const server = new TandemServer({ binary, webRoot, port: await freePort(), extraArgs, env, jwtSecret, storeArgs, name });
   await server.start({ deadlineMs });
   return server;
 }
