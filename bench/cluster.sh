@@ -83,6 +83,7 @@ echo "<!doctype html><title>tandem bench</title>" >"$WORK/www/index.html"
 
 SERVER_PIDS=()
 BENCH_PID=""
+STARTED_PORT=""
 PG_STARTED=""
 REDIS_STARTED=""
 NGINX_STARTED=""
@@ -153,20 +154,34 @@ REDIS_URL=$("$SUPPORT/redis-server.sh" start "$WORK/redis") || fail "Redis did n
 log "Redis at 127.0.0.1:$(cat "$WORK/redis/port")"
 SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 
-# start_server NAME PORT [flags...]: one tandem-server on PORT, its output in logs/NAME.log;
-# waits until /healthz answers.
+# start_server NAME [flags...]: one tandem-server on a free port (STARTED_PORT), its output in
+# logs/NAME.log; waits until /healthz answers. A port taken between the check and the bind (other
+# programs on this machine, or an outgoing connection's ephemeral port) means another port.
 start_server() {
-  local name=$1 port=$2
-  shift 2
-  "$SERVER" --port "$port" --web-root "$WORK/www" --jwt-secret "$SECRET" \
-    --store postgres --store-url "$PG_URL" "$@" "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$name.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  for _ in $(seq 1 100); do
-    curl -fs --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "${SERVER_PIDS[-1]}" 2>/dev/null || fail "instance $name exited at start"
-    sleep 0.1
+  local name=$1 port pid attempt
+  shift
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    "$SERVER" --port "$port" --web-root "$WORK/www" --jwt-secret "$SECRET" \
+      --store postgres --store-url "$PG_URL" "$@" "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$name.log" 2>&1 &
+    pid=$!
+    SERVER_PIDS+=("$pid")
+    for _ in $(seq 1 100); do
+      if curl -fs --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+        STARTED_PORT=$port
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "instance $name did not answer /healthz on port $port"
+    wait "$pid" 2>/dev/null || true
+    unset 'SERVER_PIDS[-1]'
+    grep -q "cannot listen on" "$WORK/logs/$name.log" || fail "instance $name exited at start"
+    log "instance $name: port $port was taken meanwhile (attempt $attempt); another one"
+    cp "$WORK/logs/$name.log" "$WORK/logs/$name.port-taken-$attempt.log"
   done
-  fail "instance $name did not answer /healthz on port $port"
+  fail "instance $name found no free port"
 }
 
 # Server log lines at WARN or ERROR, counted (and the first 5 shown) for one setup.
@@ -196,11 +211,10 @@ run_setup() {
     cluster) names=(a b) ;;
   esac
   for i in "${!names[@]}"; do
-    port=$(free_port)
-    ports+=("$port")
     flags=()
     [[ $setup != pg ]] && flags=(--engine redis --redis-url "$REDIS_URL" --redis-prefix "$prefix" --instance-id "$setup-${names[$i]}")
-    start_server "$setup-${names[$i]}" "$port" "${flags[@]}"
+    start_server "$setup-${names[$i]}" "${flags[@]}"
+    ports+=("$STARTED_PORT")
   done
   if [[ $setup == pg-redis-direct ]]; then
     url="ws://127.0.0.1:${ports[0]}/ws"
