@@ -32,7 +32,8 @@
 # Settings (environment variables):
 #   BUILD_DIR          build folder (default: <this checkout>/build/native); an argument wins
 #   SETUPS             setups to run, in order (default: "pg pg-redis cluster")
-#   BENCH_CLIENTS      connections, all in one room          (default 200)
+#   BENCH_CLIENTS      connections, all in one room          (default 200; through nginx at most
+#                      ~500: tests/support/nginx.sh runs 1 worker of 1024 connections, 2 per client)
 #   BENCH_PUBLISHERS   how many of them publish              (default 10)
 #   BENCH_RATE         updates per second per publisher     (default 20)
 #   BENCH_PAYLOAD      bytes of padding per update           (default 64)
