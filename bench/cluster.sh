@@ -79,6 +79,8 @@ cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-bench" "$WORK/bin/
 SERVER="$WORK/bin/tandem-server"
 BENCH="$WORK/bin/tandem-bench"
 VERSION=$("$SERVER" --version 2>&1) || { rm -rf "$WORK"; log "$BUILD_DIR/server/tandem-server does not run (being rebuilt?)"; exit 2; }
+# Which build: the version says little between commits, so the binary's hash and build time too.
+BUILD_ID="sha256 $(sha256sum "$SERVER" | cut -c1-12), built $(date -u -r "$BUILD_DIR/server/tandem-server" +%Y-%m-%dT%H:%M:%SZ)"
 mkdir "$WORK/www"
 echo "<!doctype html><title>tandem bench</title>" >"$WORK/www/index.html"
 
@@ -314,12 +316,14 @@ run_setup() {
     "$p50" "$p99" "$max" "${open:-null}" "$(tr '/' ',' <<<"$cpu_joined")" "${bench_cpu:-null}" "$busy_pct")")
 }
 
+log "$VERSION ($BUILD_ID) from $BUILD_DIR"
 log "workload: --clients $CLIENTS --publishers $PUBLISHERS --rate $RATE --payload $PAYLOAD --duration $DURATION (fanout)"
 for setup in $SETUPS; do run_setup "$setup"; done
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "fan-out, tandem-bench --scenario fanout --clients $CLIENTS --publishers $PUBLISHERS --rate $RATE --payload $PAYLOAD --duration $DURATION"
+echo "$VERSION ($BUILD_ID)"
 echo "$(nproc) cores shared by the bench client, nginx, PostgreSQL, Redis and the server(s); load average now $LOAD"
 printf '%-16s %-6s %-13s %11s %8s %8s %8s %6s %10s %6s %5s\n' setup via "clients/inst" "delivered/s" "p50 ms" "p99 ms" \
   "max ms" "recv" "server CPU" "bench" "busy"
@@ -336,7 +340,7 @@ mkdir -p "$(dirname "$OUT_JSON")"
   printf '{"bench":"cluster","date":"%s","cores":%d,"load_average":"%s",' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$LOAD"
   printf '"workload":{"scenario":"fanout","clients":%s,"publishers":%s,"rate":%s,"payload":%s,"duration_s":%s},' \
     "$CLIENTS" "$PUBLISHERS" "$RATE" "$PAYLOAD" "$DURATION"
-  printf '"server_version":"%s","server_args":"%s","runs":[' "$VERSION" "${SERVER_ARGS:-}"
+  printf '"server_version":"%s","server_build":"%s","server_args":"%s","runs":[' "$VERSION" "$BUILD_ID" "${SERVER_ARGS:-}"
   for i in "${!ROWS[@]}"; do
     [[ $i -gt 0 ]] && printf ','
     printf '%s' "${ROWS[$i]}"
