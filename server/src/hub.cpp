@@ -501,7 +501,10 @@ bool Hub::needs_reads_to_authenticate(std::string_view token, const std::optiona
   auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
   if (!claims) return false;  // authenticate() refuses it
   bool wait = false;
-  if (store_ && session && sessions_.needs_lookup(*session, now.mono) && !looked_up_sessions_.contains(*session)) {
+  // Several instances: the session may have applied requests on other instances since this one
+  // last saw it (their ids are in the store), so it is read even when known here.
+  if (store_ && session && (directory_ || sessions_.needs_lookup(*session, now.mono)) &&
+      !looked_up_sessions_.contains(*session)) {
     need_session(*session);
     wait = true;
   }
@@ -1192,8 +1195,9 @@ void Hub::receive_from_cluster() {
                 // This instance stores the request ids the member applies in its rooms: the
                 // session's row first (the edge's own write of it may not be committed yet).
                 writes().add(store::WriteBatch::PutSession{{c.session, c.user.id}});
-                if (sessions_.needs_lookup(c.session, last_now_.mono)) {
-                  // A resend that lands here must find what the session applied elsewhere.
+                {
+                  // A resend that lands here must find what the session applied elsewhere
+                  // (also when this instance knew the session: it may have moved since).
                   need_session(c.session);
                   park(c, {std::string(), Connection::ParkedInput::Kind::Adopt});
                   return;

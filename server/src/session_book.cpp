@@ -20,6 +20,9 @@ SessionClaim SessionBook::claim(const std::optional<std::string>& wanted, std::s
                            (!it->second.resumable_until || now < *it->second.resumable_until);
     if (resumable) {
       Entry& entry = it->second;
+      // Several instances: what the store says it applied elsewhere meanwhile counts too.
+      if (stored && stored->id == *wanted && stored->user == user)
+        for (const std::string& request_id : stored->applied) remember_applied(*wanted, request_id, true);
       SessionClaim claim{it->first, SessionStart::Resumed, std::nullopt};
       if (entry.connection != 0 && entry.connection != connection) claim.replaced = entry.connection;
       entry.connection = connection;
@@ -50,6 +53,8 @@ void SessionBook::adopt(const std::string& session, std::string_view user, Conne
   }
   it->second.connection = connection;
   it->second.resumable_until.reset();
+  if (stored && stored->id == session && stored->user == user)
+    for (const std::string& request_id : stored->applied) remember_applied(session, request_id, true);
 }
 
 bool SessionBook::needs_lookup(const std::string& wanted, Millis now) const {

@@ -58,15 +58,16 @@ class SessionBook {
   // `connection` of `user` authenticated, presenting `wanted` (or nothing). Resumes `wanted`
   // when it is known, belongs to `user` and has not expired — or, forgotten here, when `stored`
   // (the store's record of `wanted`, read beforehand) has it for `user`, taking the request ids
-  // it applied; otherwise issues a new id.
+  // it applied; otherwise issues a new id. A known session takes `stored`'s applied ids too
+  // (several instances: it may have applied requests on other instances meanwhile).
   SessionClaim claim(const std::optional<std::string>& wanted, std::string_view user, ConnectionId connection,
                      IdSource& ids, Millis now, const store::SessionRecord* stored = nullptr);
 
   // Several instances: `connection` is a remote member carrying `session` (its client is on
   // another instance, which claimed the session). Kept here so requests it sends to rooms this
   // instance owns are deduplicated too — with the request ids `stored` (the store's record,
-  // read beforehand when needs_lookup) says it applied, wherever it applied them; detach() as
-  // any other when it goes.
+  // read beforehand) says it applied, wherever it applied them; detach() as any other when it
+  // goes.
   void adopt(const std::string& session, std::string_view user, ConnectionId connection, Millis now,
              const store::SessionRecord* stored = nullptr);
   // Idempotent requests: `request_id` was applied in `session`. The last dedup_window ids are

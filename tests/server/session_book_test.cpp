@@ -82,5 +82,18 @@ TEST_F(session_book_test, a_request_forgotten_as_applied_is_applied_again_and_th
   book_.forget_applied("unknown", "r3");  // nothing to forget
 }
 
+TEST_F(session_book_test, a_known_session_resumed_takes_what_the_store_says_it_applied_elsewhere) {
+  const std::string session = book_.claim(std::nullopt, "ana", 1, ids_, Millis(0)).session;
+  book_.remember_applied(session, "here");
+  book_.detach(session, 1, Millis(10));
+  const store::SessionRecord stored{session, "ana", {"elsewhere"}};  // applied on another instance
+  EXPECT_EQ(book_.claim(session, "ana", 2, ids_, Millis(20), &stored).start, SessionStart::Resumed);
+  EXPECT_TRUE(book_.was_applied(session, "here"));
+  EXPECT_TRUE(book_.was_applied(session, "elsewhere"));
+  const store::SessionRecord later{session, "ana", {"on-a-third"}};
+  book_.adopt(session, "ana", 3, Millis(30), &later);
+  EXPECT_TRUE(book_.was_applied(session, "on-a-third"));
+}
+
 }  // namespace
 }  // namespace tandem::server
