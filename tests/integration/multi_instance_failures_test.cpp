@@ -1,0 +1,907 @@
+// multi_instance_failures_test.cpp — issue 14's failure tests (docs/SCALING.md "Failures") with
+// real processes: tandem-server instances on one PostgreSQL and a Redis (server_cluster.h),
+// driven by native clients on the client core (reconnect, session resume, offline queue,
+// idempotent resend with the original ids: PROTOCOL.md §3) and by raw sockets.
+//
+//   multi_instance_kill_test — kill -9 under load. Two instances behind nginx, twenty clients
+//     connected through nginx (ten on each), sending chat and node edits into three shared rooms
+//     while the instance that owns two of them is killed with SIGKILL. Proves: the killed
+//     instance's clients reconnect through nginx to the survivor and every client resumes its
+//     rooms with `recovered:true` (the rooms moved to the survivor, loaded from PostgreSQL);
+//     every request is answered and EVERY ACKED REQUEST IS STORED EXACTLY ONCE (a fresh reader's
+//     chat history, document and room log against the set of acked requests; no loss, no
+//     duplicate); every replica converges on the reader's view; the killed instance's members
+//     leave presence in the survivor's room within the documented bound (instance_ttl_ms + a
+//     third of it; asserted within 3x for a busy machine, measured and printed); their locks
+//     there are resumed by their holders (same fence) or released after the grace (`unlocked`
+//     disconnected, then granted again with a larger fence); locks in the moved rooms come back
+//     with larger fences (fences grow across instances).
+//
+// Waiting is always for a condition with a generous deadline (wait.h); the only delays are the
+// pacing between a client's requests. Needs the ctest fixture "services" and nginx.
+// Debugging aids: TANDEM_TEST_LOG_LINES=N prints the last N lines of each instance's output on
+// a failure (default 150); TANDEM_TRACE_WRITER=w3 prints every frame client-core writer w3 sent
+// and received, TANDEM_TRACE_WRITER=all those of every writer not back in its rooms or that saw
+// a request fail (kill and Redis tests).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "lws_transport.h"
+#include "server_cluster.h"
+#include "server_test_support.h"
+#include "tandem/client.h"
+#include "tandem/clock.h"
+#include "tandem/protocol/errors.h"
+#include "test_redis.h"
+
+namespace tandem::integration {
+namespace {
+
+using namespace protocol;
+using TimePoint = Clock::time_point;
+
+long long ms_between(TimePoint from, TimePoint to) {
+  return static_cast<long long>(std::chrono::duration_cast<milliseconds>(to - from).count());
+}
+
+// The last `lines` lines of `text`: server outputs in failure messages stay readable.
+std::string tail(const std::string& text, std::size_t lines) {
+  std::size_t at = text.size();
+  for (std::size_t n = 0; n <= lines && at > 0; ++n) {
+    const std::size_t nl = text.rfind('\n', at - 1);
+    if (nl == std::string::npos) return text;
+    at = nl;
+  }
+  return text.substr(at);
+}
+
+// How many of each instance's last lines a failing test prints: TANDEM_TEST_LOG_LINES, else 150.
+std::size_t log_lines() {
+  const char* wanted = std::getenv("TANDEM_TEST_LOG_LINES");
+  return wanted ? static_cast<std::size_t>(std::strtoul(wanted, nullptr, 10)) : 150;
+}
+
+// ---- a client on the client core, its transport tapped --------------------------------------
+
+// The libwebsockets transport with a tap: the test sees every frame and close the client core
+// gets, with the time it came — among them the answers to the core's own rejoins, with their
+// `recovered`, which the core consumes itself.
+class TappedTransport final : public Transport, private TransportEvents {
+ public:
+  TappedTransport() : inner(TransportProbe::quiet_settings()) {}
+  void open(const std::string& url, TransportEvents& events) override {
+    events_ = &events;
+    inner.open(url, *this);
+  }
+  SendStatus send(std::string_view frame) override {
+    if (on_send) on_send(frame);
+    return inner.send(frame);
+  }
+  void close(int code, std::string_view reason) override { inner.close(code, reason); }
+
+  std::function<void(std::string_view)> on_send;
+  std::function<void(std::string_view)> on_frame;
+  std::function<void(int, std::string_view)> on_close;
+  native::LwsTransport inner;
+
+ private:
+  void on_open() override { events_->on_open(); }
+  void on_message(std::string_view frame) override {
+    if (on_frame) on_frame(frame);
+    events_->on_message(frame);
+  }
+  void on_closed(int code, std::string_view reason) override {
+    if (on_close) on_close(code, reason);
+    events_->on_closed(code, reason);
+  }
+  TransportEvents* events_ = nullptr;
+};
+
+template <class M>
+struct Timed {
+  TimePoint at;
+  M message;
+};
+
+struct CloseSeen {
+  TimePoint at;
+  int code = 0;
+  std::string reason;
+};
+
+// One user of the client core (as NativeClient wires it), recording what its tap saw.
+class CoreClient {
+ public:
+  CoreClient(const std::string& url, const std::string& sub, std::uint64_t seed)
+      : origin_(Clock::now()), rng_(seed), client_(config(url, sub), tap_, rng_) {
+    tap_.on_frame = [this](std::string_view frame) {
+      if (trace_on) trace.push_back(std::to_string(ms_between(origin_, Clock::now())) + " <- " + std::string(frame));
+      record(frame);
+    };
+    tap_.on_send = [this](std::string_view frame) {
+      if (trace_on) trace.push_back(std::to_string(ms_between(origin_, Clock::now())) + " -> " + std::string(frame));
+    };
+    tap_.on_close = [this](int code, std::string_view reason) {
+      if (trace_on)
+        trace.push_back(std::to_string(ms_between(origin_, Clock::now())) + " closed " + std::to_string(code) + " " +
+                        std::string(reason));
+      closes.push_back({Clock::now(), code, std::string(reason)});
+    };
+  }
+  CoreClient(const CoreClient&) = delete;
+  CoreClient& operator=(const CoreClient&) = delete;
+
+  Client& client() { return client_; }
+  Rooms& rooms() { return client_.rooms(); }
+  TimePoint origin() const { return origin_; }
+  void start() { client_.start(now()); }
+  void poll(milliseconds wait) {
+    client_.tick(now());
+    tap_.inner.poll(wait);
+    client_.tick(now());
+  }
+  bool poll_until(const std::function<bool()>& done, milliseconds timeout) {
+    return pump_until(done, [&] { poll(milliseconds{10}); }, timeout);
+  }
+  void shutdown() {
+    client_.stop();
+    poll_until([this] { return tap_.inner.phase() == native::TransportPhase::Idle; }, milliseconds{2000});
+    poll(milliseconds{0});
+  }
+  std::string connection_id() const { return client_.connected() ? client_.connected()->connection_id : std::string(); }
+  // Open, and every room it joined is joined (not rejoining) on the current connection.
+  bool settled(const std::vector<std::string>& rooms) const {
+    if (client_.state() != State::Open) return false;
+    for (const std::string& room : rooms)
+      if (client_.rooms().status(room) != RoomStatus::Joined) return false;
+    return true;
+  }
+
+  std::vector<Timed<Connected>> connected;
+  std::vector<Timed<Subscribed>> subscribed;
+  std::vector<Timed<Unlocked>> unlocked;
+  std::vector<CloseSeen> closes;
+  bool trace_on = false;
+  std::vector<std::string> trace;
+
+ private:
+  static ClientConfig config(const std::string& url, const std::string& sub) {
+    ClientConfig config;
+    config.session.url = url;
+    config.session.token = mint_token({.sub = sub, .name = sub});
+    // A loaded 2-core machine running two servers, PostgreSQL, Redis and nginx: an answer may
+    // take long, and a timed-out request is not resent (it would be neither acked nor known).
+    config.outbox.ack_timeout = milliseconds{60000};
+    return config;
+  }
+  Millis now() const { return std::chrono::duration_cast<Millis>(Clock::now() - origin_); }
+  // Only the frames the test looks at are decoded (the rest is the core's business).
+  void record(std::string_view frame) {
+    if (frame.find("\"subscribed\"") == std::string_view::npos && frame.find("\"connected\"") == std::string_view::npos &&
+        frame.find("\"unlocked\"") == std::string_view::npos)
+      return;
+    const TimePoint at = Clock::now();
+    for (auto& result : decode_server(frame)) {
+      if (!result.ok()) continue;
+      const ServerMessage& m = result.value().message;
+      if (const auto* c = std::get_if<Connected>(&m)) connected.push_back({at, *c});
+      if (const auto* s = std::get_if<Subscribed>(&m)) subscribed.push_back({at, *s});
+      if (const auto* u = std::get_if<Unlocked>(&m)) unlocked.push_back({at, *u});
+    }
+  }
+
+  TimePoint origin_;
+  TappedTransport tap_;
+  SeededRng rng_;
+  Client client_;  // last: it refers to tap_ and rng_
+};
+
+// ---- a raw connection (below the client core), every frame decoded and timed ----------------
+
+struct TimedFrame {
+  TimePoint at;
+  ServerFrame frame;
+};
+
+class RawClient final : public TransportEvents {
+ public:
+  RawClient() : transport_(TransportProbe::quiet_settings()) {}
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  void open(const std::string& url) { transport_.open(url, *this); }
+  template <class M>
+  bool send(const M& message, std::optional<std::string> id = std::nullopt) {
+    return transport_.send(encode_client(message, std::move(id))) == SendStatus::Sent;
+  }
+  void poll(milliseconds wait) { transport_.poll(wait); }
+  bool is_closed() const { return closed.has_value(); }
+
+  // The answer to request `id` (its first message carrying the id), if it came.
+  const TimedFrame* answer(const std::string& id) const {
+    auto it = answers_.find(id);
+    return it == answers_.end() ? nullptr : &frames[it->second];
+  }
+
+  std::function<void(const TimedFrame&)> on_frame;  // each decoded message as it comes
+  std::vector<TimedFrame> frames;                    // every decoded message, batches unpacked
+  std::optional<CloseSeen> closed;
+  std::size_t undecodable = 0;
+
+ private:
+  void on_open() override {}
+  void on_message(std::string_view text) override {
+    const TimePoint at = Clock::now();
+    for (auto& result : decode_server(text)) {
+      if (!result.ok()) {
+        ++undecodable;
+        continue;
+      }
+      frames.push_back({at, std::move(result).value()});
+      if (frames.back().frame.id) answers_.try_emplace(*frames.back().frame.id, frames.size() - 1);
+      if (on_frame) on_frame(frames.back());
+    }
+  }
+  void on_closed(int code, std::string_view reason) override { closed = CloseSeen{Clock::now(), code, std::string(reason)}; }
+
+  native::LwsTransport transport_;
+  std::map<std::string, std::size_t> answers_;
+};
+
+// Polls `raw` and `pump` until `raw` has the answer to `id` (nothing at the deadline or on a close).
+const TimedFrame* await_answer(RawClient& raw, const std::string& id, const std::function<void()>& pump,
+                               milliseconds timeout) {
+  pump_until([&] { return raw.answer(id) != nullptr || raw.is_closed(); },
+             [&] {
+               raw.poll(milliseconds{0});
+               pump();
+             },
+             timeout);
+  return raw.answer(id);
+}
+
+// Opens `raw` at `ws_url` as `sub` and waits for `connected`; returns its connection id.
+std::optional<std::string> connect_raw(RawClient& raw, const std::string& ws_url, const std::string& sub,
+                                       const std::function<void()>& pump, milliseconds timeout) {
+  raw.open(ws_url + "?token=" + mint_token({.sub = sub, .name = sub}));
+  std::optional<std::string> connection;
+  pump_until(
+      [&] {
+        for (const TimedFrame& f : raw.frames)
+          if (const auto* c = std::get_if<Connected>(&f.frame.message)) connection = c->connection_id;
+        return connection.has_value() || raw.is_closed();
+      },
+      [&] {
+        raw.poll(milliseconds{1});
+        pump();
+      },
+      timeout);
+  return connection;
+}
+
+// ---- what a writer sent and how it was answered ---------------------------------------------
+
+enum class OpKind { Chat, Create, Update };
+
+struct Op {
+  OpKind kind = OpKind::Chat;
+  std::string room;
+  std::string key;  // chat: the text; create: the node id; update: "<node>@<x>"
+  std::string node;
+  double x = 0;
+  bool answered = false, acked = false, duplicate = false;
+  std::string failure;  // the error when not acked
+  TimePoint sent_at{};  // when it was submitted (sent, or queued while offline)
+};
+
+// A client-core user sending paced requests, each remembered with its answer.
+struct Writer {
+  Writer(const std::string& url, int number, std::uint64_t seed)
+      : index(number), sub("w" + std::to_string(number)), core(url, sub, seed) {}
+
+  void submit(Op op) {
+    op.sent_at = Clock::now();
+    ops.push_back(std::move(op));
+    const std::size_t k = ops.size() - 1;
+    auto done = [this, k](Result<Acked> r) {
+      Op& o = ops[k];
+      o.answered = true;
+      ++answered;
+      if (r.ok()) {
+        o.acked = true;
+        o.duplicate = r.value().duplicate;
+        if (o.duplicate) ++duplicates;
+      } else {
+        o.failure = r.error().code + " " + r.error().message;
+        failures.push_back("request " + std::to_string(k) + " (" + o.key + "): " + o.failure);
+      }
+    };
+    const Op& o = ops[k];
+    switch (o.kind) {
+      case OpKind::Chat:
+        core.rooms().send_chat(o.room, o.key, done);
+        break;
+      case OpKind::Create: {
+        Node node;
+        node.id = o.node;
+        node.type = "step";
+        node.x = o.x;
+        core.rooms().create_node(o.room, node, done);
+        break;
+      }
+      case OpKind::Update: {
+        NodeFields fields;
+        fields.x = o.x;
+        core.rooms().update_node(o.room, o.node, fields, std::nullopt, done);
+        break;
+      }
+    }
+  }
+  std::size_t in_flight() const { return ops.size() - static_cast<std::size_t>(answered); }
+
+  int index;
+  std::string sub;
+  CoreClient core;
+  std::size_t instance = 0;  // where it connected first
+  std::vector<Op> ops;
+  int answered = 0, duplicates = 0;
+  std::vector<std::string> failures;
+  TimePoint next_send{};
+};
+
+// Connects writers one at a time until `per_instance` landed on each instance: url_for(k) is
+// instance k's URL (straight to it) or nginx's for every k (round robin spreads them); a writer
+// that landed on an instance that has its share already is shut down and made again.
+void connect_spread(std::vector<std::unique_ptr<Writer>>& writers, ServerCluster& cluster,
+                    const std::function<std::string(std::size_t)>& url_for, std::size_t per_instance,
+                    std::uint64_t seed_base) {
+  std::vector<std::size_t> count(cluster.size(), 0);
+  const std::size_t wanted = per_instance * cluster.size();
+  for (int attempt = 0; writers.size() < wanted; ++attempt) {
+    ASSERT_LT(attempt, static_cast<int>(wanted) * 4) << "clients do not spread over the instances";
+    std::size_t target = 0;
+    while (count[target] >= per_instance) ++target;
+    auto w = std::make_unique<Writer>(url_for(target), static_cast<int>(writers.size()),
+                                      seed_base + static_cast<std::uint64_t>(attempt));
+    if (const char* traced = std::getenv("TANDEM_TRACE_WRITER"))
+      w->core.trace_on = w->sub == traced || std::string_view(traced) == "all";
+    w->core.start();
+    ASSERT_TRUE(w->core.poll_until([&] { return w->core.client().connected().has_value(); }, kStepDeadline))
+        << w->sub << " did not connect\n" << tail(cluster.outputs(), 80);
+    auto instance = cluster.instance_of_connection(w->core.connection_id());
+    ASSERT_TRUE(instance.has_value()) << w->core.connection_id();
+    if (count[*instance] >= per_instance) {
+      w->core.shutdown();
+      continue;
+    }
+    ++count[*instance];
+    w->instance = *instance;
+    writers.push_back(std::move(w));
+  }
+}
+
+// The traces TANDEM_TRACE_WRITER asked for (a writer's name, or "all": then those of the
+// writers not settled in `rooms`, or that saw a failure), times in ms since each writer began.
+void print_traces(const std::vector<std::unique_ptr<Writer>>& writers, const std::vector<std::string>& rooms,
+                  TimePoint event, const char* what) {
+  const char* traced = std::getenv("TANDEM_TRACE_WRITER");
+  if (!traced) return;
+  const bool all = std::string_view(traced) == "all";
+  for (const auto& w : writers) {
+    if (w->core.trace.empty() || (all && w->core.settled(rooms) && w->failures.empty())) continue;
+    std::printf("trace of %s (instance %zu, %s at %lld ms):\n", w->sub.c_str(), w->instance, what,
+                ms_between(w->core.origin(), event));
+    for (const std::string& line : w->core.trace) std::printf("  %s\n", line.substr(0, 4000).c_str());
+  }
+}
+
+void poll_writers(std::vector<std::unique_ptr<Writer>>& writers, milliseconds wait) {
+  for (auto& w : writers) w->core.poll(wait);
+}
+
+// Joins every writer to `rooms` (the founders first, so they own what they join first).
+void join_all(std::vector<std::unique_ptr<Writer>>& writers, const std::vector<std::string>& rooms,
+              ServerCluster& cluster) {
+  for (auto& w : writers) {
+    int joined = 0;
+    std::string failure;
+    for (const std::string& room : rooms)
+      w->core.rooms().join(room, std::nullopt, [&](Result<Subscribed> r) {
+        if (!r.ok()) failure = room + ": " + r.error().code + " " + r.error().message;
+        ++joined;
+      });
+    ASSERT_TRUE(pump_until([&] { return joined == static_cast<int>(rooms.size()); },
+                           [&] { poll_writers(writers, milliseconds{1}); }, 3 * kStepDeadline))
+        << w->sub << " did not join\n" << tail(cluster.outputs(), 80);
+    ASSERT_TRUE(failure.empty()) << w->sub << " " << failure;
+  }
+}
+
+// Every message the reader needs from the rooms, read through a fresh connection.
+struct StoredView {
+  std::map<std::string, std::vector<ChatEntry>> history;  // chat rooms
+  DocSnapshot doc;                                        // the workflow room
+  std::vector<ServerMessage> doc_log;                     // its events since seq 0
+};
+
+// A fresh reader on `ws_url`: the chat rooms' history, the workflow's document and its whole
+// log (resubscribed with since {epoch, 0}: the log is shorter than recovery_history).
+StoredView read_rooms(const std::string& ws_url, const std::vector<std::string>& chat_rooms, const std::string& doc_room,
+                      const std::string& outputs_hint) {
+  StoredView view;
+  RawClient reader;
+  const auto pump = [&] { reader.poll(milliseconds{10}); };
+  const milliseconds deadline = 3 * kStepDeadline;
+  EXPECT_TRUE(connect_raw(reader, ws_url, "reader", pump, deadline).has_value()) << outputs_hint;
+  std::vector<std::string> rooms = chat_rooms;
+  if (!doc_room.empty()) rooms.push_back(doc_room);
+  std::map<std::string, std::string> epochs;
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    const std::string id = "s" + std::to_string(i);
+    reader.send(Subscribe{rooms[i], std::nullopt}, id);
+    const TimedFrame* answer = await_answer(reader, id, pump, deadline);
+    const auto* subscribed = answer ? std::get_if<Subscribed>(&answer->frame.message) : nullptr;
+    EXPECT_NE(subscribed, nullptr) << "the reader was not subscribed to " << rooms[i] << outputs_hint;
+    if (!subscribed) return view;
+    epochs[rooms[i]] = subscribed->epoch;
+  }
+  // The snapshots follow the answers: a history per room and the document.
+  const auto snapshots_in = [&] {
+    bool doc = doc_room.empty();
+    for (const TimedFrame& f : reader.frames) {
+      if (const auto* h = std::get_if<ChatHistory>(&f.frame.message))
+        if (std::find(chat_rooms.begin(), chat_rooms.end(), h->room) != chat_rooms.end())
+          view.history.try_emplace(h->room, h->messages);
+      if (const auto* d = std::get_if<DocSnapshot>(&f.frame.message); d && d->room == doc_room && !doc) {
+        view.doc = *d;
+        doc = true;
+      }
+    }
+    return view.history.size() == chat_rooms.size() && doc;
+  };
+  EXPECT_TRUE(pump_until(snapshots_in, pump, deadline)) << "the reader got no snapshots" << outputs_hint;
+  if (doc_room.empty()) return view;
+  const std::size_t before = reader.frames.size();
+  reader.send(Subscribe{doc_room, StreamPosition{epochs[doc_room], 0}}, "log");
+  const TimedFrame* log = await_answer(reader, "log", pump, deadline);
+  const auto* replay = log ? std::get_if<Subscribed>(&log->frame.message) : nullptr;
+  EXPECT_TRUE(replay && replay->recovered) << "the document's whole log should be in its history" << outputs_hint;
+  if (!replay) return view;
+  // The replayed events end with the presence_state that follows a recovered subscribe.
+  EXPECT_TRUE(pump_until(
+      [&] {
+        for (std::size_t i = before; i < reader.frames.size(); ++i)
+          if (const auto* p = std::get_if<PresenceSnapshot>(&reader.frames[i].frame.message); p && p->room == doc_room)
+            return true;
+        return false;
+      },
+      pump, deadline));
+  for (std::size_t i = before; i < reader.frames.size(); ++i) {
+    const ServerMessage& m = reader.frames[i].frame.message;
+    if (const auto* c = std::get_if<NodeCreated>(&m); c && c->room == doc_room) view.doc_log.push_back(m);
+    if (const auto* u = std::get_if<NodeUpdated>(&m); u && u->room == doc_room) view.doc_log.push_back(m);
+  }
+  return view;
+}
+
+std::string update_key(const std::string& node, double x) {
+  return node + "@" + std::to_string(static_cast<long long>(x));
+}
+
+// Every acked op of `writers` is in `view` exactly once, every other one at most once, and
+// nothing is there that nobody sent. Returns the number of ops checked.
+std::size_t expect_exactly_once(const std::vector<std::unique_ptr<Writer>>& writers, const StoredView& view) {
+  std::map<std::string, std::map<std::string, int>> chats;  // room -> text -> times stored
+  for (const auto& [room, entries] : view.history)
+    for (const ChatEntry& e : entries) ++chats[room][e.text];
+  std::map<std::string, int> created, updated;
+  for (const ServerMessage& m : view.doc_log) {
+    if (const auto* c = std::get_if<NodeCreated>(&m)) ++created[c->node.id];
+    if (const auto* u = std::get_if<NodeUpdated>(&m)) ++updated[update_key(u->node, u->fields.x.value_or(-1))];
+  }
+  std::size_t checked = 0;
+  std::map<std::string, std::map<std::string, int>> sent_chats;
+  std::map<std::string, int> sent_created, sent_updated;
+  for (const auto& w : writers)
+    for (const Op& op : w->ops) {
+      ++checked;
+      int stored = 0;
+      switch (op.kind) {
+        case OpKind::Chat:
+          stored = chats[op.room][op.key];
+          ++sent_chats[op.room][op.key];
+          break;
+        case OpKind::Create:
+          stored = created[op.key];
+          ++sent_created[op.key];
+          break;
+        case OpKind::Update:
+          stored = updated[op.key];
+          ++sent_updated[op.key];
+          break;
+      }
+      if (op.acked)
+        EXPECT_EQ(stored, 1) << w->sub << "'s acked " << op.key << " in " << op.room << " is stored " << stored
+                             << " times" << (op.duplicate ? " (acked as a duplicate)" : "");
+      else
+        EXPECT_LE(stored, 1) << w->sub << "'s unacked " << op.key << " (" << op.failure << ") is stored " << stored
+                             << " times";
+    }
+  for (const auto& [room, texts] : chats)
+    for (const auto& text : texts)
+      EXPECT_TRUE(sent_chats[room].contains(text.first)) << "chat " << text.first << " in " << room << " was sent by nobody";
+  for (const auto& node : created)
+    EXPECT_TRUE(sent_created.contains(node.first)) << "node " << node.first << " was made by nobody";
+  for (const auto& update : updated)
+    EXPECT_TRUE(sent_updated.contains(update.first)) << "update " << update.first << " was sent by nobody";
+  return checked;
+}
+
+// Every writer's replicas of `chat_rooms` and `doc_room` equal the reader's view.
+bool replicas_match(const std::vector<std::unique_ptr<Writer>>& writers, const StoredView& view,
+                    const std::vector<std::string>& chat_rooms, const std::string& doc_room) {
+  WorkflowDocument doc;
+  doc.replace(view.doc.nodes, view.doc.edges);
+  for (const auto& w : writers) {
+    for (const std::string& room : chat_rooms) {
+      const RoomReplica* replica = w->core.rooms().replica(room);
+      auto it = view.history.find(room);
+      if (!replica || it == view.history.end()) return false;
+      if (replica->chat().size() != it->second.size() ||
+          !std::equal(replica->chat().begin(), replica->chat().end(), it->second.begin()))
+        return false;
+    }
+    if (!doc_room.empty()) {
+      const RoomReplica* replica = w->core.rooms().replica(doc_room);
+      if (!replica || !(replica->document() == doc)) return false;
+    }
+  }
+  return true;
+}
+
+std::string median_and_max(std::vector<long long> values) {
+  if (values.empty()) return "none";
+  std::sort(values.begin(), values.end());
+  return "median " + std::to_string(values[values.size() / 2]) + " ms, max " + std::to_string(values.back()) + " ms";
+}
+
+// =============================================================================================
+// 1. kill -9 under load
+// =============================================================================================
+
+constexpr const char* kVictimChat = "chat:kill-a";      // owned by instance 0, the one killed
+constexpr const char* kVictimDoc = "workflow:kill";     // owned by instance 0
+constexpr const char* kSurvivorChat = "chat:kill-b";    // owned by instance 1, the survivor
+constexpr std::size_t kKillClientsPerInstance = 10;     // 20 clients
+constexpr int kKillOpsPerClient = 60;                   // 1,200 requests
+constexpr std::size_t kKillInFlight = 3;                // unanswered requests per client at most
+constexpr milliseconds kKillPace{120};                  // between a client's requests
+constexpr int kKillAfterAcks = 300;                     // SIGKILL once this many were acked (and many are in flight)
+constexpr std::int64_t kKillGraceMs = 2000;             // --lock-grace-ms
+constexpr std::int64_t kInstanceTtlMs = ServerCluster::kInstanceTtlMs;
+constexpr std::int64_t kLeaveBoundMs = kInstanceTtlMs + kInstanceTtlMs / 3;  // docs/SCALING.md's bound
+constexpr milliseconds kKillRunDeadline{120000};
+
+// What writer c does as its k-th request: chat into each chat room, a new node, moves of it.
+Op kill_op(int c, int k, int latest_node) {
+  Op op;
+  switch (k % 5) {
+    case 0:
+    case 1:
+      op.kind = OpKind::Chat;
+      op.room = k % 5 == 0 ? kVictimChat : kSurvivorChat;
+      op.key = "w" + std::to_string(c) + "-m" + std::to_string(k);
+      break;
+    case 2:
+      op.kind = OpKind::Create;
+      op.room = kVictimDoc;
+      op.node = op.key = "w" + std::to_string(c) + "-n" + std::to_string(k);
+      op.x = k;
+      break;
+    default:
+      op.kind = OpKind::Update;
+      op.room = kVictimDoc;
+      op.node = "w" + std::to_string(c) + "-n" + std::to_string(latest_node);
+      op.x = c * 1000 + k;
+      op.key = update_key(op.node, op.x);
+      break;
+  }
+  return op;
+}
+
+class multi_instance_kill_test : public ::testing::Test {
+ protected:
+  multi_instance_kill_test()
+      : cluster({.instances = 2,
+                 .flags = {"--lock-grace-ms", std::to_string(kKillGraceMs), "--chat-history", "2000",
+                           "--recovery-history", "5000"},
+                 .nginx = true}) {}
+  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+  void TearDown() override {
+    if (HasFailure())
+      for (std::size_t k = 0; k < cluster.size(); ++k)
+        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
+                    tail(cluster.instance(k).output(), log_lines()).c_str());
+  }
+  ServerCluster cluster;
+};
+
+TEST_F(multi_instance_kill_test, sigkill_of_the_owner_under_load_loses_no_acked_request_and_stores_none_twice) {
+  const std::vector<std::string> rooms = {kVictimChat, kVictimDoc, kSurvivorChat};
+  std::vector<std::unique_ptr<Writer>> writers;
+  ASSERT_NO_FATAL_FAILURE(connect_spread(
+      writers, cluster, [&](std::size_t) { return cluster.nginx_ws_url(); }, kKillClientsPerInstance, 1000));
+
+  // Ownership: the first subscriber's instance takes a room (server_cluster.h). A writer on
+  // instance 0 opens the victim's rooms, one on instance 1 the survivor's.
+  auto first_on = [&](std::size_t instance) -> Writer& {
+    for (auto& w : writers)
+      if (w->instance == instance) return *w;
+    return *writers.front();
+  };
+  {
+    Writer& victim_founder = first_on(0);
+    Writer& survivor_founder = first_on(1);
+    ASSERT_EQ(victim_founder.instance, 0u);
+    ASSERT_EQ(survivor_founder.instance, 1u);
+    int joined = 0;
+    for (const char* room : {kVictimChat, kVictimDoc})
+      victim_founder.core.rooms().join(room, std::nullopt, [&](Result<Subscribed> r) { joined += r.ok() ? 1 : 100; });
+    ASSERT_TRUE(pump_until([&] { return joined >= 2; }, [&] { poll_writers(writers, milliseconds{1}); }, kStepDeadline));
+    survivor_founder.core.rooms().join(kSurvivorChat, std::nullopt, [&](Result<Subscribed> r) { joined += r.ok() ? 1 : 100; });
+    ASSERT_TRUE(pump_until([&] { return joined >= 3; }, [&] { poll_writers(writers, milliseconds{1}); }, kStepDeadline));
+    ASSERT_EQ(joined, 3) << "a founder's join failed";
+  }
+  ASSERT_NO_FATAL_FAILURE(join_all(writers, rooms, cluster));
+
+  // Every writer holds a lock in a room of each instance ("desk-<user>").
+  const std::vector<std::string> lock_rooms = {kVictimChat, kSurvivorChat};
+  {
+    int granted = 0;
+    std::vector<std::string> refused;
+    for (auto& w : writers)
+      for (const std::string& room : lock_rooms)
+        w->core.rooms().lock(room, "desk-" + w->sub, 60000, [&, sub = w->sub](Result<LockAnswer> r) {
+          if (r.ok() && r.value().outcome == LockOutcome::Granted)
+            ++granted;
+          else
+            refused.push_back(sub);
+        });
+    ASSERT_TRUE(pump_until([&] { return granted + static_cast<int>(refused.size()) == 2 * static_cast<int>(writers.size()); },
+                           [&] { poll_writers(writers, milliseconds{1}); }, 3 * kStepDeadline));
+    ASSERT_TRUE(refused.empty()) << refused.front() << "'s lock was refused";
+  }
+
+  // A bystander on instance 0 that will not come back (a raw socket): it joins the survivor's
+  // room and locks there, so that room's owner has to drop it when instance 0 dies.
+  RawClient bystander;
+  RawClient observer;  // on the survivor, in the survivor's room: sees presence and locks
+  const auto pump_all = [&] {
+    for (auto& w : writers) w->core.poll(milliseconds{1});
+    bystander.poll(milliseconds{0});
+    observer.poll(milliseconds{0});
+  };
+  auto bystander_connection = connect_raw(bystander, cluster.instance(0).ws_url(), "bystander", pump_all, kStepDeadline);
+  ASSERT_TRUE(bystander_connection.has_value());
+  bystander.send(Subscribe{kSurvivorChat, std::nullopt}, "s1");
+  ASSERT_TRUE(await_answer(bystander, "s1", pump_all, kStepDeadline));
+  bystander.send(Lock{kSurvivorChat, "desk-bystander", 60000}, "l1");
+  const TimedFrame* bystander_lock = await_answer(bystander, "l1", pump_all, kStepDeadline);
+  ASSERT_TRUE(bystander_lock && std::holds_alternative<LockGranted>(bystander_lock->frame.message));
+
+  ASSERT_TRUE(connect_raw(observer, cluster.instance(1).ws_url(), "observer", pump_all, kStepDeadline).has_value());
+  observer.send(Subscribe{kSurvivorChat, std::nullopt}, "s1");
+  ASSERT_TRUE(await_answer(observer, "s1", pump_all, kStepDeadline));
+
+  // ---- load, and the kill in the middle of it ----
+  auto acked = [&] {
+    int n = 0;
+    for (auto& w : writers) n += w->answered;
+    return n;
+  };
+  std::optional<TimePoint> killed_at;
+  std::map<std::string, std::int64_t> fences_at_kill;            // "<room>/<resource>" -> fence
+  std::vector<std::string> victim_connections;                    // instance 0's clients at the kill
+  std::map<int, std::optional<TimePoint>> back_at;                // writer -> settled again after the kill
+  int in_flight_at_kill = 0;
+  std::vector<int> latest_node(writers.size(), 2);
+  const bool finished = pump_until(
+      [&] {
+        const TimePoint now = Clock::now();
+        for (auto& w : writers)
+          while (static_cast<int>(w->ops.size()) < kKillOpsPerClient && w->in_flight() < kKillInFlight &&
+                 now >= w->next_send) {
+            const int k = static_cast<int>(w->ops.size());
+            if (k % 5 == 2) latest_node[static_cast<std::size_t>(w->index)] = k;
+            w->submit(kill_op(w->index, k, latest_node[static_cast<std::size_t>(w->index)]));
+            w->next_send = now + kKillPace;
+          }
+        // Killed while requests are in flight (the writers keep the same pace, so they tend
+        // to be all answered at once): some applied and not yet acked, some not yet applied.
+        std::size_t in_flight = 0;
+        for (auto& w : writers) in_flight += w->in_flight();
+        if (!killed_at && acked() >= kKillAfterAcks && in_flight >= writers.size()) {
+          for (auto& w : writers) {
+            in_flight_at_kill += static_cast<int>(w->in_flight());
+            for (const std::string& room : lock_rooms)
+              if (auto fence = w->core.rooms().fence(room, "desk-" + w->sub)) fences_at_kill[room + "/desk-" + w->sub] = *fence;
+            if (w->instance == 0) victim_connections.push_back(w->core.connection_id());
+          }
+          victim_connections.push_back(*bystander_connection);
+          cluster.instance(0).kill_now();
+          killed_at = Clock::now();
+        }
+        if (killed_at)
+          for (auto& w : writers)
+            if (!back_at[w->index] && !w->core.closes.empty() && w->core.closes.back().at > *killed_at &&
+                w->core.settled(rooms))
+              back_at[w->index] = Clock::now();
+        return acked() == kKillOpsPerClient * static_cast<int>(writers.size());
+      },
+      pump_all, kKillRunDeadline);
+  ASSERT_TRUE(killed_at.has_value());
+  ASSERT_TRUE(finished) << "answered " << acked() << " of " << kKillOpsPerClient * writers.size();
+
+  // Every client is back, with its locks, and the survivor's owner let the dead members go.
+  const std::string bystander_desk = "desk-bystander";
+  auto leave_times = [&] {  // connection -> when the observer saw it leave the survivor's room
+    std::map<std::string, TimePoint> left;
+    for (const TimedFrame& f : observer.frames)
+      if (const auto* d = std::get_if<PresenceDiff>(&f.frame.message); d && d->room == kSurvivorChat)
+        for (const PresenceMember& m : d->leaves)
+          for (const PresenceMeta& meta : m.metas) left.try_emplace(meta.connection, f.at);
+    return left;
+  };
+  auto unlocked_at = [&](const std::string& resource) -> std::optional<Timed<Unlocked>> {
+    for (const TimedFrame& f : observer.frames)
+      if (const auto* u = std::get_if<Unlocked>(&f.frame.message); u && u->room == kSurvivorChat && u->resource == resource)
+        return Timed<Unlocked>{f.at, *u};
+    return std::nullopt;
+  };
+  const bool all_back = pump_until(
+      [&] {
+        for (auto& w : writers) {
+          if (!w->core.settled(rooms)) return false;
+          if (!back_at[w->index]) back_at[w->index] = Clock::now();
+          for (const std::string& room : lock_rooms)
+            if (w->core.rooms().lock_status(room, "desk-" + w->sub) != HeldLockStatus::Held) return false;
+        }
+        const auto left = leave_times();
+        for (const std::string& c : victim_connections)
+          if (!left.contains(c)) return false;
+        return unlocked_at(bystander_desk).has_value();
+      },
+      pump_all, milliseconds{30000});
+  EXPECT_TRUE(all_back) << "not every client came back with its locks, or the dead members did not leave";
+
+  for (auto& w : writers) EXPECT_TRUE(w->failures.empty()) << w->sub << ": " << w->failures.front();
+  print_traces(writers, rooms, *killed_at, "killed");
+
+  // Every client lost its connection after the kill (instance 0's died; instance 1's were closed
+  // with 1012 because they talked to instance 0's rooms) and rejoined every room with
+  // recovered:true (the rooms moved, their logs came from PostgreSQL).
+  std::vector<long long> back_victims, back_survivors;
+  int resumed_sessions = 0, recovered_rejoins = 0, restart_closes = 0;
+  for (auto& w : writers) {
+    const bool closed_after = std::any_of(w->core.closes.begin(), w->core.closes.end(),
+                                          [&](const CloseSeen& c) { return c.at > *killed_at; });
+    EXPECT_TRUE(closed_after) << w->sub << " (instance " << w->instance << ") was never disconnected by the kill";
+    if (w->instance == 1) {
+      EXPECT_TRUE(std::any_of(w->core.closes.begin(), w->core.closes.end(),
+                              [&](const CloseSeen& c) { return c.at > *killed_at && c.code == 1012; }))
+          << w->sub << " on the survivor was not closed with 1012 when the owner of its rooms died";
+    }
+    for (const CloseSeen& c : w->core.closes)
+      if (c.at > *killed_at && c.code == 1012) ++restart_closes;
+    for (const auto& c : w->core.connected)
+      if (c.at > *killed_at && c.message.resumed) ++resumed_sessions;
+    EXPECT_TRUE(w->core.client().connected() && w->core.client().connected()->connection_id.ends_with("-i1"))
+        << w->sub << " is on " << w->core.connection_id();
+    for (const std::string& room : rooms) {
+      bool rejoined = false;
+      for (const auto& s : w->core.subscribed) {
+        if (s.at <= *killed_at || s.message.room != room) continue;
+        rejoined = true;
+        EXPECT_TRUE(s.message.recovered) << w->sub << " rejoined " << room << " at seq " << s.message.seq
+                                         << " without recovery (its events after since were not all in the history)";
+        if (s.message.recovered) ++recovered_rejoins;
+      }
+      EXPECT_TRUE(rejoined) << w->sub << " never rejoined " << room << " after the kill";
+    }
+    if (back_at[w->index]) (w->instance == 0 ? back_victims : back_survivors).push_back(ms_between(*killed_at, *back_at[w->index]));
+  }
+
+  // Presence: every member instance 0 had in the survivor's room left within the bound.
+  const auto left = leave_times();
+  std::vector<long long> leave_ms;
+  for (const std::string& c : victim_connections) {
+    auto it = left.find(c);
+    if (it == left.end()) {
+      ADD_FAILURE() << "the survivor never dropped " << c << " from presence";
+      continue;
+    }
+    leave_ms.push_back(ms_between(*killed_at, it->second));
+  }
+  const long long bystander_left_ms = left.contains(*bystander_connection) ? ms_between(*killed_at, left.at(*bystander_connection)) : -1;
+  EXPECT_GE(bystander_left_ms, 0);
+  EXPECT_LE(bystander_left_ms, 3 * kLeaveBoundMs) << "the dead instance's member left presence after " << bystander_left_ms
+                                                  << " ms; the bound is " << kLeaveBoundMs << " ms";
+  for (long long ms : leave_ms) EXPECT_LE(ms, 3 * kLeaveBoundMs);
+
+  // Locks: the bystander's (its holder never came back) is released after the grace; the
+  // writers' are resumed (same fence) or released and granted again (a larger fence).
+  const auto bystander_unlock = unlocked_at(bystander_desk);
+  long long bystander_unlock_ms = -1;
+  if (bystander_unlock) {
+    bystander_unlock_ms = ms_between(*killed_at, bystander_unlock->at);
+    EXPECT_EQ(bystander_unlock->message.reason, UnlockReason::Disconnected);
+    if (bystander_left_ms >= 0) {
+      EXPECT_GE(bystander_unlock_ms - bystander_left_ms, kKillGraceMs - 300)
+          << "the dead member's lock was released before its grace ended";
+    }
+    EXPECT_LE(bystander_unlock_ms, 3 * kLeaveBoundMs + kKillGraceMs + 1000);
+  } else {
+    ADD_FAILURE() << "the dead member's lock was never released";
+  }
+  int resumed_locks = 0, regranted_locks = 0;
+  for (auto& w : writers)
+    for (const std::string& room : lock_rooms) {
+      const std::string key = room + "/desk-" + w->sub;
+      auto now_fence = w->core.rooms().fence(room, "desk-" + w->sub);
+      ASSERT_TRUE(fences_at_kill.contains(key)) << key << " was not held at the kill";
+      if (!now_fence) continue;  // reported by all_back
+      EXPECT_GE(*now_fence, fences_at_kill[key]) << key;
+      if (room == kVictimChat) {  // the room was loaded again: its locks were released
+        EXPECT_GT(*now_fence, fences_at_kill[key]) << key << " kept its fence across the room's move";
+      }
+      if (room == kSurvivorChat) (*now_fence == fences_at_kill[key] ? resumed_locks : regranted_locks)++;
+    }
+
+  int duplicates = 0;
+  for (auto& w : writers) duplicates += w->duplicates;
+  std::printf("[ info ] killed instance 0 with %d requests in flight (%d acked before); %d of %zu requests answered "
+              "as duplicates of ones applied before\n",
+              in_flight_at_kill, kKillAfterAcks, duplicates, writers.size() * kKillOpsPerClient);
+  std::printf("[ info ] back (reconnected, every room rejoined) after the kill: killed instance's clients %s; "
+              "survivor's clients %s; %d closes 1012, %d sessions resumed, %d rejoins recovered:true\n",
+              median_and_max(back_victims).c_str(), median_and_max(back_survivors).c_str(), restart_closes,
+              resumed_sessions, recovered_rejoins);
+  std::printf("[ info ] presence: the dead instance's bystander left after %lld ms (bound instance_ttl_ms + 1/3 = %lld "
+              "ms, asserted <= 3x); all %zu of its members: %s\n",
+              bystander_left_ms, static_cast<long long>(kLeaveBoundMs), leave_ms.size(), median_and_max(leave_ms).c_str());
+  std::printf("[ info ] locks: the bystander's released after %lld ms (grace %lld ms); writers' locks in the survivor's "
+              "room: %d resumed with their fence, %d released and granted again\n",
+              bystander_unlock_ms, static_cast<long long>(kKillGraceMs), resumed_locks, regranted_locks);
+
+  // ---- what is stored: a fresh reader on the survivor ----
+  const StoredView view = read_rooms(cluster.instance(1).ws_url(), {kVictimChat, kSurvivorChat}, kVictimDoc,
+                                     "\n" + tail(cluster.instance(1).output(), 80));
+  const std::size_t checked = expect_exactly_once(writers, view);
+  std::printf("[ info ] %zu requests checked against the store: %zu + %zu chat messages, %zu document events\n", checked,
+              view.history.count(kVictimChat) ? view.history.at(kVictimChat).size() : 0,
+              view.history.count(kSurvivorChat) ? view.history.at(kSurvivorChat).size() : 0, view.doc_log.size());
+  EXPECT_TRUE(pump_until([&] { return replicas_match(writers, view, {kVictimChat, kSurvivorChat}, kVictimDoc); },
+                         pump_all, 3 * kStepDeadline))
+      << "a client's replica differs from what a fresh reader gets";
+  for (auto& w : writers) w->core.shutdown();
+}
+
+
+}  // namespace
+}  // namespace tandem::integration
