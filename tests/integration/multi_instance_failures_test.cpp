@@ -30,6 +30,11 @@
 //     the current holder's fence at that point of the log and every acked write is in the log
 //     exactly once, every grant a client got is a `locked` event of that client, and no write
 //     with a lost fence is ever accepted.
+//   multi_instance_findings_test — what those ran into, each narrowed down to a few frames of raw
+//     clients on two instances: (1) two subscribes at once on an instance that does not own the
+//     rooms leave the owner its rooms (the second one, waiting behind the first, must not load
+//     and so claim the room from PostgreSQL); (2) a request applied and stored by an instance
+//     that then dies, resent by its client on the survivor, is not applied again.
 //
 // Waiting is always for a condition with a generous deadline (wait.h); the only delays are the
 // pacing between a client's requests. Needs the ctest fixture "services" and nginx.
@@ -1552,6 +1557,123 @@ TEST_F(multi_instance_lock_safety_test, ten_clients_on_two_instances_never_share
   EXPECT_EQ(unlocks[UnlockReason::Disconnected], 0);
 }
 
+
+// =============================================================================================
+// 4. what the failure tests ran into, narrowed down to a few frames each
+// =============================================================================================
+
+class multi_instance_findings_test : public ::testing::Test {
+ protected:
+  multi_instance_findings_test() : cluster({.instances = 2, .flags = {}, .nginx = false}) {}
+  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+  void TearDown() override {
+    if (HasFailure())
+      for (std::size_t k = 0; k < cluster.size(); ++k)
+        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
+                    tail(cluster.instance(k).output(), log_lines()).c_str());
+  }
+  ServerCluster cluster;
+};
+
+// Ana on instance 0 opens two rooms (instance 0 owns them). Ben on instance 1 subscribes to
+// both at once, as the client core does when it joins several rooms or rejoins them after a
+// reconnect: the second subscribe arrives while the first waits for its owner. Then Ana edits.
+// Expected: instance 0 still owns its rooms — Ana's edit is acked, nobody is disconnected.
+TEST_F(multi_instance_findings_test, two_subscribes_at_once_on_another_instance_leave_the_owner_its_rooms) {
+  RawClient ana, ben;
+  const auto pump = [&] {
+    ana.poll(milliseconds{1});
+    ben.poll(milliseconds{1});
+  };
+  ASSERT_TRUE(connect_raw(ana, cluster.instance(0).ws_url(), "ana", pump, kStepDeadline));
+  ASSERT_TRUE(connect_raw(ben, cluster.instance(1).ws_url(), "ben", pump, kStepDeadline));
+  for (const char* room : {"chat:parked", "workflow:parked"}) {
+    ana.send(Subscribe{room, std::nullopt}, room);
+    const TimedFrame* in = await_answer(ana, room, pump, kStepDeadline);
+    ASSERT_TRUE(in && std::holds_alternative<Subscribed>(in->frame.message)) << "Ana was not subscribed to " << room;
+  }
+  ben.send(Subscribe{"chat:parked", std::nullopt}, "s1");
+  ben.send(Subscribe{"workflow:parked", std::nullopt}, "s2");
+  for (const char* id : {"s1", "s2"}) {
+    const TimedFrame* in = await_answer(ben, id, pump, 3 * kStepDeadline);
+    ASSERT_TRUE(in && std::holds_alternative<Subscribed>(in->frame.message)) << "Ben's subscribe " << id;
+  }
+  Node node;
+  node.id = "n1";
+  node.type = "step";
+  ana.send(NodeCreate{"workflow:parked", node}, "d1");
+  const TimedFrame* made = await_answer(ana, "d1", pump, 3 * kStepDeadline);
+  EXPECT_TRUE(made && std::holds_alternative<Ack>(made->frame.message))
+      << "Ana's edit in the room her instance owns was "
+      << (made ? encode(made->frame) : ana.closed ? "not answered: closed " + std::to_string(ana.closed->code) + " " + ana.closed->reason : std::string("not answered"));
+  EXPECT_FALSE(ana.is_closed()) << ana.closed->code << " " << ana.closed->reason;
+  const std::string claimed = grep(cluster.instance(0).output(), "room_claimed_by_another_writer") +
+                              grep(cluster.instance(0).output(), "moved to another instance");
+  EXPECT_TRUE(claimed.empty()) << "instance 0 lost its room to a load by instance 1, which does not own it:\n" << claimed;
+}
+
+
+// Ben, on instance 1, chats in a room instance 0 owns: instance 0 applies and stores the message
+// with its request id. Instance 0 dies; Ben comes back on instance 1 with his session, joins the
+// room (instance 1 takes it, from PostgreSQL) and sends the same request again, as a client
+// that never saw the ack does (PROTOCOL.md §3). Expected: ack duplicate:true, stored once.
+TEST_F(multi_instance_findings_test, a_resend_after_the_owner_died_is_not_applied_twice) {
+  RawClient ana, ben;
+  const auto pump = [&] {
+    ana.poll(milliseconds{1});
+    ben.poll(milliseconds{1});
+  };
+  ASSERT_TRUE(connect_raw(ana, cluster.instance(0).ws_url(), "ana", pump, kStepDeadline));
+  ana.send(Subscribe{"chat:resend", std::nullopt}, "s1");
+  ASSERT_TRUE(await_answer(ana, "s1", pump, kStepDeadline));
+  auto ben_connection = connect_raw(ben, cluster.instance(1).ws_url(), "ben", pump, kStepDeadline);
+  ASSERT_TRUE(ben_connection);
+  std::string session;
+  for (const TimedFrame& f : ben.frames)
+    if (const auto* c = std::get_if<Connected>(&f.frame.message)) session = c->session;
+  ben.send(Subscribe{"chat:resend", std::nullopt}, "s1");
+  ASSERT_TRUE(await_answer(ben, "s1", pump, kStepDeadline));
+  ben.send(ChatSend{"chat:resend", "once"}, "m1");
+  const TimedFrame* acked = await_answer(ben, "m1", pump, kStepDeadline);
+  ASSERT_TRUE(acked && std::holds_alternative<Ack>(acked->frame.message));
+
+  cluster.instance(0).kill_now();
+  ASSERT_TRUE(pump_until([&] { return ben.is_closed(); }, pump, 3 * kStepDeadline)) << "Ben was not closed";
+  RawClient again;
+  const auto pump_again = [&] { again.poll(milliseconds{1}); };
+  again.open(cluster.instance(1).ws_url() + "?token=" + mint_token({.sub = "ben", .name = "ben"}) + "&session=" + session);
+  ASSERT_TRUE(pump_until(
+      [&] {
+        for (const TimedFrame& f : again.frames)
+          if (std::holds_alternative<Connected>(f.frame.message)) return true;
+        return again.is_closed();
+      },
+      pump_again, kStepDeadline));
+  again.send(Subscribe{"chat:resend", std::nullopt}, "s2");
+  const TimedFrame* in = await_answer(again, "s2", pump_again, 3 * kStepDeadline);
+  ASSERT_TRUE(in && std::holds_alternative<Subscribed>(in->frame.message)) << (in ? encode(in->frame) : "no answer");
+  again.send(ChatSend{"chat:resend", "once"}, "m1");
+  const TimedFrame* resent = await_answer(again, "m1", pump_again, kStepDeadline);
+  ASSERT_TRUE(resent);
+  EXPECT_EQ(encode(resent->frame), encode(ServerFrame{"m1", Ack{true}})) << "the resend was applied again";
+  std::vector<ChatEntry> history;
+  for (const TimedFrame& f : again.frames)
+    if (const auto* h = std::get_if<ChatHistory>(&f.frame.message)) history = h->messages;
+  again.send(Subscribe{"chat:resend", std::nullopt}, "s3");
+  ASSERT_TRUE(await_answer(again, "s3", pump_again, kStepDeadline));
+  ASSERT_TRUE(pump_until(
+      [&] {
+        int n = 0;
+        for (const TimedFrame& f : again.frames)
+          if (const auto* h = std::get_if<ChatHistory>(&f.frame.message)) {
+            history = h->messages;
+            ++n;
+          }
+        return n >= 2;
+      },
+      pump_again, kStepDeadline));
+  EXPECT_EQ(history.size(), 1u) << "the message is stored " << history.size() << " times";
+}
 
 }  // namespace
 }  // namespace tandem::integration
