@@ -35,6 +35,9 @@
 //     rooms leave the owner its rooms (the second one, waiting behind the first, must not load
 //     and so claim the room from PostgreSQL); (2) a request applied and stored by an instance
 //     that then dies, resent by its client on the survivor, is not applied again.
+//   multi_instance_subscriber_gap_test — and (3): a subscribe forwarded to a room's owner while
+//     the owner's Redis subscriber reconnects (Redis restarted, a blip) is answered, or its
+//     client reconnected — not lost for good.
 //
 // Waiting is always for a condition with a generous deadline (wait.h); the only delays are the
 // pacing between a client's requests. Needs the ctest fixture "services" and nginx.
@@ -62,6 +65,7 @@
 #include <vector>
 
 #include "lws_transport.h"
+#include "scripted_server.h"
 #include "server_cluster.h"
 #include "server_test_support.h"
 #include "tandem/client.h"
@@ -1673,6 +1677,75 @@ TEST_F(multi_instance_findings_test, a_resend_after_the_owner_died_is_not_applie
       },
       pump_again, kStepDeadline));
   EXPECT_EQ(history.size(), 1u) << "the message is stored " << history.size() << " times";
+}
+
+
+// Two instances on a Redis of the test's own. Ben (instance 1) opens chat:gap, so instance 1
+// owns it. Instance 1's Redis subscriber connection is cut (CLIENT KILL: what a Redis restart,
+// a failover or a network blip does; after a Redis restart the instances' subscribers come
+// back at different times); it reconnects after its backoff (100 ms, doubling). In that window Ana (instance 0) subscribes to chat:gap: instance
+// 0 forwards her attach and her subscribe to instance 1's channel, where nobody listens (only
+// instance 1's subscriber is cut, so instance 0 sees no gap of its own).
+// Expected: Ana's subscribe is answered, or her connection is closed 1012 so her client
+// resumes (docs/SCALING.md: a lost message is a gap, never a silent hole).
+class multi_instance_subscriber_gap_test : public ::testing::Test {
+ protected:
+  multi_instance_subscriber_gap_test() : cluster({.instances = 2, .flags = {}, .nginx = false}, redis.url()) {}
+  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+  void TearDown() override {
+    if (HasFailure())
+      for (std::size_t k = 0; k < cluster.size(); ++k)
+        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
+                    tail(cluster.instance(k).output(), log_lines()).c_str());
+  }
+  tandem::test::RedisServer redis;  // the test's own: it cuts connections; declared first
+  ServerCluster cluster;
+};
+
+TEST_F(multi_instance_subscriber_gap_test, a_subscribe_sent_while_the_owners_subscriber_reconnects_is_not_lost) {
+  RawClient ana, ben;
+  const auto pump = [&] {
+    ana.poll(milliseconds{1});
+    ben.poll(milliseconds{1});
+  };
+  ASSERT_TRUE(connect_raw(ben, cluster.instance(1).ws_url(), "ben", pump, kStepDeadline));
+  ben.send(Subscribe{"chat:gap", std::nullopt}, "s1");
+  const TimedFrame* in = await_answer(ben, "s1", pump, kStepDeadline);
+  ASSERT_TRUE(in && std::holds_alternative<Subscribed>(in->frame.message));
+  ASSERT_TRUE(connect_raw(ana, cluster.instance(0).ws_url(), "ana", pump, kStepDeadline));
+
+  // Instance 1's subscriber: the newest pubsub connection (instance 1 starts after instance 0
+  // is up, and each subscribes as it starts).
+  // redis://:PASSWORD@HOST:PORT (test_redis.h); the password goes through the environment.
+  const std::string& url = redis.url();
+  const auto at = url.rfind('@');
+  const auto colon = url.rfind(':');
+  ASSERT_TRUE(url.rfind("redis://:", 0) == 0 && at != std::string::npos && colon > at) << url;
+  const std::string cli = "REDISCLI_AUTH='" + url.substr(9, at - 9) + "' redis-cli -h " + url.substr(at + 1, colon - at - 1) +
+                          " -p " + url.substr(colon + 1) + " ";
+  std::istringstream clients(tandem::test::run_command(cli + "CLIENT LIST TYPE pubsub 2>/dev/null"));
+  long long newest = -1;
+  int subscribers = 0;
+  for (std::string line; std::getline(clients, line);)
+    if (line.rfind("id=", 0) == 0) {
+      newest = std::max(newest, std::stoll(line.substr(3)));
+      ++subscribers;
+    }
+  ASSERT_EQ(subscribers, 2) << "one subscriber connection per instance expected";
+  const std::string killed = tandem::test::run_command(cli + "CLIENT KILL ID " + std::to_string(newest) + " 2>/dev/null");
+  ana.send(Subscribe{"chat:gap", std::nullopt}, "s1");
+  const bool heard = pump_until([&] { return ana.answer("s1") != nullptr || ana.is_closed(); }, pump, 3 * kStepDeadline);
+  const std::string gaps = grep(cluster.instance(1).output(), "may have been lost");
+  EXPECT_TRUE(heard) << "Ana's subscribe, sent while instance 1's subscriber was reconnecting, was neither answered "
+                        "nor was her connection closed in "
+                     << (3 * kStepDeadline).count() << " ms (subscriber connection killed: " << killed.substr(0, 1)
+                     << "; instance 1 saw the gap: " << (gaps.empty() ? "no" : "yes") << ")";
+  if (heard) return;
+  // As a client core does after its ack timeout: ask again, long after the subscriber is back.
+  ana.send(Subscribe{"chat:gap", std::nullopt}, "s2");
+  const TimedFrame* again = await_answer(ana, "s2", pump, 3 * kStepDeadline);
+  EXPECT_TRUE(again || ana.is_closed()) << "Ana's second subscribe, sent with Redis long back, was not answered either: "
+                                           "the room stays out of reach for her connection";
 }
 
 }  // namespace
