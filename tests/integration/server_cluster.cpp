@@ -2,30 +2,21 @@
 #include "server_cluster.h"
 
 #include <stdexcept>
+#include <string>
 
 #include "test_postgres.h"
 #include "test_redis.h"
 
 namespace tandem::integration {
-namespace {
 
-// A dead instance's rooms, members and clients are let go within --instance-ttl-ms (default
-// 10 s): short here, so a test that kills an instance waits seconds, not tens. Not shorter:
-// each instance beats every third of it (1 s), and one starved of CPU for a whole TTL on a
-// loaded 2-core machine would be declared dead by the others — its members dropped, its
-// clients closed with 1012 — failing a test that did nothing wrong.
-constexpr const char* kInstanceTtlMs = "3000";
-
-}  // namespace
-
-ServerCluster::ServerCluster(ClusterOptions options)
+ServerCluster::ServerCluster(ClusterOptions options, std::string redis_url)
     : options_(std::move(options)),
       database_(std::make_unique<tandem::test::TestDatabase>()),
       redis_prefix_(tandem::test::redis_test_prefix()) {
-  const std::string& redis_url = tandem::test::test_redis_url();
+  if (redis_url.empty()) redis_url = tandem::test::test_redis_url();
   for (std::size_t k = 0; k < options_.instances; ++k) {
     std::vector<std::string> flags = {"--engine", "redis", "--redis-url", redis_url, "--redis-prefix", redis_prefix_,
-                                      "--instance-id", instance_id(k), "--instance-ttl-ms", kInstanceTtlMs};
+                                      "--instance-id", instance_id(k), "--instance-ttl-ms", std::to_string(kInstanceTtlMs)};
     flags.insert(flags.end(), options_.flags.begin(), options_.flags.end());
     instances_.push_back(std::make_unique<ServerProcess>(SharedStore{database_->url()}, std::move(flags)));
   }

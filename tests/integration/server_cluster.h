@@ -4,7 +4,8 @@
 // processes running at once never see each other's rooms or instances), each with its own
 // --instance-id, optionally behind nginx (round robin, docs/OPERATIONS.md's block: nginx_proxy.h).
 // PostgreSQL and Redis come from the ctest fixture "services" (tests/support/services.sh), or
-// servers of the test binary's own when it runs by hand.
+// servers of the test binary's own when it runs by hand; a test that restarts or pauses Redis
+// gives the URL of a Redis of its own (test_redis.h's RedisServer) instead.
 //
 // Which instance owns a room is not asked (no endpoint says so): under a fresh prefix no room
 // has an owner, and the first subscribe to a room takes it, so a room's owner is the instance
@@ -35,9 +36,17 @@ struct ClusterOptions {
 
 class ServerCluster {
  public:
-  // Makes the database and picks the prefix; nothing runs until start(). Throws
-  // std::runtime_error when PostgreSQL or Redis cannot be had.
-  explicit ServerCluster(ClusterOptions options = {});
+  // Every instance's --instance-ttl-ms. A dead instance's rooms, members and clients are let go
+  // within it (default 10 s): short here, so a test that kills an instance waits seconds, not
+  // tens. Not shorter: each instance beats every third of it (1 s), and one starved of CPU for
+  // a whole TTL on a loaded 2-core machine would be declared dead by the others — its members
+  // dropped, its clients closed with 1012 — failing a test that did nothing wrong.
+  static constexpr int kInstanceTtlMs = 3000;
+
+  // Makes the database and picks the prefix; nothing runs until start(). `redis_url`: the
+  // Redis every instance uses, empty for the shared test Redis. Throws std::runtime_error when
+  // PostgreSQL or Redis cannot be had.
+  explicit ServerCluster(ClusterOptions options = {}, std::string redis_url = {});
   // nginx stops, the instances are killed, the database is dropped. The prefix's Redis keys
   // (leases, heartbeats) expire on their own.
   ~ServerCluster();
