@@ -903,6 +903,12 @@ void Hub::beat(Now now) {
     return;
   }
   cluster_reports_ = std::move(beat->reports);
+  if (beat->reset) {
+    LOG_WARN("cluster: Redis lost every lease and heartbeat (restarted empty?): taking this instance's rooms again; "
+             "no instance is taken for dead for the next %d ms",
+             settings_.instance_ttl_ms);
+    renewed_at_.reset();
+  }
   if (beat->was_dead) {
     // Paused past instance_ttl_ms: the others took this instance for dead, dropped its
     // clients from their rooms and may have taken its rooms. Start again with them.
@@ -1209,10 +1215,12 @@ void Hub::receive_from_cluster() {
             [&](cluster::Frame& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
                 receive(known->second, m.text, last_now_);
+              else
+                refuse_unknown_member(m.from, m.connection);
             },
             [&](cluster::Join& m) {  // a remote member's automatic join (its user: room)
               auto known = remote_members_.find({m.from, m.connection});
-              if (known == remote_members_.end()) return;
+              if (known == remote_members_.end()) return refuse_unknown_member(m.from, m.connection);
               Connection& member = *find(known->second);
               if (!member.parked.empty() || !join_remote_member(member, m.room)) {
                 if (member.parked.empty()) parked_connections_.push_back(member.id);
@@ -1270,6 +1278,15 @@ void Hub::receive_from_cluster() {
   }
 }
 
+void Hub::refuse_unknown_member(const std::string& instance, std::uint64_t connection) {
+  // Its attach was lost (or this instance cut it loose and the close is on its way): the edge
+  // closes it, and the client reconnects and subscribes again.
+  LOG_WARN("cluster: a client of instance %s talks to rooms here without being attached; reconnecting it", instance.c_str());
+  link_->send(instance, cluster::encode(cluster::Close{directory_->instance(), connection, protocol::close::restart.code,
+                                                       "restart: messages between instances were lost"}));
+  waker_.commit_soon();
+}
+
 void Hub::flush_to_cluster() {
   if (!link_) return;
   const std::string& self = directory_->instance();
@@ -1314,6 +1331,14 @@ void Hub::flush_to_cluster() {
     closed(id);
   }
   link_->flush();
+  // Messages that may not have reached an instance (its inbox was away): what its clients
+  // sent to rooms here, or what clients here sent to its rooms, may be incomplete.
+  const std::vector<std::string> unreached = link_->unreached();
+  for (const std::string& instance : unreached) {
+    LOG_WARN("cluster: messages to instance %s may have been lost; reconnecting the clients involved", instance.c_str());
+    cut_ties_with(&instance, false, "restart: messages to instance " + instance + " were lost");
+  }
+  if (!unreached.empty()) link_->flush();  // the closes for its clients (they may be lost too: its gap covers them)
 }
 
 void Hub::wake(Connection& c) {

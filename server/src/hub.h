@@ -394,6 +394,8 @@ class Hub {
   void forward(Connection& connection, const std::string& owner, std::string_view text);
   void attach_to(Connection& connection, const std::string& owner);  // once per owner
   void receive_from_cluster();
+  // Answers a frame from another instance's connection this one does not know (close 1012).
+  void refuse_unknown_member(const std::string& instance, std::uint64_t connection);
   // The owner's side of join_elsewhere; false when it must wait for a read.
   bool join_remote_member(Connection& member, const std::string& room);
   void flush_to_cluster();

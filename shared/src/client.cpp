@@ -43,6 +43,7 @@ void Client::stop() {
   // The outbox first: its failed requests' callbacks run before the state turns Closed, so an
   // app that restarts from its on_state(Closed) handler does not see its new requests failed.
   outbox_.stop();
+  rooms_.on_stopped();
   session_.stop();
 }
 

@@ -166,7 +166,10 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
       std::vector<LockCallback> lock_waiters;
       for (auto& [resource, lock] : entry->locks)
         if (lock.done) lock_waiters.push_back(std::move(lock.done));
+      std::vector<RoomEntry::HeldRequest> requests = std::move(entry->held);
       rooms_.erase(room);
+      for (auto& request : requests)
+        if (request.done) request.done(*failure);
       for (auto& wait : lock_waiters) wait(*failure);
       for (const auto& [resource, fence] : held)
         if (on_lock_lost) on_lock_lost(LockLost{room, resource, LockLossReason::RoomLost, fence, std::nullopt, *failure});
@@ -187,8 +190,19 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
     if (lock.status == HeldLockStatus::Reacquiring) reacquire.push_back(resource);
   for (const auto& resource : reacquire)
     if (LockEntry* lock = find_lock(room, resource)) request_lock(room, resource, *lock, false);
+  if (RoomEntry* joined = find(room))  // a lock answer given at once may have left it
+    for (auto& request : std::exchange(joined->held, {})) submit_acked(room, std::move(request.message), std::move(request.done));
   notify(room, changes);
   for (auto& wait : waiters) wait(copy);
+}
+
+void Rooms::on_stopped() {
+  std::vector<RoomEntry::HeldRequest> held;
+  for (auto& [name, entry] : rooms_)
+    for (auto& request : std::exchange(entry.held, {})) held.push_back(std::move(request));
+  const Error stopped = local_error(protocol::errc::closed, "the client stopped");
+  for (auto& request : held)
+    if (request.done) request.done(stopped);
 }
 
 void Rooms::leave(const std::string& room, RequestCallback done) {
@@ -201,10 +215,13 @@ void Rooms::leave(const std::string& room, RequestCallback done) {
   std::vector<LockCallback> lock_waiters;
   for (auto& [resource, lock] : entry->locks)
     if (lock.done) lock_waiters.push_back(std::move(lock.done));
+  std::vector<RoomEntry::HeldRequest> held = std::move(entry->held);
   rooms_.erase(room);
   submit_(protocol::ClientMessage{protocol::Unsubscribe{room}},
           done ? std::move(done) : RequestCallback([](Result<protocol::ServerFrame>) {}));
   const Error left = local_error(protocol::errc::closed, "left " + room);
+  for (auto& request : held)
+    if (request.done) request.done(left);
   for (auto& wait : waiters) wait(left);
   for (auto& wait : lock_waiters) wait(left);
 }
@@ -237,7 +254,22 @@ void Rooms::submit_acked(const std::string& room, protocol::ClientMessage messag
     return;
   }
   const char* type = protocol::type_of(message);
-  submit_(message, [done = std::move(done), type](Result<protocol::ServerFrame> answer) {
+  submit_(message, [this, room, message, done = std::move(done), type](Result<protocol::ServerFrame> answer) mutable {
+    if (!answer.ok() && answer.error().code == protocol::errc::not_subscribed) {
+      // The new connection is not in the room yet (its rejoin is on its way, or was refused
+      // for now): not applied, so held and sent again once the rejoin succeeds. A room we
+      // believed joined is rejoined first.
+      if (RoomEntry* entry = find(room)) {
+        if (entry->status == RoomStatus::Joined && open_) {
+          entry->status = RoomStatus::Rejoining;
+          subscribe(room, *entry);
+        }
+        if (entry->status == RoomStatus::Rejoining) {
+          entry->held.push_back({std::move(message), std::move(done)});
+          return;
+        }
+      }
+    }
     if (!done) return;
     if (!answer.ok()) {
       done(answer.error());
@@ -470,20 +502,21 @@ void Rooms::on_open(Millis now, const protocol::Connected& connected) {
     entry->presence_unsent = entry->presence.has_value();  // the new connection has no state
     entry->presence_sent_at.reset();
     entry->typing_active = false;
-    // A first subscribe still unanswered is resent by the Outbox, and the lock requests behind
-    // it in order: nothing to redo. Otherwise the new connection is in no room: subscribe again
-    // and ask again for every lock once subscribed; answers to earlier requests are stale.
+    // A first subscribe still unanswered is resent by the Outbox, and the requests behind it in
+    // order: nothing to redo. Otherwise the new connection is in no room: subscribe again and
+    // ask again for every lock once subscribed; answers to earlier requests are stale. A rejoin
+    // still unanswered is asked again too: its subscribe is younger than requests for the room
+    // sent before the connection dropped, which the Outbox resends first (they would find the
+    // new connection not subscribed). The old one, resent too, is answered and ignored.
     if (entry->status == RoomStatus::Joining) continue;
     for (auto& [resource, lock] : entry->locks) {
       lock.status = HeldLockStatus::Reacquiring;
       lock.attempt = ++next_attempt_;
       lock.renew_in_flight = false;
     }
-    if (entry->status == RoomStatus::Joined || entry->rejoin_at) {  // a refused rejoin: at once now
-      entry->status = RoomStatus::Rejoining;
-      entry->rejoin_at.reset();
-      subscribe(name, *entry);
-    }
+    entry->status = RoomStatus::Rejoining;
+    entry->rejoin_at.reset();  // a refused rejoin waiting to retry: at once now
+    subscribe(name, *entry);
   }
 }
 

@@ -36,6 +36,7 @@ struct Network {
   std::map<std::string, std::string> owners;
   std::set<std::string> dead;
   std::map<std::string, std::uint64_t> gaps;
+  std::set<std::string> away;  // instances whose inbox has no listener: messages to them are lost
   std::map<std::string, std::string> reports;  // the last heartbeat report of each instance
   std::set<std::string> instances;             // every link made (broadcasts reach them all)
 };
@@ -51,10 +52,16 @@ class InProcessLink final : public ClusterLink {
     for (const std::string& to : network_.instances) queued_.emplace_back(to, message);
   }
   void flush() override {
-    for (auto& [to, message] : queued_) network_.inboxes[to].push_back(std::move(message));
+    for (auto& [to, message] : queued_) {
+      if (!network_.away.contains(to))
+        network_.inboxes[to].push_back(std::move(message));
+      else if (std::find(unreached_.begin(), unreached_.end(), to) == unreached_.end())
+        unreached_.push_back(to);
+    }
     queued_.clear();
   }
   std::uint64_t gaps() const override { return network_.gaps[instance_]; }
+  std::vector<std::string> unreached() override { return std::exchange(unreached_, {}); }
   std::vector<std::string> receive() override {
     auto& inbox = network_.inboxes[instance_];
     std::vector<std::string> out(std::make_move_iterator(inbox.begin()), std::make_move_iterator(inbox.end()));
@@ -66,6 +73,7 @@ class InProcessLink final : public ClusterLink {
   Network& network_;
   std::string instance_;
   std::vector<std::pair<std::string, std::string>> queued_;
+  std::vector<std::string> unreached_;
 };
 
 class InProcessDirectory final : public RoomDirectory {
@@ -475,6 +483,32 @@ TEST_F(cluster_test, messages_lost_between_instances_reconnect_every_client_they
   auto left = all<protocol::PresenceDiff>(testing::drain_frames(a_->hub, ana));
   ASSERT_FALSE(left.empty());
   EXPECT_EQ(users_of(left.back().leaves), (std::vector<std::string>{"ben"}));
+}
+
+TEST_F(cluster_test, a_subscribe_sent_while_the_owners_inbox_is_away_reconnects_its_client) {
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");  // b runs it
+  const ConnectionId ana = connect(*a_, "ana");
+  // b's subscriber is reconnecting (Redis restarted): Ana's attach and subscribe reach nobody.
+  // a learns it from the link and closes Ana 1012; she subscribes again once reconnected.
+  network_.away.insert("b");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  network_.away.clear();
+  ASSERT_NE(a_->hub.close_request(ana), nullptr) << "a silent hole: Ana is never answered";
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  EXPECT_EQ(b_->hub.close_request(ben), nullptr) << "Ben, who talked to b alone, stays";
+}
+
+TEST_F(cluster_test, a_frame_from_a_connection_the_owner_never_saw_attach_closes_it_1012) {
+  const ConnectionId ben = connect(*b_, "ben");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  const ConnectionId ana = connect(*a_, "ana");
+  // Ana's frames for b's room come without their attach (lost where neither side could see).
+  a_->link.send("b", cluster::encode(cluster::Frame{"a", ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})"}));
+  settle();
+  ASSERT_NE(a_->hub.close_request(ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  EXPECT_EQ(b_->hub.rooms().find("workflow:1")->members.size(), 1u) << "only Ben is a member";
 }
 
 TEST_F(cluster_test, a_broadcast_to_members_on_another_instance_crosses_once_per_pass) {

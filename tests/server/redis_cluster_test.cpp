@@ -106,6 +106,37 @@ TEST_F(redis_cluster_test, a_dead_instance_is_reported_and_its_rooms_are_taken_a
   EXPECT_FALSE(a.heartbeat({}, "{}")->was_dead) << "alive again";
 }
 
+TEST_F(redis_cluster_test, redis_losing_its_data_is_no_death_of_anyone) {
+  ASSERT_TRUE(redis_);
+  RedisRoomDirectory a(*redis_, "a", 60s, 1s, prefix_);
+  RedisRoomDirectory b(*redis_, "b", 60s, 1s, prefix_);
+  ASSERT_TRUE(a.heartbeat({"b"}, "{}").ok());
+  ASSERT_TRUE(b.heartbeat({"a"}, "{}").ok());
+  EXPECT_TRUE(a.heartbeat({"b"}, "{}")->dead.empty());
+  // Redis restarts empty: every key of the cluster is gone.
+  auto keys = redis_->command({"KEYS", prefix_ + "*"});
+  ASSERT_TRUE(keys.ok() && keys->is_array());
+  for (const RedisReply& key : keys->array()) ASSERT_TRUE(redis_->command({"DEL", key.string()}).ok());
+  // a beats first: its own key is gone, and so is b's — but neither was paused or died.
+  auto after = a.heartbeat({"b"}, "{}");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->reset);
+  EXPECT_FALSE(after->was_dead) << "a was not paused: Redis lost its key";
+  EXPECT_TRUE(after->dead.empty()) << "b has not had its chance to beat again";
+  auto b_after = b.heartbeat({"a"}, "{}");
+  ASSERT_TRUE(b_after.ok());
+  EXPECT_TRUE(b_after->reset) << "every instance learns it at its next beat";
+  EXPECT_FALSE(b_after->was_dead);
+  EXPECT_TRUE(b_after->dead.empty());
+  EXPECT_FALSE(a.heartbeat({"b"}, "{}")->reset) << "once";
+  // Only a peer that stays silent past the grace is taken for dead.
+  ASSERT_TRUE(eventually([&] {
+    auto beat = b.heartbeat({"a", "c"}, "{}");
+    EXPECT_TRUE(a.heartbeat({}, "{}").ok());
+    return beat.ok() && beat->dead == std::vector<std::string>{"c"};
+  }));
+}
+
 TEST_F(redis_cluster_test, messages_reach_the_instance_they_are_sent_to_in_order) {
   ASSERT_TRUE(redis_);
   RedisSubscriber subscriber_a({tandem::test::test_redis_url(), 2000ms}, [] {});

@@ -336,6 +336,46 @@ TEST_F(client_rooms_test, a_rejoin_refused_with_internal_is_asked_again_later_an
   EXPECT_TRUE(lost.empty());
 }
 
+// A chat sent while the rejoin was refused for now reaches the server before the room is
+// joined again: answered not_subscribed, it was not applied — held, and sent again once the
+// rejoin succeeds (the app sees one ack).
+TEST_F(client_rooms_test, a_request_that_raced_a_refused_rejoin_is_sent_again_once_joined) {
+  join_room();
+  reconnect();
+  transport.deliver(error_frame(*last_sent().id, "internal", "the room directory cannot be reached; try again"));
+  std::optional<Result<Acked>> acked;
+  client->rooms().send_chat(kRoom, "hello", [&](Result<Acked> r) { acked = std::move(r); });
+  const auto chat = last_sent();
+  ASSERT_EQ(protocol::type_of(chat.message), std::string("chat"));
+  transport.deliver(error_frame(*chat.id, "not_subscribed", "not subscribed to \"workflow:42\""));
+  EXPECT_FALSE(acked.has_value()) << "held for the rejoin, not failed";
+  advance(1'000ms);  // rejoin_retry_min
+  ASSERT_EQ(transport.count_sent("subscribe"), 2u);
+  transport.deliver(frame(protocol::Subscribed{kRoom, "e1", 10, true}, *last_sent().id));
+  ASSERT_EQ(transport.count_sent("chat"), 2u) << "sent again after the subscribe";
+  EXPECT_EQ(last_sent_as<protocol::ChatSend>().text, "hello");
+  transport.deliver(ack_frame(*last_sent().id));
+  ASSERT_TRUE(acked.has_value());
+  EXPECT_TRUE(acked->ok());
+}
+
+// The connection drops again while a rejoin is unanswered: the new connection subscribes
+// again before the Outbox resends the requests for the room that were older than that rejoin.
+TEST_F(client_rooms_test, a_rejoin_unanswered_when_the_connection_drops_again_goes_before_older_resends) {
+  join_room();
+  client->rooms().send_chat(kRoom, "in flight", [](Result<Acked>) {});
+  reconnect();  // the chat is resent after the rejoin's subscribe; neither is answered
+  reconnect();
+  auto frames = transport.sent_frames();
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_EQ(protocol::type_of(frames[0].message), std::string("subscribe")) << "the room first";
+  std::size_t chat_at = 0;
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    if (protocol::type_of(frames[i].message) == std::string("chat")) chat_at = i;
+  EXPECT_GT(chat_at, 0u);
+  EXPECT_EQ(client->rooms().status(kRoom), RoomStatus::Rejoining);
+}
+
 TEST_F(client_rooms_test, a_held_lock_granted_again_after_a_reconnect_is_still_held_and_renewed) {
   join_room();
   hold_lock("n3", 10'000, 57);

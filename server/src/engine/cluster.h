@@ -54,6 +54,9 @@ class RoomDirectory {
   struct Heartbeat {
     bool was_dead = false;           // this instance's own heartbeat had run out (it was paused):
                                      // others may have taken its rooms and dropped its clients
+    bool reset = false;              // the directory lost every lease and heartbeat since the
+                                     // last beat (Redis restarted empty); peers get one
+                                     // instance_ttl to beat again before any is judged dead
     std::vector<std::string> dead;   // those of `peers` whose heartbeat ran out
     std::vector<std::string> reports;  // every other live instance's last `report`
   };
@@ -65,8 +68,10 @@ class RoomDirectory {
 
 // Messages between instances: every instance has an inbox.
 // DELIVERY: at most once, in send order between two instances; a message may be lost when
-//   the link breaks, which gaps() tells: the hub then closes every client whose messages may
-//   have been lost with 1012, and they reconnect and recover by seq.
+//   the link breaks. Either side learns it: the receiver from gaps() (its inbox reconnected or
+//   overflowed), the sender from unreached() (nobody listened on the inbox then, or the send
+//   failed). The hub then closes every client whose messages may have been lost with 1012,
+//   and they reconnect and recover by seq.
 // FAILURE: send() never blocks: messages are queued and flushed together by flush().
 class ClusterLink {
  public:
@@ -82,6 +87,9 @@ class ClusterLink {
   virtual std::vector<std::string> receive() = 0;
   // Goes up each time messages to this instance may have been lost (a reconnect, an overflow).
   virtual std::uint64_t gaps() const = 0;
+  // The instances that messages flushed since the last call may not have reached (their
+  // inbox had no listener — reconnecting, or dead — or the send failed), each once.
+  virtual std::vector<std::string> unreached() = 0;
 };
 
 }  // namespace tandem::server

@@ -2,6 +2,8 @@
 // redis_cluster.h).
 #include "engine/redis_cluster.h"
 
+#include <algorithm>
+
 #include "log.h"
 
 namespace tandem::server {
@@ -36,6 +38,12 @@ constexpr const char* kRenewScript =
     "if owner == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
     "if not owner then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
     "return 0";
+// KEYS[1] the epoch key, ARGV[1] a new epoch. The directory's epoch, set by the first instance
+// to beat on an empty Redis: one that changes between two beats means Redis lost its data.
+constexpr const char* kEpochScript =
+    "local epoch = redis.call('GET', KEYS[1]) "
+    "if not epoch then epoch = ARGV[1] redis.call('SET', KEYS[1], epoch) end "
+    "return epoch";
 // KEYS[1] the owner key, ARGV[1] this instance. 1: given up.
 constexpr const char* kReleaseScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
@@ -106,32 +114,39 @@ void RedisRoomDirectory::release(const std::vector<std::string>& rooms) {
 Result<RoomDirectory::Heartbeat> RedisRoomDirectory::heartbeat(const std::vector<std::string>& peers,
                                                                 const std::string& report) {
   const std::string ttl = std::to_string(instance_ttl_.count());
+  const auto now = std::chrono::steady_clock::now();
   std::vector<std::vector<std::string>> commands;
-  commands.reserve(peers.size() + 3);
+  commands.reserve(peers.size() + 4);
+  const std::string new_epoch = instance_ + "@" + std::to_string(now.time_since_epoch().count());
+  commands.push_back({"EVAL", kEpochScript, "1", prefix_ + "epoch", new_epoch});
   commands.push_back({"SET", alive_key(instance_), "1", "GET", "PX", ttl});
   for (const std::string& peer : peers) commands.push_back({"EXISTS", alive_key(peer)});
   commands.push_back({"SET", prefix_ + "report:" + instance_, report, "PX", ttl});
   commands.push_back({"EVAL", kReportsScript, "1", prefix_ + "instances", instance_, prefix_ + "report:"});
   auto replies = redis_.pipeline(commands);
-  Heartbeat beat;
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    auto& reply = replies[i];
+  for (auto& reply : replies) {
     if (!reply) return reply.error();
     if (reply->is_error()) return redis_error("heartbeat", reply->describe());
-    if (i == peers.size() + 2) {
-      if (!reply->is_array()) return redis_error("reports", reply->describe());
-      for (const RedisReply& one : reply->array())
-        if (one.is_string()) beat.reports.push_back(one.string());
-    } else if (i == peers.size() + 1) {
-      continue;  // the report stored
-    } else if (i == 0) {
-      beat.was_dead = beaten_ && reply->is_nil();
-    } else if (!reply->is_integer()) {
-      return redis_error("heartbeat of " + peers[i - 1], reply->describe());
-    } else if (reply->integer() == 0) {
-      beat.dead.push_back(peers[i - 1]);
-    }
   }
+  const RedisReply& epoch = *replies[0];
+  const RedisReply& was_alive = *replies[1];
+  const RedisReply& reports = *replies.back();
+  if (!epoch.is_string() || !reports.is_array()) return redis_error("heartbeat", "unexpected reply");
+  Heartbeat beat;
+  // Redis lost its data (restarted empty, failed over): every heartbeat is gone, not only this
+  // one's. The others have not beaten again yet: judge nobody dead before they could.
+  beat.reset = !epoch_.empty() && epoch.string() != epoch_;
+  epoch_ = epoch.string();
+  if (beat.reset) reset_grace_until_ = now + instance_ttl_;
+  beat.was_dead = beaten_ && was_alive.is_nil() && !beat.reset;
+  const bool judge_peers = now >= reset_grace_until_;
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    const RedisReply& exists = *replies[2 + i];
+    if (!exists.is_integer()) return redis_error("heartbeat of " + peers[i], exists.describe());
+    if (exists.integer() == 0 && judge_peers) beat.dead.push_back(peers[i]);
+  }
+  for (const RedisReply& one : reports.array())
+    if (one.is_string()) beat.reports.push_back(one.string());
   beaten_ = true;
   return beat;
 }
@@ -149,23 +164,34 @@ bool RedisClusterLink::listening() const {
   return subscriber_.subscribed(channel_of(instance_)) && subscriber_.subscribed(prefix_ + "all");
 }
 
-void RedisClusterLink::broadcast(std::string message) { queued_.push_back({"PUBLISH", prefix_ + "all", std::move(message)}); }
+void RedisClusterLink::broadcast(std::string message) {
+  queued_.push_back({"PUBLISH", prefix_ + "all", std::move(message)});
+  queued_to_.emplace_back();
+}
 
 void RedisClusterLink::send(const std::string& to_instance, std::string message) {
   queued_.push_back({"PUBLISH", channel_of(to_instance), std::move(message)});
+  queued_to_.push_back(to_instance);
 }
 
 void RedisClusterLink::flush() {
   if (queued_.empty()) return;
   auto commands = std::exchange(queued_, {});
+  auto to = std::exchange(queued_to_, {});
   auto replies = redis_.pipeline(commands);
   std::size_t failed = 0;
   std::string why;
-  for (auto& reply : replies) {
-    if (reply && !reply->is_error()) continue;
-    if (failed++ == 0) why = reply ? reply->describe() : reply.error().message;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    auto& reply = replies[i];
+    const bool sent = reply && !reply->is_error();
+    if (!sent && failed++ == 0) why = reply ? reply->describe() : reply.error().message;
+    // PUBLISH answers how many subscribers got it: 0 on an instance's own channel means its
+    // subscriber was away (reconnecting after a Redis restart, or the instance is dead).
+    const bool heard = sent && !(reply->is_integer() && reply->integer() == 0);
+    if (heard || to[i].empty()) continue;
+    if (std::find(unreached_.begin(), unreached_.end(), to[i]) == unreached_.end()) unreached_.push_back(to[i]);
   }
-  // At most once (cluster.h): the instances involved see the gap and their clients recover.
+  // At most once (cluster.h): unreached() and the receivers' gaps() close the clients involved.
   if (failed > 0) LOG_ERROR("cluster: %zu of %zu message(s) to other instances were not sent: %s", failed, commands.size(), why.c_str());
 }
 

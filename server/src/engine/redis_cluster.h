@@ -61,6 +61,8 @@ class RedisRoomDirectory final : public RoomDirectory {
   const std::chrono::milliseconds instance_ttl_;
   const std::string prefix_;
   bool beaten_ = false;  // a heartbeat succeeded before: a missing alive key then means "was dead"
+  std::string epoch_;   // the directory's epoch at the last heartbeat
+  std::chrono::steady_clock::time_point reset_grace_until_{};  // peers are not judged dead before
 };
 
 class RedisClusterLink final : public ClusterLink {
@@ -74,6 +76,7 @@ class RedisClusterLink final : public ClusterLink {
   void broadcast(std::string message) override;
   void flush() override;
   std::vector<std::string> receive() override;
+  std::vector<std::string> unreached() override { return std::exchange(unreached_, {}); }
 
   // Whether this instance's channels are confirmed (messages sent to it before may be lost).
   bool listening() const;
@@ -88,6 +91,8 @@ class RedisClusterLink final : public ClusterLink {
   const std::string instance_;
   const std::string prefix_;
   std::vector<std::vector<std::string>> queued_;  // PUBLISH commands
+  std::vector<std::string> queued_to_;            // each one's instance ("" for a broadcast)
+  std::vector<std::string> unreached_;
 };
 
 }  // namespace tandem::server

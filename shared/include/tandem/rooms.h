@@ -207,6 +207,7 @@ class Rooms {
   // ---- driven by the Client ----
   void on_open(Millis now, const protocol::Connected& connected);  // after the Outbox resent
   void on_closed();
+  void on_stopped();  // after the Outbox failed its requests: requests held for a rejoin fail too
   // A server frame that answered no request; Drop = a duplicate or out-of-order room event
   // (PROTOCOL.md §4: clients drop them) that the app should not see either.
   enum class FrameVerdict { Deliver, Drop };
@@ -237,6 +238,13 @@ class Rooms {
     Millis typing_sent_at{0};
     std::optional<Millis> rejoin_at;         // Rejoining, refused with `internal`: ask again then
     int rejoin_refusals = 0;                 // in a row, for the backoff
+    // Requests the server answered not_subscribed while the room was being rejoined (they
+    // raced the rejoin on a new connection): sent again, in order, once it is joined.
+    struct HeldRequest {
+      protocol::ClientMessage message;
+      AckCallback done;
+    };
+    std::vector<HeldRequest> held;
   };
 
   void subscribe(const std::string& room, RoomEntry& entry);
