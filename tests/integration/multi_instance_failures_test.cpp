@@ -21,6 +21,9 @@
 //     each instance), Redis restarted mid-run. Proves: service resumes by itself (clients are
 //     reconnected, chat flows again between users on different instances within a generous
 //     deadline, measured and printed) and every acked message is in the history exactly once.
+//   multi_instance_postgres_restart_test — the same load while PostgreSQL (a server of the
+//     test's own) restarts: as on one instance, the instances retry until it is back, no request
+//     fails and every acked message is stored exactly once.
 //   multi_instance_lock_safety_test — lock safety across instances. Two instances, ten raw
 //     clients (five on each) hammering lock / takeover / renew / node_update with fence /
 //     unlock (and writes with a fence they no longer hold) on five nodes of one workflow room
@@ -71,6 +74,7 @@
 #include "tandem/client.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/errors.h"
+#include "test_postgres.h"
 #include "test_redis.h"
 
 namespace tandem::integration {
@@ -952,22 +956,61 @@ constexpr int kRestartAfterAcks = 250;
 constexpr milliseconds kResumeDeadline{30000};
 constexpr milliseconds kRedisRunDeadline{120000};
 
-class multi_instance_redis_restart_test : public ::testing::Test {
+// Which shared service a restart test restarts under the instances.
+enum class Restarted { Redis, Postgres };
+
+class multi_instance_restart_fixture : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (HasFailure() && cluster_ != nullptr)
+      for (std::size_t k = 0; k < cluster_->size(); ++k)
+        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
+                    tail(cluster_->instance(k).output(), log_lines()).c_str());
+  }
+  // Six client-core clients (three straight to each instance) chat into two rooms, one owned by
+  // each instance; `restart` runs after kRestartAfterAcks acks while they send. Asserts that
+  // service resumes by itself (chat crosses between the instances both ways), every client is
+  // back in its rooms, no request fails, and every acked message is stored exactly once.
+  void chat_through_a_restart(ServerCluster& cluster, Restarted which, const std::function<void()>& restart);
+
+  ServerCluster* cluster_ = nullptr;  // for TearDown's output
+};
+
+class multi_instance_redis_restart_test : public multi_instance_restart_fixture {
  protected:
   multi_instance_redis_restart_test()
-      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, redis.url()) {}
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
-  void TearDown() override {
-    if (HasFailure())
-      for (std::size_t k = 0; k < cluster.size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster.instance(k).output(), log_lines()).c_str());
+      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, redis.url()) {
+    cluster_ = &cluster;
   }
+  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
   tandem::test::RedisServer redis;  // the test's own (it restarts it); declared first: outlives the cluster
   ServerCluster cluster;
 };
 
+// PostgreSQL restarted (fast: every session cut) under the instances: as on one instance
+// (postgres_outage_test), they retry until it is back and their clients only wait.
+class multi_instance_postgres_restart_test : public multi_instance_restart_fixture {
+ protected:
+  multi_instance_postgres_restart_test()
+      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, "", postgres.url()) {
+    cluster_ = &cluster;
+  }
+  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+  tandem::test::PostgresCluster postgres;  // the test's own (it restarts it); outlives the cluster
+  ServerCluster cluster;
+};
+
 TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_resumes_and_no_acked_message_is_lost) {
+  chat_through_a_restart(cluster, Restarted::Redis, [this] { redis.restart(); });
+}
+
+TEST_F(multi_instance_postgres_restart_test, postgresql_restarted_under_load_clients_wait_and_no_acked_message_is_lost) {
+  chat_through_a_restart(cluster, Restarted::Postgres, [this] { postgres.restart(); });
+}
+
+void multi_instance_restart_fixture::chat_through_a_restart(ServerCluster& cluster, Restarted which,
+                                                            const std::function<void()>& restart) {
+  const char* const what = which == Restarted::Redis ? "Redis" : "PostgreSQL";
   const std::vector<std::string> rooms = {kRedisChatA, kRedisChatB};
   std::vector<std::unique_ptr<Writer>> writers;
   ASSERT_NO_FATAL_FAILURE(connect_spread(
@@ -990,8 +1033,8 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
     for (auto& w : writers) n += w->answered;
     return n;
   };
-  std::future<TimePoint> restart;  // Redis's restart runs beside the clients; it gives when Redis answered again
-  std::optional<TimePoint> restart_asked, redis_back;
+  std::future<TimePoint> restarting;  // the restart runs beside the clients; it gives when the service answered again
+  std::optional<TimePoint> restart_asked, back;
   // Chat crossing instances again after the restart: the first time a message sent after
   // Redis came back by a writer on instance `from` is in the replica of a writer on the other.
   std::optional<TimePoint> crossed[2];
@@ -1014,14 +1057,14 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
           }
         if (!restart_asked && acked() >= kRestartAfterAcks) {
           restart_asked = now;
-          restart = std::async(std::launch::async, [this] {
-            redis.restart();
+          restarting = std::async(std::launch::async, [&restart] {
+            restart();
             return Clock::now();
           });
         }
-        if (restart.valid() && !redis_back && restart.wait_for(milliseconds{0}) == std::future_status::ready)
-          redis_back = restart.get();
-        if (redis_back && now >= next_cross_check) {
+        if (restarting.valid() && !back && restarting.wait_for(milliseconds{0}) == std::future_status::ready)
+          back = restarting.get();
+        if (back && now >= next_cross_check) {
           next_cross_check = now + milliseconds{100};
           for (std::size_t from = 0; from < 2; ++from) {
             if (crossed[from]) continue;
@@ -1029,7 +1072,7 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
             for (auto& w : writers)
               if (w->instance == from)
                 for (const Op& op : w->ops)
-                  if (op.sent_at > *redis_back) sent_after.insert(op.key);
+                  if (op.sent_at > *back) sent_after.insert(op.key);
             for (auto& w : writers) {
               if (w->instance == from || crossed[from]) continue;
               for (const std::string& room : rooms)
@@ -1048,16 +1091,16 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
       },
       pump, kRedisRunDeadline);
   ASSERT_TRUE(restart_asked.has_value());
-  if (restart.valid()) {
-    ASSERT_NO_THROW(redis_back = restart.get());
+  if (restarting.valid()) {
+    ASSERT_NO_THROW(back = restarting.get());
   }
-  ASSERT_TRUE(redis_back.has_value());
+  ASSERT_TRUE(back.has_value());
   EXPECT_TRUE(finished) << "answered " << acked() << " of " << kRedisMessagesPerClient * writers.size()
                         << "; chat crossed from instance 0: " << crossed[0].has_value()
                         << ", from instance 1: " << crossed[1].has_value();
   for (std::size_t from = 0; from < 2; ++from) {
     ASSERT_TRUE(crossed[from].has_value()) << "chat from instance " << from << " never reached the other after the restart";
-    EXPECT_LE(ms_between(*redis_back, *crossed[from]), static_cast<long long>(kResumeDeadline.count()));
+    EXPECT_LE(ms_between(*back, *crossed[from]), static_cast<long long>(kResumeDeadline.count()));
   }
   EXPECT_TRUE(pump_until(
       [&] {
@@ -1068,7 +1111,7 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
       pump, kResumeDeadline))
       << "not every client is back in its rooms";
   for (auto& w : writers) EXPECT_TRUE(w->failures.empty()) << w->sub << ": " << w->failures.front();
-  print_traces(writers, rooms, *restart_asked, "Redis restarted");
+  print_traces(writers, rooms, *restart_asked, which == Restarted::Redis ? "Redis restarted" : "PostgreSQL restarted");
 
   int restart_closes = 0, failed = 0, duplicates = 0;
   std::vector<long long> back_ms;
@@ -1077,18 +1120,20 @@ TEST_F(multi_instance_redis_restart_test, redis_restarted_under_load_service_res
       if (c.at > *restart_asked && c.code == 1012) ++restart_closes;
     failed += static_cast<int>(w->failures.size());
     duplicates += w->duplicates;
-    if (back_at[w->index]) back_ms.push_back(ms_between(*redis_back, *back_at[w->index]));
+    if (back_at[w->index]) back_ms.push_back(ms_between(*back, *back_at[w->index]));
   }
   // The instances noticed: messages between them may have been lost, clients were reconnected.
   std::string noticed;
   for (std::size_t k = 0; k < cluster.size(); ++k)
     noticed += grep(cluster.instance(k).output(), "may have been lost");
-  EXPECT_FALSE(noticed.empty()) << "no instance saw the gap of the restart";
-  std::printf("[ info ] Redis restarted after %d acks (down for %lld ms); %d closes 1012; clients back in their rooms "
-              "(from Redis answering): %s; chat crossed instances again after %lld ms (0 -> 1) and %lld ms (1 -> 0); "
+  if (which == Restarted::Redis) {
+    EXPECT_FALSE(noticed.empty()) << "no instance saw the gap of the restart";
+  }
+  std::printf("[ info ] %s restarted after %d acks (down for %lld ms); %d closes 1012; clients back in their rooms "
+              "(from %s answering): %s; chat crossed instances again after %lld ms (0 -> 1) and %lld ms (1 -> 0); "
               "%d requests failed, %d acked as duplicates\n",
-              kRestartAfterAcks, ms_between(*restart_asked, *redis_back), restart_closes, median_and_max(back_ms).c_str(),
-              ms_between(*redis_back, *crossed[0]), ms_between(*redis_back, *crossed[1]), failed, duplicates);
+              what, kRestartAfterAcks, ms_between(*restart_asked, *back), restart_closes, what, median_and_max(back_ms).c_str(),
+              ms_between(*back, *crossed[0]), ms_between(*back, *crossed[1]), failed, duplicates);
 
   const StoredView view = read_rooms(cluster.instance(1).ws_url(), rooms, "", "\n" + tail(cluster.instance(1).output(), 80));
   const std::size_t checked = expect_exactly_once(writers, view);

@@ -9,9 +9,10 @@
 
 namespace tandem::integration {
 
-ServerCluster::ServerCluster(ClusterOptions options, std::string redis_url)
+ServerCluster::ServerCluster(ClusterOptions options, std::string redis_url, std::string postgres_server_url)
     : options_(std::move(options)),
-      database_(std::make_unique<tandem::test::TestDatabase>()),
+      database_(postgres_server_url.empty() ? std::make_unique<tandem::test::TestDatabase>()
+                                            : std::make_unique<tandem::test::TestDatabase>(std::move(postgres_server_url))),
       redis_prefix_(tandem::test::redis_test_prefix()) {
   if (redis_url.empty()) redis_url = tandem::test::test_redis_url();
   for (std::size_t k = 0; k < options_.instances; ++k) {

@@ -44,9 +44,10 @@ class ServerCluster {
   static constexpr int kInstanceTtlMs = 3000;
 
   // Makes the database and picks the prefix; nothing runs until start(). `redis_url`: the
-  // Redis every instance uses, empty for the shared test Redis. Throws std::runtime_error when
-  // PostgreSQL or Redis cannot be had.
-  explicit ServerCluster(ClusterOptions options = {}, std::string redis_url = {});
+  // Redis every instance uses, empty for the shared test Redis; `postgres_server_url`: the
+  // PostgreSQL server the database is made on (a PostgresCluster of the test's own), empty for
+  // the shared one. Throws std::runtime_error when PostgreSQL or Redis cannot be had.
+  explicit ServerCluster(ClusterOptions options = {}, std::string redis_url = {}, std::string postgres_server_url = {});
   // nginx stops, the instances are killed, the database is dropped. The prefix's Redis keys
   // (leases, heartbeats) expire on their own.
   ~ServerCluster();

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 #include "store/postgres_store.h"
 
@@ -17,8 +18,8 @@ std::string find_url() {
   });
 }
 
-void admin(const std::string& sql) {
-  auto ran = server::store::PostgresStore::run_admin_sql(test_postgres_url(), sql);
+void admin(const std::string& server_url, const std::string& sql) {
+  auto ran = server::store::PostgresStore::run_admin_sql(server_url, sql);
   if (!ran) throw std::runtime_error(ran.error().message);
 }
 
@@ -40,14 +41,14 @@ std::string postgres_url_for_database(const std::string& url, const std::string&
   return base + "/" + database + rest;
 }
 
-TestDatabase::TestDatabase() : name_("tandem_test_" + random_hex(12)) {
-  admin("CREATE DATABASE " + name_);
-  url_ = postgres_url_for_database(test_postgres_url(), name_);
+TestDatabase::TestDatabase(std::string server_url) : server_url_(std::move(server_url)), name_("tandem_test_" + random_hex(12)) {
+  admin(server_url_, "CREATE DATABASE " + name_);
+  url_ = postgres_url_for_database(server_url_, name_);
 }
 
 TestDatabase::~TestDatabase() {
   try {
-    admin("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    admin(server_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   } catch (const std::exception& error) {
     std::fprintf(stderr, "test database %s not dropped: %s\n", name_.c_str(), error.what());
   }

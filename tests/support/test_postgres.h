@@ -45,7 +45,9 @@ std::string postgres_url_for_database(const std::string& url, const std::string&
 // on destruction.
 class TestDatabase {
  public:
-  TestDatabase();
+  TestDatabase() : TestDatabase(test_postgres_url()) {}
+  // On the server at `server_url` (a PostgresCluster of the caller's own).
+  explicit TestDatabase(std::string server_url);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -54,6 +56,7 @@ class TestDatabase {
   const std::string& name() const { return name_; }
 
  private:
+  std::string server_url_;
   std::string name_;
   std::string url_;
 };
