@@ -119,6 +119,8 @@ int serve(const std::vector<std::string>& args) {
   RedisRoomDirectory directory(*redis.value(), instance, std::chrono::milliseconds(settings.room_lease_ms),
                                std::chrono::milliseconds(settings.instance_ttl_ms), settings.redis_prefix);
   RedisClusterLink link(*redis.value(), subscriber, instance, settings.redis_prefix);
+  // A loop blocked in a store call is not dead; one stuck past store_give_up_ms is.
+  RedisKeepalive keepalive(redis_options, directory, std::chrono::milliseconds(settings.store_give_up_ms));
   // Serve only once this instance's inbox is confirmed: a message sent to it before would be
   // lost without anyone noticing (later losses show as gaps: cluster.h).
   const auto listen_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.store_timeout_ms);

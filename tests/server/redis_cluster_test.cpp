@@ -137,6 +137,44 @@ TEST_F(redis_cluster_test, redis_losing_its_data_is_no_death_of_anyone) {
   }));
 }
 
+// An instance whose loop waits on its database (a store call blocks up to store_timeout_ms) is
+// not dead: the keepalive thread extends its heartbeat — until the loop has been stuck for the
+// stall limit. It never brings back a heartbeat that ran out.
+TEST_F(redis_cluster_test, the_keepalive_keeps_a_blocked_loop_alive_until_its_stall_limit) {
+  ASSERT_TRUE(redis_);
+  // A TTL of 1.5 s: the keepalive (every 0.5 s) would have to be starved for a whole TTL for
+  // this to fail on a busy machine.
+  RedisRoomDirectory a(*redis_, "a", 60s, 1500ms, prefix_);
+  RedisRoomDirectory b(*redis_, "b", 60s, 1500ms, prefix_);
+  ASSERT_TRUE(a.heartbeat({}, "{}").ok());  // a's loop beats once, then blocks
+  const auto blocked_at = std::chrono::steady_clock::now();
+  RedisKeepalive keepalive({tandem::test::test_redis_url(), 2000ms}, a, 4000ms);
+  // For two TTLs a stays alive although its loop never beats.
+  while (std::chrono::steady_clock::now() - blocked_at < 3000ms) {
+    auto beat = b.heartbeat({"a"}, "{}");
+    ASSERT_TRUE(beat.ok());
+    ASSERT_TRUE(beat->dead.empty()) << "a was taken for dead while its loop was only blocked";
+    std::this_thread::sleep_for(20ms);
+  }
+  // Past the stall limit its heartbeat runs out.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto beat = b.heartbeat({"a"}, "{}");
+        return beat.ok() && beat->dead == std::vector<std::string>{"a"};
+      },
+      30s));
+  EXPECT_GE(std::chrono::steady_clock::now() - blocked_at, 4000ms);
+  // The loop comes back: it learns it was taken for dead (the keepalive did not hide that).
+  auto woke = a.heartbeat({}, "{}");
+  ASSERT_TRUE(woke.ok());
+  EXPECT_TRUE(woke->was_dead);
+
+  // A heartbeat that ran out (deleted here) is not brought back by the keepalive.
+  ASSERT_TRUE(redis_->command({"DEL", prefix_ + "alive:a"}).ok());
+  std::this_thread::sleep_for(1200ms);  // over two keepalive periods: a negative can only be waited out
+  EXPECT_EQ(redis_->command({"EXISTS", prefix_ + "alive:a"})->integer(), 0);
+}
+
 TEST_F(redis_cluster_test, messages_reach_the_instance_they_are_sent_to_in_order) {
   ASSERT_TRUE(redis_);
   RedisSubscriber subscriber_a({tandem::test::test_redis_url(), 2000ms}, [] {});

@@ -3,6 +3,9 @@
 #include "engine/redis_cluster.h"
 
 #include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
 
 #include "log.h"
 
@@ -148,7 +151,57 @@ Result<RoomDirectory::Heartbeat> RedisRoomDirectory::heartbeat(const std::vector
   for (const RedisReply& one : reports.array())
     if (one.is_string()) beat.reports.push_back(one.string());
   beaten_ = true;
+  last_beat_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   return beat;
+}
+
+std::optional<std::chrono::steady_clock::time_point> RedisRoomDirectory::last_beat() const {
+  const auto ticks = last_beat_.load(std::memory_order_relaxed);
+  if (ticks == 0) return std::nullopt;
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks));
+}
+
+// ---- keepalive ------------------------------------------------------------------------------
+
+RedisKeepalive::RedisKeepalive(RedisOptions options, const RedisRoomDirectory& directory,
+                               std::chrono::milliseconds stall_limit)
+    : options_(std::move(options)), directory_(directory), stall_limit_(stall_limit), thread_([this] { run(); }) {}
+
+RedisKeepalive::~RedisKeepalive() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void RedisKeepalive::run() {
+  const auto period = directory_.instance_ttl() / 3;
+  const std::string key = directory_.own_alive_key();
+  const std::string ttl = std::to_string(directory_.instance_ttl().count());
+  std::unique_ptr<RedisConnection> redis;
+  bool stalled = false;
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+    const auto beat = directory_.last_beat();
+    if (!beat) continue;  // the loop has not said it is alive yet
+    if (std::chrono::steady_clock::now() - *beat > stall_limit_) {
+      if (!stalled) LOG_ERROR("cluster: the loop has not beaten for %lld ms: letting this instance's heartbeat run out",
+                              static_cast<long long>(stall_limit_.count()));
+      stalled = true;
+      continue;
+    }
+    stalled = false;
+    lock.unlock();
+    if (!redis) {
+      auto opened = RedisConnection::open(options_);
+      if (opened) redis = std::move(opened).value();
+    }
+    // XX: only while it exists. One that ran out stays out: the loop's heartbeat must see it.
+    if (redis) (void)redis->command({"SET", key, "1", "XX", "PX", ttl});
+    lock.lock();
+  }
 }
 
 // ---- link -----------------------------------------------------------------------------------

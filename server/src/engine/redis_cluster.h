@@ -23,11 +23,22 @@
 // what is published while the subscriber is reconnecting is lost, which gaps() counts (the
 // hub closes the clients involved so they recover by seq).
 //
-// Loop thread only, like the hub.
+// Keepalive. A thread of its own (RedisKeepalive) extends this instance's alive key while the
+// loop is blocked in a store call (up to store_timeout_ms each): an instance waiting on its
+// database is not dead. It never brings back a key that ran out (SET XX), so a paused
+// instance still learns it was taken for dead, and it stops once the loop has not beaten for
+// its stall limit (a loop stuck that long is as good as dead: the key runs out).
+//
+// Loop thread only, like the hub — but RedisKeepalive, which is its own thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +59,12 @@ class RedisRoomDirectory final : public RoomDirectory {
   void release(const std::vector<std::string>& rooms) override;
   Result<Heartbeat> heartbeat(const std::vector<std::string>& peers, const std::string& report) override;
 
+  // For RedisKeepalive (any thread): this instance's alive key, its TTL, and when the loop's
+  // last heartbeat succeeded (nothing before the first).
+  std::string own_alive_key() const { return alive_key(instance_); }
+  std::chrono::milliseconds instance_ttl() const { return instance_ttl_; }
+  std::optional<std::chrono::steady_clock::time_point> last_beat() const;
+
  private:
   std::string owner_key(const std::string& room) const { return prefix_ + "room:" + room + ":owner"; }
   std::string alive_key(const std::string& instance) const { return prefix_ + "alive:" + instance; }
@@ -63,6 +80,29 @@ class RedisRoomDirectory final : public RoomDirectory {
   bool beaten_ = false;  // a heartbeat succeeded before: a missing alive key then means "was dead"
   std::string epoch_;   // the directory's epoch at the last heartbeat
   std::chrono::steady_clock::time_point reset_grace_until_{};  // peers are not judged dead before
+  std::atomic<std::chrono::steady_clock::rep> last_beat_{0};     // steady ticks; 0: never
+};
+
+class RedisKeepalive {
+ public:
+  // Starts the thread; it connects with `options` (a connection of its own) when it first
+  // needs to. `directory` must outlive it.
+  RedisKeepalive(RedisOptions options, const RedisRoomDirectory& directory, std::chrono::milliseconds stall_limit);
+  // Stops the thread at once and joins it.
+  ~RedisKeepalive();
+  RedisKeepalive(const RedisKeepalive&) = delete;
+  RedisKeepalive& operator=(const RedisKeepalive&) = delete;
+
+ private:
+  void run();
+
+  const RedisOptions options_;
+  const RedisRoomDirectory& directory_;
+  const std::chrono::milliseconds stall_limit_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the rest is ready
 };
 
 class RedisClusterLink final : public ClusterLink {
