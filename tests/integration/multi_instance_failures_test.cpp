@@ -662,20 +662,29 @@ Op kill_op(int c, int k, int latest_node) {
   return op;
 }
 
-class multi_instance_kill_test : public ::testing::Test {
+// A test on a ServerCluster of its own: started before the test; on a failure each
+// instance's last lines are printed.
+class cluster_fixture : public ::testing::Test {
+ protected:
+  virtual ServerCluster& cluster_under_test() = 0;
+  void SetUp() override { ASSERT_NO_THROW(cluster_under_test().start()); }
+  void TearDown() override {
+    if (!HasFailure()) return;
+    ServerCluster& cluster = cluster_under_test();
+    for (std::size_t k = 0; k < cluster.size(); ++k)
+      std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
+                  tail(cluster.instance(k).output(), log_lines()).c_str());
+  }
+};
+
+class multi_instance_kill_test : public cluster_fixture {
  protected:
   multi_instance_kill_test()
       : cluster({.instances = 2,
                  .flags = {"--lock-grace-ms", std::to_string(kKillGraceMs), "--chat-history", "2000",
                            "--recovery-history", "5000"},
                  .nginx = true}) {}
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
-  void TearDown() override {
-    if (HasFailure())
-      for (std::size_t k = 0; k < cluster.size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster.instance(k).output(), log_lines()).c_str());
-  }
+  ServerCluster& cluster_under_test() override { return cluster; }
   ServerCluster cluster;
 };
 
@@ -959,30 +968,20 @@ constexpr milliseconds kRedisRunDeadline{120000};
 // Which shared service a restart test restarts under the instances.
 enum class Restarted { Redis, Postgres };
 
-class multi_instance_restart_fixture : public ::testing::Test {
+class multi_instance_restart_fixture : public cluster_fixture {
  protected:
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr)
-      for (std::size_t k = 0; k < cluster_->size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster_->instance(k).output(), log_lines()).c_str());
-  }
   // Six client-core clients (three straight to each instance) chat into two rooms, one owned by
   // each instance; `restart` runs after kRestartAfterAcks acks while they send. Asserts that
   // service resumes by itself (chat crosses between the instances both ways), every client is
   // back in its rooms, no request fails, and every acked message is stored exactly once.
   void chat_through_a_restart(ServerCluster& cluster, Restarted which, const std::function<void()>& restart);
-
-  ServerCluster* cluster_ = nullptr;  // for TearDown's output
 };
 
 class multi_instance_redis_restart_test : public multi_instance_restart_fixture {
  protected:
   multi_instance_redis_restart_test()
-      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, redis.url()) {
-    cluster_ = &cluster;
-  }
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, redis.url()) {}
+  ServerCluster& cluster_under_test() override { return cluster; }
   tandem::test::RedisServer redis;  // the test's own (it restarts it); declared first: outlives the cluster
   ServerCluster cluster;
 };
@@ -992,10 +991,8 @@ class multi_instance_redis_restart_test : public multi_instance_restart_fixture 
 class multi_instance_postgres_restart_test : public multi_instance_restart_fixture {
  protected:
   multi_instance_postgres_restart_test()
-      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, "", postgres.url()) {
-    cluster_ = &cluster;
-  }
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
+      : cluster({.instances = 2, .flags = {"--chat-history", "2000"}, .nginx = false}, "", postgres.url()) {}
+  ServerCluster& cluster_under_test() override { return cluster; }
   tandem::test::PostgresCluster postgres;  // the test's own (it restarts it); outlives the cluster
   ServerCluster cluster;
 };
@@ -1216,20 +1213,14 @@ struct Locker {
   std::string pending_label;
 };
 
-class multi_instance_lock_safety_test : public ::testing::Test {
+class multi_instance_lock_safety_test : public cluster_fixture {
  protected:
   multi_instance_lock_safety_test()
       : cluster({.instances = 2,
                  .flags = {"--lock-grace-ms", std::to_string(kLockGraceMs), "--lock-ttl-ms", std::to_string(kDefaultLeaseMs),
                            "--lock-ttl-min-ms", "200"},
                  .nginx = false}) {}
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
-  void TearDown() override {
-    if (HasFailure())
-      for (std::size_t k = 0; k < cluster.size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster.instance(k).output(), log_lines()).c_str());
-  }
+  ServerCluster& cluster_under_test() override { return cluster; }
 
   // Advances one locker by at most one request.
   void advance(Locker& l, TimePoint now, bool stopping) {
@@ -1379,17 +1370,6 @@ class multi_instance_lock_safety_test : public ::testing::Test {
   bool stuck = false;
 };
 
-// The seq of a room event of `room` (a message with room, seq and ts: PROTOCOL.md §4).
-std::optional<std::int64_t> event_seq(const ServerMessage& message, const std::string& room) {
-  return std::visit(
-      [&](const auto& m) -> std::optional<std::int64_t> {
-        if constexpr (requires { m.room; m.seq; m.ts; }) {
-          if (m.room == room) return m.seq;
-        }
-        return std::nullopt;
-      },
-      message);
-}
 
 // The fence a write label carries ("L<locker>.f<fence>.w<n>[.stale]"); nothing when it is not one.
 std::optional<std::int64_t> label_fence(const std::string& label) {
@@ -1482,7 +1462,7 @@ TEST_F(multi_instance_lock_safety_test, ten_clients_on_two_instances_never_share
         pump, 3 * kStepDeadline))
         << "observer " << k << " never saw the last write";
     for (const TimedFrame& f : observers[k].frames)
-      if (auto seq = event_seq(f.frame.message, kLockRoom)) logs[k].emplace_back(*seq, encode(ServerFrame{std::nullopt, f.frame.message}));
+      if (auto seq = room_event_seq(f.frame.message, kLockRoom)) logs[k].emplace_back(*seq, encode(ServerFrame{std::nullopt, f.frame.message}));
   }
   // The observers see one log: the same events in the same order, every seq once, no gap.
   EXPECT_EQ(logs[0], logs[1]) << "the observers on the two instances saw different room logs";
@@ -1611,16 +1591,10 @@ TEST_F(multi_instance_lock_safety_test, ten_clients_on_two_instances_never_share
 // 4. what the failure tests ran into, narrowed down to a few frames each
 // =============================================================================================
 
-class multi_instance_findings_test : public ::testing::Test {
+class multi_instance_findings_test : public cluster_fixture {
  protected:
   multi_instance_findings_test() : cluster({.instances = 2, .flags = {}, .nginx = false}) {}
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
-  void TearDown() override {
-    if (HasFailure())
-      for (std::size_t k = 0; k < cluster.size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster.instance(k).output(), log_lines()).c_str());
-  }
+  ServerCluster& cluster_under_test() override { return cluster; }
   ServerCluster cluster;
 };
 
@@ -1733,16 +1707,10 @@ TEST_F(multi_instance_findings_test, a_resend_after_the_owner_died_is_not_applie
 // instance 1's subscriber is cut, so instance 0 sees no gap of its own).
 // Expected: Ana's subscribe is answered, or her connection is closed 1012 so her client
 // resumes (docs/SCALING.md: a lost message is a gap, never a silent hole).
-class multi_instance_subscriber_gap_test : public ::testing::Test {
+class multi_instance_subscriber_gap_test : public cluster_fixture {
  protected:
   multi_instance_subscriber_gap_test() : cluster({.instances = 2, .flags = {}, .nginx = false}, redis.url()) {}
-  void SetUp() override { ASSERT_NO_THROW(cluster.start()); }
-  void TearDown() override {
-    if (HasFailure())
-      for (std::size_t k = 0; k < cluster.size(); ++k)
-        std::printf("---- instance %s, last lines ----\n%s\n", ServerCluster::instance_id(k).c_str(),
-                    tail(cluster.instance(k).output(), log_lines()).c_str());
-  }
+  ServerCluster& cluster_under_test() override { return cluster; }
   tandem::test::RedisServer redis;  // the test's own: it cuts connections; declared first
   ServerCluster cluster;
 };

@@ -80,17 +80,6 @@ struct Found {
   std::size_t index = 0;
 };
 
-// The seq of a room event (a message with room, seq and ts: §4), if it is one of `room`'s.
-std::optional<std::int64_t> room_event_seq(const ServerMessage& message, const std::string& room) {
-  return std::visit(
-      [&](const auto& m) -> std::optional<std::int64_t> {
-        if constexpr (requires { m.room; m.seq; m.ts; }) {
-          if (m.room == room) return m.seq;
-        }
-        return std::nullopt;
-      },
-      message);
-}
 
 std::string execution_update(const std::string& run, const std::string& status) {
   return R"({"type":"execution_update","room":")" + std::string(kWorkflow) + R"(","execution":")" + run +

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "server_process.h"
@@ -43,6 +44,19 @@ std::optional<std::pair<M, std::optional<std::string>>> wait_for_message(
       },
       timeout);
   return found;
+}
+
+// The seq of a room event (a message with room, seq and ts: PROTOCOL.md §4), if it is one of
+// `room`'s.
+inline std::optional<std::int64_t> room_event_seq(const protocol::ServerMessage& message, const std::string& room) {
+  return std::visit(
+      [&](const auto& m) -> std::optional<std::int64_t> {
+        if constexpr (requires { m.room; m.seq; m.ts; }) {
+          if (m.room == room) return m.seq;
+        }
+        return std::nullopt;
+      },
+      message);
 }
 
 // The {"room","epoch","seq"} of a publish answer.
