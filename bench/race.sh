@@ -275,24 +275,24 @@ mkdir -p "$(dirname "$OUT_JSON")" "$(dirname "$OUT_MD")" "$(dirname "$PLOT")"
 } >"$OUT_JSON"
 
 {
-  echo "| scenario | server | delivered msg/s | p50 ms | p99 ms | max ms | missing | server RSS KiB: idle / with clients / peak / after | RSS per client |"
-  echo "|---|---|---:|---:|---:|---:|---:|---|---:|"
+  echo "| scenario | server | delivered msg/s | p50 ms | p99 ms | max ms | missing | join ms | server CPU s | msg per server CPU s | server RSS KiB: idle / with clients / peak / after | RSS per client |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
   for scenario in $SCENARIOS; do
     for target in $TARGETS; do
       f="$WORK/runs/$target-$scenario.json"
       if [[ ! -f $f ]]; then
-        echo "| $scenario | $(target_name "$target") | failed | | | | | | |"
+        echo "| $scenario | $(target_name "$target") | failed | | | | | | | | | |"
         continue
       fi
-      per_conn=$(field "$f" rss_per_connection_bytes)
+      rss_cell="$(rss "$f" idle) / $(rss "$f" connected) / $(rss "$f" peak) / $(rss "$f" after)"
       if [[ $(field "$f" mode) == idle ]]; then
-        printf '| %s | %s | – | – | – | – | – | %s / %s / %s / %s | %s B |\n' "$scenario" "$(target_name "$target")" \
-          "$(rss "$f" idle)" "$(rss "$f" connected)" "$(rss "$f" peak)" "$(rss "$f" after)" "$per_conn"
+        printf '| %s | %s | – | – | – | – | – | – | – | – | %s | %s B |\n' "$scenario" "$(target_name "$target")" \
+          "$rss_cell" "$(field "$f" rss_per_connection_bytes)"
       else
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s B |\n' "$scenario" "$(target_name "$target")" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s B |\n' "$scenario" "$(target_name "$target")" \
           "$(field "$f" delivered_per_s)" "$(ms "$(latency "$f" p50)")" "$(ms "$(latency "$f" p99)")" "$(ms "$(latency "$f" max)")" \
-          "$(field "$f" missing_after_drain)" "$(rss "$f" idle)" "$(rss "$f" connected)" "$(rss "$f" peak)" \
-          "$(rss "$f" after)" "$per_conn"
+          "$(field "$f" missing_after_drain)" "$(field "$f" join_ms)" "$(field "$f" server_cpu_s)" \
+          "$(field "$f" delivered_per_server_cpu_s)" "$rss_cell" "$(field "$f" rss_per_connection_bytes)"
       fi
     done
   done

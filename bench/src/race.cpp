@@ -17,6 +17,8 @@
 // Race (the epoll loop, phases, figures) · main.
 #include <arpa/inet.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +26,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -130,6 +133,39 @@ long proc_status_kib(int pid, std::string_view field) {
     if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':')
       return std::atol(line.c_str() + field.size() + 1);
   return -1;
+}
+
+// CPU seconds (user + system) a process has used so far, or -1.
+double proc_cpu_s(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return -1;
+  const std::size_t close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime (ticks)
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds this process has used so far.
+double own_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// The machine's 1-minute load average (other work on a shared machine shows here), or -1.
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = -1;
+  in >> one;
+  return one;
 }
 
 // ---- payload stamp -------------------------------------------------------------------------
@@ -339,6 +375,8 @@ class Race {
   std::vector<std::int64_t> latencies_us_;  // receipts during Measure
   std::uint64_t delivered_ = 0;             // receipts during Measure
   double measured_s_ = 0;
+  double server_cpu_s_ = -1, bench_cpu_s_ = -1;  // CPU seconds used during the measured window
+  double load_average_ = -1;                      // at the end of it
   double connect_ms_ = 0, join_ms_ = 0, settle_ms_ = 0;
   std::uint64_t settle_bytes_ = 0;
   Rss rss_;
@@ -557,11 +595,14 @@ void Race::run_load() {
   const auto measure_from = started + as_duration(o_.warmup_s);
   const auto measure_until = measure_from + as_duration(o_.duration_s);
   Clock::time_point measure_started = measure_from;
+  double server_cpu_from = proc_cpu_s(o_.server_pid), bench_cpu_from = own_cpu_s();
   while (Clock::now() < measure_until) {
     const auto now = Clock::now();
     if (phase_ == Phase::Warmup && now >= measure_from) {
       phase_ = Phase::Measure;
       measure_started = now;
+      server_cpu_from = proc_cpu_s(o_.server_pid);
+      bench_cpu_from = own_cpu_s();
     }
     if (o_.rate > 0) {
       for (int i = 0; i < senders; ++i) {
@@ -574,6 +615,9 @@ void Race::run_load() {
     poll_once(1);
   }
   measured_s_ = std::chrono::duration<double>(Clock::now() - measure_started).count();
+  if (o_.server_pid > 0) server_cpu_s_ = proc_cpu_s(o_.server_pid) - server_cpu_from;
+  bench_cpu_s_ = own_cpu_s() - bench_cpu_from;
+  load_average_ = load_average();
   // Drain: nothing new is sent; what was sent should reach every client.
   phase_ = Phase::Drain;
   std::uint64_t sent = 0;
@@ -619,6 +663,7 @@ void Race::report() {
   };
   const double p50 = at(0.50), p99 = at(0.99), max = latencies_us_.empty() ? -1.0 : double(latencies_us_.back()) / 1000.0;
   const double per_s = measured_s_ > 0 ? double(delivered_) / measured_s_ : 0;
+  const double per_cpu_s = server_cpu_s_ > 0 ? double(delivered_) / server_cpu_s_ : -1;
   std::uint64_t sent = 0, errors = 0;
   for (const auto& c : clients_) {
     sent += c->sent;
@@ -631,6 +676,8 @@ void Race::report() {
     std::printf("%s %s: delivered %.0f msg/s (%llu in %.1f s), latency ms p50 %.2f p99 %.2f max %.2f; sent %llu, missing after drain %llu, errors %llu\n",
                 adapter_->name(), o_.label.c_str(), per_s, static_cast<unsigned long long>(delivered_), measured_s_, p50, p99, max,
                 static_cast<unsigned long long>(sent), static_cast<unsigned long long>(lost_), static_cast<unsigned long long>(errors));
+    std::printf("%s %s: CPU seconds while measuring: server %.1f (%.0f msg per server CPU second), load tool %.1f; load average %.2f\n",
+                adapter_->name(), o_.label.c_str(), server_cpu_s_, per_cpu_s, bench_cpu_s_, load_average_);
   }
   if (o_.server_pid > 0)
     std::printf("%s %s: server RSS KiB idle %ld, with clients %ld (%.0f B per connection), peak %ld, after %ld\n", adapter_->name(),
@@ -653,13 +700,15 @@ void Race::report() {
                "\"settle_bytes\":%llu,\"sent\":%llu,\"delivered\":%llu,\"delivered_per_s\":%.0f,"
                "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"missing_after_drain\":%llu,\"errors\":%llu,"
                "\"open_at_end\":%ld,\"rss_kib\":{\"idle\":%ld,\"connected\":%ld,\"peak\":%ld,\"after\":%ld},"
-               "\"rss_per_connection_bytes\":%.0f}\n",
+               "\"rss_per_connection_bytes\":%.0f,\"server_cpu_s\":%.2f,\"delivered_per_server_cpu_s\":%.0f,"
+               "\"bench_cpu_s\":%.2f,\"load_average\":%.2f}\n",
                adapter_->name(), o_.label.c_str(), o_.clients, o_.senders, o_.in_flight, o_.rate, o_.payload, o_.warmup_s,
                measured_s_, mode, connect_ms_, join_ms_, settle_ms_,
                static_cast<unsigned long long>(settle_bytes_), static_cast<unsigned long long>(sent),
                static_cast<unsigned long long>(delivered_), per_s, p50, p99, max, static_cast<unsigned long long>(lost_),
                static_cast<unsigned long long>(errors), static_cast<long>(open), rss_.idle, rss_.connected, rss_.peak,
-               rss_.after, per_conn_bytes);
+               rss_.after, per_conn_bytes, server_cpu_s_, per_cpu_s, bench_cpu_s_,
+               o_.idle ? load_average() : load_average_);
   std::fclose(out);
 }
 
