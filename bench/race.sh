@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/race.sh — the performance race (issue 15): tandem-server against a node `ws` server and
 # a Socket.IO server (bench/peers/), the same workload from the same load tool (tandem-race,
-# bench/src/race.cpp) in one run. A benchmark, not a test: about 4 minutes on 2 cores.
+# bench/src/race.cpp) in one run. A benchmark, not a test: about 3 minutes on 2 cores.
 # Figures: docs/PERFORMANCE.md.
 #
 #   bench/race.sh [--no-build]     (needs a native build; builds tandem-server and tandem-race
@@ -131,7 +131,6 @@ mkdir "$WORK/bin" "$WORK/logs" "$WORK/runs" "$WORK/www"
 cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-race" "$WORK/bin/"
 echo "<!doctype html><title>tandem race</title>" >"$WORK/www/index.html"
 SERVER_PID=""
-BENCH_PID=""
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -142,7 +141,6 @@ stop_server() {
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [[ -n "$BENCH_PID" ]]; then kill "$BENCH_PID" 2>/dev/null || true; wait "$BENCH_PID" 2>/dev/null || true; fi
   stop_server
   if [[ $status -ne 0 || "${KEEP_WORK:-0}" == 1 ]]; then log "logs kept in $WORK/logs"; else rm -rf "$WORK"; fi
   exit "$status"
@@ -214,12 +212,13 @@ run_one() {
     socketio) url="ws://127.0.0.1:$PORT/socket.io/?EIO=4&transport=websocket" ;;
   esac
   log "$run: server pid $SERVER_PID on port $PORT; tandem-race ${flags[*]/$SECRET/SECRET}"
+  # Its lines show as they come (progress) and go to the run's log.
+  set +e
   "$WORK/bin/tandem-race" --target "$target" --url "$url" --label "$scenario" --server-pid "$SERVER_PID" \
-    --warmup "$WARMUP" --duration "$DURATION" --json "$WORK/runs/$run.json" "${flags[@]}" >"$WORK/logs/$run.bench.log" 2>&1 &
-  BENCH_PID=$!
-  wait "$BENCH_PID" || status=$?
-  BENCH_PID=""
-  sed 's/^/    /' "$WORK/logs/$run.bench.log" >&2
+    --warmup "$WARMUP" --duration "$DURATION" --json "$WORK/runs/$run.json" "${flags[@]}" 2>&1 |
+    tee "$WORK/logs/$run.bench.log" | sed -u 's/^/    /' >&2
+  status=${PIPESTATUS[0]}
+  set -e
   kill -0 "$SERVER_PID" 2>/dev/null || fail "$run: the server died during the run"
   stop_server
   if [[ $status -ne 0 || ! -s "$WORK/runs/$run.json" ]]; then
@@ -302,8 +301,9 @@ echo "race: $(nproc) cores ($CPU_MODEL); $VERSION; node $NODE_VERSION; load aver
 cat "$OUT_MD"
 echo "figures: $OUT_JSON, table: $OUT_MD"
 
-# The plot: three panels (fan-out msg/s; p99 latency, log scale; idle RSS per connection), one
-# bar per server in each group. Data files: one row per scenario, one column per target.
+# The plot: four panels (fan-out msg/s; msg per server CPU second; p99 latency, log scale; idle
+# RSS per connection), one bar per server in each group. Data files: one row per scenario, one
+# column per target.
 if command -v gnuplot >/dev/null; then
   plot_data() { # FILE SCENARIOS... ; reads the value with $VALUE (a shell function name)
     local out=$1 scenario target f v
@@ -324,8 +324,10 @@ if command -v gnuplot >/dev/null; then
   }
   msgs() { field "$1" delivered_per_s; }
   p99() { latency "$1" p99; }
+  per_cpu() { field "$1" delivered_per_server_cpu_s; }
   per_conn() { field "$1" rss_per_connection_bytes; }
   VALUE=msgs plot_data "$WORK/msgs.dat" fanout-1000 fanout-100
+  VALUE=per_cpu plot_data "$WORK/per-cpu.dat" fanout-1000 fanout-100 light-1000
   VALUE=p99 plot_data "$WORK/p99.dat" fanout-1000 fanout-100 light-1000
   VALUE=per_conn plot_data "$WORK/idle.dat" idle-5000
   panel() { # DATA -> the plot command: column 1 the scenario, then one column per target
@@ -343,6 +345,10 @@ if command -v gnuplot >/dev/null; then
 unset logscale y
 set yrange [0:*]
 $(panel "$WORK/msgs.dat")")
+  [[ -s "$WORK/per-cpu.dat" ]] && PANELS+=("set title 'delivered msg per server CPU second'
+unset logscale y
+set yrange [0:*]
+$(panel "$WORK/per-cpu.dat")")
   [[ -s "$WORK/p99.dat" ]] && PANELS+=("set title 'p99 latency, ms (log scale; lower is better)'
 set logscale y
 set yrange [*:*]
@@ -354,7 +360,7 @@ $(panel "$WORK/idle.dat")")
   if [[ ${#PANELS[@]} -gt 0 ]]; then
     {
       cat <<EOF
-set terminal svg size $((420 * ${#PANELS[@]})),440 dynamic font "sans,12" background rgb "white"
+set terminal svg size $((400 * ${#PANELS[@]})),440 dynamic font "sans,12" background rgb "white"
 set output "$PLOT"
 set style data histograms
 set style histogram clustered gap 1

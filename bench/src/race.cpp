@@ -579,6 +579,7 @@ void Race::run_load() {
   const int senders = o_.senders;
   // Open loop: each sender sends every senders/rate seconds, the senders spread over one interval.
   const auto interval = o_.rate > 0 ? as_duration(double(senders) / o_.rate) : Clock::duration{};
+  std::printf("%s %s: load on: %g s warm-up, then %g s measured\n", adapter_->name(), o_.label.c_str(), o_.warmup_s, o_.duration_s);
   const auto started = Clock::now();
   phase_ = o_.warmup_s > 0 ? Phase::Warmup : Phase::Measure;
   for (int i = 0; i < senders; ++i) {
@@ -747,6 +748,7 @@ int Race::run() {
 }  // namespace tandem::bench
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show as they happen, even into a pipe or file
   tandem::bench::Options options;
   if (!tandem::bench::parse_options(argc, argv, options)) {
     std::fputs(tandem::bench::kUsage, stderr);
