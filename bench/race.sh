@@ -90,7 +90,7 @@ for bin in server/tandem-server bench/tandem-race; do
   [[ -x "$BUILD_DIR/$bin" ]] || fail "$BUILD_DIR/$bin not built"
 done
 
-# shellcheck source=../toolchains/node-path.sh
+# shellcheck source=toolchains/node-path.sh
 . "$ROOT/toolchains/node-path.sh"
 if [[ " $TARGETS " == *" ws "* || " $TARGETS " == *" socketio "* ]]; then
   command -v node >/dev/null || fail "node not found (toolchains/setup.sh installs one)"

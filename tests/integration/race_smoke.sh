@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RACE=$1
 SERVER=$2
-# shellcheck source=../../toolchains/node-path.sh
+# shellcheck source=toolchains/node-path.sh
 . "$ROOT/toolchains/node-path.sh"
 if ! command -v node >/dev/null || [[ ! -f "$ROOT/node_modules/ws/package.json" || ! -f "$ROOT/node_modules/socket.io/package.json" ]]; then
   echo "race_smoke: node or the npm packages (ws, socket.io) missing: run toolchains/setup.sh; skipped"
