@@ -9,7 +9,8 @@
 // ("~T<µs>~S<sender>~xxx…"), found by the same scan whatever envelope a server wraps it in, so
 // every receiver measures its latency. After --warmup seconds, --duration seconds are measured:
 // delivered messages/s (every client's receipts), latency p50/p99/max, and the server's RSS
-// (/proc/PID/status: idle, with the clients, peak VmHWM, after). --idle only connects and
+// (/proc/PID/status: idle, with the clients, peak VmHWM, after) and the CPU seconds the server
+// and the load tool used while measuring (/proc/PID/stat). --idle only connects and
 // reports RSS per connection. --messages C sends C messages per sender and checks that every
 // client got every one (the smoke test's mode: exit status 3 when one is missing).
 //
