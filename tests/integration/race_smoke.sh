@@ -43,7 +43,7 @@ start() {
       socketio) node "$ROOT/bench/peers/socketio-peer.mjs" "$PORT" >"$log" 2>&1 & ;;
     esac
     PID=$!
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 600); do  # 30 s: node starts slowly on a busy machine
       if [[ $target == tandem ]]; then
         curl -fs --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
       else
