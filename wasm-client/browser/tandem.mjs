@@ -343,9 +343,9 @@ export class TandemRoom {
   //   presence (members), locks, lockLost, takeover, chat (room.chat), typing ([{user, name}]),
   //   doc ({kind: 'snapshot'|'node'|'edge', id?, deleted?, user?}), execution (the update),
   //   stream (the event), streamControl ({action, user}), broadcast ({event, data?, user, name,
-  //   color, connection}: a member's broadcast; ours too when sent with self), event (every room event applied:
-  //   the server's message {type, room, seq, ts, ...} — chat, node_*, edge_*, locked,
-  //   unlocked, stream, execution_update, node_update, cleared).
+  //   color, connection}: a member's broadcast; ours too when sent with self), event (every
+  //   room event applied: the server's message {type, room, seq, ts, ...} — chat, node_*,
+  //   edge_*, locked, unlocked, stream, execution_update, node_update, cleared).
   on(event, fn) {
     const set = this.#listeners[event];
     if (!set) throw new TypeError(`tandem: unknown room event "${event}" (${ROOM_EVENT_NAMES.join(', ')})`);
