@@ -27,6 +27,7 @@ export async function demo(serverUrl: string): Promise<void> {
   room.on('execution', (u) => console.log(u.execution, u.completed_nodes, u.total_nodes));
   room.on('stream', (e) => console.log(e.event, e.data));
   room.on('streamControl', (c) => console.log(c.action, c.user));
+  room.on('broadcast', (b) => console.log(b.event, b.data, b.name, b.connection === client.state.connectionId));
   room.on('chat', (chat) => chat.messages.map((m) => `${m.name}: ${m.text}`));
   room.on('event', (e) => console.log(e.type, e.seq.toFixed(0), e.room));
   room.on('doc', (change) => {
@@ -69,6 +70,16 @@ export async function demo(serverUrl: string): Promise<void> {
   await room.stream.control('pause');
   await room.stream.control('resume');
   console.log(room.stream.events.length, room.executions['run-1']?.status);
+
+  // Broadcast: ephemeral app events.
+  const dragged: boolean = room.broadcast('dragging', { node: 'n3', x: 10 });
+  room.broadcast('wave');
+  const acked = await room.broadcast('reaction', '🎉', { self: true, ack: true });
+  console.log(dragged, acked.type);
+  // @ts-expect-error: with ack it is a promise, not a boolean
+  const notSent: boolean = room.broadcast('reaction', '🎉', { ack: true });
+  // @ts-expect-error: the event name is a string
+  room.broadcast(42, {});
 
   // Errors carry the server's code.
   try {

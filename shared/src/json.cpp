@@ -357,6 +357,10 @@ JsonWriter& JsonWriter::raw(const char* key, std::string_view json_text) {
   if (parsed) cJSON_AddItemToObject(node_, key, parsed);
   return *this;
 }
+JsonWriter& JsonWriter::verbatim(const char* key, const std::string& json_text) {
+  cJSON_AddItemToObject(node_, key, cJSON_CreateRaw(json_text.c_str()));
+  return *this;
+}
 JsonWriter& JsonWriter::opt_raw(const char* key, const std::optional<std::string>& json_text) {
   return json_text ? raw(key, *json_text) : *this;
 }

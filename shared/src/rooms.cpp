@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/json.h"
+#include "tandem/protocol/codec.h"
 #include "tandem/protocol/errors.h"
 
 namespace tandem {
@@ -36,6 +38,18 @@ constexpr bool is_room_snapshot_or_presence =
     std::is_same_v<M, protocol::TypingEvent>;
 
 Error local_error(std::string_view code, std::string message) { return Error{std::string(code), std::move(message)}; }
+
+// Why the server would refuse `send` (an event name it does not take, data that is not JSON or
+// too big), or nothing. The encoder leaves out data it cannot parse, so that is checked first.
+std::optional<Error> broadcast_problem(const protocol::BroadcastSend& send) {
+  if (send.data) {
+    auto parsed = json::parse_json(*send.data);
+    if (!parsed) return local_error(protocol::errc::invalid_message, "broadcast.data is not JSON: " + parsed.error().message);
+  }
+  auto decoded = protocol::decode_client(protocol::encode_client(send));
+  if (!decoded) return decoded.error();
+  return std::nullopt;
+}
 
 LockLossReason loss_reason(protocol::UnlockReason reason) {
   switch (reason) {
@@ -337,6 +351,26 @@ void Rooms::send_signal(const std::string& room, const std::string& to, const st
   submit_acked(room, protocol::SignalSend{room, to, data}, std::move(done));
 }
 
+Result<SendStatus> Rooms::broadcast(const std::string& room, const std::string& event, std::optional<std::string> data,
+                                    bool self) {
+  RoomEntry* entry = find(room);
+  if (!entry) return local_error(protocol::errc::not_subscribed, "join " + room + " before broadcasting to it");
+  protocol::BroadcastSend send{room, event, std::move(data), self};
+  if (auto problem = broadcast_problem(send)) return *problem;
+  if (!open_ || entry->status != RoomStatus::Joined) return SendStatus::NotOpen;
+  return send_(protocol::ClientMessage{std::move(send)});
+}
+
+void Rooms::broadcast(const std::string& room, const std::string& event, std::optional<std::string> data, bool self,
+                      AckCallback done) {
+  protocol::BroadcastSend send{room, event, std::move(data), self};
+  if (auto problem = broadcast_problem(send)) {
+    if (done) done(*problem);
+    return;
+  }
+  submit_acked(room, std::move(send), std::move(done));
+}
+
 // ---- locks --------------------------------------------------------------------------------
 
 Millis Rooms::renew_delay(std::int64_t ttl_ms) const {
@@ -582,6 +616,9 @@ Rooms::FrameVerdict Rooms::handle(const std::optional<std::string>& /*id*/, cons
     return FrameVerdict::Deliver;
   } else if constexpr (std::is_same_v<M, protocol::SignalMessage>) {
     if (on_signal) on_signal(m);
+    return FrameVerdict::Deliver;
+  } else if constexpr (std::is_same_v<M, protocol::BroadcastMessage>) {
+    if (on_broadcast) on_broadcast(m);
     return FrameVerdict::Deliver;
   } else {
     return FrameVerdict::Deliver;

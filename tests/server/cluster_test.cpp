@@ -532,6 +532,47 @@ TEST_F(cluster_test, a_broadcast_to_members_on_another_instance_crosses_once_per
   for (ConnectionId c : on_b) EXPECT_EQ(all<protocol::ChatMessage>(testing::drain_frames(b_->hub, c)).size(), 1u);
 }
 
+// Broadcast (PROTOCOL.md §12a) is handled by the room's owner like any room message: from Ben on
+// b it reaches Ana on a and Cleo on b, naming Ben's connection on b; Ben's ack comes back to b;
+// nothing is stored or stamped (the owner's room keeps its seq); b never runs the room.
+TEST_F(cluster_test, a_broadcast_from_a_member_on_b_reaches_the_members_on_a_and_b) {
+  const ConnectionId ana = connect(*a_, "ana");
+  const ConnectionId ben = connect(*b_, "ben");
+  const ConnectionId cleo = connect(*b_, "cleo");
+  send(*a_, ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  send(*b_, cleo, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
+  ASSERT_EQ(network_.owners["workflow:1"], "a");
+  testing::drain_frames(a_->hub, ana);
+  testing::drain_frames(b_->hub, ben);
+  testing::drain_frames(b_->hub, cleo);
+
+  send(*b_, ben, R"({"type":"broadcast","id":"b1","room":"workflow:1","event":"dragging","data":{"node":"n1"}})");
+  const protocol::BroadcastMessage expected{"workflow:1", "dragging", R"({"node":"n1"})", "ben", "Ana", "#112233", "c1-b"};
+  auto to_ana = all<protocol::BroadcastMessage>(testing::drain_frames(a_->hub, ana));
+  ASSERT_EQ(to_ana.size(), 1u);
+  EXPECT_EQ(to_ana[0], expected) << "token_for names every user Ana";
+  auto to_cleo = all<protocol::BroadcastMessage>(testing::drain_frames(b_->hub, cleo));
+  ASSERT_EQ(to_cleo.size(), 1u);
+  EXPECT_EQ(to_cleo[0], expected);
+  auto to_ben = testing::drain_frames(b_->hub, ben);
+  ASSERT_EQ(to_ben.size(), 1u) << "the sender gets its ack only";
+  ASSERT_TRUE(std::holds_alternative<protocol::Ack>(to_ben[0].message));
+  EXPECT_EQ(to_ben[0].id, "b1");
+
+  send(*b_, ben, R"({"type":"broadcast","id":"b2","room":"workflow:1","event":"wave","self":true})");
+  to_ben = testing::drain_frames(b_->hub, ben);
+  ASSERT_EQ(to_ben.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<protocol::BroadcastMessage>(to_ben[0].message));
+  EXPECT_TRUE(std::holds_alternative<protocol::Ack>(to_ben[1].message));
+  EXPECT_EQ(all<protocol::BroadcastMessage>(testing::drain_frames(a_->hub, ana)).size(), 1u);
+  EXPECT_EQ(all<protocol::BroadcastMessage>(testing::drain_frames(b_->hub, cleo)).size(), 1u);
+
+  EXPECT_EQ(b_->hub.rooms().find("workflow:1"), nullptr) << "b does not run a room a owns";
+  ASSERT_NE(a_->hub.rooms().find("workflow:1"), nullptr);
+  EXPECT_EQ(a_->hub.rooms().find("workflow:1")->seq, 0) << "no seq taken";
+}
+
 TEST_F(cluster_test, a_room_its_owner_forgets_is_given_up_and_the_next_user_elsewhere_takes_it) {
   const ConnectionId ana = connect(*a_, "ana");
   const ConnectionId ben = connect(*b_, "ben");

@@ -27,6 +27,10 @@
 //   roomExecutions(room) / roomStream(room) -> JSON array text of execution_update / stream
 //                   messages, or null
 //   roomTyping(room) -> [{user, name}], or null
+//   broadcast(room, event, dataJsonOrEmpty, self, done(code, message, ack) | null)
+//        -> {ok, code?, message?}. Without done: fire and forget (code not_open when offline or
+//        the room is not joined yet); with done: acked through the outbox, ack = {type:'ack',
+//        duplicate?}. Received broadcasts reach setHandlers' onMessage like every message.
 //   delete()  (embind: frees the client; closes the socket)
 // and Module.checkConfig(url, token) -> null, or the message saying what is wrong.
 #include <emscripten/bind.h>
@@ -109,6 +113,20 @@ RequestCallback ack_callback(val done) {
     if (done.isUndefined() || done.isNull()) return;
     if (reply) done(val::null(), val::null());
     else done(reply.error().code, reply.error().message);
+  };
+}
+
+// done(null, null, {type:'ack', duplicate?}) or done(code, message, null), like a request's reply.
+AckCallback acked_callback(val done) {
+  return [done](Result<Acked> acked) {
+    if (!acked) {
+      done(acked.error().code, acked.error().message, val::null());
+      return;
+    }
+    val ack = val::object();
+    ack.set("type", std::string(protocol::Ack::kType));
+    if (acked->duplicate) ack.set("duplicate", true);
+    done(val::null(), val::null(), ack);
   };
 }
 
@@ -295,6 +313,22 @@ class BrowserClient {
     client_.rooms().unlock(room, resource, ack_callback(std::move(done)));
   }
 
+  // data_text: JSON text of the data, "" for none (the core checks it and the event name).
+  val broadcast(const std::string& room, const std::string& event, const std::string& data_text, bool self, val done) {
+    std::optional<std::string> data;
+    if (!data_text.empty()) data = data_text;
+    if (!done.isNull() && !done.isUndefined()) {
+      client_.rooms().broadcast(room, event, std::move(data), self, acked_callback(std::move(done)));
+      return outcome_ok();
+    }
+    const Result<SendStatus> sent = client_.rooms().broadcast(room, event, std::move(data), self);
+    if (!sent) return outcome_error(sent.error().code, sent.error().message);
+    if (sent.value() != SendStatus::Sent)
+      return outcome_error(kNotOpen, std::string("not sent: not connected or ") + room + " not joined yet (state " +
+                                         to_string(client_.state()) + ")");
+    return outcome_ok();
+  }
+
   // The replica as protocol JSON text (JS parses it): a presence_state / lock_state message,
   // or null when the room is not joined.
   val room_members(const std::string& room) const {
@@ -430,6 +464,7 @@ EMSCRIPTEN_BINDINGS(tandem_browser) {
       .function("lock", &BrowserClient::lock)
       .function("takeover", &BrowserClient::takeover)
       .function("unlock", &BrowserClient::unlock)
+      .function("broadcast", &BrowserClient::broadcast)
       .function("roomMembers", &BrowserClient::room_members)
       .function("roomLocks", &BrowserClient::room_locks)
       .function("roomDocument", &BrowserClient::room_document)

@@ -231,6 +231,25 @@ export interface StreamControlEvent {
   user: string;
 }
 
+/** A member's broadcast (PROTOCOL.md §12a) as room.on('broadcast') gets it. */
+export interface BroadcastEvent {
+  event: string;
+  /** Absent when the sender sent none. */
+  data?: Json;
+  /** The sender, as chat names it. */
+  user: string;
+  name: string;
+  color: string;
+  /** The sender's connection id (equal to client.state.connectionId for our own, sent with self). */
+  connection: string;
+  [key: string]: unknown;
+}
+
+export interface BroadcastOptions {
+  /** We receive it too (default false). */
+  self?: boolean;
+}
+
 export interface RoomEvents {
   presence: Member[];
   locks: Locks;
@@ -242,6 +261,7 @@ export interface RoomEvents {
   execution: ExecutionUpdate;
   stream: StreamEvent;
   streamControl: StreamControlEvent;
+  broadcast: BroadcastEvent;
   /** Every room event the replica applied (seq-carrying: chat, node_*, edge_*, locked, ...). */
   event: RoomEventMessage;
 }
@@ -272,6 +292,14 @@ export class TandemRoom {
   lock(resource: string, options?: { ttlMs?: number }): Promise<LockAnswer>;
   takeover(resource: string): Promise<LockAnswer>;
   unlock(resource: string): Promise<void>;
+  /**
+   * An ephemeral app event to the room's other members (never stored or replayed). Fire and
+   * forget: true when sent, false when it could not go now (offline, rejoining, closed).
+   * Throws TandemError for a bad event name or data (not JSON, over 32 KiB).
+   */
+  broadcast(event: string, data?: Json, options?: BroadcastOptions & { ack?: false }): boolean;
+  /** The same, acked: resolves with the ack (queued while offline); rejects with a TandemError. */
+  broadcast(event: string, data: Json | undefined, options: BroadcastOptions & { ack: true }): Promise<Ack>;
   leave(): Promise<void>;
 }
 

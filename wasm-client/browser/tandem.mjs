@@ -26,7 +26,9 @@
 //   await room.doc.deleteNode('n4');  createEdge({id, from, to});  deleteEdge('e9');
 //   room.executions                          // {executionId: latest execution_update}
 //   room.stream.events / room.stream.send('token', {text}) / await room.stream.control('pause')
-//   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl' | 'event', fn)
+//   room.broadcast('dragging', { node: 'n3' });           // ephemeral, to the others (PROTOCOL.md §12a)
+//   await room.broadcast('reaction', '🎉', { self: true, ack: true });
+//   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl' | 'broadcast' | 'event', fn)
 //   client.close();
 //
 // Token refresh: connect(url, {token, refreshToken: async () => newToken}) — when the server
@@ -106,7 +108,7 @@ const MAX_REJOIN_RETRIES = 2;
 const MAX_TOKEN_REFRESHES = 3;
 
 const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', 'typing', 'doc', 'execution',
-  'stream', 'streamControl', 'event'];
+  'stream', 'streamControl', 'broadcast', 'event'];
 
 // The parts of the core's replica of a room that JS reads, each as the core's JSON text (null
 // when the room is not joined) and what it is parsed to; `change` names the bit of the core's
@@ -340,9 +342,10 @@ export class TandemRoom {
   // Registers fn for one of ROOM_EVENT_NAMES; returns an unregister function.
   //   presence (members), locks, lockLost, takeover, chat (room.chat), typing ([{user, name}]),
   //   doc ({kind: 'snapshot'|'node'|'edge', id?, deleted?, user?}), execution (the update),
-  //   stream (the event), streamControl ({action, user}), event (every room event applied:
-  //   the server's message {type, room, seq, ts, ...} — chat, node_*, edge_*, locked,
-  //   unlocked, stream, execution_update, node_update, cleared).
+  //   stream (the event), streamControl ({action, user}), broadcast ({event, data?, user, name,
+  //   color, connection}: a member's broadcast; ours too when sent with self), event (every
+  //   room event applied: the server's message {type, room, seq, ts, ...} — chat, node_*,
+  //   edge_*, locked, unlocked, stream, execution_update, node_update, cleared).
   on(event, fn) {
     const set = this.#listeners[event];
     if (!set) throw new TypeError(`tandem: unknown room event "${event}" (${ROOM_EVENT_NAMES.join(', ')})`);
@@ -384,6 +387,38 @@ export class TandemRoom {
 
   unlock(resource) {
     return callbackPromise((done) => this.#core.unlock(this.name, resource, done));
+  }
+
+  // An app event to every other member of the room (PROTOCOL.md §12a): "dragging", a
+  // reaction, any ephemeral UI signal. Never stored, never replayed to later joiners. `data`:
+  // any JSON value (undefined: none, at most 32 KiB as JSON); `self`: we receive it too (room
+  // on 'broadcast'). Fire and forget by default: true when it went out, false when it could
+  // not now (offline, the room being rejoined, the client closed) — nothing is kept. With
+  // `ack: true` a Promise of the server's ack instead (queued while offline and sent after the
+  // rejoin, like chat). A bad event name or data throws (or rejects) a TandemError.
+  broadcast(event, data, { self = false, ack = false } = {}) {
+    let dataText = '';
+    try {
+      if (data !== undefined) dataText = JSON.stringify(data);
+    } catch {
+      dataText = undefined;  // a BigInt, a cycle
+    }
+    const fail = (error) => {
+      if (ack) return Promise.reject(error);
+      throw error;
+    };
+    if (typeof dataText !== 'string') return fail(new TandemError('invalid_message', 'broadcast data must be a JSON value'));
+    if (this.#client._closed) return ack ? Promise.reject(new TandemError('closed', 'the client was closed')) : false;
+    if (ack) {
+      return callbackPromise((done) => {
+        const outcome = this.#core.broadcast(this.name, String(event), dataText, Boolean(self), done);
+        if (!outcome.ok) done(outcome.code, outcome.message);
+      });
+    }
+    const outcome = this.#core.broadcast(this.name, String(event), dataText, Boolean(self), null);
+    if (outcome.ok) return true;
+    if (outcome.code === 'not_open') return false;
+    return fail(new TandemError(outcome.code, outcome.message));
   }
 
   leave() {
@@ -495,6 +530,9 @@ export class TandemRoom {
       case 'stream_control':
         this._emit('streamControl', { action: m.action, user: m.user });
         break;
+      case 'broadcast':
+        this._emit('broadcast', withoutRouting(m));
+        break;
       default: {
         const change = this.doc._describe(m);
         if (change) this._emit('doc', change);
@@ -605,6 +643,9 @@ export class TandemClient {
       if (!outcome.ok) reject(new TandemError(outcome.code, outcome.message));
     });
   }
+
+  // For TandemRoom: true once close() ran (the core is freed).
+  get _closed() { return this.#closed; }
 
   // A left room's handle is dropped: joining again starts a fresh one.
   _forget(handle) {

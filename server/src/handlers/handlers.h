@@ -18,6 +18,7 @@ void register_documents(HandlerRegistry& registry);   // node_*/edge_* edits of 
 void register_chat(HandlerRegistry& registry);        // chat, typing (auto-clear), clear; history on join
 void register_streams(HandlerRegistry& registry);     // stream events in agent:{id} rooms; stream_control to the producer
 void register_signals(HandlerRegistry& registry);     // signal: relayed to one connection in the room
+void register_broadcast(HandlerRegistry& registry);   // broadcast: an app event to every member of the room
 
 // Order matters for hooks: rooms first (membership), then the families that react to it, in
 // the order PROTOCOL.md §4 sends their snapshots (presence_state, lock_state, doc_snapshot,
@@ -31,6 +32,7 @@ inline void register_all(HandlerRegistry& registry) {
   register_chat(registry);
   register_streams(registry);
   register_signals(registry);
+  register_broadcast(registry);
 }
 
 }  // namespace tandem::server::handlers

@@ -140,6 +140,10 @@ class JsonWriter {
   JsonWriter& opt_boolean(const char* key, const std::optional<bool>& value);
   JsonWriter& raw(const char* key, std::string_view json_text);
   JsonWriter& opt_raw(const char* key, const std::optional<std::string>& json_text);
+  // Adds `json_text` as it is, without parsing it back: one copy instead of a parse and a
+  // print, for payloads passed on unchanged (broadcast data). The caller vouches that it is
+  // valid JSON — text that Fields::raw produced, never text straight from an app.
+  JsonWriter& verbatim(const char* key, const std::string& json_text);
   // Adds a nested object/array built by another writer (takes ownership of its tree).
   JsonWriter& child(const char* key, JsonWriter&& nested);
   // Turns this writer into an array builder; push() appends built objects.

@@ -12,6 +12,8 @@
 //   client.rooms().create_node("workflow:42", node, [](Result<Acked> r) {...});
 //   client.rooms().send_chat("chat:lobby", "hello", [](Result<Acked> r) {...});
 //   client.rooms().on_stream_control = [](const protocol::StreamControl& c) { ... };  // producers
+//   client.rooms().broadcast("workflow:42", "dragging", R"({"node":"n3"})", false);  // ephemeral
+//   client.rooms().on_broadcast = [](const protocol::BroadcastMessage& b) { ... };
 //
 // Acked requests (edits, chat, clear, stream, stream_control, signal) go through the Outbox:
 // queued while offline, resent with their original id after a reconnect. The server applies an
@@ -148,6 +150,9 @@ class Rooms {
   std::function<void(const std::string& room, const Error&)> on_rejoin_failed;  // a room is gone
   std::function<void(const protocol::StreamControl&)> on_stream_control;  // we are a room's producer
   std::function<void(const protocol::SignalMessage&)> on_signal;          // a peer's signal to us
+  // A member's broadcast in a room we are in (ours too when we sent it with `self`). Like
+  // every server message it also reaches Client::on_message.
+  std::function<void(const protocol::BroadcastMessage&)> on_broadcast;
 
   // ---- rooms ----
   // Subscribes; `done` runs with the `subscribed` answer or the error (forbidden, ...). A room
@@ -197,6 +202,22 @@ class Rooms {
   void control_stream(const std::string& room, protocol::StreamAction action, AckCallback done);
   // `data` (JSON object text) to connection `to` in the room.
   void send_signal(const std::string& room, const std::string& to, const std::string& data, AckCallback done);
+
+  // ---- broadcast (PROTOCOL.md §12a) ----
+  // An app event to every other member of the room (and to us too with `self`): ephemeral,
+  // never stored or replayed. `event`: 1-64 identifier chars; `data`: JSON value text or none.
+  // Both are checked here first, as the server will (an error invalid_message or too_big; the
+  // check encodes and decodes the message once more, cheap for the small payloads this is for).
+  // Fire and forget: sent only while open and the room is joined, else SendStatus::NotOpen and
+  // nothing is kept (a stale "dragging" is worthless after a reconnect); not_subscribed when
+  // the room was never joined.
+  Result<SendStatus> broadcast(const std::string& room, const std::string& event, std::optional<std::string> data,
+                               bool self);
+  // Acked: through the Outbox like chat (queued while offline, resent once with its id after a
+  // reconnect; the server never relays an id twice in a session). `done` gets Acked once every
+  // member's queue holds it, or the error (not_subscribed, invalid_message, too_big, ...).
+  void broadcast(const std::string& room, const std::string& event, std::optional<std::string> data, bool self,
+                 AckCallback done);
 
   // ---- state ----
   const RoomReplica* replica(const std::string& room) const;

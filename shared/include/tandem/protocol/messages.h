@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "tandem/protocol/broadcast.h"
 #include "tandem/protocol/chat.h"
 #include "tandem/protocol/connection.h"
 #include "tandem/protocol/documents.h"
@@ -30,7 +31,8 @@ using ClientMessage = std::variant<
     NodeCreate, NodeUpdate, NodeDelete, EdgeCreate, EdgeDelete,  // documents
     ChatSend, TypingSend, ChatClear,                       // chat
     StreamSend, StreamControlSend,                         // streams
-    SignalSend>;                                           // signals
+    SignalSend,                                            // signals
+    BroadcastSend>;                                        // broadcast
 
 // Everything a server may send (PROTOCOL.md §18, direction S→C).
 using ServerMessage = std::variant<
@@ -42,6 +44,7 @@ using ServerMessage = std::variant<
     ChatMessage, ChatHistory, TypingEvent, Cleared,                            // chat
     StreamEvent, StreamControl,                                                // streams
     SignalMessage,                                                             // signals
+    BroadcastMessage,                                                          // broadcast
     ExecutionUpdate, PublishedNodeUpdate>;                                     // published
 
 // One message and the request id it carries (client requests; server replies echo it).

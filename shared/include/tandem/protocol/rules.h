@@ -22,7 +22,7 @@ inline constexpr json::StringRule token{10, 8192, false};      // a JWT
 inline constexpr json::StringRule opaque{1, 128, true};        // session, connection ids, epochs
 inline constexpr json::StringRule code{1, 64, true};           // error codes
 inline constexpr json::StringRule message{0, 1024, false};     // human messages
-inline constexpr json::StringRule type_name{1, 64, true};      // node types, stream event names
+inline constexpr json::StringRule type_name{1, 64, true};      // node types, stream and broadcast event names
 inline constexpr json::StringRule label{0, 256, false};        // node labels (may be empty)
 inline constexpr json::StringRule version{1, 64, false};       // server_version
 
@@ -68,6 +68,7 @@ inline constexpr std::size_t max_presence_bytes = 1024;        // presence state
 inline constexpr std::size_t max_node_data_bytes = 16384;      // node data, published data
 inline constexpr std::size_t max_stream_data_bytes = 32768;    // stream event data
 inline constexpr std::size_t max_signal_bytes = 32768;         // signal data
+inline constexpr std::size_t max_broadcast_data_bytes = 32768; // broadcast data
 inline constexpr std::int64_t min_ttl_ms = 100;                // lock ttl_ms accepted by the codec
 inline constexpr std::int64_t max_ttl_ms = 3600000;            //   (the server clamps further)
 inline constexpr std::int64_t max_grace_ms = 3600000;          // takeover_requested.grace_ms
