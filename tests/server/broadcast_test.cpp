@@ -55,9 +55,11 @@ class broadcast_test : public ::testing::Test {
   std::vector<M> received(ConnectionId id) {
     return testing::messages_of<M>(frames(id));
   }
-  static const protocol::ErrorReply* only_error(const std::vector<protocol::ServerFrame>& got) {
-    if (got.size() != 1) return nullptr;
-    return std::get_if<protocol::ErrorReply>(&got[0].message);
+  // The error when `got` is one error (a copy: `got` may be a temporary).
+  static std::optional<protocol::ErrorReply> only_error(const std::vector<protocol::ServerFrame>& got) {
+    if (got.size() != 1) return std::nullopt;
+    const auto* error = std::get_if<protocol::ErrorReply>(&got[0].message);
+    return error ? std::optional<protocol::ErrorReply>(*error) : std::nullopt;
   }
 
   Settings settings_;
@@ -166,8 +168,8 @@ TEST_F(broadcast_test, a_connection_outside_the_room_is_answered_not_subscribed)
   const ConnectionId dan = member("dan", false);
   send(dan, std::string(R"({"type":"broadcast","id":"x","room":")") + kRoom + R"(","event":"e","self":true})");
   auto got = frames(dan);
-  const protocol::ErrorReply* error = only_error(got);
-  ASSERT_NE(error, nullptr);
+  std::optional<protocol::ErrorReply> error = only_error(got);
+  ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, protocol::errc::not_subscribed);
   EXPECT_EQ(got[0].id, "x");
   EXPECT_TRUE(frames(ana).empty());
@@ -177,7 +179,7 @@ TEST_F(broadcast_test, a_connection_outside_the_room_is_answered_not_subscribed)
   frames(ana);
   send(ana, std::string(R"({"type":"broadcast","room":")") + kRoom + R"(","event":"e"})");
   error = only_error(frames(ana));
-  ASSERT_NE(error, nullptr);
+  ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, protocol::errc::not_subscribed);
 }
 
@@ -188,22 +190,22 @@ TEST_F(broadcast_test, oversized_frames_and_data_are_too_big_and_bad_event_names
 
   // Over max_frame_bytes (40000 here): refused by size before decoding (no id readable).
   send(ana, head + std::string(41000, 'x') + "\"}");
-  const protocol::ErrorReply* error = only_error(frames(ana));
-  ASSERT_NE(error, nullptr);
+  std::optional<protocol::ErrorReply> error = only_error(frames(ana));
+  ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, protocol::errc::too_big);
 
   // Within the frame but over max_broadcast_data_bytes (32 KiB): the codec's too_big, with the id.
   send(ana, head + std::string(33000, 'x') + "\"}");
   auto got = frames(ana);
   error = only_error(got);
-  ASSERT_NE(error, nullptr);
+  ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, protocol::errc::too_big);
   EXPECT_EQ(got[0].id, "big");
 
   send(ana, std::string(R"({"type":"broadcast","id":"n","room":")") + kRoom + R"(","event":"is dragging"})");
   got = frames(ana);
   error = only_error(got);
-  ASSERT_NE(error, nullptr);
+  ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, protocol::errc::invalid_message);
   EXPECT_EQ(got[0].id, "n");
   EXPECT_TRUE(frames(ben).empty());
