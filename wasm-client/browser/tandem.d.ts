@@ -6,11 +6,12 @@
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-/** Wire error codes (protocol errc) plus the module's own; open-ended. */
+/** Wire error codes (PROTOCOL.md §15) plus the module's own (invalid_config); open-ended. */
 export type TandemErrorCode =
-  | 'invalid_config' | 'closed' | 'timeout' | 'queue_full' | 'forbidden' | 'unauthorized'
-  | 'bad_json' | 'bad_request' | 'not_subscribed' | 'not_found' | 'conflict' | 'locked'
-  | 'fence_mismatch' | 'rate_limited' | 'too_large'
+  | 'invalid_config' | 'closed' | 'timeout' | 'queue_full' | 'internal'
+  | 'bad_json' | 'invalid_message' | 'unknown_type' | 'too_big' | 'unauthorized' | 'forbidden'
+  | 'not_subscribed' | 'not_found' | 'conflict' | 'locked' | 'stale_fence' | 'limit_exceeded'
+  | 'rate_limited'
   | (string & {});
 
 /** A failed request or send: `code` is the server's (or the module's) error code. */
