@@ -29,36 +29,18 @@ std::string frame(const M& message, std::optional<std::string> id = std::nullopt
   return protocol::encode_server(message, std::move(id));
 }
 
-class client_broadcast_test : public ::testing::Test {
+class client_broadcast_test : public ::testing::Test, protected tandem::testing::ScriptedClient {
  protected:
-  FakeTransport transport;
-  ScriptedRng rng;
-  std::optional<Client> client;
   std::vector<protocol::ServerFrame> app_messages;
   std::vector<protocol::BroadcastMessage> broadcasts;
   std::size_t room_changes = 0;
-  Millis now{0};
 
   void SetUp() override {
-    ClientConfig config;
-    config.session.url = "ws://127.0.0.1:9000/ws";
-    config.session.token = "t";
-    client.emplace(config, transport, rng);
+    make();
     client->on_message = [this](const protocol::ServerFrame& f) { app_messages.push_back(f); };
     client->rooms().on_broadcast = [this](const protocol::BroadcastMessage& b) { broadcasts.push_back(b); };
     client->rooms().on_change = [this](const std::string&, RoomChanges) { ++room_changes; };
-    client->start(now);
-    transport.accept();
-    transport.deliver(connected_frame("s-1"));
-  }
-  void advance(Millis by) {
-    now += by;
-    client->tick(now);
-  }
-  protocol::ClientFrame last_sent() const {
-    auto frames = transport.sent_frames();
-    EXPECT_FALSE(frames.empty());
-    return frames.empty() ? protocol::ClientFrame{} : frames.back();
+    start_connected();
   }
   static const protocol::BroadcastSend* as_broadcast(const protocol::ClientFrame& f) {
     return std::get_if<protocol::BroadcastSend>(&f.message);

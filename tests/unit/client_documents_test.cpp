@@ -39,34 +39,16 @@ protocol::Node node(std::string id) {
   return n;
 }
 
-class client_documents_test : public ::testing::Test {
+class client_documents_test : public ::testing::Test, protected tandem::testing::ScriptedClient {
  protected:
-  FakeTransport transport;
-  ScriptedRng rng;
-  std::optional<Client> client;
   std::vector<std::pair<std::string, RoomChanges>> changes;
   std::vector<protocol::ServerFrame> app_messages;
-  Millis now{0};
 
   void SetUp() override {
-    ClientConfig config;
-    config.session.url = "ws://127.0.0.1:9000/ws";
-    config.session.token = "t";
-    client.emplace(config, transport, rng);
+    make();
     client->rooms().on_change = [this](const std::string& room, RoomChanges what) { changes.emplace_back(room, what); };
     client->on_message = [this](const protocol::ServerFrame& f) { app_messages.push_back(f); };
-    client->start(now);
-    transport.accept();
-    transport.deliver(connected_frame("s-1"));
-  }
-  void advance(Millis by) {
-    now += by;
-    client->tick(now);
-  }
-  protocol::ClientFrame last_sent() const {
-    auto frames = transport.sent_frames();
-    EXPECT_FALSE(frames.empty());
-    return frames.empty() ? protocol::ClientFrame{} : frames.back();
+    start_connected();
   }
   template <class M>
   const M* sent_as(const protocol::ClientFrame& f) const {

@@ -43,22 +43,15 @@ protocol::Presence cursor_at(double x, double y) {
   return p;
 }
 
-class client_rooms_fixture : public ::testing::Test {
+class client_rooms_fixture : public ::testing::Test, protected tandem::testing::ScriptedClient {
  protected:
-  FakeTransport transport;
-  ScriptedRng rng;
-  std::optional<Client> client;
   std::vector<std::pair<std::string, RoomChanges>> changes;
   std::vector<LockLost> lost;
   std::vector<protocol::TakeoverRequested> takeovers;
   std::vector<protocol::ServerFrame> app_messages;
-  Millis now{0};
 
   void SetUp() override {
-    ClientConfig config;
-    config.session.url = "ws://127.0.0.1:9000/ws";
-    config.session.token = "t";
-    client.emplace(config, transport, rng);
+    make();
     client->rooms().on_change = [this](const std::string& room, RoomChanges what) { changes.emplace_back(room, what); };
     client->rooms().on_lock_lost = [this](const LockLost& l) { lost.push_back(l); };
     client->rooms().on_takeover_requested = [this](const protocol::TakeoverRequested& t) { takeovers.push_back(t); };
@@ -69,16 +62,6 @@ class client_rooms_fixture : public ::testing::Test {
   void server_accepts() {
     transport.accept();
     transport.deliver(connected_frame());
-  }
-  void advance(Millis by) {
-    now += by;
-    client->tick(now);
-  }
-  // The last frame the client sent, decoded.
-  protocol::ClientFrame last_sent() const {
-    auto frames = transport.sent_frames();
-    EXPECT_FALSE(frames.empty());
-    return frames.empty() ? protocol::ClientFrame{} : frames.back();
   }
   template <class M>
   M last_sent_as() const {

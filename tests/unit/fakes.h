@@ -1,6 +1,9 @@
 // fakes.h — test doubles for the client core: a transport the test drives by hand, an Rng that
-// plays back a script, and builders for the server frames the tests feed in.
+// plays back a script, builders for the server frames the tests feed in, and a Client wired to
+// them (ScriptedClient).
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstddef>
 #include <optional>
@@ -8,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/client.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/transport.h"
@@ -121,5 +125,36 @@ inline std::string error_frame(const std::string& id, std::string code, std::str
 inline std::string pong_frame(std::optional<std::string> id = std::nullopt) {
   return protocol::encode_server(protocol::Pong{1'700'000'000'000}, std::move(id));
 }
+
+// A Client on a FakeTransport and a ScriptedRng, for fixtures to inherit: make() builds it (set
+// its callbacks after), start_connected() starts it and plays the server accepting it.
+struct ScriptedClient {
+  FakeTransport transport;
+  ScriptedRng rng;
+  std::optional<Client> client;
+  Millis now{0};
+
+  void make() {
+    ClientConfig config;
+    config.session.url = "ws://127.0.0.1:9000/ws";
+    config.session.token = "t";
+    client.emplace(config, transport, rng);
+  }
+  void start_connected(const std::string& session = "s-1") {
+    client->start(now);
+    transport.accept();
+    transport.deliver(connected_frame(session));
+  }
+  void advance(Millis by) {
+    now += by;
+    client->tick(now);
+  }
+  // The last frame the client sent, decoded.
+  protocol::ClientFrame last_sent() const {
+    auto frames = transport.sent_frames();
+    EXPECT_FALSE(frames.empty());
+    return frames.empty() ? protocol::ClientFrame{} : frames.back();
+  }
+};
 
 }  // namespace tandem::testing
