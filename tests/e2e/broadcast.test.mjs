@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath } from './lib/browser.mjs';
+import { chromiumArgs, chromiumPath, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 import { requireWebRoot } from './lib/www.mjs';
 
@@ -56,19 +56,8 @@ after(async () => {
   await server?.stop();
 });
 
-function diagnostics() {
-  const pages = Object.values(people)
-    .map((p) => `--- ${p.name}'s console ---\n${p.console.slice(-40).join('\n')}`).join('\n');
-  return `\n${pages}\n--- server ---\n${server.output.slice(-3000)}`;
-}
-
-async function waitInPage(person, what, fn, arg) {
-  try {
-    await person.page.waitForFunction(fn, arg, { timeout: WAIT_MS, polling: 50 });
-  } catch (error) {
-    throw new Error(`${person.name}'s page: ${what}: ${error.message}${diagnostics()}`);
-  }
-}
+const waitInPage = (person, what, fn, arg) =>
+  waitInPageOf(person, what, fn, arg, { timeoutMs: WAIT_MS, diagnostics: () => pageDiagnostics(people, server) });
 
 test('a broadcast reaches the other member with its data and sender, and the sender only with self', async () => {
   const { Ana: ana, Ben: ben } = people;

@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath } from './lib/browser.mjs';
+import { chromiumArgs, chromiumPath, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 import { requireWebRoot } from './lib/www.mjs';
 
@@ -64,22 +64,8 @@ after(async () => {
   await server?.stop();
 });
 
-function diagnostics() {
-  const pages = Object.values(people)
-    .map((p) => `--- ${p.name}'s console ---\n${p.console.slice(-40).join('\n')}`).join('\n');
-  return `\n${pages}\n--- server ---\n${server.output.slice(-3000)}`;
-}
-
-// Waits for fn(arg) to be truthy in the person's page; on timeout says what was awaited and
-// what the page showed.
-async function waitInPage(person, what, fn, arg) {
-  try {
-    await person.page.waitForFunction(fn, arg, { timeout: WAIT_MS, polling: 50 });
-  } catch (error) {
-    const shown = await person.page.locator('main').innerText().catch(() => '?');
-    throw new Error(`${person.name}'s page: ${what}: ${error.message}\n--- page ---\n${shown.slice(0, 3000)}${diagnostics()}`);
-  }
-}
+const waitInPage = (person, what, fn, arg) =>
+  waitInPageOf(person, what, fn, arg, { timeoutMs: WAIT_MS, diagnostics: () => pageDiagnostics(people, server) });
 
 const pageUrl = (name) =>
   `${server.httpUrl}/?name=${encodeURIComponent(name)}&room=${encodeURIComponent(WORKFLOW)}&chat=${encodeURIComponent(CHAT)}`;

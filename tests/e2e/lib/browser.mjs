@@ -47,3 +47,22 @@ export async function launchBrowser({ viewport = { width: 1000, height: 700 } } 
     },
   };
 }
+
+// What each person's page logged last and what the server said: appended to a failure.
+// `people` maps names to { name, console: [lines] }; `server` has `output`.
+export function pageDiagnostics(people, server) {
+  const pages = Object.values(people)
+    .map((p) => `--- ${p.name}'s console ---\n${p.console.slice(-40).join('\n')}`).join('\n');
+  return `\n${pages}\n--- server ---\n${server.output.slice(-3000)}`;
+}
+
+// Waits for fn(arg) to be truthy in the person's page (a condition, never a delay); on timeout
+// says what was awaited, what the page showed, and `diagnostics()`.
+export async function waitInPage(person, what, fn, arg, { timeoutMs, diagnostics = () => '' }) {
+  try {
+    await person.page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 50 });
+  } catch (error) {
+    const shown = await person.page.locator('main').innerText({ timeout: 1000 }).catch(() => '?');
+    throw new Error(`${person.name}'s page: ${what}: ${error.message}\n--- page ---\n${shown.slice(0, 3000)}${diagnostics()}`);
+  }
+}
