@@ -14,11 +14,19 @@
 // replace the SQLite --store-path) and `name` (how messages call the instance).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+
+// The servers' store directories, removed when the test process exits (one listener for all).
+const storeDirs = new Set();
+function removeAtExit(dir) {
+  if (storeDirs.size === 0)
+    process.once('exit', () => { for (const d of storeDirs) rmSync(d, { recursive: true, force: true }); });
+  storeDirs.add(dir);
+}
 
 export const defaults = {
   startDeadlineMs: 10_000,  // from spawn to a 200 on /healthz; the server starts in well under 1 s
@@ -64,8 +72,11 @@ export class TandemServer {
       this.storePath = null;  // the store is the caller's (e.g. one PostgreSQL for every instance)
       this.#storeArgs = storeArgs;
     } else {
-      // Its own SQLite store, kept across restarts like the secret (what it stored survives).
-      this.storePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
+      // Its own SQLite store, kept across restarts like the secret (what it stored survives),
+      // removed with its directory when the test process exits.
+      const storeDir = mkdtempSync(join(tmpdir(), 'tandem-e2e-'));
+      this.storePath = join(storeDir, 'tandem.db');
+      removeAtExit(storeDir);
     }
     this.#env = { ...process.env, ...env };
   }
