@@ -1,7 +1,7 @@
 // examples/usage.ts — the whole tandem-client API as an app uses it, type-checked against
 // tandem.d.ts by `tsc -p examples --noEmit` (ctest types_usage). Not run: it is the contract.
 // The @ts-expect-error lines prove that mistakes are caught.
-import { connect, TandemError, type Member, type StateSnapshot, type TandemRoom } from 'tandem-client';
+import { connect, TandemError, type Member, type MemberPage, type StateSnapshot, type TandemRoom } from 'tandem-client';
 
 export async function demo(serverUrl: string): Promise<void> {
   const { token } = (await (await fetch(`${serverUrl}/api/v1/dev/token?name=Ana`)).json()) as { token: string };
@@ -80,6 +80,15 @@ export async function demo(serverUrl: string): Promise<void> {
   const notSent: boolean = room.broadcast('reaction', '🎉', { ack: true });
   // @ts-expect-error: the event name is a string
   room.broadcast(42, {});
+
+  // Crowds: the count, and the member list page by page.
+  if (room.membersPartial) console.log(`${room.memberCount} here`);
+  let page: MemberPage = await room.listMembers({ limit: 100 });
+  while (page.next) page = await room.listMembers({ after: page.next });
+  const everyone: number = page.count;
+  // @ts-expect-error: after is a user id
+  await room.listMembers({ after: 7 });
+  console.log(everyone);
 
   // Errors carry the server's code.
   try {

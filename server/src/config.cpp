@@ -144,6 +144,9 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000, "messages per second per connection (advertised)"));
   t.push_back(integer("presence_tick_ms", &Settings::presence_tick_ms, 10, 10000,
                       "presence updates are conflated per user over this period; at most one update per user per tick"));
+  t.push_back(integer("presence_crowd_users", &Settings::presence_crowd_users, 0, 1000000,
+                      "a room with more users is a crowd: joiners get a count, joins and leaves are counted, not sent (0: never)"));
+  t.push_back(integer("presence_list_max", &Settings::presence_list_max, 1, 10000, "users in one presence_list page"));
 
   t.push_back(integer("lock_ttl_ms", &Settings::lock_ttl_ms, 1, kMaxMs, "lock lease when the request names no ttl_ms"));
   t.push_back(integer("lock_ttl_min_ms", &Settings::lock_ttl_min_ms, 1, kMaxMs, "shortest lock lease; shorter requests are raised"));

@@ -61,6 +61,10 @@ struct Settings {
 
   // ---- presence ----
   int presence_tick_ms = 50;  // presence updates are conflated per user over this period
+  // A room with more users than this is a crowd: joiners get the count, not the member list;
+  // joins and leaves are counted (presence_count per tick), not sent as diffs. 0: never.
+  int presence_crowd_users = 100;
+  int presence_list_max = 500;  // users in one presence_list page
 
   // ---- locks (PROTOCOL.md §8) ----
   int lock_ttl_ms = 30000;      // lease when a `lock` names no ttl_ms

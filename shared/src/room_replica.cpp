@@ -87,6 +87,9 @@ RoomChanges RoomReplica::apply(const protocol::PresenceSnapshot& m) {
   if (!same_users) changes |= RoomChange::Members;
   if (next != members_) changes |= RoomChange::Presence;
   members_ = std::move(next);
+  const std::optional<std::int64_t> crowd_count = m.partial ? std::optional(m.count.value_or(0)) : std::nullopt;
+  if (crowd_count != crowd_count_) changes |= RoomChange::Members;
+  crowd_count_ = crowd_count;
   return changes;
 }
 
@@ -127,6 +130,32 @@ RoomChanges RoomReplica::apply(const protocol::PresenceUpdate& m) {
   RoomChanges changes;
   for (const auto& meta : m.metas)
     if (upsert_meta(it->second, meta)) changes |= RoomChange::Presence;
+  return changes;
+}
+
+RoomChanges RoomReplica::apply(const protocol::PresenceCount& m) {
+  if (crowd_count_ == m.count) return {};
+  crowd_count_ = m.count;
+  return RoomChange::Members;
+}
+
+RoomChanges RoomReplica::apply(const protocol::PresenceListPage& m) {
+  RoomChanges changes;
+  for (const auto& incoming : m.members) {
+    if (incoming.metas.empty()) continue;
+    auto [it, inserted] = members_.try_emplace(incoming.user.id, RoomMember{incoming.user, incoming.metas});
+    if (inserted) {
+      changes |= RoomChange::Members;
+      changes |= RoomChange::Presence;
+    } else if (it->second.user != incoming.user || it->second.metas != incoming.metas) {
+      it->second = RoomMember{incoming.user, incoming.metas};
+      changes |= RoomChange::Presence;
+    }
+  }
+  if (crowd_count_ && *crowd_count_ != m.count) {
+    crowd_count_ = m.count;
+    changes |= RoomChange::Members;
+  }
   return changes;
 }
 

@@ -33,7 +33,8 @@ constexpr bool is_room_event =
 template <class M>
 constexpr bool is_room_snapshot_or_presence =
     std::is_same_v<M, protocol::PresenceSnapshot> || std::is_same_v<M, protocol::PresenceDiff> ||
-    std::is_same_v<M, protocol::PresenceUpdate> || std::is_same_v<M, protocol::LockState> ||
+    std::is_same_v<M, protocol::PresenceUpdate> || std::is_same_v<M, protocol::PresenceCount> ||
+    std::is_same_v<M, protocol::LockState> ||
     std::is_same_v<M, protocol::DocSnapshot> || std::is_same_v<M, protocol::ChatHistory> ||
     std::is_same_v<M, protocol::TypingEvent>;
 
@@ -193,6 +194,7 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
     return;
   }
 
+  const bool rejoined = entry->status == RoomStatus::Rejoining;
   entry->status = RoomStatus::Joined;
   entry->rejoin_refusals = 0;
   const RoomChanges changes = entry->replica.apply(*subscribed);
@@ -207,6 +209,7 @@ void Rooms::handle_subscribed(const std::string& room, std::uint64_t attempt, Re
   if (RoomEntry* joined = find(room))  // a lock answer given at once may have left it
     for (auto& request : std::exchange(joined->held, {})) submit_acked(room, std::move(request.message), std::move(request.done));
   notify(room, changes);
+  if (rejoined && on_rejoined) on_rejoined(copy);
   for (auto& wait : waiters) wait(copy);
 }
 
@@ -369,6 +372,30 @@ void Rooms::broadcast(const std::string& room, const std::string& event, std::op
     return;
   }
   submit_acked(room, std::move(send), std::move(done));
+}
+
+void Rooms::list_members(const std::string& room, std::optional<std::string> after, std::optional<std::int64_t> limit,
+                         MembersCallback done) {
+  if (!find(room)) {
+    if (done) done(local_error(protocol::errc::not_subscribed, "join " + room + " before listing its members"));
+    return;
+  }
+  protocol::PresenceListRequest request{room, std::move(after), limit};
+  submit_(request, [this, room, done = std::move(done)](Result<protocol::ServerFrame> answer) {
+    if (!answer.ok()) {
+      if (done) done(answer.error());
+      return;
+    }
+    auto* page = std::get_if<protocol::PresenceListPage>(&answer.value().message);
+    if (!page) {
+      if (done)
+        done(local_error(protocol::errc::invalid_message,
+                         std::string("presence_list answered with ") + protocol::type_of(answer.value().message)));
+      return;
+    }
+    if (RoomEntry* entry = find(room)) notify(room, entry->replica.apply(*page));
+    if (done) done(std::move(*page));
+  });
 }
 
 // ---- locks --------------------------------------------------------------------------------

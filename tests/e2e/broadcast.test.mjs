@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
+import { chromiumArgs, chromiumPath, openModulePage, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 import { requireWebRoot } from './lib/www.mjs';
 
@@ -30,24 +30,11 @@ before(async () => {
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   for (const name of ['Ana', 'Ben']) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const consoleLines = [];
-    page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-    page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
-    people[name] = { name, page, console: consoleLines };
-    // A page of the server's origin (not the demo app, which would connect on its own) that
-    // imports the module the server serves, connects as `name` and joins ROOM.
-    await page.goto(`${server.httpUrl}/healthz`);
-    await page.evaluate(async ({ name, room }) => {
-      const { connect } = await import('/tandem.mjs');
-      const { token } = await (await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}`)).json();
-      const client = await connect('/ws', { token });
-      window.room = await client.join(room);
-      window.client = client;
+    people[name] = await openModulePage(browser, server, name, ROOM);
+    await people[name].page.evaluate(() => {
       window.got = [];
       window.room.on('broadcast', (b) => window.got.push(b));
-    }, { name, room: ROOM });
+    });
   }
 });
 

@@ -2,7 +2,8 @@
 // joiner and joins to the others, two tabs as one member, leaves at once on unsubscribe and
 // disconnect, presence only in subscribed rooms, and conflation: many states within one
 // presence tick leave as one presence_update per user carrying the latest state; the state
-// lives in the hub's presence engine.
+// lives in the hub's presence engine. Crowds (a small presence_crowd_users here): counts instead
+// of diffs, the full list again at half the threshold, and presence_list pages.
 #include "presence/presence_book.h"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,8 @@ constexpr int kTickMs = 50;
 
 class PresenceTest : public ::testing::Test {
  protected:
-  PresenceTest() : hub_(settings(), ids_, edge_) { hub_.tick(now()); }  // first flush sets the cadence
+  PresenceTest() : PresenceTest(settings()) {}
+  explicit PresenceTest(const Settings& s) : hub_(s, ids_, edge_) { hub_.tick(now()); }  // first flush sets the cadence
 
   static Settings settings() {
     Settings s;
@@ -247,6 +249,122 @@ TEST(presence_book_test, members_and_pending_changes_are_forgotten_when_the_room
   EXPECT_FALSE(book.leave("r", "ana", "c1").has_value());
   EXPECT_EQ(book.room_count(), 0u);
   EXPECT_FALSE(book.has_pending());
+}
+
+// ---- crowds (PROTOCOL.md §7) ----------------------------------------------------------------
+
+constexpr int kCrowdUsers = 4;  // a room of 5 users is a crowd; of 2 (half of 4) ordinary again
+
+class PresenceCrowdTest : public PresenceTest {
+ protected:
+  PresenceCrowdTest() : PresenceTest(crowd_settings()) {}
+  static Settings crowd_settings() {
+    Settings s = settings();
+    s.presence_crowd_users = kCrowdUsers;
+    s.presence_list_max = 3;
+    return s;
+  }
+  // Opens and subscribes one connection per name, draining everything they were sent.
+  std::vector<ConnectionId> join_all(const std::vector<std::string>& names) {
+    std::vector<ConnectionId> ids;
+    for (const auto& name : names) {
+      ids.push_back(open(name));
+      subscribe(ids.back());
+    }
+    for (ConnectionId id : ids) drain(id);
+    return ids;
+  }
+  protocol::ServerFrame ask_list(ConnectionId id, const std::string& fields) {
+    hub_.receive(id, R"({"type":"presence_list","id":"l","room":"workflow:1")" + fields + "}", now());
+    auto frames = drain(id);
+    EXPECT_EQ(frames.size(), 1u);
+    return frames.empty() ? protocol::ServerFrame{} : frames.front();
+  }
+};
+
+TEST_F(PresenceCrowdTest, past_the_threshold_a_joiner_gets_the_count_and_the_others_counts_per_tick_not_diffs) {
+  const auto members = join_all({"ana", "ben", "cleo", "dan"});  // 4 users: an ordinary room
+  const ConnectionId eve = open("eve");
+  subscribe(eve);
+  auto snapshot = drain_of<protocol::PresenceSnapshot>(eve).at(0);
+  EXPECT_TRUE(snapshot.members.empty());
+  EXPECT_EQ(snapshot.count, 5);
+  EXPECT_TRUE(snapshot.partial);
+  for (ConnectionId id : members) EXPECT_TRUE(drain(id).empty()) << "no diff in a crowd, nothing before the tick";
+
+  const ConnectionId fay = open("fay");
+  subscribe(fay);
+  EXPECT_EQ(drain_of<protocol::PresenceSnapshot>(fay).at(0).count, 6);
+  next_tick();  // two joins within one tick: one count
+  for (ConnectionId id : members) {
+    auto counts = drain_of<protocol::PresenceCount>(id);
+    ASSERT_EQ(counts.size(), 1u);
+    EXPECT_EQ(counts[0].count, 6);
+  }
+  drain(eve);
+  next_tick();  // nothing changed: nothing sent
+  for (ConnectionId id : members) EXPECT_TRUE(drain(id).empty());
+  EXPECT_TRUE(drain(eve).empty());
+}
+
+TEST_F(PresenceCrowdTest, leaves_in_a_crowd_are_counted_and_at_half_the_threshold_everyone_gets_the_list_again) {
+  const auto ids = join_all({"ana", "ben", "cleo", "dan", "eve", "fay"});
+  next_tick();
+  for (ConnectionId id : ids) drain(id);
+
+  hub_.closed(ids[5]);
+  hub_.closed(ids[4]);
+  hub_.closed(ids[3]);  // 3 users: still a crowd (3 > 4 / 2)
+  EXPECT_TRUE(drain(ids[0]).empty());
+  next_tick();
+  auto counts = drain_of<protocol::PresenceCount>(ids[0]);
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].count, 3);
+
+  hub_.closed(ids[2]);  // 2 users: an ordinary room again, at once
+  for (ConnectionId id : {ids[0], ids[1]}) {
+    auto snapshots = drain_of<protocol::PresenceSnapshot>(id);
+    ASSERT_EQ(snapshots.size(), 1u);
+    EXPECT_FALSE(snapshots[0].partial);
+    ASSERT_EQ(snapshots[0].members.size(), 2u);
+    EXPECT_EQ(snapshots[0].members[0].user.id, "ana");
+    EXPECT_EQ(snapshots[0].members[1].user.id, "ben");
+  }
+  const ConnectionId gil = open("gil");  // and joins are diffs again
+  subscribe(gil);
+  EXPECT_EQ(drain_of<protocol::PresenceSnapshot>(gil).at(0).members.size(), 3u);
+  auto diffs = drain_of<protocol::PresenceDiff>(ids[0]);
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0].joins.at(0).user.id, "gil");
+}
+
+TEST_F(PresenceCrowdTest, presence_list_pages_through_the_users_in_id_order_capped_at_presence_list_max) {
+  const auto ids = join_all({"fay", "ana", "eve", "cleo", "ben", "dan", "gil"});
+  std::vector<std::string> listed;
+  std::string fields = R"(,"limit":100)";  // cut to presence_list_max (3)
+  for (int page = 0; page < 10; ++page) {
+    auto frame = ask_list(ids[0], fields);
+    EXPECT_EQ(frame.id, "l");
+    const auto* answer = std::get_if<protocol::PresenceListPage>(&frame.message);
+    ASSERT_NE(answer, nullptr);
+    EXPECT_EQ(answer->count, 7);
+    EXPECT_LE(answer->members.size(), 3u);
+    for (const auto& member : answer->members) listed.push_back(member.user.id);
+    if (!answer->next) break;
+    fields = R"(,"after":")" + *answer->next + R"(")";
+  }
+  EXPECT_EQ(listed, (std::vector<std::string>{"ana", "ben", "cleo", "dan", "eve", "fay", "gil"}));
+
+  auto frame = ask_list(ids[0], R"(,"after":"gil")");  // past the end: an empty last page
+  const auto& last = std::get<protocol::PresenceListPage>(frame.message);
+  EXPECT_TRUE(last.members.empty());
+  EXPECT_FALSE(last.next);
+
+  const ConnectionId outsider = open("hal");  // not in the room
+  hub_.receive(outsider, R"({"type":"presence_list","id":"x","room":"workflow:1"})", now());
+  auto answers = drain(outsider);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(std::get<protocol::ErrorReply>(answers[0].message).code, protocol::errc::not_subscribed);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ namespace {
 const std::string kRoom = "workflow:42";
 const protocol::UserInfo kAna{"u-ana", "Ana", "#ff8800"};  // the user of connected_frame()
 const protocol::UserInfo kBen{"ben", "Ben", "#3f51b5"};
+const protocol::UserInfo kCleo{"cleo", "Cleo", "#009688"};
 const protocol::LockHolder kAnaHolder{"u-ana", "Ana", "#ff8800"};
 const protocol::LockHolder kBenHolder{"ben", "Ben", "#3f51b5"};
 
@@ -131,6 +132,49 @@ TEST_F(client_rooms_test, join_resolves_on_subscribed_and_the_snapshots_fill_the
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_TRUE(changes[0].second.has(RoomChange::Members));
   EXPECT_TRUE(changes[1].second.has(RoomChange::Locks));
+}
+
+TEST_F(client_rooms_test, in_a_crowd_the_replica_counts_and_list_members_adds_pages_of_the_member_list) {
+  bool joined = false;
+  client->rooms().join(kRoom, std::nullopt, [&](Result<protocol::Subscribed> r) { joined = r.ok(); });
+  transport.deliver(batch_of({frame(protocol::Subscribed{kRoom, "e1", 10, false}, *last_sent().id),
+                              frame(protocol::PresenceSnapshot{kRoom, {}, 500, true})}));
+  ASSERT_TRUE(joined);
+  const RoomReplica* replica = client->rooms().replica(kRoom);
+  EXPECT_TRUE(replica->members_partial());
+  EXPECT_EQ(replica->member_count(), 500);
+  EXPECT_TRUE(replica->members().empty());
+
+  transport.deliver(frame(protocol::PresenceCount{kRoom, 501}));
+  EXPECT_EQ(replica->member_count(), 501);
+
+  std::optional<Result<protocol::PresenceListPage>> page;
+  client->rooms().list_members(kRoom, std::string("ana"), 2, [&](Result<protocol::PresenceListPage> r) { page = std::move(r); });
+  const auto request = last_sent_as<protocol::PresenceListRequest>();
+  EXPECT_EQ(request.after, "ana");
+  EXPECT_EQ(request.limit, 2);
+  transport.deliver(frame(protocol::PresenceListPage{kRoom,
+                                                     {protocol::PresenceMember{kBen, {{"c8", cursor_at(1, 1)}}},
+                                                      protocol::PresenceMember{kCleo, {{"c9", {}}}}},
+                                                     501,
+                                                     "cleo"},
+                          *last_sent().id));
+  ASSERT_TRUE(page && page->ok());
+  EXPECT_EQ(page->value().next, "cleo");
+  EXPECT_EQ(replica->members().size(), 2u);  // the page's members, kept
+  ASSERT_NE(replica->member("ben"), nullptr);
+  EXPECT_EQ(replica->member_count(), 501);
+
+  // Back to an ordinary room: a full snapshot replaces the list and ends the partial view.
+  transport.deliver(frame(protocol::PresenceSnapshot{kRoom, {protocol::PresenceMember{kAna, {{"c-1", {}}}}}}));
+  EXPECT_FALSE(replica->members_partial());
+  EXPECT_EQ(replica->member_count(), 1);
+
+  std::optional<Result<protocol::PresenceListPage>> not_joined;
+  client->rooms().list_members("workflow:other", std::nullopt, std::nullopt,
+                               [&](Result<protocol::PresenceListPage> r) { not_joined = std::move(r); });
+  ASSERT_TRUE(not_joined && !not_joined->ok());
+  EXPECT_EQ(not_joined->error().code, protocol::errc::not_subscribed);
 }
 
 TEST_F(client_rooms_test, a_forbidden_join_fails_and_the_room_is_forgotten) {

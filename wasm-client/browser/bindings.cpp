@@ -23,6 +23,7 @@
 //   takeover(room, resource, done(code, message, answer))
 //        answer = {outcome: granted|denied, fence, expiresAt, holder?: {user, name, color}}
 //   roomMembers(room) / roomLocks(room) -> presence_state / lock_state JSON text, or null
+//   listMembers(room, afterOrEmpty, limitOrZero, done(code, message, presenceListJson))
 //   roomDocument(room) / roomChat(room) -> doc_snapshot / history JSON text, or null
 //   roomExecutions(room) / roomStream(room) -> JSON array text of execution_update / stream
 //                   messages, or null
@@ -329,12 +330,26 @@ class BrowserClient {
     return outcome_ok();
   }
 
+  // One page of the member list (PROTOCOL.md §7 presence_list); after "" = from the start,
+  // limit <= 0 = the server's page size. done(code, message, presence_list JSON text).
+  void list_members(const std::string& room, const std::string& after, double limit, val done) {
+    std::optional<std::string> from;
+    if (!after.empty()) from = after;
+    std::optional<std::int64_t> count;
+    if (limit > 0) count = static_cast<std::int64_t>(limit);
+    client_.rooms().list_members(room, std::move(from), count, [done](Result<protocol::PresenceListPage> page) {
+      if (page) done(val::null(), val::null(), protocol::encode_server(*page));
+      else done(page.error().code, page.error().message, val::null());
+    });
+  }
+
   // The replica as protocol JSON text (JS parses it): a presence_state / lock_state message,
-  // or null when the room is not joined.
+  // or null when the room is not joined. The presence_state always carries the user count
+  // (the server's in a crowd), and `partial` in a crowd.
   val room_members(const std::string& room) const {
     const RoomReplica* replica = client_.rooms().replica(room);
     if (!replica) return val::null();
-    protocol::PresenceSnapshot snapshot{room, {}};
+    protocol::PresenceSnapshot snapshot{room, {}, replica->member_count(), replica->members_partial()};
     for (const auto& [id, member] : replica->members())
       snapshot.members.push_back(protocol::PresenceMember{member.user, member.metas});
     return val(protocol::encode_server(snapshot));
@@ -466,6 +481,7 @@ EMSCRIPTEN_BINDINGS(tandem_browser) {
       .function("unlock", &BrowserClient::unlock)
       .function("broadcast", &BrowserClient::broadcast)
       .function("roomMembers", &BrowserClient::room_members)
+      .function("listMembers", &BrowserClient::list_members)
       .function("roomLocks", &BrowserClient::room_locks)
       .function("roomDocument", &BrowserClient::room_document)
       .function("roomChat", &BrowserClient::room_chat)

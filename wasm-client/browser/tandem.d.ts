@@ -88,6 +88,13 @@ export interface Member {
   [key: string]: unknown;
 }
 
+/** One page of room.listMembers(): `next` is absent on the last page. */
+export interface MemberPage {
+  members: Member[];
+  count: number;
+  next?: string;
+}
+
 export interface LockInfo extends Holder {
   fence: number;
   expiresAt: number;
@@ -284,7 +291,14 @@ export class TandemRoom {
   readonly stream: RoomStream;
   /** Subscribes; returns the unsubscribe function. */
   on<E extends RoomEventName>(event: E, fn: (value: RoomEvents[E]) => void): () => void;
+  /** In a crowd (membersPartial) only the users listed with listMembers() or known before. */
   readonly members: Member[];
+  /** Users in the room (the server's count in a crowd). */
+  readonly memberCount: number;
+  /** True while the room is a crowd: joins and leaves are counted, not listed (PROTOCOL.md §7). */
+  readonly membersPartial: boolean;
+  /** One page of the member list in user id order; pass `next` as `after` for the next page. */
+  listMembers(options?: { after?: string; limit?: number }): Promise<MemberPage>;
   readonly locks: Locks;
   /** The latest execution_update of each execution, by id. */
   readonly executions: Record<string, ExecutionUpdate>;

@@ -115,7 +115,8 @@ const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', '
 // room change report after which a parsed copy is stale.
 const REPLICA_VIEWS = {
   members: { change: ['members', 'presence'], read: (core, room) => core.roomMembers(room),
-    parse: (m) => m.members.map((member) => ({ ...member.user, metas: member.metas })), empty: [] },
+    parse: (m) => ({ list: m.members.map(memberOf), count: m.count ?? m.members.length, partial: Boolean(m.partial) }),
+    empty: { list: [], count: 0, partial: false } },
   locks: { change: ['locks'], read: (core, room) => core.roomLocks(room),
     parse: (m) => Object.fromEntries(m.locks.map((l) => [l.resource, { ...l.holder, fence: l.fence, expiresAt: l.expires_at }])),
     empty: {} },
@@ -127,6 +128,11 @@ const REPLICA_VIEWS = {
   stream: { change: ['stream'], read: (core, room) => core.roomStream(room),
     parse: (events) => events.map(withoutRouting), empty: [] },
 };
+
+// A presence member as the app sees it: {id, name, color, metas: [{connection, state}]}.
+function memberOf(member) {
+  return { ...member.user, metas: member.metas };
+}
 
 // A room message without what routes it (type, room): the entry a replica view holds.
 function withoutRouting({ type: _type, room: _room, ...entry }) {
@@ -353,8 +359,23 @@ export class TandemRoom {
     return () => set.delete(fn);
   }
 
-  // [{id, name, color, metas: [{connection, state}]}]
-  get members() { return this._view('members').map((m) => ({ ...m })); }
+  // [{id, name, color, metas: [{connection, state}]}]. In a crowd (membersPartial) only the
+  // users fetched with listMembers() and those known before the room became one.
+  get members() { return this._view('members').list.map((m) => ({ ...m })); }
+  // Users in the room (the server's count in a crowd).
+  get memberCount() { return this._view('members').count; }
+  // True while the room is a crowd (PROTOCOL.md §7): joins and leaves are counted, not listed;
+  // 'presence' fires when the count changes.
+  get membersPartial() { return this._view('members').partial; }
+
+  // One page of the member list, in user id order: resolves {members, count, next} — pass
+  // `next` as `after` for the following page (absent on the last). The page's members are
+  // added to room.members.
+  async listMembers({ after = '', limit = 0 } = {}) {
+    const text = await callbackPromise((done) => this.#core.listMembers(this.name, String(after), Number(limit), done));
+    const page = JSON.parse(text);
+    return { members: page.members.map(memberOf), count: page.count, ...(page.next ? { next: page.next } : {}) };
+  }
 
   // {resource: {user, name, color, fence, expiresAt}}
   get locks() {

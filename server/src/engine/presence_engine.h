@@ -12,7 +12,8 @@
 //   by the presence tick hook once per presence_tick_ms, driven by Hub::tick. An engine shared
 //   by several processes must in addition drop the entries of a process that died (say, a TTL
 //   refreshed every presence tick): that is the engine's business, not the caller's.
-// ORDERING: every call answers synchronously. snapshot() lists members in join order.
+// ORDERING: every call answers synchronously. snapshot() lists members in join order, list()
+//   in user id order.
 //   take_updates() yields at most one update per (room, user) since the last call, carrying
 //   the latest state of each of that user's connections; rooms in name order, users in the
 //   order they first changed.
@@ -23,6 +24,7 @@
 // THREADING: the loop thread only.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,15 @@ class PresenceEngine {
 
   // Everyone in the room, in join order (the joiner included).
   virtual std::vector<protocol::PresenceMember> snapshot(const std::string& room) const = 0;
+  // Users in the room (members, not metas).
+  virtual std::size_t user_count(const std::string& room) const = 0;
+  // One page of the room's members in user id order: the users after `after` (all when
+  // empty), at most `limit`; `more` when users follow the page.
+  struct Page {
+    std::vector<protocol::PresenceMember> members;
+    bool more = false;
+  };
+  virtual Page list(const std::string& room, const std::string& after, std::size_t limit) const = 0;
   // The member carrying just `connection`'s meta (for a join diff).
   virtual std::optional<protocol::PresenceMember> member_with(const std::string& room, const std::string& user_id,
                                                               const std::string& connection) const = 0;

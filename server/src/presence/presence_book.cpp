@@ -113,9 +113,29 @@ std::vector<protocol::PresenceUpdate> PresenceBook::take_updates() {
   return updates;
 }
 
-std::size_t PresenceBook::member_count(const std::string& room) const {
+std::size_t PresenceBook::user_count(const std::string& room) const {
   auto r = rooms_.find(room);
   return r == rooms_.end() ? 0 : r->second.members.size();
+}
+
+PresenceEngine::Page PresenceBook::list(const std::string& room, const std::string& after, std::size_t limit) const {
+  Page page;
+  auto r = rooms_.find(room);
+  if (r == rooms_.end() || limit == 0) return page;
+  std::vector<const Member*> later;  // the users after `after`; the first `limit` of them by id
+  later.reserve(r->second.members.size());
+  for (const Member& m : r->second.members)
+    if (after.empty() || m.user.id > after) later.push_back(&m);
+  const auto by_id = [](const Member* a, const Member* b) { return a->user.id < b->user.id; };
+  if (later.size() > limit) {
+    std::nth_element(later.begin(), later.begin() + static_cast<std::ptrdiff_t>(limit), later.end(), by_id);
+    later.resize(limit);
+    page.more = true;
+  }
+  std::sort(later.begin(), later.end(), by_id);
+  page.members.reserve(later.size());
+  for (const Member* m : later) page.members.push_back(protocol::PresenceMember{m->user, m->metas});
+  return page;
 }
 
 }  // namespace tandem::server

@@ -34,6 +34,8 @@ class PresenceBook final : public PresenceEngine {
   PresenceSetResult set(const std::string& room, const std::string& user_id, const std::string& connection,
                         protocol::Presence state) override;
   std::vector<protocol::PresenceMember> snapshot(const std::string& room) const override;
+  std::size_t user_count(const std::string& room) const override;
+  Page list(const std::string& room, const std::string& after, std::size_t limit) const override;
   std::optional<protocol::PresenceMember> member_with(const std::string& room, const std::string& user_id,
                                                       const std::string& connection) const override;
   std::vector<protocol::PresenceUpdate> take_updates() override;
@@ -41,7 +43,6 @@ class PresenceBook final : public PresenceEngine {
 
   // Introspection, for tests and diagnostics.
   std::size_t room_count() const { return rooms_.size(); }
-  std::size_t member_count(const std::string& room) const;  // users (not metas)
 
  private:
   struct Member {

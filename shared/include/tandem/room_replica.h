@@ -6,7 +6,7 @@
 // No I/O, no clock.
 //
 // Each apply() returns a RoomChanges naming what changed, so a UI redraws only that:
-//   Members   — a user arrived or left
+//   Members   — a user arrived or left (or, in a crowd, the count changed)
 //   Presence  — a connection's meta arrived, left, or changed state
 //   Locks     — a lock was taken, moved or released
 //   Doc       — a node or edge was created, changed or deleted, or the snapshot replaced them
@@ -113,6 +113,12 @@ class RoomReplica {
   // Stream events in seq order (at most limits.stream_events, the latest).
   const std::deque<protocol::StreamEvent>& stream() const { return stream_; }
 
+  // Users in the room: members().size(), or in a crowd the server's count.
+  std::int64_t member_count() const { return crowd_count_ ? *crowd_count_ : static_cast<std::int64_t>(members_.size()); }
+  // True in a crowd (PROTOCOL.md §7): members() holds only the users the app fetched with
+  // presence_list and those who sent presence since; joins and leaves are not reported.
+  bool members_partial() const { return crowd_count_.has_value(); }
+
   const RoomMember* member(const std::string& user_id) const;
   const protocol::LockInfo* lock(const std::string& resource) const;
 
@@ -123,6 +129,8 @@ class RoomReplica {
   RoomChanges apply(const protocol::PresenceSnapshot& m);  // replaces every member
   RoomChanges apply(const protocol::PresenceDiff& m);      // joins, then leaves
   RoomChanges apply(const protocol::PresenceUpdate& m);    // replaces the named metas' states
+  RoomChanges apply(const protocol::PresenceCount& m);     // a crowd's count (the list is partial)
+  RoomChanges apply(const protocol::PresenceListPage& m);  // adds or refreshes the page's members
   RoomChanges apply(const protocol::LockState& m);         // replaces every lock
   RoomChanges apply(const protocol::Locked& m);            // a seq-checked room event
   RoomChanges apply(const protocol::Unlocked& m);          // a seq-checked room event
@@ -163,6 +171,7 @@ class RoomReplica {
   std::string room_;
   ReplicaLimits limits_;
   std::map<std::string, RoomMember> members_;
+  std::optional<std::int64_t> crowd_count_;  // set while the room is a crowd (partial members)
   std::map<std::string, protocol::LockInfo> locks_;
   WorkflowDocument document_;
   std::deque<protocol::ChatEntry> chat_;

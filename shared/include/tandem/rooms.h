@@ -95,6 +95,7 @@ struct LockAnswer {
 };
 using LockCallback = std::function<void(Result<LockAnswer>)>;
 using JoinCallback = std::function<void(Result<protocol::Subscribed>)>;
+using MembersCallback = std::function<void(Result<protocol::PresenceListPage>)>;
 
 // Why a lock we held is no longer ours.
 enum class LockLossReason {
@@ -148,6 +149,9 @@ class Rooms {
   std::function<void(const LockLost&)> on_lock_lost;                           // a held lock ended
   std::function<void(const protocol::TakeoverRequested&)> on_takeover_requested;  // someone wants ours
   std::function<void(const std::string& room, const Error&)> on_rejoin_failed;  // a room is gone
+  // A room joined again after a reconnect or a seq gap; `recovered` says nothing was missed
+  // (the missed events follow) rather than the snapshots being sent afresh.
+  std::function<void(const protocol::Subscribed&)> on_rejoined;
   std::function<void(const protocol::StreamControl&)> on_stream_control;  // we are a room's producer
   std::function<void(const protocol::SignalMessage&)> on_signal;          // a peer's signal to us
   // A member's broadcast in a room we are in (ours too when we sent it with `self`). Like
@@ -218,6 +222,12 @@ class Rooms {
   // member's queue holds it, or the error (not_subscribed, invalid_message, too_big, ...).
   void broadcast(const std::string& room, const std::string& event, std::optional<std::string> data, bool self,
                  AckCallback done);
+
+  // ---- the member list on demand (crowds, PROTOCOL.md §7) ----
+  // Asks for one page of the room's users in id order (after `after`, at most `limit`, the
+  // server caps it); the page's members are added to the replica before `done` gets the page.
+  void list_members(const std::string& room, std::optional<std::string> after, std::optional<std::int64_t> limit,
+                    MembersCallback done);
 
   // ---- state ----
   const RoomReplica* replica(const std::string& room) const;

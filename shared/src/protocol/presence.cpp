@@ -1,6 +1,8 @@
-// presence.cpp — read/write for the presence family (presence, presence_state, presence_diff,
-// presence_update) and its nested values (state, metas, members).
+// presence.cpp — read/write for the presence family (presence, presence_list, presence_state,
+// presence_diff, presence_update, presence_count) and its nested values (state, metas, members).
 #include "tandem/protocol/presence.h"
+
+#include <limits>
 
 #include "read_util.h"
 
@@ -98,12 +100,26 @@ void write(json::JsonWriter& w, const PresenceSet& m) {
   w.str("room", m.room).child("state", write_state(m.state));
 }
 
+void read(json::Fields& f, PresenceListRequest& m) {
+  detail::read_room(f, m.room);
+  f.opt_str("after", m.after, rules::user_id);
+  f.opt_int64("limit", m.limit, 1, static_cast<std::int64_t>(bounds::max_list_items));
+}
+void write(json::JsonWriter& w, const PresenceListRequest& m) {
+  w.str("room", m.room).opt_str("after", m.after).opt_int64("limit", m.limit);
+}
+
 void read(json::Fields& f, PresenceSnapshot& m) {
   detail::read_room(f, m.room);
   read_members(f, "members", m.members);
+  f.opt_int64("count", m.count, 0, std::numeric_limits<std::int64_t>::max());
+  std::optional<bool> partial;
+  f.opt_boolean("partial", partial);
+  m.partial = partial.value_or(false);
 }
 void write(json::JsonWriter& w, const PresenceSnapshot& m) {
-  w.str("room", m.room).child("members", write_members(m.members));
+  w.str("room", m.room).child("members", write_members(m.members)).opt_int64("count", m.count);
+  if (m.partial) w.boolean("partial", true);
 }
 
 void read(json::Fields& f, PresenceDiff& m) {
@@ -122,6 +138,22 @@ void read(json::Fields& f, PresenceUpdate& m) {
 }
 void write(json::JsonWriter& w, const PresenceUpdate& m) {
   w.str("room", m.room).str("user", m.user).child("metas", write_metas(m.metas));
+}
+
+void read(json::Fields& f, PresenceCount& m) {
+  detail::read_room(f, m.room);
+  f.int64("count", m.count, 0, std::numeric_limits<std::int64_t>::max());
+}
+void write(json::JsonWriter& w, const PresenceCount& m) { w.str("room", m.room).int64("count", m.count); }
+
+void read(json::Fields& f, PresenceListPage& m) {
+  detail::read_room(f, m.room);
+  read_members(f, "members", m.members);
+  f.int64("count", m.count, 0, std::numeric_limits<std::int64_t>::max());
+  f.opt_str("next", m.next, rules::user_id);
+}
+void write(json::JsonWriter& w, const PresenceListPage& m) {
+  w.str("room", m.room).child("members", write_members(m.members)).int64("count", m.count).opt_str("next", m.next);
 }
 
 }  // namespace tandem::protocol

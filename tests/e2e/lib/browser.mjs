@@ -48,6 +48,26 @@ export async function launchBrowser({ viewport = { width: 1000, height: 700 } } 
   };
 }
 
+// A person's page of the server's origin (not the demo app, which would connect on its own),
+// in a browser context of its own, that imports the tandem.mjs the server serves, connects as
+// `name` with a dev token and joins `room`: window.client and window.room. Returns
+// { name, page, console: [lines] }.
+export async function openModulePage(browser, server, name, room) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
+  await page.goto(`${server.httpUrl}/healthz`);
+  await page.evaluate(async ({ name, room }) => {
+    const { connect } = await import('/tandem.mjs');
+    const { token } = await (await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}`)).json();
+    window.client = await connect('/ws', { token });
+    window.room = await window.client.join(room);
+  }, { name, room });
+  return { name, page, console: consoleLines };
+}
+
 // What each person's page logged last and what the server said: appended to a failure.
 // `people` maps names to { name, console: [lines] }; `server` has `output`.
 export function pageDiagnostics(people, server) {

@@ -26,7 +26,7 @@ namespace tandem::protocol {
 using ClientMessage = std::variant<
     Auth, Ping,                                            // connection
     Subscribe, Unsubscribe,                                // rooms
-    PresenceSet,                                           // presence
+    PresenceSet, PresenceListRequest,                      // presence
     Lock, Renew, Unlock, Takeover,                         // locks
     NodeCreate, NodeUpdate, NodeDelete, EdgeCreate, EdgeDelete,  // documents
     ChatSend, TypingSend, ChatClear,                       // chat
@@ -38,7 +38,7 @@ using ClientMessage = std::variant<
 using ServerMessage = std::variant<
     Connected, Pong, Ack, ErrorReply,                                          // connection
     Subscribed,                                                                // rooms
-    PresenceSnapshot, PresenceDiff, PresenceUpdate,                            // presence
+    PresenceSnapshot, PresenceDiff, PresenceUpdate, PresenceCount, PresenceListPage,  // presence
     LockGranted, LockDenied, Locked, Unlocked, TakeoverRequested, LockState,   // locks
     DocSnapshot, NodeCreated, NodeUpdated, NodeDeleted, EdgeCreated, EdgeDeleted,  // documents
     ChatMessage, ChatHistory, TypingEvent, Cleared,                            // chat

@@ -6,6 +6,7 @@
 // replayed; a (re)joining client always gets a fresh presence_state.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,14 +62,47 @@ struct PresenceSet {
   bool operator==(const PresenceSet&) const = default;
 };
 
+// One page of a room's member list, in user id order (type "presence_list"): the users after
+// `after`, at most `limit` (the server caps it at its presence_list_max).
+struct PresenceListRequest {
+  static constexpr const char* kType = "presence_list";
+  std::string room;
+  std::optional<std::string> after;  // a user id: the page starts after it
+  std::optional<std::int64_t> limit;
+  bool operator==(const PresenceListRequest&) const = default;
+};
+
 // ---- server → client ----------------------------------------------------------------------
 
-// Everyone in the room, sent after every subscribed.
+// Everyone in the room, sent after every subscribed. In a crowd (a room with more users than
+// the server's presence_crowd_users) the snapshot is partial: no members, the count, and no
+// join/leave diffs follow — presence_count does, and presence_list pages on demand.
 struct PresenceSnapshot {
   static constexpr const char* kType = "presence_state";
   std::string room;
   std::vector<PresenceMember> members;
+  std::optional<std::int64_t> count = std::nullopt;  // users; sent with partial
+  bool partial = false;
   bool operator==(const PresenceSnapshot&) const = default;
+};
+
+// A crowd's user count (type "presence_count"): at most once per presence tick, when it changed.
+// It also says that join/leave diffs have stopped (the member list is partial from now on).
+struct PresenceCount {
+  static constexpr const char* kType = "presence_count";
+  std::string room;
+  std::int64_t count = 0;
+  bool operator==(const PresenceCount&) const = default;
+};
+
+// The answer to a presence_list request: one page, and the room's user count.
+struct PresenceListPage {
+  static constexpr const char* kType = "presence_list";
+  std::string room;
+  std::vector<PresenceMember> members;  // user id order
+  std::int64_t count = 0;               // users in the room
+  std::optional<std::string> next;      // more follow: ask again with after = next
+  bool operator==(const PresenceListPage&) const = default;
 };
 
 // Connections that joined or left; a user whose last meta left is gone.
@@ -91,11 +125,17 @@ struct PresenceUpdate {
 
 void read(json::Fields& f, PresenceSet& m);
 void write(json::JsonWriter& w, const PresenceSet& m);
+void read(json::Fields& f, PresenceListRequest& m);
+void write(json::JsonWriter& w, const PresenceListRequest& m);
 void read(json::Fields& f, PresenceSnapshot& m);
 void write(json::JsonWriter& w, const PresenceSnapshot& m);
 void read(json::Fields& f, PresenceDiff& m);
 void write(json::JsonWriter& w, const PresenceDiff& m);
 void read(json::Fields& f, PresenceUpdate& m);
 void write(json::JsonWriter& w, const PresenceUpdate& m);
+void read(json::Fields& f, PresenceCount& m);
+void write(json::JsonWriter& w, const PresenceCount& m);
+void read(json::Fields& f, PresenceListPage& m);
+void write(json::JsonWriter& w, const PresenceListPage& m);
 
 }  // namespace tandem::protocol
