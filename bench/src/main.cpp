@@ -13,6 +13,10 @@
 //                   --room (a workflow: room), then keeps --window node_update requests in
 //                   flight as fast as acks come back. An ack means the edit is in the server's
 //                   store (group commit). Prints acked edits/s and ack latency p50/p99/max.
+//   members         the big-room check (PROTOCOL.md §7 crowds): after the join (timed above,
+//                   with the bytes it cost and the server's RSS per member), the first client
+//                   pages through presence_list and checks that every client is listed exactly
+//                   once and the count is right. Exit 3 when it is not. No --duration.
 // One epoll loop drives every connection (ws_conn.h).
 #include <arpa/inet.h>
 #include <sys/epoll.h>
@@ -36,7 +40,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Scenario { Fanout, PresenceStorm, Edits };
+enum class Scenario { Fanout, PresenceStorm, Edits, Members };
 
 // Every flag, with its default.
 struct Options {
@@ -58,7 +62,7 @@ const char kUsage[] =
     "usage: tandem-bench --secret S [--url ws://127.0.0.1:8080/ws] [--clients 100] [--publishers 1]\n"
     "                    [--rate 10] [--payload 100] [--duration 10] [--scenario fanout|presence-storm]\n"
     "                    [--room bench:room] [--server-pid PID] [--connect-timeout 30]\n"
-    "                    [--scenario edits --room workflow:bench --window 16]\n";
+    "                    [--scenario edits --room workflow:bench --window 16] [--scenario members]\n";
 
 bool parse_options(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -82,6 +86,7 @@ bool parse_options(int argc, char** argv, Options& o) {
     else if (flag == "--scenario" && value == "fanout") o.scenario = Scenario::Fanout;
     else if (flag == "--scenario" && value == "presence-storm") o.scenario = Scenario::PresenceStorm;
     else if (flag == "--scenario" && value == "edits") o.scenario = Scenario::Edits;
+    else if (flag == "--scenario" && value == "members") o.scenario = Scenario::Members;
     else if (flag == "--window") o.window = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "unknown flag or value: %s %s\n", flag.c_str(), value.c_str());
@@ -114,6 +119,7 @@ struct Client {
   std::string refusal;      // an error answer to subscribe, if any
   std::uint32_t interest = EPOLLIN | EPOLLOUT;  // what epoll watches for this socket now
   // edits: send times of the requests in flight (answered in order), and counts.
+  std::string last_list;     // members: the latest presence_list answer
   std::deque<std::int64_t> in_flight_us;
   std::uint64_t next_request = 0;
   std::uint64_t acked = 0, refused = 0;
@@ -130,6 +136,7 @@ class Bench {
   void settle();
   void run_scenario();
   void run_edits();
+  bool run_member_list();
   void send_edit(Client& client, int index);
   // Runs the loop until `done` or the deadline; true when done.
   template <class Pred>
@@ -145,6 +152,7 @@ class Bench {
   std::uint64_t updates_delivered_ = 0;
   bool measuring_ = false;
   long rss_base_kib_ = -1;  // server RSS before any bench connection
+  long rss_connected_kib_ = -1;  // and with every client connected (before the room)
 };
 
 std::string token_for(const Options& o, int index) {
@@ -163,7 +171,10 @@ void Bench::report_rss(const char* when) const {
   const long kib = rss_kib(o_.server_pid);
   std::printf("server RSS %s: %ld KiB", when, kib);
   if (kib > 0 && rss_base_kib_ > 0 && !clients_.empty())
-    std::printf(" (+%.1f KiB per connection over the idle server)", double(kib - rss_base_kib_) / double(clients_.size()));
+    std::printf(" (+%.1f KiB per connection over the idle server", double(kib - rss_base_kib_) / double(clients_.size()));
+  if (kib > 0 && rss_connected_kib_ > 0 && !clients_.empty())
+    std::printf(", %+.1f KiB per member over the connected clients", double(kib - rss_connected_kib_) / double(clients_.size()));
+  if (kib > 0 && rss_base_kib_ > 0 && !clients_.empty()) std::printf(")");
   std::printf("\n");
 }
 
@@ -181,6 +192,8 @@ void Bench::on_message(Client& client, std::string_view text) {
       }
     }
   }
+  if (o_.scenario == Scenario::Members && text.find("\"type\":\"presence_list\"") != std::string_view::npos)
+    client.last_list = std::string(text);
   if (!client.connected && text.find("\"type\":\"connected\"") != std::string_view::npos) client.connected = true;
   if (!client.subscribed && text.find("\"type\":\"subscribed\"") != std::string_view::npos) client.subscribed = true;
   if (!client.subscribed && client.refusal.empty() && text.find("\"type\":\"error\"") != std::string_view::npos)
@@ -276,6 +289,7 @@ bool Bench::connect_all() {
       break;
     }
   report_rss("with clients connected");
+  if (o_.server_pid > 0) rss_connected_kib_ = rss_kib(o_.server_pid);
   return connected == o_.clients;
 }
 
@@ -322,8 +336,10 @@ void Bench::settle() {
       quiet_since = Clock::now();
     }
   }
-  std::printf("join traffic drained: %llu bytes in %.0f ms\n", static_cast<unsigned long long>(last - at_start),
-              std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+  // The last byte came at quiet_since; the quiet wait after it is not join traffic.
+  std::printf("join traffic drained: %llu bytes, the last %.0f ms after the last subscribed\n",
+              static_cast<unsigned long long>(last - at_start),
+              std::chrono::duration<double, std::milli>(quiet_since - started).count());
 }
 
 void Bench::send_edit(Client& client, int index) {
@@ -377,6 +393,50 @@ void Bench::run_edits() {
     };
     std::printf("ack latency ms: p50 %.2f  p99 %.2f  max %.2f\n", at(0.50), at(0.99), double(latencies_us_.back()) / 1000.0);
   }
+}
+
+// The text of string field `key` in `json` (the first one), or "".
+std::string string_field(std::string_view json, std::string_view key) {
+  const std::string pattern = "\"" + std::string(key) + "\":\"";
+  const auto at = json.find(pattern);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + pattern.size();
+  return std::string(json.substr(from, json.find('"', from) - from));
+}
+
+bool Bench::run_member_list() {
+  Client& asker = *clients_.front();
+  std::vector<int> seen(clients_.size(), 0);
+  std::string after;
+  int pages = 0;
+  long count = -1;
+  const auto started = Clock::now();
+  for (;;) {
+    asker.last_list.clear();
+    asker.conn.send_text(R"({"type":"presence_list","id":"list","room":")" + o_.room + R"(")" +
+                         (after.empty() ? "" : R"(,"after":")" + after + R"(")") + "}");
+    if (!loop_until([&] { return !asker.last_list.empty(); }, Clock::now() + std::chrono::seconds(o_.connect_timeout_s))) {
+      std::printf("member list: no answer to presence_list (page %d)\n", pages + 1);
+      return false;
+    }
+    ++pages;
+    const std::string_view page = asker.last_list;
+    constexpr std::string_view kUser = "\"user\":{\"id\":\"bench-";
+    for (auto at = page.find(kUser); at != std::string_view::npos; at = page.find(kUser, at + 1)) {
+      const long index = std::atol(std::string(page.substr(at + kUser.size(), 12)).c_str());
+      if (index >= 0 && index < static_cast<long>(seen.size())) ++seen[static_cast<std::size_t>(index)];
+    }
+    if (const auto c = page.find("\"count\":"); c != std::string_view::npos)
+      count = std::atol(std::string(page.substr(c + 8, 12)).c_str());
+    after = string_field(page, "next");
+    if (after.empty()) break;
+  }
+  const auto once = std::count(seen.begin(), seen.end(), 1);
+  const bool right = once == static_cast<long>(clients_.size()) && count == static_cast<long>(clients_.size());
+  std::printf("member list: %ld/%zu clients listed once in %d page(s), count %ld, %.0f ms: %s\n", static_cast<long>(once),
+              clients_.size(), pages, count, std::chrono::duration<double, std::milli>(Clock::now() - started).count(),
+              right ? "right" : "WRONG");
+  return right;
 }
 
 void Bench::run_scenario() {
@@ -455,6 +515,12 @@ int Bench::run() {
     return 2;
   }
   settle();
+  if (o_.scenario == Scenario::Members) {
+    report_rss("with every client in the room");
+    const bool right = run_member_list();
+    report_rss("after the member list");
+    return right ? 0 : 3;
+  }
   if (o_.scenario == Scenario::Edits) {
     run_edits();
   } else {
