@@ -176,6 +176,7 @@ void WsConn::parse_frames(const OnMessage& on_message) {
       case kPing: queue_frame(kPong, payload); break;
       case kClose: {
         const int code = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 1005;
+        close_code_ = code;
         fail("closed by server with " + std::to_string(code) + " " + std::string(payload.substr(std::min<std::size_t>(2, payload.size()))));
         break;
       }

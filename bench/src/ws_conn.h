@@ -53,6 +53,8 @@ class WsConn {
   State state() const { return state_; }
   bool wants_write() const { return state_ == State::Connecting || !outbound_.empty(); }
   const std::string& failure() const { return failure_; }
+  // Once Closed: the code of the server's close frame, 1006 when the connection just ended.
+  int close_code() const { return close_code_; }
   std::uint64_t bytes_received() const { return bytes_received_; }
 
  private:
@@ -66,6 +68,7 @@ class WsConn {
   std::string inbound_;   // bytes not yet parsed
   std::string message_;   // a fragmented message being assembled
   std::string failure_;
+  int close_code_ = 1006;
   std::uint64_t bytes_received_ = 0;  // WebSocket payload bytes of text frames
 };
 
