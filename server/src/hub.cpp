@@ -639,7 +639,7 @@ void Hub::resume(Connection& c) {
       c.parked.clear();
       return;
     }
-    Connection::ParkedInput& input = c.parked.front();
+    const Connection::ParkedInput input = c.parked.front();  // a copy: handling it may park more
     bool handled = true;
     switch (input.kind) {
       case Connection::ParkedInput::Kind::TokenAtUpgrade:

@@ -39,6 +39,7 @@
 #include "engine/cluster.h"
 #include "engine/lock_engine.h"
 #include "engine/presence_engine.h"
+#include "fifo.h"
 #include "frame_queue.h"
 #include "ids.h"
 #include "jwt.h"
@@ -116,7 +117,7 @@ struct Connection {
     std::string text;
     Kind kind = Kind::Message;
   };
-  std::deque<ParkedInput> parked;
+  Fifo<ParkedInput> parked;
 
   // Several instances (engine/cluster.h).
   struct RemoteOrigin {

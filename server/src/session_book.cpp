@@ -80,8 +80,8 @@ void SessionBook::remember_applied(std::string_view session, const std::string& 
 void SessionBook::forget_applied(const std::string& session, const std::string& request_id) {
   auto it = sessions_.find(session);
   if (it == sessions_.end() || it->second.applied.erase(request_id) == 0) return;
-  std::erase(it->second.durable_order, request_id);
-  std::erase(it->second.ephemeral_order, request_id);
+  it->second.durable_order.erase(request_id);
+  it->second.ephemeral_order.erase(request_id);
 }
 
 bool SessionBook::was_applied(std::string_view session, const std::string& request_id) const {

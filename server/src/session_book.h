@@ -20,7 +20,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +27,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "fifo.h"
 #include "ids.h"
 #include "store/store.h"
 #include "tandem/clock.h"
@@ -94,8 +94,8 @@ class SessionBook {
     ConnectionId connection = 0;          // 0 while detached
     std::optional<Millis> resumable_until;  // set while detached
     std::unordered_set<std::string> applied;    // request ids, at most 2 × dedup_window
-    std::deque<std::string> durable_order;      // oldest first, to forget beyond the window
-    std::deque<std::string> ephemeral_order;
+    Fifo<std::string> durable_order;      // oldest first, to forget beyond the window
+    Fifo<std::string> ephemeral_order;
   };
   Millis resume_window_;
   std::size_t dedup_window_;

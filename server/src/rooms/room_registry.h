@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "../documents/document.h"
+#include "../fifo.h"
 #include "../frame_queue.h"
 #include "../store/store.h"
 #include "tandem/clock.h"
@@ -82,10 +82,10 @@ struct Room {
   std::string epoch;     // chosen when the room was first stored; "e<wall ms>.<n>"
   std::int64_t seq = 0;  // the latest room event's seq; 0 = none yet
   std::vector<ConnectionId> members;  // join order
-  std::deque<RoomEvent> history;      // the latest recovery_history events, oldest first
+  Fifo<RoomEvent> history;            // the latest recovery_history events, oldest first
   bool durable = false;               // stored (or being stored): its events are written too
   documents::Document doc;            // workflow:{id} rooms: the document (empty elsewhere)
-  std::deque<protocol::ChatEntry> chat;  // the latest chat_history messages, oldest first
+  Fifo<protocol::ChatEntry> chat;     // the latest chat_history messages, oldest first
 };
 
 struct JoinOutcome {
