@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "tandem/protocol/errors.h"
@@ -296,6 +297,12 @@ struct Connection {
   std::array<sqlite3_stmt*, kStatementCount> statements{};
   UnixMillis sessions_expired_at = 0;  // wall time of the last session expiry
   std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
+  // Rows appended since their key was last trimmed ("e" events / "c" chat of a room, "r"
+  // requests of a session): trimming scans `retention` index entries, so it runs once per
+  // retention/8 appends rather than once per commit. Reads apply the bound themselves, so the
+  // few rows over it are never seen. Lost on restart or when it grows past kMaxTrimKeys
+  // (then trimming merely comes later).
+  std::unordered_map<std::string, std::size_t> untrimmed;
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -554,6 +561,19 @@ void note_once(std::vector<std::string>& keys, const std::string& key) {
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
 }
 
+constexpr std::size_t kMaxTrimKeys = 100000;
+
+// Counts a row appended under `key`; true when the key is due for a trim (and resets it).
+bool due_for_trim(std::unordered_map<std::string, std::size_t>& untrimmed, const std::string& key, std::size_t appended,
+                  std::size_t retention) {
+  if (untrimmed.size() >= kMaxTrimKeys) untrimmed.clear();
+  std::size_t& count = untrimmed[key];
+  count += appended;
+  if (count < std::max<std::size_t>(1, retention / 8)) return false;
+  untrimmed.erase(key);
+  return true;
+}
+
 }  // namespace
 
 // ---- open ---------------------------------------------------------------------------------
@@ -719,6 +739,8 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   // What to trim (and which sessions were used), once per key at the end of the batch rather
   // than after every write: trimming scans up to `retention` index entries.
   std::vector<std::string> event_rooms, chat_rooms, used_sessions;
+  std::map<std::string, std::int64_t, std::less<>> room_seqs;  // the highest seq this batch appends per room
+  std::map<std::string, std::size_t, std::less<>> appended;    // rows per trim key ("e"/"c"/"r" + name)
 
   // The rooms this batch writes that this store has claimed, with the generation it holds.
   std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
@@ -733,10 +755,11 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   auto apply = Overloaded{
       [&](const B::NewRoom& w) { return execute(db, Sql::InsertRoom, "NewRoom " + w.room, w.room, w.epoch); },
       [&](const B::AppendEvent& w) {
-        auto done = execute(db, Sql::InsertEvent, "AppendEvent " + w.room, w.room, w.seq, w.json);
-        if (done) done = execute(db, Sql::AdvanceRoomSeq, "AppendEvent " + w.room, w.room, w.seq);
+        auto& seq = room_seqs[w.room];
+        seq = std::max(seq, w.seq);
         note_once(event_rooms, w.room);
-        return done;
+        ++appended["e" + w.room];
+        return execute(db, Sql::InsertEvent, "AppendEvent " + w.room, w.room, w.seq, w.json);
       },
       [&](const B::PutNode& w) {
         const protocol::Node& n = w.node;
@@ -760,6 +783,7 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       [&](const B::AddChat& w) {
         const protocol::ChatEntry& c = w.entry;
         note_once(chat_rooms, w.room);
+        ++appended["c" + w.room];
         return execute(db, Sql::InsertChat, "AddChat " + w.room, w.room, c.seq, c.user, c.name, c.color, c.text,
                        c.ts);
       },
@@ -770,6 +794,7 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       },
       [&](const B::RememberRequest& w) {
         note_once(used_sessions, w.session);
+        ++appended["r" + w.session];
         return execute(db, Sql::RememberRequest, "RememberRequest " + w.request_id, w.session, w.request_id,
                        w.answer_json);
       },
@@ -798,18 +823,26 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
     for (const auto& [room, generation] : claimed_rooms)
       if (auto held = execute(db, Sql::CheckClaim, "write room " + room, room, generation); !held)
         return held;
+    for (const auto& [room, seq] : room_seqs)
+      if (auto advanced = execute(db, Sql::AdvanceRoomSeq, "AppendEvent " + room, room, seq); !advanced)
+        return advanced;
+    auto due = [&](const std::string& key, std::size_t retention) {
+      return due_for_trim(db.untrimmed, key, appended[key], retention);
+    };
     for (const std::string& room : event_rooms)
-      if (auto trimmed = execute(db, Sql::TrimEvents, "trim events of " + room, room,
-                                 to_sql_count(db.retention.history));
-          !trimmed)
-        return trimmed;
+      if (due("e" + room, db.retention.history))
+        if (auto trimmed = execute(db, Sql::TrimEvents, "trim events of " + room, room,
+                                   to_sql_count(db.retention.history));
+            !trimmed)
+          return trimmed;
     for (const std::string& room : chat_rooms)
-      if (auto trimmed = execute(db, Sql::TrimChat, "trim chat of " + room, room, to_sql_count(db.retention.chat));
-          !trimmed)
-        return trimmed;
+      if (due("c" + room, db.retention.chat))
+        if (auto trimmed = execute(db, Sql::TrimChat, "trim chat of " + room, room, to_sql_count(db.retention.chat));
+            !trimmed)
+          return trimmed;
     for (const std::string& session : used_sessions) {
       auto touched = execute(db, Sql::TouchSession, "touch session", session, std::int64_t{now});
-      if (touched)
+      if (touched && due("r" + session, db.retention.requests_per_session))
         touched = execute(db, Sql::TrimRequests, "trim requests", session,
                           to_sql_count(db.retention.requests_per_session));
       if (!touched) return touched;
