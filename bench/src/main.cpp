@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "jwt.h"
+#include "bench_cli.h"
 #include "ws_conn.h"
 
 namespace tandem::bench {
@@ -65,34 +65,21 @@ const char kUsage[] =
     "                    [--scenario edits --room workflow:bench --window 16] [--scenario members]\n";
 
 bool parse_options(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return false;
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n", flag.c_str());
-      return false;
-    }
-    const std::string value = argv[++i];
-    if (flag == "--url") o.url = value;
-    else if (flag == "--secret") o.secret = value;
-    else if (flag == "--clients") o.clients = std::atoi(value.c_str());
-    else if (flag == "--publishers") o.publishers = std::atoi(value.c_str());
-    else if (flag == "--rate") o.rate = std::atof(value.c_str());
-    else if (flag == "--payload") o.payload = std::atoi(value.c_str());
-    else if (flag == "--duration") o.duration_s = std::atof(value.c_str());
-    else if (flag == "--room") o.room = value;
-    else if (flag == "--server-pid") o.server_pid = std::atoi(value.c_str());
-    else if (flag == "--connect-timeout") o.connect_timeout_s = std::atoi(value.c_str());
-    else if (flag == "--scenario" && value == "fanout") o.scenario = Scenario::Fanout;
-    else if (flag == "--scenario" && value == "presence-storm") o.scenario = Scenario::PresenceStorm;
-    else if (flag == "--scenario" && value == "edits") o.scenario = Scenario::Edits;
-    else if (flag == "--scenario" && value == "members") o.scenario = Scenario::Members;
-    else if (flag == "--window") o.window = std::atoi(value.c_str());
-    else {
-      std::fprintf(stderr, "unknown flag or value: %s %s\n", flag.c_str(), value.c_str());
-      return false;
-    }
-  }
+  auto scenario = [&o](const std::string& v) {
+    if (v == "fanout") o.scenario = Scenario::Fanout;
+    else if (v == "presence-storm") o.scenario = Scenario::PresenceStorm;
+    else if (v == "edits") o.scenario = Scenario::Edits;
+    else if (v == "members") o.scenario = Scenario::Members;
+    else return false;
+    return true;
+  };
+  if (!parse_flags(argc, argv,
+                   {text_flag("--url", o.url), text_flag("--secret", o.secret), int_flag("--clients", o.clients),
+                    int_flag("--publishers", o.publishers), number_flag("--rate", o.rate), int_flag("--payload", o.payload),
+                    number_flag("--duration", o.duration_s), text_flag("--room", o.room),
+                    int_flag("--server-pid", o.server_pid), int_flag("--connect-timeout", o.connect_timeout_s),
+                    {"--scenario", scenario}, int_flag("--window", o.window)}))
+    return false;
   if (o.secret.empty()) std::fprintf(stderr, "--secret is required (the server's jwt_secret)\n");
   return !o.secret.empty() && o.clients > 0 && o.publishers >= 0 && o.rate > 0 && o.payload >= 0 &&
          o.payload <= 900 && o.duration_s > 0;
@@ -154,17 +141,6 @@ class Bench {
   long rss_base_kib_ = -1;  // server RSS before any bench connection
   long rss_connected_kib_ = -1;  // and with every client connected (before the room)
 };
-
-std::string token_for(const Options& o, int index) {
-  server::jwt::Claims claims;
-  claims.sub = "bench-" + std::to_string(index);
-  claims.name = claims.sub;
-  claims.rooms = {"*"};
-  const auto now = static_cast<server::jwt::UnixSeconds>(std::time(nullptr));
-  claims.iat = now;
-  claims.exp = now + 3600;
-  return server::jwt::mint(claims, o.secret);
-}
 
 void Bench::report_rss(const char* when) const {
   if (o_.server_pid <= 0) return;
@@ -263,7 +239,7 @@ bool Bench::connect_all() {
   const std::string host_header = url->host + ":" + std::to_string(url->port);
   for (int i = 0; i < o_.clients; ++i) {
     auto client = std::make_unique<Client>();
-    if (!client->conn.start(address, host_header, url->path + "?token=" + token_for(o_, i))) {
+    if (!client->conn.start(address, host_header, url->path + "?token=" + mint_bench_token(o_.secret, "bench-" + std::to_string(i)))) {
       std::fprintf(stderr, "client %d: %s (raise ulimit -n?)\n", i, client->conn.failure().c_str());
       return false;
     }

@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "jwt.h"
+#include "bench_cli.h"
 #include "ws_conn.h"
 
 namespace tandem::bench {
@@ -76,43 +76,29 @@ const char kUsage[] =
 constexpr int kMinPayload = 32;
 
 bool parse_options(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return false;
-    if (flag == "--idle") {
-      o.idle = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n", flag.c_str());
-      return false;
-    }
-    const std::string value = argv[++i];
-    if (flag == "--target" && value == "tandem") o.target = Target::Tandem;
-    else if (flag == "--target" && value == "ws") o.target = Target::Ws;
-    else if (flag == "--target" && value == "socketio") o.target = Target::SocketIo;
-    else if (flag == "--url") o.url = value;
-    else if (flag == "--secret") o.secret = value;
-    else if (flag == "--tandem-type" && value == "chat") o.tandem_type = TandemType::Chat;
-    else if (flag == "--tandem-type" && value == "broadcast") o.tandem_type = TandemType::Broadcast;
-    else if (flag == "--label") o.label = value;
-    else if (flag == "--clients") o.clients = std::atoi(value.c_str());
-    else if (flag == "--senders") o.senders = std::atoi(value.c_str());
-    else if (flag == "--in-flight") o.in_flight = std::atoi(value.c_str());
-    else if (flag == "--rate") o.rate = std::atof(value.c_str());
-    else if (flag == "--payload") o.payload = std::atoi(value.c_str());
-    else if (flag == "--warmup") o.warmup_s = std::atof(value.c_str());
-    else if (flag == "--duration") o.duration_s = std::atof(value.c_str());
-    else if (flag == "--messages") o.messages = std::atol(value.c_str());
-    else if (flag == "--room") o.room = value;
-    else if (flag == "--server-pid") o.server_pid = std::atoi(value.c_str());
-    else if (flag == "--connect-timeout") o.connect_timeout_s = std::atoi(value.c_str());
-    else if (flag == "--json") o.json_path = value;
-    else {
-      std::fprintf(stderr, "unknown flag or value: %s %s\n", flag.c_str(), value.c_str());
-      return false;
-    }
-  }
+  auto target = [&o](const std::string& v) {
+    if (v == "tandem") o.target = Target::Tandem;
+    else if (v == "ws") o.target = Target::Ws;
+    else if (v == "socketio") o.target = Target::SocketIo;
+    else return false;
+    return true;
+  };
+  auto tandem_type = [&o](const std::string& v) {
+    if (v == "chat") o.tandem_type = TandemType::Chat;
+    else if (v == "broadcast") o.tandem_type = TandemType::Broadcast;
+    else return false;
+    return true;
+  };
+  if (!parse_flags(argc, argv,
+                   {{"--target", target}, text_flag("--url", o.url), text_flag("--secret", o.secret),
+                    {"--tandem-type", tandem_type}, text_flag("--label", o.label), int_flag("--clients", o.clients),
+                    int_flag("--senders", o.senders), int_flag("--in-flight", o.in_flight), number_flag("--rate", o.rate),
+                    int_flag("--payload", o.payload), number_flag("--warmup", o.warmup_s),
+                    number_flag("--duration", o.duration_s), long_flag("--messages", o.messages),
+                    text_flag("--room", o.room), int_flag("--server-pid", o.server_pid),
+                    int_flag("--connect-timeout", o.connect_timeout_s), text_flag("--json", o.json_path),
+                    switch_flag("--idle", o.idle)}))
+    return false;
   if (o.url.empty()) std::fprintf(stderr, "--url is required\n");
   if (o.target == Target::Tandem && o.secret.empty()) std::fprintf(stderr, "--secret is required for tandem\n");
   if (o.payload < kMinPayload || o.payload > 4000) std::fprintf(stderr, "--payload must be %d..4000\n", kMinPayload);
@@ -236,14 +222,7 @@ class TandemAdapter : public Adapter {
   explicit TandemAdapter(std::string secret) : secret_(std::move(secret)) {}
   std::string default_path() const override { return "/ws"; }
   std::string query(int client) const override {
-    server::jwt::Claims claims;
-    claims.sub = "race-" + std::to_string(client);
-    claims.name = claims.sub;
-    claims.rooms = {"*"};
-    const auto now = static_cast<server::jwt::UnixSeconds>(std::time(nullptr));
-    claims.iat = now;
-    claims.exp = now + 3600;
-    return "?token=" + server::jwt::mint(claims, secret_);
+    return "?token=" + mint_bench_token(secret_, "race-" + std::to_string(client));
   }
   void on_text(Client& client, std::string_view text) override {
     if (!client.ready && text.find("\"type\":\"connected\"") != std::string_view::npos) client.ready = true;

@@ -19,14 +19,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "core_transport.h"
-#include "jwt.h"
 #include "tandem/client.h"
 
 namespace tandem::bench {
@@ -50,42 +49,16 @@ const char kUsage[] =
     "The server must come back by itself after SIGTERM (bench/restart.sh supervises it).\n";
 
 bool parse_options(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return false;
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n", flag.c_str());
-      return false;
-    }
-    const std::string value = argv[++i];
-    if (flag == "--url") o.url = value;
-    else if (flag == "--secret") o.secret = value;
-    else if (flag == "--clients") o.clients = std::atoi(value.c_str());
-    else if (flag == "--room") o.room = value;
-    else if (flag == "--server-pid") o.server_pid = std::atoi(value.c_str());
-    else if (flag == "--deadline") o.deadline_s = std::atof(value.c_str());
-    else if (flag == "--json") o.json_path = value;
-    else {
-      std::fprintf(stderr, "unknown flag: %s\n", flag.c_str());
-      return false;
-    }
-  }
+  const bool parsed = parse_flags(argc, argv,
+                                  {text_flag("--url", o.url), text_flag("--secret", o.secret), int_flag("--clients", o.clients),
+                                   text_flag("--room", o.room), int_flag("--server-pid", o.server_pid),
+                                   number_flag("--deadline", o.deadline_s), text_flag("--json", o.json_path)});
+  if (!parsed) return false;
   if (o.secret.empty() || o.server_pid <= 0) std::fprintf(stderr, "--secret and --server-pid are required\n");
   return !o.secret.empty() && o.server_pid > 0 && o.clients > 0 && o.deadline_s > 0;
 }
 
 Millis now_ms() { return std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()); }
-
-std::string token_for(const Options& o, int index) {
-  server::jwt::Claims claims;
-  claims.sub = "restart-" + std::to_string(index);
-  claims.name = claims.sub;
-  claims.rooms = {"*"};
-  const auto now = static_cast<server::jwt::UnixSeconds>(std::time(nullptr));
-  claims.iat = now;
-  claims.exp = now + 3600;
-  return server::jwt::mint(claims, o.secret);
-}
 
 // One client core and what the tool saw of it.
 struct Member {
@@ -147,7 +120,7 @@ int Restart::run() {
   for (int i = 0; i < o_.clients; ++i) {
     ClientConfig config;
     config.session.url = o_.url;
-    config.session.token = token_for(o_, i);
+    config.session.token = mint_bench_token(o_.secret, "restart-" + std::to_string(i));
     auto m = std::make_unique<Member>(epoll_, std::move(config), 1000 + static_cast<std::uint64_t>(i));
     Member* member = m.get();
     member->client.on_state = [this, member](const StateChange& change) {
