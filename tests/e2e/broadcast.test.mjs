@@ -10,9 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, openModulePage, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
-import { requireWebRoot } from './lib/www.mjs';
+import { openModulePage, pageDiagnostics, startServerAndChromium, waitInPage as waitInPageOf } from './lib/browser.mjs';
 
 const WAIT_MS = 10_000;  // deadline for each page condition (each takes well under 1 s)
 // A fresh room per run, so nothing from an earlier run can interfere.
@@ -23,12 +21,7 @@ let browser;
 const people = {};  // name -> {name, page, console: []}
 
 before(async () => {
-  const webRoot = requireWebRoot();
-  const binary = process.env.TANDEM_SERVER_BIN;
-  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
-  server = await startServer({ binary, webRoot });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  ({ server, browser } = await startServerAndChromium());
   for (const name of ['Ana', 'Ben']) {
     people[name] = await openModulePage(browser, server, name, ROOM);
     await people[name].page.evaluate(() => {

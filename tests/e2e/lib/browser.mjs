@@ -48,6 +48,21 @@ export async function launchBrowser({ viewport = { width: 1000, height: 700 } } 
   };
 }
 
+// The start of a test file whose pages load tandem.mjs themselves (openModulePage): a real
+// tandem-server (ctest sets TANDEM_SERVER_BIN and TANDEM_WWW_DIR) with `extraArgs`, and a
+// headless Chromium. Returns { server, browser }; stop both in after().
+export async function startServerAndChromium({ extraArgs } = {}) {
+  const { startServer } = await import('./server.mjs');
+  const { requireWebRoot } = await import('./www.mjs');
+  const webRoot = requireWebRoot();
+  const binary = process.env.TANDEM_SERVER_BIN;
+  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
+  const server = await startServer({ binary, webRoot, extraArgs });
+  const chromium = await loadChromium();
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  return { server, browser };
+}
+
 // A person's page of the server's origin (not the demo app, which would connect on its own),
 // in a browser context of its own, that imports the tandem.mjs the server serves, connects as
 // `name` with a dev token and joins `room`: window.client and window.room. Returns
