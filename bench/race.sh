@@ -18,6 +18,7 @@
 #      fanout-100    the same with 100 clients
 #      light-1000    1,000 clients, 10 senders at 1 message/s each (10 msg/s in all): p99 at rest
 #      idle-5000     5,000 connections that only connect (Tandem: authenticated): RSS per connection
+#      idle-10000    the same with 10,000
 #    each run: --warmup s of load, then --duration s measured; delivered msg/s counts every
 #    client's receipts, latency is measured at every receiver from the send time in the payload;
 # 4. writes every run's figures to $OUT_JSON, a markdown table to $OUT_MD, and a plot to $PLOT.
@@ -25,7 +26,7 @@
 #
 # Settings (environment variables):
 #   TARGETS        servers, in order (default "tandem ws socketio")
-#   SCENARIOS      scenarios, in order (default "fanout-1000 fanout-100 light-1000 idle-5000")
+#   SCENARIOS      scenarios, in order (default "fanout-1000 fanout-100 light-1000 idle-5000 idle-10000")
 #   RACE_DURATION  measured seconds per run (default 10)
 #   RACE_WARMUP    seconds of load before measuring (default 2)
 #   TANDEM_TYPE    the message Tandem's senders send: chat (durable; default) or broadcast
@@ -47,7 +48,7 @@ esac
 
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/native}
 TARGETS=${TARGETS:-tandem ws socketio}
-SCENARIOS=${SCENARIOS:-fanout-1000 fanout-100 light-1000 idle-5000}
+SCENARIOS=${SCENARIOS:-fanout-1000 fanout-100 light-1000 idle-5000 idle-10000}
 DURATION=${RACE_DURATION:-10}
 WARMUP=${RACE_WARMUP:-2}
 TANDEM_TYPE=${TANDEM_TYPE:-chat}
@@ -67,6 +68,7 @@ scenario_flags() {
     fanout-100) echo "--clients 100 --senders 10 --in-flight 4 --payload 64" ;;
     light-1000) echo "--clients 1000 --senders 10 --rate 10 --payload 64" ;;
     idle-5000) echo "--clients 5000 --idle" ;;
+    idle-10000) echo "--clients 10000 --idle" ;;
     *) return 1 ;;
   esac
 }
@@ -329,7 +331,7 @@ if command -v gnuplot >/dev/null; then
   VALUE=msgs plot_data "$WORK/msgs.dat" fanout-1000 fanout-100
   VALUE=per_cpu plot_data "$WORK/per-cpu.dat" fanout-1000 fanout-100 light-1000
   VALUE=p99 plot_data "$WORK/p99.dat" fanout-1000 fanout-100 light-1000
-  VALUE=per_conn plot_data "$WORK/idle.dat" idle-5000
+  VALUE=per_conn plot_data "$WORK/idle.dat" idle-5000 idle-10000
   panel() { # DATA -> the plot command: column 1 the scenario, then one column per target
     local i=2 target out=""
     for target in $TARGETS; do
