@@ -141,7 +141,12 @@ std::vector<SettingInfo> build_table() {
                       "libwebsockets receive buffer per connection (0 = lws default 4096; smaller saves memory)"));
 
   t.push_back(integer("max_rooms", &Settings::max_rooms, 1, 100000, "rooms one connection may join (advertised)"));
-  t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000, "messages per second per connection (advertised)"));
+  t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000,
+                      "messages per second one connection may send (token bucket); more: error rate_limited, dropped"));
+  t.push_back(integer("rate_burst", &Settings::rate_burst, 1, 1000000,
+                      "messages one connection may send at once (the token bucket's size)"));
+  t.push_back(integer("max_rate_violations", &Settings::max_rate_violations, 1, 1000000,
+                      "rate_limited messages tolerated per minute before the connection is closed (4429)"));
   t.push_back(integer("presence_tick_ms", &Settings::presence_tick_ms, 10, 10000,
                       "presence updates are conflated per user over this period; at most one update per user per tick"));
   t.push_back(integer("presence_crowd_users", &Settings::presence_crowd_users, 0, 1000000,

@@ -58,6 +58,8 @@ struct Settings {
   // ---- advertised limits (enforced by the room and rate features of issue 3) ----
   int max_rooms = 64;      // rooms one connection may join
   int rate_per_sec = 100;  // messages per second one connection may send (PROTOCOL.md §17)
+  int rate_burst = 200;    // messages one connection may send at once before rate_per_sec applies
+  int max_rate_violations = 100;  // refused (rate_limited) messages tolerated per minute before close 4429
 
   // ---- presence ----
   int presence_tick_ms = 50;  // presence updates are conflated per user over this period

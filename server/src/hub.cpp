@@ -198,6 +198,12 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
     return;
   }
+  // The rate limit, at the edge: a frame forwarded from another instance was counted there.
+  if (!c->remote && c->auth == AuthState::Authenticated &&
+      !c->rate.take(now.mono, settings_.rate_per_sec, settings_.rate_burst)) {
+    rate_limited(*c, text, now);
+    return;
+  }
   if (!c->parked.empty()) {
     // Behind input waiting for the store: it waits too. What it will need is read with the
     // rest of this pass's reads, so everything parked now resumes together.
@@ -833,6 +839,22 @@ void Hub::protocol_error(Connection& c, const Error& error, const std::optional<
     return;
   }
   send(c, protocol::ServerFrame{id, protocol::ErrorReply{error.code, error.message, std::nullopt}});
+}
+
+void Hub::rate_limited(Connection& c, std::string_view text, Now now) {
+  metrics_.protocol_error(protocol::errc::rate_limited);
+  if (c.rate.violation(now.mono, settings_.max_rate_violations, kRateViolationWindow)) {
+    close(c, protocol::close::rate_limited,
+          "more than " + std::to_string(settings_.max_rate_violations) + " messages over the rate limit in a minute");
+    return;
+  }
+  std::optional<std::string> request_id;
+  (void)protocol::decode_client(text, &request_id);  // for the id the answer carries
+  send(c, protocol::ServerFrame{std::move(request_id),
+                                protocol::ErrorReply{std::string(protocol::errc::rate_limited),
+                                                     "over " + std::to_string(settings_.rate_per_sec) +
+                                                         " messages per second: dropped",
+                                                     std::nullopt}});
 }
 
 void Hub::remember_applied(Connection& c, const std::string& request_id, bool durable) {

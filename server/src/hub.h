@@ -44,6 +44,7 @@
 #include "ids.h"
 #include "jwt.h"
 #include "metrics.h"
+#include "rate_limit.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
 #include "store/store.h"
@@ -104,6 +105,7 @@ struct Connection {
   std::size_t held_frames = 0;
 
   std::vector<Millis> bad_frames;  // times of recent protocol errors (at most max_bad_frames + 1)
+  RateLimit rate;                  // messages sent once authenticated (rate_per_sec, rate_burst)
 
   // Input waiting for the pass's store reads ("Store reads" at Hub), in arrival order: while
   // there is any, every later message of this connection waits behind it.
@@ -369,6 +371,9 @@ class Hub {
   // input (bad_json, invalid_message, unknown_type, too_big) is counted: the
   // (max_bad_frames+1)th within a minute closes 4400 instead.
   void protocol_error(Connection& connection, const Error& error, const std::optional<std::string>& id, Now now);
+  // A message over the connection's rate limit: dropped, answered rate_limited (with its id),
+  // and counted; the (max_rate_violations+1)th within a minute closes 4429 instead.
+  void rate_limited(Connection& connection, std::string_view text, Now now);
 
   Connection* find(ConnectionId id);
   // By the id peers see (`connection_id`, presence metas, `signal.to`): "c" + id.
@@ -521,6 +526,8 @@ inline constexpr Millis kLiveSessionTouchInterval{60LL * 60 * 1000};
 
 // How long protocol errors are remembered for the max_bad_frames rule.
 inline constexpr Millis kBadFrameWindow{60000};
+// How long rate_limited refusals are counted for the max_rate_violations rule.
+inline constexpr Millis kRateViolationWindow{60000};
 
 // Cuts `reason` to the 123 bytes a close frame allows, at a UTF-8 character boundary.
 std::string close_reason(std::string_view reason);

@@ -26,7 +26,8 @@ std::vector<M> all_of(const TransportProbe& probe) {
 
 class chat_test : public ServerTest {
  protected:
-  chat_test() : ServerTest({"--typing-timeout-ms", std::to_string(kTypingTimeoutMs)}) {}
+  // 300 chats in one go (the history test): a burst above the default rate limit's 200.
+  chat_test() : ServerTest({"--typing-timeout-ms", std::to_string(kTypingTimeoutMs), "--rate-burst", "1000"}) {}
 
   static std::string token(const std::string& sub, std::vector<std::string> perms = {}) {
     TokenSpec spec;

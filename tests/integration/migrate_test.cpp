@@ -83,7 +83,8 @@ TEST(migrate_test, ten_thousand_events_move_from_sqlite_to_postgresql_and_a_clie
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix);
 
   // Before: a deployment on SQLite with 10,000 chat events and a small document.
-  ServerProcess on_sqlite({"--store", "sqlite", "--store-path", sqlite_path});
+  ServerProcess on_sqlite({"--store", "sqlite", "--store-path", sqlite_path,  // one writer, 10,000 events fast
+                           "--rate-per-sec", "1000000", "--rate-burst", "1000000"});
   ASSERT_NO_THROW(on_sqlite.start());
   std::vector<std::string> failures;
   protocol::Subscribed seen;

@@ -62,7 +62,8 @@ TEST(postgres_outage_test, a_postgresql_restart_under_load_costs_clients_a_delay
   tandem::test::PostgresCluster cluster;
   const std::string url = create_database(cluster, "outage");
   ServerProcess server({"--store", "postgres", "--store-url", url, "--chat-history", "10000",
-                        "--store-give-up-ms", "60000", "--store-timeout-ms", "3000"});
+                        "--store-give-up-ms", "60000", "--store-timeout-ms", "3000",
+                        "--rate-per-sec", "1000000", "--rate-burst", "1000000"});  // writers as fast as acks come
   ASSERT_NO_THROW(server.start());
 
   std::vector<std::unique_ptr<ChatWriter>> writers;

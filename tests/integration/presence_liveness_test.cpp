@@ -123,7 +123,10 @@ TEST_F(GhostTest, a_peer_that_stops_answering_pings_leaves_presence) {
 
 class SlowConsumerTest : public ServerTest {
  protected:
-  SlowConsumerTest() : ServerTest({"--max-outbound-bytes", "262144", "--max-batch-bytes", "4096"}) {}
+  // The publisher floods on purpose (the queue bound is what is tested, not the rate limit).
+  SlowConsumerTest()
+      : ServerTest({"--max-outbound-bytes", "262144", "--max-batch-bytes", "4096", "--rate-per-sec", "1000000",
+                    "--rate-burst", "1000000"}) {}
 };
 
 TEST_F(SlowConsumerTest, a_peer_that_never_reads_is_cut_while_others_receive_everything) {
