@@ -13,8 +13,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 JOBS="${TANDEM_JOBS:-$(nproc)}"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 started=$(date +%s)
+# Each step says how long the run has taken so far (CI's budget is 25 minutes).
+step() { printf '\n\033[1m==> %s\033[0m  (%d s so far)\n' "$*" $(( $(date +%s) - started )); }
 
 step "setup (installs only what is missing)"
 ./toolchains/setup.sh || exit 1
@@ -34,7 +35,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --preset asan -j "$JOBS"
 asan_rc=$?
 
-step "test: everything, native (unit, integration, e2e) — asan run: rc=$asan_rc, $(( $(date +%s) - started )) s so far"
+step "test: everything, native (unit, integration, e2e) — asan run: rc=$asan_rc"
 ctest --preset native -j "$JOBS"
 native_rc=$?
 
