@@ -18,14 +18,6 @@ namespace {
 constexpr const char* kRoom = "chat:flood";
 constexpr int kFlood = 10000;
 
-template <class M>
-std::vector<M> all_messages(const TransportProbe& probe) {
-  std::vector<M> out;
-  for (const auto& frame : decoded(probe.log))
-    if (const M* m = std::get_if<M>(&frame.message)) out.push_back(*m);
-  return out;
-}
-
 class rate_limit_test : public ServerTest {
  protected:
   void connect_and_join(TransportProbe& probe, const std::string& sub) {
@@ -76,7 +68,7 @@ TEST_F(rate_limit_test, a_flood_of_chats_is_cut_at_the_advertised_rate_and_close
   std::set<std::string> seen;
   ASSERT_TRUE(bystander.wait_for([&] {
     seen.clear();
-    for (const auto& message : all_messages<protocol::ChatMessage>(bystander)) seen.insert(message.entry().text);
+    for (const auto& message : received_of<protocol::ChatMessage>(bystander.log)) seen.insert(message.entry().text);
     return seen.size() >= acked.size();
   })) << seen.size() << " of " << acked.size();
   EXPECT_EQ(seen.size(), acked.size());

@@ -28,6 +28,15 @@ inline std::vector<protocol::ServerFrame> decoded(const EventLog& log) {
   return out;
 }
 
+// The messages of type M among everything `log` received so far, in order.
+template <class M>
+std::vector<M> received_of(const EventLog& log) {
+  std::vector<M> out;
+  for (const auto& frame : decoded(log))
+    if (const M* m = std::get_if<M>(&frame.message)) out.push_back(*m);
+  return out;
+}
+
 // Waits for the first server message of type M (with request id `id` when given).
 template <class M>
 std::optional<std::pair<M, std::optional<std::string>>> wait_for_message(
