@@ -1558,7 +1558,8 @@ TEST_F(multi_instance_lock_safety_test, ten_clients_on_two_instances_never_share
       if (times_logged(w.label) != 0) violations.push_back(w.user + "'s refused write " + w.label + " is in the log");
     }
   }
-  for (const auto& [label, times] : logged_writes) {
+  for (const auto& entry : logged_writes) {
+    const std::string& label = entry.first;
     const bool acked = std::any_of(writes.begin(), writes.end(), [&](const WriteResult& w) { return w.label == label && w.accepted; });
     if (!acked) violations.push_back("the log holds write " + label + " that no client got an ack for");
   }
