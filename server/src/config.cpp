@@ -1,6 +1,8 @@
 // server/src/config.cpp — the settings table and the loader (defaults < file < env < flags).
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -119,6 +121,21 @@ std::vector<SettingInfo> build_table() {
   t.push_back(std::move(admin));
   t.push_back(integer("auth_timeout_ms", &Settings::auth_timeout_ms, 100, kMaxMs,
                       "time to authenticate after connecting without ?token=, else close 4408"));
+
+  t.push_back(integer("max_connections", &Settings::max_connections, 1, 10000000,
+                      "WebSocket connections this instance accepts; more are refused with 503 before the upgrade"));
+  t.push_back(integer("max_connections_per_ip", &Settings::max_connections_per_ip, 1, 10000000,
+                      "WebSocket connections from one client address; more are refused with 429 before the upgrade"));
+  t.push_back(integer("max_connections_per_user", &Settings::max_connections_per_user, 1, 10000000,
+                      "connections authenticated as one user; more: 429 before the upgrade (token in the URL) or close 4429"));
+  t.push_back(text("trusted_proxies", &Settings::trusted_proxies,
+                   "comma-separated proxy addresses (e.g. nginx's) whose X-Forwarded-For names the client for the per-address cap"));
+  t.push_back(integer("handshake_timeout_ms", &Settings::handshake_timeout_ms, 1000, 600000,
+                      "a connection must complete its HTTP request or WebSocket upgrade within this (slow handshakes are cut)"));
+  t.push_back(integer<std::int64_t>("max_preauth_bytes", &Settings::max_preauth_bytes, 256, 64 * 1024 * 1024,
+                                    "largest message accepted before authentication; larger: close 1009"));
+  t.push_back(integer("close_linger_ms", &Settings::close_linger_ms, 0, 60000,
+                      "after the server's close frame, the client's input is read and dropped this long so the close code arrives"));
 
   t.push_back(integer("heartbeat_ms", &Settings::heartbeat_ms, 1000, kMaxMs,
                       "WS ping after this much silence; clients are told to expect traffic this often"));
@@ -326,10 +343,28 @@ std::optional<std::string> validate(const Settings& s) {
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
         return "instance_id may hold letters, digits, '-', '_' and '.', got " + quoted(s.instance_id);
   }
+  for (const std::string& proxy : split_list(s.trusted_proxies)) {
+    in6_addr address{};
+    if (inet_pton(AF_INET, proxy.c_str(), &address) != 1 && inet_pton(AF_INET6, proxy.c_str(), &address) != 1)
+      return "trusted_proxies holds " + quoted(proxy) + ", which is not an IPv4 or IPv6 address";
+  }
   if (s.lock_ttl_min_ms > s.lock_ttl_ms || s.lock_ttl_ms > s.lock_ttl_max_ms)
     return "lock ttls must satisfy lock_ttl_min_ms (" + std::to_string(s.lock_ttl_min_ms) + ") <= lock_ttl_ms (" +
            std::to_string(s.lock_ttl_ms) + ") <= lock_ttl_max_ms (" + std::to_string(s.lock_ttl_max_ms) + ")";
   return std::nullopt;
+}
+
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> items;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    if (!item.empty()) items.emplace_back(item);
+  }
+  return items;
 }
 
 Result<LoadedSettings> load_settings(const SettingSources& sources,

@@ -42,6 +42,15 @@ struct Settings {
   int auth_timeout_ms = 10000; // time to send `auth` when the URL had no token, else 4408
   std::string admin_token;     // bearer token for /api/v1/ws/*; empty: those endpoints answer 403
 
+  // ---- connections (docs/SECURITY.md: what each bound defends) ----
+  int max_connections = 20000;         // WebSocket connections on this instance; more: 503 before the upgrade
+  int max_connections_per_ip = 1000;   // from one client address; more: 429 before the upgrade
+  int max_connections_per_user = 64;   // authenticated as one user (all tabs, all tools); more: 429 / close 4429
+  std::string trusted_proxies;         // comma-separated addresses (nginx) whose X-Forwarded-For names the client
+  int handshake_timeout_ms = 10000;    // a TCP connection must finish its HTTP request (or upgrade) within this
+  std::int64_t max_preauth_bytes = 16384;  // one message before authentication larger than this: close 1009
+  int close_linger_ms = 2000;          // after our close frame, input is read and dropped this long (no TCP reset)
+
   // ---- liveness ----
   int heartbeat_ms = 25000;     // WS ping after this much silence; advertised in `connected`
   int idle_timeout_ms = 60000;  // drop connections silent this long (must exceed heartbeat)
@@ -148,6 +157,10 @@ Result<LoadedSettings> load_settings(const SettingSources& sources,
 // Checks cross-field rules (secret present and long enough, idle > heartbeat, ...). Called by
 // load_settings(); exposed for tests.
 std::optional<std::string> validate(const Settings& settings);
+
+// The items of a comma-separated list setting ("a, b,c" -> {"a","b","c"}), blanks trimmed,
+// empty items dropped.
+std::vector<std::string> split_list(std::string_view list);
 
 // The --help text: usage, subcommands, then every setting with its flag, env var and default.
 std::string usage_text(std::string_view program);

@@ -272,6 +272,13 @@ void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now n
       close(*c, protocol::close::too_big,
             "message over " + std::to_string(settings_.hard_frame_bytes) + " bytes");
       return;
+    case FrameProblem::OverPreAuthLimit:
+      close(*c, protocol::close::too_big,
+            "message over " + std::to_string(settings_.max_preauth_bytes) + " bytes before authentication");
+      return;
+    case FrameProblem::Unmasked:
+      close(*c, protocol::close::websocket_protocol_error, "unmasked frame: clients must mask every frame");
+      return;
     case FrameProblem::TooBig:
       if (c->auth == AuthState::Pending) {
         close(*c, protocol::close::unauthorized, "authenticate first");
@@ -778,6 +785,14 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
     close(c, protocol::close::unauthorized, claims.error().message);
     return;
   }
+  if (metrics_.connections_of(claims->sub) >= static_cast<std::size_t>(settings_.max_connections_per_user)) {
+    LOG_INFO("%s: refused: %s already has %d connection(s) (max_connections_per_user)", c.wire_id.c_str(),
+             claims->sub.c_str(), settings_.max_connections_per_user);
+    close(c, protocol::close::rate_limited,
+          "too many connections for this user (max_connections_per_user " +
+              std::to_string(settings_.max_connections_per_user) + ")");
+    return;
+  }
   c.auth = AuthState::Authenticated;
   ++authenticated_;
   c.user.id = claims->sub;
@@ -888,6 +903,23 @@ Connection* Hub::find_by_wire_id_here(std::string_view wire_id) {
   }
   Connection* c = find(id);
   return c && c->wire_id == std::string(wire_id) + wire_suffix_ ? c : nullptr;  // "c007" is not c7
+}
+
+std::optional<UpgradeRefusal> Hub::check_upgrade(const std::optional<std::string>& token, Now now) const {
+  if (stats().connections >= static_cast<std::size_t>(settings_.max_connections))
+    return UpgradeRefusal{503, "this server is full (max_connections " + std::to_string(settings_.max_connections) +
+                                   "): try again later or another instance"};
+  if (!token) return std::nullopt;
+  auto claims = jwt::verify(*token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+  if (claims && metrics_.connections_of(claims->sub) >= static_cast<std::size_t>(settings_.max_connections_per_user))
+    return UpgradeRefusal{429, "too many connections for this user (max_connections_per_user " +
+                                   std::to_string(settings_.max_connections_per_user) + ")"};
+  return std::nullopt;
+}
+
+bool Hub::authenticated(ConnectionId id) const {
+  auto it = connections_.find(id);
+  return it != connections_.end() && it->second.auth == AuthState::Authenticated;
 }
 
 HubStats Hub::stats() const {

@@ -79,6 +79,8 @@ enum class FrameProblem {
   TooBig,      // over max_frame_bytes; its bytes were discarded as they arrived
   OverHardLimit,  // over hard_frame_bytes: the connection must go (1009)
   Binary,      // a binary message; the protocol is JSON text only
+  OverPreAuthLimit,  // over max_preauth_bytes before authentication: the connection must go (1009)
+  Unmasked,    // a frame without the client mask bit (RFC 6455 5.1): the connection must go (1002)
 };
 
 enum class AuthState { Pending, Authenticated };
@@ -229,6 +231,12 @@ struct OpenRequest {
   std::string peer;                    // "127.0.0.1:53412", for logs
 };
 
+// Why a WebSocket upgrade is refused before it happens (an HTTP answer instead of 101).
+struct UpgradeRefusal {
+  int status = 0;       // 503: this instance is full; 429: this user has too many connections
+  std::string message;  // the answer's body
+};
+
 struct HubStats {
   std::size_t connections = 0;    // open WebSocket connections
   std::size_t authenticated = 0;  // of which past auth
@@ -250,6 +258,13 @@ class Hub {
   // A WebSocket connection was accepted. With a token it is authenticated at once (or closed
   // 4401); without one it has auth_timeout to send `auth`.
   ConnectionId open(const OpenRequest& request, Now now);
+  // Asked by the edge before an upgrade: whether this instance has room for one more
+  // connection (max_connections) and, when the URL carries a valid token, whether its user may
+  // open another (max_connections_per_user; an invalid token is refused after the upgrade with
+  // 4401 as always). nullopt: go ahead.
+  std::optional<UpgradeRefusal> check_upgrade(const std::optional<std::string>& token, Now now) const;
+  // Whether the connection has authenticated (the edge bounds what it accepts before that).
+  bool authenticated(ConnectionId id) const;
   // One complete text message.
   void receive(ConnectionId id, std::string_view text, Now now);
   // A message the edge refused (see FrameProblem). `bytes` is its size so far.

@@ -36,6 +36,7 @@
 #include "hub.h"
 #include "ids.h"
 #include "log.h"
+#include "lws_socket_hooks.h"
 #include "publish_api.h"
 #include "version.h"
 
@@ -102,6 +103,8 @@ constexpr int kMaxArgBytes = 8192 + 16;
 struct EdgeConnection {
   lws* wsi;
   FrameAssembler assembler;
+  int fd = -1;
+  std::string client_address;  // counted against max_connections_per_ip
 };
 
 // lws per-session data of the WebSocket protocol: zeroed by lws, so id 0 means "never
@@ -174,6 +177,8 @@ class LwsServer final : public EdgeWaker {
   }
 
   int on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len);
+  int on_confirm_upgrade(lws* wsi);
+  void after_pass(Now now);
   int on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
   void on_tick();
 
@@ -198,6 +203,9 @@ class LwsServer final : public EdgeWaker {
   HttpApi api_;
   lws_context* context_ = nullptr;
   std::unordered_map<ConnectionId, EdgeConnection> edges_;
+  std::unordered_map<int, ConnectionId> by_fd_;                // socket -> connection, for the socket hooks
+  std::unordered_map<std::string, int> per_address_;         // open connections per client address
+  std::vector<std::string> trusted_proxies_;                 // settings_.trusted_proxies, split
   std::unordered_map<lws*, HttpExchange> http_;          // requests being read or answered
   std::uint64_t http_serial_ = 0;                        // the last HttpExchange::serial given
   bool between_passes_ = false;                          // run() is committing after lws_service
@@ -213,6 +221,43 @@ std::string peer_of(lws* wsi) {
   char address[64] = "";
   lws_get_peer_simple(wsi, address, sizeof address);
   return address;
+}
+
+// The client's address: the peer's, or, when the peer is a trusted proxy, the last address of
+// its X-Forwarded-For (the one that proxy appended).
+std::string client_address(lws* wsi, const std::vector<std::string>& trusted_proxies) {
+  std::string peer = peer_of(wsi);
+  if (std::find(trusted_proxies.begin(), trusted_proxies.end(), peer) == trusted_proxies.end()) return peer;
+  const int length = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+  if (length <= 0) return peer;
+  std::string forwarded(static_cast<std::size_t>(length) + 1, '\0');
+  if (lws_hdr_copy(wsi, forwarded.data(), length + 1, WSI_TOKEN_X_FORWARDED_FOR) < 0) return peer;
+  forwarded.resize(std::strlen(forwarded.c_str()));
+  std::string last = forwarded.substr(forwarded.rfind(',') == std::string::npos ? 0 : forwarded.rfind(',') + 1);
+  last.erase(0, last.find_first_not_of(" \t"));
+  last.erase(last.find_last_not_of(" \t") + 1);
+  return last.empty() ? peer : last;
+}
+
+// Answers an upgrade with an HTTP error instead of 101 (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: a
+// positive return tells lws the answer was written here).
+int refuse_upgrade(lws* wsi, const UpgradeRefusal& refusal) {
+  const HttpResponse reply = json_error(refusal.status, refusal.status == 503 ? "unavailable" : "too_many_connections",
+                                        refusal.message);
+  std::vector<unsigned char> buffer(LWS_PRE + 512 + reply.body.size());
+  unsigned char* start = buffer.data() + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buffer.data() + buffer.size();
+  static constexpr char kRetryAfter[] = "5";
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(refusal.status), reply.content_type.c_str(),
+                                  reply.body.size(), &p, end) ||
+      lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("retry-after:"),
+                                  reinterpret_cast<const unsigned char*>(kRetryAfter), sizeof kRetryAfter - 1, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+  std::memcpy(start, reply.body.data(), reply.body.size());
+  if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
+  return 1;
 }
 
 std::optional<std::string> url_arg(lws* wsi, const char* name_with_equals) {
@@ -244,8 +289,14 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       request.peer = peer_of(wsi);
       const ConnectionId id = hub_.open(request, clock_now());
       session->id = id;
-      edges_.emplace(id, EdgeConnection{wsi, FrameAssembler(static_cast<std::size_t>(settings_.max_frame_bytes),
-                                                            static_cast<std::size_t>(settings_.hard_frame_bytes))});
+      const int fd = lws_get_socket_fd(wsi);
+      std::string address = client_address(wsi, trusted_proxies_);
+      ++per_address_[address];
+      by_fd_[fd] = id;
+      edges_.emplace(id, EdgeConnection{wsi,
+                                        FrameAssembler(static_cast<std::size_t>(settings_.max_frame_bytes),
+                                                       static_cast<std::size_t>(settings_.hard_frame_bytes)),
+                                        fd, std::move(address)});
       // open() may have queued `connected` or a close before the edge knew this wsi.
       lws_callback_on_writable(wsi);
       return 0;
@@ -258,6 +309,11 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       auto outcome = it->second.assembler.feed(std::string_view(static_cast<const char*>(in), len),
                                                lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
                                                lws_frame_is_binary(wsi));
+      // Before authentication a client may send little (an `auth` message).
+      if (outcome.bytes > static_cast<std::size_t>(settings_.max_preauth_bytes) && !hub_.authenticated(session->id)) {
+        hub_.refuse(session->id, FrameProblem::OverPreAuthLimit, outcome.bytes, now);
+        return 0;
+      }
       // RECEIVE never writes: the hub queues, wakes us, and WRITEABLE does the I/O.
       switch (outcome.status) {
         case FrameAssembler::Status::Partial: break;
@@ -278,7 +334,12 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
     case LWS_CALLBACK_CLOSED:
       if (!session->id) return 0;  // refused in FILTER: never reached the hub
       hub_.closed(session->id);
-      edges_.erase(session->id);
+      if (auto edge = edges_.find(session->id); edge != edges_.end()) {
+        by_fd_.erase(edge->second.fd);
+        if (auto count = per_address_.find(edge->second.client_address); count != per_address_.end() && --count->second <= 0)
+          per_address_.erase(count);
+        edges_.erase(edge);
+      }
       session->id = 0;
       return 0;
 
@@ -366,8 +427,46 @@ HttpRequest read_http_request(lws* wsi) {
   return request;
 }
 
+// Caps checked before a WebSocket upgrade: this instance's connections, the client address's
+// and (token in the URL) the user's.
+int LwsServer::on_confirm_upgrade(lws* wsi) {
+  std::optional<UpgradeRefusal> refusal;
+  const std::string address = client_address(wsi, trusted_proxies_);
+  if (auto count = per_address_.find(address);
+      count != per_address_.end() && count->second >= settings_.max_connections_per_ip)
+    refusal = UpgradeRefusal{429, "too many connections from " + address + " (max_connections_per_ip " +
+                                      std::to_string(settings_.max_connections_per_ip) + ")"};
+  else
+    refusal = hub_.check_upgrade(url_arg(wsi, "token="), clock_now());
+  if (!refusal) return 0;
+  LOG_INFO("refused a WebSocket upgrade from %s: %d %s", address.c_str(), refusal->status, refusal->message.c_str());
+  return refuse_upgrade(wsi, *refusal);
+}
+
+// After every loop pass: connections the socket hooks caught sending unmasked frames are
+// closed (1002), and lingering sockets are drained.
+void LwsServer::after_pass(Now now) {
+  for (const socket_hooks::FrameRefusal& refused : socket_hooks::take_frame_refusals()) {
+    auto it = by_fd_.find(refused.fd);
+    if (it == by_fd_.end()) {
+      socket_hooks::end_connection(refused.fd);
+      continue;
+    }
+    LOG_INFO("closing a connection from %s: %s", edges_.at(it->second).client_address.c_str(), refused.refusal.message.c_str());
+    hub_.refuse(it->second, FrameProblem::Unmasked, 0, now);
+  }
+  socket_hooks::drain_lingering();
+}
+
 int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
   switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+      // A client connection was just accepted (`in` is its descriptor): its bytes and its close
+      // go through the socket hooks from the first byte.
+      socket_hooks::watch(static_cast<int>(reinterpret_cast<std::intptr_t>(in)), /*check_bytes=*/true);
+      return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      return on_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP: {
       // Callback mounts (/healthz, /api) and files missing under "/" get here.
       HttpExchange& exchange = http_[wsi];
@@ -496,6 +595,7 @@ void LwsServer::on_tick() {
   // A signal that arrived before the loop could be kicked (during start-up) is seen here.
   if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
   hub_.tick(clock_now());
+  socket_hooks::drain_lingering();
   lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, tick_interval(settings_));
 }
 
@@ -589,10 +689,14 @@ ServeResult LwsServer::run(bool secret_generated) {
   info.vhost_name = "tandem";
   info.retry_and_idle_policy = &liveness;
   info.max_http_header_data = 8192 + 1024;  // room for ?token= with a large rooms claim
+  // lws's own deadline for a connection's handshake (HTTP request, upgrade): slowloris.
+  info.timeout_secs = static_cast<unsigned int>((settings_.handshake_timeout_ms + 999) / 1000);
   info.gid = -1;
   info.uid = -1;
   info.user = this;
 
+  trusted_proxies_ = split_list(settings_.trusted_proxies);
+  socket_hooks::enable(settings_.close_linger_ms);
   context_ = lws_create_context(&info);
   if (!context_) {
     LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
@@ -630,6 +734,7 @@ ServeResult LwsServer::run(bool secret_generated) {
     // Group commit: the writes of every event this pass handled, then their acks; then the
     // pass's store reads and the input that waited for them.
     between_passes_ = true;
+    after_pass(clock_now());
     hub_.commit(clock_now().mono);
     between_passes_ = false;
     if (hub_.store_failed() && !shutdown_started_) {
@@ -653,6 +758,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   g_context.store(nullptr);
   lws_context_destroy(context_);
   context_ = nullptr;
+  socket_hooks::close_lingering();
   LOG_INFO("stopped");
   return store_failed ? ServeResult::StoreFailed : ServeResult::Clean;
 }

@@ -76,6 +76,11 @@ class Metrics {
   // Distinct users: a user with several connections counts once.
   void user_connected(const std::string& user_id) { ++connections_per_user_[user_id]; }
   void user_disconnected(const std::string& user_id);
+  // This instance's own authenticated connections of `user_id` (max_connections_per_user).
+  std::size_t connections_of(const std::string& user_id) const {
+    auto it = connections_per_user_.find(user_id);
+    return it == connections_per_user_.end() ? 0 : static_cast<std::size_t>(it->second);
+  }
 
   // ---- reported by features ----
   void lock_granted() { ++lock_grants_; }

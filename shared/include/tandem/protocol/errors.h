@@ -39,6 +39,7 @@ struct CloseCode {
 namespace close {
 inline constexpr CloseCode normal{1000, "normal", false, false};
 inline constexpr CloseCode going_away{1001, "going away", true, true};
+inline constexpr CloseCode websocket_protocol_error{1002, "protocol error", false, false};
 inline constexpr CloseCode too_big{1009, "message too big", true, false};
 inline constexpr CloseCode internal_error{1011, "internal error", true, false};
 inline constexpr CloseCode restart{1012, "restart", true, true};
@@ -53,7 +54,7 @@ inline constexpr CloseCode abnormal{1006, "abnormal closure", true, false};
 
 // Looks a code up; unknown codes reconnect with backoff (1006 semantics).
 constexpr CloseCode lookup(int code) {
-  for (const CloseCode& c : {normal, going_away, too_big, internal_error, restart, protocol_violation,
+  for (const CloseCode& c : {normal, going_away, websocket_protocol_error, too_big, internal_error, restart, protocol_violation,
                              unauthorized, auth_timeout, session_replaced, rate_limited, slow_consumer, abnormal})
     if (c.code == code) return c;
   return CloseCode{code, "unknown", true, false};
