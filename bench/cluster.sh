@@ -166,7 +166,8 @@ start_server() {
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     "$SERVER" --port "$port" --web-root "$WORK/www" --jwt-secret "$SECRET" \
-      --store postgres --store-url "$PG_URL" "$@" "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$name.log" 2>&1 &
+      --store postgres --store-url "$PG_URL" --max-connections-per-ip 1000000 "$@" "${EXTRA_SERVER_ARGS[@]}" \
+      >"$WORK/logs/$name.log" 2>&1 &
     pid=$!
     SERVER_PIDS+=("$pid")
     for _ in $(seq 1 100); do

@@ -179,10 +179,12 @@ start_server() {
         store="$WORK/store-$run"
         mkdir -p "$store"
         # The race's senders go as fast as their messages come back (thousands a second each);
-        # the per-connection rate limit (rate_per_sec 100) would refuse most of it, and the peers
-        # have none: lifted here, like every other default left as it is.
+        # the per-connection rate limit (rate_per_sec 100) would refuse most of it, and its
+        # clients all come from 127.0.0.1 (max_connections_per_ip 1000); the peers have neither
+        # limit: both lifted here, like every other default left as it is.
         "$WORK/bin/tandem-server" --host 127.0.0.1 --port "$PORT" --web-root "$WORK/www" --jwt-secret "$SECRET" \
           --store sqlite --store-path "$store/tandem.db" --rate-per-sec 1000000 --rate-burst 1000000 \
+          --max-connections-per-ip 1000000 \
           "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$run.server.log" 2>&1 &
         ;;
       ws) node "$ROOT/bench/peers/ws-peer.mjs" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;

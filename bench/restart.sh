@@ -49,7 +49,8 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((20000 + RANDO
   trap 'exit 0' TERM
   while :; do
     "$BUILD_DIR/server/tandem-server" --host 127.0.0.1 --port "$PORT" --web-root "$WORK/www" \
-      --jwt-secret "$SECRET" --store sqlite --store-path "$WORK/tandem.db" "${EXTRA_SERVER_ARGS[@]}" \
+      --jwt-secret "$SECRET" --store sqlite --store-path "$WORK/tandem.db" --max-connections-per-ip 1000000 \
+      "${EXTRA_SERVER_ARGS[@]}" \
       >>"$WORK/server.log" 2>&1 &
     echo $! >"$WORK/pid"
     wait $! || true

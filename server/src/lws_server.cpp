@@ -94,6 +94,9 @@ struct HttpExchange {
 // lws kills the socket. lws timeouts count whole seconds.
 constexpr int kAbandonedCloseSeconds = 1;
 
+// Retry-After of an upgrade refused for a cap (503, 429).
+constexpr int kRetryAfterSeconds = 5;
+
 // Longest URL argument we read (a token is at most rules::token.max = 8192 bytes).
 constexpr int kMaxArgBytes = 8192 + 16;
 
@@ -177,7 +180,7 @@ class LwsServer final : public EdgeWaker {
   }
 
   int on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len);
-  int on_confirm_upgrade(lws* wsi);
+  int admit_upgrade(lws* wsi);
   void after_pass(Now now);
   int on_http(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
   void on_tick();
@@ -239,27 +242,6 @@ std::string client_address(lws* wsi, const std::vector<std::string>& trusted_pro
   return last.empty() ? peer : last;
 }
 
-// Answers an upgrade with an HTTP error instead of 101 (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: a
-// positive return tells lws the answer was written here).
-int refuse_upgrade(lws* wsi, const UpgradeRefusal& refusal) {
-  const HttpResponse reply = json_error(refusal.status, refusal.status == 503 ? "unavailable" : "too_many_connections",
-                                        refusal.message);
-  std::vector<unsigned char> buffer(LWS_PRE + 512 + reply.body.size());
-  unsigned char* start = buffer.data() + LWS_PRE;
-  unsigned char* p = start;
-  unsigned char* end = buffer.data() + buffer.size();
-  static constexpr char kRetryAfter[] = "5";
-  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(refusal.status), reply.content_type.c_str(),
-                                  reply.body.size(), &p, end) ||
-      lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("retry-after:"),
-                                  reinterpret_cast<const unsigned char*>(kRetryAfter), sizeof kRetryAfter - 1, &p, end) ||
-      lws_finalize_write_http_header(wsi, start, &p, end))
-    return -1;
-  std::memcpy(start, reply.body.data(), reply.body.size());
-  if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
-  return 1;
-}
-
 std::optional<std::string> url_arg(lws* wsi, const char* name_with_equals) {
   std::vector<char> buffer(kMaxArgBytes);
   const char* value = lws_get_urlarg_by_name(wsi, name_with_equals, buffer.data(), static_cast<int>(buffer.size()));
@@ -279,7 +261,7 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
         return 1;
       }
       if (shutdown_started_) return 1;  // draining: new clients go to another instance
-      return 0;
+      return admit_upgrade(wsi);
     }
 
     case LWS_CALLBACK_ESTABLISHED: {
@@ -427,9 +409,11 @@ HttpRequest read_http_request(lws* wsi) {
   return request;
 }
 
-// Caps checked before a WebSocket upgrade: this instance's connections, the client address's
-// and (token in the URL) the user's.
-int LwsServer::on_confirm_upgrade(lws* wsi) {
+// Caps checked before a WebSocket upgrade (FILTER_PROTOCOL_CONNECTION, before lws answers 101):
+// this instance's connections, the client address's and (token in the URL) the user's. A
+// refusal is answered on the socket itself — lws 4.1.6 would only drop the connection — and
+// the connection ends (LWS-NOTES §2).
+int LwsServer::admit_upgrade(lws* wsi) {
   std::optional<UpgradeRefusal> refusal;
   const std::string address = client_address(wsi, trusted_proxies_);
   if (auto count = per_address_.find(address);
@@ -440,7 +424,10 @@ int LwsServer::on_confirm_upgrade(lws* wsi) {
     refusal = hub_.check_upgrade(url_arg(wsi, "token="), clock_now());
   if (!refusal) return 0;
   LOG_INFO("refused a WebSocket upgrade from %s: %d %s", address.c_str(), refusal->status, refusal->message.c_str());
-  return refuse_upgrade(wsi, *refusal);
+  socket_hooks::answer(lws_get_socket_fd(wsi),
+                       WireRefusal{refusal->status, 0, refusal->message, "Retry-After: " + std::to_string(kRetryAfterSeconds)},
+                       refusal->status == 503 ? "unavailable" : "too_many_connections");
+  return 1;
 }
 
 // After every loop pass: connections the socket hooks caught sending unmasked frames are
@@ -465,8 +452,6 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       // go through the socket hooks from the first byte.
       socket_hooks::watch(static_cast<int>(reinterpret_cast<std::intptr_t>(in)), /*check_bytes=*/true);
       return 0;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-      return on_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP: {
       // Callback mounts (/healthz, /api) and files missing under "/" get here.
       HttpExchange& exchange = http_[wsi];
@@ -691,6 +676,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   info.max_http_header_data = 8192 + 1024;  // room for ?token= with a large rooms claim
   // lws's own deadline for a connection's handshake (HTTP request, upgrade): slowloris.
   info.timeout_secs = static_cast<unsigned int>((settings_.handshake_timeout_ms + 999) / 1000);
+  info.timeout_secs_ah_idle = info.timeout_secs;  // the request head's own deadline (lws default 10 s)
   info.gid = -1;
   info.uid = -1;
   info.user = this;

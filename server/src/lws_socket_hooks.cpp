@@ -93,7 +93,9 @@ const char* reason_phrase(int status) {
   switch (status) {
     case 400: return "Bad Request";
     case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
     default: return "Error";
   }
 }
@@ -104,19 +106,6 @@ const char* error_code(int status) {
     case 431: return "header_too_large";
     default: return "bad_request";
   }
-}
-
-// The answer to a refused request, written straight to the socket (it is small; a socket that
-// cannot take it at once loses it, as the peer is misbehaving anyway).
-void answer(int fd, const WireRefusal& refusal) {
-  const HttpResponse body = json_error(refusal.http_status, error_code(refusal.http_status), refusal.message);
-  std::string reply = "HTTP/1.1 " + std::to_string(refusal.http_status) + " " + reason_phrase(refusal.http_status) +
-                      "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.body.size()) +
-                      "\r\nconnection: close\r\n";
-  if (!refusal.extra_header.empty()) reply += refusal.extra_header + "\r\n";
-  reply += "\r\n" + body.body;
-  [[maybe_unused]] const ssize_t sent = send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  LOG_INFO("refused a request from %s: %d %s", peer_of(fd).c_str(), refusal.http_status, refusal.message.c_str());
 }
 
 enum class Drain { PeerDone, MoreLater };
@@ -160,6 +149,16 @@ void watch(int fd, bool check_bytes) {
   watched_socket->check_bytes = check_bytes;
   s->watched[static_cast<std::size_t>(fd)] = std::move(watched_socket);
   s->flags[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
+}
+
+void answer(int fd, const WireRefusal& refusal, std::string_view code) {
+  const HttpResponse body = json_error(refusal.http_status, code, refusal.message);
+  std::string reply = "HTTP/1.1 " + std::to_string(refusal.http_status) + " " + reason_phrase(refusal.http_status) +
+                      "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.body.size()) +
+                      "\r\nconnection: close\r\n";
+  if (!refusal.extra_header.empty()) reply += refusal.extra_header + "\r\n";
+  reply += "\r\n" + body.body;
+  [[maybe_unused]] const ssize_t sent = send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 void end_connection(int fd) {
@@ -221,7 +220,9 @@ extern "C" ssize_t recv(int fd, void* buffer, std::size_t length, int flags) {
   auto verdict = w->guard.feed(std::string_view(static_cast<const char*>(buffer), static_cast<std::size_t>(n)));
   if (!verdict.refusal) return n;
   if (verdict.refusal->http_status != 0) {
-    answer(fd, *verdict.refusal);
+    LOG_INFO("refused a request from %s: %d %s", peer_of(fd).c_str(), verdict.refusal->http_status,
+             verdict.refusal->message.c_str());
+    answer(fd, *verdict.refusal, error_code(verdict.refusal->http_status));
     w->ended = true;
     return 0;
   }

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 #include "wire_guard.h"
@@ -40,6 +41,10 @@ struct FrameRefusal {
   WireRefusal refusal;
 };
 std::vector<FrameRefusal> take_frame_refusals();
+
+// Writes an HTTP error answer straight to `fd` (small: a socket that cannot take it at once
+// loses it) with `error_code` in its JSON body; the caller then ends the connection.
+void answer(int fd, const WireRefusal& refusal, std::string_view error_code);
 
 // Makes lws read end of stream from `fd` (a refused connection the edge has no WebSocket for).
 void end_connection(int fd);

@@ -32,7 +32,7 @@ for _ in 1 2 3 4 5; do
   PORT=$((20000 + RANDOM % 40000))
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
   "$SERVER" --host 127.0.0.1 --port "$PORT" --web-root "$WORK/www" --jwt-secret "$SECRET" \
-    --store sqlite --store-path "$WORK/tandem.db" >"$WORK/server.log" 2>&1 &
+    --store sqlite --store-path "$WORK/tandem.db" --max-connections-per-ip 1000000 >"$WORK/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 600); do
     curl -fs --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break 2

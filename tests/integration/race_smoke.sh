@@ -38,7 +38,7 @@ start() {
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
     case "$target" in
       tandem) "$SERVER" --host 127.0.0.1 --port "$PORT" --web-root "$WORK/www" --jwt-secret "$SECRET" \
-                --store sqlite --store-path "$WORK/tandem.db" >"$log" 2>&1 & ;;
+                --store sqlite --store-path "$WORK/tandem.db" --max-connections-per-ip 1000000 >"$log" 2>&1 & ;;
       ws) node "$ROOT/bench/peers/ws-peer.mjs" "$PORT" >"$log" 2>&1 & ;;
       socketio) node "$ROOT/bench/peers/socketio-peer.mjs" "$PORT" >"$log" 2>&1 & ;;
     esac
