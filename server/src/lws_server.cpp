@@ -258,6 +258,8 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       char uri[32] = "";
       if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) {
         LOG_DEBUG("refused WebSocket upgrade for path %s", uri);
+        socket_hooks::answer(lws_get_socket_fd(wsi), WireRefusal{404, 0, "no WebSocket endpoint here: connect to /ws", {}},
+                             "not_found");
         return 1;
       }
       if (shutdown_started_) return 1;  // draining: new clients go to another instance
@@ -673,7 +675,9 @@ ServeResult LwsServer::run(bool secret_generated) {
   info.mounts = &mount_files;
   info.vhost_name = "tandem";
   info.retry_and_idle_policy = &liveness;
-  info.max_http_header_data = 8192 + 1024;  // room for ?token= with a large rooms claim
+  // Room for ?token= with a large rooms claim, and more than the wire guard's 431 bound
+  // (WireGuard::kMaxHeadBytes), so an oversize head gets that answer, not a dropped connection.
+  info.max_http_header_data = 16 * 1024;
   // lws's own deadline for a connection's handshake (HTTP request, upgrade): slowloris.
   info.timeout_secs = static_cast<unsigned int>((settings_.handshake_timeout_ms + 999) / 1000);
   info.timeout_secs_ah_idle = info.timeout_secs;  // the request head's own deadline (lws default 10 s)

@@ -93,8 +93,10 @@ const char* reason_phrase(int status) {
   switch (status) {
     case 400: return "Bad Request";
     case 426: return "Upgrade Required";
+    case 404: return "Not Found";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return "Error";
   }
@@ -104,6 +106,7 @@ const char* error_code(int status) {
   switch (status) {
     case 426: return "upgrade_required";
     case 431: return "header_too_large";
+    case 501: return "not_implemented";
     default: return "bad_request";
   }
 }

@@ -73,12 +73,14 @@ WireGuard::Verdict WireGuard::feed(std::string_view bytes) {
         if (payload_left_ == 0) phase_ = Phase::FrameHeader;
         continue;
       }
+      case Phase::ClosePayload:
       case Phase::FrameHeader: {
-        if (frame_header_have_ == 0) {
+        if (phase_ == Phase::FrameHeader && frame_header_have_ == 0) {
           frame_start = i;
           frame_began_here = true;
         }
-        if (auto refusal = byte_of_frame_header(static_cast<unsigned char>(bytes[i]))) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        if (auto refusal = phase_ == Phase::ClosePayload ? byte_of_close_payload(c) : byte_of_frame_header(c)) {
           refusal_ = std::move(refusal);
           phase_ = Phase::Refused;
           return Verdict{frame_began_here ? frame_start : 0, refusal_};
@@ -207,6 +209,9 @@ std::optional<WireRefusal> WireGuard::end_of_head() {
   const std::string_view tail = head.line_tail;
   const bool http11 = tail.ends_with(" HTTP/1.1");
   if (!http11 && !tail.ends_with(" HTTP/1.0")) return bad_request("the request line must end with HTTP/1.1 or HTTP/1.0");
+  static constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), head.method) == std::end(kMethods))
+    return WireRefusal{501, 0, "method " + head.method + " is not supported", {}};
   if (head.hosts > 1) return bad_request("more than one Host header");
   if (http11 && head.hosts == 0) return bad_request("an HTTP/1.1 request needs a Host header");
   if (head.content_lengths > 1) return bad_request("more than one Content-Length header");
@@ -234,8 +239,21 @@ std::optional<WireRefusal> WireGuard::end_of_head() {
 
 std::optional<WireRefusal> WireGuard::byte_of_frame_header(unsigned char c) {
   frame_header_[frame_header_have_++] = c;
+  auto protocol_error = [](std::string message) { return WireRefusal{0, 1002, std::move(message), {}}; };
+  if (frame_header_have_ == 1) {
+    const unsigned opcode = c & 0x0f;
+    if (c & 0x70) return protocol_error("RSV bits set without a negotiated extension");
+    if ((opcode > 2 && opcode < 8) || opcode > 10) return protocol_error("reserved opcode " + std::to_string(opcode));
+    const bool fin = (c & 0x80) != 0;
+    if ((opcode & 8) && !fin) return protocol_error("fragmented control frame");
+    if (opcode == 0 && !in_fragmented_message_) return protocol_error("continuation frame with no message to continue");
+    if ((opcode == 1 || opcode == 2) && in_fragmented_message_)
+      return protocol_error("a new message inside a fragmented one");
+    if (opcode < 8) in_fragmented_message_ = !fin;
+  }
   if (frame_header_have_ == 2) {
-    if ((c & 0x80) == 0) return WireRefusal{0, 1002, "unmasked frame: clients must mask every frame (RFC 6455 5.1)", {}};
+    if ((c & 0x80) == 0) return protocol_error("unmasked frame: clients must mask every frame (RFC 6455 5.1)");
+    if ((frame_header_[0] & 8) && (c & 0x7f) > 125) return protocol_error("control frame over 125 bytes");
     const unsigned length7 = c & 0x7f;
     frame_header_need_ = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + 4;
   }
@@ -250,7 +268,31 @@ std::optional<WireRefusal> WireGuard::byte_of_frame_header(unsigned char c) {
   frame_header_have_ = 0;
   frame_header_need_ = 2;
   payload_left_ = length;
+  if ((frame_header_[0] & 0x0f) == 8) {  // a close frame: its code is checked
+    close_payload_read_ = 0;
+    close_code_ = 0;
+    if (length == 1) return WireRefusal{0, 1002, "close frame with a 1-byte body", {}};
+    if (length > 0) phase_ = Phase::ClosePayload;
+    return std::nullopt;
+  }
   if (payload_left_ > 0) phase_ = Phase::FramePayload;
+  return std::nullopt;
+}
+
+std::optional<WireRefusal> WireGuard::byte_of_close_payload(unsigned char c) {
+  // The mask key is the header's last 4 bytes (frame_header_need_ was reset; recompute).
+  const unsigned length7 = frame_header_[1] & 0x7f;
+  const std::size_t mask_at = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0);
+  const unsigned plain = c ^ frame_header_[mask_at + close_payload_read_ % 4];
+  if (close_payload_read_ < 2) close_code_ = (close_code_ << 8) | plain;
+  ++close_payload_read_;
+  if (close_payload_read_ == 2) {
+    // RFC 6455 7.4: 1000-1003, 1007-1011 (and 1012-1014, registered since) and 3000-4999.
+    const bool allowed = (close_code_ >= 1000 && close_code_ <= 1003) || (close_code_ >= 1007 && close_code_ <= 1014) ||
+                         (close_code_ >= 3000 && close_code_ <= 4999);
+    if (!allowed) return WireRefusal{0, 1002, "close code " + std::to_string(close_code_) + " is not allowed", {}};
+  }
+  if (--payload_left_ == 0) phase_ = Phase::FrameHeader;
   return std::nullopt;
 }
 

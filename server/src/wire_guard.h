@@ -9,10 +9,14 @@
 //   - duplicate or malformed Content-Length, Transfer-Encoding at all (Tandem reads no
 //     chunked bodies; with Content-Length it is the classic smuggling pair)      -> 400
 //   - HTTP/1.1 without exactly one Host                                           -> 400
+//   - a method Tandem does not serve (not GET HEAD POST PUT DELETE PATCH OPTIONS)  -> 501
 //   - a request head over kMaxHeadBytes                                           -> 431
 //   - a WebSocket upgrade with a body or with Sec-WebSocket-Version other than 13 -> 400 / 426
-// WebSocket frames after an upgrade:
-//   - a client frame without the mask bit                                         -> close 1002
+// WebSocket frames after an upgrade (no extension is negotiated):
+//   - a client frame without the mask bit, with an RSV bit, with a reserved
+//     opcode, a control frame fragmented or over 125 bytes, a continuation with
+//     no message to continue, a new message inside a fragmented one, a close
+//     frame with a 1-byte body or a code RFC 6455 7.4 does not allow            -> close 1002
 //
 // Pure: no sockets, no clock. lws_socket_hooks.cpp feeds it every byte lws reads from a
 // connection and acts on the refusal; unit tests feed it bytes directly.
@@ -35,9 +39,9 @@ struct WireRefusal {
 
 class WireGuard {
  public:
-  // Request heads longer than this are refused with 431 (lws's own limit is smaller; this one
-  // bounds the guard's work on a head that never ends).
-  static constexpr std::size_t kMaxHeadBytes = 64 * 1024;
+  // Request heads longer than this are refused with 431. The edge gives lws room for more
+  // (max_http_header_data), so this answer comes first instead of lws dropping the connection.
+  static constexpr std::size_t kMaxHeadBytes = 12 * 1024;
 
   struct Verdict {
     // How many of the fed bytes may reach libwebsockets: all of them, or, after a refusal,
@@ -50,10 +54,12 @@ class WireGuard {
   // The next bytes the client sent, in order. After a refusal every later call refuses again.
   Verdict feed(std::string_view bytes);
 
-  bool upgraded() const { return phase_ == Phase::FrameHeader || phase_ == Phase::FramePayload; }
+  bool upgraded() const {
+    return phase_ == Phase::FrameHeader || phase_ == Phase::FramePayload || phase_ == Phase::ClosePayload;
+  }
 
  private:
-  enum class Phase { RequestLine, HeaderLineStart, HeaderName, HeaderValue, ExpectLf, Body, FrameHeader, FramePayload, Refused };
+  enum class Phase { RequestLine, HeaderLineStart, HeaderName, HeaderValue, ExpectLf, Body, FrameHeader, FramePayload, ClosePayload, Refused };
 
   // One request head's facts, reset at each request line.
   struct Head {
@@ -78,6 +84,7 @@ class WireGuard {
   std::optional<WireRefusal> end_of_header_line();
   std::optional<WireRefusal> end_of_head();
   std::optional<WireRefusal> byte_of_frame_header(unsigned char c);
+  std::optional<WireRefusal> byte_of_close_payload(unsigned char c);
 
   Phase phase_ = Phase::RequestLine;
   Phase after_lf_ = Phase::HeaderLineStart;  // where a CR's LF leads
@@ -88,6 +95,9 @@ class WireGuard {
   std::size_t frame_header_have_ = 0;
   std::size_t frame_header_need_ = 2;
   std::uint64_t payload_left_ = 0;
+  bool in_fragmented_message_ = false;
+  std::size_t close_payload_read_ = 0;  // of a close frame's payload (at most 125 bytes)
+  unsigned close_code_ = 0;  // a text/binary frame without FIN came; continuations follow
   std::optional<WireRefusal> refusal_;
 };
 

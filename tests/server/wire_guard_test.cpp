@@ -150,5 +150,53 @@ TEST(wire_guard_test, a_frame_split_across_reads_is_followed) {
   EXPECT_EQ(second.pass, good.size() - 3);
 }
 
+TEST(wire_guard_test, methods_tandem_does_not_serve_get_501) {
+  EXPECT_EQ(status_of("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"), 501);
+  EXPECT_EQ(status_of("TRACE / HTTP/1.1\r\nHost: x\r\n\r\n"), 501);
+  EXPECT_EQ(status_of("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+}
+
+TEST(wire_guard_test, frames_breaking_rfc_6455_framing_rules_get_1002) {
+  auto close_code_of = [](std::string frame_bytes) {
+    auto refusal = verdict_of(kUpgrade + frame_bytes);
+    return refusal ? refusal->close_code : 0;
+  };
+  std::string rsv = frame("{}", true);
+  rsv[0] = static_cast<char>(0xC1);  // RSV1 + text
+  EXPECT_EQ(close_code_of(rsv), 1002);
+  std::string reserved = frame("{}", true);
+  reserved[0] = static_cast<char>(0x83);  // opcode 3
+  EXPECT_EQ(close_code_of(reserved), 1002);
+  std::string fragmented_ping = frame("p", true);
+  fragmented_ping[0] = static_cast<char>(0x09);  // ping without FIN
+  EXPECT_EQ(close_code_of(fragmented_ping), 1002);
+  std::string long_ping = frame(std::string(200, 'p'), true);
+  long_ping[0] = static_cast<char>(0x89);
+  EXPECT_EQ(close_code_of(long_ping), 1002);
+  std::string ping = frame("p", true);
+  ping[0] = static_cast<char>(0x89);
+  EXPECT_EQ(close_code_of(ping), 0);
+  std::string start = frame("{\"type\":", true);
+  start[0] = static_cast<char>(0x01);  // text, no FIN
+  std::string middle = frame("\"pi", true);
+  middle[0] = static_cast<char>(0x00);  // continuation, no FIN
+  std::string last = frame("ng\"}", true);
+  last[0] = static_cast<char>(0x80);  // continuation, FIN
+  EXPECT_EQ(close_code_of(start + middle + ping + last + frame("{}", true)), 0) << "a ping may come between fragments";
+  EXPECT_EQ(close_code_of(last), 1002) << "a continuation with nothing to continue";
+  EXPECT_EQ(close_code_of(start + frame("{}", true)), 1002) << "a new message inside a fragmented one";
+  auto close_frame = [](std::string body) {
+    std::string out = frame(body, true);
+    out[0] = static_cast<char>(0x88);
+    return out;
+  };
+  EXPECT_EQ(close_code_of(close_frame(std::string("\x03\xe8" "bye", 5))), 0);    // 1000
+  EXPECT_EQ(close_code_of(close_frame(std::string("\x0f\xa0", 2))), 0);       // 4000
+  EXPECT_EQ(close_code_of(close_frame("")), 0);                                // no code at all
+  EXPECT_EQ(close_code_of(close_frame(std::string("\x03\xe7", 2))), 1002);    // 999
+  EXPECT_EQ(close_code_of(close_frame(std::string("\x03\xee", 2))), 1002);    // 1006: never on the wire
+  EXPECT_EQ(close_code_of(close_frame("x")), 1002);                            // a 1-byte body
+}
+
 }  // namespace
 }  // namespace tandem::server
