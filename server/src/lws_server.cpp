@@ -9,7 +9,8 @@
 //   2. LwsServer: one per process ("vhost-level" state); EdgeConnection: one per WebSocket
 //   3. the WebSocket protocol callback (/ws)
 //   4. the HTTP protocol callback (/healthz, /api/...; static files are lws's own mount)
-//   5. context setup, the service loop and graceful shutdown (LWS-NOTES §7)
+//   4a. refusals before a WebSocket upgrade: origins not allowed (403)
+//   5. context setup (TLS when configured), the service loop and graceful shutdown (LWS-NOTES §7)
 #include "lws_server.h"
 
 #include <libwebsockets.h>
@@ -36,6 +37,7 @@
 #include "hub.h"
 #include "ids.h"
 #include "log.h"
+#include "origin_policy.h"
 #include "publish_api.h"
 #include "version.h"
 
@@ -178,6 +180,7 @@ class LwsServer final : public EdgeWaker {
   void on_tick();
 
  private:
+  int refuse_disallowed_origin(lws* wsi);
   void begin_shutdown();
   int write_frames(lws* wsi, ConnectionId id);
   int write_http_reply(lws* wsi);
@@ -193,6 +196,7 @@ class LwsServer final : public EdgeWaker {
   }
 
   Settings settings_;
+  OriginPolicy origins_;  // parsed from settings_.allowed_origins by run()
   RandomIds ids_;
   Hub hub_;
   HttpApi api_;
@@ -236,6 +240,9 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       if (shutdown_started_) return 1;  // draining: new clients go to another instance
       return 0;
     }
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:  // every upgrade request, before any answer (section 4a)
+      return refuse_disallowed_origin(wsi);
 
     case LWS_CALLBACK_ESTABLISHED: {
       OpenRequest request;
@@ -474,6 +481,51 @@ int LwsServer::write_http_reply(lws* wsi) {
   return 0;
 }
 
+// ---- 4a. refusals before a WebSocket upgrade -------------------------------------------------
+//
+// LWS_CALLBACK_HTTP_CONFIRM_UPGRADE comes with the request headers still readable, to the
+// protocol the connection is bound to: the vhost's default one, which is the WebSocket
+// protocol here (pvo "default", section 5), not "http" (docs/LWS-NOTES.md §10). Returning >0
+// after writing an answer refuses the upgrade with that answer (lws then completes the HTTP
+// transaction); returning nonzero from FILTER_PROTOCOL_CONNECTION instead would drop TCP with
+// no status (LWS-NOTES §2), which a browser reports as a bare error.
+
+// A request header as text; nothing when the request has none.
+std::optional<std::string> header_of(lws* wsi, lws_token_indexes token) {
+  const int length = lws_hdr_total_length(wsi, token);
+  if (length <= 0) return std::nullopt;
+  std::string value(static_cast<std::size_t>(length) + 1, '\0');
+  if (lws_hdr_copy(wsi, value.data(), length + 1, token) < 0) return std::nullopt;
+  value.resize(std::strlen(value.c_str()));
+  return value;
+}
+
+// Answers an upgrade request with `status` and a short text body (a line, well under the
+// buffer) instead of upgrading it. Returns what CONFIRM_UPGRADE must return: 1 (answered; lws
+// then closes the connection, LWS-NOTES §10), or -1 (could not write: hang up).
+int refuse_upgrade(lws* wsi, unsigned int status, std::string_view body) {
+  unsigned char buffer[LWS_PRE + 1024];
+  unsigned char* start = buffer + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buffer + sizeof buffer - body.size();
+  if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8", body.size(), &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+  std::memcpy(start, body.data(), body.size());
+  if (lws_write(wsi, start, body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(body.size())) return -1;
+  return 1;
+}
+
+// A browser page whose origin allowed_origins does not list gets 403 (origin_policy.h).
+int LwsServer::refuse_disallowed_origin(lws* wsi) {
+  if (!origins_.restricts()) return 0;
+  const std::optional<std::string> origin = header_of(wsi, WSI_TOKEN_ORIGIN);
+  if (origins_.allows(origin, header_of(wsi, WSI_TOKEN_HOST).value_or(""))) return 0;
+  LOG_INFO("refused WebSocket upgrade from %s: origin %.200s is not in allowed_origins", peer_of(wsi).c_str(),
+           origin.value_or("").c_str());
+  return refuse_upgrade(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed\n");
+}
+
 extern "C" int callback_ws(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
   LwsServer* server = server_of(wsi);
   if (!server) return 0;
@@ -580,6 +632,16 @@ ServeResult LwsServer::run(bool secret_generated) {
   const bool ipv4_host = inet_pton(AF_INET, host.c_str(), &ipv4) == 1;
 
   lws_context_creation_info info{};
+  const bool tls = !settings_.tls_cert.empty();  // config.cpp checked that the key comes with it
+  if (tls) {
+    // https and wss on the one port. ALPN offers only http/1.1: with h2 (which this lws has)
+    // browsers would multiplex, and h2 allows one write per WRITEABLE where write_frames and
+    // write_http_reply make several (LWS-NOTES §4).
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = settings_.tls_cert.c_str();
+    info.ssl_private_key_filepath = settings_.tls_key.c_str();
+    info.alpn = "http/1.1";
+  }
   info.port = settings_.port;
   info.iface = host.c_str();
   if (ipv4_host) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -593,10 +655,22 @@ ServeResult LwsServer::run(bool secret_generated) {
   info.uid = -1;
   info.user = this;
 
+  auto origins = OriginPolicy::parse(settings_.allowed_origins);
+  if (!origins) {
+    LOG_ERROR("allowed_origins: %s", origins.error().message.c_str());
+    return ServeResult::StartFailed;
+  }
+  origins_ = std::move(origins).value();
+
   context_ = lws_create_context(&info);
   if (!context_) {
-    LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
-              settings_.port);
+    if (tls) {
+      LOG_ERROR("cannot listen on %s:%d (port in use, host not a local address, or the TLS certificate and key were "
+                "refused: see the lws errors above)", settings_.host.c_str(), settings_.port);
+    } else {
+      LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
+                settings_.port);
+    }
     return ServeResult::StartFailed;
   }
   g_context.store(context_);
@@ -616,12 +690,13 @@ ServeResult LwsServer::run(bool secret_generated) {
   if (stat(index_path.c_str(), &index_stat) != 0)
     LOG_WARN("web root has no index.html (%s): \"/\" will answer 404; build the web assets or pass --web-root",
              index_path.c_str());
-  LOG_INFO("tandem-server %s: WebSocket ws://%s:%d/ws, web root %s", kServerVersion, settings_.host.c_str(),
-           settings_.port, settings_.web_root.c_str());
+  LOG_INFO("tandem-server %s: WebSocket %s://%s:%d/ws, web root %s", kServerVersion, tls ? "wss" : "ws",
+           settings_.host.c_str(), settings_.port, settings_.web_root.c_str());
+  if (origins_.restricts()) LOG_INFO("WebSocket upgrades only from origins %s", settings_.allowed_origins.c_str());
   // The line tests and scripts wait for; IPv6 hosts in brackets as URLs need them.
   const bool ipv6_host = settings_.host.find(':') != std::string::npos;
-  std::printf("listening on http://%s%s%s:%d\n", ipv6_host ? "[" : "", settings_.host.c_str(), ipv6_host ? "]" : "",
-              settings_.port);
+  std::printf("listening on %s://%s%s%s:%d\n", tls ? "https" : "http", ipv6_host ? "[" : "", settings_.host.c_str(),
+              ipv6_host ? "]" : "", settings_.port);
   std::fflush(stdout);
 
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so
