@@ -11,7 +11,10 @@
 
 #include <libwebsockets.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -95,6 +98,7 @@ struct Connection {
   SteadyTime close_deadline{};                // when close_request is set: give up waiting
   std::optional<CloseRequest> peer_close;     // the server's close frame, if one came
   std::optional<CloseRequest> local_failure;  // why we dropped the connection ourselves
+  std::optional<std::string> tls_failure;     // why the server's certificate was not trusted
   bool closed_reported = false;
 };
 
@@ -217,10 +221,22 @@ struct LwsTransport::Impl {
     return CloseRequest{kCloseAbnormal, std::move(fallback)};
   }
 
-  int callback(lws* wsi, lws_callback_reasons reason, void* in, std::size_t len) {
+  int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
     auto* c = static_cast<Connection*>(lws_get_opaque_user_data(wsi));
     if (c == nullptr || destroying) return 0;
     switch (reason) {
+      case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        // OpenSSL checks each certificate of the server's chain; `len` is its verdict and
+        // `user` the X509_STORE_CTX. When it fails, lws 4.1.6 reports only "connect SSL err 1:
+        // error:00000001:lib(0)::reason(1)", so the reason is kept here for the on_closed text.
+        // Returning 0 leaves OpenSSL's verdict as it is.
+        if (len == 0 && !c->tls_failure) {
+          const int error = X509_STORE_CTX_get_error(static_cast<X509_STORE_CTX*>(user));
+          c->tls_failure = std::string("TLS: server certificate not trusted (") + X509_verify_cert_error_string(error) +
+                           ")";
+        }
+        return 0;
+
       case LWS_CALLBACK_CLIENT_ESTABLISHED:
         activity = true;
         c->wsi = wsi;
@@ -260,7 +276,8 @@ struct LwsTransport::Impl {
         activity = true;
         // `in` is lws's error text (NUL-terminated; `len` is not reliable for it).
         std::string why = "connect failed";
-        if (in != nullptr) why += ": " + std::string(static_cast<const char*>(in));
+        if (c->tls_failure) why += ": " + *c->tls_failure;
+        else if (in != nullptr) why += ": " + std::string(static_cast<const char*>(in));
         CloseRequest end = c->close_request ? *c->close_request : CloseRequest{kCloseAbnormal, std::move(why)};
         finish(*c, end.code, std::move(end.reason));
         return 0;
@@ -288,11 +305,11 @@ struct LwsTransport::Impl {
     }
   }
 
-  static int lws_callback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, std::size_t len) {
+  static int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
     lws_context* ctx = lws_get_context(wsi);
     auto* self = ctx != nullptr ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
     if (self == nullptr) return 0;
-    return self->callback(wsi, reason, in, len);
+    return self->callback(wsi, reason, user, in, len);
   }
 
   static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
@@ -302,7 +319,8 @@ struct LwsTransport::Impl {
   // context (~700 KB) and, measured with LeakSanitizer here, leaks it once when two such
   // contexts exist at the same time — so plain ws:// contexts never ask for it. A ws://
   // context asked to dial wss:// is replaced (no connection is alive then: open() has
-  // finished the previous one).
+  // finished the previous one). A TLS context trusts the system store (lws loads it) and
+  // settings.ca_file, which open() has checked is readable.
   bool ensure_context(WsScheme scheme) {
     const bool need_tls = scheme == WsScheme::Secure;
     if (context != nullptr && (context_has_tls || !need_tls)) return true;
@@ -315,6 +333,7 @@ struct LwsTransport::Impl {
     info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
     info.fd_limit_per_thread = kFdsPerContext;
     info.options = need_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+    if (need_tls && !settings.ca_file.empty()) info.client_ssl_ca_filepath = settings.ca_file.c_str();
     context = lws_create_context(&info);
     context_has_tls = need_tls && context != nullptr;
     return context != nullptr;
@@ -366,6 +385,11 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
     return;
   }
   const WsUrl& target = parsed.value();
+  // lws only logs an unreadable CA file and goes on, and every dial then fails as untrusted.
+  if (target.scheme == WsScheme::Secure && !s.settings.ca_file.empty() && ::access(s.settings.ca_file.c_str(), R_OK) != 0) {
+    s.finish(c, kCloseAbnormal, "ca_file " + s.settings.ca_file + ": cannot read it (" + std::strerror(errno) + ")");
+    return;
+  }
   if (!s.ensure_context(target.scheme)) {
     s.finish(c, kCloseAbnormal, "libwebsockets context could not be created");
     return;
@@ -379,7 +403,10 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
   info.ssl_connection = target.scheme == WsScheme::Secure ? LCCSCF_USE_SSL : 0;
   info.path = target.path.c_str();
   info.host = target.host_header.c_str();
-  info.origin = target.host_header.c_str();
+  // No Origin header: it is a browser's statement of which page opens the socket, and servers
+  // with an origin allow-list let clients without one through (lws would send "http://" + host,
+  // wrong for wss:// and refused by such a list).
+  info.origin = nullptr;
   info.protocol = nullptr;  // no Sec-WebSocket-Protocol: the server binds /ws to its default
   info.local_protocol_name = kLocalProtocolName;
   info.opaque_user_data = &c;
