@@ -99,12 +99,17 @@ TEST_F(tls_test, a_client_that_does_not_trust_the_certificate_fails_with_a_certi
   EXPECT_NE(wrong_ca.log.closed->reason.find("TLS: server certificate not trusted"), std::string::npos)
       << wrong_ca.log.closed->reason;
 
-  // A CA file that is not there is named, without dialling.
+  // A CA file that is not there, or holds no certificate, is named, without dialling.
   settings.ca_file = (certificate.dir() / "missing.pem").string();
   TransportProbe missing_ca(settings);
   missing_ca.open(server.ws_url());
   ASSERT_TRUE(missing_ca.wait_closed());
   EXPECT_EQ(missing_ca.log.closed->reason, "ca_file " + settings.ca_file + ": cannot read it (No such file or directory)");
+  settings.ca_file = certificate.key();  // a file, but no certificate in it
+  TransportProbe not_a_ca(settings);
+  not_a_ca.open(server.ws_url());
+  ASSERT_TRUE(not_a_ca.wait_closed());
+  EXPECT_EQ(not_a_ca.log.closed->reason, "ca_file " + settings.ca_file + ": no PEM certificate could be read from it");
 
   // The core reports the reason with its state change (and backs off, as for any failed dial).
   auto core = client("ana", /*trusts_certificate=*/false);

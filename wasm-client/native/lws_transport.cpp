@@ -114,6 +114,7 @@ struct LwsTransport::Impl {
   LwsTransportSettings settings;
   lws_context* context = nullptr;  // made by the first open() (see ensure_context)
   bool context_has_tls = false;
+  SSL_CTX* tls_client = nullptr;   // the TLS context's OpenSSL settings: ours, freed after it
   lws_protocols protocols[2]{};
   // The connection of the last open(). A replaced or finished one is detached from its wsi
   // (finish() clears the wsi's opaque user data), so freeing it never leaves lws a dangling
@@ -314,17 +315,48 @@ struct LwsTransport::Impl {
 
   static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
 
-  // Makes sure a context exists that can dial `scheme`. TLS is set up only for wss://: with
-  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT, lws 4.1.6 loads the system CA store into every
-  // context (~700 KB) and, measured with LeakSanitizer here, leaks it once when two such
-  // contexts exist at the same time — so plain ws:// contexts never ask for it. A ws://
-  // context asked to dial wss:// is replaced (no connection is alive then: open() has
-  // finished the previous one). A TLS context trusts the system store (lws loads it) and
-  // settings.ca_file, which open() has checked is readable.
-  bool ensure_context(WsScheme scheme) {
+  // The OpenSSL client settings a wss:// context dials with: the system store, plus
+  // settings.ca_file. Made here rather than by lws (client_ssl_ca_filepath): lws 4.1.6 frees
+  // the SSL_CTX it makes through an ex_data index that every later context with
+  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT replaces, so with two TLS transports alive at once
+  // the older one's (with the system store, ~700 KB) was never freed (LeakSanitizer;
+  // docs/LWS-NOTES.md §11). One we provide, lws leaves alone. Nothing (and `why` set) when
+  // ca_file cannot be used: lws would only log that, and every dial would then fail as
+  // untrusted.
+  SSL_CTX* make_tls_client(std::string& why) const {
+    const std::string& ca_file = settings.ca_file;
+    if (!ca_file.empty() && ::access(ca_file.c_str(), R_OK) != 0) {
+      why = "ca_file " + ca_file + ": cannot read it (" + std::strerror(errno) + ")";
+      return nullptr;
+    }
+    SSL_CTX* tls = SSL_CTX_new(TLS_client_method());
+    if (tls == nullptr) {
+      why = "TLS: OpenSSL could not make a client context";
+      return nullptr;
+    }
+    // As lws sets up its own: lws may retry a write from another buffer address.
+    SSL_CTX_set_options(tls, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(tls, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_default_verify_paths(tls);  // the system store (/etc/ssl/certs)
+    if (!ca_file.empty() && SSL_CTX_load_verify_locations(tls, ca_file.c_str(), nullptr) != 1) {
+      ERR_clear_error();
+      SSL_CTX_free(tls);
+      why = "ca_file " + ca_file + ": no PEM certificate could be read from it";
+      return nullptr;
+    }
+    return tls;
+  }
+
+  // Makes sure a context exists that can dial `scheme`; false with `why` when it cannot. TLS
+  // is set up only for wss://: LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT costs every context the
+  // system CA store (~700 KB), so plain ws:// contexts never ask for it. A ws:// context asked
+  // to dial wss:// is replaced (no connection is alive then: open() has finished the previous
+  // one). lws checks the server's certificate against the host of the URL on every dial.
+  bool ensure_context(WsScheme scheme, std::string& why) {
     const bool need_tls = scheme == WsScheme::Secure;
     if (context != nullptr && (context_has_tls || !need_tls)) return true;
     destroy_context();
+    if (need_tls && (tls_client = make_tls_client(why)) == nullptr) return false;
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -333,20 +365,28 @@ struct LwsTransport::Impl {
     info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
     info.fd_limit_per_thread = kFdsPerContext;
     info.options = need_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-    if (need_tls && !settings.ca_file.empty()) info.client_ssl_ca_filepath = settings.ca_file.c_str();
+    info.provided_client_ssl_ctx = tls_client;
     context = lws_create_context(&info);
     context_has_tls = need_tls && context != nullptr;
-    return context != nullptr;
+    if (context == nullptr) {
+      destroy_context();  // frees tls_client
+      why = "libwebsockets context could not be created";
+      return false;
+    }
+    return true;
   }
 
   void destroy_context() {
-    if (context == nullptr) return;
-    const bool was_destroying = destroying;
-    destroying = true;  // callbacks fired by the teardown must not record events
-    lws_context_destroy(context);
-    destroying = was_destroying;
-    context = nullptr;
-    context_has_tls = false;
+    if (context != nullptr) {
+      const bool was_destroying = destroying;
+      destroying = true;  // callbacks fired by the teardown must not record events
+      lws_context_destroy(context);
+      destroying = was_destroying;
+      context = nullptr;
+      context_has_tls = false;
+    }
+    SSL_CTX_free(tls_client);  // after the context: its connections used it
+    tls_client = nullptr;
   }
 };
 
@@ -385,13 +425,8 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
     return;
   }
   const WsUrl& target = parsed.value();
-  // lws only logs an unreadable CA file and goes on, and every dial then fails as untrusted.
-  if (target.scheme == WsScheme::Secure && !s.settings.ca_file.empty() && ::access(s.settings.ca_file.c_str(), R_OK) != 0) {
-    s.finish(c, kCloseAbnormal, "ca_file " + s.settings.ca_file + ": cannot read it (" + std::strerror(errno) + ")");
-    return;
-  }
-  if (!s.ensure_context(target.scheme)) {
-    s.finish(c, kCloseAbnormal, "libwebsockets context could not be created");
+  if (std::string why; !s.ensure_context(target.scheme, why)) {
+    s.finish(c, kCloseAbnormal, why);
     return;
   }
 
