@@ -30,6 +30,7 @@ APT_PACKAGES=(
   emscripten
   chromium xvfb xauth libgl1-mesa-dri
   dpkg-dev curl
+  openssl  # the CLI: TLS tests make a self-signed certificate with it
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

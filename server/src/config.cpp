@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "origin_policy.h"
 
 namespace tandem::server {
 
@@ -106,6 +110,20 @@ std::vector<SettingInfo> build_table() {
   t.push_back(text("host", &Settings::host, "address to listen on (0.0.0.0 for every interface)"));
   t.push_back(integer("port", &Settings::port, 1, 65535, "TCP port for HTTP and WebSocket"));
   t.push_back(text("web_root", &Settings::web_root, "directory of static files served at /"));
+
+  t.push_back(text("tls_cert", &Settings::tls_cert,
+                   "PEM certificate (chain): https and wss on --port instead of http and ws (needs --tls-key)"));
+  t.push_back(text("tls_key", &Settings::tls_key, "PEM private key of --tls-cert"));
+  SettingInfo origins = text("allowed_origins", &Settings::allowed_origins,
+                             "web pages that may open /ws, comma-separated: https://app.example.com, self (this "
+                             "server's pages), null; others get 403 (unset: any; no Origin header: always allowed)");
+  origins.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
+    auto policy = OriginPolicy::parse(value);
+    if (!policy) return policy.error().message;
+    s.allowed_origins = std::string(value);
+    return std::nullopt;
+  };
+  t.push_back(std::move(origins));
 
   SettingInfo secret = text("jwt_secret", &Settings::jwt_secret,
                             "HS256 key for tokens, at least 32 bytes (generate: openssl rand -hex 32)");
@@ -295,6 +313,21 @@ std::optional<std::string> apply_file(Settings& settings, const std::string& pat
   return std::nullopt;
 }
 
+// Checks that `path` (the value of setting `name`) can be read and holds a PEM block whose
+// BEGIN line ends in `label`, so a wrong file is named here rather than by lws's OpenSSL errors.
+// `label` is "CERTIFICATE" or "PRIVATE KEY" (which also matches "EC PRIVATE KEY" and the like).
+std::optional<std::string> check_pem_file(std::string_view name, const std::string& path, std::string_view label) {
+  std::ifstream file(path);
+  if (!file) return std::string(name) + " " + path + ": cannot read it (" + std::strerror(errno) + ")";
+  std::string line;
+  while (std::getline(file, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.starts_with("-----BEGIN ") && line.ends_with(std::string(label) + "-----")) return std::nullopt;
+  }
+  return std::string(name) + " " + path + ": no PEM " + std::string(label) + " in it (expected a line -----BEGIN " +
+         std::string(label) + "-----)";
+}
+
 // A flag and its value, split from "--name=value" or "--name value".
 struct ParsedFlag {
   std::string flag;
@@ -329,6 +362,14 @@ std::optional<std::string> validate(const Settings& s) {
            std::to_string(s.max_frame_bytes) + ")";
   if (s.max_batch_bytes > s.max_outbound_bytes)
     return "max_batch_bytes must not exceed max_outbound_bytes";
+  if (s.tls_cert.empty() != s.tls_key.empty())
+    return std::string(s.tls_cert.empty() ? "tls_key is set but tls_cert is not" : "tls_cert is set but tls_key is not") +
+           ": TLS needs both (--tls-cert CERT.pem --tls-key KEY.pem)";
+  if (!s.tls_cert.empty()) {
+    if (auto error = check_pem_file("tls_cert", s.tls_cert, "CERTIFICATE")) return error;
+    if (auto error = check_pem_file("tls_key", s.tls_key, "PRIVATE KEY")) return error;
+  }
+  if (auto origins = OriginPolicy::parse(s.allowed_origins); !origins) return "allowed_origins: " + origins.error().message;
   if (s.host.empty()) return "host must not be empty";
   if (s.web_root.empty()) return "web_root must not be empty";
   if (s.store == "sqlite" && s.store_path.empty()) return "store_path must not be empty (\":memory:\" keeps nothing)";

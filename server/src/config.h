@@ -34,6 +34,18 @@ struct Settings {
   int port = 8080;
   std::string web_root = TANDEM_WWW_DIR;  // static files; index.html is served for "/"
 
+  // ---- TLS and origins (docs/OPERATIONS.md "TLS and origins") ----
+  // TLS on the listening port: https:// and wss:// share it; plain http:// and ws:// clients
+  // then get no answer (their bytes fail the TLS handshake and the connection is closed).
+  // Both or neither; checked at start.
+  std::string tls_cert;  // PEM certificate, leaf first then intermediates; empty: plain http and ws
+  std::string tls_key;   // PEM private key of tls_cert
+  // Web pages that may open /ws (origin_policy.h): comma-separated origins such as
+  // https://app.example.com, "self" for the pages this server serves. Empty: any page may —
+  // tokens are bearer credentials, not cookies, so a foreign page gets nowhere without one; set
+  // it to keep other sites' pages out altogether. No Origin (non-browser clients): never refused.
+  std::string allowed_origins;
+
   // ---- authentication ----
   std::string jwt_secret;      // HS256 key, at least 32 bytes; required unless dev is on
   int jwt_leeway_s = 30;       // clock skew tolerated on exp/nbf

@@ -9,7 +9,8 @@
 //   2. LwsServer: one per process ("vhost-level" state); EdgeConnection: one per WebSocket
 //   3. the WebSocket protocol callback (/ws)
 //   4. the HTTP protocol callback (/healthz, /api/...; static files are lws's own mount)
-//   5. context setup, the service loop and graceful shutdown (LWS-NOTES §7)
+//   4a. refusals before a WebSocket upgrade: other paths (404), origins (403), caps (503, 429)
+//   5. context setup (TLS when configured), the service loop and graceful shutdown (LWS-NOTES §7)
 #include "lws_server.h"
 
 #include <libwebsockets.h>
@@ -38,6 +39,7 @@
 #include "ids.h"
 #include "log.h"
 #include "lws_socket_hooks.h"
+#include "origin_policy.h"
 #include "publish_api.h"
 #include "version.h"
 
@@ -203,6 +205,7 @@ class LwsServer final : public EdgeWaker {
   }
 
   Settings settings_;
+  OriginPolicy origins_;  // parsed from settings_.allowed_origins by run()
   RandomIds ids_;
   Hub hub_;
   HttpApi api_;
@@ -259,15 +262,14 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
       // Every upgrade lands here (pvo "default"), whatever its path: only /ws is ours.
       char uri[32] = "";
-      if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) {
-        LOG_DEBUG("refused WebSocket upgrade for path %s", uri);
-        socket_hooks::answer(lws_get_socket_fd(wsi), WireRefusal{404, 0, "no WebSocket endpoint here: connect to /ws", {}},
-                             "not_found");
-        return 1;
-      }
+      // CONFIRM_UPGRADE answered every refusal already (section 4a); this is the last guard.
+      if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) return 1;
       if (shutdown_started_) return 1;  // draining: new clients go to another instance
-      return admit_upgrade(wsi);
+      return 0;
     }
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:  // every upgrade request, before any answer (section 4a)
+      return admit_upgrade(wsi);
 
     case LWS_CALLBACK_ESTABLISHED: {
       OpenRequest request;
@@ -414,27 +416,6 @@ HttpRequest read_http_request(lws* wsi) {
   return request;
 }
 
-// Caps checked before a WebSocket upgrade (FILTER_PROTOCOL_CONNECTION, before lws answers 101):
-// this instance's connections, the client address's and (token in the URL) the user's. A
-// refusal is answered on the socket itself — lws 4.1.6 would only drop the connection — and
-// the connection ends (LWS-NOTES §2).
-int LwsServer::admit_upgrade(lws* wsi) {
-  std::optional<UpgradeRefusal> refusal;
-  const std::string address = client_address(wsi, trusted_proxies_);
-  if (auto count = per_address_.find(address);
-      count != per_address_.end() && count->second >= settings_.max_connections_per_ip)
-    refusal = UpgradeRefusal{429, "too many connections from " + address + " (max_connections_per_ip " +
-                                      std::to_string(settings_.max_connections_per_ip) + ")"};
-  else
-    refusal = hub_.check_upgrade(url_arg(wsi, "token="), clock_now());
-  if (!refusal) return 0;
-  LOG_INFO("refused a WebSocket upgrade from %s: %d %s", address.c_str(), refusal->status, refusal->message.c_str());
-  socket_hooks::answer(lws_get_socket_fd(wsi),
-                       WireRefusal{refusal->status, 0, refusal->message, "Retry-After: " + std::to_string(kRetryAfterSeconds)},
-                       refusal->status == 503 ? "unavailable" : "too_many_connections");
-  return 1;
-}
-
 // After every loop pass: connections the socket hooks caught sending unmasked frames are
 // closed (1002), and lingering sockets are drained.
 void LwsServer::after_pass(Now now) {
@@ -455,7 +436,10 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
       // A client connection was just accepted (`in` is its descriptor): its bytes and its close
       // go through the socket hooks from the first byte.
-      socket_hooks::watch(static_cast<int>(reinterpret_cast<std::intptr_t>(in)), /*check_bytes=*/true);
+      // With TLS the bytes under lws are ciphertext (OpenSSL reads them itself): only the
+      // linger applies (LWS-NOTES §13).
+      socket_hooks::watch(static_cast<int>(reinterpret_cast<std::intptr_t>(in)),
+                          /*check_bytes=*/settings_.tls_cert.empty());
       return 0;
     case LWS_CALLBACK_HTTP: {
       // Callback mounts (/healthz, /api) and files missing under "/" get here.
@@ -561,6 +545,80 @@ int LwsServer::write_http_reply(lws* wsi) {
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
   return 0;
+}
+
+// ---- 4a. refusals before a WebSocket upgrade -------------------------------------------------
+//
+// LWS_CALLBACK_HTTP_CONFIRM_UPGRADE comes with the request headers still readable, to the
+// protocol the connection is bound to: the vhost's default one, which is the WebSocket
+// protocol here (pvo "default", section 5), not "http" (docs/LWS-NOTES.md §10). Returning >0
+// after writing an answer refuses the upgrade with that answer (lws then completes the HTTP
+// transaction); returning nonzero from FILTER_PROTOCOL_CONNECTION instead would drop TCP with
+// no status (LWS-NOTES §2), which a browser reports as a bare error.
+
+// A request header as text; nothing when the request has none.
+std::optional<std::string> header_of(lws* wsi, lws_token_indexes token) {
+  const int length = lws_hdr_total_length(wsi, token);
+  if (length <= 0) return std::nullopt;
+  std::string value(static_cast<std::size_t>(length) + 1, '\0');
+  if (lws_hdr_copy(wsi, value.data(), length + 1, token) < 0) return std::nullopt;
+  value.resize(std::strlen(value.c_str()));
+  return value;
+}
+
+// Answers an upgrade request with `status` and a JSON error body (`code`, `message`) instead of
+// upgrading it, through lws so that it works with TLS too; caps add Retry-After. Returns what
+// CONFIRM_UPGRADE must return: 1 (answered; lws then closes the connection, LWS-NOTES §10), or
+// -1 (could not write: hang up).
+int refuse_upgrade(lws* wsi, unsigned int status, std::string_view code, std::string_view message,
+                   bool retry_later = false) {
+  const HttpResponse reply = json_error(static_cast<int>(status), code, message);
+  std::vector<unsigned char> buffer(LWS_PRE + 512 + reply.body.size());
+  unsigned char* start = buffer.data() + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buffer.data() + buffer.size() - reply.body.size();
+  const std::string retry_after = std::to_string(kRetryAfterSeconds);
+  if (lws_add_http_common_headers(wsi, status, reply.content_type.c_str(), reply.body.size(), &p, end) ||
+      (retry_later && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("retry-after:"),
+                                                  reinterpret_cast<const unsigned char*>(retry_after.data()),
+                                                  static_cast<int>(retry_after.size()), &p, end)) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+  std::memcpy(start, reply.body.data(), reply.body.size());
+  if (lws_write(wsi, start, reply.body.size(), LWS_WRITE_HTTP_FINAL) < static_cast<int>(reply.body.size())) return -1;
+  return 1;
+}
+
+// Every WebSocket upgrade, before lws answers 101: only /ws; a browser page whose origin
+// allowed_origins does not list gets 403 (origin_policy.h); then the caps: this instance's
+// connections (503), the client address's and, with a token in the URL, the user's (429).
+int LwsServer::admit_upgrade(lws* wsi) {
+  char uri[32] = "";
+  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) {
+    LOG_DEBUG("refused WebSocket upgrade for path %s", uri);
+    return refuse_upgrade(wsi, HTTP_STATUS_NOT_FOUND, "not_found", "no WebSocket endpoint here: connect to /ws");
+  }
+  if (origins_.restricts()) {
+    const std::optional<std::string> origin = header_of(wsi, WSI_TOKEN_ORIGIN);
+    if (!origins_.allows(origin, header_of(wsi, WSI_TOKEN_HOST).value_or(""))) {
+      LOG_INFO("refused WebSocket upgrade from %s: origin %.200s is not in allowed_origins", peer_of(wsi).c_str(),
+               origin.value_or("").c_str());
+      return refuse_upgrade(wsi, HTTP_STATUS_FORBIDDEN, "forbidden", "origin not allowed");
+    }
+  }
+  std::optional<UpgradeRefusal> refusal;
+  const std::string address = client_address(wsi, trusted_proxies_);
+  if (auto count = per_address_.find(address);
+      count != per_address_.end() && count->second >= settings_.max_connections_per_ip)
+    refusal = UpgradeRefusal{429, "too many connections from " + address + " (max_connections_per_ip " +
+                                      std::to_string(settings_.max_connections_per_ip) + ")"};
+  else
+    refusal = hub_.check_upgrade(url_arg(wsi, "token="), clock_now());
+  if (!refusal) return 0;
+  LOG_INFO("refused a WebSocket upgrade from %s: %d %s", address.c_str(), refusal->status, refusal->message.c_str());
+  return refuse_upgrade(wsi, static_cast<unsigned int>(refusal->status),
+                        refusal->status == 503 ? "unavailable" : "too_many_connections", refusal->message,
+                        /*retry_later=*/true);
 }
 
 extern "C" int callback_ws(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
@@ -682,6 +740,16 @@ ServeResult LwsServer::run(bool secret_generated) {
   const bool ipv4_host = inet_pton(AF_INET, host.c_str(), &ipv4) == 1;
 
   lws_context_creation_info info{};
+  const bool tls = !settings_.tls_cert.empty();  // config.cpp checked that the key comes with it
+  if (tls) {
+    // https and wss on the one port. ALPN offers only http/1.1: with h2 (which this lws has)
+    // browsers would multiplex, and h2 allows one write per WRITEABLE where write_frames and
+    // write_http_reply make several (LWS-NOTES §4).
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = settings_.tls_cert.c_str();
+    info.ssl_private_key_filepath = settings_.tls_key.c_str();
+    info.alpn = "http/1.1";
+  }
   info.port = settings_.port;
   info.iface = host.c_str();
   if (ipv4_host) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -700,12 +768,23 @@ ServeResult LwsServer::run(bool secret_generated) {
   info.uid = -1;
   info.user = this;
 
+  auto origins = OriginPolicy::parse(settings_.allowed_origins);
+  if (!origins) {
+    LOG_ERROR("allowed_origins: %s", origins.error().message.c_str());
+    return ServeResult::StartFailed;
+  }
+  origins_ = std::move(origins).value();
   trusted_proxies_ = split_list(settings_.trusted_proxies);
   socket_hooks::enable(settings_.close_linger_ms);
   context_ = lws_create_context(&info);
   if (!context_) {
-    LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
-              settings_.port);
+    if (tls) {
+      LOG_ERROR("cannot listen on %s:%d (port in use, host not a local address, or the TLS certificate and key were "
+                "refused: see the lws errors above)", settings_.host.c_str(), settings_.port);
+    } else {
+      LOG_ERROR("cannot listen on %s:%d (port in use, or host not a local address?)", settings_.host.c_str(),
+                settings_.port);
+    }
     return ServeResult::StartFailed;
   }
   g_context.store(context_);
@@ -725,12 +804,13 @@ ServeResult LwsServer::run(bool secret_generated) {
   if (stat(index_path.c_str(), &index_stat) != 0)
     LOG_WARN("web root has no index.html (%s): \"/\" will answer 404; build the web assets or pass --web-root",
              index_path.c_str());
-  LOG_INFO("tandem-server %s: WebSocket ws://%s:%d/ws, web root %s", kServerVersion, settings_.host.c_str(),
-           settings_.port, settings_.web_root.c_str());
+  LOG_INFO("tandem-server %s: WebSocket %s://%s:%d/ws, web root %s", kServerVersion, tls ? "wss" : "ws",
+           settings_.host.c_str(), settings_.port, settings_.web_root.c_str());
+  if (origins_.restricts()) LOG_INFO("WebSocket upgrades only from origins %s", settings_.allowed_origins.c_str());
   // The line tests and scripts wait for; IPv6 hosts in brackets as URLs need them.
   const bool ipv6_host = settings_.host.find(':') != std::string::npos;
-  std::printf("listening on http://%s%s%s:%d\n", ipv6_host ? "[" : "", settings_.host.c_str(), ipv6_host ? "]" : "",
-              settings_.port);
+  std::printf("listening on %s://%s%s%s:%d\n", tls ? "https" : "http", ipv6_host ? "[" : "", settings_.host.c_str(),
+              ipv6_host ? "]" : "", settings_.port);
   std::fflush(stdout);
 
   // lws_service(ctx, 0) sleeps until the next event; the tick timer bounds that to 250 ms (less with a short presence tick), so

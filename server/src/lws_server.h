@@ -15,8 +15,8 @@ enum class ServeResult : int {
   StoreFailed = 3, // the store failed kStoreRetries commits in a row: clients closed 1011, logged
 };
 
-// Listens on settings.host:port, prints "listening on http://host:port" on stdout once ready,
-// and serves until SIGTERM or SIGINT. Then it stops accepting, closes every WebSocket with
+// Listens on settings.host:port, prints "listening on http://host:port" on stdout once ready
+// ("https://" with tls_cert: then https and wss share the port), and serves until SIGTERM or SIGINT. Then it stops accepting, closes every WebSocket with
 // 1012 "restart" and returns within shutdown_timeout_ms. A second signal exits at once
 // (status 1). Durable state goes to `store`, committed once per loop iteration.
 // With a directory and a link (--engine redis), the rooms are shared with the other instances

@@ -1,5 +1,5 @@
 // server/src/lws_socket_hooks.h — the bytes under libwebsockets, for what lws 4.1.6 does not do
-// itself (docs/LWS-NOTES.md §"What lws lets through"):
+// itself (docs/LWS-NOTES.md §12):
 //
 //   1. Check what a client sends before lws parses it. Every byte lws reads from a client
 //      connection goes through a WireGuard (wire_guard.h): a smuggling-prone or malformed HTTP

@@ -1,6 +1,6 @@
 // server/src/wire_guard.h — checks the raw bytes one client connection sends, before
 // libwebsockets parses them, for what libwebsockets 4.1.6 accepts but RFC 9112 (HTTP/1.1) and
-// RFC 6455 (WebSocket) say a server must refuse (docs/LWS-NOTES.md §"What lws lets through").
+// RFC 6455 (WebSocket) say a server must refuse (docs/LWS-NOTES.md §12).
 //
 // HTTP requests (each request head of a keep-alive connection, bodies skipped by
 // Content-Length):

@@ -2,6 +2,7 @@
 #include "server_process.h"
 
 #include "test_postgres.h"
+#include "tls_support.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -174,7 +175,18 @@ ServerProcess::~ServerProcess() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::string ServerProcess::ws_url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/ws"; }
+std::string ServerProcess::ws_url() const {
+  return (tls_cert_.empty() ? "ws://127.0.0.1:" : "wss://127.0.0.1:") + std::to_string(port_) + "/ws";
+}
+
+HttpReply ServerProcess::get(std::string_view path) const {
+  return tls_cert_.empty() ? http_get(port_, path) : https_get(port_, path, tls_cert_);
+}
+
+void ServerProcess::use_tls(std::string cert, std::string key) {
+  tls_cert_ = std::move(cert);
+  tls_key_ = std::move(key);
+}
 
 std::string ServerProcess::output() const {
   std::ifstream in(dir_ / "server.log");
@@ -214,6 +226,7 @@ bool ServerProcess::try_start(milliseconds timeout) {
   } else {
     args.insert(args.end(), {"--store-path", (dir_ / "tandem.db").string()});
   }
+  if (!tls_cert_.empty()) args.insert(args.end(), {"--tls-cert", tls_cert_, "--tls-key", tls_key_});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -246,7 +259,9 @@ bool ServerProcess::try_start(milliseconds timeout) {
       pid_ = -1;
       return false;
     }
-    if (http_get(port_, "/healthz", kPollInterval * 10).status == 200) return true;
+    const HttpReply health = tls_cert_.empty() ? http_get(port_, "/healthz", kPollInterval * 10)
+                                               : https_get(port_, "/healthz", tls_cert_, kPollInterval * 10);
+    if (health.status == 200) return true;
     std::this_thread::sleep_for(kPollInterval);  // between readiness checks, under the deadline
   }
   kill_now();

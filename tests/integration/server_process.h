@@ -1,7 +1,7 @@
 // server_process.h — the real tandem-server binary as a child process of a test: started on a
 // free port with a temporary web root and a known JWT secret, ready once /healthz answers,
 // stopped with SIGTERM (graceful, clients see 1012), restartable on the same port, and killed
-// when the test ends however it ends. Its store is its own (SQLite, or a PostgreSQL database of
+// when the test ends however it ends; over TLS when asked (use_tls). Its store is its own (SQLite, or a PostgreSQL database of
 // its own) or one given (several instances on one database: server_cluster.h). Also a tiny
 // blocking HTTP GET for /healthz and friends.
 #pragma once
@@ -90,10 +90,14 @@ class ServerProcess {
   // SIGKILL and wait: a crash, with no shutdown of any kind. start() brings it back on the same
   // port with the same store.
   void kill_now();
+  // From the next start() on: https and wss with this PEM certificate and key (--tls-cert,
+  // --tls-key; tls_support.h makes a pair). Readiness, get(), connections() and ws_url()
+  // follow, trusting exactly `cert`; post() stays plain HTTP.
+  void use_tls(std::string cert, std::string key);
 
   int port() const { return port_; }
-  std::string ws_url() const;  // ws://127.0.0.1:<port>/ws
-  HttpReply get(std::string_view path) const { return http_get(port_, path); }
+  std::string ws_url() const;  // ws://127.0.0.1:<port>/ws, or wss:// after use_tls()
+  HttpReply get(std::string_view path) const;  // GET over http, or https after use_tls()
   HttpReply post(std::string_view path, std::string_view body, std::string_view extra_headers = {}) const {
     return http_post(port_, path, body, extra_headers);
   }
@@ -108,6 +112,7 @@ class ServerProcess {
   std::filesystem::path dir_;  // temp: web root, log and the SQLite store
   std::unique_ptr<tandem::test::TestDatabase> database_;  // on PostgreSQL: this server's database
   std::string shared_store_url_;                          // or the database it shares with others
+  std::string tls_cert_, tls_key_;                        // use_tls(); empty: plain http and ws
   int port_ = 0;
   pid_t pid_ = -1;
 };

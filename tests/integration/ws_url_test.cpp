@@ -28,6 +28,20 @@ TEST(ws_url_test, defaults_port_by_scheme_and_path_to_root) {
   EXPECT_EQ(secure->path, "/?x=1");
 }
 
+TEST(ws_url_test, wss_keeps_an_explicit_port_in_the_host_header) {
+  auto url = parse_ws_url("wss://127.0.0.1:8443/ws?token=abc");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->scheme, WsScheme::Secure);
+  EXPECT_EQ(url->host, "127.0.0.1");  // what the server's certificate must name
+  EXPECT_EQ(url->port, 8443);
+  EXPECT_EQ(url->path, "/ws?token=abc");
+  EXPECT_EQ(url->host_header, "127.0.0.1:8443");
+  auto v6 = parse_ws_url("wss://[::1]:8443/ws");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->host_header, "[::1]:8443");
+}
+
 TEST(ws_url_test, accepts_bracketed_ipv6) {
   auto url = parse_ws_url("ws://[::1]:9000/ws");
   ASSERT_TRUE(url.ok());
@@ -40,7 +54,7 @@ TEST(ws_url_test, accepts_bracketed_ipv6) {
 }
 
 TEST(ws_url_test, refuses_what_cannot_be_dialled) {
-  const char* bad[] = {"http://h/ws", "ws://", "ws://:80/ws", "ws://h:0/ws", "ws://h:65536/ws",
+  const char* bad[] = {"http://h/ws", "https://h/ws", "wss://", "ws://", "ws://:80/ws", "ws://h:0/ws", "ws://h:65536/ws",
                        "ws://h:8a/ws", "ws://h:/ws", "ws://u@h/ws", "ws://h/ws#frag", "ws://h/a b",
                        "ws://[::1/ws", "ws://[::1]x/ws"};
   for (const char* text : bad) {

@@ -178,6 +178,42 @@ TEST(config_test, cross_field_rules_are_validated) {
             "hard_frame_bytes (4000) must be at least max_frame_bytes (5000)");
 }
 
+TEST(config_test, tls_needs_both_files_readable_and_in_pem) {
+  const TempFile cert("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  const TempFile key("-----BEGIN PRIVATE KEY-----\r\nMIIE\r\n-----END PRIVATE KEY-----\r\n");
+  const TempFile not_pem("just text\n");
+  auto loaded = load({"--dev", "--tls-cert", cert.path(), "--tls-key", key.path()});
+  ASSERT_TRUE(loaded.ok()) << error_of(loaded);
+  EXPECT_EQ(loaded->settings.tls_cert, cert.path());
+  EXPECT_EQ(loaded->settings.tls_key, key.path());
+  EXPECT_TRUE(load({"--dev"})->settings.tls_cert.empty());  // off by default
+
+  EXPECT_EQ(error_of(load({"--dev", "--tls-cert", cert.path()})),
+            "tls_cert is set but tls_key is not: TLS needs both (--tls-cert CERT.pem --tls-key KEY.pem)");
+  EXPECT_EQ(error_of(load({"--dev"}, {{"TANDEM_TLS_KEY", key.path()}})),
+            "tls_key is set but tls_cert is not: TLS needs both (--tls-cert CERT.pem --tls-key KEY.pem)");
+  EXPECT_EQ(error_of(load({"--dev", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", key.path()})),
+            "tls_cert /nonexistent/cert.pem: cannot read it (No such file or directory)");
+  EXPECT_EQ(error_of(load({"--dev", "--tls-cert", key.path(), "--tls-key", key.path()})),
+            "tls_cert " + key.path() + ": no PEM CERTIFICATE in it (expected a line -----BEGIN CERTIFICATE-----)");
+  EXPECT_EQ(error_of(load({"--dev", "--tls-cert", cert.path(), "--tls-key", not_pem.path()})),
+            "tls_key " + not_pem.path() + ": no PEM PRIVATE KEY in it (expected a line -----BEGIN PRIVATE KEY-----)");
+}
+
+TEST(config_test, allowed_origins_are_checked_when_read) {
+  auto loaded = load({"--dev", "--allowed-origins", "self, https://app.example.com"});
+  ASSERT_TRUE(loaded.ok()) << error_of(loaded);
+  EXPECT_EQ(loaded->settings.allowed_origins, "self, https://app.example.com");
+  EXPECT_EQ(load({"--dev"})->settings.allowed_origins, "");  // every origin, as before
+  EXPECT_EQ(error_of(load({"--dev", "--allowed-origins", "https://app.example.com/"})),
+            "--allowed-origins: \"https://app.example.com/\" is not an origin (scheme://host[:port] with no path or "
+            "trailing slash, e.g. https://app.example.com; or self, or null)");
+  Settings bad;
+  bad.dev = true;
+  bad.allowed_origins = "app.example.com";
+  EXPECT_NE(validate(bad).value_or("").find("allowed_origins: \"app.example.com\" is not an origin"), std::string::npos);
+}
+
 TEST(config_test, help_lists_every_setting_with_flag_env_and_default_but_no_secret) {
   const std::string help = usage_text("tandem-server");
   const Settings defaults;

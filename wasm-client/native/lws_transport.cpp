@@ -11,7 +11,10 @@
 
 #include <libwebsockets.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -95,6 +98,7 @@ struct Connection {
   SteadyTime close_deadline{};                // when close_request is set: give up waiting
   std::optional<CloseRequest> peer_close;     // the server's close frame, if one came
   std::optional<CloseRequest> local_failure;  // why we dropped the connection ourselves
+  std::optional<std::string> tls_failure;     // why the server's certificate was not trusted
   bool closed_reported = false;
 };
 
@@ -110,6 +114,7 @@ struct LwsTransport::Impl {
   LwsTransportSettings settings;
   lws_context* context = nullptr;  // made by the first open() (see ensure_context)
   bool context_has_tls = false;
+  SSL_CTX* tls_client = nullptr;   // the TLS context's OpenSSL settings: ours, freed after it
   lws_protocols protocols[2]{};
   // The connection of the last open(). A replaced or finished one is detached from its wsi
   // (finish() clears the wsi's opaque user data), so freeing it never leaves lws a dangling
@@ -217,10 +222,22 @@ struct LwsTransport::Impl {
     return CloseRequest{kCloseAbnormal, std::move(fallback)};
   }
 
-  int callback(lws* wsi, lws_callback_reasons reason, void* in, std::size_t len) {
+  int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
     auto* c = static_cast<Connection*>(lws_get_opaque_user_data(wsi));
     if (c == nullptr || destroying) return 0;
     switch (reason) {
+      case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        // OpenSSL checks each certificate of the server's chain; `len` is its verdict and
+        // `user` the X509_STORE_CTX. When it fails, lws 4.1.6 reports only "connect SSL err 1:
+        // error:00000001:lib(0)::reason(1)", so the reason is kept here for the on_closed text.
+        // Returning 0 leaves OpenSSL's verdict as it is.
+        if (len == 0 && !c->tls_failure) {
+          const int error = X509_STORE_CTX_get_error(static_cast<X509_STORE_CTX*>(user));
+          c->tls_failure = std::string("TLS: server certificate not trusted (") + X509_verify_cert_error_string(error) +
+                           ")";
+        }
+        return 0;
+
       case LWS_CALLBACK_CLIENT_ESTABLISHED:
         activity = true;
         c->wsi = wsi;
@@ -260,7 +277,8 @@ struct LwsTransport::Impl {
         activity = true;
         // `in` is lws's error text (NUL-terminated; `len` is not reliable for it).
         std::string why = "connect failed";
-        if (in != nullptr) why += ": " + std::string(static_cast<const char*>(in));
+        if (c->tls_failure) why += ": " + *c->tls_failure;
+        else if (in != nullptr) why += ": " + std::string(static_cast<const char*>(in));
         CloseRequest end = c->close_request ? *c->close_request : CloseRequest{kCloseAbnormal, std::move(why)};
         finish(*c, end.code, std::move(end.reason));
         return 0;
@@ -288,25 +306,57 @@ struct LwsTransport::Impl {
     }
   }
 
-  static int lws_callback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, std::size_t len) {
+  static int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
     lws_context* ctx = lws_get_context(wsi);
     auto* self = ctx != nullptr ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
     if (self == nullptr) return 0;
-    return self->callback(wsi, reason, in, len);
+    return self->callback(wsi, reason, user, in, len);
   }
 
   static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
 
-  // Makes sure a context exists that can dial `scheme`. TLS is set up only for wss://: with
-  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT, lws 4.1.6 loads the system CA store into every
-  // context (~700 KB) and, measured with LeakSanitizer here, leaks it once when two such
-  // contexts exist at the same time — so plain ws:// contexts never ask for it. A ws://
-  // context asked to dial wss:// is replaced (no connection is alive then: open() has
-  // finished the previous one).
-  bool ensure_context(WsScheme scheme) {
+  // The OpenSSL client settings a wss:// context dials with: the system store, plus
+  // settings.ca_file. Made here rather than by lws (client_ssl_ca_filepath): lws 4.1.6 frees
+  // the SSL_CTX it makes through an ex_data index that every later context with
+  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT replaces, so with two TLS transports alive at once
+  // the older one's (with the system store, ~700 KB) was never freed (LeakSanitizer;
+  // docs/LWS-NOTES.md §11). One we provide, lws leaves alone. Nothing (and `why` set) when
+  // ca_file cannot be used: lws would only log that, and every dial would then fail as
+  // untrusted.
+  SSL_CTX* make_tls_client(std::string& why) const {
+    const std::string& ca_file = settings.ca_file;
+    if (!ca_file.empty() && ::access(ca_file.c_str(), R_OK) != 0) {
+      why = "ca_file " + ca_file + ": cannot read it (" + std::strerror(errno) + ")";
+      return nullptr;
+    }
+    SSL_CTX* tls = SSL_CTX_new(TLS_client_method());
+    if (tls == nullptr) {
+      why = "TLS: OpenSSL could not make a client context";
+      return nullptr;
+    }
+    // As lws sets up its own: lws may retry a write from another buffer address.
+    SSL_CTX_set_options(tls, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(tls, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_default_verify_paths(tls);  // the system store (/etc/ssl/certs)
+    if (!ca_file.empty() && SSL_CTX_load_verify_locations(tls, ca_file.c_str(), nullptr) != 1) {
+      ERR_clear_error();
+      SSL_CTX_free(tls);
+      why = "ca_file " + ca_file + ": no PEM certificate could be read from it";
+      return nullptr;
+    }
+    return tls;
+  }
+
+  // Makes sure a context exists that can dial `scheme`; false with `why` when it cannot. TLS
+  // is set up only for wss://: LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT costs every context the
+  // system CA store (~700 KB), so plain ws:// contexts never ask for it. A ws:// context asked
+  // to dial wss:// is replaced (no connection is alive then: open() has finished the previous
+  // one). lws checks the server's certificate against the host of the URL on every dial.
+  bool ensure_context(WsScheme scheme, std::string& why) {
     const bool need_tls = scheme == WsScheme::Secure;
     if (context != nullptr && (context_has_tls || !need_tls)) return true;
     destroy_context();
+    if (need_tls && (tls_client = make_tls_client(why)) == nullptr) return false;
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -315,19 +365,28 @@ struct LwsTransport::Impl {
     info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
     info.fd_limit_per_thread = kFdsPerContext;
     info.options = need_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+    info.provided_client_ssl_ctx = tls_client;
     context = lws_create_context(&info);
     context_has_tls = need_tls && context != nullptr;
-    return context != nullptr;
+    if (context == nullptr) {
+      destroy_context();  // frees tls_client
+      why = "libwebsockets context could not be created";
+      return false;
+    }
+    return true;
   }
 
   void destroy_context() {
-    if (context == nullptr) return;
-    const bool was_destroying = destroying;
-    destroying = true;  // callbacks fired by the teardown must not record events
-    lws_context_destroy(context);
-    destroying = was_destroying;
-    context = nullptr;
-    context_has_tls = false;
+    if (context != nullptr) {
+      const bool was_destroying = destroying;
+      destroying = true;  // callbacks fired by the teardown must not record events
+      lws_context_destroy(context);
+      destroying = was_destroying;
+      context = nullptr;
+      context_has_tls = false;
+    }
+    SSL_CTX_free(tls_client);  // after the context: its connections used it
+    tls_client = nullptr;
   }
 };
 
@@ -366,8 +425,8 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
     return;
   }
   const WsUrl& target = parsed.value();
-  if (!s.ensure_context(target.scheme)) {
-    s.finish(c, kCloseAbnormal, "libwebsockets context could not be created");
+  if (std::string why; !s.ensure_context(target.scheme, why)) {
+    s.finish(c, kCloseAbnormal, why);
     return;
   }
 
@@ -379,7 +438,10 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
   info.ssl_connection = target.scheme == WsScheme::Secure ? LCCSCF_USE_SSL : 0;
   info.path = target.path.c_str();
   info.host = target.host_header.c_str();
-  info.origin = target.host_header.c_str();
+  // No Origin header: it is a browser's statement of which page opens the socket, and servers
+  // with an origin allow-list let clients without one through (lws would send "http://" + host,
+  // wrong for wss:// and refused by such a list).
+  info.origin = nullptr;
   info.protocol = nullptr;  // no Sec-WebSocket-Protocol: the server binds /ws to its default
   info.local_protocol_name = kLocalProtocolName;
   info.opaque_user_data = &c;

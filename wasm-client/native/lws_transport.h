@@ -47,6 +47,11 @@ struct LwsTransportSettings {
   // healthy server answers within a round trip.
   Millis close_timeout{1000};
   LwsLogLevel log_level = LwsLogLevel::Errors;
+  // wss:// only: a PEM file of certificates to trust besides the system's store
+  // (/etc/ssl/certs), e.g. a private CA or a server's self-signed certificate. Empty: the
+  // system store alone. The server's certificate must also name the URL's host (DNS name or IP
+  // address); a failed check ends the dial with on_closed(1006, "connect failed: TLS: ...").
+  std::string ca_file;
 };
 
 // What the current connection (the one the last open() started) is doing.
@@ -65,8 +70,9 @@ class LwsTransport final : public tandem::Transport {
   LwsTransport(const LwsTransport&) = delete;
   LwsTransport& operator=(const LwsTransport&) = delete;
 
-  // Starts dialling `url` (ws:// or wss://). Every outcome, including an unparsable URL or a
-  // failed dial (code 1006), is reported through `events` from a later poll(); exactly one
+  // Starts dialling `url` (ws:// or wss://). Every outcome, including an unparsable URL, a
+  // failed dial or an untrusted certificate (code 1006, the reason says which), is reported
+  // through `events` from a later poll(); exactly one
   // on_closed follows each open(). Calling open() while a connection is still alive drops that
   // connection first; its on_closed(1006, "replaced by a new connection") is delivered before
   // any event of the new one.

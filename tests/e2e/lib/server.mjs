@@ -12,9 +12,14 @@
 // Several instances of one cluster (lib/cluster.mjs) share a secret and a store: pass
 // `jwtSecret` and `storeArgs` (e.g. ['--store', 'postgres', '--store-url', url], which then
 // replace the SQLite --store-path) and `name` (how messages call the instance).
+//
+// With `tls` ({ cert, key }: PEM paths, lib/tls.mjs makes a self-signed pair) the server runs
+// with --tls-cert/--tls-key: httpUrl and wsUrl become https:// and wss://, and the /healthz
+// polling trusts exactly that certificate.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -56,8 +61,9 @@ export class TandemServer {
   #exited = null;  // Promise<{code, signal}> for the running child
   #output = '';
   #storeArgs = null;  // replaces --store-path <storePath> when given
+  #tls = null;        // { cert, key, ca: the certificate's PEM text } when serving https and wss
 
-  constructor({ binary, webRoot, port, extraArgs = [], env = {}, jwtSecret, storeArgs, name = 'tandem-server' }) {
+  constructor({ binary, webRoot, port, extraArgs = [], env = {}, jwtSecret, storeArgs, tls, name = 'tandem-server' }) {
     if (!binary) throw new Error('TandemServer: no server binary given (TANDEM_SERVER_BIN)');
     this.#binary = binary;
     this.port = port;
@@ -79,10 +85,11 @@ export class TandemServer {
       removeAtExit(storeDir);
     }
     this.#env = { ...process.env, ...env };
+    if (tls) this.#tls = { cert: tls.cert, key: tls.key, ca: readFileSync(tls.cert) };
   }
 
-  get httpUrl() { return `http://127.0.0.1:${this.port}`; }
-  get wsUrl() { return `ws://127.0.0.1:${this.port}/ws`; }
+  get httpUrl() { return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.port}`; }
+  get wsUrl() { return `${this.#tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/ws`; }
   get running() { return this.#child !== null; }
   // The running child's process id, or null.
   get pid() { return this.#child?.pid ?? null; }
@@ -93,7 +100,8 @@ export class TandemServer {
     if (this.#child) throw new Error('TandemServer.start: already running');
     const args = [...(this.dev ? ['--dev'] : []), '--web-root', this.#webRoot, '--port', String(this.port),
                   '--jwt-secret', this.jwtSecret,
-                  ...(this.#storeArgs ?? ['--store-path', this.storePath]), ...this.#extraArgs];
+                  ...(this.#storeArgs ?? ['--store-path', this.storePath]),
+                  ...(this.#tls ? ['--tls-cert', this.#tls.cert, '--tls-key', this.#tls.key] : []), ...this.#extraArgs];
     const child = spawn(this.#binary, args, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     child.stdout.on('data', (chunk) => { this.#output += chunk; });
@@ -112,9 +120,9 @@ export class TandemServer {
         throw new Error(`${this.name} exited during start (code ${code}, signal ${signal})\n${this.#tail()}`);
       }
       try {
-        const response = await fetch(`${this.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        if (response.status === 200) return this;
-        lastProblem = `/healthz answered ${response.status}`;
+        const status = await this.#healthStatus();
+        if (status === 200) return this;
+        lastProblem = `/healthz answered ${status}`;
       } catch (error) {
         lastProblem = error.cause?.code ?? error.message;
       }
@@ -152,6 +160,20 @@ export class TandemServer {
     return publish(this.httpUrl, apiKey, body);
   }
 
+  // GET /healthz's status: fetch for http; node's https for TLS, trusting only the server's
+  // certificate (fetch cannot be given a CA).
+  async #healthStatus() {
+    if (!this.#tls) return (await fetch(`${this.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) })).status;
+    return await new Promise((resolve, reject) => {
+      const request = httpsGet(`${this.httpUrl}/healthz`, { ca: this.#tls.ca, timeout: 1_000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      request.on('timeout', () => request.destroy(new Error('timeout')));
+      request.on('error', reject);
+    });
+  }
+
   #tail() {
     const text = this.#output.slice(-defaults.logTailChars);
     return text ? `--- ${this.name} output (tail) ---\n${text}` : `(${this.name} printed nothing)`;
@@ -175,8 +197,8 @@ export async function publish(baseUrl, apiKey, body) {
 
 // Starts a server on a free port. `binary` and `webRoot` usually come from the environment
 // that ctest sets (TANDEM_SERVER_BIN, TANDEM_WWW_DIR).
-export async function startServer({ binary, webRoot, extraArgs, env, deadlineMs, jwtSecret, storeArgs, name } = {}) {
-  const server = new TandemServer({ binary, webRoot, port: await freePort(), extraArgs, env, jwtSecret, storeArgs, name });
+export async function startServer({ binary, webRoot, extraArgs, env, deadlineMs, jwtSecret, storeArgs, tls, name } = {}) {
+  const server = new TandemServer({ binary, webRoot, port: await freePort(), extraArgs, env, jwtSecret, storeArgs, tls, name });
   await server.start({ deadlineMs });
   return server;
 }

@@ -26,10 +26,12 @@ steer it with stream_control: pause (stops between steps, streams `paused`), res
 rules (trigger -> fetch -> [filter ->] transform -> notify): no model, same prompt, same plan.
 
 Options:
-  --url URL          server WebSocket endpoint (default ws://127.0.0.1:8080/ws)
+  --url URL          server WebSocket endpoint, ws:// or wss:// (default ws://127.0.0.1:8080/ws)
+  --ca-file PEM      wss://: also trust the certificates in this file (a private CA, or the
+                     server's self-signed certificate); the system's store is always trusted
   --token JWT        token to connect with (default: $TANDEM_TOKEN, else a dev token)
   --dev-name NAME    name for GET /api/v1/dev/token when no token is given; the server must run
-                     with --dev (default tandem-agent)
+                     with --dev, on ws:// (default tandem-agent)
   --agent-room ROOM  the agent:{id} room to stream in (required)
   --workflow ROOM    the workflow:{id} room to build in (required)
   --prompt TEXT      what to build (required, at most 4096 bytes)
@@ -59,6 +61,8 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& args, std::op
     const std::string& value = args[++i];
     if (flag == "--url") {
       options.url = value;
+    } else if (flag == "--ca-file") {
+      options.ca_file = value;
     } else if (flag == "--token") {
       options.token = value;
     } else if (flag == "--dev-name") {

@@ -11,7 +11,8 @@
 namespace tandem::agent {
 
 struct AgentOptions {
-  std::string url = "ws://127.0.0.1:8080/ws";
+  std::string url = "ws://127.0.0.1:8080/ws";  // or wss://
+  std::string ca_file;                  // wss://: trusted besides the system store; empty: none
   std::optional<std::string> token;     // --token, else $TANDEM_TOKEN
   std::string dev_name = "tandem-agent";  // for a dev token when no token is given
   std::string agent_room;               // agent:{id}

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   }
   native::LwsTransportSettings transport;
   transport.log_level = options.verbose ? native::LwsLogLevel::Verbose : native::LwsLogLevel::Errors;
+  transport.ca_file = options.ca_file;
   native::NativeClient client(config, transport);
 
   agent::WorkflowAgent worker(client.client().rooms(),
