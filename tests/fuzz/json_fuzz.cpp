@@ -1,0 +1,104 @@
+// tests/fuzz/json_fuzz.cpp — fuzzes the JSON layer every decoder stands on (shared/src/json.cpp):
+// parse_json on any bytes, then every Fields read on whatever members the value has, and the
+// writer's string escaping.
+//
+// Invariants:
+//   - what parse_json accepts prints (compactly) to text that parse_json accepts again and
+//     that prints the same (printing is a fixed point after one step);
+//   - a raw member Fields hands out is such text too;
+//   - any valid UTF-8 string without NUL written by JsonWriter::str reads back unchanged.
+#include <cJSON.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz_support.h"
+#include "tandem/json.h"
+
+namespace {
+
+using namespace tandem;
+
+// Text that must parse and print back to itself.
+void check_printed_form(const std::string& printed, const char* what) {
+  auto again = json::parse_json(printed);
+  FUZZ_CHECK(again.ok(), std::string(what) + " does not parse again: " + printed);
+  const std::string reprinted = json::print(again.value().get());
+  FUZZ_CHECK(reprinted == printed, std::string(what) + " prints differently: " + printed + " vs " + reprinted);
+}
+
+// Every kind of read on member `key`, each in a fresh Fields (a Fields stops at its first error).
+void read_member_every_way(const cJSON* object, const char* key) {
+  {
+    json::Fields f(object, "fuzz");
+    std::optional<std::string> s;
+    f.opt_str(key, s, {0, 1 << 20, false});
+    json::Fields g(object, "fuzz");
+    g.opt_str(key, s, {1, 64, true});
+  }
+  {
+    json::Fields f(object, "fuzz");
+    std::optional<std::int64_t> i;
+    f.opt_int64(key, i, INT64_MIN, INT64_MAX);
+    std::optional<double> d;
+    json::Fields g(object, "fuzz");
+    g.opt_num(key, d, -1e308, 1e308);
+    std::optional<bool> b;
+    json::Fields h(object, "fuzz");
+    h.opt_boolean(key, b);
+  }
+  for (json::RawKind kind : {json::RawKind::Any, json::RawKind::Object}) {
+    json::Fields f(object, "fuzz");
+    std::optional<std::string> raw;
+    if (f.opt_raw(key, raw, kind, 1 << 20) && raw) check_printed_form(*raw, "a raw member");
+  }
+  {
+    json::Fields f(object, "fuzz");
+    std::vector<std::string> strings;
+    f.str_array(key, strings, false, 64);
+    json::Fields g(object, "fuzz");
+    g.each(key, false, 64, [](json::Fields& element) {
+      std::optional<std::string> s;
+      element.opt_str("type", s);
+    });
+    json::Fields h(object, "fuzz");
+    h.nested(key, false, [](json::Fields& inner) {
+      std::optional<std::int64_t> seq;
+      inner.opt_int64("seq", seq, 0, INT64_MAX);
+    });
+    (void)h.has(key);
+    (void)h.peek_string(key);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = fuzz::as_text(data, size);
+
+  // The writer's escaping: any string the protocol could carry reads back as it was written.
+  if (json::is_valid_utf8(text) && text.find('\0') == std::string_view::npos) {
+    json::JsonWriter writer;
+    writer.str("s", text);
+    const std::string written = writer.finish();
+    auto root = json::parse_json(written);
+    FUZZ_CHECK(root.ok(), "JsonWriter::str wrote what parse_json refuses: " + written);
+    json::Fields f(root.value().get(), "fuzz");
+    std::string back;
+    FUZZ_CHECK(f.str("s", back, {0, text.size(), false}) && back == text, "a string did not read back: " + written);
+  }
+
+  auto root = json::parse_json(text);
+  if (!root) return 0;
+  check_printed_form(json::print(root.value().get()), "a parsed value");
+
+  const cJSON* value = root.value().get();
+  if (cJSON_IsObject(value)) {
+    int members = 0;
+    for (const cJSON* member = value->child; member && members < 32; member = member->next, ++members)
+      read_member_every_way(value, member->string);
+  }
+  return 0;
+}
