@@ -85,6 +85,12 @@ Result<JsonPtr> parse_json(std::string_view text) {
   return root;
 }
 
+JsonPtr wrap(const char* key, JsonPtr value) {
+  JsonPtr object(cJSON_CreateObject());
+  cJSON_AddItemToObject(object.get(), key, value.release());
+  return object;
+}
+
 std::string print(const cJSON* node) {
   char* text = cJSON_PrintUnformatted(node);
   if (!text) return "null";

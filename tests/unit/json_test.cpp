@@ -124,3 +124,12 @@ TEST(json_test, raw_control_characters_are_refused) {
   EXPECT_EQ(parse_json("{\"a\":1}\x01"s).error().code, "bad_json");
   EXPECT_TRUE(parse_json("{\"s\":\"esc \\\" \\n ok\"}\r\n"s).ok());        // escapes and whitespace are fine
 }
+
+TEST(json_test, wrap_nests_a_parsed_value_under_a_key) {
+  auto batch = parse_json(R"([{"type":"a"},2])");
+  ASSERT_TRUE(batch.ok());
+  JsonPtr root = wrap("batch", std::move(batch).value());
+  EXPECT_EQ(print(root.get()), R"({"batch":[{"type":"a"},2]})");
+  Fields f(root.get(), "publish");
+  EXPECT_NE(f.array("batch", true), nullptr);
+}
