@@ -4,7 +4,7 @@
 //
 // Input: lines, each one frame (one message), sent by
 //   alice   a line as it is — a connection authenticated at open (rooms "*", chat:clear)
-//   bob     a line after '>' — a second authenticated connection (workflow:*, chat:*)
+//   bob     a line after '>' — a second authenticated connection (workflow:*, chat:*, agent:*, call:*)
 //   carol   a line after '?' — a connection opened without a token: `auth` first
 // A line "~" lets 10 s pass (lock leases, typing, grace periods); every other line 20 ms.
 // PROTOCOL.md's `json client` examples are the seeds (one line each).
@@ -63,7 +63,7 @@ class FuzzServer {
     alice.token = token("alice", {"*"}, {"chat:clear"});
     alice_ = hub_.open(alice, now());
     OpenRequest bob;
-    bob.token = token("bob", {"workflow:*", "chat:*"}, {});
+    bob.token = token("bob", {"workflow:*", "chat:*", "agent:*", "call:*"}, {});
     bob_ = hub_.open(bob, now());
     carol_ = hub_.open(OpenRequest{}, now());
     settle();

@@ -4,8 +4,11 @@
 // executions, streams).
 //
 // Setup before the input: the client is connected (session s-1, user u-ana) and has joined
-// workflow:42, chat:lobby and agent:a1 (requests "1".."3", answered); it then asks for lock
-// n1 ("4"), creates node n2 ("5") and sends a chat message ("6"), left unanswered for the input.
+// the rooms of PROTOCOL.md's examples at the seq just before theirs, so that an example event
+// is the next one (workflow:42 at 121, chat:lobby at 40, agent:build-7 at 87, call:standup at
+// 0, epoch e1732345600; requests "1".."4", answered); it then asks for lock n3 ("5"), creates
+// node n5 ("6"), sends a chat message ("7") and asks for chat:lobby's members ("8"), left
+// unanswered for the input.
 // Input: lines, each one frame the server sends. A line "~" lets 10 s pass (heartbeat pings,
 // renewals, request timeouts); "~CODE" closes the connection with that close code (the client
 // reconnects per its rules: the next connection is accepted at once and waits for a
@@ -20,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fuzz_support.h"
 #include "tandem/client.h"
@@ -109,16 +113,20 @@ class FuzzClient {
     client_.start(now_);
     transport_.settle();
     transport_.deliver(protocol::encode_server(connected()));
-    const char* rooms[] = {"workflow:42", "chat:lobby", "agent:a1"};
-    for (const char* room : rooms) client_.rooms().join(room, protocol::Presence{}, [](auto) {});
-    for (int i = 0; i < 3; ++i)
-      transport_.deliver(protocol::encode_server(protocol::Subscribed{rooms[i], "e1", 0, false}, std::to_string(i + 1)));
-    client_.rooms().lock("workflow:42", "n1", std::nullopt, [](auto) {});
+    const std::pair<const char*, std::int64_t> rooms[] = {
+        {"workflow:42", 121}, {"chat:lobby", 40}, {"agent:build-7", 87}, {"call:standup", 0}};
+    for (const auto& [room, seq] : rooms) client_.rooms().join(room, protocol::Presence{}, [](auto) {});
+    int id = 0;
+    for (const auto& [room, seq] : rooms)
+      transport_.deliver(
+          protocol::encode_server(protocol::Subscribed{room, "e1732345600", seq, false}, std::to_string(++id)));
+    client_.rooms().lock("workflow:42", "n3", std::nullopt, [](auto) {});
     protocol::Node node;
-    node.id = "n2";
+    node.id = "n5";
     node.type = "http_request";
     client_.rooms().create_node("workflow:42", node, [](auto) {});
     client_.rooms().send_chat("chat:lobby", "hello", [](auto) {});
+    client_.rooms().list_members("chat:lobby", std::nullopt, 2, [](auto) {});
     transport_.settle();
   }
 
