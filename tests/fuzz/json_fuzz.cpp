@@ -3,13 +3,16 @@
 // writer's string escaping.
 //
 // Invariants:
-//   - what parse_json accepts prints (compactly) to text that parse_json accepts again and
-//     that prints the same (printing is a fixed point after one step);
-//   - a raw member Fields hands out is such text too;
+//   - what parse_json accepts prints (compactly) to text that parse_json accepts again as the
+//     same value — same members in the same order, same strings, every number the same double
+//     (a raw field carries an app's data through the server unchanged) — and prints the same;
+//   - a raw member Fields hands out is such text too, for that member's value;
 //   - any valid UTF-8 string without NUL written by JsonWriter::str reads back unchanged.
 #include <cJSON.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,10 +24,26 @@ namespace {
 
 using namespace tandem;
 
-// Text that must parse and print back to itself.
-void check_printed_form(const std::string& printed, const char* what) {
+// The same JSON value, numbers compared exactly (cJSON_Compare allows a relative epsilon).
+bool same_value(const cJSON* a, const cJSON* b) {
+  if ((a->type & 0xff) != (b->type & 0xff)) return false;
+  if (cJSON_IsNumber(a))
+    return a->valuedouble == b->valuedouble && std::signbit(a->valuedouble) == std::signbit(b->valuedouble);
+  if (cJSON_IsString(a)) return std::strcmp(a->valuestring, b->valuestring) == 0;
+  const cJSON* x = a->child;
+  const cJSON* y = b->child;
+  for (; x && y; x = x->next, y = y->next) {
+    if (cJSON_IsObject(a) && std::strcmp(x->string, y->string) != 0) return false;
+    if (!same_value(x, y)) return false;
+  }
+  return !x && !y;
+}
+
+// `printed`, the text of `value`, must parse back to the same value and print back to itself.
+void check_printed_form(const cJSON* value, const std::string& printed, const char* what) {
   auto again = json::parse_json(printed);
   FUZZ_CHECK(again.ok(), std::string(what) + " does not parse again: " + printed);
+  FUZZ_CHECK(same_value(value, again.value().get()), std::string(what) + " changed when printed: " + printed);
   const std::string reprinted = json::print(again.value().get());
   FUZZ_CHECK(reprinted == printed, std::string(what) + " prints differently: " + printed + " vs " + reprinted);
 }
@@ -52,7 +71,8 @@ void read_member_every_way(const cJSON* object, const char* key) {
   for (json::RawKind kind : {json::RawKind::Any, json::RawKind::Object}) {
     json::Fields f(object, "fuzz");
     std::optional<std::string> raw;
-    if (f.opt_raw(key, raw, kind, 1 << 20) && raw) check_printed_form(*raw, "a raw member");
+    if (f.opt_raw(key, raw, kind, 1 << 20) && raw)
+      check_printed_form(cJSON_GetObjectItemCaseSensitive(object, key), *raw, "a raw member");
   }
   {
     json::Fields f(object, "fuzz");
@@ -92,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto root = json::parse_json(text);
   if (!root) return 0;
-  check_printed_form(json::print(root.value().get()), "a parsed value");
+  check_printed_form(root.value().get(), json::print(root.value().get()), "a parsed value");
 
   const cJSON* value = root.value().get();
   if (cJSON_IsObject(value)) {
