@@ -5,6 +5,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace tandem::json {
 
@@ -94,9 +96,10 @@ JsonPtr wrap(const char* key, JsonPtr value) {
 // The printer is ours, not cJSON_PrintUnformatted: cJSON prints a number with 15 significant
 // digits whenever its own relative check (within one DBL_EPSILON) accepts the result, so a
 // value one unit in the last place away changed on its way through — 0.30000000000000004
-// came out as 0.3, 9007199254740991 as 9.00719925474099e+15 (found by fuzz.json). Numbers are
-// printed here as the shortest text that reads back as the same double (std::to_chars), and
-// strings escaped exactly as cJSON escapes them, so all other output is unchanged.
+// came out as 0.3, 17323456345679002 as 1.7323456345679e+16 (found by fuzz.json). Here a
+// number gets 15 digits only when they read back as the same double, else 17 (always exact),
+// and strings are escaped exactly as cJSON escapes them, so every other output is unchanged.
+// (Not std::to_chars for doubles: Emscripten 3.1.6's libc++ has none.)
 namespace {
 
 void append_string(std::string& out, const char* text) {
@@ -131,8 +134,16 @@ void append_number(std::string& out, double value) {
     return;
   }
   char text[32];
-  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-  out.append(text, end);
+  // Integers below 10^15 (ids, counts, most coordinates): their digits, as %.15g would print
+  // them. Not -0, whose sign would be lost.
+  if (value == std::floor(value) && std::fabs(value) < 1e15 && !(value == 0 && std::signbit(value))) {
+    const auto end = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(value)).ptr;
+    out.append(text, end);
+    return;
+  }
+  int length = std::snprintf(text, sizeof text, "%.15g", value);
+  if (std::strtod(text, nullptr) != value) length = std::snprintf(text, sizeof text, "%.17g", value);
+  out.append(text, static_cast<std::size_t>(length));
 }
 
 void append_value(std::string& out, const cJSON* node) {

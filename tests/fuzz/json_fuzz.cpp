@@ -5,7 +5,8 @@
 // Invariants:
 //   - what parse_json accepts prints (compactly) to text that parse_json accepts again as the
 //     same value — same members in the same order, same strings, every number the same double
-//     (a raw field carries an app's data through the server unchanged) — and prints the same;
+//     (a raw field carries an app's data through the server unchanged; only a number beyond a
+//     double's range becomes null) — and prints the same;
 //   - a raw member Fields hands out is such text too, for that member's value;
 //   - any valid UTF-8 string without NUL written by JsonWriter::str reads back unchanged.
 #include <cJSON.h>
@@ -24,8 +25,11 @@ namespace {
 
 using namespace tandem;
 
-// The same JSON value, numbers compared exactly (cJSON_Compare allows a relative epsilon).
+// The same JSON value, numbers compared exactly (cJSON_Compare allows a relative epsilon). A
+// number too large for a double (1e999) parses as infinity and prints as null: JSON has no
+// infinity (Fields::raw refuses such values, so they never travel).
 bool same_value(const cJSON* a, const cJSON* b) {
+  if (cJSON_IsNumber(a) && !std::isfinite(a->valuedouble)) return cJSON_IsNull(b);
   if ((a->type & 0xff) != (b->type & 0xff)) return false;
   if (cJSON_IsNumber(a))
     return a->valuedouble == b->valuedouble && std::signbit(a->valuedouble) == std::signbit(b->valuedouble);
