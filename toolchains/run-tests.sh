@@ -2,9 +2,9 @@
 # toolchains/run-tests.sh — the README's test command (and exactly what .ci/run runs).
 #
 # Installs whatever the machine lacks (toolchains/setup.sh), builds the WebAssembly client
-# (build/wasm -> build/www), the native tree with tests (build/native) and the ASan+UBSan tree
-# (build/asan), then runs:
-#   1. the unit and integration tests under ASan+UBSan;
+# (build/wasm -> build/www), the native tree with tests (build/native, gcc) and the ASan+UBSan
+# tree (build/asan, clang, with the libFuzzer targets), then runs:
+#   1. the unit and integration tests under ASan+UBSan, and a short run of each fuzz target;
 #   2. every test natively: unit, integration, e2e (Chromium, Xvfb).
 # The native ctest run comes last so that the output ends with its summary line.
 set -uo pipefail
@@ -27,10 +27,10 @@ step "build: wasm (client core, browser module, canvas)"
 step "build: native (server, clients, tests)"
 { cmake --preset native >/dev/null && cmake --build --preset native -j "$JOBS"; } || exit 1
 
-step "build: asan (ASan + UBSan)"
+step "build: asan (ASan + UBSan, clang, fuzz targets)"
 { cmake --preset asan >/dev/null && cmake --build --preset asan -j "$JOBS"; } || exit 1
 
-step "test: unit + integration under ASan+UBSan"
+step "test: unit + integration + fuzz under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --preset asan -j "$JOBS"
 asan_rc=$?

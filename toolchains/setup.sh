@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # toolchains/setup.sh — installs, idempotently, everything a fresh Debian machine lacks to
 # build, run and test Tandem:
-#   1. apt packages (compilers, libwebsockets, cJSON, SQLite, libpq and PostgreSQL, GLFW, Dear
-#      ImGui, emscripten, Chromium, Xvfb, Redis, ...), installed only when missing;
+#   1. apt packages (gcc for the native tree; clang, its libFuzzer and sanitizer runtimes and
+#      llvm-symbolizer for the ASan tree; libwebsockets, cJSON, SQLite, libpq and PostgreSQL,
+#      GLFW, Dear ImGui, emscripten, Chromium, Xvfb, Redis, ...), installed only when missing;
 #   2. the Debian *source* packages of cJSON and Dear ImGui, which the WebAssembly build
 #      compiles (Debian ships them only as native libraries), unpacked into .cache/deps/
 #      (ignored by git); a deb-src entry is added when the machine has none;
@@ -24,6 +25,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
+  clang libclang-rt-14-dev llvm
   libwebsockets-dev libcjson-dev libssl-dev libsqlite3-dev libpq-dev postgresql libhiredis-dev redis-server nginx
   googletest libgtest-dev
   libglfw3-dev libimgui-dev libgl-dev libpng-dev

@@ -25,8 +25,10 @@ using protocol::ExecutionUpdate;
 using protocol::PublishedNodeUpdate;
 using protocol::PublishMessage;
 
-// One message or a batch. A batch is read as the member of a wrapping object so the codec's
-// field readers (and their error contexts, "publish.batch[3].status") do the work.
+// One message or a batch. A batch is parsed as it is, then read as the member of a wrapping
+// object so the codec's field readers (and their error contexts, "publish.batch[3].status") do
+// the work. (Wrapping the text instead, `{"batch":` + body + `}`, let bodies that are not JSON
+// through, such as `[...], "x": 1` — found by fuzz.publish_body.)
 Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
   const std::size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || body[first] != '[') {
@@ -34,11 +36,11 @@ Result<std::vector<PublishMessage>> decode_body(std::string_view body) {
     if (!one) return one.error();
     return std::vector<PublishMessage>{std::move(one).value()};
   }
-  const std::string wrapped = R"({"batch":)" + std::string(body) + "}";
-  auto root = json::parse_json(wrapped);
-  if (!root) return root.error();
+  auto batch = json::parse_json(body);
+  if (!batch) return batch.error();
+  const json::JsonPtr root = json::wrap("batch", std::move(batch).value());
   std::vector<PublishMessage> messages;
-  json::Fields f(root.value().get(), "publish");
+  json::Fields f(root.get(), "publish");
   f.each("batch", true, kMaxPublishBatch, [&](json::Fields& element) {
     std::string type;
     if (!element.str("type", type, {1, 64, true})) return;

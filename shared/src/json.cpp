@@ -5,6 +5,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace tandem::json {
 
@@ -85,11 +87,100 @@ Result<JsonPtr> parse_json(std::string_view text) {
   return root;
 }
 
+JsonPtr wrap(const char* key, JsonPtr value) {
+  JsonPtr object(cJSON_CreateObject());
+  cJSON_AddItemToObject(object.get(), key, value.release());
+  return object;
+}
+
+// The printer is ours, not cJSON_PrintUnformatted: cJSON prints a number with 15 significant
+// digits whenever its own relative check (within one DBL_EPSILON) accepts the result, so a
+// value one unit in the last place away changed on its way through — 0.30000000000000004
+// came out as 0.3, 17323456345679002 as 1.7323456345679e+16 (found by fuzz.json). Here a
+// number gets 15 digits only when they read back as the same double, else 17 (always exact),
+// and strings are escaped exactly as cJSON escapes them, so every other output is unchanged.
+// (Not std::to_chars for doubles: Emscripten 3.1.6's libc++ has none.)
+namespace {
+
+void append_string(std::string& out, const char* text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char* p = text ? text : ""; *p; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {  // JSON has no NaN or infinity (cJSON prints them as null too)
+    out += "null";
+    return;
+  }
+  char text[32];
+  // Integers below 10^15 (ids, counts, most coordinates): their digits, as %.15g would print
+  // them. Not -0, whose sign would be lost.
+  if (value == std::floor(value) && std::fabs(value) < 1e15 && !(value == 0 && std::signbit(value))) {
+    const auto end = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(value)).ptr;
+    out.append(text, end);
+    return;
+  }
+  int length = std::snprintf(text, sizeof text, "%.15g", value);
+  if (std::strtod(text, nullptr) != value) length = std::snprintf(text, sizeof text, "%.17g", value);
+  out.append(text, static_cast<std::size_t>(length));
+}
+
+void append_value(std::string& out, const cJSON* node) {
+  if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
+    const bool object = cJSON_IsObject(node);
+    out.push_back(object ? '{' : '[');
+    for (const cJSON* child = node->child; child; child = child->next) {
+      if (child != node->child) out.push_back(',');
+      if (object) {
+        append_string(out, child->string);
+        out.push_back(':');
+      }
+      append_value(out, child);
+    }
+    out.push_back(object ? '}' : ']');
+  } else if (cJSON_IsString(node)) {
+    append_string(out, node->valuestring);
+  } else if (cJSON_IsNumber(node)) {
+    append_number(out, node->valuedouble);
+  } else if (cJSON_IsRaw(node) && node->valuestring) {
+    out += node->valuestring;
+  } else if (cJSON_IsTrue(node)) {
+    out += "true";
+  } else if (cJSON_IsFalse(node)) {
+    out += "false";
+  } else {
+    out += "null";
+  }
+}
+
+}  // namespace
+
 std::string print(const cJSON* node) {
-  char* text = cJSON_PrintUnformatted(node);
-  if (!text) return "null";
-  std::string out(text);
-  cJSON_free(text);
+  std::string out;
+  if (!node) return "null";
+  out.reserve(128);
+  append_value(out, node);
   return out;
 }
 

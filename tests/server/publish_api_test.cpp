@@ -149,6 +149,9 @@ TEST_F(publish_test, a_batch_is_validated_whole_before_anything_is_applied) {
   EXPECT_EQ(testing::publish_and_commit(*hub_, "[1]", kNow).status, 400);
   EXPECT_EQ(testing::publish_and_commit(*hub_, R"([{"type":"chat","room":"chat:x","text":"hi"}])", kNow).status, 400);
   EXPECT_EQ(testing::publish_and_commit(*hub_, "{", kNow).status, 400);
+  // Not JSON, though `{"batch":` + it + `}` would be (found by fuzz.publish_body).
+  EXPECT_EQ(testing::publish_and_commit(*hub_, "[" + execution("execution:1") + R"(], "x": 1)", kNow).status, 400);
+  EXPECT_EQ(received<protocol::ExecutionUpdate>(ana).size(), 0u);
   EXPECT_EQ(testing::publish_and_commit(*hub_, R"({"type":"node_update","room":"chat:x","node":"n1","status":"running"})", kNow).status, 400);
 }
 

@@ -4,53 +4,27 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "protocol_doc.h"
 #include "tandem/protocol/codec.h"
 
 using namespace tandem::protocol;
 
 namespace {
 
-struct Example {
-  std::string label;  // client, server, publish
-  std::string text;
-  int line = 0;
-};
+using Example = tandem::testing::ProtocolDocExample;
 
 std::string read_protocol_doc() {
   // tests/unit/<this file> -> <repo>/docs/PROTOCOL.md
   const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" / "PROTOCOL.md";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return tandem::testing::read_protocol_doc(path.string());
 }
 
-std::vector<Example> examples(const std::string& doc) {
-  std::vector<Example> out;
-  std::istringstream lines(doc);
-  std::string line;
-  int number = 0;
-  Example* open = nullptr;
-  while (std::getline(lines, line)) {
-    ++number;
-    if (!open && line.rfind("```json ", 0) == 0) {
-      out.push_back({line.substr(8), "", number});
-      open = &out.back();
-    } else if (open && line == "```") {
-      open = nullptr;
-    } else if (open) {
-      open->text += line + "\n";
-    }
-  }
-  return out;
-}
+std::vector<Example> examples(const std::string& doc) { return tandem::testing::protocol_doc_examples(doc); }
 
 template <class Variant, std::size_t... I>
 std::set<std::string> all_types(std::index_sequence<I...>) {

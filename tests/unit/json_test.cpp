@@ -4,6 +4,9 @@
 #include <cJSON.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+#include <string>
 #include <vector>
 
 using namespace tandem::json;
@@ -123,4 +126,33 @@ TEST(json_test, raw_control_characters_are_refused) {
   EXPECT_EQ(parse_json("{\"a\":1}\0"s).error().code, "bad_json");          // NUL after the value
   EXPECT_EQ(parse_json("{\"a\":1}\x01"s).error().code, "bad_json");
   EXPECT_TRUE(parse_json("{\"s\":\"esc \\\" \\n ok\"}\r\n"s).ok());        // escapes and whitespace are fine
+}
+
+TEST(json_test, wrap_nests_a_parsed_value_under_a_key) {
+  auto batch = parse_json(R"([{"type":"a"},2])");
+  ASSERT_TRUE(batch.ok());
+  JsonPtr root = wrap("batch", std::move(batch).value());
+  EXPECT_EQ(print(root.get()), R"({"batch":[{"type":"a"},2]})");
+  Fields f(root.get(), "publish");
+  EXPECT_NE(f.array("batch", true), nullptr);
+}
+
+TEST(json_test, numbers_print_as_the_same_double) {
+  // cJSON's printer gave 15 digits when within its epsilon: 0.3, 9.00719925474099e+15 (fuzz.json).
+  for (const char* text : {"0.30000000000000004", "9007199254740991", "17323456345679002", "-0", "1e-07", "5e-324",
+                           "1.7976931348623157e+308", "120.5", "300"}) {
+    auto root = parse_json(std::string(R"({"n":)") + text + "}");
+    ASSERT_TRUE(root.ok()) << text;
+    const std::string printed = print(root.value().get());
+    auto again = parse_json(printed);
+    ASSERT_TRUE(again.ok()) << printed;
+    Fields a(root.value().get(), "a"), b(again.value().get(), "b");
+    constexpr double kMax = std::numeric_limits<double>::max();
+    double x = 0, y = 1;
+    ASSERT_TRUE(a.num("n", x, -kMax, kMax) && b.num("n", y, -kMax, kMax)) << printed;
+    EXPECT_EQ(std::memcmp(&x, &y, sizeof x), 0) << text << " printed as " << printed;
+  }
+  auto root = parse_json(R"({"n":0.30000000000000004,"i":300,"s":"a\"\\\n\u0001é/"})");
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(print(root.value().get()), R"({"n":0.30000000000000004,"i":300,"s":"a\"\\\n\u0001é/"})");
 }

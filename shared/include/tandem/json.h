@@ -2,7 +2,7 @@
 //
 // Sections:
 //   JsonPtr      owning pointer to a cJSON tree (frees on scope exit)
-//   parse_json   bounded parse of one frame (size, UTF-8) into a tree
+//   parse_json   bounded parse of one frame (size, UTF-8) into a tree; wrap() nests one
 //   Fields       validated reads of an object's members; the first failure is kept as an Error
 //   JsonWriter   builds one object and prints it compactly
 //
@@ -34,6 +34,11 @@ using JsonPtr = std::unique_ptr<cJSON, Deleter>;
 // invalid UTF-8, a \u0000 escape (cJSON keeps strings NUL-terminated, so it would silently cut
 // the string there) or trailing garbage. The size bound is the caller's job (the frame limit).
 Result<JsonPtr> parse_json(std::string_view text);
+
+// A new object holding `value` as its member `key` ({key: value}), so that Fields — which
+// reads members of objects — can read a parsed top-level array or value with its rules and
+// error contexts. Takes `value` over.
+JsonPtr wrap(const char* key, JsonPtr value);
 
 // True for the characters ids, room names and user ids may hold: [A-Za-z0-9_:.@-] (ASCII only,
 // whatever the locale). StringRule::identifier and the server's token checks share it.
