@@ -354,8 +354,9 @@ int LwsServer::write_frames(lws* wsi, ConnectionId id) {
       LOG_DEBUG("write failed, dropping connection");
       return -1;
     }
-    // lws keeps what the kernel did not take and reports choked; continue when writable.
-    if (lws_send_pipe_choked(wsi)) {
+    // lws keeps what the kernel did not take; continue when writable. (Not
+    // lws_send_pipe_choked(): it costs a poll() syscall per frame, as many as the sends.)
+    if (lws_partial_buffered(wsi)) {
       lws_callback_on_writable(wsi);
       return 0;
     }

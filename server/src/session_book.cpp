@@ -94,12 +94,15 @@ void SessionBook::detach(std::string_view session, ConnectionId connection, Mill
   if (it == sessions_.end() || it->second.connection != connection) return;
   it->second.connection = 0;
   it->second.resumable_until = now + resume_window_;
+  detached_order_.emplace_back(*it->second.resumable_until, it->first);
 }
 
 void SessionBook::expire(Millis now) {
-  std::erase_if(sessions_, [&](const auto& item) {
-    return item.second.resumable_until && now >= *item.second.resumable_until;
-  });
+  while (!detached_order_.empty() && now >= detached_order_.front().first) {
+    auto it = sessions_.find(detached_order_.front().second);
+    if (it != sessions_.end() && it->second.resumable_until && now >= *it->second.resumable_until) sessions_.erase(it);
+    detached_order_.pop_front();
+  }
 }
 
 std::size_t SessionBook::detached() const {

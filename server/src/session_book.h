@@ -82,7 +82,8 @@ class SessionBook {
   // Forgets `session` now (several instances: it moved to a connection on another instance, so
   // what this book knows of it may be stale; the store has it).
   void forget(const std::string& session) { sessions_.erase(session); }
-  // Forgets detached sessions whose window has passed.
+  // Forgets detached sessions whose window has passed. O(sessions expiring), not O(sessions):
+  // it runs on every tick.
   void expire(Millis now);
 
   std::size_t size() const { return sessions_.size(); }
@@ -98,6 +99,10 @@ class SessionBook {
     Fifo<std::string> ephemeral_order;
   };
   Millis resume_window_;
+  // Detached sessions by the end of their window, oldest first (every window is as long, so
+  // the order of detach() is the order of expiry). An entry whose session was resumed, forgotten
+  // or detached again meanwhile is skipped when its time comes.
+  Fifo<std::pair<Millis, std::string>> detached_order_;
   std::size_t dedup_window_;
   std::unordered_map<std::string, Entry> sessions_;
 };
