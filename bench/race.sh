@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/race.sh — the performance race (issue 15): tandem-server against a node `ws` server and
 # a Socket.IO server (bench/peers/), the same workload from the same load tool (tandem-race,
-# bench/src/race.cpp) in one run. A benchmark, not a test: about 3 minutes on 2 cores.
+# bench/src/race.cpp) in one run — and tandem-floor (bench/src/floor_server.cpp), the least a
+# WebSocket room server can do (one epoll thread relaying bytes, no parsing): what the kernel's
+# loopback path alone costs on this machine, the floor under every server's figures. A benchmark, not a test: about 3 minutes on 2 cores.
 # Figures: docs/PERFORMANCE.md.
 #
 #   bench/race.sh [--no-build]     (needs a native build; builds tandem-server and tandem-race
@@ -25,7 +27,7 @@
 # Logs go to a temp folder (printed and kept when something fails, or with KEEP_WORK=1).
 #
 # Settings (environment variables):
-#   TARGETS        servers, in order (default "tandem ws socketio")
+#   TARGETS        servers, in order (default "floor tandem ws socketio")
 #   SCENARIOS      scenarios, in order (default "fanout-1000 fanout-100 light-1000 idle-5000 idle-10000")
 #   RACE_DURATION  measured seconds per run (default 10)
 #   RACE_WARMUP    seconds of load before measuring (default 2)
@@ -47,7 +49,7 @@ esac
 [[ $# -eq 0 ]] || { usage >&2; exit 2; }
 
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/native}
-TARGETS=${TARGETS:-tandem ws socketio}
+TARGETS=${TARGETS:-floor tandem ws socketio}
 SCENARIOS=${SCENARIOS:-fanout-1000 fanout-100 light-1000 idle-5000 idle-10000}
 DURATION=${RACE_DURATION:-10}
 WARMUP=${RACE_WARMUP:-2}
@@ -74,7 +76,7 @@ scenario_flags() {
 }
 for scenario in $SCENARIOS; do scenario_flags "$scenario" >/dev/null || fail "unknown scenario $scenario"; done
 for target in $TARGETS; do
-  case "$target" in tandem | ws | socketio) ;; *) fail "unknown target $target (tandem, ws, socketio)" ;; esac
+  case "$target" in floor | tandem | ws | socketio) ;; *) fail "unknown target $target (floor, tandem, ws, socketio)" ;; esac
 done
 [[ $TANDEM_TYPE == chat || $TANDEM_TYPE == broadcast ]] || fail "TANDEM_TYPE is chat or broadcast"
 
@@ -85,10 +87,10 @@ if [[ $BUILD == yes ]]; then
     log "configuring build/native (cmake --preset native)"
     (cd "$ROOT" && cmake --preset native >/dev/null)
   fi
-  log "building tandem-server and tandem-race in $BUILD_DIR"
-  cmake --build "$BUILD_DIR" --target tandem-server tandem-race -- -j2 >/dev/null
+  log "building tandem-server, tandem-race and tandem-floor in $BUILD_DIR"
+  cmake --build "$BUILD_DIR" --target tandem-server tandem-race tandem-floor -- -j2 >/dev/null
 fi
-for bin in server/tandem-server bench/tandem-race; do
+for bin in server/tandem-server bench/tandem-race bench/tandem-floor; do
   [[ -x "$BUILD_DIR/$bin" ]] || fail "$BUILD_DIR/$bin not built"
 done
 
@@ -130,7 +132,7 @@ fi
 WORK=$(mktemp -d /tmp/tandem-race.XXXXXX)
 mkdir "$WORK/bin" "$WORK/logs" "$WORK/runs" "$WORK/www"
 # The binaries are copied: every run uses the same build even if BUILD_DIR is rebuilt meanwhile.
-cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-race" "$WORK/bin/"
+cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-race" "$BUILD_DIR/bench/tandem-floor" "$WORK/bin/"
 echo "<!doctype html><title>tandem race</title>" >"$WORK/www/index.html"
 SERVER_PID=""
 stop_server() {
@@ -187,6 +189,7 @@ start_server() {
           --max-connections-per-ip 1000000 \
           "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$run.server.log" 2>&1 &
         ;;
+      floor) "$WORK/bin/tandem-floor" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
       ws) node "$ROOT/bench/peers/ws-peer.mjs" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
       socketio) node "$ROOT/bench/peers/socketio-peer.mjs" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
     esac
@@ -216,7 +219,7 @@ run_one() {
   start_server "$target" "$run"
   case "$target" in
     tandem) url="ws://127.0.0.1:$PORT/ws"; flags+=(--secret "$SECRET" --tandem-type "$TANDEM_TYPE") ;;
-    ws) url="ws://127.0.0.1:$PORT/" ;;
+    ws | floor) url="ws://127.0.0.1:$PORT/" ;;
     socketio) url="ws://127.0.0.1:$PORT/socket.io/?EIO=4&transport=websocket" ;;
   esac
   log "$run: server pid $SERVER_PID on port $PORT; tandem-race ${flags[*]/$SECRET/SECRET}"
@@ -258,7 +261,7 @@ rss() { # FILE idle|connected|peak|after
 }
 ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "–"; else if (v < 10) printf "%.2f", v; else printf "%.0f", v }'; }
 target_name() {
-  case "$1" in tandem) echo "tandem ($TANDEM_TYPE)" ;; ws) echo "node ws $WS_VERSION" ;; socketio) echo "socket.io $SOCKETIO_VERSION" ;; esac
+  case "$1" in floor) echo "floor (kernel + epoll relay)" ;; tandem) echo "tandem ($TANDEM_TYPE)" ;; ws) echo "node ws $WS_VERSION" ;; socketio) echo "socket.io $SOCKETIO_VERSION" ;; esac
 }
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -42,7 +42,7 @@ using Clock = std::chrono::steady_clock;
 
 // ---- Options -------------------------------------------------------------------------------
 
-enum class Target { Tandem, Ws, SocketIo };
+enum class Target { Tandem, Ws, SocketIo, Floor };
 enum class TandemType { Chat, Broadcast };
 
 struct Options {
@@ -67,7 +67,7 @@ struct Options {
 };
 
 const char kUsage[] =
-    "usage: tandem-race --target tandem|ws|socketio --url ws://127.0.0.1:PORT [--secret S]\n"
+    "usage: tandem-race --target tandem|ws|socketio|floor --url ws://127.0.0.1:PORT [--secret S]\n"
     "                   [--tandem-type chat|broadcast] [--clients 100] [--senders 10] [--in-flight 4 | --rate R]\n"
     "                   [--payload 64] [--warmup 2] [--duration 10] [--messages C] [--idle] [--room bench:race]\n"
     "                   [--server-pid PID] [--connect-timeout 60] [--label NAME] [--json FILE]\n";
@@ -79,6 +79,7 @@ bool parse_options(int argc, char** argv, Options& o) {
   auto target = [&o](const std::string& v) {
     if (v == "tandem") o.target = Target::Tandem;
     else if (v == "ws") o.target = Target::Ws;
+    else if (v == "floor") o.target = Target::Floor;
     else if (v == "socketio") o.target = Target::SocketIo;
     else return false;
     return true;
@@ -266,9 +267,11 @@ class TandemBroadcastAdapter : public TandemAdapter {
 };
 
 // bench/peers/ws-peer.mjs: ready at the upgrade; {"type":"join"} answered {"type":"joined"}.
+// tandem-floor (src/floor_server.cpp) speaks the same protocol, named "floor".
 class WsPeerAdapter : public Adapter {
  public:
-  const char* name() const override { return "ws"; }
+  explicit WsPeerAdapter(const char* name = "ws") : name_(name) {}
+  const char* name() const override { return name_; }
   std::string default_path() const override { return "/"; }
   void on_open(Client& client) override { client.ready = true; }
   void on_text(Client& client, std::string_view text) override {
@@ -278,6 +281,9 @@ class WsPeerAdapter : public Adapter {
   std::string message(const std::string& room, std::string_view payload, std::uint64_t /*id*/) const override {
     return R"({"type":"msg","room":")" + room + R"(","data":")" + std::string(payload) + R"("})";
   }
+
+ private:
+  const char* name_;
 };
 
 // bench/peers/socketio-peer.mjs over engine.io v4's WebSocket transport: the server opens with
@@ -313,6 +319,7 @@ std::unique_ptr<Adapter> make_adapter(const Options& o) {
       if (o.tandem_type == TandemType::Broadcast) return std::make_unique<TandemBroadcastAdapter>(o.secret);
       return std::make_unique<TandemChatAdapter>(o.secret);
     case Target::Ws: return std::make_unique<WsPeerAdapter>();
+    case Target::Floor: return std::make_unique<WsPeerAdapter>("floor");
     case Target::SocketIo: return std::make_unique<SocketIoAdapter>();
   }
   return nullptr;

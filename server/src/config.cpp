@@ -173,7 +173,7 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer<std::int64_t>("max_batch_bytes", &Settings::max_batch_bytes, 1024, 64 * 1024 * 1024,
                                     "pending messages for one client are joined into one frame up to this size"));
   t.push_back(integer("rx_buffer_size", &Settings::rx_buffer_size, 0, 1 << 20,
-                      "libwebsockets receive buffer per connection (0 = lws default 4096; smaller saves memory)"));
+                      "libwebsockets receive buffer per connection and most read per loop pass (smaller saves memory, slows busy senders)"));
 
   t.push_back(integer("max_rooms", &Settings::max_rooms, 1, 100000, "rooms one connection may join (advertised)"));
   t.push_back(integer("rate_per_sec", &Settings::rate_per_sec, 1, 1000000,

@@ -701,12 +701,23 @@ void Hub::release_held(bool stored) {
     Connection* c = find(h.connection);
     if (!c) continue;  // gone meanwhile: a resend is answered from what was stored
     if (stored) {
-      send(*c, std::move(h.frame));
+      send_held(*c, std::move(h.frame));
     } else if (h.is_reply) {
-      send(*c, protocol::ServerFrame{h.reply_id, protocol::ErrorReply{std::string(protocol::errc::internal),
-                                                                       "the change could not be stored", std::nullopt}});
+      send_held(*c, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{
+                        h.reply_id, protocol::ErrorReply{std::string(protocol::errc::internal),
+                                                         "the change could not be stored", std::nullopt}})));
     }
   }
+}
+
+// A held frame predates any close of its connection (nothing is held once a close is set), so
+// a close that flushes its queue (4429 after a flood, 4400) sends it first: the pass applied
+// the change, and its ack must not be lost to a close decided later in the same pass.
+void Hub::send_held(Connection& c, Bytes frame) {
+  if (!c.close) return send(c, std::move(frame));
+  if (c.close->queued == QueuedFrames::Drop) return;
+  c.outbound.push(std::move(frame));
+  wake(c);
 }
 
 void Hub::shutdown() {

@@ -519,6 +519,7 @@ class Hub {
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);
   void release_held(bool stored);
+  void send_held(Connection& connection, Bytes frame);  // a frame released by the commit
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   std::optional<Millis> sessions_touched_at_;  // the last store of every live session as used
   void touch_live_sessions(Now now);

@@ -71,6 +71,28 @@ TEST_F(group_commit_test, held_frames_go_out_after_the_commit_in_order_with_late
   EXPECT_EQ(drain().size(), 1u);
 }
 
+// A close decided later in the same pass (4429 after a flood, 4400) flushes what the pass had
+// already answered: an ack held for the commit goes out before the close, else a change the
+// server applied would never be acknowledged. A close that drops its queue drops it too.
+TEST_F(group_commit_test, frames_held_before_a_flushing_close_go_out_before_it) {
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
+  hub_.send_after_commit(connection(), pong("held"));
+  hub_.close(connection(), protocol::close::rate_limited, "flood");
+  hub_.send(connection(), pong("after the close"));  // nothing new after the close
+  hub_.commit();
+  EXPECT_EQ(drain(), (std::vector<std::string>{"pong"}));
+  ASSERT_NE(hub_.close_request(id_), nullptr);
+  EXPECT_EQ(hub_.close_request(id_)->code, 4429);
+}
+
+TEST_F(group_commit_test, frames_held_before_a_dropping_close_are_dropped) {
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
+  hub_.send_after_commit(connection(), pong("held"));
+  hub_.close(connection(), protocol::close::slow_consumer, "slow", QueuedFrames::Drop);
+  hub_.commit();
+  EXPECT_TRUE(drain().empty());
+}
+
 TEST_F(group_commit_test, a_failing_commit_is_retried_then_given_up_with_errors_and_1011) {
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});  // UNIQUE: this batch always fails
