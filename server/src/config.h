@@ -74,9 +74,9 @@ struct Settings {
   int max_bad_frames = 20;                  // errors tolerated per minute before close 4400
   std::int64_t max_outbound_bytes = 4194304;  // queued for one slow client before close 4508
   std::int64_t max_batch_bytes = 65536;     // pending messages joined into one frame up to this
-  // lws receive buffer per connection, and what lws reads from a socket per loop pass: 4096
-  // costs ~4.3 KB more per idle connection than 256 but reads 16x more per pass — at 256 a
-  // busy sender got 1-2 messages through per pass (fan-out 1,000: 190k msg/s vs 1.3M).
+  // lws receive buffer per connection, and the most lws reads from a socket per loop pass (at
+  // 256 a busy sender got 1-2 messages through per pass: fan-out 1,000 190k msg/s vs 1.3M at
+  // 4096). The buffers come from page slots (page_slots.h): an idle connection's costs nothing.
   int rx_buffer_size = 4096;
 
   // ---- advertised limits (enforced by the room and rate features of issue 3) ----

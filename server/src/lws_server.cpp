@@ -40,6 +40,7 @@
 #include "log.h"
 #include "lws_socket_hooks.h"
 #include "origin_policy.h"
+#include "page_slots.h"
 #include "publish_api.h"
 #include "version.h"
 
@@ -668,6 +669,37 @@ void LwsServer::begin_shutdown() {
 }
 
 // Routes lws's own log lines into ours (errors and warnings only; its notices are chatty).
+// libwebsockets' allocator (lws_set_allocator): its per-connection receive buffers ("rx_ubuf",
+// rx_buffer_size + LWS_PRE + 4 bytes, allocated at every upgrade) come from page slots that
+// cost memory only once data arrives (page_slots.h); everything else from the heap, as lws's
+// own allocator does. Made by the first run() and kept for the process (never freed: lws may
+// free a buffer from it at any time, as late as exit).
+PageSlots* g_rx_slots = nullptr;
+
+void* lws_allocate(void* ptr, std::size_t size, const char* reason) {
+  PageSlots* slots = g_rx_slots;
+  if (ptr && slots && slots->owns(ptr)) {
+    if (size == 0) {  // lws_free
+      slots->release(ptr);
+      return nullptr;
+    }
+    if (size <= slots->slot_bytes()) return ptr;
+    void* moved = std::malloc(size);  // never done by lws 4.1.6 to rx_ubuf, but a realloc must work
+    if (moved) {
+      std::memcpy(moved, ptr, slots->slot_bytes());
+      slots->release(ptr);
+    }
+    return moved;
+  }
+  if (!ptr && size && slots && reason && std::strcmp(reason, "rx_ubuf") == 0)
+    if (void* slot = slots->allocate(size)) return slot;
+  if (size == 0) {
+    std::free(ptr);
+    return nullptr;
+  }
+  return std::realloc(ptr, size);
+}
+
 extern "C" void lws_log_emit(int level, const char* line) {
   std::string text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -777,6 +809,14 @@ ServeResult LwsServer::run(bool secret_generated) {
   origins_ = std::move(origins).value();
   trusted_proxies_ = split_list(settings_.trusted_proxies);
   socket_hooks::enable(settings_.close_linger_ms);
+  // One receive-buffer slot per connection allowed, and a few more (a client context in the
+  // same process takes its buffers from them too). Made once and kept for the process: a
+  // buffer from a slot may be freed by lws at any time, even after this context is gone.
+  if (!g_rx_slots) {
+    const auto rx_bytes = static_cast<std::size_t>(settings_.rx_buffer_size > 0 ? settings_.rx_buffer_size : 4096);
+    g_rx_slots = new PageSlots(rx_bytes + LWS_PRE + 4, static_cast<std::size_t>(settings_.max_connections) + 64);
+    lws_set_allocator(lws_allocate);
+  }
   context_ = lws_create_context(&info);
   if (!context_) {
     if (tls) {
