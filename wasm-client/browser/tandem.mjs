@@ -53,8 +53,121 @@ let corePromise = null;
 // beside itself wherever it is served from, and bundlers (Vite, webpack 5, esbuild with the
 // file loader) recognise that pattern and emit the wasm as an asset, rewriting the URL.
 export function loadCore() {
-  corePromise ??= createTandemCore();
+  corePromise ??= createTandemCore().then((core) => {
+    core.tandemCall = callFromCore;
+    return core;
+  });
   return corePromise;
+}
+
+// ---- the core's C exports (wasm-client/browser/bindings.cpp) as an object -----------------------
+// JS functions the core calls, by id: id -> [fn, once]. One table per page (the core is shared).
+const jsFunctions = new Map();
+let nextFunctionId = 1;
+
+function functionId(fn, once = true) {
+  if (typeof fn !== 'function') return 0;
+  jsFunctions.set(nextFunctionId, [fn, once]);
+  return nextFunctionId++;
+}
+
+function callFromCore(id, once, a, b, c) {
+  const entry = jsFunctions.get(id);
+  if (once) jsFunctions.delete(id);
+  entry?.[0](a, b, c);
+}
+
+// Calls the export tandem_<name>: a string goes in as (pointer, byte length) in memory freed
+// after the call, a function as a one-shot id, a number or boolean as it is. Returns what the
+// export returns (for text: a pointer, 0 for null).
+function callCore(core, name, args) {
+  const flat = [];
+  const owned = [];
+  for (const arg of args) {
+    if (typeof arg === 'string') {
+      const size = core.lengthBytesUTF8(arg) + 1;
+      const pointer = core._malloc(size);
+      core.stringToUTF8(arg, pointer, size);
+      owned.push(pointer);
+      flat.push(pointer, size - 1);
+    } else {
+      flat.push(typeof arg === 'function' ? functionId(arg) : arg);
+    }
+  }
+  try {
+    return core[`_tandem_${name}`](...flat);
+  } finally {
+    for (const pointer of owned) core._free(pointer);
+  }
+}
+
+const coreText = (core, pointer) => (pointer ? core.UTF8ToString(pointer) : null);
+
+// done(code, message, valueText) -> done(code, message, parsed value).
+const parsedDone = (done) => (code, message, value) => done(code, message, value ? JSON.parse(value) : value);
+
+// One core client (bindings.cpp's BrowserClient). Texts the core returns stay JSON text where
+// the callers parse them (replica views, request replies), objects elsewhere.
+class CoreClient {
+  #core;
+  #client;
+  #handlers = [];
+
+  constructor(core, url, token) {
+    this.#core = core;
+    this.#client = callCore(core, 'client_new', [url, token]);
+  }
+
+  #call(name, ...args) { return callCore(this.#core, name, [this.#client, ...args]); }
+  #text(name, ...args) { return coreText(this.#core, this.#call(name, ...args)); }
+  #json(name, ...args) {
+    const text = this.#text(name, ...args);
+    return text === null ? null : JSON.parse(text);
+  }
+  #handler(fn) {
+    const id = functionId((text) => fn(JSON.parse(text)), false);
+    this.#handlers.push(id);
+    return id;
+  }
+
+  setHandlers(onState, onMessage) {
+    const id = functionId(onMessage, false);
+    this.#handlers.push(id);
+    this.#call('set_handlers', this.#handler(onState), id);
+  }
+  setRoomHandlers(onChange, onLockLost, onTakeover) {
+    this.#call('set_room_handlers', this.#handler((what) => onChange(what.room, what)), this.#handler(onLockLost),
+      this.#handler(onTakeover));
+  }
+  start(nowMs) { this.#call('start', nowMs); }
+  stop() { this.#call('stop'); }
+  tick(nowMs) { this.#call('tick', nowMs); }
+  setToken(token) { this.#call('set_token', token); }
+  snapshot(nowMs) { return this.#json('snapshot', nowMs); }
+  send(text) { return this.#json('send', text); }
+  request(text, done) { return this.#json('request', text, done); }
+  join(room, presenceText, done) { return this.#json('join', room, presenceText, done); }
+  leave(room, done) { this.#call('leave', room, done); }
+  setPresence(text) { return this.#json('set_presence', text); }
+  lock(room, resource, ttlMs, done) { this.#call('lock', room, resource, ttlMs, parsedDone(done)); }
+  takeover(room, resource, done) { this.#call('takeover', room, resource, parsedDone(done)); }
+  unlock(room, resource, done) { this.#call('unlock', room, resource, done); }
+  broadcast(room, event, dataText, self, done) {
+    return this.#json('broadcast', room, event, dataText, self, done && parsedDone(done));
+  }
+  listMembers(room, after, limit, done) { this.#call('list_members', room, after, limit, done); }
+  roomMembers(room) { return this.#text('room_members', room); }
+  roomLocks(room) { return this.#text('room_locks', room); }
+  roomDocument(room) { return this.#text('room_document', room); }
+  roomChat(room) { return this.#text('room_chat', room); }
+  roomExecutions(room) { return this.#text('room_executions', room); }
+  roomStream(room) { return this.#text('room_stream', room); }
+  roomTyping(room) { return this.#json('room_typing', room); }
+  // Frees the client (closing its socket) and forgets its handlers.
+  delete() {
+    this.#call('client_delete');
+    for (const id of this.#handlers) jsFunctions.delete(id);
+  }
 }
 
 // A failed request or send. `code` is a wire error code (protocol errc: "forbidden",
@@ -590,12 +703,12 @@ export class TandemClient {
 
   constructor(core, url, token, { refreshToken } = {}) {
     const wsUrl = absoluteWebSocketUrl(url);
-    const problem = core.checkConfig(wsUrl, token ?? '');
+    const problem = coreText(core, callCore(core, 'check_config', [wsUrl, token ?? '']));
     if (problem) throw new TandemError('invalid_config', problem);
     if (refreshToken !== undefined && typeof refreshToken !== 'function')
       throw new TandemError('invalid_config', 'refreshToken must be a function returning a token (or a promise of one)');
     this.#refreshToken = refreshToken;
-    this.#core = new core.Client(wsUrl, token ?? '');
+    this.#core = new CoreClient(core, wsUrl, token ?? '');
     this.#core.setHandlers(
       (snapshot) => {
         if (snapshot.user) this.#selfUser = snapshot.user.id;
