@@ -5,8 +5,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+
+#include "json_numbers.h"
 
 namespace tandem::json {
 
@@ -141,9 +141,7 @@ void append_number(std::string& out, double value) {
     out.append(text, end);
     return;
   }
-  int length = std::snprintf(text, sizeof text, "%.15g", value);
-  if (std::strtod(text, nullptr) != value) length = std::snprintf(text, sizeof text, "%.17g", value);
-  out.append(text, static_cast<std::size_t>(length));
+  append_double(out, value);
 }
 
 void append_value(std::string& out, const cJSON* node) {
