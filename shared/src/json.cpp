@@ -340,7 +340,7 @@ const cJSON* Fields::array(const char* key, bool required) {
   return item;
 }
 
-bool Fields::nested(const char* key, bool required, const std::function<void(Fields&)>& read_members) {
+bool Fields::nested(const char* key, bool required, FunctionRef<void(Fields&)> read_members) {
   const cJSON* item = object(key, required);
   if (error_) return false;
   if (!item) return true;
@@ -351,7 +351,7 @@ bool Fields::nested(const char* key, bool required, const std::function<void(Fie
 }
 
 bool Fields::each(const char* key, bool required, std::size_t max_items,
-                  const std::function<void(Fields&)>& read_element) {
+                  FunctionRef<void(Fields&)> read_element) {
   const cJSON* list = array(key, required);
   if (error_) return false;
   if (!list) return true;
