@@ -1,7 +1,7 @@
 // wasm-client/browser/bindings.cpp — the client core as JS sees it (plain C exports), used by
 // tandem.mjs.
 //
-// One BrowserClient = tandem::Client + the browser WebSocket transport + a seeded Rng. It adds
+// One BrowserClient = tandem::Client + the browser WebSocket transport + Math.random(). It adds
 // no protocol logic of its own: it converts between JS values and the core's types (JSON text
 // in and out, times as performance.now() milliseconds) and remembers the last StateChange so
 // JS can read the state at any moment. The JS side drives tick() from a timer.
@@ -15,21 +15,22 @@
 // time (handlers). tandem.mjs's CoreClient wraps these into the object below.
 //
 //   tandem_client_new(url, token) -> client           tandem_client_delete(client)  (closes the socket)
-//   set_handlers(onState(snapshot), onMessage(jsonText))
-//   start(nowMs) / stop() / tick(nowMs)
+//   set_handlers(onState(snapshot), onMessage(jsonText), and the room handlers below)
+//   tick(nowMs, start = 0) / tick(nowMs, start = 1) starts / stop()
 //   set_token(token)   for the next connection attempt (after closed: unauthorized, then start)
 //   snapshot(nowMs) -> {state, previous, cause, closeCode, closeReason, retryDelayMs, retryAt,
 //                       retryInMs, attempt, queued, pending, connectionId?, user?, heartbeatMs?}
 //   send(jsonText) -> {ok, code?, message?}              fire and forget, only while open
 //   request(jsonText, done(errorCode, errorMessage, replyJsonText)) -> {ok, status|code, message?}
-//   set_room_handlers(onChange({room, members, presence, locks, doc, chat, typing, execution,
-//                     stream}), onLockLost(obj), onTakeover(obj))
+//   room handlers: onChange({room, members, presence, locks, doc, chat, typing, execution,
+//                  stream}), onLockLost(obj), onTakeover(obj)
 //   join(room, presenceMessageJsonOrEmpty, done(code, message, subscribedJson)) -> {ok, code?, message?}
 //   leave(room, done(code, message)) / unlock(room, resource, done(code, message))
 //   set_presence(presenceMessageJson) -> {ok, status: sent|throttled|deferred|not_joined}
-//   lock(room, resource, ttlMs (<= 0: default), done(code, message, answer))
-//   takeover(room, resource, done(code, message, answer))
+//   lock(room, resource, ttlMs (<= 0: default), takeover = 0, done(code, message, answer))
+//   lock(room, resource, 0, takeover = 1, done(code, message, answer))  asks the holder to yield
 //        answer = {outcome: granted|denied, fence, expiresAt, holder?: {user, name, color}}
+//   room_view(view, room), view = 0..6 (members, locks, document, chat, typing, executions, stream):
 //   room_members(room) / room_locks(room) -> presence_state / lock_state message, or null
 //   list_members(room, afterOrEmpty, limitOrZero, done(code, message, presenceListJson))
 //   room_document(room) / room_chat(room) -> doc_snapshot / history message, or null
@@ -47,7 +48,6 @@
 #include <cmath>
 #include <cstddef>
 #include <optional>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -182,11 +182,13 @@ LockCallback lock_callback(JsFunction done) {
   };
 }
 
-std::uint64_t random_seed() {
-  // In the browser std::random_device reads crypto.getRandomValues.
-  std::random_device device;
-  return (static_cast<std::uint64_t>(device()) << 32) | device();
-}
+// The reconnect jitter's randomness: the page's Math.random() (emscripten_random), rather than
+// a Mersenne twister seeded from crypto — the same job in the browser without the engine's
+// code in the wasm (issue 15). Nothing here needs more than uniform doubles.
+class BrowserRng final : public Rng {
+ public:
+  double uniform01() override { return emscripten_random(); }
+};
 
 std::int64_t seq_of(const RoomReplica& replica) {
   return replica.position() ? replica.position()->seq : 0;
@@ -207,8 +209,7 @@ std::string json_array(const std::vector<const Message*>& messages) {
 class BrowserClient {
  public:
   BrowserClient(std::string url, std::string token)
-      : rng_(random_seed()),
-        client_(ClientConfig{.session = SessionConfig{.url = std::move(url), .token = std::move(token)}},
+      : client_(ClientConfig{.session = SessionConfig{.url = std::move(url), .token = std::move(token)}},
                 transport_, rng_) {
     client_.on_state = [this](const StateChange& change) {
       last_change_ = change;
@@ -457,7 +458,7 @@ class BrowserClient {
   // Declaration order is construction order: the client uses the transport and the rng, and
   // is destroyed before them.
   WebSocketTransport transport_;
-  SeededRng rng_;
+  BrowserRng rng_;
   Client client_;
   StateChange last_change_;
   Millis now_{0};  // the latest time JS gave us (the core's clock never goes back)
@@ -493,15 +494,17 @@ TANDEM_EXPORT BrowserClient* tandem_client_new(Str url, Len url_len, Str token, 
   return new BrowserClient(text(url, url_len), text(token, token_len));
 }
 TANDEM_EXPORT void tandem_client_delete(BrowserClient* c) { delete c; }
-TANDEM_EXPORT void tandem_set_handlers(BrowserClient* c, int on_state, int on_message) {
+TANDEM_EXPORT void tandem_set_handlers(BrowserClient* c, int on_state, int on_message, int on_room_change,
+                                       int on_lock_lost, int on_takeover) {
   c->set_handlers(JsFunction{on_state}, JsFunction{on_message});
+  c->set_room_handlers(JsFunction{on_room_change}, JsFunction{on_lock_lost}, JsFunction{on_takeover});
 }
-TANDEM_EXPORT void tandem_set_room_handlers(BrowserClient* c, int on_change, int on_lock_lost, int on_takeover) {
-  c->set_room_handlers(JsFunction{on_change}, JsFunction{on_lock_lost}, JsFunction{on_takeover});
+// tick(), or start() when `start` is non-zero.
+TANDEM_EXPORT void tandem_tick(BrowserClient* c, double now_ms, int start) {
+  if (start) c->start(now_ms);
+  else c->tick(now_ms);
 }
-TANDEM_EXPORT void tandem_start(BrowserClient* c, double now_ms) { c->start(now_ms); }
 TANDEM_EXPORT void tandem_stop(BrowserClient* c) { c->stop(); }
-TANDEM_EXPORT void tandem_tick(BrowserClient* c, double now_ms) { c->tick(now_ms); }
 TANDEM_EXPORT void tandem_set_token(BrowserClient* c, Str token, Len len) { c->set_token(text(token, len)); }
 TANDEM_EXPORT const char* tandem_snapshot(BrowserClient* c, double now_ms) {
   return tandem::browser::give(c->snapshot(now_ms));
@@ -519,12 +522,11 @@ TANDEM_EXPORT void tandem_leave(BrowserClient* c, Str room, Len room_len, int do
 TANDEM_EXPORT const char* tandem_set_presence(BrowserClient* c, Str json, Len len) {
   return c->set_presence(text(json, len));
 }
+// lock(), or takeover() when `takeover` is non-zero (ttl_ms is then unused).
 TANDEM_EXPORT void tandem_lock(BrowserClient* c, Str room, Len room_len, Str resource, Len resource_len, double ttl_ms,
-                               int done) {
-  c->lock(text(room, room_len), text(resource, resource_len), ttl_ms, JsFunction{done});
-}
-TANDEM_EXPORT void tandem_takeover(BrowserClient* c, Str room, Len room_len, Str resource, Len resource_len, int done) {
-  c->takeover(text(room, room_len), text(resource, resource_len), JsFunction{done});
+                               int takeover, int done) {
+  if (takeover) c->takeover(text(room, room_len), text(resource, resource_len), JsFunction{done});
+  else c->lock(text(room, room_len), text(resource, resource_len), ttl_ms, JsFunction{done});
 }
 TANDEM_EXPORT void tandem_unlock(BrowserClient* c, Str room, Len room_len, Str resource, Len resource_len, int done) {
   c->unlock(text(room, room_len), text(resource, resource_len), JsFunction{done});
@@ -537,14 +539,18 @@ TANDEM_EXPORT void tandem_list_members(BrowserClient* c, Str room, Len room_len,
                                        int done) {
   c->list_members(text(room, room_len), text(after, after_len), limit, JsFunction{done});
 }
-TANDEM_EXPORT const char* tandem_room_members(BrowserClient* c, Str room, Len len) { return c->room_members(text(room, len)); }
-TANDEM_EXPORT const char* tandem_room_locks(BrowserClient* c, Str room, Len len) { return c->room_locks(text(room, len)); }
-TANDEM_EXPORT const char* tandem_room_document(BrowserClient* c, Str room, Len len) {
-  return c->room_document(text(room, len));
+// One export for the replica views (each export costs the loader a wrapper): `view` is 0
+// members, 1 locks, 2 document, 3 chat, 4 typing, 5 executions, 6 stream (tandem.mjs: CoreClient).
+TANDEM_EXPORT const char* tandem_room_view(BrowserClient* c, int view, Str room_text, Len len) {
+  const std::string room = text(room_text, len);
+  switch (view) {
+    case 0: return c->room_members(room);
+    case 1: return c->room_locks(room);
+    case 2: return c->room_document(room);
+    case 3: return c->room_chat(room);
+    case 4: return c->room_typing(room);
+    case 5: return c->room_executions(room);
+    case 6: return c->room_stream(room);
+    default: return nullptr;
+  }
 }
-TANDEM_EXPORT const char* tandem_room_chat(BrowserClient* c, Str room, Len len) { return c->room_chat(text(room, len)); }
-TANDEM_EXPORT const char* tandem_room_typing(BrowserClient* c, Str room, Len len) { return c->room_typing(text(room, len)); }
-TANDEM_EXPORT const char* tandem_room_executions(BrowserClient* c, Str room, Len len) {
-  return c->room_executions(text(room, len));
-}
-TANDEM_EXPORT const char* tandem_room_stream(BrowserClient* c, Str room, Len len) { return c->room_stream(text(room, len)); }

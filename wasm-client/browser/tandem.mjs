@@ -130,18 +130,17 @@ class CoreClient {
     return id;
   }
 
-  setHandlers(onState, onMessage) {
-    const id = functionId(onMessage, false);
-    this.#handlers.push(id);
-    this.#call('set_handlers', this.#handler(onState), id);
+  // onState(snapshot), onMessage(jsonText), onRoomChange(room, what), onLockLost(lost),
+  // onTakeover(request).
+  setHandlers(onState, onMessage, onRoomChange, onLockLost, onTakeover) {
+    const messages = functionId(onMessage, false);
+    this.#handlers.push(messages);
+    this.#call('set_handlers', this.#handler(onState), messages, this.#handler((what) => onRoomChange(what.room, what)),
+      this.#handler(onLockLost), this.#handler(onTakeover));
   }
-  setRoomHandlers(onChange, onLockLost, onTakeover) {
-    this.#call('set_room_handlers', this.#handler((what) => onChange(what.room, what)), this.#handler(onLockLost),
-      this.#handler(onTakeover));
-  }
-  start(nowMs) { this.#call('start', nowMs); }
+  start(nowMs) { this.#call('tick', nowMs, 1); }
   stop() { this.#call('stop'); }
-  tick(nowMs) { this.#call('tick', nowMs); }
+  tick(nowMs) { this.#call('tick', nowMs, 0); }
   setToken(token) { this.#call('set_token', token); }
   snapshot(nowMs) { return this.#json('snapshot', nowMs); }
   send(text) { return this.#json('send', text); }
@@ -149,20 +148,16 @@ class CoreClient {
   join(room, presenceText, done) { return this.#json('join', room, presenceText, done); }
   leave(room, done) { this.#call('leave', room, done); }
   setPresence(text) { return this.#json('set_presence', text); }
-  lock(room, resource, ttlMs, done) { this.#call('lock', room, resource, ttlMs, parsedDone(done)); }
-  takeover(room, resource, done) { this.#call('takeover', room, resource, parsedDone(done)); }
+  lock(room, resource, ttlMs, done) { this.#call('lock', room, resource, ttlMs, 0, parsedDone(done)); }
+  takeover(room, resource, done) { this.#call('lock', room, resource, 0, 1, parsedDone(done)); }
   unlock(room, resource, done) { this.#call('unlock', room, resource, done); }
   broadcast(room, event, dataText, self, done) {
     return this.#json('broadcast', room, event, dataText, self, done && parsedDone(done));
   }
   listMembers(room, after, limit, done) { this.#call('list_members', room, after, limit, done); }
-  roomMembers(room) { return this.#text('room_members', room); }
-  roomLocks(room) { return this.#text('room_locks', room); }
-  roomDocument(room) { return this.#text('room_document', room); }
-  roomChat(room) { return this.#text('room_chat', room); }
-  roomExecutions(room) { return this.#text('room_executions', room); }
-  roomStream(room) { return this.#text('room_stream', room); }
-  roomTyping(room) { return this.#json('room_typing', room); }
+  // A replica view as JSON text, or null (bindings.cpp tandem_room_view; REPLICA_VIEWS).
+  roomView(view, room) { return this.#text('room_view', view, room); }
+  roomTyping(room) { return this.#json('room_view', TYPING_VIEW, room); }
   // Frees the client (closing its socket) and forgets its handlers.
   delete() {
     this.#call('client_delete');
@@ -224,22 +219,22 @@ const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', '
   'stream', 'streamControl', 'broadcast', 'event'];
 
 // The parts of the core's replica of a room that JS reads, each as the core's JSON text (null
-// when the room is not joined) and what it is parsed to; `change` names the bit of the core's
-// room change report after which a parsed copy is stale.
+// when the room is not joined; `view` numbers it for bindings.cpp's tandem_room_view) and what
+// it is parsed to; `change` names the bit of the core's room change report after which a
+// parsed copy is stale.
+const MEMBERS_VIEW = 0;
+const TYPING_VIEW = 4;
 const REPLICA_VIEWS = {
-  members: { change: ['members', 'presence'], read: (core, room) => core.roomMembers(room),
+  members: { view: MEMBERS_VIEW, change: ['members', 'presence'],
     parse: (m) => ({ list: m.members.map(memberOf), count: m.count ?? m.members.length, partial: Boolean(m.partial) }),
     empty: { list: [], count: 0, partial: false } },
-  locks: { change: ['locks'], read: (core, room) => core.roomLocks(room),
+  locks: { view: 1, change: ['locks'],
     parse: (m) => Object.fromEntries(m.locks.map((l) => [l.resource, { ...l.holder, fence: l.fence, expiresAt: l.expires_at }])),
     empty: {} },
-  doc: { change: ['doc'], read: (core, room) => core.roomDocument(room),
-    parse: (m) => ({ nodes: m.nodes, edges: m.edges }), empty: { nodes: [], edges: [] } },
-  chat: { change: ['chat'], read: (core, room) => core.roomChat(room), parse: (m) => m.messages, empty: [] },
-  executions: { change: ['execution'], read: (core, room) => core.roomExecutions(room),
-    parse: (updates) => updates.map(withoutRouting), empty: [] },
-  stream: { change: ['stream'], read: (core, room) => core.roomStream(room),
-    parse: (events) => events.map(withoutRouting), empty: [] },
+  doc: { view: 2, change: ['doc'], parse: (m) => ({ nodes: m.nodes, edges: m.edges }), empty: { nodes: [], edges: [] } },
+  chat: { view: 3, change: ['chat'], parse: (m) => m.messages, empty: [] },
+  executions: { view: 5, change: ['execution'], parse: (updates) => updates.map(withoutRouting), empty: [] },
+  stream: { view: 6, change: ['stream'], parse: (events) => events.map(withoutRouting), empty: [] },
 };
 
 // A presence member as the app sees it: {id, name, color, metas: [{connection, state}]}.
@@ -567,7 +562,7 @@ export class TandemRoom {
   _view(name) {
     if (!this.#views.has(name)) {
       const view = REPLICA_VIEWS[name];
-      const text = view.read(this.#core, this.name);
+      const text = this.#core.roomView(view.view, this.name);
       this.#views.set(name, text ? view.parse(JSON.parse(text)) : view.empty);
     }
     return this.#views.get(name);
@@ -725,8 +720,6 @@ export class TandemClient {
         }
         this.#emit('message', message);
       },
-    );
-    this.#core.setRoomHandlers(
       (room, what) => this.#rooms.get(room)?._changed(what),
       (lost) => this.#rooms.get(lost.room)?._emit('lockLost', lost),
       (request) => this.#rooms.get(request.room)?._emit('takeover', request),
@@ -808,7 +801,7 @@ export class TandemClient {
     return new Promise((resolve, reject) => {
       const outcome = this.#core.join(room, presenceText, (errorCode, errorMessage) => {
         if (errorCode) {
-          if (this.#rooms.get(room) === handle && !this.#core.roomMembers(room)) this.#rooms.delete(room);
+          if (this.#rooms.get(room) === handle && !this.#core.roomView(MEMBERS_VIEW, room)) this.#rooms.delete(room);
           reject(new TandemError(errorCode, errorMessage));
         } else resolve(handle);
       });
