@@ -28,41 +28,34 @@
 EM_JS(int, tandem_js_format_double, (double value, char* out, int size), {
   var parts = Math.abs(value).toExponential(99).split("e");
   var all = parts[0].replace(".", "");
-  function stripZeros(text) {  // "1.2300" -> "1.23", "5.000" -> "5"
-    if (text.indexOf(".") < 0) return text;
-    var end = text.length;
-    while (text[end - 1] == "0") --end;
-    if (text[end - 1] == ".") --end;
-    return text.slice(0, end);
-  }
   function g(precision) {
     var digits = all.slice(0, precision).split("");
     var exponent = +parts[1];
     var rest = all.slice(precision);
-    if (rest[0] > "5" || (rest[0] == "5" && (+rest.slice(1) > 0 || digits[precision - 1] % 2 == 1))) {
-      var i = precision - 1;
-      while (i >= 0 && digits[i] == "9") digits[i--] = "0";
+    var i = precision - 1;
+    if (rest[0] > "5" || (rest[0] == "5" && (+rest.slice(1) > 0 || digits[i] % 2))) {
+      for (; digits[i] == "9"; --i) digits[i] = "0";  // digits[-1] is undefined: the loop ends
       if (i < 0) {
         digits.unshift("1");
         digits.pop();
         ++exponent;
       } else {
-        digits[i] = String(+digits[i] + 1);
+        digits[i]++;
       }
     }
     var text = digits.join("");
-    var sign = value < 0 ? "-" : "";
-    if (exponent < -4 || exponent >= precision) {
-      var magnitude = Math.abs(exponent);
-      return sign + stripZeros(text[0] + "." + text.slice(1)) + "e" + (exponent < 0 ? "-" : "+") +
+    while (text.length > 1 && text[text.length - 1] == "0") text = text.slice(0, -1);  // %g drops them
+    var magnitude = Math.abs(exponent);
+    if (exponent < -4 || exponent >= precision)
+      return text[0] + (text.length > 1 ? "." + text.slice(1) : "") + "e" + (exponent < 0 ? "-" : "+") +
              (magnitude < 10 ? "0" : "") + magnitude;
-    }
-    if (exponent < 0) return sign + stripZeros("0." + "0".repeat(-exponent - 1) + text);
-    return sign + stripZeros(text.slice(0, exponent + 1) + "." + text.slice(exponent + 1));
+    if (exponent < 0) return "0." + "0".repeat(magnitude - 1) + text;
+    if (text.length <= exponent + 1) return text + "0".repeat(exponent + 1 - text.length);
+    return text.slice(0, exponent + 1) + "." + text.slice(exponent + 1);
   }
   var result = g(15);
-  if (+result !== value) result = g(17);
-  return stringToUTF8(result, out, size);
+  if (+result !== Math.abs(value)) result = g(17);
+  return stringToUTF8((value < 0 ? "-" : "") + result, out, size);
 });
 
 // Number(text[0, length]) — a valid decimal number prefix, so never NaN.
