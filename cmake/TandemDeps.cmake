@@ -13,6 +13,9 @@ if(EMSCRIPTEN)
   endif()
   add_library(tandem_cjson STATIC "${_cjson}/cJSON.c")
   target_include_directories(tandem_cjson SYSTEM PUBLIC "${_cjson}")
+  # cJSON parses numbers with the JS engine's Number() instead of musl's strtod (128-bit soft
+  # float in wasm, ~15 KB of code): shared/src/json_numbers.cpp defines tandem_strtod.
+  target_compile_definitions(tandem_cjson PRIVATE strtod=tandem_strtod)
   # cJSON.h is included as <cJSON.h> natively (Debian puts it in include/cjson, on the path
   # via pkg-config); the same spelling works here.
   add_library(tandem::cjson ALIAS tandem_cjson)

@@ -5,8 +5,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+
+#include "json_numbers.h"
 
 namespace tandem::json {
 
@@ -141,9 +141,7 @@ void append_number(std::string& out, double value) {
     out.append(text, end);
     return;
   }
-  int length = std::snprintf(text, sizeof text, "%.15g", value);
-  if (std::strtod(text, nullptr) != value) length = std::snprintf(text, sizeof text, "%.17g", value);
-  out.append(text, static_cast<std::size_t>(length));
+  append_double(out, value);
 }
 
 void append_value(std::string& out, const cJSON* node) {
@@ -342,7 +340,7 @@ const cJSON* Fields::array(const char* key, bool required) {
   return item;
 }
 
-bool Fields::nested(const char* key, bool required, const std::function<void(Fields&)>& read_members) {
+bool Fields::nested(const char* key, bool required, FunctionRef<void(Fields&)> read_members) {
   const cJSON* item = object(key, required);
   if (error_) return false;
   if (!item) return true;
@@ -353,7 +351,7 @@ bool Fields::nested(const char* key, bool required, const std::function<void(Fie
 }
 
 bool Fields::each(const char* key, bool required, std::size_t max_items,
-                  const std::function<void(Fields&)>& read_element) {
+                  FunctionRef<void(Fields&)> read_element) {
   const cJSON* list = array(key, required);
   if (error_) return false;
   if (!list) return true;

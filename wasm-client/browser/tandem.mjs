@@ -53,8 +53,116 @@ let corePromise = null;
 // beside itself wherever it is served from, and bundlers (Vite, webpack 5, esbuild with the
 // file loader) recognise that pattern and emit the wasm as an asset, rewriting the URL.
 export function loadCore() {
-  corePromise ??= createTandemCore();
+  corePromise ??= createTandemCore().then((core) => {
+    core.tandemCall = callFromCore;
+    return core;
+  });
   return corePromise;
+}
+
+// ---- the core's C exports (wasm-client/browser/bindings.cpp) as an object -----------------------
+// JS functions the core calls, by id: id -> [fn, once]. One table per page (the core is shared).
+const jsFunctions = new Map();
+let nextFunctionId = 1;
+
+function functionId(fn, once = true) {
+  if (typeof fn !== 'function') return 0;
+  jsFunctions.set(nextFunctionId, [fn, once]);
+  return nextFunctionId++;
+}
+
+function callFromCore(id, once, a, b, c) {
+  const entry = jsFunctions.get(id);
+  if (once) jsFunctions.delete(id);
+  entry?.[0](a, b, c);
+}
+
+// Calls the export tandem_<name>: a string goes in as (pointer, byte length) in memory freed
+// after the call, a function as a one-shot id, a number or boolean as it is. Returns what the
+// export returns (for text: a pointer, 0 for null).
+function callCore(core, name, args) {
+  const flat = [];
+  const owned = [];
+  for (const arg of args) {
+    if (typeof arg === 'string') {
+      const size = core.lengthBytesUTF8(arg) + 1;
+      const pointer = core._malloc(size);
+      core.stringToUTF8(arg, pointer, size);
+      owned.push(pointer);
+      flat.push(pointer, size - 1);
+    } else {
+      flat.push(typeof arg === 'function' ? functionId(arg) : arg);
+    }
+  }
+  try {
+    return core[`_tandem_${name}`](...flat);
+  } finally {
+    for (const pointer of owned) core._free(pointer);
+  }
+}
+
+const coreText = (core, pointer) => (pointer ? core.UTF8ToString(pointer) : null);
+
+// done(code, message, valueText) -> done(code, message, parsed value).
+const parsedDone = (done) => (code, message, value) => done(code, message, value ? JSON.parse(value) : value);
+
+// One core client (bindings.cpp's BrowserClient). Texts the core returns stay JSON text where
+// the callers parse them (replica views, request replies), objects elsewhere.
+class CoreClient {
+  #core;
+  #client;
+  #handlers = [];
+
+  constructor(core, url, token) {
+    this.#core = core;
+    this.#client = callCore(core, 'client_new', [url, token]);
+  }
+
+  #call(name, ...args) { return callCore(this.#core, name, [this.#client, ...args]); }
+  #text(name, ...args) { return coreText(this.#core, this.#call(name, ...args)); }
+  #json(name, ...args) {
+    const text = this.#text(name, ...args);
+    return text === null ? null : JSON.parse(text);
+  }
+  #handler(fn) {
+    const id = functionId((text) => fn(JSON.parse(text)), false);
+    this.#handlers.push(id);
+    return id;
+  }
+
+  // onState(snapshot), onMessage(jsonText), onRoomChange(room, what), onLockLost(lost),
+  // onTakeover(request).
+  setHandlers(onState, onMessage, onRoomChange, onLockLost, onTakeover) {
+    const messages = functionId(onMessage, false);
+    this.#handlers.push(messages);
+    this.#call('set_handlers', this.#handler(onState), messages, this.#handler((what) => onRoomChange(what.room, what)),
+      this.#handler(onLockLost), this.#handler(onTakeover));
+  }
+  start(nowMs) { this.#call('tick', nowMs, 1); }
+  stop() { this.#call('stop'); }
+  tick(nowMs) { this.#call('tick', nowMs, 0); }
+  setToken(token) { this.#call('set_token', token); }
+  snapshot(nowMs) { return this.#json('snapshot', nowMs); }
+  send(text) { return this.#json('send', text); }
+  request(text, done) { return this.#json('request', text, done); }
+  join(room, presenceText, done) { return this.#json('join', room, presenceText, done); }
+  leave(room, done) { this.#call('leave', room, done); }
+  setPresence(text) { return this.#json('set_presence', text); }
+  lock(room, resource, ttlMs, done) { this.#call('lock', room, resource, ttlMs, 0, parsedDone(done)); }
+  takeover(room, resource, done) { this.#call('lock', room, resource, 0, 1, parsedDone(done)); }
+  unlock(room, resource, done) { this.#call('unlock', room, resource, done); }
+  broadcast(room, event, dataText, self, done) {
+    return this.#json('broadcast', room, event, dataText, self, done && parsedDone(done));
+  }
+  listMembers(room, after, limit, done) { this.#call('list_members', room, after, limit, done); }
+  // A replica view as JSON text, or null (bindings.cpp tandem_room_view; REPLICA_VIEWS).
+  roomView(view, room) { return this.#text('room_view', view, room); }
+  roomTyping(room) { return this.#json('room_view', TYPING_VIEW, room); }
+  // Frees the client (closing its socket) and forgets its handlers.
+  delete() {
+    this.#call('client_delete');
+    for (const id of this.#handlers) jsFunctions.delete(id);
+  }
 }
 
 // A failed request or send. `code` is a wire error code (protocol errc: "forbidden",
@@ -111,22 +219,22 @@ const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', '
   'stream', 'streamControl', 'broadcast', 'event'];
 
 // The parts of the core's replica of a room that JS reads, each as the core's JSON text (null
-// when the room is not joined) and what it is parsed to; `change` names the bit of the core's
-// room change report after which a parsed copy is stale.
+// when the room is not joined; `view` numbers it for bindings.cpp's tandem_room_view) and what
+// it is parsed to; `change` names the bit of the core's room change report after which a
+// parsed copy is stale.
+const MEMBERS_VIEW = 0;
+const TYPING_VIEW = 4;
 const REPLICA_VIEWS = {
-  members: { change: ['members', 'presence'], read: (core, room) => core.roomMembers(room),
+  members: { view: MEMBERS_VIEW, change: ['members', 'presence'],
     parse: (m) => ({ list: m.members.map(memberOf), count: m.count ?? m.members.length, partial: Boolean(m.partial) }),
     empty: { list: [], count: 0, partial: false } },
-  locks: { change: ['locks'], read: (core, room) => core.roomLocks(room),
+  locks: { view: 1, change: ['locks'],
     parse: (m) => Object.fromEntries(m.locks.map((l) => [l.resource, { ...l.holder, fence: l.fence, expiresAt: l.expires_at }])),
     empty: {} },
-  doc: { change: ['doc'], read: (core, room) => core.roomDocument(room),
-    parse: (m) => ({ nodes: m.nodes, edges: m.edges }), empty: { nodes: [], edges: [] } },
-  chat: { change: ['chat'], read: (core, room) => core.roomChat(room), parse: (m) => m.messages, empty: [] },
-  executions: { change: ['execution'], read: (core, room) => core.roomExecutions(room),
-    parse: (updates) => updates.map(withoutRouting), empty: [] },
-  stream: { change: ['stream'], read: (core, room) => core.roomStream(room),
-    parse: (events) => events.map(withoutRouting), empty: [] },
+  doc: { view: 2, change: ['doc'], parse: (m) => ({ nodes: m.nodes, edges: m.edges }), empty: { nodes: [], edges: [] } },
+  chat: { view: 3, change: ['chat'], parse: (m) => m.messages, empty: [] },
+  executions: { view: 5, change: ['execution'], parse: (updates) => updates.map(withoutRouting), empty: [] },
+  stream: { view: 6, change: ['stream'], parse: (events) => events.map(withoutRouting), empty: [] },
 };
 
 // A presence member as the app sees it: {id, name, color, metas: [{connection, state}]}.
@@ -454,7 +562,7 @@ export class TandemRoom {
   _view(name) {
     if (!this.#views.has(name)) {
       const view = REPLICA_VIEWS[name];
-      const text = view.read(this.#core, this.name);
+      const text = this.#core.roomView(view.view, this.name);
       this.#views.set(name, text ? view.parse(JSON.parse(text)) : view.empty);
     }
     return this.#views.get(name);
@@ -590,12 +698,12 @@ export class TandemClient {
 
   constructor(core, url, token, { refreshToken } = {}) {
     const wsUrl = absoluteWebSocketUrl(url);
-    const problem = core.checkConfig(wsUrl, token ?? '');
+    const problem = coreText(core, callCore(core, 'check_config', [wsUrl, token ?? '']));
     if (problem) throw new TandemError('invalid_config', problem);
     if (refreshToken !== undefined && typeof refreshToken !== 'function')
       throw new TandemError('invalid_config', 'refreshToken must be a function returning a token (or a promise of one)');
     this.#refreshToken = refreshToken;
-    this.#core = new core.Client(wsUrl, token ?? '');
+    this.#core = new CoreClient(core, wsUrl, token ?? '');
     this.#core.setHandlers(
       (snapshot) => {
         if (snapshot.user) this.#selfUser = snapshot.user.id;
@@ -612,8 +720,6 @@ export class TandemClient {
         }
         this.#emit('message', message);
       },
-    );
-    this.#core.setRoomHandlers(
       (room, what) => this.#rooms.get(room)?._changed(what),
       (lost) => this.#rooms.get(lost.room)?._emit('lockLost', lost),
       (request) => this.#rooms.get(request.room)?._emit('takeover', request),
@@ -695,7 +801,7 @@ export class TandemClient {
     return new Promise((resolve, reject) => {
       const outcome = this.#core.join(room, presenceText, (errorCode, errorMessage) => {
         if (errorCode) {
-          if (this.#rooms.get(room) === handle && !this.#core.roomMembers(room)) this.#rooms.delete(room);
+          if (this.#rooms.get(room) === handle && !this.#core.roomView(MEMBERS_VIEW, room)) this.#rooms.delete(room);
           reject(new TandemError(errorCode, errorMessage));
         } else resolve(handle);
       });

@@ -1,18 +1,90 @@
 // wasm-client/browser/ws_transport.cpp — the browser WebSocket behind tandem::Transport.
-// See ws_transport.h for the event contract. Everything emscripten_websocket_* lives here.
+// See ws_transport.h for the event contract. Every use of the browser's WebSocket lives here.
+//
+// The socket is driven through four small EM_JS functions rather than emscripten's
+// websocket.h: that library (a general socket table, binary frames, events copied into C
+// structs) was ~3 KB of the loader for the text frames and three events used here (issue 15).
 #include "ws_transport.h"
 
+#include <cstdint>
+
 #include <emscripten/em_js.h>
+#include <emscripten/emscripten.h>
 #include <emscripten/eventloop.h>
-#include <emscripten/websocket.h>
 
 #include "tandem/protocol/errors.h"
 
+// The page's sockets live in Module.tandemSockets, by id (0 is never used). Events reach C++
+// through function pointers (the wasm table, read with the loader's getWasmTableEntry, there
+// for emscripten_set_timeout below) with `self` first; a message's text and a close reason are
+// copied into wasm memory (malloc/free: exported by every module linking this file) for the
+// call and freed after it. A binary frame is not ours to interpret (the wire protocol is text
+// only): it is ignored. on_open(self), on_message(self, text, length), on_close(self, code,
+// reason) come as table indices (EM_JS parameters cannot be function pointer types).
+// Returns the socket's id; -1 for a URL the browser would refuse (new WebSocket throws a
+// SyntaxError on a URL it cannot parse, another scheme, a #fragment); 0 when this browser
+// cannot create a WebSocket.
+EM_JS(int, tandem_ws_open, (const char* url, void* self, int on_open, int on_message, int on_close), {
+  var address = UTF8ToString(url);
+  var parsed;
+  var socket;
+  try {
+    parsed = new URL(address);
+  } catch (error) {
+  }
+  if (!parsed || (parsed.protocol != "ws:" && parsed.protocol != "wss:") || parsed.hash != "") return -1;
+  try {
+    socket = new WebSocket(address);
+  } catch (error) {
+    return 0;
+  }
+  function withText(value, call) {
+    var size = lengthBytesUTF8(value) + 1;
+    var text = _malloc(size);
+    stringToUTF8(value, text, size);
+    try {
+      call(text, size - 1);
+    } finally {
+      _free(text);
+    }
+  }
+  socket.onopen = function() { getWasmTableEntry(on_open)(self); };
+  socket.onmessage = function(event) {
+    if (typeof event.data == "string")
+      withText(event.data, function(text, length) { getWasmTableEntry(on_message)(self, text, length); });
+  };
+  socket.onclose = function(event) {
+    withText(event.reason, function(text) { getWasmTableEntry(on_close)(self, event.code, text); });
+  };
+  var sockets = Module.tandemSockets || (Module.tandemSockets = [null]);
+  sockets.push(socket);
+  return sockets.length - 1;
+});
+
+// Sends text[0, length) if the socket is OPEN (send() throws while CONNECTING and drops
+// silently once CLOSING); 1 when sent.
+EM_JS(int, tandem_ws_send, (int id, const char* text, int length), {
+  var socket = Module.tandemSockets[id];
+  if (!socket || socket.readyState != 1) return 0;
+  socket.send(UTF8ToString(text, length));
+  return 1;
+});
+
+EM_JS(void, tandem_ws_close, (int id, int code, const char* reason), {
+  var socket = Module.tandemSockets[id];
+  if (socket) socket.close(code, UTF8ToString(reason));
+});
+
+// Drops the socket's handlers, so no event can reach its transport afterwards, and its id.
+EM_JS(void, tandem_ws_forget, (int id), {
+  var socket = Module.tandemSockets[id];
+  if (!socket) return;
+  socket.onopen = socket.onmessage = socket.onclose = null;
+  delete Module.tandemSockets[id];
+});
+
 namespace tandem::browser {
 namespace {
-
-// WebSocket.readyState values (HTML spec).
-enum class ReadyState : unsigned short { Connecting = 0, Open = 1, Closing = 2, Closed = 3 };
 
 // The browser's close() throws unless the code is 1000 or in 3000-4999, and unless the reason
 // is at most 123 bytes of UTF-8.
@@ -31,48 +103,26 @@ std::string browser_close_reason(std::string_view reason) {
   return std::string(reason.substr(0, cut));
 }
 
-// new WebSocket(url) throws a SyntaxError on a URL it cannot parse (bad host, port out of range,
-// a #fragment, another scheme), and emscripten_websocket_new does not catch it: the exception
-// would unwind through the core mid-call. The same checks, done first, turn it into a 1006.
-EM_JS(int, tandem_websocket_url_is_valid, (const char* url_text), {
-  try {
-    const url = new URL(UTF8ToString(url_text));
-    return (url.protocol === "ws:" || url.protocol === "wss:") && url.hash === "" ? 1 : 0;
-  } catch (error) {
-    return 0;
-  }
-});
-
 WebSocketTransport* self(void* user_data) { return static_cast<WebSocketTransport*>(user_data); }
 
-EM_BOOL on_open(int, const EmscriptenWebSocketOpenEvent*, void* user_data) {
-  self(user_data)->handle_open();
-  return EM_TRUE;
+void on_open(void* user_data) { self(user_data)->handle_open(); }
+void on_message(void* user_data, const char* text, int length) {
+  self(user_data)->handle_message(std::string_view(text, static_cast<std::size_t>(length)));
 }
-
-EM_BOOL on_message(int, const EmscriptenWebSocketMessageEvent* event, void* user_data) {
-  // The wire protocol is text only; a binary frame is not ours to interpret.
-  if (!event->isText || event->numBytes == 0) return EM_TRUE;
-  // For text, numBytes counts the NUL terminator emscripten appends.
-  self(user_data)->handle_message(
-      std::string_view(reinterpret_cast<const char*>(event->data), event->numBytes - 1));
-  return EM_TRUE;
-}
-
-EM_BOOL on_close(int, const EmscriptenWebSocketCloseEvent* event, void* user_data) {
-  self(user_data)->handle_browser_close(event->code, event->reason);
-  return EM_TRUE;
-}
-
-// The browser fires "error" right before "close" (which carries the code), so nothing to do.
-EM_BOOL on_error(int, const EmscriptenWebSocketErrorEvent*, void*) { return EM_TRUE; }
+void on_close(void* user_data, int code, const char* reason) { self(user_data)->handle_browser_close(code, reason); }
 
 void on_deferred_close(void* user_data) { self(user_data)->deliver_deferred_close(); }
+
+// A function pointer is its index in the wasm table.
+template <class Function>
+int table_index(Function* function) {
+  return static_cast<int>(reinterpret_cast<std::intptr_t>(function));
+}
 
 }  // namespace
 
 WebSocketTransport::~WebSocketTransport() {
-  if (socket_ != kNoSocket) emscripten_websocket_close(socket_, protocol::close::normal.code, "");
+  if (socket_ != kNoSocket) tandem_ws_close(socket_, protocol::close::normal.code, "");
   detach_socket();
   cancel_deferred_close();
 }
@@ -80,52 +130,32 @@ WebSocketTransport::~WebSocketTransport() {
 void WebSocketTransport::open(const std::string& url, TransportEvents& events) {
   // The core opens again only after on_closed; if it does not, the older attempt is dropped
   // silently rather than reported into the new one.
-  if (socket_ != kNoSocket) emscripten_websocket_close(socket_, protocol::close::normal.code, "");
+  if (socket_ != kNoSocket) tandem_ws_close(socket_, protocol::close::normal.code, "");
   detach_socket();
   cancel_deferred_close();
 
   events_ = &events;
-  EmscriptenWebSocketCreateAttributes attributes;
-  emscripten_websocket_init_create_attributes(&attributes);
-  attributes.url = url.c_str();
-  attributes.protocols = nullptr;
-  attributes.createOnMainThread = EM_TRUE;
-  if (!tandem_websocket_url_is_valid(url.c_str())) {
-    schedule_close(protocol::close::abnormal.code, "not a valid WebSocket URL");
-    return;
-  }
-  // <= 0: no WebSocket support in this browser (the result is an EMSCRIPTEN_RESULT code).
-  const EMSCRIPTEN_WEBSOCKET_T socket = emscripten_websocket_new(&attributes);
+  const int socket = tandem_ws_open(url.c_str(), this, table_index(&on_open), table_index(&on_message),
+                                    table_index(&on_close));
   if (socket <= 0) {
-    schedule_close(protocol::close::abnormal.code, "this browser cannot create a WebSocket");
+    schedule_close(protocol::close::abnormal.code,
+                   socket < 0 ? "not a valid WebSocket URL" : "this browser cannot create a WebSocket");
     return;
   }
   socket_ = socket;
-  emscripten_websocket_set_onopen_callback(socket_, this, on_open);
-  emscripten_websocket_set_onmessage_callback(socket_, this, on_message);
-  emscripten_websocket_set_onerror_callback(socket_, this, on_error);
-  emscripten_websocket_set_onclose_callback(socket_, this, on_close);
 }
 
 SendStatus WebSocketTransport::send(std::string_view frame) {
   if (socket_ == kNoSocket) return SendStatus::NotOpen;
-  unsigned short state = static_cast<unsigned short>(ReadyState::Closed);
-  // send() on a CONNECTING socket throws in the browser; on CLOSING/CLOSED it drops silently.
-  if (emscripten_websocket_get_ready_state(socket_, &state) != EMSCRIPTEN_RESULT_SUCCESS ||
-      state != static_cast<unsigned short>(ReadyState::Open))
-    return SendStatus::NotOpen;
-  // JSON text never contains a raw NUL (the codec escapes it), so a C string carries it whole.
-  send_buffer_.assign(frame);
-  if (emscripten_websocket_send_utf8_text(socket_, send_buffer_.c_str()) != EMSCRIPTEN_RESULT_SUCCESS)
-    return SendStatus::NotOpen;
-  return SendStatus::Sent;
+  // JSON text never contains a raw NUL (the codec escapes it), so the text arrives whole.
+  return tandem_ws_send(socket_, frame.data(), static_cast<int>(frame.size())) ? SendStatus::Sent
+                                                                                : SendStatus::NotOpen;
 }
 
 void WebSocketTransport::close(int code, std::string_view reason) {
   if (socket_ == kNoSocket) return;  // nothing open, or its on_closed is already on its way
   const std::string browser_reason = browser_close_reason(reason);
-  emscripten_websocket_close(socket_, static_cast<unsigned short>(browser_close_code(code)),
-                             browser_reason.c_str());
+  tandem_ws_close(socket_, browser_close_code(code), browser_reason.c_str());
   detach_socket();
   schedule_close(code, reason);
 }
@@ -161,7 +191,7 @@ void WebSocketTransport::schedule_close(int code, std::string_view reason) {
 void WebSocketTransport::detach_socket() {
   if (socket_ == kNoSocket) return;
   // Clears the JS handlers, so no callback can reach this object afterwards.
-  emscripten_websocket_delete(socket_);
+  tandem_ws_forget(socket_);
   socket_ = kNoSocket;
 }
 

@@ -1,6 +1,6 @@
 // wasm-client/browser/ws_transport.h — tandem::Transport on the browser's WebSocket.
 //
-// The only file pair in the repo that touches emscripten_websocket_*. The client core drives
+// The only file pair in the repo that touches the browser's WebSocket. The client core drives
 // it through the Transport interface; browser events (open, message, close) arrive as fresh
 // JS tasks and are passed on to TransportEvents, so they never re-enter a core call.
 //
@@ -34,7 +34,7 @@ class WebSocketTransport final : public Transport {
   SendStatus send(std::string_view frame) override;  // NotOpen unless the socket is OPEN
   void close(int code, std::string_view reason) override;
 
-  // Browser callbacks (plain functions registered with emscripten; public only for them).
+  // Browser callbacks (plain functions the JS side calls; public only for them).
   void handle_open();
   void handle_message(std::string_view text);
   void handle_browser_close(int code, std::string_view reason);
@@ -51,14 +51,13 @@ class WebSocketTransport final : public Transport {
   void detach_socket();  // drops the browser socket's handlers and our handle to it
   void cancel_deferred_close();
 
-  static constexpr int kNoSocket = 0;  // emscripten never hands out socket id 0
+  static constexpr int kNoSocket = 0;  // socket ids start at 1
   static constexpr long kNoTimer = 0;
 
   TransportEvents* events_ = nullptr;  // set by open(); the core outlives the transport's use
   int socket_ = kNoSocket;             // the live browser socket of the current open()
   std::optional<DeferredClose> deferred_close_;
   long deferred_timer_ = kNoTimer;
-  std::string send_buffer_;  // NUL-terminated copy of the frame being sent (the API needs C strings)
 };
 
 }  // namespace tandem::browser

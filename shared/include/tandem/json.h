@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tandem/result.h"
@@ -49,6 +51,28 @@ bool is_valid_utf8(std::string_view text);
 
 // Prints a subtree compactly ("raw JSON" fields such as node data and stream payloads).
 std::string print(const cJSON* node);
+
+// A non-owning reference to a callable, for callbacks that run before the call taking them
+// returns (Fields::nested, Fields::each): nothing is copied or allocated. A std::function
+// there cost each reading lambda ~65 bytes of WebAssembly for copying and destroying it,
+// never used (issue 15). Valid only while the callable it was made from lives.
+template <class Signature>
+class FunctionRef;
+template <class R, class... Args>
+class FunctionRef<R(Args...)> {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& callable)  // NOLINT(google-explicit-constructor): takes lambdas as they are
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(callable)))),
+        call_([](void* object, Args... args) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(object))(std::forward<Args>(args)...);
+        }) {}
+  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
+
+ private:
+  void* object_;
+  R (*call_)(void*, Args...);
+};
 
 // What a string field may contain.
 struct StringRule {
@@ -90,11 +114,11 @@ class Fields {
   // Reads a nested object through `read_members`, which gets a Fields scoped to it (context
   // "<ours>.<key>"); its first error becomes ours. Absent and not required: returns true
   // without calling `read_members`.
-  bool nested(const char* key, bool required, const std::function<void(Fields&)>& read_members);
+  bool nested(const char* key, bool required, FunctionRef<void(Fields&)> read_members);
   // Reads an array of at most `max_items` objects, calling `read_element` once per element
   // with a Fields scoped to it (context "<ours>.<key>[i]"); stops at the first error.
   bool each(const char* key, bool required, std::size_t max_items,
-            const std::function<void(Fields&)>& read_element);
+            FunctionRef<void(Fields&)> read_element);
   // Reads an array of at most `max_items` strings, each checked against `rule` (the element
   // context is "<ours>.<key>[i]"). Absent and not required: leaves `out` empty.
   bool str_array(const char* key, std::vector<std::string>& out, bool required, std::size_t max_items,

@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "tandem/json.h"
 #include "tandem/protocol/messages.h"
 #include "tandem/result.h"
 
@@ -28,14 +30,25 @@ std::vector<Result<ServerFrame>> decode_server(std::string_view text);
 std::string encode(const ClientFrame& frame);
 std::string encode(const ServerFrame& frame);
 
-// Convenience: encode a message without an id, or with one.
+// Convenience: encode a message without an id, or with one. The same text as encode() of a
+// frame holding it, written straight from the message (no copy into a frame).
 template <class M>
-std::string encode_client(const M& message, std::optional<std::string> id = std::nullopt) {
-  return encode(ClientFrame{std::move(id), ClientMessage{message}});
+std::string encode_message(const M& message, const std::optional<std::string>& id = std::nullopt) {
+  json::JsonWriter w(M::kType);
+  w.opt_str("id", id);
+  write(w, message);
+  return w.finish();
+}
+// M: one message type, or the whole ClientMessage / ServerMessage variant.
+template <class M>
+std::string encode_client(const M& message, const std::optional<std::string>& id = std::nullopt) {
+  if constexpr (std::is_same_v<M, ClientMessage>) return encode(ClientFrame{id, message});
+  else return encode_message(message, id);
 }
 template <class M>
-std::string encode_server(const M& message, std::optional<std::string> id = std::nullopt) {
-  return encode(ServerFrame{std::move(id), ServerMessage{message}});
+std::string encode_server(const M& message, const std::optional<std::string>& id = std::nullopt) {
+  if constexpr (std::is_same_v<M, ServerMessage>) return encode(ServerFrame{id, message});
+  else return encode_message(message, id);
 }
 
 // Joins already-encoded messages into one batch frame: "[m1,m2,...]". One message is sent as
