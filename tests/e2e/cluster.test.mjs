@@ -25,7 +25,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath } from './lib/browser.mjs';
+import { chromiumArgs, chromiumPath, openPerson } from './lib/browser.mjs';
 import { startCluster } from './lib/cluster.mjs';
 import { requireWebRoot } from './lib/www.mjs';
 
@@ -57,12 +57,7 @@ before(async () => {
   // One Chromium, one context per person: separate storage, like two people's browsers.
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   for (const name of ['Ana', 'Ben']) {
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    const page = await context.newPage();
-    const consoleLines = [];
-    page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-    page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
-    people[name] = { name, context, page, console: consoleLines };
+    people[name] = await openPerson(browser, name, VIEWPORT);
   }
 });
 

@@ -18,7 +18,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
+import { chromiumArgs, chromiumPath, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 import { chromiumTrusting, makeTestCertificate } from './lib/tls.mjs';
 import { requireWebRoot } from './lib/www.mjs';
@@ -45,12 +45,7 @@ before(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true,
                                     args: [...chromiumArgs, chromiumTrusting(certificate)] });
   for (const name of ['Ana', 'Ben']) {
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    const page = await context.newPage();
-    const consoleLines = [];
-    page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-    page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
-    people[name] = { name, context, page, console: consoleLines };
+    people[name] = await openPerson(browser, name, VIEWPORT);
   }
 });
 

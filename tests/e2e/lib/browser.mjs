@@ -63,6 +63,18 @@ export async function startServerAndChromium({ extraArgs } = {}) {
   return { server, browser };
 }
 
+// A person in `browser`: a context of their own with `viewport` and a blank page whose console
+// lines and page errors are kept (for the diagnostics a failed wait prints). Returns
+// { name, context, page, console: [lines] }.
+export async function openPerson(browser, name, viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
+  return { name, context, page, console: consoleLines };
+}
+
 // A person's page of the server's origin (not the demo app, which would connect on its own),
 // in a browser context of its own, that imports the tandem.mjs the server serves, connects as
 // `name` with a dev token and joins `room`: window.client and window.room. Returns
