@@ -107,6 +107,7 @@ struct Settings {
   int store_timeout_ms = 5000;  // postgres: the longest one call (connect, read, commit) may wait
   int store_give_up_ms = 30000; // a store failing every commit this long: clients 1011, exit 3
   bool store_full_sync = false;  // fsync every commit (survives power loss); off: survives kill -9
+  bool store_commit_thread = true;  // commits run on a thread of their own while the loop goes on
   int dedup_window = 1024;      // request ids remembered per session: a resend of one is acked, not applied again
 
   // ---- several instances (docs/SCALING.md) ----

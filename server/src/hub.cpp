@@ -146,7 +146,11 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
     handlers::register_all(handlers_);
   }
   rooms_.attach_store(store_, [this]() -> store::WriteBatch& { return writes(); },
-                      static_cast<std::size_t>(settings.recovery_history));
+                      static_cast<std::size_t>(settings.recovery_history),
+                      [this] { settle_commit(last_now_.mono); });
+  if (store_)
+    committer_ = std::make_unique<store::CommitThread>(*store_, settings.store_commit_thread,
+                                                       [this] { waker_.commit_finished(); });
   // A room whose members all left stays live while it has locks: their release is a room event too.
   rooms_.set_keep_alive([this](const std::string& room) { return locks_->has_locks_in(room); });
   rooms_.set_on_fences_read([this](std::int64_t high_water) { locks_->fences_after(high_water); });
@@ -379,8 +383,8 @@ void Hub::send_after_commit(Connection& c, Bytes frame) {
 }
 
 bool Hub::has_work() const {
-  return !batch_.empty() || !held_.empty() || !commit_waiters_.empty() || !reads_.empty() || !read_waiters_.empty() ||
-         !parked_connections_.empty();
+  return !batch_.empty() || !held_.empty() || !commit_waiters_.empty() || in_flight_ || !reads_.empty() ||
+         !read_waiters_.empty() || !parked_connections_.empty();
 }
 
 void Hub::expect_pass() {
@@ -394,6 +398,7 @@ void Hub::commit() {
   receive_from_cluster();
   for (int round = 0; round < kMaxRounds && has_work() && !store_failed_; ++round) {
     commit_at(last_now_.mono, false);
+    settle_commit(last_now_.mono);  // what it started, written before the next round
     if (failed_commits_ > 0) break;
   }
   flush_to_cluster();
@@ -419,64 +424,92 @@ void Hub::commit_at(Millis now, bool paced) {
     batch_.clear();
     return;
   }
-  if (!has_work()) return;
+  if (committer_ && committer_->finished()) finish_commit(committer_->collect(), now);
+  if (!has_work() || store_failed_) return;
   // At most one store round trip per pass, so the loop goes back to every socket in between:
   // the commit when there are writes, else the reads; reads that waited behind a commit go
-  // first in the next pass, which the edge runs at once.
+  // first in the next pass, which the edge runs at once. Reads wait for a commit under way.
   if (has_reads() && (batch_.empty() || reads_deferred_)) {
+    settle_commit(now);
+    if (store_failed_) return;
     reads_deferred_ = false;
     read_and_resume();
     if (has_work()) waker_.commit_soon();
     return;
   }
+  // One commit at a time: the next batch gathers meanwhile, and the end of this one wakes the
+  // loop (EdgeWaker::commit_finished), whose pass starts it.
+  if (in_flight_) return;
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
-    Result<store::Done> committed = store_->commit(batch_);
-    metrics_.store_commit(batch_.writes().size(), committed.ok());
-    if (!committed && directory_ && committed.error().message.find("room_claimed_by_another_writer") != std::string::npos) {
+    in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {})};
+    committer_->start(std::exchange(batch_, {}));
+    if (committer_->finished()) finish_commit(committer_->collect(), now);  // inline: already written
+    return;
+  }
+  // Nothing to write and nothing under way: what waited behind the last commit goes now.
+  release_held(true);
+  for (auto& then : std::exchange(commit_waiters_, {})) then(true);
+  rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+}
+
+void Hub::finish_commit(store::CommitThread::Outcome outcome, Millis now) {
+  CommitInFlight done = std::move(*in_flight_);
+  in_flight_.reset();
+  const bool ok = outcome.result.ok();
+  metrics_.store_commit(outcome.batch.writes().size(), ok);
+  if (!ok) {
+    // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
+    // store fall behind for good. Take them back, with everything held for them, in front of
+    // what came since, and try again.
+    outcome.batch.append(std::exchange(batch_, {}));
+    batch_ = std::move(outcome.batch);
+    held_.insert(held_.begin(), std::make_move_iterator(done.held.begin()), std::make_move_iterator(done.held.end()));
+    commit_waiters_.insert(commit_waiters_.begin(), std::make_move_iterator(done.waiters.begin()),
+                           std::make_move_iterator(done.waiters.end()));
+    const Error& error = outcome.result.error();
+    if (directory_ && error.message.find("room_claimed_by_another_writer") != std::string::npos) {
       // Several instances: another instance has taken a room this batch writes (this one was
       // paused past its lease, or the directory lost its leases). Retrying cannot succeed.
-      LOG_ERROR("store: %s", committed.error().message.c_str());
+      LOG_ERROR("store: %s", error.message.c_str());
       std::vector<std::string> written;
       for (const auto& write : batch_.writes())
         if (const std::string_view room = store::room_of(write); !room.empty()) written.emplace_back(room);
       lose_rooms(written, "moved to another instance");
       return;
     }
-    if (!committed) {
-      // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
-      // store fall behind for good. Keep them, and everything held for them, and try again.
-      ++failed_commits_;
-      if (!first_failure_at_) first_failure_at_ = now;
-      retry_at_ = now + kStoreRetryDelay;
-      const Millis failing_for = now - *first_failure_at_;
-      LOG_ERROR("store commit of %zu write(s) failed (%d in a row, for %lld ms): %s", batch_.writes().size(),
-                failed_commits_, static_cast<long long>(failing_for.count()), committed.error().message.c_str());
-      if (failed_commits_ < kStoreRetries || failing_for < Millis(settings_.store_give_up_ms)) return;
-      LOG_ERROR("store: giving up after %d failed commits over %lld ms; closing every connection", failed_commits_,
-                static_cast<long long>(failing_for.count()));
-      store_failed_ = true;
-      batch_.clear();
-      release_held(false);
-      give_up_waiters();
-      for (auto& [id, c] : connections_) close(c, protocol::close::internal_error, "store failure");
-      return;
-    }
+    ++failed_commits_;
+    if (!first_failure_at_) first_failure_at_ = now;
+    retry_at_ = now + kStoreRetryDelay;
+    const Millis failing_for = now - *first_failure_at_;
+    LOG_ERROR("store commit of %zu write(s) failed (%d in a row, for %lld ms): %s", batch_.writes().size(),
+              failed_commits_, static_cast<long long>(failing_for.count()), error.message.c_str());
+    if (failed_commits_ < kStoreRetries || failing_for < Millis(settings_.store_give_up_ms)) return;
+    LOG_ERROR("store: giving up after %d failed commits over %lld ms; closing every connection", failed_commits_,
+              static_cast<long long>(failing_for.count()));
+    store_failed_ = true;
+    batch_.clear();
+    release_held(false);
+    give_up_waiters();
+    for (auto& [id, c] : connections_) close(c, protocol::close::internal_error, "store failure");
+    return;
   }
   if (failed_commits_ > 0) LOG_INFO("store: commits succeed again after %d failure(s)", failed_commits_);
   failed_commits_ = 0;
   first_failure_at_.reset();
   retry_at_.reset();
-  batch_.clear();
-  release_held(true);
-  auto waiters = std::move(commit_waiters_);
-  commit_waiters_.clear();
-  for (auto& then : waiters) then(true);
-  rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+  release_frames(std::move(done.held), true);
+  for (auto& then : done.waiters) then(true);
+  // Rooms the next batch writes stay: the store is behind memory there until it is stored.
+  if (batch_.empty()) rooms_.forget_idle();
   if (has_reads()) {
     reads_deferred_ = true;
     waker_.commit_soon();
   }
+}
+
+void Hub::settle_commit(Millis now) {
+  if (committer_ && committer_->busy()) finish_commit(committer_->collect(), now);
 }
 
 bool Hub::has_reads() const {
@@ -691,12 +724,13 @@ void Hub::give_up_waiters() {
     if (Connection* c = find(id)) c->parked.clear();
 }
 
-void Hub::release_held(bool stored) {
-  // Taken first: sends below may close connections; nothing here adds to the list.
-  auto held = std::move(held_);
-  held_.clear();
+void Hub::release_held(bool stored) { release_frames(std::exchange(held_, {}), stored); }
+
+void Hub::release_frames(std::vector<HeldFrame> held, bool stored) {
+  // Counted off first: sends below may close connections. Frames a connection has held for a
+  // later commit stay behind these (queue() does not look at held_frames).
   for (const HeldFrame& h : held)
-    if (Connection* c = find(h.connection)) c->held_frames = 0;
+    if (Connection* c = find(h.connection)) --c->held_frames;
   for (HeldFrame& h : held) {
     Connection* c = find(h.connection);
     if (!c) continue;  // gone meanwhile: a resend is answered from what was stored
@@ -714,10 +748,9 @@ void Hub::release_held(bool stored) {
 // a close that flushes its queue (4429 after a flood, 4400) sends it first: the pass applied
 // the change, and its ack must not be lost to a close decided later in the same pass.
 void Hub::send_held(Connection& c, Bytes frame) {
-  if (!c.close) return send(c, std::move(frame));
-  if (c.close->queued == QueuedFrames::Drop) return;
-  c.outbound.push(std::move(frame));
-  wake(c);
+  if (!c.close) return queue(c, std::move(frame), nullptr);
+  if (c.close->queued == QueuedFrames::Flush) c.outbound.push(std::move(frame));
+  wake(c);  // its close may have waited for this frame (close_request)
 }
 
 void Hub::shutdown() {
@@ -751,6 +784,9 @@ Bytes Hub::next_frame(ConnectionId id) {
 const CloseRequest* Hub::close_request(ConnectionId id) const {
   auto it = connections_.find(id);
   if (it == connections_.end() || !it->second.close) return nullptr;
+  // A close that flushes waits for the frames held for a commit under way (acks of changes
+  // applied before the close was decided): their release wakes the connection again.
+  if (it->second.close->queued == QueuedFrames::Flush && it->second.held_frames > 0) return nullptr;
   return &*it->second.close;
 }
 
@@ -760,6 +796,10 @@ void Hub::send(Connection& c, Bytes frame, const StateKey& key) {
     hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
     return;
   }
+  queue(c, std::move(frame), key);
+}
+
+void Hub::queue(Connection& c, Bytes frame, const StateKey& key) {
   // Queue first, then check: a keyed frame may replace an older one and stay within the bound.
   c.outbound.push(std::move(frame), key);
   if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
@@ -1065,6 +1105,7 @@ void Hub::renew_rooms(Now now) {
 }
 
 void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why) {
+  settle_commit(last_now_.mono);  // batch_ must hold every write not stored
   std::set<std::string> rooms(lost.begin(), lost.end());
   const auto writes_one_of = [](const std::set<std::string>& names) {
     return [&names](const store::WriteBatch::Write& write) {
@@ -1381,7 +1422,7 @@ void Hub::flush_to_cluster() {
       batch_parts_.clear();
     }
     if (!recipient.frames.empty()) bundle.deliver.recipients.push_back(std::move(recipient));
-    if (c->close) closing.push_back(id);
+    if (close_request(id) != nullptr) closing.push_back(id);  // not while frames wait for a commit
   }
   for (auto& [instance, bundle] : bundles) {
     if (bundle.deliver.recipients.empty()) continue;

@@ -47,6 +47,7 @@
 #include "rate_limit.h"
 #include "rooms/room_registry.h"
 #include "session_book.h"
+#include "store/commit_thread.h"
 #include "store/store.h"
 #include "tandem/clock.h"
 #include "tandem/protocol/codec.h"
@@ -222,6 +223,9 @@ class EdgeWaker {
   // The hub dropped `id`'s queue and asked for a close (slow consumer): close it even if its
   // socket never becomes writable again — a peer that stopped reading never drains.
   virtual void abandon(ConnectionId id) = 0;
+  // Called from the commit thread (store/commit_thread.h) when a commit it ran has returned:
+  // run a loop pass soon, whose Hub::commit(now) collects it. Must be thread-safe.
+  virtual void commit_finished() {}
 };
 
 // What the edge knows at upgrade time.
@@ -463,7 +467,16 @@ class Hub {
     std::optional<std::string> reply_id;
     bool is_reply;
   };
-  std::vector<HeldFrame> held_;
+  std::vector<HeldFrame> held_;  // for batch_ (or behind the commit under way)
+  // The commit under way on committer_ and what waits for it; batch_, held_ and
+  // commit_waiters_ gather the next one meanwhile. A failed commit is taken back in front of
+  // them (finish_commit), so they again hold everything not stored, in order.
+  struct CommitInFlight {
+    std::vector<HeldFrame> held;
+    std::vector<std::function<void(bool stored)>> waiters;
+  };
+  std::optional<CommitInFlight> in_flight_;
+  std::unique_ptr<store::CommitThread> committer_;  // with a store
   int failed_commits_ = 0;  // in a row; the batch and held frames are kept and retried
   std::optional<Millis> first_failure_at_;  // with failed_commits_ > 0: when they began
   std::optional<Millis> retry_at_;          // no attempt before this while failing
@@ -518,8 +531,17 @@ class Hub {
   std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);
+  // Takes the outcome of the commit under way: releases what waited for it, or takes a
+  // failed batch back (retried later; given up after kStoreRetries / store_give_up_ms).
+  void finish_commit(store::CommitThread::Outcome outcome, Millis now);
+  // Waits for the commit under way, if any, and finishes it: before the store is read, and
+  // before anything that needs every unstored write in batch_ (lose_rooms).
+  void settle_commit(Millis now);
   void release_held(bool stored);
+  void release_frames(std::vector<HeldFrame> frames, bool stored);
   void send_held(Connection& connection, Bytes frame);  // a frame released by the commit
+  // Queues `frame` on the connection's outbound queue (send() without the held-frames check).
+  void queue(Connection& connection, Bytes frame, const StateKey& key);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   std::optional<Millis> sessions_touched_at_;  // the last store of every live session as used
   void touch_live_sessions(Now now);

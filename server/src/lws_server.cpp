@@ -173,6 +173,12 @@ class LwsServer final : public EdgeWaker {
     if (between_passes_ && context_) lws_cancel_service(context_);
   }
 
+  // EdgeWaker, from the commit thread: a commit returned; the next pass's hub_.commit(now)
+  // collects it and sends what waited for it. lws_cancel_service is safe from any thread.
+  void commit_finished() override {
+    if (lws_context* context = g_context.load()) lws_cancel_service(context);
+  }
+
   // EdgeWaker: the hub gave up on `id`. If the socket takes the close frame soon, WRITEABLE
   // sends it with the hub's code; a peer that stopped reading never makes the socket writable,
   // so lws kills the connection after kAbandonedCloseSeconds whatever happens.

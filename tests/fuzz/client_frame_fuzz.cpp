@@ -95,6 +95,7 @@ class FuzzServer {
   static Settings settings() {
     Settings s;
     s.jwt_secret = std::string(server::testing::kSecret);
+    s.store_commit_thread = false;  // one thread: every input replays the same
     return s;
   }
   Now now() const { return Now{mono_, kWallStart + mono_.count()}; }

@@ -36,6 +36,7 @@ constexpr Now kNow{Millis(125000), 1700000000123};
 Settings settings() {
   Settings s;
   s.dev = true;
+  s.store_commit_thread = false;  // one thread: every input replays the same
   s.jwt_secret = std::string(server::testing::kSecret);
   s.admin_token = "fuzz-admin-token-0123456789";
   s.publish_api_key = "fuzz-publish-key-0123456789";

@@ -2,6 +2,8 @@
 // predictable session ids, and a token helper that signs arbitrary header/payload JSON.
 #pragma once
 
+#include <atomic>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -21,7 +23,9 @@ class FakeEdge final : public EdgeWaker {
   void wake(ConnectionId id) override { wakes.push_back(id); }
   void abandon(ConnectionId id) override { abandoned.push_back(id); }
   void commit_soon() override { ++commit_requests; }
+  void commit_finished() override { ++commits_finished; }  // from the commit thread
   int commit_requests = 0;
+  std::atomic<int> commits_finished{0};
   std::vector<ConnectionId> wakes;
   std::vector<ConnectionId> abandoned;
 };

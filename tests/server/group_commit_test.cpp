@@ -28,6 +28,7 @@ class group_commit_test : public ::testing::Test {
     Settings s;
     s.jwt_secret = std::string(testing::kSecret);
     s.store_give_up_ms = 2000;
+    s.store_commit_thread = false;  // each commit(now) is one whole pass (commit_thread_test has the thread)
     return s;
   }
   static std::unique_ptr<store::SqliteStore> open_store() {

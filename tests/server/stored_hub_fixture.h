@@ -30,6 +30,9 @@ class StoredHubFixture : public ::testing::Test {
     remove_files();
     settings_.jwt_secret = std::string(kSecret);
     settings_.store_give_up_ms = 0;  // a store failing kStoreRetries commits in a row is given up at once
+    // Commits inline: every commit(now) is one whole pass, so tests can count passes. The
+    // commit thread has tests of its own (commit_thread_test) and runs in every server test.
+    settings_.store_commit_thread = false;
     start();
   }
   ~StoredHubFixture() override {

@@ -71,9 +71,10 @@ Room* RoomRegistry::find_mutable(std::string_view room) {
 }
 
 void RoomRegistry::attach_store(store::Store* store, std::function<store::WriteBatch&()> writes,
-                                std::size_t history_limit) {
+                                std::size_t history_limit, std::function<void()> before_direct_read) {
   store_ = store;
   writes_ = std::move(writes);
+  before_direct_read_ = std::move(before_direct_read);
   history_limit_ = history_limit;
 }
 
@@ -89,8 +90,10 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   // Read by the hub's read phase for the input that opens it now; a caller that skipped that
   // phase (a tool, a test of the registry alone) reads the store here.
   auto planned = loaded_.find(r.name);
-  Result<store::RoomRecord> loaded = planned != loaded_.end() ? std::move(planned->second) : store_->load_room(r.name);
-  if (planned != loaded_.end()) loaded_.erase(planned);
+  const bool read_here = planned == loaded_.end();
+  if (read_here && before_direct_read_) before_direct_read_();
+  Result<store::RoomRecord> loaded = read_here ? store_->load_room(r.name) : std::move(planned->second);
+  if (!read_here) loaded_.erase(planned);
   if (!loaded) {
     LOG_ERROR("room %s: cannot load it from the store (%s); joins and publishes to it are refused until it loads",
               r.name.c_str(), loaded.error().message.c_str());

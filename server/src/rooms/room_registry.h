@@ -111,8 +111,11 @@ class RoomRegistry {
 
   // Durable rooms: where rooms are loaded from and their writes go (the hub's store and its
   // current batch), and how many events each room keeps for recovery. Without a store, rooms
-  // start fresh and keep their log in memory only.
-  void attach_store(store::Store* store, std::function<store::WriteBatch&()> writes, std::size_t history_limit);
+  // start fresh and keep their log in memory only. `before_direct_read` runs before the
+  // registry reads the store itself (a room not read by the hub's read phase): the hub waits
+  // there for a commit under way, which owns the store meanwhile.
+  void attach_store(store::Store* store, std::function<store::WriteBatch&()> writes, std::size_t history_limit,
+                    std::function<void()> before_direct_read = {});
   // A room whose last member left stays live while this says so (set by the locks feature).
   void set_keep_alive(std::function<bool(const std::string& room)> keep_alive) { keep_alive_ = std::move(keep_alive); }
   // Forgets a room with no members that nothing keeps alive any more — with a store, only at
@@ -216,6 +219,7 @@ class RoomRegistry {
   std::uint64_t rooms_created_ = 0;  // makes epochs unique within one millisecond
   store::Store* store_ = nullptr;
   std::function<store::WriteBatch&()> writes_;
+  std::function<void()> before_direct_read_;
   std::size_t history_limit_ = 1000;
   std::function<bool(const std::string&)> keep_alive_;
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()

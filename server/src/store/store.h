@@ -31,12 +31,15 @@
 //   every kStoreRetryDelay; it gives up only after kStoreRetries failures over at least
 //   store_give_up_ms: held answers become error internal, every connection is closed 1011 and
 //   the server stops (exit 3). Nothing unstored is ever acknowledged.
-// Everything runs on the loop thread; implementations need not be thread-safe.
+// THREADS: one thread at a time. The hub's commits run on a commit thread of their own
+//   (commit_thread.h) while the loop goes on; the loop reads only when no commit is under way,
+//   and the hand-over is synchronised there. Implementations need not be thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -147,6 +150,12 @@ class WriteBatch {
   const std::vector<Write>& writes() const { return writes_; }
   bool empty() const { return writes_.empty(); }
   void clear() { writes_.clear(); }
+  // Adds `later`'s writes after these (a failed batch taken back in front of what came since).
+  void append(WriteBatch&& later) {
+    writes_.insert(writes_.end(), std::make_move_iterator(later.writes_.begin()),
+                   std::make_move_iterator(later.writes_.end()));
+    later.clear();
+  }
   // Removes every write `unwanted` says yes to.
   template <class Pred>
   void remove_if(Pred unwanted) { std::erase_if(writes_, unwanted); }
