@@ -457,7 +457,7 @@ void Hub::finish_commit(store::CommitThread::Outcome outcome, Millis now) {
   CommitInFlight done = std::move(*in_flight_);
   in_flight_.reset();
   const bool ok = outcome.result.ok();
-  metrics_.store_commit(outcome.batch.writes().size(), ok);
+  metrics_.store_commit(outcome.writes, ok);
   if (!ok) {
     // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
     // store fall behind for good. Take them back, with everything held for them, in front of

@@ -102,11 +102,13 @@ JsonPtr wrap(const char* key, JsonPtr value) {
 // (Not std::to_chars for doubles: Emscripten 3.1.6's libc++ has none.)
 namespace {
 
-void append_string(std::string& out, const char* text) {
+// Cut at the first NUL, as cJSON's C strings are.
+void append_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char* p = text ? text : ""; *p; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == 0) break;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -151,14 +153,14 @@ void append_value(std::string& out, const cJSON* node) {
     for (const cJSON* child = node->child; child; child = child->next) {
       if (child != node->child) out.push_back(',');
       if (object) {
-        append_string(out, child->string);
+        append_string(out, child->string ? child->string : "");
         out.push_back(':');
       }
       append_value(out, child);
     }
     out.push_back(object ? '}' : ']');
   } else if (cJSON_IsString(node)) {
-    append_string(out, node->valuestring);
+    append_string(out, node->valuestring ? node->valuestring : "");
   } else if (cJSON_IsNumber(node)) {
     append_number(out, node->valuedouble);
   } else if (cJSON_IsRaw(node) && node->valuestring) {
@@ -399,76 +401,95 @@ const char* Fields::peek_string(const char* key) const {
 
 // ---- JsonWriter ---------------------------------------------------------------------------
 
-JsonWriter::JsonWriter() : node_(cJSON_CreateObject()) {}
+JsonWriter::JsonWriter() : text_("{") {}
 JsonWriter::JsonWriter(std::string_view type) : JsonWriter() { str("type", type); }
-JsonWriter::JsonWriter(ArrayTag) : node_(cJSON_CreateArray()) {}
-JsonWriter::JsonWriter(JsonWriter&& other) noexcept : node_(other.release()) {}
-JsonWriter::~JsonWriter() { cJSON_Delete(node_); }
+JsonWriter::JsonWriter(ArrayTag) : text_("["), array_(true) {}
+JsonWriter::JsonWriter(JsonWriter&& other) noexcept
+    : text_(std::exchange(other.text_, "{")), array_(std::exchange(other.array_, false)),
+      empty_(std::exchange(other.empty_, true)) {}
 
 JsonWriter JsonWriter::array() { return JsonWriter(ArrayTag{}); }
 
-JsonWriter& JsonWriter::str(const char* key, std::string_view value) {
-  cJSON_AddItemToObject(node_, key, cJSON_CreateString(std::string(value).c_str()));
+void JsonWriter::key(const char* name) {
+  if (!empty_) text_.push_back(',');
+  empty_ = false;
+  append_string(text_, name);
+  text_.push_back(':');
+}
+void JsonWriter::element() {
+  if (!empty_) text_.push_back(',');
+  empty_ = false;
+}
+
+JsonWriter& JsonWriter::str(const char* name, std::string_view value) {
+  key(name);
+  append_string(text_, value);
   return *this;
 }
-JsonWriter& JsonWriter::opt_str(const char* key, const std::optional<std::string>& value) {
-  return value ? str(key, *value) : *this;
+JsonWriter& JsonWriter::opt_str(const char* name, const std::optional<std::string>& value) {
+  return value ? str(name, *value) : *this;
 }
-JsonWriter& JsonWriter::int64(const char* key, std::int64_t value) {
-  // Printed by us as exact decimal text: cJSON prints every number with snprintf("%1.15g")
-  // and re-reads it with sscanf to check, and takes a slower path still for integers above
-  // INT_MAX (every seq and Unix-ms ts) — that was most of the cost of encoding an event.
-  char text[24];
-  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-  *end = '\0';
-  cJSON_AddItemToObject(node_, key, cJSON_CreateRaw(text));
+JsonWriter& JsonWriter::int64(const char* name, std::int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  key(name);
+  text_.append(digits, end);
   return *this;
 }
-JsonWriter& JsonWriter::opt_int64(const char* key, const std::optional<std::int64_t>& value) {
-  return value ? int64(key, *value) : *this;
+JsonWriter& JsonWriter::opt_int64(const char* name, const std::optional<std::int64_t>& value) {
+  return value ? int64(name, *value) : *this;
 }
-JsonWriter& JsonWriter::num(const char* key, double value) {
-  cJSON_AddItemToObject(node_, key, cJSON_CreateNumber(value));
+JsonWriter& JsonWriter::num(const char* name, double value) {
+  key(name);
+  append_number(text_, value);
   return *this;
 }
-JsonWriter& JsonWriter::opt_num(const char* key, const std::optional<double>& value) {
-  return value ? num(key, *value) : *this;
+JsonWriter& JsonWriter::opt_num(const char* name, const std::optional<double>& value) {
+  return value ? num(name, *value) : *this;
 }
-JsonWriter& JsonWriter::boolean(const char* key, bool value) {
-  cJSON_AddItemToObject(node_, key, cJSON_CreateBool(value));
+JsonWriter& JsonWriter::boolean(const char* name, bool value) {
+  key(name);
+  text_ += value ? "true" : "false";
   return *this;
 }
-JsonWriter& JsonWriter::opt_boolean(const char* key, const std::optional<bool>& value) {
-  return value ? boolean(key, *value) : *this;
+JsonWriter& JsonWriter::opt_boolean(const char* name, const std::optional<bool>& value) {
+  return value ? boolean(name, *value) : *this;
 }
-JsonWriter& JsonWriter::raw(const char* key, std::string_view json_text) {
-  cJSON* parsed = cJSON_ParseWithLength(json_text.data(), json_text.size());
-  if (parsed) cJSON_AddItemToObject(node_, key, parsed);
+JsonWriter& JsonWriter::raw(const char* name, std::string_view json_text) {
+  JsonPtr parsed(cJSON_ParseWithLength(json_text.data(), json_text.size()));
+  if (!parsed) return *this;
+  key(name);
+  append_value(text_, parsed.get());
   return *this;
 }
-JsonWriter& JsonWriter::verbatim(const char* key, const std::string& json_text) {
-  cJSON_AddItemToObject(node_, key, cJSON_CreateRaw(json_text.c_str()));
+JsonWriter& JsonWriter::verbatim(const char* name, const std::string& json_text) {
+  key(name);
+  text_.append(json_text.c_str());  // up to a NUL, as the C string it was
   return *this;
 }
-JsonWriter& JsonWriter::opt_raw(const char* key, const std::optional<std::string>& json_text) {
-  return json_text ? raw(key, *json_text) : *this;
+JsonWriter& JsonWriter::opt_raw(const char* name, const std::optional<std::string>& json_text) {
+  return json_text ? raw(name, *json_text) : *this;
 }
-JsonWriter& JsonWriter::child(const char* key, JsonWriter&& nested) {
-  cJSON_AddItemToObject(node_, key, nested.release());
+JsonWriter& JsonWriter::child(const char* name, JsonWriter&& nested) {
+  key(name);
+  text_ += std::move(nested).finish();
   return *this;
 }
-JsonWriter& JsonWriter::push(JsonWriter&& element) {
-  cJSON_AddItemToArray(node_, element.release());
+JsonWriter& JsonWriter::push(JsonWriter&& element_writer) {
+  element();
+  text_ += std::move(element_writer).finish();
   return *this;
 }
 JsonWriter& JsonWriter::push_str(std::string_view value) {
-  cJSON_AddItemToArray(node_, cJSON_CreateString(std::string(value).c_str()));
+  element();
+  append_string(text_, value);
   return *this;
 }
-std::string JsonWriter::finish() const { return print(node_); }
-cJSON* JsonWriter::release() {
-  cJSON* out = node_;
-  node_ = cJSON_CreateObject();  // keep the writer valid (and freeable) after a move-out
+std::string JsonWriter::finish() const& { return text_ + (array_ ? ']' : '}'); }
+std::string JsonWriter::finish() && {
+  text_.push_back(array_ ? ']' : '}');
+  std::string out = std::exchange(text_, array_ ? "[" : "{");
+  empty_ = true;
   return out;
 }
 

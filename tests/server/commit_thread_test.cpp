@@ -141,6 +141,8 @@ TEST(commit_thread, commits_on_its_thread_tells_when_done_and_gives_a_failed_bat
   EXPECT_TRUE(committer.busy());
   store::CommitThread::Outcome first = committer.collect();
   EXPECT_TRUE(first.result.ok());
+  EXPECT_EQ(first.writes, 1u);
+  EXPECT_TRUE(first.batch.empty()) << "a stored batch is freed on the commit thread";
   EXPECT_FALSE(committer.busy());
   EXPECT_TRUE(eventually([&] { return told.load() == 1; }));
   EXPECT_TRUE(told_from_another_thread);

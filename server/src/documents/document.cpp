@@ -87,15 +87,17 @@ std::size_t Document::encoded_size(const protocol::Node& n) {
       .str("label", n.label)
       .num("x", n.x)
       .num("y", n.y)
-      .str("status", protocol::to_string(n.status))
-      .raw("data", n.data);
-  return w.finish().size();
+      .str("status", protocol::to_string(n.status));
+  // `data` is text the codec printed (Fields::raw) or the store kept from it: already compact,
+  // so it is counted as it is rather than parsed and printed again for every edit.
+  if (!n.data.empty()) w.verbatim("data", n.data);
+  return std::move(w).finish().size();
 }
 
 std::size_t Document::encoded_size(const protocol::Edge& e) {
   json::JsonWriter w;
   w.str("id", e.id).str("from", e.from).str("to", e.to);
-  return w.finish().size();
+  return std::move(w).finish().size();
 }
 
 void Document::load(std::vector<protocol::Node> nodes, std::vector<protocol::Edge> edges) {

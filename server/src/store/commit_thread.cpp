@@ -23,8 +23,7 @@ CommitThread::~CommitThread() {
 void CommitThread::start(WriteBatch batch) {
   busy_ = true;
   if (!thread_.joinable()) {
-    Result<Done> result = store_.commit(batch);
-    outcome_.emplace(Outcome{std::move(batch), std::move(result)});
+    outcome_.emplace(commit(std::move(batch)));
     return;
   }
   {
@@ -51,6 +50,12 @@ CommitThread::Outcome CommitThread::collect() {
   return outcome;
 }
 
+CommitThread::Outcome CommitThread::commit(WriteBatch batch) {
+  Outcome outcome{store_.commit(batch), batch.writes().size(), {}};
+  if (!outcome.result) outcome.batch = std::move(batch);
+  return outcome;  // a stored batch is freed here, on this thread
+}
+
 void CommitThread::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -59,9 +64,9 @@ void CommitThread::run() {
     WriteBatch batch = std::move(*job_);
     job_.reset();
     lock.unlock();
-    Result<Done> result = store_.commit(batch);
+    Outcome outcome = commit(std::move(batch));
     lock.lock();
-    outcome_.emplace(Outcome{std::move(batch), std::move(result)});
+    outcome_.emplace(std::move(outcome));
     notifying_ = true;
     lock.unlock();
     if (finished_elsewhere_) finished_elsewhere_();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -31,8 +32,11 @@ class CommitThread {
   CommitThread& operator=(const CommitThread&) = delete;
 
   struct Outcome {
-    WriteBatch batch;  // what was committed (or not: kept for a retry)
     Result<Done> result;
+    std::size_t writes = 0;  // in the batch
+    // A failed batch, kept for a retry. A stored one is freed on the commit thread (its
+    // strings are most of what a pass allocated), so it comes back empty.
+    WriteBatch batch;
   };
 
   // A batch was started and not collected yet.
@@ -47,6 +51,7 @@ class CommitThread {
 
  private:
   void run();
+  Outcome commit(WriteBatch batch);
 
   Store& store_;
   std::function<void()> finished_elsewhere_;

@@ -4,7 +4,7 @@
 //   JsonPtr      owning pointer to a cJSON tree (frees on scope exit)
 //   parse_json   bounded parse of one frame (size, UTF-8) into a tree; wrap() nests one
 //   Fields       validated reads of an object's members; the first failure is kept as an Error
-//   JsonWriter   builds one object and prints it compactly
+//   JsonWriter   writes one object (or array) as compact JSON text, member by member
 //
 // Only the codec (shared/src/protocol) uses this header; nothing outside shared/ touches cJSON
 // types directly.
@@ -145,19 +145,21 @@ class Fields {
   std::optional<Error> error_;
 };
 
-// Builds one JSON object. Strings are escaped by cJSON; raw members are parsed back in, so a
-// malformed raw value is dropped rather than corrupting the output (the codec validated it).
+// Writes one JSON object (or array) straight into its text, member by member — no tree, one
+// growing string. The output is exactly what printing the equivalent cJSON tree with
+// json::print gave: strings escaped as cJSON escapes them (and cut at a NUL, as cJSON's C
+// strings are), numbers exact. Raw members are parsed and printed back, so a malformed raw
+// value is dropped rather than corrupting the output (the codec validated it).
 class JsonWriter {
  public:
   JsonWriter();
   explicit JsonWriter(std::string_view type);  // starts with {"type": type}
-  ~JsonWriter();
-  JsonWriter(const JsonWriter&) = delete;
-  JsonWriter& operator=(const JsonWriter&) = delete;
-  // Moving hands over the tree; the moved-from writer is left empty (an empty object), so a
+  // Moving hands over the text; the moved-from writer is left empty (an empty object), so a
   // family codec can build a nested value in a helper and return it.
   JsonWriter(JsonWriter&& other) noexcept;
   JsonWriter& operator=(JsonWriter&&) = delete;
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   JsonWriter& str(const char* key, std::string_view value);
   JsonWriter& opt_str(const char* key, const std::optional<std::string>& value);
@@ -173,20 +175,25 @@ class JsonWriter {
   // print, for payloads passed on unchanged (broadcast data). The caller vouches that it is
   // valid JSON — text that Fields::raw produced, never text straight from an app.
   JsonWriter& verbatim(const char* key, const std::string& json_text);
-  // Adds a nested object/array built by another writer (takes ownership of its tree).
+  // Adds a nested object/array built by another writer.
   JsonWriter& child(const char* key, JsonWriter&& nested);
   // Turns this writer into an array builder; push() appends built objects.
   static JsonWriter array();
   JsonWriter& push(JsonWriter&& element);
   JsonWriter& push_str(std::string_view value);
 
-  std::string finish() const;  // compact JSON text
-  cJSON* release();            // hands the tree to the caller (used by child/push)
+  std::string finish() const&;  // compact JSON text
+  std::string finish() &&;      // the same, without a copy
 
  private:
   struct ArrayTag {};
   explicit JsonWriter(ArrayTag);
-  cJSON* node_;
+  void key(const char* name);  // the separator, and `"name":` in an object
+  void element();              // the separator before an array element
+
+  std::string text_;  // without the closing bracket
+  bool array_ = false;
+  bool empty_ = true;
 };
 
 }  // namespace tandem::json

@@ -111,7 +111,7 @@ std::string encode_frame(const Frame& frame) {
   json::JsonWriter w(Table::kTypes[index]);
   w.opt_str("id", frame.id);
   Table::kWriters[index](w, frame.message);
-  return w.finish();
+  return std::move(w).finish();
 }
 
 }  // namespace

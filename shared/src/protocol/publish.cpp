@@ -2,6 +2,8 @@
 // and the HTTP publish body decoder.
 #include "tandem/protocol/publish.h"
 
+#include <utility>
+
 #include "read_util.h"
 #include "tandem/protocol/errors.h"
 
@@ -96,7 +98,7 @@ std::string encode_publish(const PublishMessage& message) {
       [](const auto& m) {
         json::JsonWriter w(std::decay_t<decltype(m)>::kType);
         write_body(w, m);
-        return w.finish();
+        return std::move(w).finish();
       },
       message);
 }
