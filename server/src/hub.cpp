@@ -443,7 +443,11 @@ void Hub::commit_at(Millis now, bool paced) {
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
     in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {})};
+    const std::size_t writes = batch_.writes().size();
     committer_->start(std::exchange(batch_, {}));
+    // The next pass gathers as much again: room for it now, not by doubling as it comes.
+    held_.reserve(in_flight_->held.size());
+    batch_.reserve(writes);
     if (committer_->finished()) finish_commit(committer_->collect(), now);  // inline: already written
     return;
   }

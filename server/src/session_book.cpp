@@ -63,7 +63,7 @@ bool SessionBook::needs_lookup(const std::string& wanted, Millis now) const {
 }
 
 void SessionBook::remember_applied(std::string_view session, const std::string& request_id, bool durable) {
-  auto it = sessions_.find(std::string(session));
+  auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   Entry& entry = it->second;
   if (!entry.applied.insert(request_id).second) return;
@@ -85,12 +85,12 @@ void SessionBook::forget_applied(const std::string& session, const std::string& 
 }
 
 bool SessionBook::was_applied(std::string_view session, const std::string& request_id) const {
-  auto it = sessions_.find(std::string(session));
+  auto it = sessions_.find(session);
   return it != sessions_.end() && it->second.applied.contains(request_id);
 }
 
 void SessionBook::detach(std::string_view session, ConnectionId connection, Millis now) {
-  auto it = sessions_.find(std::string(session));
+  auto it = sessions_.find(session);
   if (it == sessions_.end() || it->second.connection != connection) return;
   it->second.connection = 0;
   it->second.resumable_until = now + resume_window_;

@@ -104,7 +104,13 @@ class SessionBook {
   // or detached again meanwhile is skipped when its time comes.
   Fifo<std::pair<Millis, std::string>> detached_order_;
   std::size_t dedup_window_;
-  std::unordered_map<std::string, Entry> sessions_;
+  // Looked up by string_view without making a string (a session id is past the small-string
+  // size: every lookup would allocate, and two run for every acked request).
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, Entry, IdHash, std::equal_to<>> sessions_;
 };
 
 }  // namespace tandem::server

@@ -399,6 +399,26 @@ const char* Fields::peek_string(const char* key) const {
   return cJSON_IsString(item) ? item->valuestring : nullptr;
 }
 
+std::size_t string_size(std::string_view value) {
+  std::size_t size = 2;
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == 0) break;
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
+      size += 2;
+    } else {
+      size += c < 0x20 ? 6 : 1;
+    }
+  }
+  return size;
+}
+
+std::size_t number_size(double value) {
+  std::string text;
+  append_number(text, value);
+  return text.size();
+}
+
 // ---- JsonWriter ---------------------------------------------------------------------------
 
 JsonWriter::JsonWriter() : text_("{") {}

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
+#include "tandem/json.h"
 #include "tandem/protocol/codec.h"
 
 namespace tandem::server::documents {
@@ -231,6 +233,32 @@ TEST_F(document_test, load_replaces_everything_and_recounts_bytes) {
   EXPECT_EQ(other.nodes().size(), 1u);
   EXPECT_EQ(other.find_node("n1"), nullptr);
   EXPECT_EQ(other.bytes(), Document::encoded_size(node("x")));
+}
+
+// encoded_size counts what the codec writes for a node or an edge, without writing it.
+TEST(document_sizes, are_the_lengths_of_the_written_json) {
+  auto written = [](const Node& n) {
+    json::JsonWriter w;
+    w.str("id", n.id).str("type", n.type).str("label", n.label).num("x", n.x).num("y", n.y);
+    w.str("status", protocol::to_string(n.status)).raw("data", n.data);
+    return std::move(w).finish();
+  };
+  Node plain = node("n1");
+  Node escaped = node("quote\"back\\slash", "tab\tnew\nline\x01");
+  escaped.label = "caf\xc3\xa9 \xe2\x82\xac";
+  escaped.x = 0.30000000000000004;
+  escaped.y = -1e300;
+  escaped.data = R"({"rows":[1,2.5,"x"],"ok":true})";
+  Node no_data = node("n3");
+  no_data.data.clear();
+  no_data.x = -0.0;
+  no_data.status = NodeStatus::Failed;
+  for (const Node* n : {&plain, &escaped, &no_data})
+    EXPECT_EQ(Document::encoded_size(*n), written(*n).size()) << written(*n);
+  const protocol::Edge edge{"e\"1", "from\n", "to"};
+  json::JsonWriter w;
+  w.str("id", edge.id).str("from", edge.from).str("to", edge.to);
+  EXPECT_EQ(Document::encoded_size(edge), std::move(w).finish().size());
 }
 
 TEST_F(document_test, apply_status_sets_status_and_data_of_an_existing_node_only) {

@@ -79,25 +79,29 @@ std::optional<Error> validate(const protocol::NodeFields& f) {
                    f.data ? check_data(*f.data) : std::nullopt});
 }
 
+namespace {
+// `"key":` and the value, for a member of an object.
+std::size_t member_size(std::string_view key, std::size_t value_size) { return key.size() + 3 + value_size; }
+}  // namespace
+
 std::size_t Document::encoded_size(const protocol::Node& n) {
-  // Mirrors the codec's node writer (shared/src/protocol/documents.cpp).
-  json::JsonWriter w;
-  w.str("id", n.id)
-      .str("type", n.type)
-      .str("label", n.label)
-      .num("x", n.x)
-      .num("y", n.y)
-      .str("status", protocol::to_string(n.status));
-  // `data` is text the codec printed (Fields::raw) or the store kept from it: already compact,
-  // so it is counted as it is rather than parsed and printed again for every edit.
-  if (!n.data.empty()) w.verbatim("data", n.data);
-  return std::move(w).finish().size();
+  // The length of the codec's node text (shared/src/protocol/documents.cpp), counted rather
+  // than written: it runs twice for every edit. `data` is text the codec printed
+  // (Fields::raw) or the store kept from it: already compact, counted as it is.
+  std::size_t size = 2 + 5;  // {} and the commas between the six members always present
+  size += member_size("id", json::string_size(n.id));
+  size += member_size("type", json::string_size(n.type));
+  size += member_size("label", json::string_size(n.label));
+  size += member_size("x", json::number_size(n.x));
+  size += member_size("y", json::number_size(n.y));
+  size += member_size("status", json::string_size(protocol::to_string(n.status)));
+  if (!n.data.empty()) size += 1 + member_size("data", n.data.size());
+  return size;
 }
 
 std::size_t Document::encoded_size(const protocol::Edge& e) {
-  json::JsonWriter w;
-  w.str("id", e.id).str("from", e.from).str("to", e.to);
-  return std::move(w).finish().size();
+  return 2 + 2 + member_size("id", json::string_size(e.id)) + member_size("from", json::string_size(e.from)) +
+         member_size("to", json::string_size(e.to));
 }
 
 void Document::load(std::vector<protocol::Node> nodes, std::vector<protocol::Edge> edges) {

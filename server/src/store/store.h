@@ -149,6 +149,7 @@ class WriteBatch {
   void add(W write) { writes_.emplace_back(std::move(write)); }
   const std::vector<Write>& writes() const { return writes_; }
   bool empty() const { return writes_.empty(); }
+  void reserve(std::size_t writes) { writes_.reserve(writes); }
   void clear() { writes_.clear(); }
   // Adds `later`'s writes after these (a failed batch taken back in front of what came since).
   void append(WriteBatch&& later) {

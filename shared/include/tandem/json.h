@@ -145,6 +145,11 @@ class Fields {
   std::optional<Error> error_;
 };
 
+// Sizes of values as JsonWriter writes them, without writing them: a string quoted and
+// escaped (cut at a NUL), a number exact.
+std::size_t string_size(std::string_view value);
+std::size_t number_size(double value);
+
 // Writes one JSON object (or array) straight into its text, member by member — no tree, one
 // growing string. The output is exactly what printing the equivalent cJSON tree with
 // json::print gave: strings escaped as cJSON escapes them (and cut at a NUL, as cJSON's C
