@@ -242,7 +242,7 @@ std::vector<SettingInfo> build_table() {
   t.push_back(boolean("store_full_sync", &Settings::store_full_sync,
                    "fsync every commit: survives power loss, fewer commits/s (off: survives a process crash)"));
   t.push_back(boolean("store_commit_thread", &Settings::store_commit_thread,
-                      "group commits run on a thread of their own while the loop handles the next pass (off: the loop waits for each)"));
+                      "group commits run on a thread of their own while the loop handles the next pass (=false: the loop waits for each)"));
   t.push_back(integer("dedup_window", &Settings::dedup_window, 1, 1000000,
                       "request ids remembered per session; a resend of one of them is acked again, not applied twice"));
 
