@@ -383,8 +383,8 @@ void Hub::send_after_commit(Connection& c, Bytes frame) {
 }
 
 bool Hub::has_work() const {
-  return !batch_.empty() || !held_.empty() || !commit_waiters_.empty() || in_flight_ || !reads_.empty() ||
-         !read_waiters_.empty() || !parked_connections_.empty();
+  return !batch_.empty() || !held_.empty() || !commit_waiters_.empty() || in_flight_ || !stored_.empty() ||
+         failure_ || !reads_.empty() || !read_waiters_.empty() || !parked_connections_.empty();
 }
 
 void Hub::expect_pass() {
@@ -399,6 +399,7 @@ void Hub::commit() {
   for (int round = 0; round < kMaxRounds && has_work() && !store_failed_; ++round) {
     commit_at(last_now_.mono, false);
     settle_commit(last_now_.mono);  // what it started, written before the next round
+    act_on_outcome(last_now_.mono);
     if (failed_commits_ > 0) break;
   }
   flush_to_cluster();
@@ -424,14 +425,15 @@ void Hub::commit_at(Millis now, bool paced) {
     batch_.clear();
     return;
   }
-  if (committer_ && committer_->finished()) finish_commit(committer_->collect(), now);
+  if (committer_ && committer_->finished()) take_outcome(committer_->collect(), now);
+  act_on_outcome(now);
   if (!has_work() || store_failed_) return;
   // At most one store round trip per pass, so the loop goes back to every socket in between:
   // the commit when there are writes, else the reads; reads that waited behind a commit go
-  // first in the next pass, which the edge runs at once. Reads wait for a commit under way.
+  // first in the next pass, which the edge runs at once. Reads wait for a commit under way
+  // (the store is its thread's meanwhile): its end wakes the loop and defers them to the front.
   if (has_reads() && (batch_.empty() || reads_deferred_)) {
-    settle_commit(now);
-    if (store_failed_) return;
+    if (in_flight_) return;
     reads_deferred_ = false;
     read_and_resume();
     if (has_work()) waker_.commit_soon();
@@ -448,7 +450,10 @@ void Hub::commit_at(Millis now, bool paced) {
     // The next pass gathers as much again: room for it now, not by doubling as it comes.
     held_.reserve(in_flight_->held.size());
     batch_.reserve(writes);
-    if (committer_->finished()) finish_commit(committer_->collect(), now);  // inline: already written
+    if (committer_->finished()) {  // inline: already written
+      take_outcome(committer_->collect(), now);
+      act_on_outcome(now);
+    }
     return;
   }
   // Nothing to write and nothing under way: what waited behind the last commit goes now.
@@ -457,37 +462,53 @@ void Hub::commit_at(Millis now, bool paced) {
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
 }
 
-void Hub::finish_commit(store::CommitThread::Outcome outcome, Millis now) {
+void Hub::take_outcome(store::CommitThread::Outcome outcome, Millis now) {
   CommitInFlight done = std::move(*in_flight_);
   in_flight_.reset();
-  const bool ok = outcome.result.ok();
-  metrics_.store_commit(outcome.writes, ok);
-  if (!ok) {
-    // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
-    // store fall behind for good. Take them back, with everything held for them, in front of
-    // what came since, and try again.
-    outcome.batch.append(std::exchange(batch_, {}));
-    batch_ = std::move(outcome.batch);
-    held_.insert(held_.begin(), std::make_move_iterator(done.held.begin()), std::make_move_iterator(done.held.end()));
-    commit_waiters_.insert(commit_waiters_.begin(), std::make_move_iterator(done.waiters.begin()),
-                           std::make_move_iterator(done.waiters.end()));
-    const Error& error = outcome.result.error();
+  metrics_.store_commit(outcome.writes, outcome.result.ok());
+  if (outcome.result) {
+    if (failed_commits_ > 0) LOG_INFO("store: commits succeed again after %d failure(s)", failed_commits_);
+    failed_commits_ = 0;
+    first_failure_at_.reset();
+    retry_at_.reset();
+    stored_.push_back(std::move(done));
+    return;
+  }
+  // Memory has moved on (seqs, fences, the lock table): dropping the writes would let the
+  // store fall behind for good. Take them back, with everything held for them, in front of
+  // what came since, and try again.
+  outcome.batch.append(std::exchange(batch_, {}));
+  batch_ = std::move(outcome.batch);
+  held_.insert(held_.begin(), std::make_move_iterator(done.held.begin()), std::make_move_iterator(done.held.end()));
+  commit_waiters_.insert(commit_waiters_.begin(), std::make_move_iterator(done.waiters.begin()),
+                         std::make_move_iterator(done.waiters.end()));
+  ++failed_commits_;
+  if (!first_failure_at_) first_failure_at_ = now;
+  retry_at_ = now + kStoreRetryDelay;
+  LOG_ERROR("store commit of %zu write(s) failed (%d in a row, for %lld ms): %s", outcome.writes, failed_commits_,
+            static_cast<long long>((now - *first_failure_at_).count()), outcome.result.error().message.c_str());
+  failure_ = outcome.result.error();
+}
+
+void Hub::act_on_outcome(Millis now) {
+  const bool stored_some = !stored_.empty();
+  for (CommitInFlight& done : std::exchange(stored_, {})) {
+    release_frames(std::move(done.held), true);
+    for (auto& then : done.waiters) then(true);
+  }
+  if (failure_) {
+    const Error error = std::move(*failure_);
+    failure_.reset();
     if (directory_ && error.message.find("room_claimed_by_another_writer") != std::string::npos) {
       // Several instances: another instance has taken a room this batch writes (this one was
       // paused past its lease, or the directory lost its leases). Retrying cannot succeed.
-      LOG_ERROR("store: %s", error.message.c_str());
       std::vector<std::string> written;
       for (const auto& write : batch_.writes())
         if (const std::string_view room = store::room_of(write); !room.empty()) written.emplace_back(room);
       lose_rooms(written, "moved to another instance");
       return;
     }
-    ++failed_commits_;
-    if (!first_failure_at_) first_failure_at_ = now;
-    retry_at_ = now + kStoreRetryDelay;
-    const Millis failing_for = now - *first_failure_at_;
-    LOG_ERROR("store commit of %zu write(s) failed (%d in a row, for %lld ms): %s", batch_.writes().size(),
-              failed_commits_, static_cast<long long>(failing_for.count()), error.message.c_str());
+    const Millis failing_for = now - first_failure_at_.value_or(now);
     if (failed_commits_ < kStoreRetries || failing_for < Millis(settings_.store_give_up_ms)) return;
     LOG_ERROR("store: giving up after %d failed commits over %lld ms; closing every connection", failed_commits_,
               static_cast<long long>(failing_for.count()));
@@ -498,22 +519,21 @@ void Hub::finish_commit(store::CommitThread::Outcome outcome, Millis now) {
     for (auto& [id, c] : connections_) close(c, protocol::close::internal_error, "store failure");
     return;
   }
-  if (failed_commits_ > 0) LOG_INFO("store: commits succeed again after %d failure(s)", failed_commits_);
-  failed_commits_ = 0;
-  first_failure_at_.reset();
-  retry_at_.reset();
-  release_frames(std::move(done.held), true);
-  for (auto& then : done.waiters) then(true);
-  // Rooms the next batch writes stay: the store is behind memory there until it is stored.
-  if (batch_.empty()) rooms_.forget_idle();
-  if (has_reads()) {
+  if (!stored_some || failed_commits_ > 0) return;
+  // Idle rooms go, but those the next batch writes: the store is behind memory there until
+  // that batch is stored.
+  std::unordered_set<std::string_view> written;
+  for (const auto& write : batch_.writes())
+    if (const std::string_view room = store::room_of(write); !room.empty()) written.insert(room);
+  rooms_.forget_idle([&](const std::string& room) { return written.contains(room); });
+  if (has_reads() && !in_flight_) {
     reads_deferred_ = true;
     waker_.commit_soon();
   }
 }
 
 void Hub::settle_commit(Millis now) {
-  if (committer_ && committer_->busy()) finish_commit(committer_->collect(), now);
+  if (committer_ && committer_->busy()) take_outcome(committer_->collect(), now);
 }
 
 bool Hub::has_reads() const {
@@ -744,6 +764,8 @@ void Hub::release_frames(std::vector<HeldFrame> held, bool stored) {
       send_held(*c, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{
                         h.reply_id, protocol::ErrorReply{std::string(protocol::errc::internal),
                                                          "the change could not be stored", std::nullopt}})));
+    } else if (c->close) {
+      wake(*c);  // dropped, but its close may have waited for it (close_request)
     }
   }
 }

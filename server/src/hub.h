@@ -470,12 +470,14 @@ class Hub {
   std::vector<HeldFrame> held_;  // for batch_ (or behind the commit under way)
   // The commit under way on committer_ and what waits for it; batch_, held_ and
   // commit_waiters_ gather the next one meanwhile. A failed commit is taken back in front of
-  // them (finish_commit), so they again hold everything not stored, in order.
+  // them (take_outcome), so they again hold everything not stored, in order.
   struct CommitInFlight {
     std::vector<HeldFrame> held;
     std::vector<std::function<void(bool stored)>> waiters;
   };
   std::optional<CommitInFlight> in_flight_;
+  std::vector<CommitInFlight> stored_;  // commits taken (take_outcome), not acted on yet
+  std::optional<Error> failure_;        // a failed commit taken, not acted on yet
   std::unique_ptr<store::CommitThread> committer_;  // with a store
   int failed_commits_ = 0;  // in a row; the batch and held frames are kept and retried
   std::optional<Millis> first_failure_at_;  // with failed_commits_ > 0: when they began
@@ -531,11 +533,16 @@ class Hub {
   std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);
-  // Takes the outcome of the commit under way: releases what waited for it, or takes a
-  // failed batch back (retried later; given up after kStoreRetries / store_give_up_ms).
-  void finish_commit(store::CommitThread::Outcome outcome, Millis now);
-  // Waits for the commit under way, if any, and finishes it: before the store is read, and
-  // before anything that needs every unstored write in batch_ (lose_rooms).
+  // Takes the outcome of the commit under way without acting on it (no sends, no callbacks:
+  // safe in the middle of handling input): a stored one joins stored_; a failed batch is
+  // taken back in front of batch_, held_ and commit_waiters_, and failure_ set.
+  void take_outcome(store::CommitThread::Outcome outcome, Millis now);
+  // Acts on what take_outcome took, from commit passes only: releases what waited for stored
+  // commits, forgets idle rooms no unstored write needs; after a failure, loses the rooms
+  // another instance claimed, or gives the store up (kStoreRetries / store_give_up_ms).
+  void act_on_outcome(Millis now);
+  // Waits for the commit under way, if any, and takes its outcome: before anything that needs
+  // every unstored write in batch_ (lose_rooms) or the store itself (a direct room read).
   void settle_commit(Millis now);
   void release_held(bool stored);
   void release_frames(std::vector<HeldFrame> frames, bool stored);

@@ -266,6 +266,32 @@ TEST_F(threaded_hub_test, a_close_decided_while_a_commit_is_written_waits_for_th
   EXPECT_EQ(hub_->close_request(ana)->code, protocol::close::restart.code);
 }
 
+TEST_F(threaded_hub_test, idle_rooms_are_forgotten_after_a_commit_while_the_next_batch_gathers) {
+  const ConnectionId ana = in_lobby("ana");
+  const ConnectionId ben = connect("ben");
+  hub_->commit();
+  hub_->receive(ben, R"({"type":"subscribe","id":"s","room":"chat:side"})", at(1));
+  hub_->commit();
+  ASSERT_NE(hub_->rooms().find("chat:side"), nullptr);
+  hub_->receive(ben, R"({"type":"unsubscribe","id":"u","room":"chat:side"})", at(2));
+  hub_->commit();  // chat:side is idle, everything of it stored
+
+  // Steady writes elsewhere: a commit under way and the next batch never empty when it ends.
+  const int entered_before = gated_->entered();
+  const int finished_before = edge_.commits_finished.load();
+  gated_->close();
+  hub_->receive(ana, chat("c1"), at(3));
+  hub_->commit(at(3).mono);
+  ASSERT_TRUE(gated_->wait_entered(entered_before + 1));
+  hub_->receive(ana, chat("c2"), at(4));
+  gated_->open();
+  ASSERT_TRUE(eventually([&] { return edge_.commits_finished.load() > finished_before; }));
+  hub_->commit(at(5).mono);  // takes c1's commit, starts c2's
+  EXPECT_EQ(hub_->rooms().find("chat:side"), nullptr) << "an idle room stays only while unstored writes need it";
+  EXPECT_NE(hub_->rooms().find("chat:lobby"), nullptr);
+  hub_->commit();
+}
+
 TEST_F(threaded_hub_test, a_failed_commit_comes_back_in_front_of_what_came_since_and_is_retried) {
   const ConnectionId ana = in_lobby("ana");
   const int finished_before = edge_.commits_finished.load();

@@ -117,6 +117,22 @@ TEST_F(group_commit_test, a_failing_commit_is_retried_then_given_up_with_errors_
   EXPECT_FALSE(store_->load_room("workflow:1").value().exists);
 }
 
+TEST_F(group_commit_test, a_close_that_waited_for_held_frames_goes_out_when_they_are_given_up) {
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
+  hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});  // UNIQUE: this batch always fails
+  hub_.send_after_commit(connection(), text(R"({"type":"pong","ts":1})"));  // an event, not an answer
+  hub_.shutdown();  // 1012, queued frames first: it waits for the held one
+  EXPECT_EQ(hub_.close_request(id_), nullptr);
+  Millis now{0};
+  for (int attempt = 0; attempt < kStoreRetries && !hub_.store_failed(); ++attempt, now += Millis(2000))
+    hub_.commit(now);
+  ASSERT_TRUE(hub_.store_failed());
+  edge_.wakes.clear();
+  EXPECT_TRUE(drain().empty()) << "the unstored event is dropped";
+  ASSERT_NE(hub_.close_request(id_), nullptr) << "and the close no longer waits";
+  EXPECT_EQ(hub_.close_request(id_)->code, protocol::close::restart.code);
+}
+
 TEST_F(group_commit_test, a_failing_commit_is_retried_at_most_every_retry_delay) {
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});
   hub_.writes().add(store::WriteBatch::NewRoom{"workflow:1", "e1"});  // UNIQUE: this batch always fails

@@ -183,12 +183,17 @@ void RoomRegistry::release_if_idle(const std::string& room) {
   }
 }
 
-void RoomRegistry::forget_idle() {
-  for (const std::string& room : idle_) {
+void RoomRegistry::forget_idle(const std::function<bool(const std::string& room)>& keep) {
+  std::vector<std::string> kept;
+  for (std::string& room : idle_) {
+    if (keep && keep(room)) {
+      kept.push_back(std::move(room));
+      continue;
+    }
     auto it = rooms_.find(room);
     if (it != rooms_.end() && it->second.members.empty() && !(keep_alive_ && keep_alive_(room))) forget(it);
   }
-  idle_.clear();
+  idle_ = std::move(kept);
 }
 
 void RoomRegistry::drop(const std::string& room) {

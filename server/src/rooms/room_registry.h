@@ -122,7 +122,8 @@ class RoomRegistry {
   // the next forget_idle() (after a successful commit), so a room rejoined in between is reused
   // rather than reloaded from a store that is behind memory.
   void release_if_idle(const std::string& room);
-  void forget_idle();
+  // `keep`: rooms that stay idle for a later call (their writes are not stored yet).
+  void forget_idle(const std::function<bool(const std::string& room)>& keep = {});
   // Forgets `room` now, whatever it holds (several instances: it moved to another instance).
   // Its members must have left it first.
   void drop(const std::string& room);

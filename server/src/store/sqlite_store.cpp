@@ -597,8 +597,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (error) return connection->failure("create folder " + folder.string(), error.message());
   }
 
-  // NOMUTEX: one connection used from one thread (the hub's loop), so SQLite's per-connection
-  // mutex is pure cost.
+  // NOMUTEX: the connection is used by one thread at a time (the loop, or the commit thread
+  // while it writes a batch, handed over under its mutex: store.h THREADS), so SQLite's
+  // per-connection mutex is pure cost.
   const int rc = sqlite3_open_v2(options.path.c_str(), &connection->db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) return connection->failure("open");
