@@ -425,8 +425,7 @@ void Hub::commit_at(Millis now, bool paced) {
     batch_.clear();
     return;
   }
-  if (committer_ && committer_->finished()) take_outcome(committer_->collect(), now);
-  act_on_outcome(now);
+  collect_finished_commit(now);
   if (!has_work() || store_failed_) return;
   // At most one store round trip per pass, so the loop goes back to every socket in between:
   // the commit when there are writes, else the reads; reads that waited behind a commit go
@@ -450,16 +449,18 @@ void Hub::commit_at(Millis now, bool paced) {
     // The next pass gathers as much again: room for it now, not by doubling as it comes.
     held_.reserve(in_flight_->held.size());
     batch_.reserve(writes);
-    if (committer_->finished()) {  // inline: already written
-      take_outcome(committer_->collect(), now);
-      act_on_outcome(now);
-    }
+    collect_finished_commit(now);  // inline: already written, its answers go in this pass
     return;
   }
   // Nothing to write and nothing under way: what waited behind the last commit goes now.
   release_held(true);
   for (auto& then : std::exchange(commit_waiters_, {})) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+}
+
+void Hub::collect_finished_commit(Millis now) {
+  if (committer_ && committer_->finished()) take_outcome(committer_->collect(), now);
+  act_on_outcome(now);
 }
 
 void Hub::take_outcome(store::CommitThread::Outcome outcome, Millis now) {

@@ -541,6 +541,8 @@ class Hub {
   // commits, forgets idle rooms no unstored write needs; after a failure, loses the rooms
   // another instance claimed, or gives the store up (kStoreRetries / store_give_up_ms).
   void act_on_outcome(Millis now);
+  // Takes a commit that has returned, if any, and acts on every outcome taken (commit passes).
+  void collect_finished_commit(Millis now);
   // Waits for the commit under way, if any, and takes its outcome: before anything that needs
   // every unstored write in batch_ (lose_rooms) or the store itself (a direct room read).
   void settle_commit(Millis now);
