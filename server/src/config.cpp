@@ -251,6 +251,13 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer<std::int64_t>("max_doc_bytes", &Settings::max_doc_bytes, 1024, kGiB,
                                     "largest workflow document (its encoded snapshot), else limit_exceeded"));
 
+  t.push_back(integer<std::int64_t>("max_ydoc_bytes", &Settings::max_ydoc_bytes, 1024, kGiB,
+                                    "largest Yjs document (its stored update log); an update past it closes the sender (4413)"));
+  t.push_back(integer("ydoc_compact_after", &Settings::ydoc_compact_after, 2, 1000000,
+                      "a Yjs document's log is compacted (a writer's whole state replaces it) once it holds this many updates"));
+  t.push_back(integer("max_awareness_clients", &Settings::max_awareness_clients, 1, 1000,
+                      "awareness states (Yjs client ids) one connection may announce per document; more are ignored"));
+
   t.push_back(integer("chat_history", &Settings::chat_history, 1, 10000,
                       "chat messages kept per room and sent to a joining client"));
   t.push_back(integer("typing_timeout_ms", &Settings::typing_timeout_ms, 100, kMaxMs,

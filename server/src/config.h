@@ -123,6 +123,11 @@ struct Settings {
   int max_edges = 20000;                // edges per document, else limit_exceeded
   std::int64_t max_doc_bytes = 1048576; // encoded document (its doc_snapshot), else limit_exceeded
 
+  // ---- Yjs documents (/yjs, ydocs/ydocs.h, PROTOCOL.md §Yjs) ----
+  std::int64_t max_ydoc_bytes = 16777216;  // a document's stored update log; an update past it: close 4413
+  int ydoc_compact_after = 500;  // log entries before a writer is asked for its whole state to replace them
+  int max_awareness_clients = 8;  // awareness client ids one connection may announce per document
+
   // ---- chat (PROTOCOL.md §10) ----
   int chat_history = 256;         // messages kept per room and sent on join
   int typing_timeout_ms = 5000;   // a typing indicator clears itself after this much quiet

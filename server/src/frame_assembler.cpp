@@ -14,8 +14,8 @@ FrameAssembler::Outcome FrameAssembler::feed(std::string_view piece, bool first,
     if (buffer_.capacity() > kKeepCapacity) std::string().swap(buffer_);
     buffer_.clear();
     bytes_ = 0;
-    binary_ = binary;
-    mode_ = binary ? Mode::Discarding : Mode::Collecting;
+    wrong_kind_ = binary != (accepted_ == MessageKind::Binary);
+    mode_ = wrong_kind_ ? Mode::Discarding : Mode::Collecting;
   }
   bytes_ += piece.size();
   Outcome out;
@@ -41,8 +41,8 @@ FrameAssembler::Outcome FrameAssembler::feed(std::string_view piece, bool first,
     buffer_.append(piece);
   }
   if (!last) return out;
-  if (binary_) {
-    out.status = Status::Binary;
+  if (wrong_kind_) {
+    out.status = Status::WrongKind;
   } else if (mode_ == Mode::Discarding) {
     out.status = Status::TooBig;
   } else {

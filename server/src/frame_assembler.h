@@ -6,6 +6,10 @@
 // they arrive, never buffered, so a peer cannot make the server hold more than max_bytes per
 // connection; crossing hard_bytes is reported at once so the edge can close (1009) without
 // reading the rest.
+//
+// A connection takes one kind of message: text (Tandem's JSON protocol) or binary (the Yjs
+// protocols, ydocs/). A message of the other kind is discarded as it arrives, like one over
+// max_bytes, and reported as WrongKind at its end.
 #pragma once
 
 #include <cstddef>
@@ -14,14 +18,17 @@
 
 namespace tandem::server {
 
+// The WebSocket message kinds (opcodes text and binary).
+enum class MessageKind { Text, Binary };
+
 class FrameAssembler {
  public:
   enum class Status {
     Partial,        // more pieces to come (or the rest of a refused message is being skipped)
-    Complete,       // `message` holds the whole text message
+    Complete,       // `message` holds the whole message, of the accepted kind
     TooBig,         // the message ended, over max_bytes; its bytes were dropped
     OverHardLimit,  // the message just crossed hard_bytes (reported once)
-    Binary,         // a binary message ended; dropped
+    WrongKind,      // a message of the kind this connection does not take ended; dropped
   };
   struct Outcome {
     Status status = Status::Partial;
@@ -29,7 +36,8 @@ class FrameAssembler {
     std::size_t bytes = 0;     // size of the message so far
   };
 
-  FrameAssembler(std::size_t max_bytes, std::size_t hard_bytes) : max_bytes_(max_bytes), hard_bytes_(hard_bytes) {}
+  FrameAssembler(std::size_t max_bytes, std::size_t hard_bytes, MessageKind accepted = MessageKind::Text)
+      : max_bytes_(max_bytes), hard_bytes_(hard_bytes), accepted_(accepted) {}
 
   // One piece as libwebsockets hands it over: `first`/`last` mark the message's first and
   // last piece (lws_is_first_fragment / lws_is_final_fragment).
@@ -40,9 +48,10 @@ class FrameAssembler {
 
   std::size_t max_bytes_;
   std::size_t hard_bytes_;
+  MessageKind accepted_;
   std::string buffer_;
   std::size_t bytes_ = 0;
-  bool binary_ = false;
+  bool wrong_kind_ = false;  // the current message is of the kind not accepted
   Mode mode_ = Mode::Collecting;
 };
 

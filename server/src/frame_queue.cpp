@@ -11,7 +11,7 @@ constexpr std::size_t kKeepCapacity = 16;
 constexpr std::size_t kCompactAfter = 64;
 }  // namespace
 
-void FrameQueue::push(Bytes frame, const StateKey& key) {
+void FrameQueue::push(Bytes frame, const StateKey& key, MessageKind kind) {
   const std::uint64_t seq = first_seq_ + items_.size();
   if (key) {
     if (!keyed_) keyed_ = std::make_unique<std::unordered_map<std::string_view, std::uint64_t>>();
@@ -28,7 +28,7 @@ void FrameQueue::push(Bytes frame, const StateKey& key) {
   }
   bytes_ += frame->size();
   ++live_;
-  items_.push_back(Item{std::move(frame), key});
+  items_.push_back(Item{std::move(frame), key, kind});
   skip_dropped();
   // A reader that never drains never reaches take_front's compaction, while replacements keep
   // appending: drop the dead slots here once they outnumber the live messages.
@@ -51,15 +51,21 @@ Bytes FrameQueue::take_front() {
   return frame;
 }
 
-void FrameQueue::take_batch(std::size_t budget, std::vector<Bytes>& out) {
+MessageKind FrameQueue::take_batch(std::size_t budget, std::vector<Bytes>& out) {
   out.clear();
+  if (items_[head_].kind == MessageKind::Binary) {
+    out.push_back(take_front());
+    return MessageKind::Binary;
+  }
   std::size_t size = 2;  // the array brackets
   do {
+    if (items_[head_].kind == MessageKind::Binary) break;
     const std::size_t next = items_[head_].frame->size() + (out.empty() ? 0 : 1);
     if (!out.empty() && size + next > budget) break;
     size += next;
     out.push_back(take_front());
   } while (!empty());
+  return MessageKind::Text;
 }
 
 void FrameQueue::clear() {

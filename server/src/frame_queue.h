@@ -9,6 +9,9 @@
 // appended copy lands after everything queued before it, so the order of events around it
 // (a leave, a re-join) is kept.
 //
+// Binary messages (the Yjs protocols) are queued like text ones, in order, each marked with its
+// kind: a batch never joins them (batches are JSON arrays of text messages).
+//
 // Memory: a vector with a read index rather than std::deque (libstdc++'s deque allocates ~600
 // bytes even when empty, which idle connections would pay for nothing: 1000 idle connections
 // cost 3.4 KB each with deques, 2.1 KB with this); the key index exists only while keyed
@@ -22,6 +25,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "frame_assembler.h"  // MessageKind
 
 namespace tandem::server {
 
@@ -38,10 +43,11 @@ class FrameQueue {
   std::size_t slots() const { return items_.size(); }  // memory used, in messages (≥ count)
 
   // Appends `frame`. With a key, a queued message with an equal key is dropped first.
-  void push(Bytes frame, const StateKey& key = nullptr);
+  void push(Bytes frame, const StateKey& key = nullptr, MessageKind kind = MessageKind::Text);
   // Takes the oldest messages whose sizes, plus one byte each and two, fit `budget` (at least
-  // one message, whatever its size) into `out` (cleared first). Precondition: !empty().
-  void take_batch(std::size_t budget, std::vector<Bytes>& out);
+  // one message, whatever its size) into `out` (cleared first), and returns their kind: text
+  // messages up to the next binary one, or one binary message alone. Precondition: !empty().
+  MessageKind take_batch(std::size_t budget, std::vector<Bytes>& out);
   // Removes and returns the oldest message. Precondition: !empty().
   Bytes take_front();
   void clear();
@@ -50,6 +56,7 @@ class FrameQueue {
   struct Item {
     Bytes frame;  // nullptr: dropped by a newer message with the same key
     StateKey key;
+    MessageKind kind = MessageKind::Text;
   };
   void skip_dropped();  // keeps items_[head_] a live message (or the end)
   void compact();       // drops taken and replaced slots

@@ -17,6 +17,7 @@
 #include "presence/presence_book.h"
 #include "rooms/room_access.h"
 #include "version.h"
+#include "ydocs/ydocs.h"
 
 namespace tandem::server {
 
@@ -139,6 +140,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
       locks_(std::make_unique<locks::LockTable>(lock_settings(settings, store))),
       presence_(std::make_unique<PresenceBook>()),
       broker_(std::make_unique<LocalBroker>(*this)),
+      ydocs_(std::make_unique<YDocs>(*this)),
       sessions_(Millis(settings.session_resume_ms), static_cast<std::size_t>(settings.dedup_window)) {
   if (registration) {
     registration(handlers_);
@@ -167,11 +169,14 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   });
 }
 
+Hub::~Hub() = default;
+
 ConnectionId Hub::open(const OpenRequest& request, Now now) {
   last_now_ = now;
   const ConnectionId id = next_id_++;
   Connection& c = connections_[id];
   c.id = id;
+  c.wire = request.wire;
   c.wire_id = "c" + std::to_string(id) + wire_suffix_;
   c.peer = request.peer;
   c.presented_session = request.session;
@@ -180,6 +185,10 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
 
   if (shutting_down_) {
     close(c, protocol::close::restart, "restart");
+  } else if (c.wire != Wire::Tandem) {
+    ydocs_->opened(c, request, now);
+    if (c.auth == AuthState::Pending && !c.close)
+      auth_deadlines_.emplace_back(now.mono + Millis(settings_.auth_timeout_ms), id);
   } else if (request.token) {
     if (needs_reads_to_authenticate(*request.token, request.session, now)) {
       park(c, {*request.token, Connection::ParkedInput::Kind::TokenAtUpgrade});
@@ -197,6 +206,7 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
   last_now_ = now;
   if (!c || c->close) return;  // closing: the rest of its input no longer matters
   if (!c->remote) metrics_.message_in(text.size());  // a forwarded frame was counted where it arrived
+  if (c->wire != Wire::Tandem) return receive_yjs(*c, text, now);
 
   if (text.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
@@ -216,6 +226,21 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
     return;
   }
   if (!handle(*c, text, now)) park(*c, {std::string(text)});
+}
+
+// A Yjs connection's binary message: the same bounds as a Tandem message (max_frame_bytes, the
+// rate limit), answered by a close instead of an error (the Yjs protocols have none).
+void Hub::receive_yjs(Connection& c, std::string_view bytes, Now now) {
+  if (bytes.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) return refuse(c.id, FrameProblem::TooBig, bytes.size(), now);
+  if (c.auth == AuthState::Authenticated && !c.rate.take(now.mono, settings_.rate_per_sec, settings_.rate_burst)) {
+    metrics_.protocol_error(protocol::errc::rate_limited);
+    if (c.rate.violation(now.mono, settings_.max_rate_violations, kRateViolationWindow))
+      close(c, protocol::close::rate_limited,
+            "more than " + std::to_string(settings_.max_rate_violations) + " messages over the rate limit in a minute");
+    return;  // dropped: a Yjs client resyncs what it misses at its next sync step
+  }
+  if (!c.parked.empty() || !ydocs_->receive(c, bytes, now))
+    park(c, {std::string(bytes), Connection::ParkedInput::Kind::YjsMessage});
 }
 
 bool Hub::handle(Connection& c, std::string_view text, Now now) {
@@ -284,6 +309,12 @@ void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now n
       close(*c, protocol::close::websocket_protocol_error, "unmasked frame: clients must mask every frame");
       return;
     case FrameProblem::TooBig:
+      if (c->wire != Wire::Tandem) {
+        close(*c, protocol::close::too_big,
+              "message of " + std::to_string(bytes) + " bytes exceeds max_frame_bytes " +
+                  std::to_string(settings_.max_frame_bytes));
+        return;
+      }
       if (c->auth == AuthState::Pending) {
         close(*c, protocol::close::unauthorized, "authenticate first");
         return;
@@ -294,7 +325,11 @@ void Hub::refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now n
                                std::to_string(settings_.max_frame_bytes)},
                      std::nullopt, now);
       return;
-    case FrameProblem::Binary:
+    case FrameProblem::WrongKind:
+      if (c->wire != Wire::Tandem) {
+        close(*c, kYjsTextRefused, "text messages are not part of the Yjs protocols: send binary");
+        return;
+      }
       if (c->auth == AuthState::Pending) {
         close(*c, protocol::close::unauthorized, "authenticate first");
         return;
@@ -316,6 +351,15 @@ void Hub::closed(ConnectionId id) {
     LOG_DEBUG("%s: disconnected (%s): closed by the peer or the network", c.wire_id.c_str(), who);
   }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
+  if (c.wire != Wire::Tandem) {  // no rooms, sessions or cluster ties: its documents only
+    ydocs_->closed(c);
+    if (c.auth == AuthState::Authenticated) {
+      --authenticated_;
+      metrics_.user_disconnected(c.user.id);
+    }
+    connections_.erase(it);
+    return;
+  }
   for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
   for (const std::string& owner : c.attached_to)  // its remote memberships end too
     link_->send(owner, cluster::encode(cluster::Detach{directory_->instance(), c.id}));
@@ -347,6 +391,7 @@ void Hub::tick(Now now) {
   renew_rooms(now);
   expire_forwarded_publishes(now);
   for (const auto& hook : handlers_.tick_hooks()) hook(*this, now);
+  ydocs_->tick(now);
 }
 
 void Hub::touch_live_sessions(Now now) {
@@ -376,10 +421,10 @@ void Hub::send_after_commit(Connection& c, protocol::ServerFrame frame) {
   hold(c, HeldFrame{c.id, std::make_shared<const std::string>(protocol::encode(frame)), std::move(id), true});
 }
 
-void Hub::send_after_commit(Connection& c, Bytes frame) {
-  if (!store_) return send(c, std::move(frame));
+void Hub::send_after_commit(Connection& c, Bytes frame, MessageKind kind) {
+  if (!store_) return kind == MessageKind::Binary ? send_binary(c, std::move(frame)) : send(c, std::move(frame));
   if (c.close) return;
-  hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false});
+  hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false, kind});
 }
 
 bool Hub::has_work() const {
@@ -456,6 +501,7 @@ void Hub::commit_at(Millis now, bool paced) {
   release_held(true);
   for (auto& then : std::exchange(commit_waiters_, {})) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
+  ydocs_->forget_idle();
 }
 
 void Hub::collect_finished_commit(Millis now) {
@@ -527,6 +573,7 @@ void Hub::act_on_outcome(Millis now) {
   for (const auto& write : batch_.writes())
     if (const std::string_view room = store::room_of(write); !room.empty()) written.insert(room);
   rooms_.forget_idle([&](const std::string& room) { return written.contains(room); });
+  ydocs_->forget_idle();  // a document with unstored updates stays (YDocs counts them)
   if (has_reads() && !in_flight_) {
     reads_deferred_ = true;
     waker_.commit_soon();
@@ -657,6 +704,12 @@ const std::string& Hub::instance() const {
   return directory_ ? directory_->instance() : kAlone;
 }
 
+void Hub::need_ydoc(const std::string& doc) {
+  if (std::find(reads_.ydocs.begin(), reads_.ydocs.end(), doc) != reads_.ydocs.end()) return;
+  expect_pass();
+  reads_.ydocs.push_back(doc);
+}
+
 void Hub::read_changes(store::ReadRequest::ChangesPage page, ChangesPageReader then) {
   if (!store_) return then(Error{std::string(protocol::errc::internal), "no store"});
   if (store_failed_) return then(Error{std::string(protocol::errc::internal), "the store is failing"});
@@ -676,8 +729,10 @@ void Hub::read_and_resume() {
     const store::ReadRequest request = std::exchange(reads_, {});
     auto page_readers = std::exchange(change_page_readers_, {});
     store::ReadAnswers answers = store_->read(request);
-    metrics_.store_read(request.rooms.size() + request.sessions.size() + request.change_pages.size());
+    metrics_.store_read(request.rooms.size() + request.sessions.size() + request.change_pages.size() +
+                        request.ydocs.size());
     for (std::size_t i = 0; i < request.rooms.size(); ++i) rooms_.loaded(request.rooms[i], std::move(answers.rooms[i]));
+    for (std::size_t i = 0; i < request.ydocs.size(); ++i) ydocs_->loaded(request.ydocs[i], std::move(answers.ydocs[i]));
     for (std::size_t i = 0; i < request.sessions.size(); ++i) {
       const std::string& id = request.sessions[i];
       looked_up_sessions_.insert(id);
@@ -730,6 +785,9 @@ void Hub::resume(Connection& c) {
       case Connection::ParkedInput::Kind::Message:
         handled = handle(c, input.text, last_now_);
         break;
+      case Connection::ParkedInput::Kind::YjsMessage:
+        handled = ydocs_->receive(c, input.text, last_now_);
+        break;
     }
     if (!handled) {  // needs another read (rare: what it needed changed meanwhile): next pass
       parked_connections_.push_back(c.id);
@@ -760,11 +818,12 @@ void Hub::release_frames(std::vector<HeldFrame> held, bool stored) {
     Connection* c = find(h.connection);
     if (!c) continue;  // gone meanwhile: a resend is answered from what was stored
     if (stored) {
-      send_held(*c, std::move(h.frame));
+      send_held(*c, std::move(h.frame), h.kind);
     } else if (h.is_reply) {
       send_held(*c, std::make_shared<const std::string>(protocol::encode(protocol::ServerFrame{
                         h.reply_id, protocol::ErrorReply{std::string(protocol::errc::internal),
-                                                         "the change could not be stored", std::nullopt}})));
+                                                         "the change could not be stored", std::nullopt}})),
+                MessageKind::Text);
     } else if (c->close) {
       wake(*c);  // dropped, but its close may have waited for it (close_request)
     }
@@ -774,9 +833,9 @@ void Hub::release_frames(std::vector<HeldFrame> held, bool stored) {
 // A held frame predates any close of its connection (nothing is held once a close is set), so
 // a close that flushes its queue (4429 after a flood, 4400) sends it first: the pass applied
 // the change, and its ack must not be lost to a close decided later in the same pass.
-void Hub::send_held(Connection& c, Bytes frame) {
-  if (!c.close) return queue(c, std::move(frame), nullptr);
-  if (c.close->queued == QueuedFrames::Flush) c.outbound.push(std::move(frame));
+void Hub::send_held(Connection& c, Bytes frame, MessageKind kind) {
+  if (!c.close) return queue(c, std::move(frame), nullptr, kind);
+  if (c.close->queued == QueuedFrames::Flush) c.outbound.push(std::move(frame), nullptr, kind);
   wake(c);  // its close may have waited for this frame (close_request)
 }
 
@@ -785,14 +844,14 @@ void Hub::shutdown() {
   for (auto& [id, c] : connections_) close(c, protocol::close::restart, "restart");
 }
 
-Bytes Hub::next_frame(ConnectionId id) {
+Bytes Hub::next_frame(ConnectionId id, MessageKind& kind) {
   Connection* c = find(id);
   if (!c) return nullptr;
   c->wake_pending = false;  // the edge is draining; new frames after this need a new wake
   if (c->outbound.empty()) return nullptr;
 
   // Take as many queued messages as fit into one batch frame (at least one).
-  c->outbound.take_batch(static_cast<std::size_t>(settings_.max_batch_bytes), batch_parts_);
+  kind = c->outbound.take_batch(static_cast<std::size_t>(settings_.max_batch_bytes), batch_parts_);
   const std::size_t count = batch_parts_.size();
   Bytes frame;
   if (count == 1) {
@@ -826,9 +885,18 @@ void Hub::send(Connection& c, Bytes frame, const StateKey& key) {
   queue(c, std::move(frame), key);
 }
 
-void Hub::queue(Connection& c, Bytes frame, const StateKey& key) {
+void Hub::send_binary(Connection& c, Bytes frame) {
+  if (c.close) return;
+  if (c.held_frames > 0) {
+    hold(c, HeldFrame{c.id, std::move(frame), std::nullopt, false, MessageKind::Binary});
+    return;
+  }
+  queue(c, std::move(frame), nullptr, MessageKind::Binary);
+}
+
+void Hub::queue(Connection& c, Bytes frame, const StateKey& key, MessageKind kind) {
   // Queue first, then check: a keyed frame may replace an older one and stay within the bound.
-  c.outbound.push(std::move(frame), key);
+  c.outbound.push(std::move(frame), key, kind);
   if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
     LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound.bytes());
     close(c, protocol::close::slow_consumer, "slow consumer", QueuedFrames::Drop);
@@ -863,22 +931,7 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
     close(c, protocol::close::unauthorized, claims.error().message);
     return;
   }
-  if (metrics_.connections_of(claims->sub) >= static_cast<std::size_t>(settings_.max_connections_per_user)) {
-    LOG_INFO("%s: refused: %s already has %d connection(s) (max_connections_per_user)", c.wire_id.c_str(),
-             claims->sub.c_str(), settings_.max_connections_per_user);
-    close(c, protocol::close::rate_limited,
-          "too many connections for this user (max_connections_per_user " +
-              std::to_string(settings_.max_connections_per_user) + ")");
-    return;
-  }
-  c.auth = AuthState::Authenticated;
-  ++authenticated_;
-  c.user.id = claims->sub;
-  metrics_.user_connected(c.user.id);
-  c.user.name = claims->name.value_or(claims->sub);
-  c.user.color = claims->color.value_or(color_for(c.user.name));
-  c.rooms = claims->rooms;
-  c.perms = claims->perms;
+  if (!mark_authenticated(c, *claims)) return;
   // What the store holds about a session forgotten here was read before (needs_reads).
   const store::SessionRecord* stored = nullptr;
   if (session)
@@ -911,6 +964,26 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
     // Several instances: a connection of this session elsewhere (the client gave up on it) goes.
     if (link_) link_->broadcast(cluster::encode(cluster::SessionMoved{directory_->instance(), c.session, c.wire_id}));
   }
+}
+
+bool Hub::mark_authenticated(Connection& c, const jwt::Claims& claims) {
+  if (metrics_.connections_of(claims.sub) >= static_cast<std::size_t>(settings_.max_connections_per_user)) {
+    LOG_INFO("%s: refused: %s already has %d connection(s) (max_connections_per_user)", c.wire_id.c_str(),
+             claims.sub.c_str(), settings_.max_connections_per_user);
+    close(c, protocol::close::rate_limited,
+          "too many connections for this user (max_connections_per_user " +
+              std::to_string(settings_.max_connections_per_user) + ")");
+    return false;
+  }
+  c.auth = AuthState::Authenticated;
+  ++authenticated_;
+  c.user.id = claims.sub;
+  metrics_.user_connected(c.user.id);
+  c.user.name = claims.name.value_or(claims.sub);
+  c.user.color = claims.color.value_or(color_for(c.user.name));
+  c.rooms = claims.rooms;
+  c.perms = claims.perms;
+  return true;
 }
 
 void Hub::protocol_error(Connection& c, const Error& error, const std::optional<std::string>& id, Now now) {
@@ -1439,7 +1512,11 @@ void Hub::flush_to_cluster() {
     Bundle& bundle = bundles[c->remote->instance];
     cluster::Deliver::Recipient recipient{c->remote->connection, {}};
     while (!c->outbound.empty()) {
-      c->outbound.take_batch(kShipBudget, batch_parts_);
+      if (c->outbound.take_batch(kShipBudget, batch_parts_) == MessageKind::Binary) {
+        // Remote members are Tandem connections (text); Yjs connections are never forwarded.
+        batch_parts_.clear();
+        continue;
+      }
       for (Bytes& part : batch_parts_) {
         auto [at, fresh] = bundle.index.try_emplace(part.get(), static_cast<std::uint32_t>(bundle.deliver.frames.size()));
         if (fresh) bundle.deliver.frames.push_back(*part);

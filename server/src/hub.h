@@ -57,6 +57,15 @@ namespace tandem::server {
 
 using ConnectionId = std::uint64_t;
 
+class YDocs;  // ydocs/ydocs.h
+
+// The protocol a connection speaks, chosen by its URL path at the upgrade.
+enum class Wire : std::uint8_t {
+  Tandem,      // /ws: Tandem's JSON protocol (docs/PROTOCOL.md), text messages
+  YWebsocket,  // /yjs/{doc}: the y-websocket protocol for one Yjs document, binary messages
+  Hocuspocus,  // /yjs: @hocuspocus/provider's framing, documents named per message, binary
+};
+
 // The two clocks the hub needs: monotonic for timeouts, wall for `ts` fields and token expiry.
 struct Now {
   Millis mono{0};
@@ -79,7 +88,7 @@ struct CloseRequest {
 enum class FrameProblem {
   TooBig,      // over max_frame_bytes; its bytes were discarded as they arrived
   OverHardLimit,  // over hard_frame_bytes: the connection must go (1009)
-  Binary,      // a binary message; the protocol is JSON text only
+  WrongKind,   // binary on a Tandem connection (JSON text only), text on a Yjs one (binary only)
   OverPreAuthLimit,  // over max_preauth_bytes before authentication: the connection must go (1009)
   Unmasked,    // a frame without the client mask bit (RFC 6455 5.1): the connection must go (1002)
 };
@@ -89,6 +98,7 @@ enum class AuthState { Pending, Authenticated };
 // One of these per WebSocket connection, owned by the Hub.
 struct Connection {
   ConnectionId id = 0;
+  Wire wire = Wire::Tandem;
   std::string wire_id;        // `connection_id` on the wire: "c" + id
   std::string peer;           // remote address, for logs
   AuthState auth = AuthState::Pending;
@@ -118,6 +128,7 @@ struct Connection {
       TokenAtUpgrade,  // text: ?token= (authenticate with presented_session)
       AutomaticJoin,   // text: a room another instance asked this owner to join it to (its user: room)
       Adopt,           // a remote member's session, once the store said which requests it applied
+      YjsMessage,      // bytes: a binary message of a Yjs connection (ydocs/)
     };
     std::string text;
     Kind kind = Kind::Message;
@@ -233,6 +244,8 @@ struct OpenRequest {
   std::optional<std::string> token;    // ?token=
   std::optional<std::string> session;  // ?session=
   std::string peer;                    // "127.0.0.1:53412", for logs
+  Wire wire = Wire::Tandem;
+  std::string ydoc;                    // Wire::YWebsocket: the document named by the path
 };
 
 // Why a WebSocket upgrade is refused before it happens (an HTTP answer instead of 101).
@@ -257,6 +270,7 @@ class Hub {
       store::Store* store = nullptr);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
+  ~Hub();
 
   // ---- events from the edge ----------------------------------------------------------------
   // A WebSocket connection was accepted. With a token it is authenticated at once (or closed
@@ -269,7 +283,8 @@ class Hub {
   std::optional<UpgradeRefusal> check_upgrade(const std::optional<std::string>& token, Now now) const;
   // Whether the connection has authenticated (the edge bounds what it accepts before that).
   bool authenticated(ConnectionId id) const;
-  // One complete text message.
+  // One complete message: text on a Tandem connection, binary on a Yjs one (the edge checked
+  // the kind: FrameProblem::WrongKind otherwise).
   void receive(ConnectionId id, std::string_view text, Now now);
   // A message the edge refused (see FrameProblem). `bytes` is its size so far.
   void refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now);
@@ -280,15 +295,22 @@ class Hub {
   // Graceful shutdown: every connection gets close 1012 "restart"; later opens too.
   void shutdown();
   // ---- effects for the edge ------------------------------------------------------------------
-  // The next frame to write: one queued message as is, or several joined into one batch frame
-  // (a JSON array) up to max_batch_bytes. nullptr when nothing is queued.
-  Bytes next_frame(ConnectionId id);
+  // The next frame to write: one queued message as is, or several text messages joined into
+  // one batch frame (a JSON array) up to max_batch_bytes; `kind` says whether it goes out as a
+  // text or a binary frame (binary messages are never joined). nullptr when nothing is queued.
+  Bytes next_frame(ConnectionId id, MessageKind& kind);
+  Bytes next_frame(ConnectionId id) {
+    MessageKind kind;
+    return next_frame(id, kind);
+  }
   // The close to execute once next_frame() returns nullptr; nullptr when none is requested.
   const CloseRequest* close_request(ConnectionId id) const;
 
   // ---- for handlers and features ---------------------------------------------------------------
   // Queues `frame`; with a `key` it replaces a queued frame with the same key (frame_queue.h).
   void send(Connection& connection, Bytes frame, const StateKey& key = nullptr);
+  // Queues `frame` to go out as a binary WebSocket message (the Yjs protocols, ydocs/).
+  void send_binary(Connection& connection, Bytes frame);
   void send(Connection& connection, const protocol::ServerFrame& frame);
   // Durable state: handlers add what they changed to writes() and send what must not reach a
   // client before it is stored (acks of stored changes, fences, room events) with
@@ -296,7 +318,7 @@ class Hub {
   // store nothing is held.
   store::WriteBatch& writes();
   void send_after_commit(Connection& connection, protocol::ServerFrame frame);
-  void send_after_commit(Connection& connection, Bytes frame);
+  void send_after_commit(Connection& connection, Bytes frame, MessageKind kind = MessageKind::Text);
   // Group commit: stores the writes of this loop pass in one transaction, then sends what was
   // held for them. A failed commit keeps everything and is retried by the next calls, at most
   // every kStoreRetryDelay (with the edge's monotonic `now`). The edge calls commit(now) after
@@ -364,6 +386,15 @@ class Hub {
   // failure): every connection was closed (1011) and the server should stop.
   bool store_failed() const { return store_failed_; }
   store::Store* store() { return store_; }
+  // Yjs documents (ydocs/ydocs.h): the y-websocket and Hocuspocus connections' side.
+  YDocs& ydocs() { return *ydocs_; }
+  // Reads a Yjs document's log with the pass's reads; its answer goes to YDocs::loaded, and
+  // parked input resumes after it.
+  void need_ydoc(const std::string& doc);
+  // Marks `connection` authenticated as the token's user (auth, user, rooms, perms, the
+  // authenticated count and the per-user metrics); false (and closed 4429) when the user has
+  // max_connections_per_user already. What else a protocol does on auth is its own.
+  bool mark_authenticated(Connection& connection, const jwt::Claims& claims);
   // The lock engine (engine/lock_engine.h): the locks family changes it; documents ask it who
   // holds a node (and with which fence).
   LockEngine& locks() { return *locks_; }
@@ -412,6 +443,7 @@ class Hub {
   void wake(Connection& connection);
   // Decodes and handles one message; false when it must wait for store reads (nothing done).
   bool handle(Connection& connection, std::string_view text, Now now);
+  void receive_yjs(Connection& connection, std::string_view bytes, Now now);
   // Several instances: what to do with a message about `room`.
   enum class Route { Here, Elsewhere, Wait };  // Elsewhere: forwarded, or answered
   Route route(Connection& connection, const std::string& room, const protocol::ClientMessage& message,
@@ -453,6 +485,7 @@ class Hub {
   std::unique_ptr<LockEngine> locks_;  // in-process: locks::LockTable
   std::unique_ptr<PresenceEngine> presence_;  // in-process: PresenceBook
   std::unique_ptr<Broker> broker_;  // in-process: LocalBroker (this hub's room members)
+  std::unique_ptr<YDocs> ydocs_;
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
@@ -466,6 +499,7 @@ class Hub {
     Bytes frame;
     std::optional<std::string> reply_id;
     bool is_reply;
+    MessageKind kind = MessageKind::Text;
   };
   std::vector<HeldFrame> held_;  // for batch_ (or behind the commit under way)
   // The commit under way on committer_ and what waits for it; batch_, held_ and
@@ -548,9 +582,9 @@ class Hub {
   void settle_commit(Millis now);
   void release_held(bool stored);
   void release_frames(std::vector<HeldFrame> frames, bool stored);
-  void send_held(Connection& connection, Bytes frame);  // a frame released by the commit
+  void send_held(Connection& connection, Bytes frame, MessageKind kind);  // a frame released by the commit
   // Queues `frame` on the connection's outbound queue (send() without the held-frames check).
-  void queue(Connection& connection, Bytes frame, const StateKey& key);
+  void queue(Connection& connection, Bytes frame, const StateKey& key, MessageKind kind = MessageKind::Text);
   Now last_now_;  // the latest time the edge gave us; closed() has none of its own
   std::optional<Millis> sessions_touched_at_;  // the last store of every live session as used
   void touch_live_sessions(Now now);

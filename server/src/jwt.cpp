@@ -169,10 +169,13 @@ Result<Claims> verify(std::string_view token, const VerifyOptions& options) {
   read_date(f, "iat", claims.iat);
   f.str_array("rooms", claims.rooms, false, kMaxRoomsClaim, {1, protocol::rules::room.max, false});
   f.str_array("perms", claims.perms, false, kMaxPermsClaim, {1, 64, true});
+  f.str_array("read_only", claims.read_only, false, kMaxRoomsClaim, {1, protocol::rules::room.max, false});
   if (!f.ok()) return unauthorized("invalid claim: " + f.error().message);
   if (claims.color && !is_hex_color(*claims.color)) return unauthorized("invalid claim: color must be #rrggbb");
   for (const std::string& room : claims.rooms)
     if (!is_room_pattern(room)) return unauthorized("invalid claim: rooms must be room patterns like \"workflow:*\"");
+  for (const std::string& room : claims.read_only)
+    if (!is_room_pattern(room)) return unauthorized("invalid claim: read_only must be room patterns like \"doc:*\"");
   if (!exp) return unauthorized("token has no exp");
   claims.exp = *exp;
 
@@ -194,6 +197,11 @@ std::string mint(const Claims& claims, std::string_view secret) {
     json::JsonWriter perms = json::JsonWriter::array();
     for (const std::string& perm : claims.perms) perms.push_str(perm);
     payload.child("perms", std::move(perms));
+  }
+  if (!claims.read_only.empty()) {
+    json::JsonWriter read_only = json::JsonWriter::array();
+    for (const std::string& room : claims.read_only) read_only.push_str(room);
+    payload.child("read_only", std::move(read_only));
   }
   payload.opt_int64("iat", claims.iat).opt_int64("nbf", claims.nbf).int64("exp", claims.exp);
 

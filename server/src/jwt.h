@@ -5,7 +5,8 @@
 // alg are refused, so a token cannot choose a weaker check for itself. The signature is
 // compared in constant time (CRYPTO_memcmp). exp is required; nbf and iat are optional; exp and
 // nbf are checked with a leeway for clock skew. Claims: sub (required), name, color, rooms,
-// perms (permissions beyond joining rooms, e.g. "chat:clear"; PROTOCOL.md §5.1).
+// perms (permissions beyond joining rooms, e.g. "chat:clear"; PROTOCOL.md §5.1), read_only
+// (room patterns this token may read but not change: Yjs documents, PROTOCOL.md §Yjs).
 //
 // No libwebsockets and no clock here: callers pass `now`.
 #pragma once
@@ -28,6 +29,7 @@ struct Claims {
   std::optional<std::string> color;  // "#rrggbb"; the hub derives one from the name when absent
   std::vector<std::string> rooms;  // patterns: "*", "workflow:*", "chat:lobby"
   std::vector<std::string> perms;  // permissions: "chat:clear" (kPermChatClear); absent = none
+  std::vector<std::string> read_only;  // patterns of rooms it may only read ("doc:handbook"); absent = none
   UnixSeconds exp = 0;
   std::optional<UnixSeconds> nbf;
   std::optional<UnixSeconds> iat;

@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "endpoint.h"
 #include "frame_assembler.h"
 #include "http_api.h"
 #include "hub.h"
@@ -148,6 +149,7 @@ class LwsServer final : public EdgeWaker {
       hub_.read_changes(std::move(page), std::move(then));
     });
     if (cluster.directory && cluster.link) {
+      clustered_ = true;
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
       hub_.attach_cluster(*cluster.directory, *cluster.link);
       // A publish another instance received for rooms this one runs.
@@ -227,6 +229,7 @@ class LwsServer final : public EdgeWaker {
   std::vector<unsigned char> write_buffer_;              // LWS_PRE + frame, reused for every write
   TickTimer tick_{};
   bool shutdown_started_ = false;
+  bool clustered_ = false;  // several instances (engine redis): no Yjs documents yet
   std::size_t connections_peak_ = 0;  // most connections since memory was last given back
   Millis shutdown_deadline_{0};
 };
@@ -262,18 +265,26 @@ std::optional<std::string> url_arg(lws* wsi, const char* name_with_equals) {
   return std::string(value);
 }
 
+// A request header as text; nothing when the request has none.
+std::optional<std::string> header_of(lws* wsi, lws_token_indexes token) {
+  const int length = lws_hdr_total_length(wsi, token);
+  if (length <= 0) return std::nullopt;
+  std::string value(static_cast<std::size_t>(length) + 1, '\0');
+  if (lws_hdr_copy(wsi, value.data(), length + 1, token) < 0) return std::nullopt;
+  value.resize(std::strlen(value.c_str()));
+  return value;
+}
+
 // ---- 3. WebSocket (/ws) ---------------------------------------------------------------------
 
 int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len) {
   switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-      // Every upgrade lands here (pvo "default"), whatever its path: only /ws is ours.
-      char uri[32] = "";
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      // Every upgrade lands here (pvo "default"), whatever its path: only /ws and /yjs are ours.
       // CONFIRM_UPGRADE answered every refusal already (section 4a); this is the last guard.
-      if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) return 1;
+      if (!endpoint_of(header_of(wsi, WSI_TOKEN_GET_URI).value_or(""))) return 1;
       if (shutdown_started_) return 1;  // draining: new clients go to another instance
       return 0;
-    }
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:  // every upgrade request, before any answer (section 4a)
       return admit_upgrade(wsi);
@@ -283,6 +294,10 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       request.token = url_arg(wsi, "token=");
       request.session = url_arg(wsi, "session=");
       request.peer = peer_of(wsi);
+      if (auto endpoint = endpoint_of(header_of(wsi, WSI_TOKEN_GET_URI).value_or(""))) {
+        request.wire = endpoint->wire;
+        request.ydoc = std::move(endpoint->ydoc);
+      }
       const ConnectionId id = hub_.open(request, clock_now());
       session->id = id;
       const int fd = lws_get_socket_fd(wsi);
@@ -291,7 +306,9 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       by_fd_[fd] = id;
       edges_.emplace(id, EdgeConnection{wsi,
                                         FrameAssembler(static_cast<std::size_t>(settings_.max_frame_bytes),
-                                                       static_cast<std::size_t>(settings_.hard_frame_bytes)),
+                                                       static_cast<std::size_t>(settings_.hard_frame_bytes),
+                                                       request.wire == Wire::Tandem ? MessageKind::Text
+                                                                                    : MessageKind::Binary),
                                         fd, std::move(address)});
       // open() may have queued `connected` or a close before the edge knew this wsi.
       lws_callback_on_writable(wsi);
@@ -318,7 +335,9 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
         case FrameAssembler::Status::OverHardLimit:
           hub_.refuse(session->id, FrameProblem::OverHardLimit, outcome.bytes, now);
           break;
-        case FrameAssembler::Status::Binary: hub_.refuse(session->id, FrameProblem::Binary, outcome.bytes, now); break;
+        case FrameAssembler::Status::WrongKind:
+          hub_.refuse(session->id, FrameProblem::WrongKind, outcome.bytes, now);
+          break;
       }
       return 0;
     }
@@ -353,10 +372,12 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
 // Writes queued frames until the queue is empty or the socket is choked, then executes a
 // requested close. Returning -1 tells lws to close (with the reason set by lws_close_reason).
 int LwsServer::write_frames(lws* wsi, ConnectionId id) {
-  while (Bytes frame = hub_.next_frame(id)) {
+  MessageKind kind = MessageKind::Text;
+  while (Bytes frame = hub_.next_frame(id, kind)) {
     write_buffer_.resize(LWS_PRE + frame->size());
     std::memcpy(write_buffer_.data() + LWS_PRE, frame->data(), frame->size());
-    const int written = lws_write(wsi, write_buffer_.data() + LWS_PRE, frame->size(), LWS_WRITE_TEXT);
+    const int written = lws_write(wsi, write_buffer_.data() + LWS_PRE, frame->size(),
+                                  kind == MessageKind::Binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (written < static_cast<int>(frame->size())) {
       LOG_DEBUG("write failed, dropping connection");
       return -1;
@@ -564,16 +585,6 @@ int LwsServer::write_http_reply(lws* wsi) {
 // transaction); returning nonzero from FILTER_PROTOCOL_CONNECTION instead would drop TCP with
 // no status (LWS-NOTES §2), which a browser reports as a bare error.
 
-// A request header as text; nothing when the request has none.
-std::optional<std::string> header_of(lws* wsi, lws_token_indexes token) {
-  const int length = lws_hdr_total_length(wsi, token);
-  if (length <= 0) return std::nullopt;
-  std::string value(static_cast<std::size_t>(length) + 1, '\0');
-  if (lws_hdr_copy(wsi, value.data(), length + 1, token) < 0) return std::nullopt;
-  value.resize(std::strlen(value.c_str()));
-  return value;
-}
-
 // Answers an upgrade request with `status` and a JSON error body (`code`, `message`) instead of
 // upgrading it, through lws so that it works with TLS too; caps add Retry-After. Returns what
 // CONFIRM_UPGRADE must return: 1 (answered; lws then closes the connection, LWS-NOTES §10), or
@@ -597,15 +608,22 @@ int refuse_upgrade(lws* wsi, unsigned int status, std::string_view code, std::st
   return 1;
 }
 
-// Every WebSocket upgrade, before lws answers 101: only /ws; a browser page whose origin
-// allowed_origins does not list gets 403 (origin_policy.h); then the caps: this instance's
-// connections (503), the client address's and, with a token in the URL, the user's (429).
+// Every WebSocket upgrade, before lws answers 101: only /ws and /yjs (endpoint.h), /yjs only
+// with one instance; a browser page whose origin allowed_origins does not list gets 403
+// (origin_policy.h); then the caps: this instance's connections (503), the client address's
+// and, with a token in the URL, the user's (429).
 int LwsServer::admit_upgrade(lws* wsi) {
-  char uri[32] = "";
-  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || std::strcmp(uri, "/ws") != 0) {
-    LOG_DEBUG("refused WebSocket upgrade for path %s", uri);
-    return refuse_upgrade(wsi, HTTP_STATUS_NOT_FOUND, "not_found", "no WebSocket endpoint here: connect to /ws");
+  const std::string path = header_of(wsi, WSI_TOKEN_GET_URI).value_or("");
+  const std::optional<Endpoint> endpoint = endpoint_of(path);
+  if (!endpoint) {
+    LOG_DEBUG("refused WebSocket upgrade for path %.200s", path.c_str());
+    return refuse_upgrade(wsi, HTTP_STATUS_NOT_FOUND, "not_found",
+                          "no WebSocket endpoint here: connect to /ws (Tandem), /yjs/{doc} (y-websocket) or /yjs "
+                          "(Hocuspocus); a document name is 1-120 of [A-Za-z0-9_:.@/-]");
   }
+  if (endpoint->wire != Wire::Tandem && clustered_)
+    return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                          "Yjs documents are served by a single instance (engine local) in this version");
   if (origins_.restricts()) {
     const std::optional<std::string> origin = header_of(wsi, WSI_TOKEN_ORIGIN);
     if (!origins_.allows(origin, header_of(wsi, WSI_TOKEN_HOST).value_or(""))) {

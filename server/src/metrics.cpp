@@ -44,6 +44,8 @@ MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s
   s.store_commit_failures = store_commit_failures_;
   s.store_reads = store_reads_;
   s.store_read_items = store_read_items_;
+  s.ydoc_updates = ydoc_updates_;
+  s.ydoc_compactions = ydoc_compactions_;
   s.errors_by_code = errors_by_code_;
   s.closes_by_code = closes_by_code_;
   return s;
@@ -115,6 +117,9 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   single(out, "tandem_store_reads_total", Counter, "Batches of store reads (at most one per loop pass).", s.store_reads);
   single(out, "tandem_store_read_items_total", Counter, "Rooms, sessions and change pages those batches read.",
          s.store_read_items);
+  single(out, "tandem_ydoc_updates_total", Counter, "Yjs updates appended to a document's log.", s.ydoc_updates);
+  single(out, "tandem_ydoc_compactions_total", Counter, "Yjs document logs compacted into a client's whole state.",
+         s.ydoc_compactions);
 
   family(out, "tandem_errors_total", Counter, "Error replies sent, by error code.");
   for (const auto& [code, count] : s.errors_by_code) labelled(out, "tandem_errors_total", "code", code, count);

@@ -53,6 +53,8 @@ struct MetricsSnapshot {
   std::uint64_t store_commit_failures = 0;
   std::uint64_t store_reads = 0;          // read batches (at most one per loop pass)
   std::uint64_t store_read_items = 0;     // rooms, sessions and change pages they read
+  std::uint64_t ydoc_updates = 0;         // Yjs updates appended to a document's log
+  std::uint64_t ydoc_compactions = 0;     // Yjs logs compacted (a prefix replaced by a client's state)
   std::map<std::string, std::uint64_t> errors_by_code;  // error replies by §15 code (sorted for output)
   std::map<int, std::uint64_t> closes_by_code;          // close codes the server sent
 };
@@ -85,6 +87,8 @@ class Metrics {
   // ---- reported by features ----
   void lock_granted() { ++lock_grants_; }
   void lock_denied() { ++lock_denials_; }
+  void ydoc_updated() { ++ydoc_updates_; }
+  void ydoc_compacted() { ++ydoc_compactions_; }
   // One batch of the pass's reads (hub.h "Store reads"), of `items` rooms, sessions and pages.
   void store_read(std::size_t items) {
     ++store_reads_;
@@ -121,6 +125,8 @@ class Metrics {
   std::uint64_t store_commit_failures_ = 0;
   std::uint64_t store_reads_ = 0;
   std::uint64_t store_read_items_ = 0;
+  std::uint64_t ydoc_updates_ = 0;
+  std::uint64_t ydoc_compactions_ = 0;
   std::map<std::string, std::uint64_t> errors_by_code_;
   std::map<int, std::uint64_t> closes_by_code_;
   std::unordered_map<std::string, std::size_t> connections_per_user_;

@@ -3,7 +3,8 @@
 //
 // Input: steps of 3 bytes — flags, then a piece length (little-endian, low 13 bits: 0..8191,
 // enough to cross both bounds in a few pieces). Flags bit 0:
-// this piece ends its message; bit 1: the message is binary (read on its first piece). The
+// this piece ends its message; bit 1: the message is binary (read on its first piece); bit 2 of
+// the first step: the assembler accepts binary messages rather than text ones. The
 // pieces come as libwebsockets hands them over: the first after a message's end is a first
 // piece. Their bytes are made here (a running counter), so every byte of a stream differs from
 // its neighbours and a misplaced copy shows. Bounds: max_bytes 6000 (over the assembler's
@@ -11,7 +12,7 @@
 //
 // Invariants, per piece: `bytes` is the message's size so far; the piece that takes it over
 // hard_bytes reports OverHardLimit and the message's later pieces Partial; otherwise a last
-// piece reports Binary, TooBig (over max_bytes) or Complete with exactly the message's bytes,
+// piece reports WrongKind (not the accepted kind), TooBig (over max_bytes) or Complete with exactly the message's bytes,
 // and every other piece Partial.
 #include <cstdint>
 #include <string>
@@ -23,6 +24,7 @@
 namespace {
 
 using tandem::server::FrameAssembler;
+using tandem::server::MessageKind;
 using Status = FrameAssembler::Status;
 
 constexpr std::size_t kMaxBytes = 6000;
@@ -34,7 +36,7 @@ const char* name(Status status) {
     case Status::Complete: return "Complete";
     case Status::TooBig: return "TooBig";
     case Status::OverHardLimit: return "OverHardLimit";
-    case Status::Binary: return "Binary";
+    case Status::WrongKind: return "WrongKind";
   }
   return "?";
 }
@@ -43,7 +45,7 @@ const char* name(Status status) {
 struct Model {
   std::size_t bytes = 0;  // the message's size so far
   std::string message;    // its bytes, while at most max_bytes (a Complete message's)
-  bool binary = false;
+  bool wrong_kind = false;
   bool dead = false;  // crossed hard_bytes
 
   Status expect(std::string_view piece, bool last) {
@@ -55,7 +57,7 @@ struct Model {
       return Status::OverHardLimit;
     }
     if (!last) return Status::Partial;
-    if (binary) return Status::Binary;
+    if (wrong_kind) return Status::WrongKind;
     return bytes > kMaxBytes ? Status::TooBig : Status::Complete;
   }
 };
@@ -63,7 +65,8 @@ struct Model {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  FrameAssembler assembler(kMaxBytes, kHardBytes);
+  const bool accepts_binary = size > 0 && (data[0] & 4) != 0;
+  FrameAssembler assembler(kMaxBytes, kHardBytes, accepts_binary ? MessageKind::Binary : MessageKind::Text);
   Model model;
   bool first = true;
   std::uint8_t counter = 0;
@@ -74,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t length = (data[at + 1] | (static_cast<std::size_t>(data[at + 2]) << 8)) & 0x1fff;
     piece.resize(length);
     for (char& byte : piece) byte = static_cast<char>(counter++);
-    if (first) model = Model{0, "", binary, false};
+    if (first) model = Model{0, "", binary != accepts_binary, false};
 
     const FrameAssembler::Outcome outcome = assembler.feed(piece, first, last, binary);
     const Status expected = model.expect(piece, last);

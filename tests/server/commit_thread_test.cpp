@@ -40,6 +40,7 @@ class GatedStore final : public store::Store {
     return inner_.find_session(id);
   }
   Result<std::int64_t> fence_high_water() override { return inner_.fence_high_water(); }
+  Result<store::YDocRecord> load_ydoc(const std::string& doc) override { return inner_.load_ydoc(doc); }
   store::ReadAnswers read(const store::ReadRequest& request) override {
     note("read");
     return inner_.read(request);

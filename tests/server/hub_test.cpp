@@ -259,7 +259,7 @@ TEST_F(HubTest, refused_frames_are_errors_or_closes) {
   auto too_big = single_error(id);
   EXPECT_EQ(too_big.code, "too_big");
   EXPECT_EQ(too_big.message, "message of 70000 bytes exceeds max_frame_bytes 1000");
-  hub_.refuse(id, FrameProblem::Binary, 3, now());
+  hub_.refuse(id, FrameProblem::WrongKind, 3, now());
   EXPECT_EQ(single_error(id).code, "invalid_message");
   EXPECT_EQ(hub_.close_request(id), nullptr);
 

@@ -603,6 +603,65 @@ TEST_P(StoreConformance, an_export_committed_into_an_empty_store_of_the_other_en
   EXPECT_EQ(stopped.error().code, "stop");
 }
 
+// Every byte value, NULs and invalid UTF-8 included, as a Yjs update may hold.
+std::string all_bytes(std::size_t length, unsigned char first) {
+  std::string bytes(length, '\0');
+  for (std::size_t i = 0; i < length; ++i) bytes[i] = static_cast<char>(static_cast<unsigned char>(first + i));
+  return bytes;
+}
+
+TEST_P(StoreConformance, a_yjs_log_keeps_its_bytes_in_order_and_a_compaction_drops_a_prefix) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->load_ydoc("notes").value().updates.empty());
+  WriteBatch batch;
+  for (std::int64_t seq = 1; seq <= 5; ++seq)
+    batch.add(WriteBatch::AppendYUpdate{"notes", seq, all_bytes(300, static_cast<unsigned char>(seq))});
+  batch.add(WriteBatch::AppendYUpdate{"other/doc", 1, std::string("\0\0", 2)});
+  commit_or_fail(*store, batch);
+  auto loaded = store->load_ydoc("notes").value().updates;
+  ASSERT_EQ(loaded.size(), 5u);
+  for (std::int64_t seq = 1; seq <= 5; ++seq) {
+    EXPECT_EQ(loaded[static_cast<std::size_t>(seq - 1)].seq, seq);
+    EXPECT_EQ(loaded[static_cast<std::size_t>(seq - 1)].data, all_bytes(300, static_cast<unsigned char>(seq)));
+  }
+  // A compaction: the whole state appended, the entries it covers dropped, in one commit.
+  WriteBatch compaction;
+  compaction.add(WriteBatch::AppendYUpdate{"notes", 6, "whole state"});
+  compaction.add(WriteBatch::DropYUpdates{"notes", 4});
+  commit_or_fail(*store, compaction);
+  EXPECT_EQ(store->load_ydoc("notes").value().updates,
+            (std::vector<StoredYUpdate>{{5, all_bytes(300, 5)}, {6, "whole state"}}));
+  EXPECT_EQ(store->load_ydoc("other/doc").value().updates, (std::vector<StoredYUpdate>{{1, std::string("\0\0", 2)}}));
+  // Through read(), with the other reads.
+  ReadRequest request;
+  request.ydocs = {"other/doc", "never"};
+  auto answers = store->read(request);
+  ASSERT_EQ(answers.ydocs.size(), 2u);
+  EXPECT_EQ(answers.ydocs[0].value().updates.size(), 1u);
+  EXPECT_TRUE(answers.ydocs[1].value().updates.empty());
+  // A seq stored twice is an integrity error: the batch fails whole.
+  WriteBatch twice;
+  twice.add(WriteBatch::AppendYUpdate{"other/doc", 2, "new"});
+  twice.add(WriteBatch::AppendYUpdate{"other/doc", 1, "again"});
+  EXPECT_FALSE(store->commit(twice).ok());
+  EXPECT_EQ(store->load_ydoc("other/doc").value().updates.size(), 1u);
+
+  // An export carries the logs to the other engine byte for byte.
+  std::unique_ptr<StorePlace> other;
+  if (GetParam() == Engine::Sqlite) {
+    other = std::make_unique<PostgresPlace>();
+  } else {
+    other = std::make_unique<SqlitePlace>();
+  }
+  auto opened = other->open({}, [this] { return now_; });
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto exported = store->export_batches(2, [&](const WriteBatch& part) { return opened.value()->commit(part); });
+  ASSERT_TRUE(exported.ok()) << exported.error().message;
+  EXPECT_EQ(opened.value()->load_ydoc("notes").value().updates, store->load_ydoc("notes").value().updates);
+  EXPECT_EQ(opened.value()->load_ydoc("other/doc").value().updates, store->load_ydoc("other/doc").value().updates);
+}
+
 TEST_P(StoreConformance, an_empty_store_exports_nothing) {
   auto store = open();
   ASSERT_TRUE(store);

@@ -34,6 +34,7 @@ class WatchedStore final : public store::Store {
     return inner_.find_session(id);
   }
   Result<std::int64_t> fence_high_water() override { return inner_.fence_high_water(); }
+  Result<store::YDocRecord> load_ydoc(const std::string& doc) override { return inner_.load_ydoc(doc); }
   store::ReadAnswers read(const store::ReadRequest& request) override {
     requests.push_back(request);
     return inner_.read(request);

@@ -158,9 +158,20 @@ CREATE TABLE writer_fence (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 2> kSchema{{
+// v3: the update logs of Yjs documents (ydocs/): each entry a Yjs update as bytes.
+constexpr std::string_view kYDocUpdates = R"sql(
+CREATE TABLE ydoc_updates (
+  doc  TEXT NOT NULL,
+  seq  BIGINT NOT NULL,
+  data BYTEA NOT NULL,
+  PRIMARY KEY (doc, seq)
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 3> kSchema{{
     {"initial schema", kInitialSchema},
     {"writer claims", kWriterClaims},
+    {"yjs documents", kYDocUpdates},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -175,8 +186,9 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
+  InsertYUpdate, DropYUpdates, SelectYUpdates,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
-  ExportRequests,
+  ExportRequests, ExportYUpdates,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -272,6 +284,10 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectLocks:
       return "SELECT resource, user_id, name, color, fence, expires_at FROM locks WHERE room = $1 "
              "ORDER BY resource COLLATE \"C\"";
+    // Bytes travel as bytea's hex text both ways (Params::add(Bytea), Row::bytes).
+    case Sql::InsertYUpdate: return "INSERT INTO ydoc_updates (doc, seq, data) VALUES ($1, $2, $3)";
+    case Sql::DropYUpdates: return "DELETE FROM ydoc_updates WHERE doc = $1 AND seq <= $2";
+    case Sql::SelectYUpdates: return "SELECT seq, data FROM ydoc_updates WHERE doc = $1 ORDER BY seq";
     // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
@@ -284,6 +300,7 @@ constexpr std::string_view sql_text(Sql which) {
              "ORDER BY room COLLATE \"C\", resource COLLATE \"C\"";
     case Sql::ExportSessions: return "SELECT id, user_id FROM sessions ORDER BY id";
     case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
+    case Sql::ExportYUpdates: return "SELECT doc, seq, data FROM ydoc_updates ORDER BY doc COLLATE \"C\", seq";
     case Sql::Count: break;
   }
   return "";
@@ -303,7 +320,8 @@ const std::string& statement_name(Sql which) {
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
-    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock"};
+    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock",
+    "AppendYUpdate", "DropYUpdates"};
 
 // Counts as bigint parameters; a count above int64 means "no bound".
 std::int64_t to_sql_count(std::size_t count) {
@@ -329,9 +347,26 @@ std::string new_writer_id() {
 
 // ---- parameters and rows ----------------------------------------------------------------
 
+// Bytes for a bytea parameter (add(std::string_view) passes text).
+struct Bytea {
+  std::string_view bytes;
+};
+
 // One statement's parameters in libpq's text format (every value is a string PostgreSQL parses).
 class Params {
  public:
+  // bytea's hex input format: "\x" and two hex digits per byte.
+  Params& add(Bytea value) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text = "\\x";
+    text.reserve(2 + 2 * value.bytes.size());
+    for (unsigned char byte : value.bytes) {
+      text += kHex[byte >> 4];
+      text += kHex[byte & 15];
+    }
+    values_.push_back(std::move(text));
+    return *this;
+  }
   Params& add(std::string_view text) {
     values_.emplace_back(text);
     return *this;
@@ -374,6 +409,17 @@ class Row {
   bool null(int column) const { return PQgetisnull(result_, row_, column) != 0; }
   std::string text(int column) const {
     return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+  }
+  // A bytea column in its hex output format ("\x..."; bytea_output's default), as bytes.
+  std::string bytes(int column) const {
+    const std::string_view hex(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+    if (hex.size() < 2 || hex[0] != '\\' || hex[1] != 'x') return {};
+    auto digit = [](char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; };
+    std::string out;
+    out.reserve((hex.size() - 2) / 2);
+    for (std::size_t i = 2; i + 1 < hex.size(); i += 2)
+      out += static_cast<char>((digit(hex[i]) << 4) | digit(hex[i + 1]));
+    return out;
   }
   std::int64_t int64(int column) const {
     std::int64_t value = 0;
@@ -863,6 +909,17 @@ void add_changes_steps(const ReadRequest::ChangesPage& page, std::vector<Step>& 
   steps.push_back({Sql::SelectChanges, Params::of(page.room, before, to_sql_count(page.limit))});
 }
 
+constexpr std::size_t kYDocSteps = 1;
+void add_ydoc_steps(const std::string& doc, std::vector<Step>& steps) {
+  steps.push_back({Sql::SelectYUpdates, Params::of(doc)});
+}
+
+YDocRecord ydoc_from(std::span<const ResultPtr> r) {
+  YDocRecord record;
+  for_each_row(r[0].get(), [&](const Row& row) { record.updates.push_back({row.int64(0), row.bytes(1)}); });
+  return record;
+}
+
 std::vector<StoredChange> changes_from(std::span<const ResultPtr> r) {
   std::vector<StoredChange> page;
   for_each_row(r[0].get(), [&](const Row& row) { page.push_back(stored_rows::change(row)); });
@@ -873,7 +930,8 @@ std::vector<StoredChange> changes_from(std::span<const ResultPtr> r) {
 // holds. Never a session id: it is what resumes a session.
 std::string read_name(const ReadRequest& request) {
   const std::size_t rooms = request.rooms.size(), sessions = request.sessions.size(),
-                    pages = request.change_pages.size();
+                    pages = request.change_pages.size(), ydocs = request.ydocs.size();
+  if (ydocs == 1 && rooms + sessions + pages == 0) return "load yjs document " + request.ydocs.front();
   if (rooms == 1 && sessions + pages == 0) return "load room " + request.rooms.front();
   if (sessions == 1 && rooms + pages == 0) return "find session";
   if (pages == 1 && rooms + sessions == 0) return "load changes of " + request.change_pages.front().room;
@@ -881,6 +939,7 @@ std::string read_name(const ReadRequest& request) {
   for (std::size_t i = 0; i < rooms; ++i) name += (i == 0 ? " rooms " : ", ") + request.rooms[i];
   if (sessions > 0) name += (rooms > 0 ? "; " : " ") + std::to_string(sessions) + " session(s)";
   if (pages > 0) name += (rooms + sessions > 0 ? "; " : " ") + std::to_string(pages) + " change page(s)";
+  if (ydocs > 0) name += (rooms + sessions + pages > 0 ? "; " : " ") + std::to_string(ydocs) + " yjs document(s)";
   return name;
 }
 
@@ -960,6 +1019,7 @@ ReadAnswers PostgresStore::read(const ReadRequest& request) {
   for (const std::string& room : claim_order) add_room_steps(c, room, steps);
   for (const std::string& id : request.sessions) add_session_steps(c, id, steps);
   for (const ReadRequest::ChangesPage& page : request.change_pages) add_changes_steps(page, steps);
+  for (const std::string& doc : request.ydocs) add_ydoc_steps(doc, steps);
   // Claims need READ COMMITTED (see BeginClaim); without them, one snapshot for everything.
   auto results = run_read(c, std::move(steps), read_name(request),
                           claim_order.empty() ? Sql::BeginRead : Sql::BeginClaim);
@@ -967,6 +1027,7 @@ ReadAnswers PostgresStore::read(const ReadRequest& request) {
     answers.rooms.assign(request.rooms.size(), results.error());
     answers.sessions.assign(request.sessions.size(), results.error());
     answers.change_pages.assign(request.change_pages.size(), results.error());
+    answers.ydocs.assign(request.ydocs.size(), results.error());
     return answers;
   }
 
@@ -986,6 +1047,7 @@ ReadAnswers PostgresStore::read(const ReadRequest& request) {
   for (const std::string& id : request.sessions) answers.sessions.push_back(session_from(id, take(kSessionSteps)));
   for (std::size_t i = 0; i < request.change_pages.size(); ++i)
     answers.change_pages.push_back(changes_from(take(kChangesSteps)));
+  for (std::size_t i = 0; i < request.ydocs.size(); ++i) answers.ydocs.push_back(ydoc_from(take(kYDocSteps)));
   return answers;
 }
 
@@ -1006,6 +1068,12 @@ Result<std::optional<SessionRecord>> PostgresStore::find_session(const std::stri
   ReadRequest request;
   request.sessions.push_back(id);
   return std::move(read(request).sessions.front());
+}
+
+Result<YDocRecord> PostgresStore::load_ydoc(const std::string& doc) {
+  ReadRequest request;
+  request.ydocs.push_back(doc);
+  return std::move(read(request).ydocs.front());
 }
 
 Result<std::int64_t> PostgresStore::fence_high_water() {
@@ -1111,6 +1179,10 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
                                                       l.fence, l.expires_at)});
       },
       [&](const B::DropLock& w) { steps.push_back({Sql::DeleteLock, Params::of(w.room, w.resource)}); },
+      [&](const B::AppendYUpdate& w) {
+        steps.push_back({Sql::InsertYUpdate, Params::of(w.doc, w.seq, Bytea{w.data})});
+      },
+      [&](const B::DropYUpdates& w) { steps.push_back({Sql::DropYUpdates, Params::of(w.doc, w.through_seq)}); },
   };
   // Which write each step came from (none: BEGIN, the checks), for error messages.
   std::vector<std::optional<std::size_t>> write_of_step(steps.size());

@@ -86,6 +86,7 @@ class PostgresStore final : public Store {
                                             std::size_t limit) override;
   Result<std::optional<SessionRecord>> find_session(const std::string& id) override;
   Result<std::int64_t> fence_high_water() override;
+  Result<YDocRecord> load_ydoc(const std::string& doc) override;
   Result<Done> commit(const WriteBatch& batch) override;
   // Reads each table whole (one snapshot, one round trip), so it holds the store in memory
   // once while exporting: fine for stores of the size retention keeps them at.

@@ -146,10 +146,21 @@ CREATE TABLE writer_fence (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 3> kSchema{{
+// v4: the update logs of Yjs documents (ydocs/): each entry a Yjs update as bytes.
+constexpr std::string_view kYDocUpdates = R"sql(
+CREATE TABLE ydoc_updates (
+  doc  TEXT NOT NULL,
+  seq  INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (doc, seq)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SchemaMigration, 4> kSchema{{
     {"initial schema", kInitialSchema},
     {"held locks", kHeldLocks},
     {"writer claims", kWriterClaims},
+    {"yjs documents", kYDocUpdates},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -163,8 +174,9 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAppliedRequests, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
+  InsertYUpdate, DropYUpdates, SelectYUpdates,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
-  ExportRequests,
+  ExportRequests, ExportYUpdates,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -244,6 +256,9 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::DeleteLock: return "DELETE FROM locks WHERE room = ?1 AND resource = ?2";
     case Sql::SelectLocks:
       return "SELECT resource, user, name, color, fence, expires_at FROM locks WHERE room = ?1 ORDER BY resource";
+    case Sql::InsertYUpdate: return "INSERT INTO ydoc_updates (doc, seq, data) VALUES (?1, ?2, ?3)";
+    case Sql::DropYUpdates: return "DELETE FROM ydoc_updates WHERE doc = ?1 AND seq <= ?2";
+    case Sql::SelectYUpdates: return "SELECT seq, data FROM ydoc_updates WHERE doc = ?1 ORDER BY seq";
     // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
@@ -255,6 +270,7 @@ constexpr std::string_view sql_text(Sql which) {
       return "SELECT room, resource, user, name, color, fence, expires_at FROM locks ORDER BY room, resource";
     case Sql::ExportSessions: return "SELECT id, user FROM sessions ORDER BY id";
     case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
+    case Sql::ExportYUpdates: return "SELECT doc, seq, data FROM ydoc_updates ORDER BY doc, seq";
     case Sql::Count: break;
   }
   return "";
@@ -263,7 +279,8 @@ constexpr std::string_view sql_text(Sql which) {
 // The names of WriteBatch::Write's alternatives, in order, for error messages.
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
-    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock"};
+    "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock",
+    "AppendYUpdate", "DropYUpdates"};
 
 // SQLite integers are signed 64-bit; a count above that means "no bound".
 std::int64_t to_sql_count(std::size_t count) {
@@ -336,6 +353,11 @@ namespace {
 
 using sqlite_detail::Connection;
 
+// Bytes bound as a BLOB (bind(std::string_view) binds TEXT).
+struct Blob {
+  std::string_view bytes;
+};
+
 // One use of a cached statement: bind in order, step, read columns; reset on scope exit so
 // the statement is ready (and holds no read lock) for the next use.
 class Query {
@@ -352,6 +374,9 @@ class Query {
     // SQLITE_TRANSIENT: SQLite copies the bytes, so temporaries are fine.
     return check_bind(sqlite3_bind_text64(statement_, next_index(), text.data(), text.size(), SQLITE_TRANSIENT,
                                           SQLITE_UTF8));
+  }
+  Query& bind(Blob blob) {
+    return check_bind(sqlite3_bind_blob64(statement_, next_index(), blob.bytes.data(), blob.bytes.size(), SQLITE_TRANSIENT));
   }
   Query& bind(std::int64_t number) { return check_bind(sqlite3_bind_int64(statement_, next_index(), number)); }
   Query& bind(double number) { return check_bind(sqlite3_bind_double(statement_, next_index(), number)); }
@@ -382,6 +407,11 @@ class Query {
     const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
     if (bytes == nullptr) return {};
     return std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
+  }
+  std::string bytes(int column) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, column));
+    if (data == nullptr) return {};
+    return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
   }
   std::int64_t int64(int column) const { return sqlite3_column_int64(statement_, column); }
   double real(int column) const { return sqlite3_column_double(statement_, column); }
@@ -722,6 +752,17 @@ Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string
   });
 }
 
+Result<YDocRecord> SqliteStore::load_ydoc(const std::string& doc) {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectYUpdates);
+  query.bind(doc);
+  YDocRecord record;
+  Query::Step step;
+  while ((step = query.step()) == Query::Step::Row) record.updates.push_back({query.int64(0), query.bytes(1)});
+  if (step == Query::Step::Failed) return db.failure("load yjs document " + doc);
+  return record;
+}
+
 Result<std::int64_t> SqliteStore::fence_high_water() {
   const sqlite_detail::Connection& db = *connection_;
   Query query(db, Sql::SelectFence);
@@ -806,6 +847,12 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       },
       [&](const B::DropLock& w) {
         return execute(db, Sql::DeleteLock, "DropLock " + w.room + " " + w.resource, w.room, w.resource);
+      },
+      [&](const B::AppendYUpdate& w) {
+        return execute(db, Sql::InsertYUpdate, "AppendYUpdate " + w.doc, w.doc, w.seq, Blob{w.data});
+      },
+      [&](const B::DropYUpdates& w) {
+        return execute(db, Sql::DropYUpdates, "DropYUpdates " + w.doc, w.doc, w.through_seq);
       },
   };
 

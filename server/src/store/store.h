@@ -1,7 +1,7 @@
 // server/src/store/store.h — what tandem-server keeps across restarts, behind one interface:
 // rooms (epoch, seq and the recent event log), workflow documents, chat, the lock fence
 // high-water mark, sessions and the request ids each session had applied (exactly-once
-// resends). Two implementations: SqliteStore (sqlite_store.h, the embedded default: one file,
+// resends), the update log of each Yjs document (ydocs/). Two implementations: SqliteStore (sqlite_store.h, the embedded default: one file,
 // one process) and PostgresStore (postgres_store.h: a database every instance reaches). One
 // conformance suite (tests/server/store_conformance_test.cpp) runs against both.
 //
@@ -91,6 +91,20 @@ struct RoomRecord {
   std::int64_t fence_high_water = 0;
 };
 
+// One entry of a Yjs document's update log (ydocs/ydocs.h): a Yjs update as a client sent it,
+// stored as bytes the server never interprets beyond checking their shape. The log's union is
+// the document; a compaction replaces a prefix of it by one client's whole state, appended.
+struct StoredYUpdate {
+  std::int64_t seq = 0;  // the document's own counter, in the order updates were stored
+  std::string data;      // a Yjs v1 update (bytes)
+  bool operator==(const StoredYUpdate&) const = default;
+};
+
+// A Yjs document's log, oldest first; empty when never stored.
+struct YDocRecord {
+  std::vector<StoredYUpdate> updates;
+};
+
 struct StoredSession {
   std::string id;
   std::string user;
@@ -115,7 +129,8 @@ struct ReadRequest {
   std::vector<std::string> rooms;     // load_room each (and so claim each: WRITERS)
   std::vector<std::string> sessions;  // find_session each
   std::vector<ChangesPage> change_pages;
-  bool empty() const { return rooms.empty() && sessions.empty() && change_pages.empty(); }
+  std::vector<std::string> ydocs;     // load_ydoc each
+  bool empty() const { return rooms.empty() && sessions.empty() && change_pages.empty() && ydocs.empty(); }
 };
 
 // One answer per request of each kind, in request order.
@@ -123,6 +138,7 @@ struct ReadAnswers {
   std::vector<Result<RoomRecord>> rooms;
   std::vector<Result<std::optional<SessionRecord>>> sessions;
   std::vector<Result<std::vector<StoredChange>>> change_pages;
+  std::vector<Result<YDocRecord>> ydocs;
 };
 
 // The writes of one loop iteration, applied by Store::commit in one transaction, in order.
@@ -142,8 +158,11 @@ class WriteBatch {
   struct DropLock { std::string room, resource; };                // released
   struct PutSession { StoredSession session; };
   struct RememberRequest { std::string session, request_id, answer_json; };
+  struct AppendYUpdate { std::string doc; std::int64_t seq; std::string data; };  // to a Yjs document's log
+  struct DropYUpdates { std::string doc; std::int64_t through_seq; };  // compaction: its entries up to this go
   using Write = std::variant<NewRoom, AppendEvent, PutNode, DeleteNode, PutEdge, DeleteEdge, AddChange, AddChat,
-                             ClearChat, RaiseFence, PutSession, RememberRequest, PutLock, DropLock>;
+                             ClearChat, RaiseFence, PutSession, RememberRequest, PutLock, DropLock, AppendYUpdate,
+                             DropYUpdates>;
 
   template <class W>
   void add(W write) { writes_.emplace_back(std::move(write)); }
@@ -166,7 +185,7 @@ class WriteBatch {
 };
 
 // The room a write belongs to; empty for the writes that belong to none (RaiseFence,
-// PutSession, RememberRequest).
+// PutSession, RememberRequest, and the Yjs documents' writes, which name a `doc`).
 inline std::string_view room_of(const WriteBatch::Write& write) {
   return std::visit(
       [](const auto& w) -> std::string_view {
@@ -209,6 +228,8 @@ class Store {
   virtual Result<std::optional<SessionRecord>> find_session(const std::string& id) = 0;
   // The highest fence ever handed out (0 for a new store).
   virtual Result<std::int64_t> fence_high_water() = 0;
+  // A Yjs document's update log, oldest first (no updates: never stored).
+  virtual Result<YDocRecord> load_ydoc(const std::string& doc) = 0;
 
   // Every read of `request`, answered together: what the hub calls in a loop pass that has
   // no commit to make (hub.h "Store reads"). This default makes one call after another (SQLite: local, no network);
@@ -220,6 +241,7 @@ class Store {
     for (const std::string& session : request.sessions) answers.sessions.push_back(find_session(session));
     for (const ReadRequest::ChangesPage& page : request.change_pages)
       answers.change_pages.push_back(changes(page.room, page.before_seq, page.limit));
+    for (const std::string& doc : request.ydocs) answers.ydocs.push_back(load_ydoc(doc));
     return answers;
   }
 
@@ -234,7 +256,8 @@ class Store {
   // in order into an empty store, reproduce it (tandem-server migrate): rooms with their
   // epochs, each room's event log (so seqs go on where they were), documents in insertion
   // order, the change history, chat, held locks, the fence high-water mark, sessions and their
-  // remembered requests (a session's last use becomes the time of the copy). Read in one
+  // remembered requests (a session's last use becomes the time of the copy), the Yjs
+  // documents' logs. Read in one
   // snapshot, so the store of a running server can be exported. Stops at the first error of
   // `sink`, returning it.
   using BatchSink = std::function<Result<Done>(const WriteBatch&)>;

@@ -57,7 +57,8 @@ StoredChange change(const Row& r, int at = 0) {
 //   Nodes     room, id, type, label, x, y, status, data    Fence     high_water
 //   Edges     room, id, from, to                Sessions  id, user
 //   Changes   room, seq, user, ts, json         Requests  session, request_id, answer_json
-enum class ExportTable { Rooms, Events, Nodes, Edges, Changes, Chat, Locks, Fence, Sessions, Requests };
+//   YUpdates  doc, seq, data (bytes: the row type's bytes(i))
+enum class ExportTable { Rooms, Events, Nodes, Edges, Changes, Chat, Locks, Fence, Sessions, Requests, YUpdates };
 
 // The statement of a store's own Sql enum that reads `table` for an export: both stores name
 // their export statements alike (the fence row is read by SelectFence).
@@ -75,13 +76,14 @@ constexpr Sql export_statement(ExportTable table) {
     case T::Fence: return Sql::SelectFence;
     case T::Sessions: return Sql::ExportSessions;
     case T::Requests: return Sql::ExportRequests;
+    case T::YUpdates: return Sql::ExportYUpdates;
   }
   return Sql::SelectFence;
 }
 inline constexpr ExportTable kExportTables[] = {ExportTable::Rooms,   ExportTable::Events, ExportTable::Nodes,
                                                 ExportTable::Edges,   ExportTable::Changes, ExportTable::Chat,
                                                 ExportTable::Locks,   ExportTable::Fence,  ExportTable::Sessions,
-                                                ExportTable::Requests};
+                                                ExportTable::Requests, ExportTable::YUpdates};
 
 // Store::export_batches for any store: `rows(table, each)` calls `each(row)` for every row of
 // `table` and returns the first error; every row becomes its write in `out`.
@@ -107,6 +109,7 @@ Result<Done> export_writes(RowsOf&& rows, BatchChunker& out) {
           return out.add(B::RaiseFence{r.int64(0)});
         case ExportTable::Sessions: return out.add(B::PutSession{StoredSession{r.text(0), r.text(1)}});
         case ExportTable::Requests: return out.add(B::RememberRequest{r.text(0), r.text(1), r.text(2)});
+        case ExportTable::YUpdates: return out.add(B::AppendYUpdate{r.text(0), r.int64(1), r.bytes(2)});
       }
       return Done{};
     });

@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { startServer } from '../lib/server.mjs';
 import { POLL_MS, readState, startDesktopCanvas, startXvfb, waitFor } from './desktop.mjs';
 import { assertDrawn } from './expectations.mjs';
-import { mintToken } from './jwt.mjs';
+import { mintToken } from '../lib/jwt.mjs';
 import { countPixelsNear, decodePng } from './png.mjs';
 
 const WORKFLOW = 'workflow:e2e-agent-build';

@@ -31,7 +31,7 @@ import { startServer } from '../lib/server.mjs';
 import { readState, startDesktopCanvas, startXvfb, waitFor as waitForCondition } from './desktop.mjs';
 import { assertDrawn } from './expectations.mjs';
 import { imguiInput, nodePoints } from './imgui_input.mjs';
-import { mintToken } from './jwt.mjs';
+import { mintToken } from '../lib/jwt.mjs';
 import { countPixelsNear, decodePng, hexToRgb } from './png.mjs';
 
 // Generous: a deadline costs nothing when the condition holds, and a CI machine may be busy.

@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 
 import { startServer } from '../lib/server.mjs';
 import { assertDrawn } from './expectations.mjs';
-import { mintToken } from './jwt.mjs';
+import { mintToken } from '../lib/jwt.mjs';
 import { decodePng } from './png.mjs';
 
 const RUN_DEADLINE_MS = 60_000;  // one canvas run: Xvfb start + connect + a few frames ≈ 1-2 s

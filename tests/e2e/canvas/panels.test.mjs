@@ -31,7 +31,7 @@ import { launchBrowser } from '../lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { waitFor as pollFor } from './desktop.mjs';
 import { imguiInput } from './imgui_input.mjs';
-import { mintToken } from './jwt.mjs';
+import { mintToken } from '../lib/jwt.mjs';
 import { decodePng, hexToRgb } from './png.mjs';
 
 // Generous: a deadline costs nothing when the condition holds, and a CI machine may be busy.

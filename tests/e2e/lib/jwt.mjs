@@ -1,4 +1,4 @@
-// tests/e2e/canvas/jwt.mjs — mints HS256 tokens with the test server's known secret, so a test
+// tests/e2e/lib/jwt.mjs — mints HS256 tokens with the test server's known secret, so a test
 // chooses the claims (a fixed colour to look for on screen, an expiry in the past).
 import { createHmac } from 'node:crypto';
 
