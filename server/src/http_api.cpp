@@ -136,6 +136,11 @@ HttpResponse HttpApi::answer(const HttpRequest& request, Now now) const {
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
   }
+  if (request.path == "/api/v1/ydocs") {
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
+    if (auto refusal = refuse_admin(request)) return *refusal;
+    return ydocs(request);
+  }
   if (request.path == "/api/v1/dev/token" && settings_.dev) {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     return dev_token(request, now);
@@ -366,6 +371,26 @@ HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
   std::sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) { return a.room < b.room; });
   json::JsonWriter body;
   body.child("rooms", rooms_json(rooms));
+  return HttpResponse{200, "application/json", body.finish()};
+}
+
+HttpResponse HttpApi::ydocs(const HttpRequest& request) const {
+  const std::string* prefix = query_value(request, "prefix");
+  std::vector<YDocSummary> docs = ydoc_lister_ ? ydoc_lister_() : std::vector<YDocSummary>{};
+  std::sort(docs.begin(), docs.end(), [](const auto& a, const auto& b) { return a.doc < b.doc; });
+  json::JsonWriter list = json::JsonWriter::array();
+  for (const YDocSummary& d : docs) {
+    if (prefix && !d.doc.starts_with(*prefix)) continue;
+    json::JsonWriter one;
+    one.str("doc", d.doc)
+        .int64("connections", static_cast<std::int64_t>(d.connections))
+        .int64("updates", static_cast<std::int64_t>(d.updates))
+        .int64("bytes", static_cast<std::int64_t>(d.bytes))
+        .int64("last_seq", d.last_seq);
+    list.push(std::move(one));
+  }
+  json::JsonWriter body;
+  body.child("ydocs", std::move(list));
   return HttpResponse{200, "application/json", body.finish()};
 }
 

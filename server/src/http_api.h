@@ -17,6 +17,9 @@
 //       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
 //                                    "next_before"} (limit default 50, at most 500; next_before is
 //                                    null on the last page)
+//   GET /api/v1/ydocs[?prefix=P]     admin: the Yjs documents in memory, {"ydocs":[{"doc",
+//                                    "connections","updates","bytes","last_seq"}]}: `updates`
+//                                    is the length of its stored log (compaction shortens it)
 //   POST /api/v1/publish             backend events into rooms (publish_api.h), with
 //                                    `Authorization: Bearer <publish_api_key>` (same refusals
 //                                    as admin: 401 / 403 / 403 when no key is configured)
@@ -36,6 +39,7 @@
 #include "config.h"
 #include "hub.h"
 #include "metrics.h"
+#include "ydocs/ydocs.h"
 
 namespace tandem::server {
 
@@ -81,6 +85,9 @@ class HttpApi {
   // Where the change history is read (Hub::read_changes). Without one it answers 503.
   using ChangesReader = std::function<void(store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then)>;
   void set_changes_reader(ChangesReader reader) { changes_reader_ = std::move(reader); }
+  // Lists the Yjs documents in memory (YDocs::summaries). Without one the list is empty.
+  using YDocLister = std::function<std::vector<YDocSummary>()>;
+  void set_ydoc_lister(YDocLister lister) { ydoc_lister_ = std::move(lister); }
 
   // Several instances: what this instance tells the others about itself with each heartbeat —
   // ws/stats's figures and ws/rooms's list for the rooms it runs — so the admin endpoints of
@@ -95,6 +102,7 @@ class HttpApi {
   HttpResponse metrics(Now now) const;
   HttpResponse ws_stats(Now now) const;
   HttpResponse ws_rooms(const HttpRequest& request) const;
+  HttpResponse ydocs(const HttpRequest& request) const;
   void room_changes(const HttpRequest& request, std::string_view room, Respond respond) const;
   // nullopt when the request may use admin endpoints, else the refusal to send.
   std::optional<HttpResponse> refuse_admin(const HttpRequest& request) const;
@@ -107,6 +115,7 @@ class HttpApi {
   Millis started_;
   Publisher publisher_;
   ChangesReader changes_reader_;
+  YDocLister ydoc_lister_;
 };
 
 // An error answer: {"error":code,"message":message}.

@@ -229,15 +229,17 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
 }
 
 // A Yjs connection's binary message: the same bounds as a Tandem message (max_frame_bytes, the
-// rate limit), answered by a close instead of an error (the Yjs protocols have none).
+// rate limit), answered by a close instead of an error (the Yjs protocols have none). A message
+// over the rate closes at once (4429): a dropped update would be lost to the others until the
+// client's next sync, which its reconnect makes at once (its answer to our empty step 1 carries
+// all it has).
 void Hub::receive_yjs(Connection& c, std::string_view bytes, Now now) {
   if (bytes.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) return refuse(c.id, FrameProblem::TooBig, bytes.size(), now);
   if (c.auth == AuthState::Authenticated && !c.rate.take(now.mono, settings_.rate_per_sec, settings_.rate_burst)) {
     metrics_.protocol_error(protocol::errc::rate_limited);
-    if (c.rate.violation(now.mono, settings_.max_rate_violations, kRateViolationWindow))
-      close(c, protocol::close::rate_limited,
-            "more than " + std::to_string(settings_.max_rate_violations) + " messages over the rate limit in a minute");
-    return;  // dropped: a Yjs client resyncs what it misses at its next sync step
+    close(c, protocol::close::rate_limited,
+          "over " + std::to_string(settings_.rate_per_sec) + " messages per second (rate_per_sec)");
+    return;
   }
   if (!c.parked.empty() || !ydocs_->receive(c, bytes, now))
     park(c, {std::string(bytes), Connection::ParkedInput::Kind::YjsMessage});

@@ -148,6 +148,7 @@ class LwsServer final : public EdgeWaker {
     api_.set_changes_reader([this](store::ReadRequest::ChangesPage page, Hub::ChangesPageReader then) {
       hub_.read_changes(std::move(page), std::move(then));
     });
+    api_.set_ydoc_lister([this] { return hub_.ydocs().summaries(); });
     if (cluster.directory && cluster.link) {
       clustered_ = true;
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });

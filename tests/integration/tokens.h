@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jwt.h"
 #include "server_process.h"
@@ -17,6 +18,8 @@ struct TokenSpec {
   std::string name = "Ana";
   std::string color = "#3366cc";
   std::int64_t expires_in_s = 3600;  // negative: already expired
+  std::vector<std::string> rooms = {"*"};
+  std::vector<std::string> read_only = {};  // room patterns it may only read (Yjs documents)
 };
 
 inline server::jwt::Claims claims_for(const TokenSpec& spec) {
@@ -24,7 +27,8 @@ inline server::jwt::Claims claims_for(const TokenSpec& spec) {
   claims.sub = spec.sub;
   claims.name = spec.name;
   claims.color = spec.color;
-  claims.rooms = {"*"};
+  claims.rooms = spec.rooms;
+  claims.read_only = spec.read_only;
   const auto now = static_cast<server::jwt::UnixSeconds>(std::time(nullptr));
   claims.iat = now;
   claims.exp = now + spec.expires_in_s;

@@ -476,6 +476,8 @@ TEST(yjs_codec_test, ywebsocket_awareness_decodes_entries_and_removals) {
   EXPECT_EQ(awareness.entries[0].state, R"({"x":1})");
   EXPECT_FALSE(awareness.entries[0].removed());
   EXPECT_TRUE(awareness.entries[1].removed());
+  EXPECT_TRUE((AwarenessEntry{1, 1, " null\n"}).removed());
+  EXPECT_FALSE((AwarenessEntry{1, 1, "\"null\""}).removed());
   EXPECT_EQ(awareness.update.size(), 18u);
 }
 

@@ -143,6 +143,13 @@ YDocStats YDocs::stats() const {
   return stats;
 }
 
+std::vector<YDocSummary> YDocs::summaries() const {
+  std::vector<YDocSummary> out;
+  out.reserve(docs_.size());
+  for (const auto& [name, d] : docs_) out.push_back({name, d.connections.size(), d.log.size(), d.bytes, d.last_seq});
+  return out;
+}
+
 // ---- the log ----------------------------------------------------------------------------------
 
 void YDocs::loaded(const std::string& name, Result<store::YDocRecord> record) {

@@ -62,6 +62,15 @@ struct YDocStats {
   std::size_t connections = 0;  // attached (y-websocket and Hocuspocus)
 };
 
+// One document in memory, for the admin API (GET /api/v1/ydocs).
+struct YDocSummary {
+  std::string doc;
+  std::size_t connections = 0;
+  std::size_t updates = 0;  // entries of its log
+  std::size_t bytes = 0;    // their size
+  std::int64_t last_seq = 0;
+};
+
 class YDocs {
  public:
   explicit YDocs(Hub& hub) : hub_(hub) {}
@@ -86,6 +95,7 @@ class YDocs {
   // each v4 provider gets a Ping message (older ones throw on it).
   void tick(Now now);
   YDocStats stats() const;
+  std::vector<YDocSummary> summaries() const;
 
  private:
   struct Entry {

@@ -1,6 +1,7 @@
 // server/src/yjs/messages.cpp — the y-websocket and Hocuspocus framings: see messages.h.
 #include "yjs/messages.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -85,6 +86,14 @@ std::string build(Write write) {
 }
 
 }  // namespace
+
+bool AwarenessEntry::removed() const {
+  std::string_view text = state;
+  const std::string_view space = " \t\n\r";  // JSON's whitespace
+  text.remove_prefix(std::min(text.find_first_not_of(space), text.size()));
+  text.remove_suffix(text.size() - std::min(text.find_last_not_of(space) + 1, text.size()));
+  return text == "null";
+}
 
 // ---- y-websocket -------------------------------------------------------------------------------
 namespace ywebsocket {

@@ -55,12 +55,14 @@ struct SyncUpdate : SyncUpdatePayload {};
 
 // y-protocols/awareness.js encodeAwarenessUpdate: var bytes holding a count, then per client
 // its id (var uint), clock (var uint) and state (var string: JSON.stringify of the state; "null"
-// when the client is gone).
+// when the client is gone). Providers pass on states they received: y-websocket re-broadcasts
+// every awareness change, remote ones included, and both answer a query with all they know —
+// so one connection's message may carry other connections' clients.
 struct AwarenessEntry {
   std::uint64_t client = 0;
   std::uint64_t clock = 0;
   std::string_view state;  // JSON text, checked with is_json_text
-  bool removed() const { return state == "null"; }
+  bool removed() const;    // the state is JSON null (as JSON.parse reads it: " null" too)
 };
 struct AwarenessUpdate {
   std::string_view update;  // the inner var bytes as sent, to relay unchanged
@@ -161,8 +163,8 @@ struct Message {
 std::string_view document_name(std::string_view address);
 std::string_view session_id(std::string_view address);
 
-// What a provider sends. Errors: kBadMessage, kUnknownType (types 4, 6, 8, 9 and > 10, auth
-// types other than Token, sync sub-types > 2), kBadUpdate.
+// What a provider sends. Errors: kBadMessage, kUnknownType (types 4, 6, 8, 9, 10 after an
+// address and > 10; auth types other than Token; sync sub-types > 2), kBadUpdate.
 Result<Message> decode(std::string_view message);
 
 std::string encode_sync_step1(std::string_view address, std::string_view state_vector);

@@ -282,7 +282,11 @@ void read_client_groups(Lib0Reader& in, Where& where, RangeList& out, std::vecto
       bool carried = true;
       const std::uint64_t length = read_struct(in, carried);
       if (!check_range(in, clock, length)) return;
-      if (carried) out.push_back({client, Range{clock, length}});
+      // A client's structs follow on: extend the last range unless a Skip left a gap.
+      if (carried && !out.empty() && out.back().first == client && out.back().second.end() == clock)
+        out.back().second.length += length;
+      else if (carried)
+        out.push_back({client, Range{clock, length}});
       clock += length;
     });
   });

@@ -115,7 +115,9 @@ Result<StateVector> check_state_vector(std::string_view state_vector);
 // control characters in strings, only space/tab/CR/LF around values; a lone surrogate escape
 // such as "\ud800" is fine, as JSON.stringify writes one for a lone surrogate), nested at most
 // kMaxNesting deep. `text` must already be valid UTF-8 (lib0 strings are checked on reading).
-// A syntax check, not a parse: nothing is allocated.
+// A syntax check, not a parse: nothing is allocated. Not cJSON: it accepts "01", "1." and raw
+// tabs in strings, which make JSON.parse — and so every client's Y.applyUpdate — throw, and it
+// refuses "\ud800", which JSON.stringify writes.
 bool is_json_text(std::string_view text);
 
 }  // namespace tandem::server::yjs

@@ -148,6 +148,14 @@ export class TandemServer {
     return result;
   }
 
+  // SIGKILL (a crash: nothing is flushed, no close frames), then waits for the exit.
+  async kill() {
+    const child = this.#child;
+    if (!child) return { code: null, signal: null };
+    child.kill('SIGKILL');
+    return await this.#exited;
+  }
+
   async restart(options) {
     await this.stop(options);
     return this.start(options);
