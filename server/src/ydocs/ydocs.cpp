@@ -443,6 +443,9 @@ void YDocs::awareness(Connection& c, Attachment& a, Document& d, const yjs::Awar
   for (const yjs::AwarenessEntry& e : update.entries) {
     auto known = d.awareness.find(e.client);
     if (known != d.awareness.end() && known->second.owner != c.id) continue;  // another connection's client
+    // y-websocket re-broadcasts what it hears, removals included: removing an unknown client
+    // is nothing to do (and must not make it this connection's).
+    if (known == d.awareness.end() && e.removed()) continue;
     const bool mine = std::find(a.awareness_clients.begin(), a.awareness_clients.end(), e.client) != a.awareness_clients.end();
     if (!mine) {
       if (a.awareness_clients.size() >= static_cast<std::size_t>(hub_.settings().max_awareness_clients)) continue;
