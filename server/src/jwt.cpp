@@ -117,8 +117,9 @@ bool is_room_pattern(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     bool identifier = json::is_identifier_char(c);
+    bool slash = c == '/';  // Yjs document names have folders: "doc:notes/*" (endpoint.h)
     bool trailing_star = c == '*' && i + 1 == text.size();
-    if (!identifier && !trailing_star) return false;
+    if (!identifier && !slash && !trailing_star) return false;
   }
   return true;
 }

@@ -61,8 +61,8 @@ std::optional<std::string> base64url_decode(std::string_view text);
 // True for "#rrggbb" (hex digits, either case).
 bool is_hex_color(std::string_view text);
 
-// True for a rooms claim entry: "*", or 1..128 of [A-Za-z0-9_:.@-] with '*' allowed only as
-// the last character ("workflow:*").
+// True for a rooms claim entry: "*", or 1..128 of [A-Za-z0-9_:.@/-] with '*' allowed only as
+// the last character ("workflow:*"; '/' for Yjs documents' folders, "doc:notes/*").
 bool is_room_pattern(std::string_view text);
 
 }  // namespace tandem::server::jwt

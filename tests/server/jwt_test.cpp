@@ -190,6 +190,7 @@ TEST(jwt_test, room_patterns) {
   EXPECT_TRUE(jwt::is_room_pattern("*"));
   EXPECT_TRUE(jwt::is_room_pattern("workflow:*"));
   EXPECT_TRUE(jwt::is_room_pattern("chat:lobby"));
+  EXPECT_TRUE(jwt::is_room_pattern("doc:notes/*"));  // Yjs documents have folders
   EXPECT_FALSE(jwt::is_room_pattern(""));
   EXPECT_FALSE(jwt::is_room_pattern("work*flow"));
   EXPECT_FALSE(jwt::is_room_pattern("chat lobby"));

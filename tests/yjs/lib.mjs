@@ -45,11 +45,12 @@ export function yWebsocketClient(server, name, { token = tokenFor(server), conne
 // A Hocuspocus client of document `name` (its own socket).
 export function hocuspocusClient(server, name, { token = tokenFor(server) } = {}) {
   const doc = new Y.Doc();
-  const events = { authenticated: [], denied: [] };
+  const events = { authenticated: [], denied: [], stateless: [] };
   const provider = new HocuspocusProvider({
     url: yjsUrl(server), name, document: doc, token, WebSocketPolyfill: WebSocket,
     onAuthenticated: ({ scope }) => events.authenticated.push(scope),
     onAuthenticationFailed: ({ reason }) => events.denied.push(reason),
+    onStateless: ({ payload }) => events.stateless.push(payload),
   });
   return { kind: 'hocuspocus', doc, provider, awareness: provider.awareness, events,
            destroy() { provider.destroy(); doc.destroy(); } };

@@ -267,7 +267,10 @@ bool YDocs::receive_hocuspocus(Connection& c, std::string_view bytes, Now now) {
     detach(c, gone);
     return true;
   }
-  if (std::holds_alternative<hocuspocus::Stateless>(m.body)) return true;  // no server hooks: nothing to do
+  if (const auto* stateless = std::get_if<hocuspocus::Stateless>(&m.body)) {
+    relay_stateless(c, *a, stateless->payload);
+    return true;
+  }
   bool wait = false;
   Document* d = ready(c, doc, wait);
   if (!d) return !wait;
@@ -459,6 +462,22 @@ void YDocs::awareness(Connection& c, Attachment& a, Document& d, const yjs::Awar
     accepted.push_back(e);
   }
   if (!accepted.empty()) relay(d, c.id, ywebsocket::encode_awareness(accepted), false);
+}
+
+// A stateless message (provider.sendStateless) goes to the document's other Hocuspocus
+// connections as it came: Tandem runs no server hooks, so it is the apps' own ephemeral
+// channel, like `broadcast` on /ws. Never stored; y-websocket has no such message.
+void YDocs::relay_stateless(Connection& c, const Attachment& a, std::string_view payload) {
+  auto found = docs_.find(a.doc);
+  if (found == docs_.end()) return;
+  Bytes frame;
+  for (ConnectionId id : found->second.connections) {
+    if (id == c.id) continue;
+    Connection* other = hub_.find(id);
+    if (!other || other->close || other->wire != Wire::Hocuspocus) continue;
+    if (!frame) frame = std::make_shared<const std::string>(hocuspocus::encode_stateless(a.address, payload));
+    hub_.send_binary(*other, frame);
+  }
 }
 
 void YDocs::tick(Now now) {

@@ -23,6 +23,8 @@
 //   - AWARENESS (cursors, names) is relayed at once and never stored; each client id belongs to
 //     the connection that announced it first (max_awareness_clients per connection and
 //     document), and its state is removed at the others when that connection goes.
+//   - STATELESS (Hocuspocus): relayed to the document's other Hocuspocus connections, never
+//     stored (no server hooks run here: it is the apps' own ephemeral channel).
 //   - ACCESS: the document `d` is the room "doc:d" for the token's `rooms` patterns (else 4403);
 //     one matching a `read_only` pattern may read and announce awareness, its updates are not
 //     applied (y-websocket: a permission-denied message, once; Hocuspocus: scope "readonly").
@@ -162,6 +164,7 @@ class YDocs {
   void maybe_ask_compaction(Document& doc);
   void awareness(Connection& connection, Attachment& attachment, Document& doc, const yjs::AwarenessUpdate& update);
   void relay(Document& doc, ConnectionId except, std::string_view message, bool after_commit);
+  void relay_stateless(Connection& connection, const Attachment& attachment, std::string_view payload);
   void refuse(Connection& connection, std::string_view reason);  // malformed: close 4400
 
   Hub& hub_;
