@@ -1,6 +1,7 @@
 // web/app.js — the demo page's script: gets a development token from the server, connects
 // with tandem.mjs, shows the connection state as it changes, and hands the client to the
-// room panel (web/room.js).
+// room panel (web/room.js). The shared notes (web/notes.js) have a Yjs connection of their own,
+// with the same token.
 //
 // Signing in: the name typed in the connection card (remembered in localStorage), or ?name=Ana
 // (default: a random guest name), gets a development token from the server. When the server
@@ -20,6 +21,7 @@
 import { connect } from './tandem.mjs';
 import { AgentPanel, DEFAULT_AGENT_ROOM } from './agent.js';
 import { ChatPanel, DEFAULT_CHAT_ROOM } from './chat.js';
+import { NotesPanel } from './notes.js';
 import { DEFAULT_ROOM, RoomPanel } from './room.js';
 import { WorkflowPanel } from './workflow.js';
 
@@ -218,10 +220,14 @@ async function main() {
   showRecent();
   let agent = null;
   const workflow = new WorkflowPanel({ me: grant.user, log });
+  // The notes of the workflow room the address names, then of each room joined.
+  const notes = new NotesPanel({ me: grant.user, token: grant.token, refreshToken, log });
+  notes.setRoom(params.get('room') || DEFAULT_ROOM);
   const panel = new RoomPanel({
     client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM,
     onRoom: (room) => {
       workflow.setRoom(room);
+      if (room) notes.setRoom(room.name);
       if (room) rememberRoom('workflow', room.name);
       setParams({ join: room ? '1' : null });
       agent?.updateCommand();

@@ -228,6 +228,10 @@ TEST_F(YDocsTest, awareness_states_leave_with_their_connection_and_foreign_clien
   // A query gets every state known.
   send(ben, std::string(1, '\x03'));
   EXPECT_EQ(drain(ben), std::vector<std::string>{ywebsocket::encode_awareness(mine)});
+  // A joiner gets the states known with its first sync, before the request for its state.
+  const ConnectionId cleo = open("cleo");
+  send(cleo, kEmptyStep1);
+  EXPECT_EQ(drain(cleo), (std::vector<std::string>{kEmptyStep2, ywebsocket::encode_awareness(mine), kEmptyStep1}));
   hub_->closed(ana);
   const std::vector<yjs::AwarenessEntry> gone{{11, 2, "null"}};
   EXPECT_EQ(drain(ben), std::vector<std::string>{ywebsocket::encode_awareness(gone)});

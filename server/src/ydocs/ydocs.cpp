@@ -345,7 +345,16 @@ void YDocs::sync_step1(Connection& c, Attachment& a, Document& d) {
   };
   for (const Entry& entry : d.log) out(ywebsocket::encode_sync_update(*entry.update));
   out(empty_step2());
-  if (!a.state_asked) ask_state(c, a, d);
+  if (!a.state_asked) {
+    // The others' awareness states, once per connection, as the y-websocket server sends them
+    // on connecting: a client never asks for them itself, and a late joiner would otherwise
+    // see nobody until each state is renewed (every 15 s).
+    std::vector<yjs::AwarenessEntry> states;
+    for (const auto& [client, state] : d.awareness)
+      if (state.owner != c.id) states.push_back({client, state.clock, state.state});
+    if (!states.empty()) out(ywebsocket::encode_awareness(states));
+    ask_state(c, a, d);
+  }
 }
 
 // An empty step 1: the client answers with its whole state, which covers every entry sent to

@@ -6,8 +6,9 @@
 // needs comes from the log alone:
 //   - JOIN: a client's sync step 1 is answered with every logged update (as update messages),
 //     then an empty sync step 2 — the "synced" marker, so it must come last — then, once per
-//     connection and document, a sync step 1 with an empty state vector: the client answers it
-//     with its whole state (a step 2), which is how its offline edits reach the document.
+//     connection and document, the others' awareness states and a sync step 1 with an empty
+//     state vector: the client answers it with its whole state (a step 2), which is how its
+//     offline edits reach the document.
 //   - WRITE: an update (or step 2) from a writer is appended to the log, stored with the pass's
 //     group commit, and only then relayed to the document's other connections, so whatever a
 //     client has seen is stored; a Hocuspocus client is told its update was stored (SyncStatus).

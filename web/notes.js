@@ -1,0 +1,247 @@
+// web/notes.js — the demo's shared notes panel: a textarea bound to the Y.Text 'notes' of the
+// Yjs document notes/{id} of the workflow room workflow:{id}, over a y-websocket connection of
+// its own to the server's /yjs/{doc} (issue 17), with the page's development token. Others'
+// carets show over the text in their colour, with their name (Yjs awareness), and who is in
+// the notes is listed beside it.
+//
+// The document follows the workflow room (the one joined, else the one the address names), so
+// a shared link brings everyone to the same notes without a second name to agree on.
+//
+// Binding: a local edit becomes one transaction (the common prefix and suffix of the old and
+// new value are kept, the middle deleted and inserted); a remote one rewrites the textarea and
+// puts the selection back where it was in the text, through relative positions taken just
+// before the change. Yjs comes from vendor/yjs.mjs (bundled by the wasm build with esbuild),
+// loaded only when the panel starts; without it the panel says so.
+//
+// Hooks for tests: #notes-panel data-state is loading, connecting, synced, offline, error or
+// missing; carets are [data-testid=notes-caret][data-user=name].
+import { el, textColorOn } from './room-view.js';
+
+const $ = (id) => document.getElementById(id);
+const LOCAL = Symbol('notes textarea');  // the origin of this page's own transactions
+const DOC_NAME = /^[A-Za-z0-9_:.@/-]{1,120}$/;  // the server's document names (PROTOCOL.md §19)
+const QUERY_AWARENESS = new Uint8Array([3]);  // y-websocket's messageQueryAwareness
+
+// notes/{id} for workflow:{id}; other room names keep their whole name after notes/.
+export function notesDocFor(roomName) {
+  return `notes/${roomName.replace(/^workflow:/, '')}`;
+}
+
+// The length of the common prefix and suffix of `a` and `b` (the suffix not overlapping the
+// prefix), never splitting a surrogate pair: half an emoji would not survive UTF-8 encoding.
+function commonEnds(a, b) {
+  const isHigh = (s, i) => /[\uD800-\uDBFF]/.test(s[i] ?? '');
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  if (start > 0 && isHigh(a, start - 1)) start--;
+  let end = 0;
+  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
+  if (end > 0 && isHigh(a, a.length - end - 1)) end--;
+  return [start, end];
+}
+
+export class NotesPanel {
+  #me;
+  #token;
+  #refreshToken;
+  #log;
+  #Y = null;            // the vendor module's Y and WebsocketProvider, once loaded
+  #Provider = null;
+  #docName = null;
+  #doc = null;
+  #text = null;         // the document's Y.Text 'notes'
+  #provider = null;
+  #saved = null;        // the selection as relative positions, taken before a remote change
+  #sentCursor = '';     // the cursor last put in awareness (JSON), to send only changes
+
+  constructor({ me, token, refreshToken, log }) {
+    this.#me = me;
+    this.#token = token;
+    this.#refreshToken = refreshToken;
+    this.#log = log;
+    const area = $('notes-text');
+    area.addEventListener('input', () => this.#onInput());
+    area.addEventListener('scroll', () => { $('notes-mirror').scrollTop = area.scrollTop; });
+    for (const type of ['focus', 'select', 'keyup', 'mouseup']) area.addEventListener(type, () => this.#sendCursor());
+    document.addEventListener('selectionchange', () => { if (document.activeElement === area) this.#sendCursor(); });
+    new ResizeObserver(() => this.#renderCarets()).observe(area);
+    this.#setState('loading', 'Loading Yjs…');
+  }
+
+  // Shows the notes of `roomName`'s document (the first call loads Yjs).
+  async setRoom(roomName) {
+    const name = notesDocFor(roomName);
+    if (name === this.#docName) return;
+    this.#docName = name;
+    if (!this.#Y) {
+      try {
+        ({ Y: this.#Y, WebsocketProvider: this.#Provider } = await import('./vendor/yjs.mjs'));
+      } catch (error) {
+        this.#setState('missing', 'The Yjs bundle (vendor/yjs.mjs) is missing: run npm ci, then build the web root.');
+        this.#log(`notes: no Yjs bundle: ${error.message}`);
+        return;
+      }
+      if (name !== this.#docName) return;  // another room came while loading
+    }
+    this.#open(name);
+  }
+
+  #open(name) {
+    this.#close();
+    $('notes-doc').textContent = name;
+    if (!DOC_NAME.test(name)) return this.#setState('error', `${name} cannot be a document name`);
+    const Y = this.#Y;
+    const doc = new Y.Doc();
+    const text = doc.getText('notes');
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    // disableBc: tabs of one browser talk through the server too, so what shows is the server's.
+    const provider = new this.#Provider(`${scheme}://${location.host}/yjs`, name, doc,
+      { params: { token: this.#token }, disableBc: true });
+    this.#doc = doc;
+    this.#text = text;
+    this.#provider = provider;
+    this.#sentCursor = '';
+    provider.awareness.setLocalStateField('user', { name: this.#me.name, color: this.#me.color });
+    doc.on('beforeTransaction', (transaction) => { if (transaction.origin !== LOCAL) this.#saveSelection(); });
+    text.observe((event) => { if (event.transaction.origin !== LOCAL) this.#showRemote(); });
+    doc.on('afterTransaction', () => this.#renderCarets());
+    provider.awareness.on('change', () => this.#renderPeople());
+    provider.on('status', ({ status }) => { if (status !== 'connected') this.#showStatus(); });
+    provider.on('sync', (synced) => {
+      // The server sends no awareness states on join: ask for those of the people already here.
+      if (synced) provider.ws?.send(QUERY_AWARENESS);
+      this.#showStatus();
+    });
+    provider.on('closed', ({ code, reason }) => this.#closed(provider, code, reason));
+    $('notes-text').value = '';
+    $('notes-text').disabled = true;  // until the first sync
+    this.#showStatus();
+    this.#renderPeople();
+  }
+
+  #close() {
+    this.#provider?.destroy();
+    this.#doc?.destroy();
+    this.#provider = this.#doc = this.#text = null;
+  }
+
+  // The server refused the connection for good (4400–4499): a new token after 4401.
+  async #closed(provider, code, reason) {
+    if (code === 4401 && this.#refreshToken) {
+      try {
+        this.#token = provider.params.token = await this.#refreshToken();
+        if (provider === this.#provider) provider.connect();
+        return;
+      } catch (error) {
+        reason = `${reason}; no new token: ${error.message}`;
+      }
+    }
+    this.#log(`notes: closed ${code} ${reason}`);
+    if (provider === this.#provider) this.#setState('error', `Closed: ${code} ${reason}`);
+  }
+
+  // Synced; connecting (never synced yet: the textarea waits); offline (synced before: it
+  // stays editable, y-websocket reconnects and sends what was typed meanwhile).
+  #showStatus() {
+    const area = $('notes-text');
+    if (!this.#provider) return;
+    if (this.#provider.synced) area.disabled = false;
+    if (this.#provider.synced) this.#setState('synced', 'Synced');
+    else if (area.disabled) this.#setState('connecting', 'Connecting…');
+    else this.#setState('offline', 'Offline — edits are kept and sent when back');
+  }
+
+  #setState(state, text) {
+    $('notes-panel').dataset.state = state;
+    $('notes-state').dataset.state = state;
+    $('notes-state').textContent = text;
+  }
+
+  // A local edit: the changed middle, deleted and inserted in one transaction.
+  #onInput() {
+    if (!this.#text) return;
+    const before = this.#text.toString();
+    const after = $('notes-text').value;
+    const [start, end] = commonEnds(before, after);
+    this.#doc.transact(() => {
+      if (before.length - start - end > 0) this.#text.delete(start, before.length - start - end);
+      if (after.length - start - end > 0) this.#text.insert(start, after.slice(start, after.length - end));
+    }, LOCAL);
+    this.#sendCursor();
+  }
+
+  // Before a remote change the textarea still shows the document: its selection, as positions
+  // in the text that survive the change.
+  #saveSelection() {
+    const area = $('notes-text');
+    const at = (index) => this.#Y.createRelativePositionFromTypeIndex(this.#text, index);
+    this.#saved = { start: at(area.selectionStart), end: at(area.selectionEnd), direction: area.selectionDirection };
+  }
+
+  #showRemote() {
+    const area = $('notes-text');
+    const scroll = area.scrollTop;
+    area.value = this.#text.toString();
+    const saved = this.#saved;
+    const index = (relative) => this.#Y.createAbsolutePositionFromRelativePosition(relative, this.#doc)?.index ?? 0;
+    if (saved) area.setSelectionRange(index(saved.start), index(saved.end), saved.direction);
+    area.scrollTop = scroll;
+    this.#saved = null;
+  }
+
+  // My caret in awareness, as relative positions (JSON): anchor where the selection started,
+  // head where it ends (the caret).
+  #sendCursor() {
+    if (!this.#text) return;
+    const area = $('notes-text');
+    const backward = area.selectionDirection === 'backward';
+    const [anchor, head] = backward ? [area.selectionEnd, area.selectionStart] : [area.selectionStart, area.selectionEnd];
+    const json = (index) => this.#Y.relativePositionToJSON(this.#Y.createRelativePositionFromTypeIndex(this.#text, index));
+    const cursor = { anchor: json(anchor), head: json(head) };
+    const key = JSON.stringify(cursor);
+    if (key === this.#sentCursor) return;
+    this.#sentCursor = key;
+    this.#provider.awareness.setLocalStateField('cursor', cursor);
+  }
+
+  // Everyone else in the document with a name: [{ client, user, cursor }].
+  #others() {
+    const states = this.#provider?.awareness.getStates() ?? new Map();
+    return [...states].filter(([client, s]) => client !== this.#doc.clientID && s.user?.name)
+      .map(([client, s]) => ({ client, user: s.user, cursor: s.cursor }));
+  }
+
+  #renderPeople() {
+    const here = this.#provider ? [{ user: { name: this.#me.name, color: this.#me.color }, self: true }, ...this.#others()] : [];
+    $('notes-people').replaceChildren(...here.map(({ user, self }) =>
+      el('li', { class: 'notes-person', 'data-testid': 'notes-person', 'data-user': user.name },
+        el('span', { class: 'swatch', style: `background:${user.color}` }), user.name, self && el('span', { class: 'tag' }, 'you'))));
+    this.#renderCarets();
+  }
+
+  // Others' carets: the text again in a mirror of the textarea (same font, padding and width,
+  // scrolled alike, transparent text), with a marker at each caret.
+  #renderCarets() {
+    const area = $('notes-text');
+    const mirror = $('notes-mirror');
+    const style = getComputedStyle(area);
+    mirror.style.width = `${area.clientWidth + parseFloat(style.borderLeftWidth) + parseFloat(style.borderRightWidth)}px`;
+    const text = this.#text?.toString() ?? '';
+    const carets = this.#others().flatMap(({ user, cursor }) => {
+      if (!cursor?.head) return [];
+      const head = this.#Y.createAbsolutePositionFromRelativePosition(this.#Y.createRelativePositionFromJSON(cursor.head), this.#doc);
+      return head && head.type === this.#text ? [{ user, index: Math.min(head.index, text.length) }] : [];
+    }).sort((a, b) => a.index - b.index);
+    const parts = [];
+    let from = 0;
+    for (const { user, index } of carets) {
+      parts.push(text.slice(from, index), el('span', {
+        class: 'note-caret', 'data-testid': 'notes-caret', 'data-user': user.name, style: `border-color:${user.color}`,
+      }, el('span', { class: 'note-caret-name', style: `background:${user.color};color:${textColorOn(user.color)}` }, user.name)));
+      from = index;
+    }
+    parts.push(text.slice(from));
+    mirror.replaceChildren(...parts);
+    mirror.scrollTop = area.scrollTop;
+  }
+}
