@@ -22,9 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
-import { requireWebRoot } from './lib/www.mjs';
+import { startServerAndChromium, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 
 const WAIT_MS = 15_000;  // deadline for each page condition (a reconnect after a restart is ~1-2 s)
 const VIEWPORT = { width: 1200, height: 1000 };
@@ -42,13 +40,8 @@ let browser;
 const people = {};  // name -> {name, context, page, console: []}
 
 before(async () => {
-  const webRoot = requireWebRoot();
-  const binary = process.env.TANDEM_SERVER_BIN;
-  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
   await mkdir(artifactsDir, { recursive: true });
-  server = await startServer({ binary, webRoot, extraArgs: ['--publish-api-key', PUBLISH_KEY] });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  ({ server, browser } = await startServerAndChromium({ extraArgs: ['--publish-api-key', PUBLISH_KEY] }));
   for (const name of ['Ana', 'Ben']) {
     people[name] = await openPerson(browser, name, VIEWPORT);
   }

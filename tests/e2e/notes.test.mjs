@@ -20,9 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
-import { requireWebRoot } from './lib/www.mjs';
+import { startServerAndChromium, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
 
 const WAIT_MS = 20_000;  // deadline for each page condition (each takes well under 1 s unloaded)
 const VIEWPORT = { width: 1200, height: 1000 };
@@ -37,13 +35,8 @@ let browser;
 const people = {};  // name -> {name, context, page, console: []}
 
 before(async () => {
-  const webRoot = requireWebRoot();
-  const binary = process.env.TANDEM_SERVER_BIN;
-  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
   await mkdir(artifactsDir, { recursive: true });
-  server = await startServer({ binary, webRoot });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  ({ server, browser } = await startServerAndChromium());
   for (const name of ['Ana', 'Ben']) people[name] = await openPerson(browser, name, VIEWPORT);
 });
 

@@ -15,9 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromiumArgs, chromiumPath, openPerson } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
-import { requireWebRoot } from './lib/www.mjs';
+import { startServerAndChromium, openPerson } from './lib/browser.mjs';
 
 const WAIT_MS = 10_000;        // deadline for each page condition (each takes well under 1 s)
 const LOCK_GRACE_WAIT_MS = 15_000;  // the server keeps a dropped holder's lock lock_grace (5 s)
@@ -33,14 +31,9 @@ let browser;
 const people = {};  // name -> {context, page, console: [], user: {id, name, color}}
 
 before(async () => {
-  const webRoot = requireWebRoot();
-  const binary = process.env.TANDEM_SERVER_BIN;
-  if (!binary) throw new Error('TANDEM_SERVER_BIN is not set: point it at the tandem-server binary');
   await mkdir(artifactsDir, { recursive: true });
-  server = await startServer({ binary, webRoot });
-  const { chromium } = await import('playwright-core');
   // One Chromium, one context per person: separate storage, like two people's browsers.
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  ({ server, browser } = await startServerAndChromium());
   for (const name of ['Ana', 'Ben']) {
     people[name] = await openPerson(browser, name, VIEWPORT);
   }

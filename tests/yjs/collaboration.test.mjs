@@ -2,22 +2,16 @@
 // Yjs document on tandem-server (issue 17): concurrent edits of a Y.Text and a Y.Map converge,
 // edits made offline arrive after the reconnect, a late joiner gets the same state, awareness
 // states appear at the others and disappear when their connection closes.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { converged, hocuspocusClient, isSynced, startYjsServer, state, waitFor, yWebsocketClient } from './lib.mjs';
+import { converged, hocuspocusClient, isSynced, serverPerFile, state, waitFor, yWebsocketClient } from './lib.mjs';
 
-let server;
-const clients = [];
-const track = (client) => { clients.push(client); return client; };
-
-before(async () => { server = await startYjsServer(); });
-after(async () => {
-  for (const client of clients) client.destroy();
-  await server?.stop();
-});
+const fixture = serverPerFile();
+const track = (client) => fixture.track(client);
 
 test('three clients of both protocols converge, also after offline edits, and a late joiner catches up', async () => {
+  const { server } = fixture;
   const ana = track(yWebsocketClient(server, 'notes'));
   const ben = track(yWebsocketClient(server, 'notes'));
   const cleo = track(hocuspocusClient(server, 'notes'));
@@ -60,6 +54,7 @@ test('three clients of both protocols converge, also after offline edits, and a 
 });
 
 test('awareness states appear at the others and disappear when a connection closes', async () => {
+  const { server } = fixture;
   const ana = track(yWebsocketClient(server, 'cursors'));
   const ben = track(yWebsocketClient(server, 'cursors'));
   const cleo = track(hocuspocusClient(server, 'cursors'));

@@ -2,21 +2,16 @@
 // the authentication answer (scope read-write / readonly, permission denied with a reason), a
 // read-only token's edits not applied while it still syncs, stateless messages between the
 // document's providers, and the acknowledgement of stored updates (unsyncedChanges back to 0).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { converged, hocuspocusClient, isSynced, startYjsServer, state, tokenFor, waitFor, yWebsocketClient } from './lib.mjs';
+import { converged, hocuspocusClient, isSynced, serverPerFile, state, tokenFor, waitFor, yWebsocketClient } from './lib.mjs';
 
-let server;
-const clients = [];
-const track = (client) => { clients.push(client); return client; };
-before(async () => { server = await startYjsServer(); });
-after(async () => {
-  for (const client of clients) client.destroy();
-  await server?.stop();
-});
+const fixture = serverPerFile();
+const track = (client) => fixture.track(client);
 
 test('a read-only token syncs and sees edits, and its own edits are not applied', async () => {
+  const { server } = fixture;
   const writer = track(hocuspocusClient(server, 'handbook'));
   const reader = track(hocuspocusClient(server, 'handbook', {
     token: tokenFor(server, { sub: 'reader', rooms: ['doc:*'], read_only: ['doc:handbook'] }),
@@ -40,6 +35,7 @@ test('a read-only token syncs and sees edits, and its own edits are not applied'
 });
 
 test('a token without the document is denied with a reason, and the socket serves other documents', async () => {
+  const { server } = fixture;
   const denied = track(hocuspocusClient(server, 'secret', { token: tokenFor(server, { sub: 'eve', rooms: ['doc:public/*'] }) }));
   await waitFor('the permission denied answer', () => denied.events.denied.length > 0);
   assert.match(denied.events.denied[0], /doc:secret/);
@@ -51,6 +47,7 @@ test('a token without the document is denied with a reason, and the socket serve
 });
 
 test('stateless messages reach the document\'s other providers, not the sender or other documents', async () => {
+  const { server } = fixture;
   const ana = track(hocuspocusClient(server, 'signals'));
   const ben = track(hocuspocusClient(server, 'signals'));
   const elsewhere = track(hocuspocusClient(server, 'other-signals'));

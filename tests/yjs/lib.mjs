@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { HocuspocusProvider } from '@hocuspocus/provider';
+import { after, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { startServer } from '../e2e/lib/server.mjs';
@@ -18,6 +19,22 @@ export const kDeadlineMs = 30_000;
 // A server with its own SQLite store and secret (extraArgs: more flags).
 export function startYjsServer(extraArgs = []) {
   return startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? '.', extraArgs });
+}
+
+// One server for a test file (node:test hooks): started before its tests; every client given
+// to track() is destroyed, and the server stopped, after them. Tests read fixture.server.
+export function serverPerFile(extraArgs = []) {
+  const fixture = {
+    server: null,
+    clients: [],
+    track(client) { fixture.clients.push(client); return client; },
+  };
+  before(async () => { fixture.server = await startYjsServer(extraArgs); });
+  after(async () => {
+    for (const client of fixture.clients) client.destroy();
+    await fixture.server?.stop();
+  });
+  return fixture;
 }
 
 // A token for `server` (claims over the defaults: every room).
