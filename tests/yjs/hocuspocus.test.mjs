@@ -1,11 +1,15 @@
 // tests/yjs/hocuspocus.test.mjs — what @hocuspocus/provider apps rely on beyond sync (issue 17):
 // the authentication answer (scope read-write / readonly, permission denied with a reason), a
 // read-only token's edits not applied while it still syncs, stateless messages between the
-// document's providers, and the acknowledgement of stored updates (unsyncedChanges back to 0).
+// document's providers, the acknowledgement of stored updates (unsyncedChanges back to 0), and
+// several documents multiplexed on one socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 
-import { converged, hocuspocusClient, isSynced, serverPerFile, state, tokenFor, waitFor, yWebsocketClient } from './lib.mjs';
+import { converged, hocuspocusClient, isSynced, serverPerFile, state, tokenFor, waitFor, yjsUrl, yWebsocketClient } from './lib.mjs';
 
 const fixture = serverPerFile();
 const track = (client) => fixture.track(client);
@@ -59,4 +63,39 @@ test('stateless messages reach the document\'s other providers, not the sender o
   await waitFor('ana to get ben\'s', () => ana.events.stateless.includes('pong'));
   assert.deepEqual(ana.events.stateless, ['pong']);
   assert.deepEqual(elsewhere.events.stateless, []);
+});
+
+test('one socket multiplexes several documents, each with its own token and access', async () => {
+  const { server } = fixture;
+  const socket = new HocuspocusProviderWebsocket({ url: yjsUrl(server), WebSocketPolyfill: WebSocket });
+  const open = (name, token) => {
+    const doc = new Y.Doc();
+    const events = { authenticated: [], denied: [] };
+    const provider = new HocuspocusProvider({
+      websocketProvider: socket, name, document: doc, token,
+      onAuthenticated: ({ scope }) => events.authenticated.push(scope),
+      onAuthenticationFailed: ({ reason }) => events.denied.push(reason),
+    });
+    provider.attach();
+    return track({ kind: 'hocuspocus', doc, provider, events, destroy() { provider.destroy(); doc.destroy(); } });
+  };
+  const token = tokenFor(server, { sub: 'multi', rooms: ['doc:shared/*'], read_only: ['doc:shared/readonly'] });
+  const a = open('shared/a', token);
+  const b = open('shared/b', token);
+  const readonly = open('shared/readonly', token);
+  const refused = open('private', token);
+  await waitFor('three documents to sync on one socket', () => [a, b, readonly].every(isSynced));
+  await waitFor('the fourth to be denied', () => refused.events.denied.length > 0);
+  assert.deepEqual([a, b, readonly].map((c) => c.events.authenticated[0]), ['read-write', 'read-write', 'readonly']);
+
+  // Each document's edits stay in it: y-websocket clients of each see only their own.
+  a.doc.getText('t').insert(0, 'in a');
+  b.doc.getText('t').insert(0, 'in b');
+  const seeA = track(yWebsocketClient(server, 'shared/a'));
+  const seeB = track(yWebsocketClient(server, 'shared/b'));
+  await converged([a, seeA], 'document a to reach its reader');
+  await converged([b, seeB], 'document b to reach its reader');
+  assert.equal(state(seeA).text, 'in a');
+  assert.equal(state(seeB).text, 'in b');
+  socket.destroy();
 });
