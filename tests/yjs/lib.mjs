@@ -4,6 +4,9 @@
 // Every client edits the same two shared types, y.getText('t') and y.getMap('m'); state(client)
 // reads both, so tests compare clients (and late joiners) with one deepEqual. Waits are on
 // conditions with generous deadlines (the machine may be busy), never on sleeps.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
@@ -16,9 +19,19 @@ import { mintToken } from '../e2e/lib/jwt.mjs';
 
 export const kDeadlineMs = 30_000;
 
-// A server with its own SQLite store and secret (extraArgs: more flags).
+// A server with its own store and secret (extraArgs: more flags): SQLite, or — when ctest runs
+// a test again on the PostgreSQL fixture (TANDEM_TEST_PG_URL_FILE names the file with its URL) —
+// a fresh database on that server (the fixture's server goes at the end of the run, with it).
 export function startYjsServer(extraArgs = []) {
-  return startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? '.', extraArgs });
+  let storeArgs;
+  if (process.env.TANDEM_TEST_PG_URL_FILE) {
+    const serverUrl = readFileSync(process.env.TANDEM_TEST_PG_URL_FILE, 'utf8').trim();
+    const name = `tandem_yjs_${randomBytes(6).toString('hex')}`;
+    execFileSync('psql', [serverUrl, '-q', '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
+    storeArgs = ['--store', 'postgres', '--store-url', serverUrl.replace(/\/postgres(\?|$)/, `/${name}$1`)];
+  }
+  return startServer({ binary: process.env.TANDEM_SERVER_BIN, webRoot: process.env.TANDEM_WWW_DIR ?? '.', extraArgs,
+                       storeArgs });
 }
 
 // One server for a test file (node:test hooks): started before its tests; every client given
