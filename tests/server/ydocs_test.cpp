@@ -237,5 +237,62 @@ TEST_F(YDocsTest, awareness_states_leave_with_their_connection_and_foreign_clien
   EXPECT_EQ(drain(ben), std::vector<std::string>{ywebsocket::encode_awareness(gone)});
 }
 
+// What a Hocuspocus provider sends: the address, then a y-websocket-shaped message; its auth.
+std::string addressed(std::string_view doc, std::string_view message) {
+  yjs::Lib0Writer w;
+  w.write_var_string(doc);
+  w.write_bytes(message);
+  return std::move(w).take();
+}
+std::string provider_auth(std::string_view doc, std::string_view token) {
+  yjs::Lib0Writer w;
+  w.write_var_string(doc);
+  w.write_var_uint(2);  // Auth
+  w.write_var_uint(0);  // Token
+  w.write_var_string(token);
+  w.write_var_string("4.8.0");
+  return std::move(w).take();
+}
+
+TEST_F(YDocsTest, a_hocuspocus_connection_authenticates_each_document_and_is_closed_for_anything_before) {
+  auto hocuspocus = [&] {
+    OpenRequest request;
+    request.wire = Wire::Hocuspocus;
+    return hub_->open(request, at(0));
+  };
+  jwt::Claims claims;
+  claims.sub = "ana";
+  claims.rooms = {"doc:notes", "doc:public/*"};
+  claims.read_only = {"doc:public/*"};
+  claims.exp = kWall / 1000 + 3600;
+  const std::string token = jwt::mint(claims, kSecret);
+
+  const ConnectionId early = hocuspocus();
+  send(early, addressed("notes", kEmptyStep1));
+  ASSERT_NE(hub_->close_request(early), nullptr);
+  EXPECT_EQ(hub_->close_request(early)->code, 4401);
+
+  const ConnectionId ana = hocuspocus();
+  send(ana, provider_auth("notes", token));
+  send(ana, provider_auth("public/faq", token));
+  send(ana, provider_auth("secret", token));
+  send(ana, addressed("other", kEmptyStep1));  // never authenticated on this connection
+  hub_->commit();
+  EXPECT_EQ(drain(ana), (std::vector<std::string>{
+                            yjs::hocuspocus::encode_authenticated("notes", yjs::hocuspocus::Scope::ReadWrite),
+                            yjs::hocuspocus::encode_authenticated("public/faq", yjs::hocuspocus::Scope::ReadOnly),
+                            yjs::hocuspocus::encode_permission_denied("secret", "the token's rooms do not include doc:secret"),
+                            yjs::hocuspocus::encode_permission_denied("other", "authenticate for this document first")}));
+  // Its updates are acknowledged once stored (SyncStatus 1); a read-only document's are refused (0).
+  send(ana, addressed("notes", ywebsocket::encode_sync_update(update_of({1}))));
+  send(ana, addressed("public/faq", ywebsocket::encode_sync_update(update_of({2}))));
+  hub_->commit();
+  EXPECT_EQ(drain(ana), (std::vector<std::string>{yjs::hocuspocus::encode_sync_status("notes", true),
+                                                  yjs::hocuspocus::encode_sync_status("public/faq", false)}));
+  EXPECT_EQ(stored_entries("notes"), 1u);
+  EXPECT_EQ(stored_entries("public/faq"), 0u);
+  EXPECT_EQ(hub_->close_request(ana), nullptr);
+}
+
 }  // namespace
 }  // namespace tandem::server::testing

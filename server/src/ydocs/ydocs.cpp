@@ -254,6 +254,10 @@ bool YDocs::receive_hocuspocus(Connection& c, std::string_view bytes, Now now) {
     authenticate_hocuspocus(c, m.address, *token, now);
     return true;
   }
+  if (c.auth == AuthState::Pending) {  // as on /ws: before any authentication only auth passes
+    hub_.close(c, protocol::close::unauthorized, "authenticate first: send the provider's token");
+    return true;
+  }
   const std::string doc(hocuspocus::document_name(m.address));
   Attachment* a = attachment(c.id, doc);
   if (!a || a->address != m.address) {  // not authenticated for this document: nothing of it is read
