@@ -101,6 +101,12 @@ class StoreConformance : public ::testing::TestWithParam<Engine> {
     return std::move(opened).value();
   }
 
+  // A place of the engine this test does not run on (exports go there).
+  std::unique_ptr<StorePlace> other_engine() const {
+    if (GetParam() == Engine::Sqlite) return std::make_unique<PostgresPlace>();
+    return std::make_unique<SqlitePlace>();
+  }
+
   std::unique_ptr<StorePlace> place_;
   UnixMillis now_ = 1'700'000'000'000;  // the stores' wall clock, moved by the session tests
 };
@@ -555,12 +561,7 @@ TEST_P(StoreConformance, an_export_committed_into_an_empty_store_of_the_other_en
   batch.add(WriteBatch::RememberRequest{"s-1", "req-2", "ack-2"});
   commit_or_fail(*store, batch);
 
-  std::unique_ptr<StorePlace> other;
-  if (GetParam() == Engine::Sqlite) {
-    other = std::make_unique<PostgresPlace>();
-  } else {
-    other = std::make_unique<SqlitePlace>();
-  }
+  std::unique_ptr<StorePlace> other = other_engine();
   auto opened = other->open({}, [this] { return now_; });
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   Store& copy = *opened.value();
@@ -648,12 +649,7 @@ TEST_P(StoreConformance, a_yjs_log_keeps_its_bytes_in_order_and_a_compaction_dro
   EXPECT_EQ(store->load_ydoc("other/doc").value().updates.size(), 1u);
 
   // An export carries the logs to the other engine byte for byte.
-  std::unique_ptr<StorePlace> other;
-  if (GetParam() == Engine::Sqlite) {
-    other = std::make_unique<PostgresPlace>();
-  } else {
-    other = std::make_unique<SqlitePlace>();
-  }
+  std::unique_ptr<StorePlace> other = other_engine();
   auto opened = other->open({}, [this] { return now_; });
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   auto exported = store->export_batches(2, [&](const WriteBatch& part) { return opened.value()->commit(part); });
