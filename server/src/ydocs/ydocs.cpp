@@ -28,35 +28,6 @@ const std::string& empty_step1() {
   return message;
 }
 
-// Adds `more`'s ranges to `into` (both sorted by client, ranges merged).
-void merge_ranges(std::vector<yjs::ClientRanges>& into, const std::vector<yjs::ClientRanges>& more) {
-  for (const yjs::ClientRanges& added : more) {
-    auto at = std::lower_bound(into.begin(), into.end(), added.client,
-                               [](const yjs::ClientRanges& c, std::uint64_t client) { return c.client < client; });
-    if (at == into.end() || at->client != added.client) {
-      into.insert(at, added);
-      continue;
-    }
-    std::vector<yjs::Range> all = std::move(at->ranges);
-    all.insert(all.end(), added.ranges.begin(), added.ranges.end());
-    std::sort(all.begin(), all.end(), [](const yjs::Range& a, const yjs::Range& b) { return a.clock < b.clock; });
-    std::vector<yjs::Range> merged;
-    for (const yjs::Range& r : all) {
-      if (!merged.empty() && r.clock <= merged.back().end()) {
-        merged.back().length = std::max(merged.back().end(), r.end()) - merged.back().clock;
-      } else {
-        merged.push_back(r);
-      }
-    }
-    at->ranges = std::move(merged);
-  }
-}
-
-void merge_summary(yjs::UpdateSummary& into, const yjs::UpdateSummary& more) {
-  merge_ranges(into.structs, more.structs);
-  merge_ranges(into.deletes, more.deletes);
-}
-
 }  // namespace
 
 // ---- connections ------------------------------------------------------------------------------
@@ -136,13 +107,6 @@ void YDocs::detach(Connection& c, Attachment& a) {
   if (!removed.empty()) relay(d, c.id, ywebsocket::encode_awareness(removed), false);
 }
 
-YDocStats YDocs::stats() const {
-  YDocStats stats;
-  stats.documents = docs_.size();
-  for (const auto& [id, attached] : attachments_) stats.connections += attached.documents.size();
-  return stats;
-}
-
 std::vector<YDocSummary> YDocs::summaries() const {
   std::vector<YDocSummary> out;
   out.reserve(docs_.size());
@@ -171,7 +135,7 @@ void YDocs::loaded(const std::string& name, Result<store::YDocRecord> record) {
                 static_cast<long long>(stored.seq), summary.error().message.c_str());
       continue;
     }
-    merge_summary(d.content, summary.value());
+    yjs::merge_into(d.content, summary.value());
     d.bytes += stored.data.size();
     d.last_seq = std::max(d.last_seq, stored.seq);
     d.log.push_back(Entry{stored.seq, std::make_shared<const std::string>(std::move(stored.data))});
@@ -427,7 +391,7 @@ void YDocs::apply_update(Connection& c, Attachment& a, Document& d, const yjs::S
   d.log.push_back(Entry{seq, std::make_shared<const std::string>(update)});
   hub_.metrics().ydoc_updated();
   d.bytes = bytes_after;
-  merge_summary(d.content, payload.summary);
+  yjs::merge_into(d.content, payload.summary);
   ++d.unstored;
   hub_.after_commit([this, name = a.doc](bool) {
     if (auto found = docs_.find(name); found != docs_.end() && found->second.unstored > 0) --found->second.unstored;

@@ -60,11 +60,6 @@ inline constexpr protocol::CloseCode kYjsTextRefused{1003, "unsupported data", f
 inline constexpr protocol::CloseCode kYDocForbidden{4403, "forbidden", false, false};
 inline constexpr protocol::CloseCode kYDocTooLarge{4413, "document too large", false, false};
 
-struct YDocStats {
-  std::size_t documents = 0;    // in memory
-  std::size_t connections = 0;  // attached (y-websocket and Hocuspocus)
-};
-
 // One document in memory, for the admin API (GET /api/v1/ydocs).
 struct YDocSummary {
   std::string doc;
@@ -97,7 +92,6 @@ class YDocs {
   // (their messageReconnectTimeout) and WebSocket pings do not count, so every heartbeat_ms / 2
   // each v4 provider gets a Ping message (older ones throw on it).
   void tick(Now now);
-  YDocStats stats() const;
   std::vector<YDocSummary> summaries() const;
 
  private:

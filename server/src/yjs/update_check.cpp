@@ -327,6 +327,18 @@ Result<UpdateSummary> check_update(std::string_view update) {
 
 bool is_empty_update(std::string_view update) { return update == std::string_view("\0\0", 2); }
 
+void merge_into(UpdateSummary& into, const UpdateSummary& more) {
+  auto merged = [](const std::vector<ClientRanges>& a, const std::vector<ClientRanges>& b) {
+    std::vector<std::pair<std::uint64_t, Range>> all;
+    for (const auto* side : {&a, &b})
+      for (const ClientRanges& c : *side)
+        for (const Range& r : c.ranges) all.emplace_back(c.client, r);
+    return merge(std::move(all));
+  };
+  into.structs = merged(into.structs, more.structs);
+  into.deletes = merged(into.deletes, more.deletes);
+}
+
 bool covers(const UpdateSummary& a, const UpdateSummary& b) {
   const auto inside = [](const std::vector<ClientRanges>& outer, const std::vector<ClientRanges>& inner) {
     auto client = outer.begin();

@@ -96,6 +96,10 @@ bool is_empty_update(std::string_view update);
 // same client): an update summarised by `b` brings nothing that one summarised by `a` lacks.
 bool covers(const UpdateSummary& a, const UpdateSummary& b);
 
+// Adds `more`'s ranges to `into` (the union, still sorted and merged): what a log of updates
+// holds, summarised as it grows.
+void merge_into(UpdateSummary& into, const UpdateSummary& more);
+
 // ---- StateVector -------------------------------------------------------------------------------
 // A state vector (Y.encodeStateVector, sync step 1): count, then (client, clock) pairs — for
 // each client, the clock its next struct will have. 00 is the empty one.
