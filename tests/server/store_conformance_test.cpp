@@ -3,8 +3,8 @@
 // a real server (tests/support/test_postgres.h). Every write kind round-trips; order and
 // trimming of history, nodes, chat and requests; the fence only grows; a failing batch leaves
 // nothing; integrity rules; reopening keeps everything; sessions expire; read() answers as the
-// single calls do and claims its rooms. What only one engine has (SQLite's WAL file,
-// PostgreSQL's reconnects and round trips) is in sqlite_store_test / postgres_store_test.
+// single calls do; loads claim rooms and Yjs documents. What only one engine has (SQLite's WAL
+// file, PostgreSQL's reconnects and round trips) is in sqlite_store_test / postgres_store_test.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -795,6 +795,89 @@ TEST_P(StoreConformance, a_room_read_through_read_is_claimed_as_by_load_room) {
   EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
   commit_or_fail(*second, late);  // the room's writer now
   EXPECT_EQ(load(*second, "r").seq, 3);
+}
+
+TEST_P(StoreConformance, a_store_whose_yjs_document_another_store_loaded_since_may_no_longer_write_it) {
+  auto first = open();  // a server process
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->load_ydoc("d").value().updates.empty());  // claimed though never stored
+  WriteBatch own;
+  own.add(WriteBatch::AppendYUpdate{"d", 1, "by first"});
+  commit_or_fail(*first, own);
+
+  auto second = open();  // another process loads d: it holds d now, and the log is still there
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->load_ydoc("d").value().updates, (std::vector<StoredYUpdate>{{1, "by first"}}));
+
+  // The first, paused meanwhile, goes on writing d: refused whole, its other writes too.
+  WriteBatch late;
+  late.add(WriteBatch::PutSession{StoredSession{"s-late", "ana"}});
+  late.add(WriteBatch::AppendYUpdate{"d", 2, "late"});
+  auto refused = first->commit(late);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("another server process has loaded the room or document"), std::string::npos)
+      << refused.error().message;
+  WriteBatch late_compaction;
+  late_compaction.add(WriteBatch::DropYUpdates{"d", 1});
+  auto compaction_refused = first->commit(late_compaction);
+  ASSERT_FALSE(compaction_refused.ok());
+  EXPECT_NE(compaction_refused.error().message.find("room_claimed_by_another_writer"), std::string::npos)
+      << compaction_refused.error().message;
+  EXPECT_FALSE(second->find_session("s-late").value().has_value());
+  EXPECT_EQ(second->load_ydoc("d").value().updates, (std::vector<StoredYUpdate>{{1, "by first"}}));
+
+  // The document's new writer goes on; a room named like the document is another claim.
+  WriteBatch next;
+  next.add(WriteBatch::NewRoom{"doc:d", "epoch-room"});
+  next.add(WriteBatch::AppendYUpdate{"d", 2, "by second"});
+  commit_or_fail(*second, next);
+  WriteBatch compaction;
+  compaction.add(WriteBatch::AppendEvent{"doc:d", 1, "{}"});
+  compaction.add(WriteBatch::AppendYUpdate{"d", 3, "whole state"});
+  compaction.add(WriteBatch::DropYUpdates{"d", 2});
+  commit_or_fail(*second, compaction);
+  EXPECT_EQ(second->load_ydoc("d").value().updates, (std::vector<StoredYUpdate>{{3, "whole state"}}));
+  EXPECT_EQ(load(*second, "doc:d").seq, 1);
+
+  // Loading it again takes the document back: now the second is fenced out.
+  EXPECT_EQ(first->load_ydoc("d").value().updates.size(), 1u);
+  WriteBatch back;
+  back.add(WriteBatch::AppendYUpdate{"d", 4, "back"});
+  EXPECT_FALSE(second->commit(back).ok());
+  commit_or_fail(*first, back);
+  EXPECT_EQ(first->load_ydoc("d").value().updates, (std::vector<StoredYUpdate>{{3, "whole state"}, {4, "back"}}));
+}
+
+TEST_P(StoreConformance, a_yjs_document_read_through_read_is_claimed_as_by_load_ydoc) {
+  auto first = open();  // a server process
+  ASSERT_TRUE(first);
+  commit_or_fail(*first, sample_batch());
+  ASSERT_TRUE(first->load_ydoc("d").ok());
+  WriteBatch own;
+  own.add(WriteBatch::AppendYUpdate{"d", 1, "one"});
+  commit_or_fail(*first, own);
+
+  auto second = open();  // another process reads d among other things, d twice: it holds d now
+  ASSERT_TRUE(second);
+  ReadRequest request;
+  request.rooms = {"r"};
+  request.sessions = {"s-1"};
+  request.ydocs = {"d", "never", "d"};
+  const ReadAnswers answers = second->read(request);
+  ASSERT_EQ(answers.ydocs.size(), 3u);
+  for (const auto& answer : answers.ydocs) ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answers.ydocs[0].value().updates, (std::vector<StoredYUpdate>{{1, "one"}}));
+  EXPECT_TRUE(answers.ydocs[1].value().updates.empty());
+  EXPECT_EQ(answers.ydocs[2].value().updates, answers.ydocs[0].value().updates);
+
+  WriteBatch late;  // the first goes on writing d
+  late.add(WriteBatch::AppendYUpdate{"d", 2, "two"});
+  auto refused = first->commit(late);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("room_claimed_by_another_writer"), std::string::npos) << refused.error().message;
+  commit_or_fail(*second, late);  // the document's writer now
+  EXPECT_EQ(second->load_ydoc("d").value().updates, (std::vector<StoredYUpdate>{{1, "one"}, {2, "two"}}));
 }
 
 TEST_P(StoreConformance, an_empty_read_answers_nothing) {

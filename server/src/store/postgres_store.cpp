@@ -168,10 +168,23 @@ CREATE TABLE ydoc_updates (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 3> kSchema{{
+// v4: writer claims for Yjs documents, as v2 for rooms: a document moves between server
+// processes too, and one that lost it must never append to or drop from its log again. A
+// document has no row of its own to carry the generation (its log may be empty), so its
+// generation has a table of its own; loading the document creates or raises it, and a commit
+// writing the document checks it through writer_fence as for rooms.
+constexpr std::string_view kYDocWriters = R"sql(
+CREATE TABLE ydoc_writers (
+  doc        TEXT PRIMARY KEY,
+  writer_gen BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 4> kSchema{{
     {"initial schema", kInitialSchema},
     {"writer claims", kWriterClaims},
     {"yjs documents", kYDocUpdates},
+    {"yjs document writer claims", kYDocWriters},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -186,7 +199,7 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
-  InsertYUpdate, DropYUpdates, SelectYUpdates,
+  InsertYUpdate, DropYUpdates, SelectYUpdates, ClaimYDoc, CheckYDocClaim,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
   Count,
@@ -198,8 +211,9 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::Begin: return "BEGIN";
     // One snapshot for every SELECT of a read.
     case Sql::BeginRead: return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-    // A room's load claims it (one UPDATE, which waits for a commit holding the room, see
-    // CheckClaim) and then reads it: READ COMMITTED, so the reads come after that wait.
+    // A room's or Yjs document's load claims it (one UPDATE or upsert, which waits for a commit
+    // holding it, see CheckClaim) and then reads it: READ COMMITTED, so the reads come after
+    // that wait.
     case Sql::BeginClaim: return "BEGIN";
     case Sql::Commit: return "COMMIT";
     case Sql::InsertRoom: return "INSERT INTO rooms (room, epoch, seq, writer_gen) VALUES ($1, $2, 0, 1)";
@@ -288,6 +302,14 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::InsertYUpdate: return "INSERT INTO ydoc_updates (doc, seq, data) VALUES ($1, $2, $3)";
     case Sql::DropYUpdates: return "DELETE FROM ydoc_updates WHERE doc = $1 AND seq <= $2";
     case Sql::SelectYUpdates: return "SELECT seq, data FROM ydoc_updates WHERE doc = $1 ORDER BY seq";
+    // The generation this load claims the document at: 1 for a document never claimed.
+    case Sql::ClaimYDoc:
+      return "INSERT INTO ydoc_writers (doc, writer_gen) VALUES ($1, 1) "
+             "ON CONFLICT (doc) DO UPDATE SET writer_gen = ydoc_writers.writer_gen + 1 RETURNING writer_gen";
+    // As CheckClaim; the refused row names the document as claimed_name (store.h) does.
+    case Sql::CheckYDocClaim:
+      return "INSERT INTO writer_fence (room) SELECT 'doc:' || $1::text WHERE NOT EXISTS "
+             "(SELECT 1 FROM ydoc_writers WHERE doc = $1 AND writer_gen = $2 FOR SHARE)";
     // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
@@ -498,6 +520,9 @@ struct Connection {
   int abandoned_backend = 0;
   UnixMillis sessions_expired_at = 0;
   std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
+  // Yjs document -> writer generation this store holds: apart from `claims`, as a room may be
+  // named like a document.
+  std::map<std::string, std::int64_t, std::less<>> ydoc_claims;
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -823,7 +848,7 @@ void note_once(std::vector<std::string>& keys, const std::string& key) {
 // A read on a connection that had been idle is made once more on a new connection when the old
 // one turns out to be gone (the database restarted, or a proxy closed it meanwhile): libpq
 // only learns that when it uses it. Safe for reads: a claim made twice only raises the room's
-// generation twice, and this store keeps the last.
+// (or document's) generation twice, and this store keeps the last.
 Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, std::string_view what,
                                         Sql begin = Sql::BeginRead) {
   const Deadline deadline = deadline_after(c.timeout);
@@ -909,14 +934,21 @@ void add_changes_steps(const ReadRequest::ChangesPage& page, std::vector<Step>& 
   steps.push_back({Sql::SelectChanges, Params::of(page.room, before, to_sql_count(page.limit))});
 }
 
-constexpr std::size_t kYDocSteps = 1;
+// A Yjs document's load: its claim (WRITERS in store.h), then its log; in a BeginClaim
+// transaction, as a room's.
+constexpr std::size_t kYDocSteps = 2;
 void add_ydoc_steps(const std::string& doc, std::vector<Step>& steps) {
+  steps.push_back({Sql::ClaimYDoc, Params::of(doc)});
   steps.push_back({Sql::SelectYUpdates, Params::of(doc)});
 }
 
-YDocRecord ydoc_from(std::span<const ResultPtr> r) {
+// The document from its kYDocSteps results (the transaction committed); it is now this
+// store's to write.
+Result<YDocRecord> ydoc_from(Connection& c, const std::string& doc, std::span<const ResultPtr> r) {
+  if (PQntuples(r[0].get()) == 0) return c.failure("claim yjs document " + doc, "the claim returned no generation");
+  c.ydoc_claims.insert_or_assign(doc, Row(r[0].get(), 0).int64(0));
   YDocRecord record;
-  for_each_row(r[0].get(), [&](const Row& row) { record.updates.push_back({row.int64(0), row.bytes(1)}); });
+  for_each_row(r[1].get(), [&](const Row& row) { record.updates.push_back({row.int64(0), row.bytes(1)}); });
   return record;
 }
 
@@ -941,6 +973,29 @@ std::string read_name(const ReadRequest& request) {
   if (pages > 0) name += (rooms + sessions > 0 ? "; " : " ") + std::to_string(pages) + " change page(s)";
   if (ydocs > 0) name += (rooms + sessions + pages > 0 ? "; " : " ") + std::to_string(ydocs) + " yjs document(s)";
   return name;
+}
+
+// The order a read claims rooms (or documents) in: each once, in byte order. Instances loading
+// the same ones at once lock their rows in the same order (rooms before documents, as commits
+// check them), so none waits for another in a cycle (a deadlock).
+std::vector<std::string> claim_order(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+// The answer for each of `requested` (a name named twice is answered twice), from `loaded`: one
+// per name of `order` (its claim_order).
+template <class Answer>
+std::vector<Answer> in_request_order(const std::vector<std::string>& requested, const std::vector<std::string>& order,
+                                     const std::vector<Answer>& loaded) {
+  std::vector<Answer> answers;
+  answers.reserve(requested.size());
+  for (const std::string& name : requested) {
+    const auto at = std::lower_bound(order.begin(), order.end(), name) - order.begin();
+    answers.push_back(loaded[static_cast<std::size_t>(at)]);
+  }
+  return answers;
 }
 
 }  // namespace
@@ -1009,20 +1064,18 @@ ReadAnswers PostgresStore::read(const ReadRequest& request) {
   ReadAnswers answers;
   if (request.empty()) return answers;
   Connection& c = *connection_;
-  // Each room once, claimed in byte order: instances loading the same rooms at once lock their
-  // rows in the same order, so none waits for another in a cycle (a deadlock).
-  std::vector<std::string> claim_order = request.rooms;
-  std::sort(claim_order.begin(), claim_order.end());
-  claim_order.erase(std::unique(claim_order.begin(), claim_order.end()), claim_order.end());
+  // Rooms, then documents; each once, claimed in byte order.
+  const std::vector<std::string> room_order = claim_order(request.rooms);
+  const std::vector<std::string> ydoc_order = claim_order(request.ydocs);
 
   std::vector<Step> steps;
-  for (const std::string& room : claim_order) add_room_steps(c, room, steps);
+  for (const std::string& room : room_order) add_room_steps(c, room, steps);
   for (const std::string& id : request.sessions) add_session_steps(c, id, steps);
   for (const ReadRequest::ChangesPage& page : request.change_pages) add_changes_steps(page, steps);
-  for (const std::string& doc : request.ydocs) add_ydoc_steps(doc, steps);
+  for (const std::string& doc : ydoc_order) add_ydoc_steps(doc, steps);
   // Claims need READ COMMITTED (see BeginClaim); without them, one snapshot for everything.
-  auto results = run_read(c, std::move(steps), read_name(request),
-                          claim_order.empty() ? Sql::BeginRead : Sql::BeginClaim);
+  const bool claims = !room_order.empty() || !ydoc_order.empty();
+  auto results = run_read(c, std::move(steps), read_name(request), claims ? Sql::BeginClaim : Sql::BeginRead);
   if (!results) {
     answers.rooms.assign(request.rooms.size(), results.error());
     answers.sessions.assign(request.sessions.size(), results.error());
@@ -1038,16 +1091,15 @@ ReadAnswers PostgresStore::read(const ReadRequest& request) {
     unread = unread.subspan(count);
     return taken;
   };
-  std::vector<Result<RoomRecord>> loaded;
-  for (const std::string& room : claim_order) loaded.push_back(room_from(c, room, take(kRoomSteps)));
-  for (const std::string& room : request.rooms) {
-    const auto at = std::lower_bound(claim_order.begin(), claim_order.end(), room) - claim_order.begin();
-    answers.rooms.push_back(loaded[static_cast<std::size_t>(at)]);
-  }
+  std::vector<Result<RoomRecord>> rooms;
+  for (const std::string& room : room_order) rooms.push_back(room_from(c, room, take(kRoomSteps)));
+  answers.rooms = in_request_order(request.rooms, room_order, rooms);
   for (const std::string& id : request.sessions) answers.sessions.push_back(session_from(id, take(kSessionSteps)));
   for (std::size_t i = 0; i < request.change_pages.size(); ++i)
     answers.change_pages.push_back(changes_from(take(kChangesSteps)));
-  for (std::size_t i = 0; i < request.ydocs.size(); ++i) answers.ydocs.push_back(ydoc_from(take(kYDocSteps)));
+  std::vector<Result<YDocRecord>> ydocs;
+  for (const std::string& doc : ydoc_order) ydocs.push_back(ydoc_from(c, doc, take(kYDocSteps)));
+  answers.ydocs = in_request_order(request.ydocs, ydoc_order, ydocs);
   return answers;
 }
 
@@ -1123,14 +1175,20 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   std::vector<std::int64_t> last_seq_of_event_room;
   std::vector<Step> steps;
   steps.reserve(writes.size() - first + 8);
-  // The rooms this batch writes that this store has claimed, with the generation it holds:
-  // checked (and their rows locked, FOR SHARE) first, so a claim by another writer waits for
-  // this commit or makes it fail (WRITERS in store.h).
-  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
-  for (std::size_t i = first; i < writes.size(); ++i)
+  // The rooms and Yjs documents this batch writes that this store has claimed, with the
+  // generation it holds: checked (and their rows locked, FOR SHARE) first, so a claim by
+  // another writer waits for this commit or makes it fail (WRITERS in store.h). Rooms before
+  // documents, each in byte order, as reads claim them.
+  std::map<std::string, std::int64_t, std::less<>> claimed_rooms, claimed_ydocs;
+  for (std::size_t i = first; i < writes.size(); ++i) {
     if (auto held = c.claims.find(room_of(writes[i])); held != c.claims.end()) claimed_rooms.insert(*held);
+    if (const std::string_view doc = ydoc_of(writes[i]); !doc.empty())
+      if (auto held = c.ydoc_claims.find(doc); held != c.ydoc_claims.end()) claimed_ydocs.insert(*held);
+  }
   steps.push_back({Sql::Begin, {}});
   for (const auto& [room, generation] : claimed_rooms) steps.push_back({Sql::CheckClaim, Params::of(room, generation)});
+  for (const auto& [doc, generation] : claimed_ydocs)
+    steps.push_back({Sql::CheckYDocClaim, Params::of(doc, generation)});
   using B = WriteBatch;
   auto add = Overloaded{
       [&](const B::NewRoom& w) { steps.push_back({Sql::InsertRoom, Params::of(w.room, w.epoch)}); },

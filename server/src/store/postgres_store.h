@@ -75,10 +75,11 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  // One transaction, one round trip, for the whole request: each room's claim and rows (rooms
-  // claimed in byte order, so instances loading the same rooms cannot deadlock; a room named
-  // twice is read once and answered twice), each session with its request ids, each change
-  // page. One transaction: when it fails, every answer carries its error.
+  // One transaction, one round trip, for the whole request: each room's claim and rows, each
+  // session with its request ids, each change page, each Yjs document's claim and log (rooms,
+  // then documents, claimed in byte order, so instances loading the same ones cannot deadlock;
+  // one named twice is read once and answered twice). One transaction: when it fails, every
+  // answer carries its error.
   ReadAnswers read(const ReadRequest& request) override;
   // Each is read() of one (one round trip).
   Result<RoomRecord> load_room(const std::string& room) override;

@@ -156,11 +156,24 @@ CREATE TABLE ydoc_updates (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 4> kSchema{{
+// v5: writer claims for Yjs documents, as v3 for rooms: a document moves between server
+// processes too, and one that lost it must never append to or drop from its log again. A
+// document has no row of its own to carry the generation (its log may be empty), so its
+// generation has a table of its own; loading the document creates or raises it, and a commit
+// writing the document checks it through writer_fence as for rooms.
+constexpr std::string_view kYDocWriters = R"sql(
+CREATE TABLE ydoc_writers (
+  doc        TEXT PRIMARY KEY,
+  writer_gen INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SchemaMigration, 5> kSchema{{
     {"initial schema", kInitialSchema},
     {"held locks", kHeldLocks},
     {"writer claims", kWriterClaims},
     {"yjs documents", kYDocUpdates},
+    {"yjs document writer claims", kYDocWriters},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -174,7 +187,7 @@ enum class Sql : std::size_t {
   SelectRoom, SelectEvents, SelectNodes, SelectEdges, SelectChat, SelectChanges,
   SelectSession, SelectAppliedRequests, SelectFence,
   UpsertLock, DeleteLock, SelectLocks,
-  InsertYUpdate, DropYUpdates, SelectYUpdates,
+  InsertYUpdate, DropYUpdates, SelectYUpdates, ClaimYDoc, CheckYDocClaim,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
   Count,
@@ -259,6 +272,14 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::InsertYUpdate: return "INSERT INTO ydoc_updates (doc, seq, data) VALUES (?1, ?2, ?3)";
     case Sql::DropYUpdates: return "DELETE FROM ydoc_updates WHERE doc = ?1 AND seq <= ?2";
     case Sql::SelectYUpdates: return "SELECT seq, data FROM ydoc_updates WHERE doc = ?1 ORDER BY seq";
+    // The generation this load claims the document at: 1 for a document never claimed.
+    case Sql::ClaimYDoc:
+      return "INSERT INTO ydoc_writers (doc, writer_gen) VALUES (?1, 1) "
+             "ON CONFLICT (doc) DO UPDATE SET writer_gen = ydoc_writers.writer_gen + 1 RETURNING writer_gen";
+    // As CheckClaim; the refused row names the document as claimed_name (store.h) does.
+    case Sql::CheckYDocClaim:
+      return "INSERT INTO writer_fence (room) SELECT 'doc:' || ?1 WHERE NOT EXISTS "
+             "(SELECT 1 FROM ydoc_writers WHERE doc = ?1 AND writer_gen = ?2)";
     // Whole tables, columns as stored_rows.h's ExportTable lists them.
     case Sql::ExportRooms: return "SELECT room, epoch FROM rooms ORDER BY room";
     case Sql::ExportEvents: return "SELECT room, seq, json FROM events ORDER BY room, seq";
@@ -314,6 +335,9 @@ struct Connection {
   std::array<sqlite3_stmt*, kStatementCount> statements{};
   UnixMillis sessions_expired_at = 0;  // wall time of the last session expiry
   std::map<std::string, std::int64_t, std::less<>> claims;  // room -> writer generation this store holds
+  // Yjs document -> writer generation this store holds: apart from `claims`, as a room may be
+  // named like a document.
+  std::map<std::string, std::int64_t, std::less<>> ydoc_claims;
   // Rows appended since their key was last trimmed ("e" events / "c" chat of a room, "r"
   // requests of a session): trimming scans `retention` index entries, so it runs once per
   // retention/8 appends rather than once per commit. Reads apply the bound themselves, so the
@@ -753,14 +777,26 @@ Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string
 }
 
 Result<YDocRecord> SqliteStore::load_ydoc(const std::string& doc) {
-  const sqlite_detail::Connection& db = *connection_;
-  Query query(db, Sql::SelectYUpdates);
-  query.bind(doc);
-  YDocRecord record;
-  Query::Step step;
-  while ((step = query.step()) == Query::Step::Row) record.updates.push_back({query.int64(0), query.bytes(1)});
-  if (step == Query::Step::Failed) return db.failure("load yjs document " + doc);
-  return record;
+  sqlite_detail::Connection& db = *connection_;
+  std::int64_t claimed = 0;
+  auto loaded = in_transaction(db, Sql::BeginWrite, [&]() -> Result<YDocRecord> {
+    {
+      Query query(db, Sql::ClaimYDoc);
+      query.bind(doc);
+      if (query.step() != Query::Step::Row) return db.failure("claim yjs document " + doc);
+      claimed = query.int64(0);
+      if (query.step() != Query::Step::Done) return db.failure("claim yjs document " + doc);
+    }
+    Query query(db, Sql::SelectYUpdates);
+    query.bind(doc);
+    YDocRecord record;
+    Query::Step step;
+    while ((step = query.step()) == Query::Step::Row) record.updates.push_back({query.int64(0), query.bytes(1)});
+    if (step == Query::Step::Failed) return db.failure("load yjs document " + doc);
+    return record;
+  });
+  if (loaded) db.ydoc_claims.insert_or_assign(doc, claimed);
+  return loaded;
 }
 
 Result<std::int64_t> SqliteStore::fence_high_water() {
@@ -784,13 +820,16 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   std::map<std::string, std::int64_t, std::less<>> room_seqs;  // the highest seq this batch appends per room
   std::map<std::string, std::size_t, std::less<>> appended;    // rows per trim key ("e"/"c"/"r" + name)
 
-  // The rooms this batch writes that this store has claimed, with the generation it holds.
-  std::map<std::string, std::int64_t, std::less<>> claimed_rooms;
+  // The rooms and Yjs documents this batch writes that this store has claimed, with the
+  // generation it holds.
+  std::map<std::string, std::int64_t, std::less<>> claimed_rooms, claimed_ydocs;
   std::vector<std::string> new_rooms;
   for (const auto& write : batch.writes()) {
     const std::string_view room = room_of(write);
     if (std::holds_alternative<WriteBatch::NewRoom>(write)) new_rooms.emplace_back(room);
     if (auto held = db.claims.find(room); held != db.claims.end()) claimed_rooms.insert(*held);
+    if (const std::string_view doc = ydoc_of(write); !doc.empty())
+      if (auto held = db.ydoc_claims.find(doc); held != db.ydoc_claims.end()) claimed_ydocs.insert(*held);
   }
 
   using B = WriteBatch;
@@ -867,9 +906,12 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
         return error;
       }
     }
-    // Every room written must still be this store's (WRITERS in store.h).
+    // Every room and Yjs document written must still be this store's (WRITERS in store.h).
     for (const auto& [room, generation] : claimed_rooms)
       if (auto held = execute(db, Sql::CheckClaim, "write room " + room, room, generation); !held)
+        return held;
+    for (const auto& [doc, generation] : claimed_ydocs)
+      if (auto held = execute(db, Sql::CheckYDocClaim, "write yjs document " + doc, doc, generation); !held)
         return held;
     for (const auto& [room, seq] : room_seqs)
       if (auto advanced = execute(db, Sql::AdvanceRoomSeq, "AppendEvent " + room, room, seq); !advanced)

@@ -92,6 +92,7 @@ class SqliteStore final : public Store {
   // The session row and its request ids, read in one transaction.
   Result<std::optional<SessionRecord>> find_session(const std::string& id) override;
   Result<std::int64_t> fence_high_water() override;
+  // The claim (WRITERS in store.h) and the log, in one write transaction, as load_room.
   Result<YDocRecord> load_ydoc(const std::string& doc) override;
   Result<Done> commit(const WriteBatch& batch) override;
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;

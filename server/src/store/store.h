@@ -25,7 +25,10 @@
 //   stored, "room_claimed_by_another_writer" in the message — once another store object (another
 //   server process) has loaded the room since. So a process that lost a room (paused,
 //   partitioned, or simply older) can never append to its log again; seqs stay without
-//   duplicates or gaps.
+//   duplicates or gaps. Yjs documents are claimed the same way, apart from rooms: load_ydoc
+//   (and read()'s ydocs) claims the document, even one never stored, and a later commit of
+//   this store that appends to or drops from its log fails the same way (the message names
+//   room_claimed_by_another_writer too) once another store object has loaded it since.
 // FAILURE: a failed call changes nothing. The hub keeps a failed batch (memory has moved on,
 //   so the store must catch up, in order) with everything held for it, and retries at most
 //   every kStoreRetryDelay; it gives up only after kStoreRetries failures over at least
@@ -129,7 +132,7 @@ struct ReadRequest {
   std::vector<std::string> rooms;     // load_room each (and so claim each: WRITERS)
   std::vector<std::string> sessions;  // find_session each
   std::vector<ChangesPage> change_pages;
-  std::vector<std::string> ydocs;     // load_ydoc each
+  std::vector<std::string> ydocs;     // load_ydoc each (and so claim each: WRITERS)
   bool empty() const { return rooms.empty() && sessions.empty() && change_pages.empty() && ydocs.empty(); }
 };
 
@@ -198,11 +201,32 @@ inline std::string_view room_of(const WriteBatch::Write& write) {
       write);
 }
 
-// A failed commit's error, with what it means added when the cause is a room another writer
-// has claimed since (WRITERS above).
+// The Yjs document a write belongs to (AppendYUpdate, DropYUpdates); empty for every other.
+inline std::string_view ydoc_of(const WriteBatch::Write& write) {
+  return std::visit(
+      [](const auto& w) -> std::string_view {
+        if constexpr (requires { w.doc; }) {
+          return w.doc;
+        } else {
+          return {};
+        }
+      },
+      write);
+}
+
+// The name a write is claimed and owned under (WRITERS above): its room, `doc:` + the document
+// for a Yjs document's writes, empty for writes of no room.
+inline std::string claimed_name(const WriteBatch::Write& write) {
+  if (const std::string_view doc = ydoc_of(write); !doc.empty()) return "doc:" + std::string(doc);
+  return std::string(room_of(write));
+}
+
+// A failed commit's error, with what it means added when the cause is a room or Yjs document
+// another writer has claimed since (WRITERS above).
 inline Error explain_lost_claim(Error error) {
   if (error.message.find("room_claimed_by_another_writer") != std::string::npos)
-    error.message += " — another server process has loaded the room since this one did; only it may write the room now";
+    error.message += " — another server process has loaded the room or document since this one did; only it may "
+                     "write it now";
   return error;
 }
 
@@ -228,7 +252,8 @@ class Store {
   virtual Result<std::optional<SessionRecord>> find_session(const std::string& id) = 0;
   // The highest fence ever handed out (0 for a new store).
   virtual Result<std::int64_t> fence_high_water() = 0;
-  // A Yjs document's update log, oldest first (no updates: never stored).
+  // A Yjs document's update log, oldest first (no updates: never stored); claims the document
+  // for this store (WRITERS).
   virtual Result<YDocRecord> load_ydoc(const std::string& doc) = 0;
 
   // Every read of `request`, answered together: what the hub calls in a loop pass that has
