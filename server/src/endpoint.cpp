@@ -15,6 +15,12 @@ bool is_ydoc_name(std::string_view name) {
 
 std::string ydoc_room(std::string_view name) { return "doc:" + std::string(name); }
 
+std::string_view ydoc_of_room(std::string_view room) {
+  constexpr std::string_view kPrefix = "doc:";
+  if (!room.starts_with(kPrefix) || !is_ydoc_name(room.substr(kPrefix.size()))) return {};
+  return room.substr(kPrefix.size());
+}
+
 std::optional<Endpoint> endpoint_of(std::string_view path) {
   if (path == "/ws") return Endpoint{Wire::Tandem, {}};
   if (path == "/yjs" || path == "/yjs/") return Endpoint{Wire::Hocuspocus, {}};

@@ -33,5 +33,7 @@ bool is_ydoc_name(std::string_view name);
 
 // The room whose patterns decide who may open the document: "doc:" + name.
 std::string ydoc_room(std::string_view name);
+// Its inverse: the document a room names ("doc:" + a document name), else empty.
+std::string_view ydoc_of_room(std::string_view room);
 
 }  // namespace tandem::server

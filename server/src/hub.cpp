@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "endpoint.h"
 #include "engine/cluster_message.h"
 #include "engine/local_broker.h"
 #include "handlers/handlers.h"
@@ -177,6 +178,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
   Connection& c = connections_[id];
   c.id = id;
   c.wire = request.wire;
+  c.ydoc = request.ydoc;
   c.wire_id = "c" + std::to_string(id) + wire_suffix_;
   c.peer = request.peer;
   c.presented_session = request.session;
@@ -235,7 +237,9 @@ void Hub::receive(ConnectionId id, std::string_view text, Now now) {
 // all it has).
 void Hub::receive_yjs(Connection& c, std::string_view bytes, Now now) {
   if (bytes.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) return refuse(c.id, FrameProblem::TooBig, bytes.size(), now);
-  if (c.auth == AuthState::Authenticated && !c.rate.take(now.mono, settings_.rate_per_sec, settings_.rate_burst)) {
+  // A message forwarded from another instance was counted there.
+  if (!c.remote && c.auth == AuthState::Authenticated &&
+      !c.rate.take(now.mono, settings_.rate_per_sec, settings_.rate_burst)) {
     metrics_.protocol_error(protocol::errc::rate_limited);
     close(c, protocol::close::rate_limited,
           "over " + std::to_string(settings_.rate_per_sec) + " messages per second (rate_per_sec)");
@@ -353,26 +357,22 @@ void Hub::closed(ConnectionId id) {
     LOG_DEBUG("%s: disconnected (%s): closed by the peer or the network", c.wire_id.c_str(), who);
   }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
-  if (c.wire != Wire::Tandem) {  // no rooms, sessions or cluster ties: its documents only
+  const bool tandem = c.wire == Wire::Tandem;  // a Yjs connection has no rooms or session: its documents only
+  if (tandem) {
+    for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
+  } else {
     ydocs_->closed(c);
-    if (c.auth == AuthState::Authenticated) {
-      --authenticated_;
-      metrics_.user_disconnected(c.user.id);
-    }
-    connections_.erase(it);
-    return;
   }
-  for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
   for (const std::string& owner : c.attached_to)  // its remote memberships end too
     link_->send(owner, cluster::encode(cluster::Detach{directory_->instance(), c.id}));
   if (c.remote) {  // not one of this instance's sockets: not counted, its session lives there
     remote_members_.erase({c.remote->instance, c.remote->connection});
     remote_wire_ids_.erase(c.wire_id);
-    sessions_.detach(c.session, c.id, last_now_.mono);
+    if (tandem) sessions_.detach(c.session, c.id, last_now_.mono);
   } else if (c.auth == AuthState::Authenticated) {
     --authenticated_;
     metrics_.user_disconnected(c.user.id);
-    sessions_.detach(c.session, c.id, last_now_.mono);
+    if (tandem) sessions_.detach(c.session, c.id, last_now_.mono);
   }
   connections_.erase(it);
 }
@@ -503,7 +503,7 @@ void Hub::commit_at(Millis now, bool paced) {
   release_held(true);
   for (auto& then : std::exchange(commit_waiters_, {})) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
-  ydocs_->forget_idle();
+  ydocs_->forget_idle();  // what they held goes (its lease too)
 }
 
 void Hub::collect_finished_commit(Millis now) {
@@ -553,7 +553,7 @@ void Hub::act_on_outcome(Millis now) {
       // paused past its lease, or the directory lost its leases). Retrying cannot succeed.
       std::vector<std::string> written;
       for (const auto& write : batch_.writes())
-        if (const std::string_view room = store::room_of(write); !room.empty()) written.emplace_back(room);
+        if (std::string name = store::claimed_name(write); !name.empty()) written.push_back(std::move(name));
       lose_rooms(written, "moved to another instance");
       return;
     }
@@ -985,6 +985,7 @@ bool Hub::mark_authenticated(Connection& c, const jwt::Claims& claims) {
   c.user.color = claims.color.value_or(color_for(c.user.name));
   c.rooms = claims.rooms;
   c.perms = claims.perms;
+  c.read_only = claims.read_only;
   return true;
 }
 
@@ -1087,11 +1088,15 @@ void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {
   link_ = &link;
   wire_suffix_ = "-" + directory.instance();  // connection ids unique across instances
   // A room this instance forgets is given up, so any instance can take it at once.
-  rooms_.set_on_forget([this](const std::string& room) {
-    if (owners_.erase(room) > 0) to_release_.push_back(room);
-  });
+  rooms_.set_on_forget([this](const std::string& room) { forget_owned(room); });
   link_gaps_ = link.gaps();
   beat(last_now_);  // alive before it takes any room: others would take a dead owner's rooms
+}
+
+void Hub::forget_owned(const std::string& room) {
+  if (!directory_ || rooms_.find(room) != nullptr) return;
+  if (std::string_view doc = ydoc_of_room(room); !doc.empty() && ydocs_->live(doc)) return;
+  if (owners_.erase(room) > 0) to_release_.push_back(room);
 }
 
 void Hub::beat(Now now) {
@@ -1211,8 +1216,8 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
   std::set<std::string> rooms(lost.begin(), lost.end());
   const auto writes_one_of = [](const std::set<std::string>& names) {
     return [&names](const store::WriteBatch::Write& write) {
-      const std::string_view room = store::room_of(write);
-      return !room.empty() && names.contains(std::string(room));
+      const std::string name = store::claimed_name(write);
+      return !name.empty() && names.contains(name);
     };
   };
   // Writes not stored yet for a lost room cannot be stored any more. A request id remembered
@@ -1222,8 +1227,9 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
   const bool batch_lost = std::any_of(batch_.writes().begin(), batch_.writes().end(), writes_one_of(rooms));
   if (batch_lost)
     for (const auto& write : batch_.writes())
-      if (const std::string_view room = store::room_of(write); !room.empty()) rooms.emplace(room);
+      if (std::string name = store::claimed_name(write); !name.empty()) rooms.insert(std::move(name));
   for (const std::string& room : rooms) {
+    if (std::string_view doc = ydoc_of_room(room); !doc.empty()) ydocs_->lose(doc, why);
     if (rooms_.find(room) == nullptr) continue;
     LOG_WARN("cluster: room %s %s; its members reconnect", room.c_str(), std::string(why).c_str());
     const std::vector<ConnectionId> members = rooms_.members(room);
@@ -1305,8 +1311,10 @@ Hub::Route Hub::route(Connection& c, const std::string& room, const protocol::Cl
 
 void Hub::attach_to(Connection& c, const std::string& owner) {
   if (std::find(c.attached_to.begin(), c.attached_to.end(), owner) != c.attached_to.end()) return;
-  link_->send(owner, cluster::encode(cluster::Attach{directory_->instance(), c.id,
-                                                     {c.wire_id, c.user, c.rooms, c.perms, c.session}}));
+  link_->send(owner, cluster::encode(cluster::Attach{
+                         directory_->instance(), c.id,
+                         {c.wire_id, c.user, c.rooms, c.perms, c.session, c.read_only,
+                          static_cast<std::uint8_t>(c.wire), c.ydoc}}));
   c.attached_to.push_back(owner);
 }
 
@@ -1323,6 +1331,29 @@ bool Hub::join_elsewhere(Connection& c, const std::string& room) {
   link_->send(owner->second, cluster::encode(cluster::Join{directory_->instance(), c.id, room}));
   c.forwarded[room] = owner->second;
   return true;
+}
+
+Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_view bytes) {
+  if (!directory_ || c.remote) return Route::Here;
+  const std::string room = ydoc_room(doc);
+  auto owner = c.forwarded.find(room);
+  if (owner == c.forwarded.end()) {
+    auto known = owners_.find(room);
+    if (known == owners_.end()) {
+      ydoc_owners_needed_.insert(room);
+      need_owner(room);
+      return Route::Wait;
+    }
+    if (known->second == directory_->instance()) return Route::Here;
+    if (known->second.empty()) {
+      close(c, protocol::close::restart, "document " + doc + " is unavailable: the room directory cannot be reached");
+      return Route::Elsewhere;
+    }
+    owner = c.forwarded.emplace(room, known->second).first;
+    attach_to(c, owner->second);
+  }
+  if (!bytes.empty()) forward(c, owner->second, bytes);
+  return Route::Elsewhere;
 }
 
 bool Hub::join_remote_member(Connection& member, const std::string& room) {
@@ -1350,12 +1381,14 @@ void Hub::learn_owners() {
   auto owners = directory_->acquire(rooms);
   if (!owners) LOG_ERROR("cluster: cannot learn who owns %zu room(s): %s", rooms.size(), owners.error().message.c_str());
   // An empty owner: asking failed; the waiting input is answered so, and forgotten after.
+  const std::unordered_set<std::string> ydocs = std::exchange(ydoc_owners_needed_, {});
   for (std::size_t i = 0; i < rooms.size(); ++i) {
     const std::string& owner = owners_[rooms[i]] = owners ? owners.value().at(i) : std::string();
     // A room this instance runs now is read in the same pass (the pass's reads follow): the
     // input that asked finds both its owner and its state when it resumes. (Asked in a later
-    // pass instead, the session read with the owner would be forgotten by then.)
-    if (owner == directory_->instance() && rooms_.needs_load(rooms[i])) need_room(rooms[i]);
+    // pass instead, the session read with the owner would be forgotten by then.) A Yjs
+    // document's log is read when a connection attaches to it.
+    if (owner == directory_->instance() && !ydocs.contains(rooms[i]) && rooms_.needs_load(rooms[i])) need_room(rooms[i]);
   }
 }
 
@@ -1389,6 +1422,11 @@ void Hub::receive_from_cluster() {
                                                                    protocol::close::restart.code, "restart"}));
                 return;
               }
+              if (m.identity.wire > static_cast<std::uint8_t>(Wire::Hocuspocus)) {
+                LOG_WARN("cluster: instance %s attached a connection of unknown protocol %u", m.from.c_str(),
+                         static_cast<unsigned>(m.identity.wire));
+                return refuse_unknown_member(m.from, m.connection);
+              }
               auto [known, created] = remote_members_.try_emplace({m.from, m.connection}, 0);
               if (!created) return;
               const ConnectionId id = next_id_++;
@@ -1403,8 +1441,12 @@ void Hub::receive_from_cluster() {
               c.rooms = std::move(m.identity.rooms);
               c.perms = std::move(m.identity.perms);
               c.session = std::move(m.identity.session);
+              c.read_only = std::move(m.identity.read_only);
+              c.wire = static_cast<Wire>(m.identity.wire);
+              c.ydoc = std::move(m.identity.ydoc);
               c.remote = Connection::RemoteOrigin{m.from, m.connection};
               remote_wire_ids_[c.wire_id] = id;
+              if (c.wire != Wire::Tandem) return;  // a Yjs connection: its messages name its documents
               if (store_) {
                 // This instance stores the request ids the member applies in its rooms: the
                 // session's row first (the edge's own write of it may not be committed yet).
@@ -1446,7 +1488,13 @@ void Hub::receive_from_cluster() {
               for (const cluster::Deliver::Recipient& recipient : m.recipients) {
                 Connection* c = find(recipient.connection);
                 if (c == nullptr || c->remote) continue;  // gone meanwhile
-                for (std::uint32_t index : recipient.frames) send(*c, frames[index]);
+                for (std::uint32_t index : recipient.frames) {
+                  if (c->wire == Wire::Tandem) {
+                    send(*c, frames[index]);
+                  } else {  // a Yjs connection's messages are binary
+                    send_binary(*c, frames[index]);
+                  }
+                }
               }
             },
             [&](cluster::SessionMoved& m) {  // resumed on another instance: its connection here goes
@@ -1514,11 +1562,8 @@ void Hub::flush_to_cluster() {
     Bundle& bundle = bundles[c->remote->instance];
     cluster::Deliver::Recipient recipient{c->remote->connection, {}};
     while (!c->outbound.empty()) {
-      if (c->outbound.take_batch(kShipBudget, batch_parts_) == MessageKind::Binary) {
-        // Remote members are Tandem connections (text); Yjs connections are never forwarded.
-        batch_parts_.clear();
-        continue;
-      }
+      // The kind need not travel: the edge knows its connection's protocol (binary for Yjs).
+      c->outbound.take_batch(kShipBudget, batch_parts_);
       for (Bytes& part : batch_parts_) {
         auto [at, fresh] = bundle.index.try_emplace(part.get(), static_cast<std::uint32_t>(bundle.deliver.frames.size()));
         if (fresh) bundle.deliver.frames.push_back(*part);

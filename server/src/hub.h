@@ -106,6 +106,8 @@ struct Connection {
   protocol::UserInfo user;    // valid once authenticated
   std::vector<std::string> rooms;  // the token's room patterns
   std::vector<std::string> perms;  // the token's permissions ("chat:clear", jwt.h)
+  std::vector<std::string> read_only;  // the token's read-only room patterns (jwt.h)
+  std::string ydoc;           // Wire::YWebsocket: the document its path named
   std::optional<std::string> presented_session;  // ?session= at upgrade, to resume
   std::string session;        // sent in `connected`
   SessionStart session_start = SessionStart::New;  // Resumed: features move what they kept for it
@@ -395,6 +397,16 @@ class Hub {
   // authenticated count and the per-user metrics); false (and closed 4429) when the user has
   // max_connections_per_user already. What else a protocol does on auth is its own.
   bool mark_authenticated(Connection& connection, const jwt::Claims& claims);
+  // Several instances: where a connection's messages about Yjs document `doc` go. A document is
+  // owned like a room, under the name "doc:{doc}" (engine/cluster.h): Here when this instance
+  // runs it (always with one instance, and on a remote member); Elsewhere when `bytes` (if
+  // any) went to the instance that does (the connection attached there once; closed 1012 when
+  // the directory cannot be asked); Wait while its owner is learned: the caller parks.
+  enum class Route { Here, Elsewhere, Wait };
+  Route route_ydoc(Connection& connection, const std::string& doc, std::string_view bytes);
+  // Several instances: a room or Yjs document ("doc:{doc}") this instance no longer holds in
+  // memory; its lease is given up unless the other of the two by that name is still live here.
+  void forget_owned(const std::string& room);
   // The lock engine (engine/lock_engine.h): the locks family changes it; documents ask it who
   // holds a node (and with which fence).
   LockEngine& locks() { return *locks_; }
@@ -444,8 +456,7 @@ class Hub {
   // Decodes and handles one message; false when it must wait for store reads (nothing done).
   bool handle(Connection& connection, std::string_view text, Now now);
   void receive_yjs(Connection& connection, std::string_view bytes, Now now);
-  // Several instances: what to do with a message about `room`.
-  enum class Route { Here, Elsewhere, Wait };  // Elsewhere: forwarded, or answered
+  // Several instances: what to do with a message about `room` (Elsewhere: forwarded, or answered).
   Route route(Connection& connection, const std::string& room, const protocol::ClientMessage& message,
               std::string_view text, const std::optional<std::string>& request_id, Now now);
   void forward(Connection& connection, const std::string& owner, std::string_view text);
@@ -530,6 +541,7 @@ class Hub {
   ClusterLink* link_ = nullptr;
   std::unordered_map<std::string, std::string> owners_;  // room -> its owner, as learned
   std::vector<std::string> owners_needed_;                // rooms whose owner this pass must learn
+  std::unordered_set<std::string> ydoc_owners_needed_;    // of which Yjs documents' (no room to load)
   std::vector<std::string> to_release_;                   // rooms forgotten here: leases to give up
   std::optional<Millis> renewed_at_;                      // the last renewal of this instance's leases
   std::optional<Millis> beat_at_;                         // the last heartbeat

@@ -150,7 +150,6 @@ class LwsServer final : public EdgeWaker {
     });
     api_.set_ydoc_lister([this] { return hub_.ydocs().summaries(); });
     if (cluster.directory && cluster.link) {
-      clustered_ = true;
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
       hub_.attach_cluster(*cluster.directory, *cluster.link);
       // A publish another instance received for rooms this one runs.
@@ -230,7 +229,6 @@ class LwsServer final : public EdgeWaker {
   std::vector<unsigned char> write_buffer_;              // LWS_PRE + frame, reused for every write
   TickTimer tick_{};
   bool shutdown_started_ = false;
-  bool clustered_ = false;  // several instances (engine redis): no Yjs documents yet
   std::size_t connections_peak_ = 0;  // most connections since memory was last given back
   Millis shutdown_deadline_{0};
 };
@@ -622,9 +620,6 @@ int LwsServer::admit_upgrade(lws* wsi) {
                           "no WebSocket endpoint here: connect to /ws (Tandem), /yjs/{doc} (y-websocket) or /yjs "
                           "(Hocuspocus); a document name is 1-120 of [A-Za-z0-9_:.@/-]");
   }
-  if (endpoint->wire != Wire::Tandem && clustered_)
-    return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
-                          "Yjs documents are served by a single instance (engine local) in this version");
   if (origins_.restricts()) {
     const std::optional<std::string> origin = header_of(wsi, WSI_TOKEN_ORIGIN);
     if (!origins_.allows(origin, header_of(wsi, WSI_TOKEN_HOST).value_or(""))) {

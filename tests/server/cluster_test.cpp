@@ -23,6 +23,9 @@
 #include "http_answer.h"
 #include "hub.h"
 #include "store/sqlite_store.h"
+#include "ydocs/ydocs.h"
+#include "yjs/lib0.h"
+#include "yjs/messages.h"
 
 namespace tandem::server {
 namespace {
@@ -359,6 +362,124 @@ TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_
   EXPECT_EQ(texts, (std::vector<std::string>{"stored", "lost"}));
 }
 
+// ---- Yjs documents: owned like rooms ("doc:{doc}"), forwarded like rooms -------------------
+
+// The update holding one String item of `client` in y.getText("t") (clock 0).
+std::string yjs_update_of(int client) {
+  yjs::Lib0Writer w;
+  w.write_var_uint(1);  // one client
+  w.write_var_uint(1);  // one struct
+  w.write_var_uint(static_cast<std::uint64_t>(client));
+  w.write_var_uint(0);  // clock
+  w.write_uint8(4);     // String, parent named
+  w.write_var_uint(1);
+  w.write_var_string("t");
+  w.write_var_string("x");
+  w.write_var_uint(0);  // no deletions
+  return std::move(w).take();
+}
+
+class yjs_cluster_test : public cluster_test {
+ protected:
+  // A y-websocket connection to document "notes" on `on`.
+  ConnectionId open_notes(Instance& on, const std::string& sub) {
+    jwt::Claims claims;
+    claims.sub = sub;
+    claims.rooms = {"doc:*"};
+    claims.exp = kWall / 1000 + 3600;
+    OpenRequest request;
+    request.token = jwt::mint(claims, testing::kSecret);
+    request.wire = Wire::YWebsocket;
+    request.ydoc = "notes";
+    const ConnectionId id = on.hub.open(request, now());
+    settle();
+    return id;
+  }
+  // Every binary message queued for `id` on `on`.
+  static std::vector<std::string> drain(Instance& on, ConnectionId id) {
+    std::vector<std::string> out;
+    MessageKind kind = MessageKind::Text;
+    while (Bytes frame = on.hub.next_frame(id, kind)) {
+      EXPECT_EQ(kind, MessageKind::Binary);
+      out.push_back(*frame);
+    }
+    return out;
+  }
+  static std::size_t connections_to_notes(Instance& on) {
+    for (const YDocSummary& doc : on.hub.ydocs().summaries())
+      if (doc.doc == "notes") return doc.connections;
+    return 0;
+  }
+  const std::string empty_step1_ = yjs::ywebsocket::encode_sync_step1(std::string_view("\0", 1));
+  const std::string empty_step2_ = yjs::ywebsocket::encode_sync_step2(std::string_view("\0\0", 2));
+};
+
+TEST_F(yjs_cluster_test, a_document_runs_on_its_owner_and_a_client_elsewhere_is_forwarded_to_it) {
+  share_a_store();
+  const ConnectionId ana = open_notes(*a_, "ana");
+  send(*a_, ana, yjs::ywebsocket::encode_sync_update(yjs_update_of(1)));
+  EXPECT_EQ(network_.owners.at("doc:notes"), "a") << "the first instance to use a document owns it";
+
+  // Ben, on b: his messages go to a, a's answers come back to him as binary messages.
+  const ConnectionId ben = open_notes(*b_, "ben");
+  send(*b_, ben, empty_step1_);
+  EXPECT_EQ(drain(*b_, ben), (std::vector<std::string>{yjs::ywebsocket::encode_sync_update(yjs_update_of(1)),
+                                                       empty_step2_, empty_step1_}));
+  EXPECT_FALSE(b_->hub.ydocs().live("notes")) << "b does not run a document a owns";
+  EXPECT_EQ(connections_to_notes(*a_), 2u);
+  drain(*a_, ana);
+
+  // His update is stored by a and relayed to Ana.
+  send(*b_, ben, yjs::ywebsocket::encode_sync_update(yjs_update_of(2)));
+  EXPECT_EQ(drain(*a_, ana), std::vector<std::string>{yjs::ywebsocket::encode_sync_update(yjs_update_of(2))});
+  EXPECT_EQ(store_a_->load_ydoc("notes")->updates.size(), 2u);
+
+  // His awareness reaches Ana; when his socket closes on b, a removes it at Ana.
+  send(*b_, ben, yjs::ywebsocket::encode_awareness(std::vector<yjs::AwarenessEntry>{{77, 1, R"({"user":{"name":"ben"}})"}}));
+  EXPECT_EQ(drain(*a_, ana).size(), 1u);
+  b_->hub.closed(ben);
+  settle();
+  EXPECT_EQ(connections_to_notes(*a_), 1u);
+  EXPECT_EQ(drain(*a_, ana), std::vector<std::string>{yjs::ywebsocket::encode_awareness(std::vector<yjs::AwarenessEntry>{{77, 2, "null"}})});
+}
+
+// A paused owner whose document another instance has loaded (claimed) since: its commit is
+// refused, the update is neither stored nor relayed, and its connections reconnect (1012).
+TEST_F(yjs_cluster_test, an_owner_that_lost_a_document_to_another_instance_stores_nothing_and_reconnects_its_clients) {
+  share_a_store();
+  const ConnectionId ana = open_notes(*a_, "ana");
+  send(*a_, ana, yjs::ywebsocket::encode_sync_update(yjs_update_of(1)));
+  ASSERT_EQ(store_a_->load_ydoc("notes")->updates.size(), 1u);
+
+  network_.owners["doc:notes"] = "b";  // a's lease ran out while it was paused
+  const ConnectionId carl = open_notes(*b_, "carl");
+  send(*b_, carl, empty_step1_);
+  ASSERT_TRUE(b_->hub.ydocs().live("notes")) << "b took the document over";
+
+  a_->hub.receive(ana, yjs::ywebsocket::encode_sync_update(yjs_update_of(2)), now());
+  a_->hub.commit();
+  ASSERT_NE(a_->hub.close_request(ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  EXPECT_FALSE(a_->hub.ydocs().live("notes"));
+  EXPECT_FALSE(a_->hub.store_failed()) << "one lost document does not stop the instance";
+  EXPECT_EQ(store_b_->load_ydoc("notes")->updates.size(), 1u) << "the stale owner's update was not stored";
+}
+
+// The lease alone (no commit yet): renewing finds another instance holds it.
+TEST_F(yjs_cluster_test, an_owner_whose_lease_is_gone_closes_the_documents_connections) {
+  const ConnectionId ana = open_notes(*a_, "ana");
+  send(*a_, ana, empty_step1_);
+  ASSERT_TRUE(a_->hub.ydocs().live("notes"));
+  network_.owners["doc:notes"] = "b";
+  for (int i = 0; i < 2 && a_->hub.close_request(ana) == nullptr; ++i) {
+    step_ += settings_.room_lease_ms / 10;  // past the renewal interval (lease / 3)
+    settle();
+  }
+  ASSERT_NE(a_->hub.close_request(ana), nullptr);
+  EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
+  EXPECT_FALSE(a_->hub.ydocs().live("notes"));
+}
+
 // A session another instance created, presented to one that never saw it, whose user room
 // nobody runs (its instance died): the session, the room's owner (this instance) and the room are read together,
 // and the client is in.
@@ -654,7 +775,8 @@ TEST_F(cluster_test, only_a_subscribe_takes_a_free_rooms_lease) {
 
 TEST(cluster_message_test, every_kind_survives_a_round_trip) {
   const std::vector<cluster::Message> messages{
-      cluster::Attach{"a", 7, {"c7-a", {"ana", "Ana", "#112233"}, {"workflow:*"}, {"chat:clear"}, "s1"}},
+      cluster::Attach{"a", 7, {"c7-a", {"ana", "Ana", "#112233"}, {"workflow:*"}, {"chat:clear"}, "s1", {}, 0, {}}},
+      cluster::Attach{"a", 8, {"c8-a", {"ana", "Ana", "#112233"}, {"doc:*"}, {}, {}, {"doc:handbook"}, 1, "notes/7"}},
       cluster::Frame{"a", 7, std::string("{\"type\":\"ping\"}\0x", 18)},
       cluster::Join{"a", 7, "user:ana"},
       cluster::Detach{"a", 7},

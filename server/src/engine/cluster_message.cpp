@@ -102,6 +102,9 @@ std::string encode(const Message& message) {
               .list(who.rooms)
               .list(who.perms)
               .field(who.session)
+              .list(who.read_only)
+              .number(who.wire)
+              .field(who.ydoc)
               .finish();
         } else if constexpr (std::is_same_v<M, Frame>) {
           return Writer(Kind::Frame).field(m.from).number(m.connection).field(m.text).finish();
@@ -151,7 +154,7 @@ Result<Message> decode(std::string_view bytes) {
       Identity& who = m.identity;
       (void)(r.field(m.from) && r.number(m.connection) && r.field(who.wire_id) && r.field(who.user.id) &&
           r.field(who.user.name) && r.field(who.user.color) && r.list(who.rooms) && r.list(who.perms) &&
-          r.field(who.session));
+          r.field(who.session) && r.list(who.read_only) && r.number(who.wire) && r.field(who.ydoc));
       message = std::move(m);
       break;
     }

@@ -4,12 +4,15 @@
 //
 //   attach   edge → owner   a client connection starts talking to rooms the owner runs:
 //                           its connection id and wire id, and who it is (user, the token's
-//                           room patterns and permissions, its session)
-//   frame    edge → owner   one message the client sent, as it sent it
+//                           room patterns and permissions, its session); a Yjs connection
+//                           (ydocs/) also its protocol and, for y-websocket, its document
+//   frame    edge → owner   one message the client sent, as it sent it (text or binary: the
+//                           connection's protocol says which)
 //   join     edge → owner   join the client to this room automatically (its user: room)
 //   detach   edge → owner   the client connection is gone
 //   deliver  owner → edge   what the owner sent to remote members in one loop pass: each
-//                           distinct frame once, then per connection the frames it gets, in order
+//                           distinct frame once, then per connection the frames it gets, in
+//                           order (binary to a Yjs connection, text to a Tandem one)
 //   close    owner → edge   close the client connection with this code and reason
 //   publish  any → owner    a POST /api/v1/publish body the edge received for rooms the owner runs
 //   answer   owner → edge   the HTTP answer to that publish (status and JSON body)
@@ -39,6 +42,9 @@ struct Identity {
   std::vector<std::string> rooms;  // the token's room patterns
   std::vector<std::string> perms;
   std::string session;
+  std::vector<std::string> read_only;  // the token's read-only room patterns (jwt.h)
+  std::uint8_t wire = 0;               // its protocol: hub.h Wire as a number (0: Tandem)
+  std::string ydoc;                    // y-websocket: the document its path named
 };
 
 struct Attach {

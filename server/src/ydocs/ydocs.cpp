@@ -43,21 +43,26 @@ void YDocs::opened(Connection& c, const OpenRequest& request, Now now) {
     hub_.close(c, protocol::close::unauthorized, claims.error().message);
     return;
   }
-  const Access granted = access(*claims, request.ydoc);
-  if (granted == Access::Refused) {
+  if (access(claims->sub, claims->rooms, claims->read_only, request.ydoc) == Access::Refused) {
     hub_.close(c, kYDocForbidden, "the token's rooms do not include " + ydoc_room(request.ydoc));
     return;
   }
   if (!hub_.mark_authenticated(c, *claims)) return;
-  attach(c, request.ydoc, granted == Access::Read);
+  // Attached where the document runs: here, or (several instances) its messages go there.
+  if (hub_.route_ydoc(c, request.ydoc, {}) == Hub::Route::Here) attach_y_websocket(c);
 }
 
-YDocs::Access YDocs::access(const jwt::Claims& claims, const std::string& doc) const {
+YDocs::Access YDocs::access(const std::string& sub, const std::vector<std::string>& rooms,
+                            const std::vector<std::string>& read_only, const std::string& doc) const {
   const std::string room = ydoc_room(doc);
-  if (room_access(claims.rooms, claims.sub, room) == RoomAccess::Forbidden) return Access::Refused;
-  for (const std::string& pattern : claims.read_only)
+  if (room_access(rooms, sub, room) == RoomAccess::Forbidden) return Access::Refused;
+  for (const std::string& pattern : read_only)
     if (room_matches(pattern, room)) return Access::Read;
   return Access::Write;
+}
+
+YDocs::Attachment& YDocs::attach_y_websocket(Connection& c) {
+  return attach(c, c.ydoc, access(c.user.id, c.rooms, c.read_only, c.ydoc) == Access::Read);
 }
 
 YDocs::Attachment& YDocs::attach(Connection& c, const std::string& doc, bool read_only) {
@@ -67,7 +72,13 @@ YDocs::Attachment& YDocs::attach(Connection& c, const std::string& doc, bool rea
     d = Document{};  // try reading it again
     fresh = true;
   }
-  if (fresh) hub_.need_ydoc(doc);
+  if (fresh) {
+    if (hub_.store()) {
+      hub_.need_ydoc(doc);
+    } else {
+      d.state = Document::State::Ready;  // a hub without a store (tests): in memory only
+    }
+  }
   d.connections.push_back(c.id);
   std::vector<Attachment>& documents = attachments_[c.id].documents;
   documents.push_back(Attachment{doc, doc, read_only, false, std::nullopt, false, {}});
@@ -143,10 +154,29 @@ void YDocs::loaded(const std::string& name, Result<store::YDocRecord> record) {
 }
 
 void YDocs::forget_idle() {
-  std::erase_if(docs_, [](const auto& named) {
-    const Document& d = named.second;
-    return d.connections.empty() && d.unstored == 0 && d.state != Document::State::Loading;
-  });
+  for (auto it = docs_.begin(); it != docs_.end();) {
+    const Document& d = it->second;
+    if (!d.connections.empty() || d.unstored > 0 || d.state == Document::State::Loading) {
+      ++it;
+      continue;
+    }
+    const std::string room = ydoc_room(it->first);
+    it = docs_.erase(it);
+    hub_.forget_owned(room);
+  }
+}
+
+bool YDocs::live(std::string_view name) const { return docs_.contains(std::string(name)); }
+
+void YDocs::lose(std::string_view name, std::string_view why) {
+  auto found = docs_.find(std::string(name));
+  if (found == docs_.end()) return;
+  LOG_WARN("cluster: yjs document %s %s; its connections reconnect", found->first.c_str(), std::string(why).c_str());
+  const std::string reason = "restart: document " + found->first + " " + std::string(why);
+  const std::vector<ConnectionId> connections = std::move(found->second.connections);
+  docs_.erase(found);  // what it held in memory is not the store's any more: the next owner reads it
+  for (ConnectionId id : connections)
+    if (Connection* c = hub_.find(id)) hub_.close(*c, protocol::close::restart, reason, QueuedFrames::Drop);
 }
 
 YDocs::Document* YDocs::ready(Connection& c, const std::string& name, bool& wait) {
@@ -181,9 +211,19 @@ void YDocs::refuse(Connection& c, std::string_view reason) {
 }
 
 bool YDocs::receive_y_websocket(Connection& c, std::string_view bytes, Now) {
+  if (c.auth != AuthState::Authenticated) return true;
   auto attached = attachments_.find(c.id);
-  if (c.auth != AuthState::Authenticated || attached == attachments_.end() || attached->second.documents.empty())
-    return true;
+  if (attached == attachments_.end() || attached->second.documents.empty()) {
+    // Not attached here: its document runs on another instance, or where was not known yet.
+    switch (hub_.route_ydoc(c, c.ydoc, bytes)) {
+      case Hub::Route::Elsewhere: return true;
+      case Hub::Route::Wait: return false;
+      case Hub::Route::Here:
+        attach_y_websocket(c);
+        attached = attachments_.find(c.id);
+        break;
+    }
+  }
   Attachment& a = attached->second.documents.front();
   bool wait = false;
   Document* d = ready(c, a.doc, wait);
@@ -214,15 +254,18 @@ bool YDocs::receive_hocuspocus(Connection& c, std::string_view bytes, Now now) {
   }
   hocuspocus::Message& m = message.value();
   if (std::holds_alternative<hocuspocus::Pong>(m.body)) return true;
-  if (const auto* token = std::get_if<hocuspocus::Token>(&m.body)) {
-    authenticate_hocuspocus(c, m.address, *token, now);
-    return true;
-  }
+  if (const auto* token = std::get_if<hocuspocus::Token>(&m.body))
+    return authenticate_hocuspocus(c, m.address, *token, bytes, now);
   if (c.auth == AuthState::Pending) {  // as on /ws: before any authentication only auth passes
     hub_.close(c, protocol::close::unauthorized, "authenticate first: send the provider's token");
     return true;
   }
   const std::string doc(hocuspocus::document_name(m.address));
+  if (c.forwarded.contains(ydoc_room(doc))) {  // several instances: its owner runs it
+    hub_.route_ydoc(c, doc, bytes);
+    if (std::holds_alternative<hocuspocus::Close>(m.body)) c.forwarded.erase(ydoc_room(doc));
+    return true;
+  }
   Attachment* a = attachment(c.id, doc);
   if (!a || a->address != m.address) {  // not authenticated for this document: nothing of it is read
     hub_.send_binary(c, std::make_shared<const std::string>(hocuspocus::encode_permission_denied(
@@ -251,21 +294,33 @@ bool YDocs::receive_hocuspocus(Connection& c, std::string_view bytes, Now now) {
   return true;
 }
 
-void YDocs::authenticate_hocuspocus(Connection& c, std::string_view address, const hocuspocus::Token& token, Now now) {
+bool YDocs::authenticate_hocuspocus(Connection& c, std::string_view address, const hocuspocus::Token& token,
+                                    std::string_view bytes, Now now) {
   auto answer = [&](std::string message) { hub_.send_binary(c, std::make_shared<const std::string>(std::move(message))); };
   auto deny = [&](const std::string& reason) { answer(hocuspocus::encode_permission_denied(address, reason)); };
   const std::string doc(hocuspocus::document_name(address));
+  auto refuse_with = [&](const std::string& reason) {
+    deny(reason);
+    return true;
+  };
   if (!hocuspocus::session_id(address).empty())
-    return deny("sessionAwareness is not supported: one provider per document and connection");
-  if (!is_ydoc_name(doc)) return deny("a document name is 1-120 of [A-Za-z0-9_:.@/-]");
+    return refuse_with("sessionAwareness is not supported: one provider per document and connection");
+  if (!is_ydoc_name(doc)) return refuse_with("a document name is 1-120 of [A-Za-z0-9_:.@/-]");
   auto claims = jwt::verify(token.token, {hub_.settings().jwt_secret, now.wall / 1000, hub_.settings().jwt_leeway_s});
-  if (!claims) return deny(claims.error().message);
-  const Access granted = access(*claims, doc);
-  if (granted == Access::Refused) return deny("the token's rooms do not include " + ydoc_room(doc));
+  if (!claims) return refuse_with(claims.error().message);
+  const Access granted = access(claims->sub, claims->rooms, claims->read_only, doc);
+  if (granted == Access::Refused) return refuse_with("the token's rooms do not include " + ydoc_room(doc));
   if (c.auth == AuthState::Pending) {
-    if (!hub_.mark_authenticated(c, *claims)) return;
+    if (!hub_.mark_authenticated(c, *claims)) return true;
   } else if (claims->sub != c.user.id) {
-    return deny("this connection is " + c.user.id + "'s: open another one for " + claims->sub);
+    return refuse_with("this connection is " + c.user.id + "'s: open another one for " + claims->sub);
+  }
+  // Checked here, run where the document runs: several instances forward the auth message to
+  // its owner, which checks it again and answers.
+  switch (hub_.route_ydoc(c, doc, bytes)) {
+    case Hub::Route::Elsewhere: return true;
+    case Hub::Route::Wait: return false;
+    case Hub::Route::Here: break;
   }
   if (!token.provider_version.empty()) attachments_[c.id].answers_ping = true;
   if (Attachment* already = attachment(c.id, doc)) {
@@ -275,6 +330,7 @@ void YDocs::authenticate_hocuspocus(Connection& c, std::string_view address, con
   }
   answer(hocuspocus::encode_authenticated(
       address, granted == Access::Read ? hocuspocus::Scope::ReadOnly : hocuspocus::Scope::ReadWrite));
+  return true;
 }
 
 void YDocs::handle(Connection& c, Attachment& a, Document& d, const DocumentMessage& message) {

@@ -34,7 +34,12 @@
 //   connections 1011.
 // EXPIRY: a document stays in memory while connections use it and until its writes are stored;
 //   forget_idle() (after commits) drops the rest: the next join reads the log again.
-// One instance only for now (several instances: the edge refuses /yjs with 503).
+// SEVERAL INSTANCES: a document is owned like a room, under "doc:{doc}" (engine/cluster.h):
+//   its owner runs all of the above; a connection elsewhere is checked (its token) where it
+//   arrived and its messages are forwarded to the owner (Hub::route_ydoc), which treats it as a
+//   remote member. Loading a log claims it in the store (store.h WRITERS), so an owner that lost
+//   the document can neither append nor compact; losing it (lose()) closes its connections 1012
+//   and they reconnect to the new owner.
 #pragma once
 
 #include <cstddef>
@@ -86,8 +91,13 @@ class YDocs {
   void closed(Connection& connection);
   // The answer of Hub::need_ydoc.
   void loaded(const std::string& doc, Result<store::YDocRecord> record);
-  // Drops documents nobody uses whose writes are all stored.
+  // Drops documents nobody uses whose writes are all stored (their leases go: Hub::forget_owned).
   void forget_idle();
+  // Whether the document is in memory here.
+  bool live(std::string_view doc) const;
+  // Several instances: another instance runs the document now (this one lost its lease or its
+  // store claim): its connections are closed 1012 and what it held in memory goes.
+  void lose(std::string_view doc, std::string_view why);
   // Periodic (Hub::tick): Hocuspocus providers close a socket that brought no message for 30 s
   // (their messageReconnectTimeout) and WebSocket pings do not count, so every heartbeat_ms / 2
   // each v4 provider gets a Ping message (older ones throw on it).
@@ -145,12 +155,16 @@ class YDocs {
   void detach(Connection& connection, Attachment& attachment);
   // Token checks for `doc`: the claims, or a close/denial already done (nullopt).
   enum class Access { Write, Read, Refused };
-  Access access(const jwt::Claims& claims, const std::string& doc) const;
+  Access access(const std::string& sub, const std::vector<std::string>& rooms, const std::vector<std::string>& read_only,
+               const std::string& doc) const;
+  // A y-websocket connection to the document its path named, with its token's access.
+  Attachment& attach_y_websocket(Connection& connection);
 
   bool receive_y_websocket(Connection& connection, std::string_view bytes, Now now);
   bool receive_hocuspocus(Connection& connection, std::string_view bytes, Now now);
-  void authenticate_hocuspocus(Connection& connection, std::string_view address, const yjs::hocuspocus::Token& token,
-                               Now now);
+  // False when it must wait for the document's owner (several instances): the hub parks it.
+  bool authenticate_hocuspocus(Connection& connection, std::string_view address, const yjs::hocuspocus::Token& token,
+                               std::string_view bytes, Now now);
   void handle(Connection& connection, Attachment& attachment, Document& doc, const DocumentMessage& message);
   void sync_step1(Connection& connection, Attachment& attachment, Document& doc);
   void apply_update(Connection& connection, Attachment& attachment, Document& doc,
