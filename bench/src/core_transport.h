@@ -28,6 +28,7 @@ class CoreTransport final : public tandem::Transport {
   // tandem::Transport
   void open(const std::string& url, TransportEvents& events) override;
   SendStatus send(std::string_view frame) override;
+  SendStatus send_binary(std::string_view) override { return SendStatus::NotOpen; }  // the load is JSON
   void close(int code, std::string_view reason) override;
 
   // From the loop: the socket is readable and/or writable (epoll event bits).

@@ -14,12 +14,14 @@ FrameAssembler::Outcome FrameAssembler::feed(std::string_view piece, bool first,
     if (buffer_.capacity() > kKeepCapacity) std::string().swap(buffer_);
     buffer_.clear();
     bytes_ = 0;
-    wrong_kind_ = binary != (accepted_ == MessageKind::Binary);
+    kind_ = binary ? MessageKind::Binary : MessageKind::Text;
+    wrong_kind_ = !binary && accepts_ == Accepts::Binary;
     mode_ = wrong_kind_ ? Mode::Discarding : Mode::Collecting;
   }
   bytes_ += piece.size();
   Outcome out;
   out.bytes = bytes_;
+  out.kind = kind_;
 
   if (mode_ == Mode::Dead) return out;  // the edge is closing this connection
   if (bytes_ > hard_bytes_) {

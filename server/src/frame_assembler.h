@@ -7,9 +7,9 @@
 // connection; crossing hard_bytes is reported at once so the edge can close (1009) without
 // reading the rest.
 //
-// A connection takes one kind of message: text (Tandem's JSON protocol) or binary (the Yjs
-// protocols, ydocs/). A message of the other kind is discarded as it arrives, like one over
-// max_bytes, and reported as WrongKind at its end.
+// A connection takes the kinds of message its protocol has: a Tandem connection both (JSON as
+// text, Yjs documents as binary, ydocs/), a Yjs connection binary only. A message of another
+// kind is discarded as it arrives, like one over max_bytes, and reported as WrongKind at its end.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +20,8 @@ namespace tandem::server {
 
 // The WebSocket message kinds (opcodes text and binary).
 enum class MessageKind { Text, Binary };
+// Which of them a connection takes.
+enum class Accepts { Binary, TextAndBinary };
 
 class FrameAssembler {
  public:
@@ -33,11 +35,12 @@ class FrameAssembler {
   struct Outcome {
     Status status = Status::Partial;
     std::string_view message;  // Complete: valid until the next feed()
+    MessageKind kind = MessageKind::Text;  // Complete: the message's kind
     std::size_t bytes = 0;     // size of the message so far
   };
 
-  FrameAssembler(std::size_t max_bytes, std::size_t hard_bytes, MessageKind accepted = MessageKind::Text)
-      : max_bytes_(max_bytes), hard_bytes_(hard_bytes), accepted_(accepted) {}
+  FrameAssembler(std::size_t max_bytes, std::size_t hard_bytes, Accepts accepts = Accepts::TextAndBinary)
+      : max_bytes_(max_bytes), hard_bytes_(hard_bytes), accepts_(accepts) {}
 
   // One piece as libwebsockets hands it over: `first`/`last` mark the message's first and
   // last piece (lws_is_first_fragment / lws_is_final_fragment).
@@ -48,9 +51,10 @@ class FrameAssembler {
 
   std::size_t max_bytes_;
   std::size_t hard_bytes_;
-  MessageKind accepted_;
+  Accepts accepts_;
   std::string buffer_;
   std::size_t bytes_ = 0;
+  MessageKind kind_ = MessageKind::Text;  // the current message's
   bool wrong_kind_ = false;  // the current message is of the kind not accepted
   Mode mode_ = Mode::Collecting;
 };

@@ -203,12 +203,17 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
   return id;
 }
 
-void Hub::receive(ConnectionId id, std::string_view text, Now now) {
+void Hub::receive(ConnectionId id, std::string_view text, Now now, MessageKind kind) {
   Connection* c = find(id);
   last_now_ = now;
   if (!c || c->close) return;  // closing: the rest of its input no longer matters
   if (!c->remote) metrics_.message_in(text.size());  // a forwarded frame was counted where it arrived
   if (c->wire != Wire::Tandem) return receive_yjs(*c, text, now);
+  if (kind == MessageKind::Binary) {
+    // Yjs documents over the Tandem connection (ydocs/): only once it is authenticated.
+    if (c->auth == AuthState::Pending) return close(*c, protocol::close::unauthorized, "authenticate first");
+    return receive_yjs(*c, text, now);
+  }
 
   if (text.size() > static_cast<std::size_t>(settings_.max_frame_bytes)) {
     refuse(id, FrameProblem::TooBig, text.size(), now);
@@ -358,11 +363,9 @@ void Hub::closed(ConnectionId id) {
   }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
   const bool tandem = c.wire == Wire::Tandem;  // a Yjs connection has no rooms or session: its documents only
-  if (tandem) {
+  if (tandem)
     for (const auto& hook : handlers_.disconnect_hooks()) hook(*this, c);
-  } else {
-    ydocs_->closed(c);
-  }
+  ydocs_->closed(c);  // a Tandem connection may have Yjs documents too
   for (const std::string& owner : c.attached_to)  // its remote memberships end too
     link_->send(owner, cluster::encode(cluster::Detach{directory_->instance(), c.id}));
   if (c.remote) {  // not one of this instance's sockets: not counted, its session lives there
@@ -1318,9 +1321,10 @@ void Hub::attach_to(Connection& c, const std::string& owner) {
   c.attached_to.push_back(owner);
 }
 
-void Hub::forward(Connection& c, const std::string& owner, std::string_view text) {
+void Hub::forward(Connection& c, const std::string& owner, std::string_view text, MessageKind kind) {
   attach_to(c, owner);
-  link_->send(owner, cluster::encode(cluster::Frame{directory_->instance(), c.id, std::string(text)}));
+  link_->send(owner, cluster::encode(cluster::Frame{directory_->instance(), c.id, std::string(text),
+                                                    kind == MessageKind::Binary}));
 }
 
 bool Hub::join_elsewhere(Connection& c, const std::string& room) {
@@ -1352,7 +1356,7 @@ Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_vi
     owner = c.forwarded.emplace(room, known->second).first;
     attach_to(c, owner->second);
   }
-  if (!bytes.empty()) forward(c, owner->second, bytes);
+  if (!bytes.empty()) forward(c, owner->second, bytes, MessageKind::Binary);
   return Route::Elsewhere;
 }
 
@@ -1464,7 +1468,7 @@ void Hub::receive_from_cluster() {
             },
             [&](cluster::Frame& m) {
               if (auto known = remote_members_.find({m.from, m.connection}); known != remote_members_.end())
-                receive(known->second, m.text, last_now_);
+                receive(known->second, m.text, last_now_, m.binary ? MessageKind::Binary : MessageKind::Text);
               else
                 refuse_unknown_member(m.from, m.connection);
             },
@@ -1489,10 +1493,10 @@ void Hub::receive_from_cluster() {
                 Connection* c = find(recipient.connection);
                 if (c == nullptr || c->remote) continue;  // gone meanwhile
                 for (std::uint32_t index : recipient.frames) {
-                  if (c->wire == Wire::Tandem) {
-                    send(*c, frames[index]);
-                  } else {  // a Yjs connection's messages are binary
+                  if (m.binary(index)) {
                     send_binary(*c, frames[index]);
+                  } else {
+                    send(*c, frames[index]);
                   }
                 }
               }
@@ -1562,11 +1566,10 @@ void Hub::flush_to_cluster() {
     Bundle& bundle = bundles[c->remote->instance];
     cluster::Deliver::Recipient recipient{c->remote->connection, {}};
     while (!c->outbound.empty()) {
-      // The kind need not travel: the edge knows its connection's protocol (binary for Yjs).
-      c->outbound.take_batch(kShipBudget, batch_parts_);
+      const MessageKind kind = c->outbound.take_batch(kShipBudget, batch_parts_);
       for (Bytes& part : batch_parts_) {
         auto [at, fresh] = bundle.index.try_emplace(part.get(), static_cast<std::uint32_t>(bundle.deliver.frames.size()));
-        if (fresh) bundle.deliver.frames.push_back(*part);
+        if (fresh) bundle.deliver.add(*part, kind == MessageKind::Binary);
         recipient.frames.push_back(at->second);
         shipped.push_back(std::move(part));
       }

@@ -285,9 +285,10 @@ class Hub {
   std::optional<UpgradeRefusal> check_upgrade(const std::optional<std::string>& token, Now now) const;
   // Whether the connection has authenticated (the edge bounds what it accepts before that).
   bool authenticated(ConnectionId id) const;
-  // One complete message: text on a Tandem connection, binary on a Yjs one (the edge checked
-  // the kind: FrameProblem::WrongKind otherwise).
-  void receive(ConnectionId id, std::string_view text, Now now);
+  // One complete message: on a Tandem connection text (its JSON protocol) or binary (Yjs
+  // documents in Hocuspocus framing, ydocs/), on a Yjs connection binary (the edge checked the
+  // kind: FrameProblem::WrongKind otherwise).
+  void receive(ConnectionId id, std::string_view text, Now now, MessageKind kind = MessageKind::Text);
   // A message the edge refused (see FrameProblem). `bytes` is its size so far.
   void refuse(ConnectionId id, FrameProblem problem, std::size_t bytes, Now now);
   // The connection is gone (either side closed it). Forgets it.
@@ -450,6 +451,8 @@ class Hub {
   RoomRegistry& rooms() { return rooms_; }
   const RoomRegistry& rooms() const { return rooms_; }
   bool shutting_down() const { return shutting_down_; }
+  // The latest time the edge gave (for work that has no event time of its own).
+  Now now() const { return last_now_; }
 
  private:
   void wake(Connection& connection);
@@ -459,7 +462,8 @@ class Hub {
   // Several instances: what to do with a message about `room` (Elsewhere: forwarded, or answered).
   Route route(Connection& connection, const std::string& room, const protocol::ClientMessage& message,
               std::string_view text, const std::optional<std::string>& request_id, Now now);
-  void forward(Connection& connection, const std::string& owner, std::string_view text);
+  void forward(Connection& connection, const std::string& owner, std::string_view text,
+               MessageKind kind = MessageKind::Text);
   void attach_to(Connection& connection, const std::string& owner);  // once per owner
   void receive_from_cluster();
   // Answers a frame from another instance's connection this one does not know (close 1012).

@@ -306,8 +306,8 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       edges_.emplace(id, EdgeConnection{wsi,
                                         FrameAssembler(static_cast<std::size_t>(settings_.max_frame_bytes),
                                                        static_cast<std::size_t>(settings_.hard_frame_bytes),
-                                                       request.wire == Wire::Tandem ? MessageKind::Text
-                                                                                    : MessageKind::Binary),
+                                                       request.wire == Wire::Tandem ? Accepts::TextAndBinary
+                                                                                    : Accepts::Binary),
                                         fd, std::move(address)});
       // open() may have queued `connected` or a close before the edge knew this wsi.
       lws_callback_on_writable(wsi);
@@ -329,7 +329,7 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       // RECEIVE never writes: the hub queues, wakes us, and WRITEABLE does the I/O.
       switch (outcome.status) {
         case FrameAssembler::Status::Partial: break;
-        case FrameAssembler::Status::Complete: hub_.receive(session->id, outcome.message, now); break;
+        case FrameAssembler::Status::Complete: hub_.receive(session->id, outcome.message, now, outcome.kind); break;
         case FrameAssembler::Status::TooBig: hub_.refuse(session->id, FrameProblem::TooBig, outcome.bytes, now); break;
         case FrameAssembler::Status::OverHardLimit:
           hub_.refuse(session->id, FrameProblem::OverHardLimit, outcome.bytes, now);

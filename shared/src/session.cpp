@@ -153,6 +153,11 @@ SendStatus Session::send(std::string_view frame) {
   return transport_.send(frame);
 }
 
+SendStatus Session::send_binary(std::string_view message) {
+  if (state_ != State::Open || link_ != Link::Active) return SendStatus::NotOpen;
+  return transport_.send_binary(message);
+}
+
 // ---- transport events -------------------------------------------------------------------
 
 void Session::on_open() {
@@ -161,6 +166,13 @@ void Session::on_open() {
   // first; otherwise `auth` must be the first message.
   if (config_.token_delivery == TokenDelivery::AuthMessage)
     transport_.send(protocol::encode_client(protocol::Auth{config_.token, session_id_}));
+}
+
+void Session::on_binary(std::string_view message) {
+  if (link_ != Link::Active || state_ != State::Open) return;
+  last_received_ = now_;
+  ping_sent_at_.reset();
+  if (on_binary_message) on_binary_message(message);
 }
 
 void Session::on_message(std::string_view frame) {

@@ -54,6 +54,7 @@ class FuzzTransport final : public Transport {
     events_ = &events;
     phase_ = Phase::Dialing;
   }
+  SendStatus send_binary(std::string_view) override { return SendStatus::NotOpen; }  // no Yjs here
   SendStatus send(std::string_view frame) override {
     if (phase_ != Phase::Open) return SendStatus::NotOpen;
     auto decoded = protocol::decode_client(frame);

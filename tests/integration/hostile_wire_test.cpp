@@ -122,6 +122,7 @@ std::vector<HostileCase> hostile_cases() {
   ws("big_message_before_auth", frame(std::string(20000, ' ')), 1009, "none");
   ws("auth_with_forged_token", frame(R"({"type":"auth","token":")" + forged_token() + R"("})"), 4401, "none");
   ws("silent_until_the_auth_timeout", "", 4408, "none");
+  ws("binary_before_auth", RawClient::frame(2, std::string("\x05notes\x00\x00\x01\x00", 10)), 4401, "none");
 
   // ---- protocol: messages (PROTOCOL.md §2, §15) ----
   protocol("truncated_json", R"({"type":"ping",)", "bad_json");

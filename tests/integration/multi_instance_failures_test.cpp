@@ -130,6 +130,7 @@ class TappedTransport final : public Transport, private TransportEvents {
     if (on_send) on_send(frame);
     return inner.send(frame);
   }
+  SendStatus send_binary(std::string_view message) override { return inner.send_binary(message); }
   void close(int code, std::string_view reason) override { inner.close(code, reason); }
 
   std::function<void(std::string_view)> on_send;

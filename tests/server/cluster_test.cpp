@@ -405,6 +405,12 @@ class yjs_cluster_test : public cluster_test {
     }
     return out;
   }
+  // Every message queued for `id` on `on`, whatever its kind.
+  static void drain_all(Instance& on, ConnectionId id) {
+    MessageKind kind = MessageKind::Text;
+    while (on.hub.next_frame(id, kind)) {
+    }
+  }
   static std::size_t connections_to_notes(Instance& on) {
     for (const YDocSummary& doc : on.hub.ydocs().summaries())
       if (doc.doc == "notes") return doc.connections;
@@ -441,6 +447,43 @@ TEST_F(yjs_cluster_test, a_document_runs_on_its_owner_and_a_client_elsewhere_is_
   settle();
   EXPECT_EQ(connections_to_notes(*a_), 1u);
   EXPECT_EQ(drain(*a_, ana), std::vector<std::string>{yjs::ywebsocket::encode_awareness(std::vector<yjs::AwarenessEntry>{{77, 2, "null"}})});
+}
+
+// Yjs over a Tandem connection (binary messages in Hocuspocus framing on /ws) is forwarded too,
+// its kind kept both ways.
+TEST_F(yjs_cluster_test, yjs_over_a_tandem_connection_elsewhere_is_forwarded_as_binary) {
+  const ConnectionId ana = open_notes(*a_, "ana");
+  send(*a_, ana, yjs::ywebsocket::encode_sync_update(yjs_update_of(1)));
+  jwt::Claims claims;
+  claims.sub = "ben";
+  claims.rooms = {"doc:*", "workflow:*"};
+  claims.exp = kWall / 1000 + 3600;
+  OpenRequest request;
+  request.token = jwt::mint(claims, testing::kSecret);
+  const ConnectionId ben = b_->hub.open(request, now());
+  settle();
+  drain_all(*b_, ben);
+
+  yjs::Lib0Writer auth;  // the provider's auth message, no token: the connection's decides
+  auth.write_var_string("notes");
+  auth.write_var_uint(2);
+  auth.write_var_uint(0);
+  auth.write_var_string("");
+  b_->hub.receive(ben, std::move(auth).take(), now(), MessageKind::Binary);
+  b_->hub.receive(ben, yjs::hocuspocus::encode_sync_step1("notes", std::string_view("\0", 1)), now(), MessageKind::Binary);
+  settle();
+  const std::vector<std::string> got = drain(*b_, ben);
+  EXPECT_EQ(got, (std::vector<std::string>{yjs::hocuspocus::encode_authenticated("notes", yjs::hocuspocus::Scope::ReadWrite),
+                                           yjs::hocuspocus::encode_sync_update("notes", yjs_update_of(1)),
+                                           yjs::hocuspocus::encode_sync_step2("notes", std::string_view("\0\0", 2)),
+                                           yjs::hocuspocus::encode_sync_step1("notes", std::string_view("\0", 1))}));
+  EXPECT_FALSE(b_->hub.ydocs().live("notes"));
+
+  // Its JSON goes on beside it: a text message still answers as text.
+  send(*b_, ben, R"({"type":"ping","id":"p"})");
+  MessageKind kind = MessageKind::Binary;
+  ASSERT_NE(b_->hub.next_frame(ben, kind), nullptr);
+  EXPECT_EQ(kind, MessageKind::Text);
 }
 
 // A paused owner whose document another instance has loaded (claimed) since: its commit is
@@ -625,7 +668,7 @@ TEST_F(cluster_test, a_frame_from_a_connection_the_owner_never_saw_attach_closes
   send(*b_, ben, R"({"type":"subscribe","id":"s","room":"workflow:1"})");
   const ConnectionId ana = connect(*a_, "ana");
   // Ana's frames for b's room come without their attach (lost where neither side could see).
-  a_->link.send("b", cluster::encode(cluster::Frame{"a", ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})"}));
+  a_->link.send("b", cluster::encode(cluster::Frame{"a", ana, R"({"type":"subscribe","id":"s","room":"workflow:1"})", false}));
   settle();
   ASSERT_NE(a_->hub.close_request(ana), nullptr);
   EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
@@ -777,10 +820,11 @@ TEST(cluster_message_test, every_kind_survives_a_round_trip) {
   const std::vector<cluster::Message> messages{
       cluster::Attach{"a", 7, {"c7-a", {"ana", "Ana", "#112233"}, {"workflow:*"}, {"chat:clear"}, "s1", {}, 0, {}}},
       cluster::Attach{"a", 8, {"c8-a", {"ana", "Ana", "#112233"}, {"doc:*"}, {}, {}, {"doc:handbook"}, 1, "notes/7"}},
-      cluster::Frame{"a", 7, std::string("{\"type\":\"ping\"}\0x", 18)},
+      cluster::Frame{"a", 7, std::string("{\"type\":\"ping\"}\0x", 18), false},
+      cluster::Frame{"a", 7, std::string("\0\0\1\0", 4), true},
       cluster::Join{"a", 7, "user:ana"},
       cluster::Detach{"a", 7},
-      cluster::Deliver{"b", {"one", "two"}, {{7, {0, 1}}, {8, {1}}}},
+      cluster::Deliver{"b", {"one", std::string("\0\1", 2)}, "tb", {{7, {0, 1}}, {8, {1}}}},
       cluster::Close{"b", 7, 1012, "restart"},
       cluster::Publish{"a", 3, R"({"type":"execution_update"})"},
       cluster::Answer{"b", 3, 409, R"({"error":"conflict"})"},
@@ -795,12 +839,15 @@ TEST(cluster_message_test, every_kind_survives_a_round_trip) {
 }
 
 TEST(cluster_message_test, a_truncated_or_forged_message_is_refused) {
-  cluster::Deliver deliver{"a", {"one", "two"}, {{7, {0, 1}}, {8, {1}}}};
+  cluster::Deliver deliver{"a", {"one", "two"}, "tt", {{7, {0, 1}}, {8, {1}}}};
   const std::string bytes = cluster::encode(deliver);
   ASSERT_TRUE(cluster::decode(bytes).ok());
   for (std::size_t cut = 0; cut < bytes.size(); ++cut)
     EXPECT_FALSE(cluster::decode(std::string_view(bytes).substr(0, cut)).ok()) << "cut at " << cut;
-  EXPECT_FALSE(cluster::decode("v1:a1:12:xy1:11:11:5").ok()) << "an index past the frames";
+  EXPECT_FALSE(cluster::decode("v1:a1:12:xy1:t1:11:11:5").ok()) << "an index past the frames";
+  EXPECT_TRUE(cluster::decode("v1:a1:12:xy1:t1:11:11:0").ok());
+  EXPECT_FALSE(cluster::decode("v1:a1:12:xy1:x1:11:11:0").ok()) << "an unknown kind";
+  EXPECT_FALSE(cluster::decode("v1:a1:12:xy0:1:11:11:0").ok()) << "kinds missing";
   EXPECT_FALSE(cluster::decode("z").ok());
 }
 

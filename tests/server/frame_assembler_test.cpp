@@ -62,16 +62,20 @@ TEST(frame_assembler_test, crossing_the_hard_limit_is_reported_once_at_once) {
   EXPECT_EQ(assembler.feed("x", false, true, false).status, Status::Partial);  // the edge is closing anyway
 }
 
-TEST(frame_assembler_test, binary_messages_on_a_text_connection_are_reported_not_kept) {
+TEST(frame_assembler_test, a_tandem_connection_takes_both_kinds_and_says_which) {
   FrameAssembler assembler(100, 1000);
   EXPECT_EQ(assembler.feed("\x01\x02", true, false, true).status, Status::Partial);
   auto out = assembler.feed("\x03", false, true, true);
-  EXPECT_EQ(out.status, Status::WrongKind);
-  EXPECT_TRUE(out.message.empty());
+  ASSERT_EQ(out.status, Status::Complete);
+  EXPECT_EQ(out.kind, MessageKind::Binary);
+  EXPECT_EQ(out.message, "\x01\x02\x03");
+  auto text = assembler.feed("{}", true, true, false);
+  ASSERT_EQ(text.status, Status::Complete);
+  EXPECT_EQ(text.kind, MessageKind::Text);
 }
 
 TEST(frame_assembler_test, a_binary_connection_joins_binary_pieces_and_drops_text) {
-  FrameAssembler assembler(100, 1000, MessageKind::Binary);
+  FrameAssembler assembler(100, 1000, Accepts::Binary);
   EXPECT_EQ(assembler.feed(std::string_view("\x00\x01", 2), true, false, true).status, Status::Partial);
   auto out = assembler.feed(std::string_view("\x00", 1), false, true, true);
   ASSERT_EQ(out.status, Status::Complete);

@@ -30,6 +30,7 @@ class FakeTransport final : public Transport {
 
   std::vector<std::string> opened_urls;  // one per open()
   std::vector<std::string> sent;         // every frame sent while connected
+  std::vector<std::string> sent_binary;  // every binary message sent while connected
   std::vector<Close> closes;             // every close() the core asked for
   TransportEvents* events = nullptr;
   bool connected = false;  // between accept() and the end of the connection
@@ -42,6 +43,11 @@ class FakeTransport final : public Transport {
   SendStatus send(std::string_view frame) override {
     if (!connected) return SendStatus::NotOpen;
     sent.emplace_back(frame);
+    return SendStatus::Sent;
+  }
+  SendStatus send_binary(std::string_view message) override {
+    if (!connected) return SendStatus::NotOpen;
+    sent_binary.emplace_back(message);
     return SendStatus::Sent;
   }
   void close(int code, std::string_view reason) override {

@@ -32,6 +32,8 @@ class WebSocketTransport final : public Transport {
 
   void open(const std::string& url, TransportEvents& events) override;
   SendStatus send(std::string_view frame) override;  // NotOpen unless the socket is OPEN
+  // Binary messages (Yjs) go through tandem.mjs on the same socket, outside the core.
+  SendStatus send_binary(std::string_view) override { return SendStatus::NotOpen; }
   void close(int code, std::string_view reason) override;
 
   // Browser callbacks (plain functions the JS side calls; public only for them).

@@ -79,6 +79,7 @@ int lws_log_mask(LwsLogLevel level) {
 
 struct OutgoingFrame {
   std::vector<unsigned char> bytes;  // LWS_PRE bytes of headroom, then the payload
+  bool binary = false;
   std::size_t payload_size() const { return bytes.size() - LWS_PRE; }
 };
 
@@ -94,6 +95,7 @@ struct Connection {
   std::deque<OutgoingFrame> outgoing;
   std::size_t outgoing_bytes = 0;
   std::string incoming;                      // fragments of the message being received
+  bool incoming_binary = false;              // ...and its kind (from its first fragment)
   std::optional<CloseRequest> close_request;  // set by close(); carried out in WRITEABLE
   SteadyTime close_deadline{};                // when close_request is set: give up waiting
   std::optional<CloseRequest> peer_close;     // the server's close frame, if one came
@@ -103,7 +105,7 @@ struct Connection {
 };
 
 struct PendingEvent {
-  enum class Kind { Open, Message, Closed };
+  enum class Kind { Open, Message, BinaryMessage, Closed };
   Kind kind;
   TransportEvents* target;
   int code = 0;
@@ -124,6 +126,9 @@ struct LwsTransport::Impl {
   bool activity = false;      // set by callbacks during one lws_service round
   bool destroying = false;    // the destructor runs; callbacks must not record anything
   lws_sorted_usec_list_t wake_timer{};
+
+  // Queues one message of the current connection for the socket (send, send_binary).
+  SendStatus queue(std::string_view frame, bool binary);
 
   void record(PendingEvent::Kind kind, Connection& c, int code = 0, std::string text = {}) {
     if (destroying) return;
@@ -175,11 +180,13 @@ struct LwsTransport::Impl {
       request_close(c, kCloseTooBig, "message too big");
       return;
     }
+    if (c.incoming.empty() && lws_is_first_fragment(wsi)) c.incoming_binary = lws_frame_is_binary(wsi) != 0;
     c.incoming.append(data, len);
     // A message is complete at the end of its final frame; one frame may arrive in several
     // callbacks (lws hands over at most its rx buffer at a time), hence the remaining check.
     if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
-      record(PendingEvent::Kind::Message, c, 0, std::move(c.incoming));
+      record(c.incoming_binary ? PendingEvent::Kind::BinaryMessage : PendingEvent::Kind::Message, c, 0,
+             std::move(c.incoming));
       c.incoming.clear();
     }
   }
@@ -189,7 +196,8 @@ struct LwsTransport::Impl {
     while (!c.outgoing.empty()) {
       OutgoingFrame& frame = c.outgoing.front();
       const std::size_t size = frame.payload_size();
-      const int written = lws_write(wsi, frame.bytes.data() + LWS_PRE, size, LWS_WRITE_TEXT);
+      const int written =
+          lws_write(wsi, frame.bytes.data() + LWS_PRE, size, frame.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
       if (written < 0 || static_cast<std::size_t>(written) < size) {
         c.local_failure = CloseRequest{kCloseAbnormal, "write failed"};
         return -1;
@@ -455,10 +463,14 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
   }
 }
 
-SendStatus LwsTransport::send(std::string_view frame) {
-  Connection* c = impl_->current.get();
+SendStatus LwsTransport::send(std::string_view frame) { return impl_->queue(frame, false); }
+SendStatus LwsTransport::send_binary(std::string_view message) { return impl_->queue(message, true); }
+
+SendStatus LwsTransport::Impl::queue(std::string_view frame, bool binary) {
+  Connection* c = current.get();
   if (c == nullptr || c->phase != TransportPhase::Open || c->wsi == nullptr) return SendStatus::NotOpen;
   OutgoingFrame out;
+  out.binary = binary;
   out.bytes.resize(LWS_PRE + frame.size());
   std::copy(frame.begin(), frame.end(), out.bytes.begin() + LWS_PRE);
   c->outgoing_bytes += frame.size();
@@ -506,6 +518,7 @@ std::size_t LwsTransport::poll(Millis wait) {
     switch (event.kind) {
       case PendingEvent::Kind::Open: event.target->on_open(); break;
       case PendingEvent::Kind::Message: event.target->on_message(event.text); break;
+      case PendingEvent::Kind::BinaryMessage: event.target->on_binary(event.text); break;
       case PendingEvent::Kind::Closed: event.target->on_closed(event.code, event.text); break;
     }
   }

@@ -81,6 +81,8 @@ class LwsTransport final : public tandem::Transport {
   // Queues one text frame; it goes out when the socket is writable (during poll()). NotOpen
   // before on_open, after close(), or once the connection is gone.
   SendStatus send(std::string_view frame) override;
+  // The same for one binary message.
+  SendStatus send_binary(std::string_view message) override;
 
   // Starts the close handshake with `code` (1000 or 3000-4999) and `reason` (cut to the 123
   // bytes a close frame allows). Frames queued before it are sent first. Messages arriving

@@ -107,14 +107,14 @@ std::string encode(const Message& message) {
               .field(who.ydoc)
               .finish();
         } else if constexpr (std::is_same_v<M, Frame>) {
-          return Writer(Kind::Frame).field(m.from).number(m.connection).field(m.text).finish();
+          return Writer(Kind::Frame).field(m.from).number(m.connection).field(m.text).number(m.binary ? 1 : 0).finish();
         } else if constexpr (std::is_same_v<M, Join>) {
           return Writer(Kind::Join).field(m.from).number(m.connection).field(m.room).finish();
         } else if constexpr (std::is_same_v<M, Detach>) {
           return Writer(Kind::Detach).field(m.from).number(m.connection).finish();
         } else if constexpr (std::is_same_v<M, Deliver>) {
           Writer w(Kind::Deliver);
-          w.field(m.from).list(m.frames).number(m.recipients.size());
+          w.field(m.from).list(m.frames).field(m.kinds).number(m.recipients.size());
           for (const Deliver::Recipient& r : m.recipients) {
             w.number(r.connection).number(r.frames.size());
             for (std::uint32_t index : r.frames) w.number(index);
@@ -160,7 +160,10 @@ Result<Message> decode(std::string_view bytes) {
     }
     case Kind::Frame: {
       Frame m;
-      (void)(r.field(m.from) && r.number(m.connection) && r.field(m.text));
+      std::uint8_t binary = 0;
+      (void)(r.field(m.from) && r.number(m.connection) && r.field(m.text) && r.number(binary));
+      if (binary > 1) return malformed("frame: kind");
+      m.binary = binary == 1;
       message = std::move(m);
       break;
     }
@@ -179,8 +182,11 @@ Result<Message> decode(std::string_view bytes) {
     case Kind::Deliver: {
       Deliver m;
       std::size_t recipients = 0;
-      if (!r.field(m.from) || !r.list(m.frames) || !r.number(recipients) || recipients > r.left() / 4)
+      if (!r.field(m.from) || !r.list(m.frames) || !r.field(m.kinds) || !r.number(recipients) ||
+          recipients > r.left() / 4)
         return malformed("deliver: truncated");
+      if (m.kinds.size() != m.frames.size() || m.kinds.find_first_not_of("tb") != std::string::npos)
+        return malformed("deliver: frame kinds");
       {
         m.recipients.resize(recipients);
         for (Deliver::Recipient& recipient : m.recipients) {

@@ -6,13 +6,13 @@
 //                           its connection id and wire id, and who it is (user, the token's
 //                           room patterns and permissions, its session); a Yjs connection
 //                           (ydocs/) also its protocol and, for y-websocket, its document
-//   frame    edge → owner   one message the client sent, as it sent it (text or binary: the
-//                           connection's protocol says which)
+//   frame    edge → owner   one message the client sent, as it sent it, and its kind (binary:
+//                           Yjs, ydocs/)
 //   join     edge → owner   join the client to this room automatically (its user: room)
 //   detach   edge → owner   the client connection is gone
 //   deliver  owner → edge   what the owner sent to remote members in one loop pass: each
-//                           distinct frame once, then per connection the frames it gets, in
-//                           order (binary to a Yjs connection, text to a Tandem one)
+//                           distinct frame once with its kind, then per connection the frames
+//                           it gets, in order
 //   close    owner → edge   close the client connection with this code and reason
 //   publish  any → owner    a POST /api/v1/publish body the edge received for rooms the owner runs
 //   answer   owner → edge   the HTTP answer to that publish (status and JSON body)
@@ -56,6 +56,7 @@ struct Frame {
   std::string from;
   std::uint64_t connection = 0;
   std::string text;
+  bool binary = false;  // a binary WebSocket message (Yjs)
 };
 struct Join {
   std::string from;
@@ -69,6 +70,12 @@ struct Detach {
 struct Deliver {
   std::string from;  // the owner
   std::vector<std::string> frames;  // each distinct frame once
+  std::string kinds;                 // per frame: 't' text, 'b' binary
+  void add(std::string frame, bool is_binary) {
+    frames.push_back(std::move(frame));
+    kinds.push_back(is_binary ? 'b' : 't');
+  }
+  bool binary(std::uint32_t index) const { return index < kinds.size() && kinds[index] == 'b'; }
   struct Recipient {
     std::uint64_t connection = 0;  // on the edge
     std::vector<std::uint32_t> frames;  // indices into `frames`, in send order

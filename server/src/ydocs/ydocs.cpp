@@ -202,10 +202,15 @@ YDocs::Document* YDocs::ready(Connection& c, const std::string& name, bool& wait
 
 bool YDocs::receive(Connection& c, std::string_view bytes, Now now) {
   if (c.close) return true;
-  return c.wire == Wire::Hocuspocus ? receive_hocuspocus(c, bytes, now) : receive_y_websocket(c, bytes, now);
+  return c.wire == Wire::YWebsocket ? receive_y_websocket(c, bytes, now) : receive_hocuspocus(c, bytes, now);
 }
 
 void YDocs::refuse(Connection& c, std::string_view reason) {
+  if (c.wire == Wire::Tandem) {  // the connection carries more than Yjs: an error, counted as malformed
+    hub_.protocol_error(c, Error{std::string(protocol::errc::invalid_message), "yjs: " + std::string(reason)},
+                        std::nullopt, hub_.now());
+    return;
+  }
   hub_.metrics().protocol_error(protocol::errc::invalid_message);
   hub_.close(c, protocol::close::protocol_violation, reason);
 }
@@ -306,15 +311,23 @@ bool YDocs::authenticate_hocuspocus(Connection& c, std::string_view address, con
   if (!hocuspocus::session_id(address).empty())
     return refuse_with("sessionAwareness is not supported: one provider per document and connection");
   if (!is_ydoc_name(doc)) return refuse_with("a document name is 1-120 of [A-Za-z0-9_:.@/-]");
-  auto claims = jwt::verify(token.token, {hub_.settings().jwt_secret, now.wall / 1000, hub_.settings().jwt_leeway_s});
-  if (!claims) return refuse_with(claims.error().message);
-  const Access granted = access(claims->sub, claims->rooms, claims->read_only, doc);
-  if (granted == Access::Refused) return refuse_with("the token's rooms do not include " + ydoc_room(doc));
-  if (c.auth == AuthState::Pending) {
-    if (!hub_.mark_authenticated(c, *claims)) return true;
-  } else if (claims->sub != c.user.id) {
-    return refuse_with("this connection is " + c.user.id + "'s: open another one for " + claims->sub);
+  Access granted = Access::Refused;
+  if (c.wire == Wire::Tandem && token.token.empty()) {
+    // Over a Tandem connection (authenticated already) the provider may send no token: the
+    // connection's own decides.
+    granted = access(c.user.id, c.rooms, c.read_only, doc);
+  } else {
+    auto claims = jwt::verify(token.token, {hub_.settings().jwt_secret, now.wall / 1000, hub_.settings().jwt_leeway_s});
+    if (!claims) return refuse_with(claims.error().message);
+    granted = access(claims->sub, claims->rooms, claims->read_only, doc);
+    if (granted == Access::Refused) return refuse_with("the token's rooms do not include " + ydoc_room(doc));
+    if (c.auth == AuthState::Pending) {
+      if (!hub_.mark_authenticated(c, *claims)) return true;
+    } else if (claims->sub != c.user.id) {
+      return refuse_with("this connection is " + c.user.id + "'s: open another one for " + claims->sub);
+    }
   }
+  if (granted == Access::Refused) return refuse_with("the token's rooms do not include " + ydoc_room(doc));
   // Checked here, run where the document runs: several instances forward the auth message to
   // its owner, which checks it again and answers.
   switch (hub_.route_ydoc(c, doc, bytes)) {
@@ -405,7 +418,7 @@ void YDocs::apply_update(Connection& c, Attachment& a, Document& d, const yjs::S
   }
   const bool brings_nothing = yjs::covers(d.content, payload.summary);
   auto tell_hocuspocus = [&](bool applied) {
-    if (c.wire != Wire::Hocuspocus) return;
+    if (c.wire == Wire::YWebsocket) return;
     hub_.send_after_commit(c, std::make_shared<const std::string>(hocuspocus::encode_sync_status(a.address, applied)),
                            MessageKind::Binary);
   };
@@ -507,7 +520,7 @@ void YDocs::relay_stateless(Connection& c, const Attachment& a, std::string_view
   for (ConnectionId id : found->second.connections) {
     if (id == c.id) continue;
     Connection* other = hub_.find(id);
-    if (!other || other->close || other->wire != Wire::Hocuspocus) continue;
+    if (!other || other->close || other->wire == Wire::YWebsocket) continue;
     if (!frame) frame = std::make_shared<const std::string>(hocuspocus::encode_stateless(a.address, payload));
     hub_.send_binary(*other, frame);
   }
@@ -526,7 +539,7 @@ void YDocs::tick(Now now) {
 // ---- output -----------------------------------------------------------------------------------
 
 Bytes YDocs::framed(const Connection& c, const Attachment& a, std::string_view message) const {
-  if (c.wire != Wire::Hocuspocus) return std::make_shared<const std::string>(message);
+  if (c.wire == Wire::YWebsocket) return std::make_shared<const std::string>(message);
   yjs::Lib0Writer writer;
   writer.write_var_string(a.address);
   writer.write_bytes(message);
@@ -543,7 +556,7 @@ void YDocs::relay(Document& d, ConnectionId except, std::string_view message, bo
     if (id == except) continue;
     Connection* c = hub_.find(id);
     if (!c || c->close) continue;
-    Bytes& frame = c->wire == Wire::Hocuspocus ? hocuspocus_frame : plain;
+    Bytes& frame = c->wire == Wire::YWebsocket ? plain : hocuspocus_frame;
     if (!frame) {
       const Attachment* a = nullptr;
       for (const Attachment& mine : attachments_[id].documents)

@@ -76,6 +76,13 @@ class Client {
     return session_.send(protocol::encode_client(message));
   }
 
+  // Yjs documents over this connection (PROTOCOL.md §19: Hocuspocus framing, e.g. a provider
+  // bridged to it): `handler` gets the server's binary messages, send_binary() sends the
+  // client's. Like send(): nothing is queued while the connection is down; a provider syncs
+  // again on open.
+  void on_binary(std::function<void(std::string_view)> handler) { session_.on_binary_message = std::move(handler); }
+  SendStatus send_binary(std::string_view message) { return session_.send_binary(message); }
+
   // ---- state ----
   State state() const { return session_.state(); }
   const std::optional<protocol::Connected>& connected() const { return session_.connected(); }

@@ -123,6 +123,7 @@ class Session final : public TransportEvents {
   std::function<void(const StateChange&)> on_state;            // every state change
   std::function<void(const protocol::ServerFrame&)> on_frame;  // every decoded server message, in order
   std::function<void(const Error&)> on_decode_error;           // a frame or batch element that did not decode
+  std::function<void(std::string_view)> on_binary_message;     // a binary message (Yjs), while open
 
   // ---- driving ----
   void start(Millis now);  // Idle/Closed -> Connecting; otherwise nothing
@@ -130,6 +131,8 @@ class Session final : public TransportEvents {
   void tick(Millis now);   // runs timers: retry, connect timeout, stability, heartbeat
   // Sends one encoded frame when Open; NotOpen (nothing sent) otherwise.
   SendStatus send(std::string_view frame);
+  // The same for a binary message (Yjs documents, PROTOCOL.md §19).
+  SendStatus send_binary(std::string_view message);
   // Takes effect at the next connection attempt (e.g. after Closed/Unauthorized).
   void set_token(std::string token);
 
@@ -144,6 +147,7 @@ class Session final : public TransportEvents {
   // ---- TransportEvents (called by the transport) ----
   void on_open() override;
   void on_message(std::string_view frame) override;
+  void on_binary(std::string_view message) override;
   void on_closed(int code, std::string_view reason) override;
 
  private:
