@@ -221,7 +221,7 @@ async function main() {
   let agent = null;
   const workflow = new WorkflowPanel({ me: grant.user, log });
   // The notes of the workflow room the address names, then of each room joined.
-  const notes = new NotesPanel({ me: grant.user, token: grant.token, refreshToken, log });
+  const notes = new NotesPanel({ me: grant.user, client, log });
   notes.setRoom(params.get('room') || DEFAULT_ROOM);
   const panel = new RoomPanel({
     client, me: grant.user, log, roomName: params.get('room') || DEFAULT_ROOM,

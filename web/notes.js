@@ -1,8 +1,9 @@
 // web/notes.js — the demo's shared notes panel: a textarea bound to the Y.Text 'notes' of the
-// Yjs document notes/{id} of the workflow room workflow:{id}, over a y-websocket connection of
-// its own to the server's /yjs/{doc} (issue 17), with the page's development token. Others'
-// carets show over the text in their colour, with their name (Yjs awareness), and who is in
-// the notes is listed beside it.
+// Yjs document notes/{id} of the workflow room workflow:{id}, carried by the page's own Tandem
+// connection (issue 17: @hocuspocus/provider over tandem-yjs.mjs, PROTOCOL.md §19 "Over the
+// Tandem connection") — one socket for the rooms and the notes, authenticated and reconnected
+// by the client core. Others' carets show over the text in their colour, with their name (Yjs
+// awareness), and who is in the notes is listed beside it.
 //
 // The document follows the workflow room (the one joined, else the one the address names), so
 // a shared link brings everyone to the same notes without a second name to agree on.
@@ -10,17 +11,17 @@
 // Binding: a local edit becomes one transaction (the common prefix and suffix of the old and
 // new value are kept, the middle deleted and inserted); a remote one rewrites the textarea and
 // puts the selection back where it was in the text, through relative positions taken just
-// before the change. Yjs comes from vendor/yjs.mjs (bundled by the wasm build with esbuild),
-// loaded only when the panel starts; without it the panel says so.
+// before the change. Yjs and the provider come from vendor/yjs.mjs (bundled by the wasm build
+// with esbuild), loaded only when the panel starts; without it the panel says so.
 //
 // Hooks for tests: #notes-panel data-state is loading, connecting, synced, offline, error or
 // missing; carets are [data-testid=notes-caret][data-user=name].
 import { el, textColorOn } from './room-view.js';
+import { tandemWebSocket } from './tandem-yjs.mjs';
 
 const $ = (id) => document.getElementById(id);
 const LOCAL = Symbol('notes textarea');  // the origin of this page's own transactions
 const DOC_NAME = /^[A-Za-z0-9_:.@/-]{1,120}$/;  // the server's document names (PROTOCOL.md §19)
-const QUERY_AWARENESS = new Uint8Array([3]);  // y-websocket's messageQueryAwareness
 
 // notes/{id} for workflow:{id}; other room names keep their whole name after notes/.
 export function notesDocFor(roomName) {
@@ -42,11 +43,11 @@ function commonEnds(a, b) {
 
 export class NotesPanel {
   #me;
-  #token;
-  #refreshToken;
+  #client;
   #log;
-  #Y = null;            // the vendor module's Y and WebsocketProvider, once loaded
+  #Y = null;            // the vendor module's Y, HocuspocusProvider(Websocket), once loaded
   #Provider = null;
+  #Socket = null;
   #docName = null;
   #doc = null;
   #text = null;         // the document's Y.Text 'notes'
@@ -54,10 +55,9 @@ export class NotesPanel {
   #saved = null;        // the selection as relative positions, taken before a remote change
   #sentCursor = '';     // the cursor last put in awareness (JSON), to send only changes
 
-  constructor({ me, token, refreshToken, log }) {
+  constructor({ me, client, log }) {
     this.#me = me;
-    this.#token = token;
-    this.#refreshToken = refreshToken;
+    this.#client = client;
     this.#log = log;
     const area = $('notes-text');
     area.addEventListener('input', () => this.#onInput());
@@ -75,7 +75,8 @@ export class NotesPanel {
     this.#docName = name;
     if (!this.#Y) {
       try {
-        ({ Y: this.#Y, WebsocketProvider: this.#Provider } = await import('./vendor/yjs.mjs'));
+        ({ Y: this.#Y, HocuspocusProvider: this.#Provider, HocuspocusProviderWebsocket: this.#Socket } =
+          await import('./vendor/yjs.mjs'));
       } catch (error) {
         this.#setState('missing', 'The Yjs bundle (vendor/yjs.mjs) is missing: run npm ci, then build the web root.');
         this.#log(`notes: no Yjs bundle: ${error.message}`);
@@ -93,10 +94,11 @@ export class NotesPanel {
     const Y = this.#Y;
     const doc = new Y.Doc();
     const text = doc.getText('notes');
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    // disableBc: tabs of one browser talk through the server too, so what shows is the server's.
-    const provider = new this.#Provider(`${scheme}://${location.host}/yjs`, name, doc,
-      { params: { token: this.#token }, disableBc: true });
+    // The provider's socket is the page's Tandem connection: no URL, no token of its own (the
+    // connection's decides).
+    const websocketProvider = new this.#Socket({ url: 'tandem:', WebSocketPolyfill: tandemWebSocket(this.#client) });
+    const provider = new this.#Provider({ websocketProvider, name, document: doc });
+    provider.attach();
     this.#doc = doc;
     this.#text = text;
     this.#provider = provider;
@@ -106,13 +108,9 @@ export class NotesPanel {
     text.observe((event) => { if (event.transaction.origin !== LOCAL) this.#showRemote(); });
     doc.on('afterTransaction', () => this.#renderCarets());
     provider.awareness.on('change', () => this.#renderPeople());
-    provider.on('status', ({ status }) => { if (status !== 'connected') this.#showStatus(); });
-    provider.on('sync', (synced) => {
-      // The server sends no awareness states on join: ask for those of the people already here.
-      if (synced) provider.ws?.send(QUERY_AWARENESS);
-      this.#showStatus();
-    });
-    provider.on('closed', ({ code, reason }) => this.#closed(provider, code, reason));
+    provider.on('status', () => this.#showStatus());
+    provider.on('synced', () => this.#showStatus());
+    provider.on('authenticationFailed', ({ reason }) => this.#refused(provider, reason));
     $('notes-text').value = '';
     $('notes-text').disabled = true;  // until the first sync
     this.#showStatus();
@@ -120,33 +118,27 @@ export class NotesPanel {
   }
 
   #close() {
+    const socket = this.#provider?.configuration.websocketProvider;
     this.#provider?.destroy();
+    socket?.destroy();
     this.#doc?.destroy();
     this.#provider = this.#doc = this.#text = null;
   }
 
-  // The server refused the connection for good (4400–4499): a new token after 4401.
-  async #closed(provider, code, reason) {
-    if (code === 4401 && this.#refreshToken) {
-      try {
-        this.#token = provider.params.token = await this.#refreshToken();
-        if (provider === this.#provider) provider.connect();
-        return;
-      } catch (error) {
-        reason = `${reason}; no new token: ${error.message}`;
-      }
-    }
-    this.#log(`notes: closed ${code} ${reason}`);
-    if (provider === this.#provider) this.#setState('error', `Closed: ${code} ${reason}`);
+  // The server denied the document (the token's rooms do not include it).
+  #refused(provider, reason) {
+    this.#log(`notes: denied: ${reason}`);
+    if (provider === this.#provider) this.#setState('error', `Denied: ${reason}`);
   }
 
   // Synced; connecting (never synced yet: the textarea waits); offline (synced before: it
-  // stays editable, y-websocket reconnects and sends what was typed meanwhile).
+  // stays editable; the provider sends what was typed meanwhile once the connection is back).
   #showStatus() {
     const area = $('notes-text');
     if (!this.#provider) return;
-    if (this.#provider.synced) area.disabled = false;
-    if (this.#provider.synced) this.#setState('synced', 'Synced');
+    const synced = this.#provider.synced && this.#provider.configuration.websocketProvider.status === 'connected';
+    if (synced) area.disabled = false;
+    if (synced) this.#setState('synced', 'Synced');
     else if (area.disabled) this.#setState('connecting', 'Connecting…');
     else this.#setState('offline', 'Offline — edits are kept and sent when back');
   }

@@ -327,6 +327,8 @@ export class TandemClient {
   private constructor();
   on<E extends keyof ClientEvents>(event: E, fn: (value: ClientEvents[E]) => void): () => void;
   readonly state: StateSnapshot;
+  /** The browser WebSocket of the latest connection (undefined before the first); tandem-yjs.mjs carries Yjs documents over it. */
+  readonly socket: WebSocket | undefined;
   /** Fire and forget (queued while offline); throws TandemError when refused. */
   send(message: ClientMessage): void;
   /** Resolves with the server's reply; rejects with a TandemError carrying its code. */

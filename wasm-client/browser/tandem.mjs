@@ -118,7 +118,12 @@ class CoreClient {
     this.#client = callCore(core, 'client_new', [url, token]);
   }
 
-  #call(name, ...args) { return callCore(this.#core, name, [this.#client, ...args]); }
+  #call(name, ...args) {
+    this.#core.tandemOwner = this.#client;  // tags a socket the call opens (ws_transport.cpp)
+    return callCore(this.#core, name, [this.#client, ...args]);
+  }
+  // This client's browser WebSocket (the latest it opened), for tandem-yjs.mjs.
+  socket() { return this.#core.tandemSockets?.findLast((s) => s?.owner === this.#client); }
   #text(name, ...args) { return coreText(this.#core, this.#call(name, ...args)); }
   #json(name, ...args) {
     const text = this.#text(name, ...args);
@@ -739,6 +744,10 @@ export class TandemClient {
     set.add(fn);
     return () => set.delete(fn);
   }
+
+  // The browser WebSocket of the latest connection (undefined before the first): Yjs documents
+  // ride on it (tandem-yjs.mjs).
+  get socket() { return this.#core.socket(); }
 
   // The current state, read fresh: state name, cause, close code/reason, retryInMs (countdown
   // to the next attempt while reconnecting), attempt, queued requests, and — once connected —

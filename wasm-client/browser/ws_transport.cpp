@@ -18,8 +18,10 @@
 // through function pointers (the wasm table, read with the loader's getWasmTableEntry, there
 // for emscripten_set_timeout below) with `self` first; a message's text and a close reason are
 // copied into wasm memory (malloc/free: exported by every module linking this file) for the
-// call and freed after it. A binary frame is not ours to interpret (the wire protocol is text
-// only): it is ignored. on_open(self), on_message(self, text, length), on_close(self, code,
+// call and freed after it. A binary frame is not the core's (Yjs documents over the connection:
+// tandem-yjs.mjs listens on the socket itself): it is ignored here. Each socket is tagged with
+// Module.tandemOwner, the client handle tandem.mjs set before calling into the core, so it can
+// find its client's socket (TandemClient.socket). on_open(self), on_message(self, text, length), on_close(self, code,
 // reason) come as table indices (EM_JS parameters cannot be function pointer types).
 // Returns the socket's id; -1 for a URL the browser would refuse (new WebSocket throws a
 // SyntaxError on a URL it cannot parse, another scheme, a #fragment); 0 when this browser
@@ -56,6 +58,7 @@ EM_JS(int, tandem_ws_open, (const char* url, void* self, int on_open, int on_mes
   socket.onclose = function(event) {
     withText(event.reason, function(text) { getWasmTableEntry(on_close)(self, event.code, text); });
   };
+  socket.owner = Module.tandemOwner;
   var sockets = Module.tandemSockets || (Module.tandemSockets = [null]);
   sockets.push(socket);
   return sockets.length - 1;
