@@ -14,7 +14,7 @@
 #include "quiet_client.h"
 #include "tandem/protocol/errors.h"
 #include "server_test_support.h"
-#include "yjs/lib0.h"
+#include "yjs_updates.h"
 #include "yjs/messages.h"
 
 namespace tandem::integration {
@@ -24,30 +24,8 @@ namespace hocuspocus = server::yjs::hocuspocus;
 
 constexpr std::string_view kDoc = "notes";
 
-// The update holding one String item "x" of `client` in y.getText("t").
-std::string update_of(int client) {
-  server::yjs::Lib0Writer w;
-  w.write_var_uint(1);  // one client
-  w.write_var_uint(1);  // one struct
-  w.write_var_uint(static_cast<std::uint64_t>(client));
-  w.write_var_uint(0);  // clock
-  w.write_uint8(4);     // String, parent named
-  w.write_var_uint(1);
-  w.write_var_string("t");
-  w.write_var_string("x");
-  w.write_var_uint(0);  // no deletions
-  return std::move(w).take();
-}
-
-// A provider's auth message (type 2, Token) for `doc`.
-std::string auth_message(std::string_view doc, std::string_view token) {
-  server::yjs::Lib0Writer w;
-  w.write_var_string(doc);
-  w.write_var_uint(2);
-  w.write_var_uint(0);
-  w.write_var_string(token);
-  return std::move(w).take();
-}
+std::string update_of(int client) { return server::testing::yjs_update_of({client}); }
+std::string auth_message(std::string_view doc, std::string_view token) { return server::testing::hocuspocus_auth(doc, token); }
 
 struct Peer {
   Peer(const std::string& url, const TokenSpec& spec, std::uint64_t seed) {

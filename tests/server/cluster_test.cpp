@@ -24,6 +24,7 @@
 #include "hub.h"
 #include "store/sqlite_store.h"
 #include "ydocs/ydocs.h"
+#include "yjs_updates.h"
 #include "yjs/lib0.h"
 #include "yjs/messages.h"
 
@@ -364,20 +365,7 @@ TEST_F(cluster_test, an_owner_whose_commit_the_store_refuses_drops_the_rooms_of_
 
 // ---- Yjs documents: owned like rooms ("doc:{doc}"), forwarded like rooms -------------------
 
-// The update holding one String item of `client` in y.getText("t") (clock 0).
-std::string yjs_update_of(int client) {
-  yjs::Lib0Writer w;
-  w.write_var_uint(1);  // one client
-  w.write_var_uint(1);  // one struct
-  w.write_var_uint(static_cast<std::uint64_t>(client));
-  w.write_var_uint(0);  // clock
-  w.write_uint8(4);     // String, parent named
-  w.write_var_uint(1);
-  w.write_var_string("t");
-  w.write_var_string("x");
-  w.write_var_uint(0);  // no deletions
-  return std::move(w).take();
-}
+std::string yjs_update_of(int client) { return testing::yjs_update_of({client}); }
 
 class yjs_cluster_test : public cluster_test {
  protected:
@@ -464,12 +452,8 @@ TEST_F(yjs_cluster_test, yjs_over_a_tandem_connection_elsewhere_is_forwarded_as_
   settle();
   drain_all(*b_, ben);
 
-  yjs::Lib0Writer auth;  // the provider's auth message, no token: the connection's decides
-  auth.write_var_string("notes");
-  auth.write_var_uint(2);
-  auth.write_var_uint(0);
-  auth.write_var_string("");
-  b_->hub.receive(ben, std::move(auth).take(), now(), MessageKind::Binary);
+  // The provider's auth message, no token: the connection's decides.
+  b_->hub.receive(ben, testing::hocuspocus_auth("notes", ""), now(), MessageKind::Binary);
   b_->hub.receive(ben, yjs::hocuspocus::encode_sync_step1("notes", std::string_view("\0", 1)), now(), MessageKind::Binary);
   settle();
   const std::vector<std::string> got = drain(*b_, ben);

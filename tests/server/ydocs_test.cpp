@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stored_hub_fixture.h"
+#include "yjs_updates.h"
 #include "yjs/lib0.h"
 #include "yjs/messages.h"
 #include "yjs/update_check.h"
@@ -23,23 +24,6 @@ namespace tandem::server::testing {
 namespace {
 
 namespace ywebsocket = yjs::ywebsocket;
-
-// The update holding one String item of each of `clients` (at clock 0, no origins).
-std::string update_of(const std::vector<int>& clients) {
-  yjs::Lib0Writer w;
-  w.write_var_uint(clients.size());
-  for (int client : clients) {
-    w.write_var_uint(1);  // one struct
-    w.write_var_uint(static_cast<std::uint64_t>(client));
-    w.write_var_uint(0);   // clock
-    w.write_uint8(4);      // String, parent named
-    w.write_var_uint(1);
-    w.write_var_string("t");
-    w.write_var_string("x");
-  }
-  w.write_var_uint(0);  // no deletions
-  return std::move(w).take();
-}
 
 const std::string kEmptyStep1 = ywebsocket::encode_sync_step1(std::string_view("\0", 1));
 const std::string kEmptyStep2 = ywebsocket::encode_sync_step2(std::string_view("\0\0", 2));
@@ -62,8 +46,8 @@ class YDocsTest : public StoredHubFixture {
   void send(ConnectionId id, const std::string& message) {
     hub_->receive(id, message, at(0));
   }
-  void update(ConnectionId id, const std::vector<int>& clients) { send(id, ywebsocket::encode_sync_update(update_of(clients))); }
-  void answer(ConnectionId id, const std::vector<int>& clients) { send(id, ywebsocket::encode_sync_step2(update_of(clients))); }
+  void update(ConnectionId id, const std::vector<int>& clients) { send(id, ywebsocket::encode_sync_update(yjs_update_of(clients))); }
+  void answer(ConnectionId id, const std::vector<int>& clients) { send(id, ywebsocket::encode_sync_step2(yjs_update_of(clients))); }
   // Every binary message queued for `id`.
   std::vector<std::string> drain(ConnectionId id) {
     std::vector<std::string> out;
@@ -99,8 +83,8 @@ TEST_F(YDocsTest, a_join_gets_the_log_then_the_synced_marker_then_a_request_for_
   hub_->commit();
   const ConnectionId ben = open("ben");
   send(ben, ywebsocket::encode_sync_step1(std::string_view("\0", 1)));
-  EXPECT_EQ(drain(ben), (std::vector<std::string>{ywebsocket::encode_sync_update(update_of({1})),
-                                                  ywebsocket::encode_sync_update(update_of({2})), kEmptyStep2,
+  EXPECT_EQ(drain(ben), (std::vector<std::string>{ywebsocket::encode_sync_update(yjs_update_of({1})),
+                                                  ywebsocket::encode_sync_update(yjs_update_of({2})), kEmptyStep2,
                                                   kEmptyStep1}));
   // A second sync step 1 (y-websocket's resync) gets the log again, not another request.
   send(ben, ywebsocket::encode_sync_step1(std::string_view("\0", 1)));
@@ -116,7 +100,7 @@ TEST_F(YDocsTest, an_update_reaches_the_others_only_once_it_is_stored) {
   EXPECT_EQ(stored_entries(), 0u);
   hub_->commit();
   EXPECT_EQ(stored_entries(), 1u);
-  EXPECT_EQ(drain(ben), std::vector<std::string>{ywebsocket::encode_sync_update(update_of({1}))});
+  EXPECT_EQ(drain(ben), std::vector<std::string>{ywebsocket::encode_sync_update(yjs_update_of({1}))});
   EXPECT_TRUE(drain(ana).empty());  // not echoed to its sender
   // An update carrying nothing new is neither stored nor relayed.
   update(ana, {1});
@@ -139,7 +123,7 @@ TEST_F(YDocsTest, the_answer_to_the_state_request_replaces_what_its_client_had_b
   EXPECT_EQ(summary().updates, 1u);
   EXPECT_EQ(stored_clients(), (std::set<std::uint64_t>{1, 2, 3, 4, 5, 9}));
   // Its offline edit reaches Ana (the whole answer: it brings something new).
-  EXPECT_EQ(drain(ana), std::vector<std::string>{ywebsocket::encode_sync_update(update_of({1, 2, 3, 4, 5, 9}))});
+  EXPECT_EQ(drain(ana), std::vector<std::string>{ywebsocket::encode_sync_update(yjs_update_of({1, 2, 3, 4, 5, 9}))});
 
   // After a restart the compacted log is what a join gets.
   start();
@@ -147,7 +131,7 @@ TEST_F(YDocsTest, the_answer_to_the_state_request_replaces_what_its_client_had_b
   send(cleo, kEmptyStep1);
   const auto frames = drain(cleo);
   ASSERT_EQ(frames.size(), 3u);
-  EXPECT_EQ(frames[0], ywebsocket::encode_sync_update(update_of({1, 2, 3, 4, 5, 9})));
+  EXPECT_EQ(frames[0], ywebsocket::encode_sync_update(yjs_update_of({1, 2, 3, 4, 5, 9})));
 }
 
 TEST_F(YDocsTest, answers_that_cross_updates_and_each_other_never_lose_content) {
@@ -284,8 +268,8 @@ TEST_F(YDocsTest, a_hocuspocus_connection_authenticates_each_document_and_is_clo
                             yjs::hocuspocus::encode_permission_denied("secret", "the token's rooms do not include doc:secret"),
                             yjs::hocuspocus::encode_permission_denied("other", "authenticate for this document first")}));
   // Its updates are acknowledged once stored (SyncStatus 1); a read-only document's are refused (0).
-  send(ana, addressed("notes", ywebsocket::encode_sync_update(update_of({1}))));
-  send(ana, addressed("public/faq", ywebsocket::encode_sync_update(update_of({2}))));
+  send(ana, addressed("notes", ywebsocket::encode_sync_update(yjs_update_of({1}))));
+  send(ana, addressed("public/faq", ywebsocket::encode_sync_update(yjs_update_of({2}))));
   hub_->commit();
   EXPECT_EQ(drain(ana), (std::vector<std::string>{yjs::hocuspocus::encode_sync_status("notes", true),
                                                   yjs::hocuspocus::encode_sync_status("public/faq", false)}));
