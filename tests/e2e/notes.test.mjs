@@ -1,6 +1,6 @@
 // tests/e2e/notes.test.mjs — the demo page's shared notes (web/notes.js) in real Chromium: two
 // people (Ana and Ben, two browser contexts) on the same workflow room edit the Yjs document
-// notes/{id} through the real tandem-server's /yjs endpoint (issue 17).
+// notes/{id} through the real tandem-server, over each page's Tandem connection (issue 17).
 //
 //  (a) Both panels sync; what Ana types shows on Ben's page; Ben types at the start while Ana's
 //      caret stays after her text; then both type at once in different places and the two
@@ -9,6 +9,10 @@
 //      in the notes; a reload of Ben's page brings the text and Ana's caret back.
 //  (c) Ana's page closes: her caret and name leave Ben's page; a reload of Ben's page, with no
 //      one else holding the document, shows the text the server stored.
+//  (d) The server restarts: Ben's notes go offline and stay editable; what he types meanwhile
+//      reaches the document once his page's connection is back (a new page, Cleo, reads it).
+//
+// The notes ride on each page's Tandem connection (tandem-yjs.mjs, @hocuspocus/provider).
 //
 // Keys are typed (page.keyboard), so the textarea gets real input events. Needs
 // TANDEM_SERVER_BIN and TANDEM_WWW_DIR (ctest sets both). Screenshots go to
@@ -76,6 +80,7 @@ const BEN_START = 'Ben: ';
 const ANA_MORE = ' — and more 🚀';
 const BEN_MORE = 'hi ';
 const FINAL = `${BEN_START}${BEN_MORE}${FIRST}${ANA_MORE}`;
+const OFFLINE = ' (typed offline)';
 
 test('what one types shows on the other page, and typing at once converges', async () => {
   const { Ana: ana, Ben: ben } = people;
@@ -148,4 +153,21 @@ test("Ana's caret leaves with her page, and the text stays stored", async () => 
   await waitInPage(ben, 'only Ben in the notes', () =>
     [...document.querySelectorAll('[data-testid="notes-person"]')].map((p) => p.dataset.user).join() === 'Ben');
   await ben.page.screenshot({ path: join(artifactsDir, 'notes-ben-alone.png'), fullPage: true, animations: 'disabled' });
+});
+
+test('the server restarts: the notes go offline, stay editable, and what was typed meanwhile arrives', async () => {
+  const { Ben: ben } = people;
+  await server.stop();  // graceful: 1012, the page's connection retries with backoff
+  await waitInPage(ben, 'the notes offline and editable', () =>
+    document.querySelector('[data-testid="notes-panel"]')?.dataset.state === 'offline' &&
+    !document.querySelector('[data-testid="notes-text"]').disabled);
+  await notesText(ben).click();
+  await ben.page.keyboard.press('Control+End');
+  await ben.page.keyboard.type(OFFLINE);
+  await server.start();
+  // The same Tandem connection (reconnected) carries the notes again: synced, the text sent.
+  await waitSynced(ben);
+  const cleo = people.Cleo = await openPerson(browser, 'Cleo', VIEWPORT);
+  await openNotes(cleo);
+  await waitForText(cleo, `${FINAL}${OFFLINE}`);
 });
