@@ -2,6 +2,7 @@
 // tandem.d.ts by `tsc -p examples --noEmit` (ctest types_usage). Not run: it is the contract.
 // The @ts-expect-error lines prove that mistakes are caught.
 import { connect, TandemError, type Member, type MemberPage, type StateSnapshot, type TandemRoom } from 'tandem-client';
+import { tandemWebSocket } from 'tandem-client/yjs';
 
 export async function demo(serverUrl: string): Promise<void> {
   const { token } = (await (await fetch(`${serverUrl}/api/v1/dev/token?name=Ana`)).json()) as { token: string };
@@ -98,6 +99,13 @@ export async function demo(serverUrl: string): Promise<void> {
     else throw error;
   }
   client.send({ type: 'ping' });
+
+  // Yjs documents over the same connection: @hocuspocus/provider's WebSocketPolyfill.
+  const YjsSocket = tandemWebSocket(client);
+  const yjsSocket: WebSocket = new YjsSocket('tandem:');
+  yjsSocket.close();
+  // @ts-expect-error: it takes a TandemClient, not a URL
+  tandemWebSocket('ws://localhost:8080/ws');
 
   console.log(status, labels, loaded, sent, client.state.queued);
   off();
