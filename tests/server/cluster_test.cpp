@@ -505,6 +505,13 @@ TEST_F(yjs_cluster_test, an_owner_whose_lease_is_gone_closes_the_documents_conne
   ASSERT_NE(a_->hub.close_request(ana), nullptr);
   EXPECT_EQ(a_->hub.close_request(ana)->code, 1012);
   EXPECT_FALSE(a_->hub.ydocs().live("notes"));
+
+  // Ana reconnects to a: a no longer takes the document for its own, it forwards her to b.
+  const ConnectionId ana2 = open_notes(*a_, "ana");
+  send(*a_, ana2, empty_step1_);
+  EXPECT_FALSE(a_->hub.ydocs().live("notes"));
+  EXPECT_TRUE(b_->hub.ydocs().live("notes"));
+  EXPECT_EQ(drain(*a_, ana2).back(), empty_step1_) << "b's answer reached her through a";
 }
 
 // A session another instance created, presented to one that never saw it, whose user room

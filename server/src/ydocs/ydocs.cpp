@@ -174,7 +174,9 @@ void YDocs::lose(std::string_view name, std::string_view why) {
   LOG_WARN("cluster: yjs document %s %s; its connections reconnect", found->first.c_str(), std::string(why).c_str());
   const std::string reason = "restart: document " + found->first + " " + std::string(why);
   const std::vector<ConnectionId> connections = std::move(found->second.connections);
+  const std::string room = ydoc_room(found->first);
   docs_.erase(found);  // what it held in memory is not the store's any more: the next owner reads it
+  hub_.forget_owned(room);  // and this instance no longer takes it for its own
   for (ConnectionId id : connections)
     if (Connection* c = hub_.find(id)) hub_.close(*c, protocol::close::restart, reason, QueuedFrames::Drop);
 }
