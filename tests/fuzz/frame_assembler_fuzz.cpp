@@ -4,7 +4,8 @@
 // Input: steps of 3 bytes — flags, then a piece length (little-endian, low 13 bits: 0..8191,
 // enough to cross both bounds in a few pieces). Flags bit 0:
 // this piece ends its message; bit 1: the message is binary (read on its first piece); bit 2 of
-// the first step: the assembler accepts binary messages rather than text ones. The
+// the first step: the assembler takes binary messages only (a Yjs connection) rather than both
+// kinds (a Tandem connection). The
 // pieces come as libwebsockets hands them over: the first after a message's end is a first
 // piece. Their bytes are made here (a running counter), so every byte of a stream differs from
 // its neighbours and a misplaced copy shows. Bounds: max_bytes 6000 (over the assembler's
@@ -12,8 +13,8 @@
 //
 // Invariants, per piece: `bytes` is the message's size so far; the piece that takes it over
 // hard_bytes reports OverHardLimit and the message's later pieces Partial; otherwise a last
-// piece reports WrongKind (not the accepted kind), TooBig (over max_bytes) or Complete with exactly the message's bytes,
-// and every other piece Partial.
+// piece reports WrongKind (not an accepted kind), TooBig (over max_bytes) or Complete with exactly the message's bytes
+// and kind, and every other piece Partial.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 
 namespace {
 
+using tandem::server::Accepts;
 using tandem::server::FrameAssembler;
 using tandem::server::MessageKind;
 using Status = FrameAssembler::Status;
@@ -65,10 +67,12 @@ struct Model {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const bool accepts_binary = size > 0 && (data[0] & 4) != 0;
-  FrameAssembler assembler(kMaxBytes, kHardBytes, accepts_binary ? MessageKind::Binary : MessageKind::Text);
+  // A Yjs connection takes binary only; a Tandem one both.
+  const bool binary_only = size > 0 && (data[0] & 4) != 0;
+  FrameAssembler assembler(kMaxBytes, kHardBytes, binary_only ? Accepts::Binary : Accepts::TextAndBinary);
   Model model;
   bool first = true;
+  bool model_binary = false;  // the current message's kind (from its first piece)
   std::uint8_t counter = 0;
   std::string piece;
   for (std::size_t at = 0; at + 3 <= size; at += 3) {
@@ -77,7 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t length = (data[at + 1] | (static_cast<std::size_t>(data[at + 2]) << 8)) & 0x1fff;
     piece.resize(length);
     for (char& byte : piece) byte = static_cast<char>(counter++);
-    if (first) model = Model{0, "", binary != accepts_binary, false};
+    if (first) {
+      model = Model{0, "", binary_only && !binary, false};
+      model_binary = binary;
+    }
 
     const FrameAssembler::Outcome outcome = assembler.feed(piece, first, last, binary);
     const Status expected = model.expect(piece, last);
@@ -87,8 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                where + "reported " + name(outcome.status) + ", expected " + name(expected));
     FUZZ_CHECK(outcome.bytes == model.bytes,
                where + "bytes " + std::to_string(outcome.bytes) + ", expected " + std::to_string(model.bytes));
-    if (outcome.status == Status::Complete)
+    if (outcome.status == Status::Complete) {
       FUZZ_CHECK(outcome.message == model.message, where + "the message's bytes differ");
+      FUZZ_CHECK(outcome.kind == (model_binary ? MessageKind::Binary : MessageKind::Text), where + "the wrong kind");
+    }
     first = last;
   }
   return 0;
