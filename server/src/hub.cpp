@@ -757,8 +757,12 @@ void Hub::read_and_resume() {
   // What nobody used (its input went away) is not kept: a later need reads it again. Owners
   // other than this instance are not kept either: each connection remembers where it
   // forwards a room (Connection::forwarded), and a new one asks again (rooms move).
-  if (directory_)
+  if (directory_) {
     std::erase_if(owners_, [&](const auto& known) { return known.second != directory_->instance(); });
+    // A document taken for input that went away (its connection closed, or it never sent
+    // anything) is not kept: its lease would be renewed for nothing.
+    for (const std::string& room : std::exchange(ydoc_owners_learned_, {})) forget_owned(room);
+  }
   rooms_.forget_loaded();
   stored_sessions_.clear();
   looked_up_sessions_.clear();
@@ -1232,7 +1236,10 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
     for (const auto& write : batch_.writes())
       if (std::string name = store::claimed_name(write); !name.empty()) rooms.insert(std::move(name));
   for (const std::string& room : rooms) {
-    if (std::string_view doc = ydoc_of_room(room); !doc.empty()) ydocs_->lose(doc, why);
+    if (std::string_view doc = ydoc_of_room(room); !doc.empty()) {
+      ydocs_->lose(doc, why);
+      forget_owned(room);  // also when not in memory: the lease was taken for it
+    }
     if (rooms_.find(room) == nullptr) continue;
     LOG_WARN("cluster: room %s %s; its members reconnect", room.c_str(), std::string(why).c_str());
     const std::vector<ConnectionId> members = rooms_.members(room);
@@ -1338,10 +1345,24 @@ bool Hub::join_elsewhere(Connection& c, const std::string& room) {
 }
 
 Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_view bytes) {
-  if (!directory_ || c.remote) return Route::Here;
+  if (!directory_) return Route::Here;
   const std::string room = ydoc_room(doc);
-  auto owner = c.forwarded.find(room);
-  if (owner == c.forwarded.end()) {
+  if (c.remote) {
+    // Forwarded here because this instance ran the document when the edge asked; it may have
+    // let it go since (idle, lease lost): run it only while it is still this instance's.
+    if (ydocs_->live(doc)) return Route::Here;
+    auto known = owners_.find(room);
+    if (known == owners_.end()) {
+      ydoc_owners_needed_.insert(room);
+      need_owner(room);
+      return Route::Wait;
+    }
+    if (known->second == directory_->instance()) return Route::Here;
+    close(c, protocol::close::restart, "document " + doc + " moved to another instance");
+    return Route::Elsewhere;
+  }
+  auto owner = c.forwarded_ydocs.find(doc);
+  if (owner == c.forwarded_ydocs.end()) {
     auto known = owners_.find(room);
     if (known == owners_.end()) {
       ydoc_owners_needed_.insert(room);
@@ -1353,7 +1374,7 @@ Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_vi
       close(c, protocol::close::restart, "document " + doc + " is unavailable: the room directory cannot be reached");
       return Route::Elsewhere;
     }
-    owner = c.forwarded.emplace(room, known->second).first;
+    owner = c.forwarded_ydocs.emplace(doc, known->second).first;
     attach_to(c, owner->second);
   }
   if (!bytes.empty()) forward(c, owner->second, bytes, MessageKind::Binary);
@@ -1392,7 +1413,12 @@ void Hub::learn_owners() {
     // input that asked finds both its owner and its state when it resumes. (Asked in a later
     // pass instead, the session read with the owner would be forgotten by then.) A Yjs
     // document's log is read when a connection attaches to it.
-    if (owner == directory_->instance() && !ydocs.contains(rooms[i]) && rooms_.needs_load(rooms[i])) need_room(rooms[i]);
+    if (owner != directory_->instance()) continue;
+    if (!ydocs.contains(rooms[i])) {
+      if (rooms_.needs_load(rooms[i])) need_room(rooms[i]);
+    } else {
+      ydoc_owners_learned_.push_back(rooms[i]);  // given up after the pass unless a connection attached
+    }
   }
 }
 

@@ -147,6 +147,7 @@ struct Connection {
   // On the client's own instance: rooms another instance owns that this client talks to
   // (room -> owner), and the owners it is attached to (told `detach` when it goes).
   std::unordered_map<std::string, std::string> forwarded;
+  std::unordered_map<std::string, std::string> forwarded_ydocs;  // the same for Yjs documents (doc -> owner)
   std::vector<std::string> attached_to;
 };
 
@@ -546,6 +547,7 @@ class Hub {
   std::unordered_map<std::string, std::string> owners_;  // room -> its owner, as learned
   std::vector<std::string> owners_needed_;                // rooms whose owner this pass must learn
   std::unordered_set<std::string> ydoc_owners_needed_;    // of which Yjs documents' (no room to load)
+  std::vector<std::string> ydoc_owners_learned_;          // Yjs documents found ours this pass (kept if used)
   std::vector<std::string> to_release_;                   // rooms forgotten here: leases to give up
   std::optional<Millis> renewed_at_;                      // the last renewal of this instance's leases
   std::optional<Millis> beat_at_;                         // the last heartbeat

@@ -470,6 +470,53 @@ TEST_F(yjs_cluster_test, yjs_over_a_tandem_connection_elsewhere_is_forwarded_as_
   EXPECT_EQ(kind, MessageKind::Text);
 }
 
+// A message forwarded to the owner the edge knew, arriving after that instance let the document
+// go and another took it: the owner does not run it without its lease; the client reconnects.
+TEST_F(yjs_cluster_test, a_message_for_a_document_its_instance_let_go_is_refused_there) {
+  const ConnectionId ana = open_notes(*a_, "ana");
+  send(*a_, ana, empty_step1_);
+  ASSERT_EQ(network_.owners.at("doc:notes"), "a");
+  jwt::Claims claims;
+  claims.sub = "ben";
+  claims.rooms = {"doc:*"};
+  claims.exp = kWall / 1000 + 3600;
+  OpenRequest request;
+  request.token = jwt::mint(claims, testing::kSecret);
+  const ConnectionId ben = b_->hub.open(request, now());
+  settle();
+  drain_all(*b_, ben);
+  // Ben's auth goes out from b towards a...
+  b_->hub.receive(ben, testing::hocuspocus_auth("notes", ""), now(), MessageKind::Binary);
+  b_->hub.commit();
+  b_->hub.commit();
+  std::deque<std::string> in_flight = std::exchange(network_.inboxes["a"], {});
+  ASSERT_FALSE(in_flight.empty());
+  // ...while a lets the document go (Ana leaves) and b... another instance takes it.
+  a_->hub.closed(ana);
+  a_->hub.ydocs().forget_idle();  // as after its next commit
+  ASSERT_FALSE(a_->hub.ydocs().live("notes"));
+  step_ += settings_.room_lease_ms / 10;
+  settle();  // the lease given up (released at the next renewal)
+  EXPECT_EQ(network_.owners.count("doc:notes"), 0u);
+  network_.owners["doc:notes"] = "c";
+  network_.inboxes["a"] = std::move(in_flight);
+  settle();
+  EXPECT_FALSE(a_->hub.ydocs().live("notes")) << "a did not load a document it no longer owns";
+  ASSERT_NE(b_->hub.close_request(ben), nullptr);
+  EXPECT_EQ(b_->hub.close_request(ben)->code, 1012);
+}
+
+// A lease taken for a connection that went away (or never sent a message) is not kept.
+TEST_F(yjs_cluster_test, a_document_taken_for_nobody_is_given_up) {
+  const ConnectionId ana = open_notes(*a_, "ana");  // says nothing
+  step_ += settings_.room_lease_ms / 10;
+  settle();
+  EXPECT_EQ(network_.owners.count("doc:notes"), 0u) << "no lease renewed for nothing";
+  send(*a_, ana, empty_step1_);  // her first message takes it again
+  EXPECT_EQ(network_.owners.at("doc:notes"), "a");
+  EXPECT_TRUE(a_->hub.ydocs().live("notes"));
+}
+
 // A paused owner whose document another instance has loaded (claimed) since: its commit is
 // refused, the update is neither stored nor relayed, and its connections reconnect (1012).
 TEST_F(yjs_cluster_test, an_owner_that_lost_a_document_to_another_instance_stores_nothing_and_reconnects_its_clients) {

@@ -268,9 +268,9 @@ bool YDocs::receive_hocuspocus(Connection& c, std::string_view bytes, Now now) {
     return true;
   }
   const std::string doc(hocuspocus::document_name(m.address));
-  if (c.forwarded.contains(ydoc_room(doc))) {  // several instances: its owner runs it
+  if (c.forwarded_ydocs.contains(doc)) {  // several instances: its owner runs it
     hub_.route_ydoc(c, doc, bytes);
-    if (std::holds_alternative<hocuspocus::Close>(m.body)) c.forwarded.erase(ydoc_room(doc));
+    if (std::holds_alternative<hocuspocus::Close>(m.body)) c.forwarded_ydocs.erase(doc);
     return true;
   }
   Attachment* a = attachment(c.id, doc);
