@@ -32,7 +32,7 @@ APT_PACKAGES=(
   emscripten
   chromium xvfb xauth libgl1-mesa-dri
   dpkg-dev curl
-  systemd  # systemd-analyze: the packaging test verifies the unit (nothing is started)
+  systemd file  # the packaging test: systemd-analyze verifies the unit (nothing is started); cpack's .deb needs file
   openssl  # the CLI: TLS tests make a self-signed certificate with it
 )
 
