@@ -1346,23 +1346,12 @@ bool Hub::join_elsewhere(Connection& c, const std::string& room) {
 
 Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_view bytes) {
   if (!directory_) return Route::Here;
-  const std::string room = ydoc_room(doc);
-  if (c.remote) {
-    // Forwarded here because this instance ran the document when the edge asked; it may have
-    // let it go since (idle, lease lost): run it only while it is still this instance's.
-    if (ydocs_->live(doc)) return Route::Here;
-    auto known = owners_.find(room);
-    if (known == owners_.end()) {
-      ydoc_owners_needed_.insert(room);
-      need_owner(room);
-      return Route::Wait;
-    }
-    if (known->second == directory_->instance()) return Route::Here;
-    close(c, protocol::close::restart, "document " + doc + " moved to another instance");
-    return Route::Elsewhere;
-  }
+  // Forwarded here because this instance ran the document when the edge asked, it may have let
+  // it go since (idle, lease lost): a remote member's document runs only while it is ours.
+  if (c.remote && ydocs_->live(doc)) return Route::Here;
   auto owner = c.forwarded_ydocs.find(doc);
   if (owner == c.forwarded_ydocs.end()) {
+    const std::string room = ydoc_room(doc);
     auto known = owners_.find(room);
     if (known == owners_.end()) {
       ydoc_owners_needed_.insert(room);
@@ -1370,8 +1359,9 @@ Hub::Route Hub::route_ydoc(Connection& c, const std::string& doc, std::string_vi
       return Route::Wait;
     }
     if (known->second == directory_->instance()) return Route::Here;
-    if (known->second.empty()) {
-      close(c, protocol::close::restart, "document " + doc + " is unavailable: the room directory cannot be reached");
+    if (c.remote || known->second.empty()) {
+      close(c, protocol::close::restart,
+            "document " + doc + (c.remote ? " moved to another instance" : " is unavailable: the room directory cannot be reached"));
       return Route::Elsewhere;
     }
     owner = c.forwarded_ydocs.emplace(doc, known->second).first;

@@ -383,6 +383,20 @@ class yjs_cluster_test : public cluster_test {
     settle();
     return id;
   }
+  // A Tandem (/ws) connection on `on` allowed every document and workflow room, its `connected`
+  // drained.
+  ConnectionId open_tandem(Instance& on, const std::string& sub) {
+    jwt::Claims claims;
+    claims.sub = sub;
+    claims.rooms = {"doc:*", "workflow:*"};
+    claims.exp = kWall / 1000 + 3600;
+    OpenRequest request;
+    request.token = jwt::mint(claims, testing::kSecret);
+    const ConnectionId id = on.hub.open(request, now());
+    settle();
+    drain_all(on, id);
+    return id;
+  }
   // Every binary message queued for `id` on `on`.
   static std::vector<std::string> drain(Instance& on, ConnectionId id) {
     std::vector<std::string> out;
@@ -442,15 +456,7 @@ TEST_F(yjs_cluster_test, a_document_runs_on_its_owner_and_a_client_elsewhere_is_
 TEST_F(yjs_cluster_test, yjs_over_a_tandem_connection_elsewhere_is_forwarded_as_binary) {
   const ConnectionId ana = open_notes(*a_, "ana");
   send(*a_, ana, yjs::ywebsocket::encode_sync_update(yjs_update_of(1)));
-  jwt::Claims claims;
-  claims.sub = "ben";
-  claims.rooms = {"doc:*", "workflow:*"};
-  claims.exp = kWall / 1000 + 3600;
-  OpenRequest request;
-  request.token = jwt::mint(claims, testing::kSecret);
-  const ConnectionId ben = b_->hub.open(request, now());
-  settle();
-  drain_all(*b_, ben);
+  const ConnectionId ben = open_tandem(*b_, "ben");
 
   // The provider's auth message, no token: the connection's decides.
   b_->hub.receive(ben, testing::hocuspocus_auth("notes", ""), now(), MessageKind::Binary);
@@ -476,15 +482,7 @@ TEST_F(yjs_cluster_test, a_message_for_a_document_its_instance_let_go_is_refused
   const ConnectionId ana = open_notes(*a_, "ana");
   send(*a_, ana, empty_step1_);
   ASSERT_EQ(network_.owners.at("doc:notes"), "a");
-  jwt::Claims claims;
-  claims.sub = "ben";
-  claims.rooms = {"doc:*"};
-  claims.exp = kWall / 1000 + 3600;
-  OpenRequest request;
-  request.token = jwt::mint(claims, testing::kSecret);
-  const ConnectionId ben = b_->hub.open(request, now());
-  settle();
-  drain_all(*b_, ben);
+  const ConnectionId ben = open_tandem(*b_, "ben");
   // Ben's auth goes out from b towards a...
   b_->hub.receive(ben, testing::hocuspocus_auth("notes", ""), now(), MessageKind::Binary);
   b_->hub.commit();
