@@ -94,6 +94,17 @@ inline void commit_or_fail(Store& store, const WriteBatch& batch) {
   ASSERT_TRUE(committed.ok()) << committed.error().message;
 }
 
+// Commits `batch`, which must be refused whole because another store has claimed a room or
+// document it writes since (store.h WRITERS); returns the error's message.
+inline std::string commit_refused_as_claimed(Store& store, const WriteBatch& batch) {
+  auto committed = store.commit(batch);
+  EXPECT_FALSE(committed.ok()) << "a commit for a room or document another store claimed went through";
+  if (committed.ok()) return {};
+  const std::string& message = committed.error().message;
+  EXPECT_NE(message.find("room_claimed_by_another_writer"), std::string::npos) << message;
+  return message;
+}
+
 // A room "r" with two nodes joined by an edge, two events, a change, a chat message, a fence,
 // a session with one remembered request.
 inline WriteBatch sample_batch() {

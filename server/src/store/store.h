@@ -203,15 +203,9 @@ inline std::string_view room_of(const WriteBatch::Write& write) {
 
 // The Yjs document a write belongs to (AppendYUpdate, DropYUpdates); empty for every other.
 inline std::string_view ydoc_of(const WriteBatch::Write& write) {
-  return std::visit(
-      [](const auto& w) -> std::string_view {
-        if constexpr (requires { w.doc; }) {
-          return w.doc;
-        } else {
-          return {};
-        }
-      },
-      write);
+  if (const auto* append = std::get_if<WriteBatch::AppendYUpdate>(&write)) return append->doc;
+  if (const auto* drop = std::get_if<WriteBatch::DropYUpdates>(&write)) return drop->doc;
+  return {};
 }
 
 // The name a write is claimed and owned under (WRITERS above): its room, `doc:` + the document
