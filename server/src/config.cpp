@@ -162,6 +162,15 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("session_resume_ms", &Settings::session_resume_ms, 0, kMaxMs,
                       "a reconnecting client presenting its session within this long resumes it (locks in grace move back)"));
 
+  t.push_back(integer("sse_heartbeat_ms", &Settings::sse_heartbeat_ms, 1000, kMaxMs,
+                      "SSE fallback: a comment on a silent event stream this often, so proxies keep it open"));
+  t.push_back(integer("sse_resume_ms", &Settings::sse_resume_ms, 0, kMaxMs,
+                      "SSE fallback: a broken event stream's connection waits this long for a GET with Last-Event-ID"));
+  t.push_back(integer<std::int64_t>("sse_replay_bytes", &Settings::sse_replay_bytes, 0, kGiB,
+                                    "SSE fallback: sent events kept per stream to replay after Last-Event-ID"));
+  t.push_back(integer<std::int64_t>("sse_max_post_bytes", &Settings::sse_max_post_bytes, 1024, kGiB,
+                                    "SSE fallback: largest POST body (messages the client sends, one per line); larger: 413"));
+
   t.push_back(integer<std::int64_t>("max_frame_bytes", &Settings::max_frame_bytes, 256, 64 * 1024 * 1024,
                                     "largest message accepted; larger ones get error too_big"));
   t.push_back(integer<std::int64_t>("hard_frame_bytes", &Settings::hard_frame_bytes, 256, kGiB,

@@ -68,6 +68,12 @@ struct Settings {
   int idle_timeout_ms = 60000;  // drop connections silent this long (must exceed heartbeat)
   int session_resume_ms = 60000; // a dropped connection's session can be resumed this long
 
+  // ---- Server-Sent Events fallback (PROTOCOL.md §5.5) ----
+  int sse_heartbeat_ms = 15000;              // a comment on a silent event stream this often (proxies time out idle ones)
+  int sse_resume_ms = 10000;                 // a broken stream's connection is kept this long for a GET with Last-Event-ID
+  std::int64_t sse_replay_bytes = 262144;    // sent events kept per stream to replay after Last-Event-ID
+  std::int64_t sse_max_post_bytes = 262144;  // one POST's body; larger: 413
+
   // ---- frames and queues ----
   std::int64_t max_frame_bytes = 65536;     // larger messages: error too_big, bytes discarded
   std::int64_t hard_frame_bytes = 1048576;  // one message over this: close 1009

@@ -9,6 +9,7 @@
 //   2. LwsServer: one per process ("vhost-level" state); EdgeConnection: one per WebSocket
 //   3. the WebSocket protocol callback (/ws)
 //   4. the HTTP protocol callback (/healthz, /api/...; static files are lws's own mount)
+//   4b. Server-Sent Events (/sse): the stream (GET) and what the client sends (POST)
 //   4a. refusals before a WebSocket upgrade: other paths (404), origins (403), caps (503, 429)
 //   5. context setup (TLS when configured), the service loop and graceful shutdown (LWS-NOTES §7)
 #include "lws_server.h"
@@ -43,6 +44,7 @@
 #include "origin_policy.h"
 #include "page_slots.h"
 #include "publish_api.h"
+#include "sse_streams.h"
 #include "version.h"
 
 namespace tandem::server {
@@ -93,6 +95,9 @@ struct HttpExchange {
   bool collecting = false;            // HTTP_BODY appends to request.body
   bool body_pending = false;          // until BODY_COMPLETION lws grants no WRITEABLE
   std::uint64_t serial = 0;           // tells a later answer which exchange it is for
+  std::size_t body_limit = 0;         // the most HTTP_BODY collects
+  bool sse_post = false;              // POST /sse/{stream}: BODY_COMPLETION hands it to the stream
+  bool keep_alive = false;            // the body was read whole: the connection may serve another request
 };
 
 // A connection the hub abandoned (slow consumer) gets this long to take its close frame before
@@ -165,7 +170,11 @@ class LwsServer final : public EdgeWaker {
   // EdgeWaker: the hub has frames or a close for `id`.
   void wake(ConnectionId id) override {
     auto it = edges_.find(id);
-    if (it != edges_.end()) lws_callback_on_writable(it->second.wsi);
+    if (it != edges_.end()) {
+      lws_callback_on_writable(it->second.wsi);
+    } else if (SseStreams::Stream* stream = sse_.by_id(id); stream && stream->response) {
+      lws_callback_on_writable(static_cast<lws*>(stream->response));
+    }
   }
 
   // EdgeWaker: run() commits after every lws_service() pass, covering every event that pass
@@ -185,10 +194,15 @@ class LwsServer final : public EdgeWaker {
   // sends it with the hub's code; a peer that stopped reading never makes the socket writable,
   // so lws kills the connection after kAbandonedCloseSeconds whatever happens.
   void abandon(ConnectionId id) override {
-    auto it = edges_.find(id);
-    if (it == edges_.end()) return;
-    lws_set_timeout(it->second.wsi, PENDING_TIMEOUT_USER_OK, kAbandonedCloseSeconds);
-    lws_callback_on_writable(it->second.wsi);
+    lws* wsi = nullptr;
+    if (auto it = edges_.find(id); it != edges_.end()) {
+      wsi = it->second.wsi;
+    } else if (SseStreams::Stream* stream = sse_.by_id(id)) {
+      wsi = static_cast<lws*>(stream->response);
+    }
+    if (!wsi) return;  // a detached stream: its close is executed by the tick
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, kAbandonedCloseSeconds);
+    lws_callback_on_writable(wsi);
   }
 
   int on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, void* in, std::size_t len);
@@ -202,6 +216,15 @@ class LwsServer final : public EdgeWaker {
   void return_memory_after_a_burst();
   int write_frames(lws* wsi, ConnectionId id);
   int write_http_reply(lws* wsi);
+  // 4b: Server-Sent Events.
+  int on_sse_request(lws* wsi, HttpExchange& exchange, long long length);
+  int start_sse_stream(lws* wsi, HttpExchange& exchange);
+  void answer_sse_post(lws* wsi, HttpExchange& exchange);
+  int write_sse(lws* wsi, SseStreams::Stream& stream);
+  void sse_response_closed(lws* wsi);
+  void sse_tick(Now now);
+  void end_sse_connection(ConnectionId id);
+  void release_address(const std::string& address);
   // Where the API's answer to exchange `serial` on `wsi` goes: at once or from a later loop
   // pass; dropped when that connection went away meanwhile.
   HttpApi::Respond responder(lws* wsi, std::uint64_t serial) {
@@ -220,6 +243,7 @@ class LwsServer final : public EdgeWaker {
   HttpApi api_;
   lws_context* context_ = nullptr;
   std::unordered_map<ConnectionId, EdgeConnection> edges_;
+  SseStreams sse_{settings_};                                // event streams (4b): connections without a WebSocket
   std::unordered_map<int, ConnectionId> by_fd_;                // socket -> connection, for the socket hooks
   std::unordered_map<std::string, int> per_address_;         // open connections per client address
   std::vector<std::string> trusted_proxies_;                 // settings_.trusted_proxies, split
@@ -350,8 +374,7 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       hub_.closed(session->id);
       if (auto edge = edges_.find(session->id); edge != edges_.end()) {
         by_fd_.erase(edge->second.fd);
-        if (auto count = per_address_.find(edge->second.client_address); count != per_address_.end() && --count->second <= 0)
-          per_address_.erase(count);
+        release_address(edge->second.client_address);
         edges_.erase(edge);
       }
       session->id = 0;
@@ -478,6 +501,9 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       if (lws_hdr_copy(wsi, length_text, sizeof length_text, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         length = std::atoll(length_text);
       exchange.body_pending = length > 0;
+      exchange.body_limit = static_cast<std::size_t>(settings_.max_frame_bytes);
+      if (exchange.request.path == "/sse" || exchange.request.path.starts_with("/sse/"))
+        return on_sse_request(wsi, exchange, length);
       if (exchange.request.method == "POST" && exchange.request.path.starts_with("/api/")) {
         // Endpoints that read a body. lws does not de-chunk request bodies (LWS-NOTES §1):
         // Content-Length is required. Bodies are bounded like WebSocket messages.
@@ -514,11 +540,11 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       auto it = http_.find(wsi);
       if (it == http_.end() || !it->second.collecting) return 0;  // a body we do not read
       HttpExchange& exchange = it->second;
-      if (exchange.request.body.size() + len > static_cast<std::size_t>(settings_.max_frame_bytes)) {
+      if (exchange.request.body.size() + len > exchange.body_limit) {
         // More than Content-Length announced.
         exchange.collecting = false;
         exchange.request.body.clear();
-        exchange.reply = json_error(413, "too_big", "body exceeds max_frame_bytes " + std::to_string(settings_.max_frame_bytes));
+        exchange.reply = json_error(413, "too_big", "body exceeds " + std::to_string(exchange.body_limit) + " bytes");
         return 0;
       }
       exchange.request.body.append(static_cast<const char*>(in), len);
@@ -529,7 +555,10 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       if (it == http_.end()) return 0;
       HttpExchange& exchange = it->second;
       exchange.body_pending = false;
-      if (exchange.collecting) {
+      if (exchange.collecting && exchange.sse_post) {
+        exchange.collecting = false;
+        answer_sse_post(wsi, exchange);
+      } else if (exchange.collecting) {
         exchange.collecting = false;
         api_.handle(exchange.request, clock_now(), responder(wsi, exchange.serial));
       } else if (exchange.reply) {
@@ -538,12 +567,14 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+      if (SseStreams::Stream* stream = sse_.by_response(wsi)) return write_sse(wsi, *stream);
       auto it = http_.find(wsi);
       if (it != http_.end() && it->second.reply) return write_http_reply(wsi);
       break;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
       http_.erase(wsi);
+      sse_response_closed(wsi);
       break;
     default:
       break;
@@ -569,10 +600,277 @@ int LwsServer::write_http_reply(lws* wsi) {
     return -1;
   std::memcpy(start, reply.body.data(), body_size);
   if (lws_write(wsi, start, body_size, LWS_WRITE_HTTP_FINAL) < static_cast<int>(body_size)) return -1;
-  // Only GETs keep the connection: after a request with a body (read or not) close it.
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
+  // Only GETs keep the connection, and requests whose body was read whole (SSE POSTs): after a
+  // request with a body left unread close it.
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 && !node.mapped().keep_alive) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
   return 0;
+}
+
+// ---- 4b. Server-Sent Events (/sse) ----------------------------------------------------------
+//
+// PROTOCOL.md §5.5; the rules are in sse_streams.h. A stream is a hub connection like a
+// WebSocket's: its frames go out as events on a response that never ends (lws_http_mark_sse),
+// its input comes in POSTs. A response that breaks leaves the connection waiting sse_resume_ms
+// for a GET with Last-Event-ID (sse_tick closes it after that).
+
+// A custom request header (lws lower-cases names); nothing when absent.
+std::optional<std::string> custom_header(lws* wsi, std::string_view name_with_colon) {
+  const int name_length = static_cast<int>(name_with_colon.size());
+  const int length = lws_hdr_custom_length(wsi, name_with_colon.data(), name_length);
+  if (length <= 0) return std::nullopt;
+  std::string value(static_cast<std::size_t>(length) + 1, '\0');
+  if (lws_hdr_custom_copy(wsi, value.data(), length + 1, name_with_colon.data(), name_length) < 0) return std::nullopt;
+  value.resize(static_cast<std::size_t>(length));
+  return value;
+}
+
+// Writes `bytes` on an SSE response; false when the connection is gone.
+bool write_sse_bytes(lws* wsi, std::vector<unsigned char>& buffer, std::string_view bytes) {
+  buffer.resize(LWS_PRE + bytes.size());
+  std::memcpy(buffer.data() + LWS_PRE, bytes.data(), bytes.size());
+  return lws_write(wsi, buffer.data() + LWS_PRE, bytes.size(), LWS_WRITE_HTTP) >= static_cast<int>(bytes.size());
+}
+
+// The headers of an event stream, written at once; the response then stays open (no length).
+bool begin_event_stream(lws* wsi) {
+  unsigned char buffer[LWS_PRE + 512];
+  unsigned char* start = buffer + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buffer + sizeof buffer;
+  auto header = [&](const char* name, std::string_view value) {
+    return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
+                                       reinterpret_cast<const unsigned char*>(value.data()),
+                                       static_cast<int>(value.size()), &p, end) == 0;
+  };
+  if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+      !header("cache-control:", "no-store") || !header("x-accel-buffering:", "no") ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return false;
+  // The request's headers go back to lws's small pool (a stream holding them for hours would
+  // starve new requests), and no timeout applies to the response: it lasts. (lws_http_mark_sse
+  // does both but logs an error on HTTP/1.1, where it has nothing else to do.)
+  lws_http_headers_detach(wsi);
+  lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+  return true;
+}
+
+// An answer that is a whole event stream of one `close` event (EventSource reads it, then the
+// client reconnects as after a WebSocket close).
+HttpResponse close_event_answer(int code, std::string_view reason) {
+  return HttpResponse{200, "text/event-stream", sse_close_event(code, reason)};
+}
+
+int LwsServer::on_sse_request(lws* wsi, HttpExchange& exchange, long long length) {
+  const HttpRequest& request = exchange.request;
+  const bool stream_path = request.path == "/sse";
+  if (stream_path && request.method == "GET") return start_sse_stream(wsi, exchange);
+  // Answers once any body has been read (lws grants no WRITEABLE before); bodies too large to
+  // be worth reading drop the connection.
+  auto answer = [&](HttpResponse reply) {
+    exchange.reply = std::move(reply);
+    if (!exchange.body_pending) lws_callback_on_writable(wsi);
+    return length > kMaxIgnoredBodyBytes ? -1 : 0;
+  };
+  const std::string_view key = stream_path ? std::string_view() : std::string_view(request.path).substr(5);
+  if (request.method != "POST" || key.empty() || key.find('/') != std::string_view::npos)
+    return answer(json_error(405, "method_not_allowed", "GET /sse opens an event stream; POST /sse/{stream} sends to it"));
+  if (length < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    exchange.body_pending = false;
+    return answer(json_error(411, "length_required", "send the body with Content-Length (no chunked bodies)"));
+  }
+  if (!sse_post_content_type_ok(header_of(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE).value_or("")))
+    return answer(json_error(415, "unsupported_media_type",
+                             "send messages as text/plain or application/json, one per line (binary needs a WebSocket)"));
+  if (length > settings_.sse_max_post_bytes) {
+    if (length > settings_.hard_frame_bytes) return -1;
+    exchange.reply = json_error(413, "too_big", "body of " + std::to_string(length) + " bytes exceeds sse_max_post_bytes " +
+                                                    std::to_string(settings_.sse_max_post_bytes));
+    return 0;
+  }
+  exchange.sse_post = true;
+  exchange.body_limit = static_cast<std::size_t>(length);
+  if (length == 0) {
+    answer_sse_post(wsi, exchange);
+    return 0;
+  }
+  exchange.collecting = true;
+  exchange.request.body.reserve(static_cast<std::size_t>(length));
+  return 0;
+}
+
+int LwsServer::start_sse_stream(lws* wsi, HttpExchange& exchange) {
+  const Now now = clock_now();
+  auto answer = [&](HttpResponse reply) {
+    exchange.reply = std::move(reply);
+    lws_callback_on_writable(wsi);
+    return 0;
+  };
+  if (shutdown_started_) return answer(json_error(503, "unavailable", "shutting down"));
+  if (!origins_.allows(header_of(wsi, WSI_TOKEN_ORIGIN), header_of(wsi, WSI_TOKEN_HOST).value_or("")))
+    return answer(json_error(403, "forbidden", "origin not allowed"));
+
+  // A broken stream coming back: the same connection, the events it missed first.
+  if (auto last_event_id = custom_header(wsi, "last-event-id:")) {
+    auto last = parse_last_event_id(*last_event_id);
+    void* previous = nullptr;
+    if (!last || sse_.attach(*last, wsi, now.mono, &previous) != SseStreams::Resume::Resumed)
+      return answer(close_event_answer(protocol::close::restart.code, "restart: stream not resumable"));
+    http_.erase(wsi);
+    // The older response (a proxy may keep a dead one open) ends; its close finds no stream.
+    if (previous) lws_set_timeout(static_cast<lws*>(previous), PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    if (!begin_event_stream(wsi)) return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+
+  const std::optional<std::string> token = url_arg(wsi, "token=");
+  if (!token) return answer(close_event_answer(protocol::close::unauthorized.code, "an event stream needs ?token="));
+  auto claims = jwt::verify(*token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+  if (!claims) return answer(close_event_answer(protocol::close::unauthorized.code, claims.error().message));
+  std::string address = client_address(wsi, trusted_proxies_);
+  if (auto count = per_address_.find(address);
+      count != per_address_.end() && count->second >= settings_.max_connections_per_ip)
+    return answer(json_error(429, "too_many_connections", "too many connections from " + address +
+                                                              " (max_connections_per_ip " +
+                                                              std::to_string(settings_.max_connections_per_ip) + ")"));
+  if (auto refusal = hub_.check_upgrade(token, now))
+    return answer(json_error(refusal->status, refusal->status == 503 ? "unavailable" : "too_many_connections",
+                             refusal->message));
+
+  OpenRequest request;
+  request.token = token;
+  request.session = url_arg(wsi, "session=");
+  request.peer = peer_of(wsi);
+  http_.erase(wsi);
+  if (!begin_event_stream(wsi)) return -1;
+  const ConnectionId id = hub_.open(request, now);
+  ++per_address_[address];
+  sse_.open(id, hub_.instance(), random_hex(16), claims->sub, std::move(address), wsi, now.mono);
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+void LwsServer::answer_sse_post(lws* wsi, HttpExchange& exchange) {
+  const Now now = clock_now();
+  const HttpRequest& request = exchange.request;
+  exchange.keep_alive = true;  // the body was read whole
+  const std::string_view key = std::string_view(request.path).substr(5);
+  std::optional<std::string> user;
+  std::string bearer_error;
+  if (request.authorization.starts_with("Bearer ")) {
+    auto claims = jwt::verify(std::string_view(request.authorization).substr(7),
+                              {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+    if (claims) {
+      user = claims->sub;
+    } else {
+      bearer_error = claims.error().message;
+    }
+  }
+  std::optional<std::string_view> n;
+  for (const auto& [name, value] : request.query)
+    if (name == "n") n = value;
+  const SseStreams::PostVerdict verdict = sse_.admit_post(key, n, user, bearer_error);
+  if (verdict.status == 204) {
+    SseStreams::Stream* stream = sse_.by_key(key);
+    const ConnectionId id = stream->id;
+    const auto max_frame = static_cast<std::size_t>(settings_.max_frame_bytes);
+    for_each_sse_line(request.body, [&](std::string_view line) {
+      // Each line is what one WebSocket message would be, with the same bounds.
+      if (line.size() > static_cast<std::size_t>(settings_.max_preauth_bytes) && !hub_.authenticated(id)) {
+        hub_.refuse(id, FrameProblem::OverPreAuthLimit, line.size(), now);
+      } else if (line.size() > max_frame) {
+        hub_.refuse(id, FrameProblem::TooBig, line.size(), now);
+      } else {
+        hub_.receive(id, line, now);
+      }
+    });
+    exchange.reply = HttpResponse{204, "application/json", ""};
+  } else {
+    exchange.reply = json_error(verdict.status, verdict.code, verdict.message);
+  }
+  lws_callback_on_writable(wsi);
+}
+
+// Writes what the stream has: its pending bytes (first event, replays, heartbeat), then the
+// hub's frames as events, then the close the hub asked for as a `close` event; the response
+// ends on the next WRITEABLE, once that event is out.
+int LwsServer::write_sse(lws* wsi, SseStreams::Stream& stream) {
+  if (stream.ending) return -1;
+  const Millis now = clock_now().mono;
+  if (!stream.pending.empty()) {
+    const std::string pending = std::move(stream.pending);
+    stream.pending.clear();
+    if (!write_sse_bytes(wsi, write_buffer_, pending)) return -1;
+    stream.last_write = now;
+    if (lws_partial_buffered(wsi)) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  MessageKind kind = MessageKind::Text;
+  while (Bytes frame = hub_.next_frame(stream.id, kind)) {
+    if (kind == MessageKind::Binary) continue;  // Yjs documents need a WebSocket: none reach a stream
+    if (!write_sse_bytes(wsi, write_buffer_, sse_.next_event(stream, *frame))) return -1;
+    stream.last_write = now;
+    if (lws_partial_buffered(wsi)) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  if (const CloseRequest* close = hub_.close_request(stream.id)) {
+    if (!write_sse_bytes(wsi, write_buffer_, sse_close_event(close->code, close->reason))) return -1;
+    stream.ending = true;
+    lws_callback_on_writable(wsi);
+  }
+  return 0;
+}
+
+// An SSE response is gone: the connection ends with it when it was ending (or the server is
+// shutting down); otherwise it waits for a resume.
+void LwsServer::sse_response_closed(lws* wsi) {
+  SseStreams::Stream* stream = sse_.by_response(wsi);
+  if (!stream) return;
+  if (stream->ending || shutdown_started_ || settings_.sse_resume_ms == 0) {
+    end_sse_connection(stream->id);
+    return;
+  }
+  sse_.detach(*stream, clock_now().mono);
+}
+
+// From the tick: heartbeats on silent streams; detached streams whose resume time ran out, or
+// whose connection the hub closed meanwhile, are closed.
+void LwsServer::sse_tick(Now now) {
+  std::vector<ConnectionId> closed;
+  sse_.for_each([&](SseStreams::Stream& stream) {
+    if (!stream.response) {
+      if (hub_.close_request(stream.id) || shutdown_started_) closed.push_back(stream.id);
+      return;
+    }
+    if (now.mono - stream.last_write >= Millis(settings_.sse_heartbeat_ms) && stream.pending.empty()) {
+      stream.pending = kSseHeartbeat;
+      stream.last_write = now.mono;
+      lws_callback_on_writable(static_cast<lws*>(stream.response));
+    }
+  });
+  for (ConnectionId id : closed) end_sse_connection(id);
+  for (const SseStreams::Stream& stream : sse_.expired(now.mono)) {
+    hub_.closed(stream.id);
+    release_address(stream.client_address);
+  }
+}
+
+void LwsServer::end_sse_connection(ConnectionId id) {
+  SseStreams::Stream* stream = sse_.by_id(id);
+  if (!stream) return;
+  hub_.closed(id);
+  release_address(stream->client_address);
+  sse_.forget(id);
+}
+
+void LwsServer::release_address(const std::string& address) {
+  if (auto count = per_address_.find(address); count != per_address_.end() && --count->second <= 0)
+    per_address_.erase(count);
 }
 
 // ---- 4a. refusals before a WebSocket upgrade -------------------------------------------------
@@ -665,6 +963,7 @@ void LwsServer::on_tick() {
   // A signal that arrived before the loop could be kicked (during start-up) is seen here.
   if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
   hub_.tick(clock_now());
+  sse_tick(clock_now());
   socket_hooks::drain_lingering();
   return_memory_after_a_burst();
   lws_sul_schedule(context_, 0, &tick_.sul, on_tick_timer, tick_interval(settings_));
@@ -686,6 +985,7 @@ void LwsServer::begin_shutdown() {
   shutdown_deadline_ = clock_now().mono + Millis(settings_.shutdown_timeout_ms);
   LOG_INFO("shutting down: closing %zu connection(s) with 1012 restart", hub_.stats().connections);
   hub_.shutdown();  // wakes every connection; WRITEABLE sends 1012 and returns -1
+  sse_tick(clock_now());  // streams waiting for a resume have nobody to tell: closed at once
 }
 
 // Routes lws's own log lines into ours (errors and warnings only; its notices are chatty).

@@ -39,9 +39,10 @@ std::string chat_text(int c, int k) { return "u" + std::to_string(c) + "-m" + st
 double update_x(int c, int k) { return c * 1000 + k; }
 
 struct Writer {
-  Writer(const std::string& url, int number)
+  Writer(const std::string& url, int number, native::Carrier carrier = native::Carrier::WebSocket)
       : index(number),
-        client(quiet_client(url, "writer-" + std::to_string(number), 100 + static_cast<std::uint64_t>(number))) {}
+        client(quiet_client(url, "writer-" + std::to_string(number), 100 + static_cast<std::uint64_t>(number),
+                            carrier)) {}
   Rooms& rooms() { return client->client().rooms(); }
 
   // Submits request k; its answer lands in `answered` / `failures`.
@@ -93,6 +94,8 @@ struct ServerView {
 
 class durable_rooms_test : public ServerTest {
  protected:
+  void five_clients_through_a_sigkill(native::Carrier carrier);
+
   bool poll_all(std::vector<std::unique_ptr<Writer>>& writers, const std::function<bool()>& done,
                 milliseconds timeout) {
     return pump_until(done, [&] {
@@ -166,9 +169,19 @@ class durable_rooms_test : public ServerTest {
 };
 
 TEST_F(durable_rooms_test, five_clients_through_a_sigkill_lose_nothing_and_apply_nothing_twice) {
+  five_clients_through_a_sigkill(native::Carrier::WebSocket);
+}
+
+// The same over the SSE fallback (PROTOCOL.md §5.5): the event stream dies with the server,
+// POSTs in flight are lost or answered, and the clients resume on new streams.
+TEST_F(durable_rooms_test, five_sse_clients_through_a_sigkill_lose_nothing_and_apply_nothing_twice) {
+  five_clients_through_a_sigkill(native::Carrier::ServerSentEvents);
+}
+
+void durable_rooms_test::five_clients_through_a_sigkill(native::Carrier carrier) {
   std::vector<std::unique_ptr<Writer>> writers;
   for (int i = 0; i < kClients; ++i) {
-    writers.push_back(std::make_unique<Writer>(server.ws_url(), i));
+    writers.push_back(std::make_unique<Writer>(server.ws_url(), i, carrier));
     ASSERT_NO_FATAL_FAILURE(join_all(*writers.back()));
   }
   auto acked = [&] {

@@ -221,6 +221,13 @@ std::optional<RawFrame> RawClient::read_until_close(milliseconds timeout) {
   }
 }
 
+bool RawClient::wait_for_text(std::string_view needle, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (buffer_.find(needle) == std::string::npos)
+    if (!fill(deadline)) return buffer_.find(needle) != std::string::npos;
+  return true;
+}
+
 RawEnding RawClient::wait_end(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (fill(deadline)) {

@@ -73,6 +73,9 @@ class RawClient {
 
   // Reads (and keeps) everything until the connection ends or the deadline passes.
   RawEnding wait_end(milliseconds timeout = kStepDeadline);
+  // Reads (and keeps) until the unread bytes contain `needle`; false when the connection ended
+  // or the deadline passed first. For streamed bodies (Server-Sent Events).
+  bool wait_for_text(std::string_view needle, milliseconds timeout = kStepDeadline);
   // Bytes received and not yet consumed as a response or frame.
   const std::string& unread() const { return buffer_; }
 

@@ -1,5 +1,6 @@
-// lws_transport.cpp — the libwebsockets client behind tandem::native::LwsTransport. The only
-// client-side file that includes libwebsockets.h (the browser build never compiles it).
+// lws_transport.cpp — the libwebsockets client behind tandem::native::LwsTransport (WebSocket).
+// The browser build never compiles it; lws_sse_transport.cpp is its event-stream sibling, and
+// lws_client_context.cpp makes the context both dial from.
 //
 // Shape: one lws context per transport (no listening socket, made by the first open()), one
 // Connection per open().
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "lws_client_context.h"
 #include "ws_url.h"
 
 namespace tandem::native {
@@ -39,10 +41,6 @@ constexpr int kCloseAbnormal = 1006;  // the connection died without a close fra
 constexpr int kCloseProtocolError = 1002;
 constexpr int kCloseRestart = 1012;
 constexpr int kCloseTooBig = 1009;
-// One client connection plus lws's internal event pipe and a little room. Keeping this small
-// keeps lws from sizing its fd tables to the process ulimit (tens of thousands of entries per
-// context); lws then looks fds up by a short scan, which costs nothing with one connection.
-constexpr unsigned kFdsPerContext = 8;
 
 // Cuts `reason` to what a close frame allows without splitting a UTF-8 sequence.
 std::string_view fit_close_reason(std::string_view reason) {
@@ -113,11 +111,12 @@ struct PendingEvent {
 };
 
 struct LwsTransport::Impl {
+  explicit Impl(const LwsTransportSettings& s)
+      : settings(s), context(protocols, this, s.network_timeout_s, s.ca_file) {}
+
   LwsTransportSettings settings;
-  lws_context* context = nullptr;  // made by the first open() (see ensure_context)
-  bool context_has_tls = false;
-  SSL_CTX* tls_client = nullptr;   // the TLS context's OpenSSL settings: ours, freed after it
   lws_protocols protocols[2]{};
+  LwsClientContext context;  // made by the first open() (ensure_context)
   // The connection of the last open(). A replaced or finished one is detached from its wsi
   // (finish() clears the wsi's opaque user data), so freeing it never leaves lws a dangling
   // pointer: later callbacks for that wsi find nothing and are ignored.
@@ -323,85 +322,20 @@ struct LwsTransport::Impl {
 
   static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
 
-  // The OpenSSL client settings a wss:// context dials with: the system store, plus
-  // settings.ca_file. Made here rather than by lws (client_ssl_ca_filepath): lws 4.1.6 frees
-  // the SSL_CTX it makes through an ex_data index that every later context with
-  // LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT replaces, so with two TLS transports alive at once
-  // the older one's (with the system store, ~700 KB) was never freed (LeakSanitizer;
-  // docs/LWS-NOTES.md §11). One we provide, lws leaves alone. Nothing (and `why` set) when
-  // ca_file cannot be used: lws would only log that, and every dial would then fail as
-  // untrusted.
-  SSL_CTX* make_tls_client(std::string& why) const {
-    const std::string& ca_file = settings.ca_file;
-    if (!ca_file.empty() && ::access(ca_file.c_str(), R_OK) != 0) {
-      why = "ca_file " + ca_file + ": cannot read it (" + std::strerror(errno) + ")";
-      return nullptr;
-    }
-    SSL_CTX* tls = SSL_CTX_new(TLS_client_method());
-    if (tls == nullptr) {
-      why = "TLS: OpenSSL could not make a client context";
-      return nullptr;
-    }
-    // As lws sets up its own: lws may retry a write from another buffer address.
-    SSL_CTX_set_options(tls, SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_mode(tls, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_default_verify_paths(tls);  // the system store (/etc/ssl/certs)
-    if (!ca_file.empty() && SSL_CTX_load_verify_locations(tls, ca_file.c_str(), nullptr) != 1) {
-      ERR_clear_error();
-      SSL_CTX_free(tls);
-      why = "ca_file " + ca_file + ": no PEM certificate could be read from it";
-      return nullptr;
-    }
-    return tls;
-  }
-
-  // Makes sure a context exists that can dial `scheme`; false with `why` when it cannot. TLS
-  // is set up only for wss://: LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT costs every context the
-  // system CA store (~700 KB), so plain ws:// contexts never ask for it. A ws:// context asked
-  // to dial wss:// is replaced (no connection is alive then: open() has finished the previous
-  // one). lws checks the server's certificate against the host of the URL on every dial.
+  // A context that can dial `scheme` (lws_client_context.h); a ws:// one asked for wss:// is
+  // replaced (no connection is alive then: open() has finished the previous one).
   bool ensure_context(WsScheme scheme, std::string& why) {
-    const bool need_tls = scheme == WsScheme::Secure;
-    if (context != nullptr && (context_has_tls || !need_tls)) return true;
-    destroy_context();
-    if (need_tls && (tls_client = make_tls_client(why)) == nullptr) return false;
-    lws_context_creation_info info;
-    std::memset(&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.user = this;
-    info.timeout_secs = static_cast<unsigned>(settings.network_timeout_s);
-    info.fd_limit_per_thread = kFdsPerContext;
-    info.options = need_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-    info.provided_client_ssl_ctx = tls_client;
-    context = lws_create_context(&info);
-    context_has_tls = need_tls && context != nullptr;
-    if (context == nullptr) {
-      destroy_context();  // frees tls_client
-      why = "libwebsockets context could not be created";
-      return false;
-    }
-    return true;
-  }
-
-  void destroy_context() {
-    if (context != nullptr) {
-      const bool was_destroying = destroying;
-      destroying = true;  // callbacks fired by the teardown must not record events
-      lws_context_destroy(context);
-      destroying = was_destroying;
-      context = nullptr;
-      context_has_tls = false;
-    }
-    SSL_CTX_free(tls_client);  // after the context: its connections used it
-    tls_client = nullptr;
+    const bool was_destroying = destroying;
+    destroying = true;  // callbacks fired by a replaced context's teardown must not record events
+    const bool ok = context.ensure(scheme == WsScheme::Secure, why);
+    destroying = was_destroying;
+    return ok;
   }
 };
 
 // ---- public API ------------------------------------------------------------------------------
 
-LwsTransport::LwsTransport(LwsTransportSettings settings) : impl_(std::make_unique<Impl>()) {
-  impl_->settings = settings;
+LwsTransport::LwsTransport(LwsTransportSettings settings) : impl_(std::make_unique<Impl>(settings)) {
   lws_set_log_level(lws_log_mask(settings.log_level), nullptr);
 
   impl_->protocols[0].name = kLocalProtocolName;
@@ -413,7 +347,7 @@ LwsTransport::LwsTransport(LwsTransportSettings settings) : impl_(std::make_uniq
 
 LwsTransport::~LwsTransport() {
   impl_->destroying = true;
-  impl_->destroy_context();
+  impl_->context.destroy();
 }
 
 void LwsTransport::open(const std::string& url, TransportEvents& events) {
@@ -440,7 +374,7 @@ void LwsTransport::open(const std::string& url, TransportEvents& events) {
 
   lws_client_connect_info info;
   std::memset(&info, 0, sizeof info);
-  info.context = s.context;
+  info.context = s.context.get();
   info.address = target.host.c_str();
   info.port = target.port;
   info.ssl_connection = target.scheme == WsScheme::Secure ? LCCSCF_USE_SSL : 0;
@@ -487,7 +421,7 @@ void LwsTransport::close(int code, std::string_view reason) {
 
 std::size_t LwsTransport::poll(Millis wait) {
   Impl& s = *impl_;
-  if (s.context != nullptr) {
+  if (lws_context* context = s.context.get()) {
     Connection* c = s.current.get();
     if (c != nullptr && c->close_request && !c->closed_reported) {
       // Never wait past the close deadline: on_closed is due then.
@@ -497,15 +431,15 @@ std::size_t LwsTransport::poll(Millis wait) {
     if (wait.count() > 0 && s.pending.empty()) {
       // lws_service(ctx, 0) blocks until the next socket event or internal timer, ignoring its
       // timeout argument (LWS-NOTES §8). A timer of our own bounds that wait.
-      lws_sul_schedule(s.context, 0, &s.wake_timer, &Impl::on_wake_timer,
+      lws_sul_schedule(context, 0, &s.wake_timer, &Impl::on_wake_timer,
                        static_cast<lws_usec_t>(wait.count()) * LWS_US_PER_MS);
-      lws_service(s.context, 0);
+      lws_service(context, 0);
       lws_sul_cancel(&s.wake_timer);
     }
     // Non-blocking rounds until a round does nothing: one round reads only about 4 KiB.
     for (int round = 0; round < s.settings.max_service_rounds_per_poll; ++round) {
       s.activity = false;
-      if (lws_service(s.context, -1) < 0) break;
+      if (lws_service(context, -1) < 0) break;
       if (!s.activity) break;
     }
     if (s.current) s.expire_close(*s.current, std::chrono::steady_clock::now());
@@ -526,7 +460,7 @@ std::size_t LwsTransport::poll(Millis wait) {
 }
 
 void LwsTransport::wake() {
-  if (impl_->context != nullptr) lws_cancel_service(impl_->context);
+  if (lws_context* context = impl_->context.get()) lws_cancel_service(context);
 }
 
 TransportPhase LwsTransport::phase() const {

@@ -17,11 +17,22 @@ std::uint64_t fresh_seed() {
 NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings)
     : NativeClient(std::move(config), transport_settings, fresh_seed()) {}
 
-NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings, std::uint64_t seed)
+NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings, Carrier carrier)
+    : NativeClient(std::move(config), transport_settings, fresh_seed(), carrier) {}
+
+NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_settings, std::uint64_t seed,
+                           Carrier carrier)
     : origin_(std::chrono::steady_clock::now()),
+      carrier_(carrier),
       transport_(transport_settings),
+      sse_transport_(LwsSseTransportSettings{.max_message_bytes = transport_settings.max_message_bytes,
+                                             .network_timeout_s = transport_settings.network_timeout_s,
+                                             .log_level = transport_settings.log_level,
+                                             .ca_file = transport_settings.ca_file}),
       rng_(seed),
-      client_(std::move(config), transport_, rng_) {}
+      client_(std::move(config),
+              carrier == Carrier::WebSocket ? static_cast<Transport&>(transport_) : static_cast<Transport&>(sse_transport_),
+              rng_) {}
 
 Millis NativeClient::now() const {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - origin_);
@@ -35,7 +46,7 @@ std::size_t NativeClient::poll(Millis wait) {
   // Timers first, so events delivered next are stamped with a fresh time (the session takes
   // events to happen at the last tick), then again after a wait that may have been long.
   client_.tick(now());
-  const std::size_t delivered = transport_.poll(wait);
+  const std::size_t delivered = carrier_ == Carrier::WebSocket ? transport_.poll(wait) : sse_transport_.poll(wait);
   client_.tick(now());
   return delivered;
 }
@@ -52,8 +63,12 @@ bool NativeClient::poll_until(const std::function<bool()>& done, Millis timeout,
 
 void NativeClient::shutdown(Millis timeout) {
   stop();
-  poll_until([this] { return transport_.phase() == TransportPhase::Idle; }, timeout);
+  poll_until([this] { return phase() == TransportPhase::Idle; }, timeout);
   poll();  // deliver the final on_closed, if it was the last thing to arrive
+}
+
+TransportPhase NativeClient::phase() const {
+  return carrier_ == Carrier::WebSocket ? transport_.phase() : sse_transport_.phase();
 }
 
 }  // namespace tandem::native

@@ -15,23 +15,34 @@
 #include <cstdint>
 #include <functional>
 
+#include "lws_sse_transport.h"
 #include "lws_transport.h"
 #include "tandem/client.h"
 #include "tandem/clock.h"
 
 namespace tandem::native {
 
+// What carries the session (PROTOCOL.md §5.5).
+enum class Carrier {
+  WebSocket,         // LwsTransport
+  ServerSentEvents,  // LwsSseTransport: an event stream and POSTs, for proxies that refuse upgrades
+};
+
 class NativeClient {
  public:
   // `seed` drives backoff jitter; by default it comes from std::random_device so that many
   // clients restarted together do not retry in lockstep.
   explicit NativeClient(ClientConfig config, LwsTransportSettings transport_settings = {});
-  NativeClient(ClientConfig config, LwsTransportSettings transport_settings, std::uint64_t seed);
+  NativeClient(ClientConfig config, LwsTransportSettings transport_settings, std::uint64_t seed,
+               Carrier carrier = Carrier::WebSocket);
+  NativeClient(ClientConfig config, LwsTransportSettings transport_settings, Carrier carrier);
   NativeClient(const NativeClient&) = delete;
   NativeClient& operator=(const NativeClient&) = delete;
 
   Client& client() { return client_; }
   LwsTransport& transport() { return transport_; }
+  LwsSseTransport& sse_transport() { return sse_transport_; }
+  Carrier carrier() const { return carrier_; }
 
   // Driver time: milliseconds of the steady clock since this object was made.
   Millis now() const;
@@ -52,10 +63,14 @@ class NativeClient {
   void shutdown(Millis timeout = Millis{2000});
 
  private:
+  TransportPhase phase() const;
+
   std::chrono::steady_clock::time_point origin_;
+  Carrier carrier_;
   LwsTransport transport_;
+  LwsSseTransport sse_transport_;
   SeededRng rng_;
-  Client client_;  // last: it refers to transport_ and rng_, and closes through them when destroyed
+  Client client_;  // last: it refers to the transport and rng_, and closes through them when destroyed
 };
 
 }  // namespace tandem::native
