@@ -1150,6 +1150,16 @@ void Hub::forward_publish(const std::string& owner, std::string body, PublishAns
   forwarded_publishes_.emplace(serial, ForwardedPublish{owner, deadline, std::move(answer)});
 }
 
+void Hub::forward_sse_post(const std::string& owner, cluster::SsePost post, PublishAnswer answer) {
+  const std::uint64_t serial = ++publish_serial_;
+  post.from = directory_->instance();
+  post.serial = serial;
+  link_->send(owner, cluster::encode(std::move(post)));
+  waker_.commit_soon();
+  const Millis deadline = last_now_.mono + Millis(settings_.instance_ttl_ms);
+  forwarded_publishes_.emplace(serial, ForwardedPublish{owner, deadline, std::move(answer), "the POST"});
+}
+
 void Hub::expire_forwarded_publishes(Now now) {
   for (auto it = forwarded_publishes_.begin(); it != forwarded_publishes_.end();) {
     if (now.mono < it->second.deadline) {
@@ -1158,10 +1168,10 @@ void Hub::expire_forwarded_publishes(Now now) {
     }
     PublishAnswer answer = std::move(it->second.answer);
     const std::string owner = it->second.owner;
+    const std::string what = it->second.what;
     it = forwarded_publishes_.erase(it);
-    answer(504, json_error_body(protocol::errc::timeout, "instance " + owner +
-                                                             " running the room did not answer in time; the publish "
-                                                             "may or may not have been applied"));
+    answer(504, json_error_body(protocol::errc::timeout, "instance " + owner + " did not answer in time; " + what +
+                                                             " may or may not have been applied"));
   }
 }
 
@@ -1184,9 +1194,10 @@ void Hub::cut_ties_with(const std::string* instance, bool died, std::string_view
       continue;
     }
     PublishAnswer answer = std::move(it->second.answer);
+    const std::string what = it->second.what;
     it = forwarded_publishes_.erase(it);
     answer(503, json_error_body(protocol::errc::internal,
-                                std::string(reason) + " — the publish may or may not have been applied"));
+                                std::string(reason) + " — " + what + " may or may not have been applied"));
   }
   for (ConnectionId id : members) {
     Connection& member = *find(id);
@@ -1531,6 +1542,13 @@ void Hub::receive_from_cluster() {
               publish_runner_(m.body, last_now_, [this, to = m.from, serial = m.serial](int status, std::string body) {
                 link_->send(to, cluster::encode(cluster::Answer{directory_->instance(), serial, status, std::move(body)}));
                 waker_.commit_soon();  // an answer given after the pass (after a commit) still goes out
+              });
+            },
+            [&](cluster::SsePost& m) {  // a POST another instance received for a stream held here
+              if (!sse_post_runner_) return;
+              sse_post_runner_(m, [this, to = m.from, serial = m.serial](int status, std::string body) {
+                link_->send(to, cluster::encode(cluster::Answer{directory_->instance(), serial, status, std::move(body)}));
+                waker_.commit_soon();
               });
             },
             [&](cluster::Answer& m) {

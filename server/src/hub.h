@@ -37,6 +37,7 @@
 #include "config.h"
 #include "engine/broker.h"
 #include "engine/cluster.h"
+#include "engine/cluster_message.h"
 #include "engine/lock_engine.h"
 #include "engine/presence_engine.h"
 #include "fifo.h"
@@ -362,6 +363,12 @@ class Hub {
   // the owner dies or messages between them are lost first, 504 when none comes within
   // store_give_up_ms + instance_ttl_ms (then the events may or may not have been published).
   void forward_publish(const std::string& owner, std::string body, PublishAnswer answer);
+  // The same for a POST /sse/{stream} whose stream `owner` holds (PROTOCOL.md §5.5): `answer`
+  // gets its status and body, 503 when the owner dies first, 504 after instance_ttl_ms.
+  void forward_sse_post(const std::string& owner, cluster::SsePost post, PublishAnswer answer);
+  // The holder's side: `runner` applies a POST another instance forwarded and answers.
+  using SsePostRunner = std::function<void(const cluster::SsePost& post, PublishAnswer answer)>;
+  void set_sse_post_runner(SsePostRunner runner) { sse_post_runner_ = std::move(runner); }
 
   // ---- Store reads ---------------------------------------------------------------------------
   // Handlers never read the store. Input that needs stored state — a room's first join since
@@ -555,10 +562,13 @@ class Hub {
   PublishRunner publish_runner_;
   std::function<std::string()> cluster_report_;
   std::vector<std::string> cluster_reports_;  // the other instances', from the last heartbeat
+  SsePostRunner sse_post_runner_;
+  // A request forwarded to another instance (a publish, an SSE POST) awaiting its answer.
   struct ForwardedPublish {
     std::string owner;
     Millis deadline;
     PublishAnswer answer;
+    std::string what = "the publish";  // for the timeout's message: "… may or may not have been applied"
   };
   std::map<std::uint64_t, ForwardedPublish> forwarded_publishes_;  // by serial, awaiting the owner's answer
   std::uint64_t publish_serial_ = 0;

@@ -158,6 +158,11 @@ class LwsServer final : public EdgeWaker {
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
       hub_.attach_cluster(*cluster.directory, *cluster.link);
       // A publish another instance received for rooms this one runs.
+      // A POST to a stream this instance holds that another instance received (PROTOCOL.md §5.5).
+      hub_.set_sse_post_runner([this](const cluster::SsePost& post, Hub::PublishAnswer answer) {
+        HttpResponse response = run_sse_post(post, clock_now());
+        answer(response.status, std::move(response.body));
+      });
       hub_.set_publish_runner([this](std::string_view body, Now now, Hub::PublishAnswer answer) {
         publish(hub_, body, now, [answer = std::move(answer)](HttpResponse response) { answer(response.status, std::move(response.body)); },
                 /*forwarded=*/true);
@@ -220,6 +225,7 @@ class LwsServer final : public EdgeWaker {
   int on_sse_request(lws* wsi, HttpExchange& exchange, long long length);
   int start_sse_stream(lws* wsi, HttpExchange& exchange);
   void answer_sse_post(lws* wsi, HttpExchange& exchange);
+  HttpResponse run_sse_post(const cluster::SsePost& post, Now now);
   int write_sse(lws* wsi, SseStreams::Stream& stream);
   void sse_response_closed(lws* wsi);
   void sse_tick(Now now);
@@ -756,8 +762,9 @@ void LwsServer::answer_sse_post(lws* wsi, HttpExchange& exchange) {
   const HttpRequest& request = exchange.request;
   exchange.keep_alive = true;  // the body was read whole
   const std::string_view key = std::string_view(request.path).substr(5);
+  // The bearer is checked where the POST arrives (every instance has the secret).
   std::optional<std::string> user;
-  std::string bearer_error;
+  std::string bearer_error = "send Authorization: Bearer <token>";
   if (request.authorization.starts_with("Bearer ")) {
     auto claims = jwt::verify(std::string_view(request.authorization).substr(7),
                               {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
@@ -767,29 +774,47 @@ void LwsServer::answer_sse_post(lws* wsi, HttpExchange& exchange) {
       bearer_error = claims.error().message;
     }
   }
-  std::optional<std::string_view> n;
-  for (const auto& [name, value] : request.query)
-    if (name == "n") n = value;
-  const SseStreams::PostVerdict verdict = sse_.admit_post(key, n, user, bearer_error);
-  if (verdict.status == 204) {
-    SseStreams::Stream* stream = sse_.by_key(key);
-    const ConnectionId id = stream->id;
-    const auto max_frame = static_cast<std::size_t>(settings_.max_frame_bytes);
-    for_each_sse_line(request.body, [&](std::string_view line) {
-      // Each line is what one WebSocket message would be, with the same bounds.
-      if (line.size() > static_cast<std::size_t>(settings_.max_preauth_bytes) && !hub_.authenticated(id)) {
-        hub_.refuse(id, FrameProblem::OverPreAuthLimit, line.size(), now);
-      } else if (line.size() > max_frame) {
-        hub_.refuse(id, FrameProblem::TooBig, line.size(), now);
-      } else {
-        hub_.receive(id, line, now);
-      }
-    });
-    exchange.reply = HttpResponse{204, "application/json", ""};
-  } else {
-    exchange.reply = json_error(verdict.status, verdict.code, verdict.message);
+  if (!user) {
+    exchange.reply = json_error(401, "unauthorized", bearer_error);
+    lws_callback_on_writable(wsi);
+    return;
   }
+  cluster::SsePost post;
+  post.stream = std::string(key);
+  for (const auto& [name, value] : request.query)
+    if (name == "n") post.n = value;
+  post.user = std::move(*user);
+  post.body = request.body;
+  // A stream another instance holds (its name is in the stream id): the POST is applied there.
+  const std::string_view holder = sse_stream_instance(key);
+  if (!holder.empty() && holder != hub_.instance()) {
+    HttpApi::Respond respond = responder(wsi, exchange.serial);
+    hub_.forward_sse_post(std::string(holder), std::move(post),
+                          [respond](int status, std::string body) { respond(HttpResponse{status, "application/json", std::move(body)}); });
+    return;
+  }
+  exchange.reply = run_sse_post(post, now);
   lws_callback_on_writable(wsi);
+}
+
+// Applies a POST to a stream this instance holds (§5.5's table): each line is what one WebSocket
+// message would be, with the same bounds.
+HttpResponse LwsServer::run_sse_post(const cluster::SsePost& post, Now now) {
+  const SseStreams::PostVerdict verdict =
+      sse_.admit_post(post.stream, post.n.empty() ? std::nullopt : std::optional<std::string_view>(post.n), post.user);
+  if (verdict.status != 204) return json_error(verdict.status, verdict.code, verdict.message);
+  const ConnectionId id = sse_.by_key(post.stream)->id;
+  const auto max_frame = static_cast<std::size_t>(settings_.max_frame_bytes);
+  for_each_sse_line(post.body, [&](std::string_view line) {
+    if (line.size() > static_cast<std::size_t>(settings_.max_preauth_bytes) && !hub_.authenticated(id)) {
+      hub_.refuse(id, FrameProblem::OverPreAuthLimit, line.size(), now);
+    } else if (line.size() > max_frame) {
+      hub_.refuse(id, FrameProblem::TooBig, line.size(), now);
+    } else {
+      hub_.receive(id, line, now);
+    }
+  });
+  return HttpResponse{204, "application/json", ""};
 }
 
 // Writes what the stream has: its pending bytes (first event, replays, heartbeat), then the

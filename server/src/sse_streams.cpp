@@ -177,14 +177,10 @@ SseStreams::Stream* SseStreams::by_response(void* response) {
 }
 
 SseStreams::PostVerdict SseStreams::admit_post(std::string_view key, std::optional<std::string_view> n_text,
-                                               const std::optional<std::string>& bearer_user,
-                                               std::string_view bearer_error) {
-  if (!bearer_user)
-    return {401, "unauthorized",
-            bearer_error.empty() ? std::string("send Authorization: Bearer <token>") : std::string(bearer_error)};
+                                               std::string_view user) {
   Stream* stream = by_key(key);
   if (!stream || stream->ending) return {404, "not_found", "no such stream (ended, or its resume time ran out)"};
-  if (*bearer_user != stream->user) return {403, "forbidden", "this stream belongs to another user"};
+  if (user != stream->user) return {403, "forbidden", "this stream belongs to another user"};
   const auto n = n_text ? parse_number(*n_text) : std::nullopt;
   if (!n || *n == 0) return {400, "bad_request", "?n= must number the stream's POSTs from 1"};
   if (*n <= stream->posts)

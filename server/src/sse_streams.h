@@ -105,16 +105,15 @@ class SseStreams {
     for (auto& [id, stream] : by_id_) visit(stream);
   }
 
-  // POST /sse/{key}?n=N: the answer's status (204 accepted: hand `body`'s lines to the
-  // connection) and, for refusals, the error code and message (§5.5's table). `bearer_user` is
-  // the `sub` of the POST's valid bearer token, nullopt when it had none or an invalid one.
+  // POST /sse/{key}?n=N whose bearer token (checked by the caller) is `user`'s: the answer's
+  // status (204 accepted: hand the body's lines to the connection) and, for refusals, the error
+  // code and message (§5.5's table).
   struct PostVerdict {
     int status = 204;
     std::string code;
     std::string message;
   };
-  PostVerdict admit_post(std::string_view key, std::optional<std::string_view> n_text,
-                         const std::optional<std::string>& bearer_user, std::string_view bearer_error);
+  PostVerdict admit_post(std::string_view key, std::optional<std::string_view> n_text, std::string_view user);
 
  private:
   const Settings& settings_;

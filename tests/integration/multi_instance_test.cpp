@@ -32,6 +32,7 @@
 #include <variant>
 #include <vector>
 
+#include "quiet_client.h"
 #include "server_cluster.h"
 #include "server_test_support.h"
 #include "tandem/json.h"
@@ -587,6 +588,53 @@ TEST_F(multi_instance_nginx_test, two_users_spread_by_nginx_work_together_and_pu
   // A publish through nginx lands on either instance (round robin: two in a row reach both).
   publish_reaches_both(cluster.nginx_port(), "run-2", "through nginx (first)");
   publish_reaches_both(cluster.nginx_port(), "run-3", "through nginx (second)");
+}
+
+}  // namespace tandem::integration
+
+namespace tandem::integration {
+
+// The SSE fallback behind nginx (PROTOCOL.md §5.5): the event stream lives on one instance,
+// the POSTs reach both round robin — an instance that does not hold the stream forwards the
+// POST to the one that does — and nothing is lost, repeated or reordered. No sticky sessions.
+TEST_F(multi_instance_nginx_test, an_sse_session_posts_through_either_instance_without_sticky_sessions) {
+  auto sse_client = quiet_client(cluster.nginx_ws_url(), "ana", 11, native::Carrier::ServerSentEvents);
+  auto ws_client = quiet_client(cluster.nginx_ws_url(), "ben", 12, native::Carrier::WebSocket);
+  auto poll_both = [&](const std::function<bool()>& done) {
+    return pump_until(done, [&] {
+      sse_client->poll(milliseconds{5});
+      ws_client->poll(milliseconds{5});
+    }, kCrossDeadline);
+  };
+  sse_client->start();
+  ws_client->start();
+  int joined = 0;
+  for (auto* c : {sse_client.get(), ws_client.get()})
+    c->client().rooms().join("chat:sse-cluster", std::nullopt, [&](Result<protocol::Subscribed> r) {
+      EXPECT_TRUE(r.ok()) << r.error().message;
+      joined += r.ok();
+    });
+  ASSERT_TRUE(poll_both([&] { return joined == 2; }));
+  const std::string stream = sse_client->sse_transport().stream_id();
+  EXPECT_TRUE(stream.starts_with("i0.") || stream.starts_with("i1.")) << stream;
+
+  // One message per POST, each acknowledged before the next: round robin sends every other one
+  // to the instance without the stream.
+  constexpr int kMessages = 12;
+  int acked = 0;
+  for (int k = 0; k < kMessages; ++k) {
+    sse_client->client().rooms().send_chat("chat:sse-cluster", "m" + std::to_string(k), [&](Result<Acked> r) {
+      EXPECT_TRUE(r.ok()) << r.error().code << " " << r.error().message;
+      ++acked;
+    });
+    ASSERT_TRUE(poll_both([&] { return acked == k + 1; })) << "message " << k;
+  }
+  auto chat = [](native::NativeClient& c) { return c.client().rooms().replica("chat:sse-cluster")->chat(); };
+  ASSERT_TRUE(poll_both([&] { return chat(*ws_client).size() == kMessages && chat(*sse_client).size() == kMessages; }));
+  for (int k = 0; k < kMessages; ++k) EXPECT_EQ(chat(*ws_client)[static_cast<std::size_t>(k)].text, "m" + std::to_string(k));
+  EXPECT_EQ(sse_client->sse_transport().stream_id(), stream) << "the stream should never have been replaced";
+  sse_client->shutdown();
+  ws_client->shutdown();
 }
 
 }  // namespace tandem::integration

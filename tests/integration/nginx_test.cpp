@@ -1,8 +1,10 @@
-// nginx_test.cpp — two real tandem-server instances behind Debian's nginx, configured with the
+// nginx_test.cpp — real tandem-server instances behind Debian's nginx, configured with the
 // nginx block of docs/OPERATIONS.md as written (tests/support/nginx.sh changes only the listen
-// port and the upstream's server lines): HTTP and WebSocket upgrades go through, round robin
-// spreads clients over both instances without stickiness, and when one instance is killed its
-// clients' connections end and they reconnect through nginx to the other.
+// ports, the upstream's server lines and the certificate paths): the block passes `nginx -t`;
+// HTTP and WebSocket upgrades go through, round robin spreads clients over both instances
+// without stickiness, and when one instance is killed its clients' connections end and they
+// reconnect through nginx to the other; with TLS terminated by nginx, HTTPS, a wss:// client
+// and an SSE client (an unbuffered event stream and its POSTs) share a room.
 //
 // The two instances here do not share rooms (each has its own store; multi_instance_test runs
 // instances that do, docs/SCALING.md). This test holds the proxy layer to the documented config.
@@ -12,7 +14,9 @@
 #include <vector>
 
 #include "nginx_proxy.h"
+#include "quiet_client.h"
 #include "server_test_support.h"
+#include "tls_support.h"
 
 using namespace tandem;
 using namespace tandem::integration;
@@ -85,4 +89,72 @@ TEST_F(nginx_test, the_clients_of_a_killed_instance_reconnect_through_nginx_to_t
     ASSERT_TRUE(wait_for_message<protocol::Connected>(*clients[i]).has_value()) << "client " << i;
   }
   EXPECT_TRUE(pump_until([&] { return second.connections() == 8; }, nap, kStepDeadline)) << second.connections();
+}
+
+// ---- TLS termination and the SSE fallback through the documented config -----------------------
+
+namespace {
+
+class nginx_tls_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_THROW(server.start());
+    ASSERT_NO_THROW(proxy = std::make_unique<NginxProxy>(std::vector<int>{server.port()}, certificate.cert(),
+                                                         certificate.key()));
+  }
+  // A native client of `sub` through nginx over TLS, trusting the test certificate.
+  std::unique_ptr<native::NativeClient> client(const std::string& sub, native::Carrier carrier) {
+    ClientConfig config;
+    config.session.url = proxy->ws_url();
+    config.session.token = mint_token({.sub = sub, .name = sub});
+    native::LwsTransportSettings settings;
+    settings.log_level = native::LwsLogLevel::Silent;
+    settings.ca_file = certificate.cert();
+    return std::make_unique<native::NativeClient>(config, settings, carrier);
+  }
+
+  TestCertificate certificate;
+  ServerProcess server;
+  std::unique_ptr<NginxProxy> proxy;
+};
+
+}  // namespace
+
+TEST(nginx_config_test, the_documented_config_passes_nginx_t_with_and_without_tls) {
+  TestCertificate certificate;
+  const auto [tls_status, tls_output] = NginxProxy::check({8080, 8081}, certificate.cert(), certificate.key());
+  EXPECT_EQ(tls_status, 0) << tls_output;
+  EXPECT_NE(tls_output.find("test is successful"), std::string::npos) << tls_output;
+  const auto [plain_status, plain_output] = NginxProxy::check({8080}, "", "");
+  EXPECT_EQ(plain_status, 0) << plain_output;
+}
+
+TEST_F(nginx_tls_test, https_a_websocket_and_an_sse_session_go_through_tls_termination) {
+  EXPECT_EQ(https_get(proxy->port(), "/healthz", certificate.cert()).status, 200);
+  auto ana = client("ana", native::Carrier::ServerSentEvents);
+  auto ben = client("ben", native::Carrier::WebSocket);
+  auto poll_both = [&](const std::function<bool()>& done) {
+    return pump_until(done, [&] {
+      ana->poll(milliseconds{5});
+      ben->poll(milliseconds{5});
+    }, kStepDeadline);
+  };
+  ana->start();
+  ben->start();
+  int joined = 0;
+  for (auto* c : {ana.get(), ben.get()})
+    c->client().rooms().join("chat:tls", std::nullopt, [&](Result<protocol::Subscribed> r) {
+      EXPECT_TRUE(r.ok()) << r.error().message;
+      joined += r.ok();
+    });
+  ASSERT_TRUE(poll_both([&] { return joined == 2; })) << server.output();
+  EXPECT_FALSE(ana->sse_transport().stream_id().empty());
+  // Presence and chat both ways: events through nginx unbuffered, POSTs through it.
+  auto room = [](native::NativeClient& c) { return c.client().rooms().replica("chat:tls"); };
+  ASSERT_TRUE(poll_both([&] { return room(*ana)->members().size() == 2 && room(*ben)->members().size() == 2; }));
+  ana->client().rooms().send_chat("chat:tls", "over sse", nullptr);
+  ben->client().rooms().send_chat("chat:tls", "over wss", nullptr);
+  ASSERT_TRUE(poll_both([&] { return room(*ana)->chat().size() == 2 && room(*ben)->chat().size() == 2; }));
+  ana->shutdown();
+  ben->shutdown();
 }

@@ -124,6 +124,15 @@ std::string encode(const Message& message) {
           return Writer(Kind::SessionMoved).field(m.from).field(m.session).field(m.wire_id).finish();
         } else if constexpr (std::is_same_v<M, Publish>) {
           return Writer(Kind::Publish).field(m.from).number(m.serial).field(m.body).finish();
+        } else if constexpr (std::is_same_v<M, SsePost>) {
+          return Writer(Kind::SsePost)
+              .field(m.from)
+              .number(m.serial)
+              .field(m.stream)
+              .field(m.n)
+              .field(m.user)
+              .field(m.body)
+              .finish();
         } else if constexpr (std::is_same_v<M, Answer>) {
           return Writer(Kind::Answer)
               .field(m.from)
@@ -218,6 +227,13 @@ Result<Message> decode(std::string_view bytes) {
     case Kind::Publish: {
       Publish m;
       (void)(r.field(m.from) && r.number(m.serial) && r.field(m.body));
+      message = std::move(m);
+      break;
+    }
+    case Kind::SsePost: {
+      SsePost m;
+      (void)(r.field(m.from) && r.number(m.serial) && r.field(m.stream) && r.field(m.n) && r.field(m.user) &&
+             r.field(m.body));
       message = std::move(m);
       break;
     }

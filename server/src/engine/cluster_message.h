@@ -32,7 +32,7 @@ namespace tandem::server::cluster {
 
 enum class Kind : char {
   Attach = 'a', Frame = 'f', Join = 'j', Detach = 'd', Deliver = 'v', Close = 'c', Publish = 'p', Answer = 'r',
-  SessionMoved = 's'
+  SessionMoved = 's', SsePost = 'e'
 };
 
 // Who a connection is, as the owner needs it to run its requests.
@@ -94,6 +94,16 @@ struct Publish {
   std::uint64_t serial = 0;  // the edge's, to match the answer
   std::string body;
 };
+// A POST /sse/{stream} another instance received for a stream this one holds (PROTOCOL.md
+// §5.5); answered with Answer like Publish. The edge checked the bearer token: `user` is its sub.
+struct SsePost {
+  std::string from;
+  std::uint64_t serial = 0;
+  std::string stream;
+  std::string n;  // ?n= as given ("" when absent)
+  std::string user;
+  std::string body;
+};
 struct Answer {
   std::string from;
   std::uint64_t serial = 0;
@@ -107,7 +117,7 @@ struct SessionMoved {
   std::string wire_id;  // the connection that resumed it
 };
 
-using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close, Publish, Answer, SessionMoved>;
+using Message = std::variant<Attach, Frame, Join, Detach, Deliver, Close, Publish, Answer, SessionMoved, SsePost>;
 
 std::string encode(const Message& message);
 // Refuses anything malformed (another version's message, a truncated one) with a message.
