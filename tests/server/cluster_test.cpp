@@ -865,6 +865,7 @@ TEST(cluster_message_test, every_kind_survives_a_round_trip) {
       cluster::Publish{"a", 3, R"({"type":"execution_update"})"},
       cluster::Answer{"b", 3, 409, R"({"error":"conflict"})"},
       cluster::SessionMoved{"a", "s1", "c9-a"},
+      cluster::SsePost{"a", 4, "b.9f3c", "2", "ana", "{\"type\":\"ping\"}\n{}"},
   };
   for (const cluster::Message& message : messages) {
     auto decoded = cluster::decode(cluster::encode(message));
