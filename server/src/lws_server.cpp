@@ -716,11 +716,19 @@ int LwsServer::start_sse_stream(lws* wsi, HttpExchange& exchange) {
   if (!origins_.allows(header_of(wsi, WSI_TOKEN_ORIGIN), header_of(wsi, WSI_TOKEN_HOST).value_or("")))
     return answer(json_error(403, "forbidden", "origin not allowed"));
 
-  // A broken stream coming back: the same connection, the events it missed first.
+  const std::optional<std::string> token = url_arg(wsi, "token=");
+  if (!token) return answer(close_event_answer(protocol::close::unauthorized.code, "an event stream needs ?token="));
+  auto claims = jwt::verify(*token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
+  if (!claims) return answer(close_event_answer(protocol::close::unauthorized.code, claims.error().message));
+
+  // A broken stream coming back: the same connection, the events it missed first. Only its own
+  // user's token takes it up (a stream id alone does not).
   if (auto last_event_id = custom_header(wsi, "last-event-id:")) {
     auto last = parse_last_event_id(*last_event_id);
+    const SseStreams::Stream* stream = last ? sse_.by_key(last->stream) : nullptr;
     void* previous = nullptr;
-    if (!last || sse_.attach(*last, wsi, now.mono, &previous) != SseStreams::Resume::Resumed)
+    if (!stream || stream->user != claims->sub ||
+        sse_.attach(*last, wsi, now.mono, &previous) != SseStreams::Resume::Resumed)
       return answer(close_event_answer(protocol::close::restart.code, "restart: stream not resumable"));
     http_.erase(wsi);
     // The older response (a proxy may keep a dead one open) ends; its close finds no stream.
@@ -730,10 +738,6 @@ int LwsServer::start_sse_stream(lws* wsi, HttpExchange& exchange) {
     return 0;
   }
 
-  const std::optional<std::string> token = url_arg(wsi, "token=");
-  if (!token) return answer(close_event_answer(protocol::close::unauthorized.code, "an event stream needs ?token="));
-  auto claims = jwt::verify(*token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
-  if (!claims) return answer(close_event_answer(protocol::close::unauthorized.code, claims.error().message));
   std::string address = client_address(wsi, trusted_proxies_);
   if (auto count = per_address_.find(address);
       count != per_address_.end() && count->second >= settings_.max_connections_per_ip)

@@ -265,12 +265,21 @@ TEST_F(sse_test, hostile_stream_requests_get_their_documented_answers) {
         whole_stream_answer("/sse?token=" + token("ana"), "Last-Event-ID: " + std::string(id) + "\r\n");
     EXPECT_NE(answer.body.find("\"code\":1012"), std::string::npos) << id << ": " << answer.body;
   }
-  // Another user's token cannot take a stream over by its id either: the id is the secret, and
-  // an event number from the future is refused.
+  // Another user's token cannot take a stream over by its id; an expired token cannot resume
+  // it (the client refreshes its token); an event number from the future is refused.
   RawStream ana = open_stream(token("ana"));
+  const RawHttpResponse stolen =
+      whole_stream_answer("/sse?token=" + token("ben"), "Last-Event-ID: " + ana.key + ":1\r\n");
+  EXPECT_NE(stolen.body.find("\"code\":1012"), std::string::npos) << stolen.body;
+  const RawHttpResponse expired =
+      whole_stream_answer("/sse?token=" + expired_token(), "Last-Event-ID: " + ana.key + ":1\r\n");
+  EXPECT_NE(expired.body.find("\"code\":4401"), std::string::npos) << expired.body;
   const RawHttpResponse future =
       whole_stream_answer("/sse?token=" + token("ana"), "Last-Event-ID: " + ana.key + ":999\r\n");
   EXPECT_NE(future.body.find("\"code\":1012"), std::string::npos) << future.body;
+  // None of them disturbed the stream: it still answers.
+  ASSERT_EQ(post_as(token("ana"), ana, 1, R"({"type":"ping","id":"still"})").status, 204);
+  EXPECT_TRUE(ana.raw->wait_for_text("\"id\":\"still\"")) << ana.raw->unread();
   // Other methods and paths.
   EXPECT_EQ(post("/sse", "", "Content-Type: text/plain\r\n").status, 405);
   RawClient put(server.port());
