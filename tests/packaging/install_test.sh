@@ -7,7 +7,7 @@
 #   3. its ExecStart line, run as written (systemd is not PID 1 here) with the secret and a free
 #      port in the environment as its EnvironmentFile would give them, serves /healthz and the
 #      demo page from the installed web root; its KillSignal (SIGTERM) stops it cleanly (exit 0)
-#      within TimeoutStopSec;
+#      within TimeoutStopSec, closing a connected client (an SSE stream read by curl) with 1012;
 #   4. `cpack` makes a .deb whose contents, dependencies, conffile and unit (the /usr paths) are
 #      checked.
 # Usage: install_test.sh BUILD_DIR CMAKE CPACK. Prints what it checks; exits non-zero at the first
@@ -16,8 +16,10 @@ set -euo pipefail
 build="$(cd "$1" && pwd)" cmake="$2" cpack="$3"
 work="$(mktemp -d)"
 server_pid=""
+stream_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null || true
+  [ -n "$stream_pid" ] && kill -KILL "$stream_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,7 +63,8 @@ done
 [ "$port" -ne 0 ] || fail "no free port found"
 # What tandem.env and the state directory would give it under systemd.
 mkdir -p "$work/state"
-(cd "$work/state" && TANDEM_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" TANDEM_PORT="$port" \
+secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+(cd "$work/state" && TANDEM_JWT_SECRET="$secret" TANDEM_PORT="$port" \
    TANDEM_STORE_PATH="$work/state/tandem.db" exec $exec_start) >"$work/server.log" 2>&1 &
 server_pid=$!
 healthy=""
@@ -74,6 +77,16 @@ done
 curl -fsS "http://127.0.0.1:$port/" -o "$work/index.html" || fail "GET / failed"
 cmp -s "$work/index.html" "$prefix/share/tandem/www/index.html" || fail "/ did not serve the installed web root's index.html"
 ok "ExecStart as written serves /healthz and the demo page"
+# A client connected when the stop comes: over the SSE fallback (curl reads its event stream)
+# it sees the same close as a WebSocket would, 1012 "restart" (clients reconnect at once).
+token="$("$prefix/bin/tandem-server" mint-token --secret "$secret" --sub ops-check)"
+curl -sN "http://127.0.0.1:$port/sse?token=$token" >"$work/stream.txt" 2>/dev/null &
+stream_pid=$!
+for _ in $(seq 1 300); do
+  grep -q '"type":"connected"' "$work/stream.txt" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '"type":"connected"' "$work/stream.txt" || { cat "$work/server.log"; fail "no connected event on the stream"; }
 kill -TERM "$server_pid"
 status=0
 for _ in $(seq 1 $((timeout_stop_s * 10))); do
@@ -85,6 +98,11 @@ wait "$server_pid" || status=$?
 server_pid=""
 [ "$status" -eq 0 ] || { cat "$work/server.log"; fail "the server exited $status on SIGTERM"; }
 ok "SIGTERM (KillSignal) stopped it cleanly, exit 0"
+wait "$stream_pid" 2>/dev/null || true
+stream_pid=""
+grep -q 'event: close' "$work/stream.txt" && grep -q '"code":1012' "$work/stream.txt" ||
+  { cat "$work/stream.txt"; fail "the connected client was not closed with 1012"; }
+ok "the connected client was closed with 1012 restart"
 
 # ---- 4. the .deb ------------------------------------------------------------------------------
 (cd "$work" && "$cpack" --config "$build/CPackConfig.cmake" -B "$work/pkg" >"$work/cpack.log" 2>&1) ||
