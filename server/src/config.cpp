@@ -286,6 +286,16 @@ std::vector<SettingInfo> build_table() {
   };
   level.show = [](const Settings& s) { return std::string(log::level_name(s.log_level)); };
   t.push_back(std::move(level));
+  SettingInfo format = row("log_format",
+                           "text (readable lines) or json (one JSON object per line, with conn, room and user fields)");
+  format.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
+    auto parsed = log::parse_format(value);
+    if (!parsed) return "must be text or json, got " + quoted(value);
+    s.log_format = *parsed;
+    return std::nullopt;
+  };
+  format.show = [](const Settings& s) { return std::string(log::format_name(s.log_format)); };
+  t.push_back(std::move(format));
   return t;
 }
 

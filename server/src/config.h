@@ -144,6 +144,7 @@ struct Settings {
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
   log::Level log_level = log::Level::Info;
+  log::Format log_format = log::Format::Text;  // json: one object per line with conn/room/user fields, for log shippers
 };
 
 // One row of the settings table.

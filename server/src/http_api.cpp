@@ -200,7 +200,7 @@ HttpResponse HttpApi::dev_token(const HttpRequest& request, Now now) const {
   const jwt::UnixSeconds issued = now.wall / 1000;
   claims.iat = issued;
   claims.exp = issued + settings_.dev_token_ttl_s;
-  LOG_INFO("dev token minted for %s", claims.sub.c_str());
+  LOG_INFO_CTX(log::Fields{.user = claims.sub}, "dev token minted for %s", claims.sub.c_str());
 
   json::JsonWriter user;
   user.str("id", claims.sub).str("name", *claims.name).str("color", *claims.color);
@@ -415,7 +415,8 @@ void HttpApi::room_changes(const HttpRequest& request, std::string_view room, Re
                   [room = std::string(room), wanted, respond = std::move(respond)](
                       Result<std::vector<store::StoredChange>> page) {
                     if (!page) {
-                      LOG_ERROR("change history of %s: %s", room.c_str(), page.error().message.c_str());
+                      LOG_ERROR_CTX(log::Fields{.room = room}, "change history of %s: %s", room.c_str(),
+                                    page.error().message.c_str());
                       return respond(json_error(500, "internal", "the change history could not be read"));
                     }
                     const bool more = page->size() > wanted;

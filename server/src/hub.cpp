@@ -183,7 +183,7 @@ ConnectionId Hub::open(const OpenRequest& request, Now now) {
   c.peer = request.peer;
   c.presented_session = request.session;
   c.opened_at = now.mono;
-  LOG_DEBUG("%s: connected from %s", c.wire_id.c_str(), c.peer.c_str());
+  LOG_DEBUG_CTX(c.log_fields(), "%s: connected from %s", c.wire_id.c_str(), c.peer.c_str());
 
   if (shutting_down_) {
     close(c, protocol::close::restart, "restart");
@@ -357,9 +357,9 @@ void Hub::closed(ConnectionId id) {
   Connection& c = it->second;
   const char* who = c.auth == AuthState::Authenticated ? c.user.id.c_str() : "unauthenticated";
   if (c.close) {
-    LOG_DEBUG("%s: disconnected (%s): closed by the server, %d", c.wire_id.c_str(), who, c.close->code);
+    LOG_DEBUG_CTX(c.log_fields(), "%s: disconnected (%s): closed by the server, %d", c.wire_id.c_str(), who, c.close->code);
   } else {
-    LOG_DEBUG("%s: disconnected (%s): closed by the peer or the network", c.wire_id.c_str(), who);
+    LOG_DEBUG_CTX(c.log_fields(), "%s: disconnected (%s): closed by the peer or the network", c.wire_id.c_str(), who);
   }
   if (!c.close) c.close = CloseRequest{protocol::close::abnormal.code, "gone", QueuedFrames::Drop};  // no more sends
   const bool tandem = c.wire == Wire::Tandem;  // a Yjs connection has no rooms or session: its documents only
@@ -907,7 +907,7 @@ void Hub::queue(Connection& c, Bytes frame, const StateKey& key, MessageKind kin
   // Queue first, then check: a keyed frame may replace an older one and stay within the bound.
   c.outbound.push(std::move(frame), key, kind);
   if (c.outbound.bytes() > static_cast<std::size_t>(settings_.max_outbound_bytes)) {
-    LOG_INFO("%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound.bytes());
+    LOG_INFO_CTX(c.log_fields(), "%s: %zu bytes queued, closing as slow consumer", c.wire_id.c_str(), c.outbound.bytes());
     close(c, protocol::close::slow_consumer, "slow consumer", QueuedFrames::Drop);
     return;
   }
@@ -920,7 +920,8 @@ void Hub::send(Connection& c, const protocol::ServerFrame& frame) {
 
 void Hub::close(Connection& c, const protocol::CloseCode& code, std::string_view reason, QueuedFrames queued) {
   if (c.close) return;
-  LOG_DEBUG("%s: closing %d \"%.*s\"", c.wire_id.c_str(), code.code, static_cast<int>(reason.size()), reason.data());
+  LOG_DEBUG_CTX(c.log_fields(), "%s: closing %d \"%.*s\"", c.wire_id.c_str(), code.code, static_cast<int>(reason.size()),
+                reason.data());
   c.close = CloseRequest{code.code, close_reason(reason), queued};
   metrics_.close_sent(code.code);
   if (queued == QueuedFrames::Drop) {
@@ -936,7 +937,7 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
                        std::optional<std::string> request_id) {
   auto claims = jwt::verify(token, {settings_.jwt_secret, now.wall / 1000, settings_.jwt_leeway_s});
   if (!claims) {
-    LOG_DEBUG("%s: token refused: %s", c.wire_id.c_str(), claims.error().message.c_str());
+    LOG_DEBUG_CTX(c.log_fields(), "%s: token refused: %s", c.wire_id.c_str(), claims.error().message.c_str());
     close(c, protocol::close::unauthorized, claims.error().message);
     return;
   }
@@ -950,8 +951,8 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
   if (store_) writes().add(store::WriteBatch::PutSession{{claim.session, c.user.id}});
   c.session = std::move(claim.session);
   c.session_start = claim.start;
-  LOG_DEBUG("%s: authenticated as %s (%s session)", c.wire_id.c_str(), c.user.id.c_str(),
-            claim.start == SessionStart::Resumed ? "resumed" : "new");
+  LOG_DEBUG_CTX(c.log_fields(), "%s: authenticated as %s (%s session)", c.wire_id.c_str(), c.user.id.c_str(),
+                claim.start == SessionStart::Resumed ? "resumed" : "new");
   if (claim.replaced) {
     // The client gave up on that connection (half-open, or its watchdog fired) before we did.
     if (Connection* old = find(*claim.replaced))
@@ -977,8 +978,9 @@ void Hub::authenticate(Connection& c, std::string_view token, const std::optiona
 
 bool Hub::mark_authenticated(Connection& c, const jwt::Claims& claims) {
   if (metrics_.connections_of(claims.sub) >= static_cast<std::size_t>(settings_.max_connections_per_user)) {
-    LOG_INFO("%s: refused: %s already has %d connection(s) (max_connections_per_user)", c.wire_id.c_str(),
-             claims.sub.c_str(), settings_.max_connections_per_user);
+    LOG_INFO_CTX((log::Fields{.conn = c.wire_id, .user = claims.sub}),
+                 "%s: refused: %s already has %d connection(s) (max_connections_per_user)", c.wire_id.c_str(),
+                 claims.sub.c_str(), settings_.max_connections_per_user);
     close(c, protocol::close::rate_limited,
           "too many connections for this user (max_connections_per_user " +
               std::to_string(settings_.max_connections_per_user) + ")");
@@ -1252,7 +1254,8 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
       forget_owned(room);  // also when not in memory: the lease was taken for it
     }
     if (rooms_.find(room) == nullptr) continue;
-    LOG_WARN("cluster: room %s %s; its members reconnect", room.c_str(), std::string(why).c_str());
+    LOG_WARN_CTX(log::Fields{.room = room}, "cluster: room %s %s; its members reconnect", room.c_str(),
+                 std::string(why).c_str());
     const std::vector<ConnectionId> members = rooms_.members(room);
     const std::string reason = "restart: room " + room + " " + std::string(why);
     for (ConnectionId id : members)
@@ -1388,7 +1391,8 @@ bool Hub::join_remote_member(Connection& member, const std::string& room) {
     return false;
   }
   if (rooms_.join(member, room, JoinKind::Automatic, last_now_.wall).status == JoinStatus::Unavailable) {
-    LOG_WARN("%s: not in its user room %s (the room could not be loaded)", member.wire_id.c_str(), room.c_str());
+    LOG_WARN_CTX(member.log_fields(room), "%s: not in its user room %s (the room could not be loaded)",
+                 member.wire_id.c_str(), room.c_str());
     return true;
   }
   rooms_.notify_joined(*this, member, room, JoinKind::Automatic);

@@ -112,6 +112,9 @@ struct Connection {
   std::optional<std::string> presented_session;  // ?session= at upgrade, to resume
   std::string session;        // sent in `connected`
   SessionStart session_start = SessionStart::New;  // Resumed: features move what they kept for it
+  // What a log line about this connection carries in JSON (log.h): its wire id, its user once
+  // authenticated (empty before: left out) and `room` when given. Views into this connection.
+  log::Fields log_fields(std::string_view room = {}) const { return {.conn = wire_id, .room = room, .user = user.id}; }
 
   FrameQueue outbound;                // encoded messages, oldest first (bytes() bounded by max_outbound_bytes)
   bool wake_pending = false;          // the edge was woken and has not drained since

@@ -97,6 +97,7 @@ int serve(const std::vector<std::string>& args) {
   }
   const Settings& settings = loaded->settings;
   log::set_level(settings.log_level);
+  log::set_format(settings.log_format);
   if (loaded->config_path) LOG_INFO("settings read from %s", loaded->config_path->c_str());
   if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
     LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());

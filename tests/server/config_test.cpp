@@ -129,6 +129,25 @@ TEST(config_test, bad_values_are_rejected_naming_their_source) {
             "--log-level: must be one of error, warn, info, debug, got \"loud\"");
 }
 
+TEST(config_test, log_format_is_text_unless_json_is_asked_for) {
+  auto defaults = load({"--dev"});
+  ASSERT_TRUE(defaults.ok()) << error_of(defaults);
+  EXPECT_EQ(defaults->settings.log_format, log::Format::Text);
+  auto flag = load({"--dev", "--log-format", "json"});
+  ASSERT_TRUE(flag.ok()) << error_of(flag);
+  EXPECT_EQ(flag->settings.log_format, log::Format::Json);
+  auto env = load({"--dev"}, {{"TANDEM_LOG_FORMAT", "json"}});
+  ASSERT_TRUE(env.ok()) << error_of(env);
+  EXPECT_EQ(env->settings.log_format, log::Format::Json);
+  TempFile file("dev = true\nlog_format = json\n");
+  auto from_file = load({"--config", file.path()});
+  ASSERT_TRUE(from_file.ok()) << error_of(from_file);
+  EXPECT_EQ(from_file->settings.log_format, log::Format::Json);
+  EXPECT_EQ(error_of(load({"--dev", "--log-format", "xml"})), "--log-format: must be text or json, got \"xml\"");
+  EXPECT_EQ(error_of(load({"--dev"}, {{"TANDEM_LOG_FORMAT", "JSON"}})),
+            "TANDEM_LOG_FORMAT: must be text or json, got \"JSON\"");
+}
+
 TEST(config_test, file_errors_name_the_file_and_line) {
   TempFile unknown("dev = true\nprot = 80\n");
   EXPECT_EQ(error_of(load({"--config", unknown.path()})), unknown.path() + ":2: unknown setting \"prot\" (see --help)");

@@ -200,7 +200,7 @@ void register_locks(HandlerRegistry& registry) {
   registry.on_session_continued([state](Hub& hub, Connection& c, Now now) {
     state->observe(now);
     const auto reclaimed = hub.locks().resume(c.session, c.id, now.mono);
-    if (!reclaimed.empty()) LOG_DEBUG("%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
+    if (!reclaimed.empty()) LOG_DEBUG_CTX(c.log_fields(), "%s: resumed %zu lock(s)", c.wire_id.c_str(), reclaimed.size());
     for (const locks::Lease& lease : reclaimed) {
       if (!lease.takeover) continue;
       // The takeover request went to the dropped connection: ask again, with the time left.

@@ -64,7 +64,8 @@ void register_rooms(HandlerRegistry& registry) {
     if (hub.join_elsewhere(c, room)) return;  // several instances: the room's owner joins it there
     if (hub.rooms().join(c, room, JoinKind::Automatic, now.wall).status == JoinStatus::Unavailable) {
       // The store error is logged by the registry; messages to this user miss this connection.
-      LOG_WARN("%s: not in its user room %s (the room could not be loaded)", c.wire_id.c_str(), room.c_str());
+      LOG_WARN_CTX(c.log_fields(room), "%s: not in its user room %s (the room could not be loaded)", c.wire_id.c_str(),
+                   room.c_str());
       return;
     }
     hub.rooms().notify_joined(hub, c, room, JoinKind::Automatic);

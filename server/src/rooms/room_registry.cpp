@@ -95,8 +95,9 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   Result<store::RoomRecord> loaded = read_here ? store_->load_room(r.name) : std::move(planned->second);
   if (!read_here) loaded_.erase(planned);
   if (!loaded) {
-    LOG_ERROR("room %s: cannot load it from the store (%s); joins and publishes to it are refused until it loads",
-              r.name.c_str(), loaded.error().message.c_str());
+    LOG_ERROR_CTX(log::Fields{.room = r.name},
+                  "room %s: cannot load it from the store (%s); joins and publishes to it are refused until it loads",
+                  r.name.c_str(), loaded.error().message.c_str());
     return false;
   }
   store::RoomRecord stored = std::move(loaded).value();
