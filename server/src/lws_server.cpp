@@ -54,7 +54,14 @@ namespace {
 // ---- 1. signals -----------------------------------------------------------------------------
 
 std::atomic<int> g_signal_count{0};
+std::atomic<bool> g_reload_requested{false};
 std::atomic<lws_context*> g_context{nullptr};
+
+// SIGHUP: read the settings again (LwsServer::reload_settings), on the loop.
+extern "C" void on_reload_signal(int) {
+  g_reload_requested.store(true);
+  if (lws_context* context = g_context.load()) lws_cancel_service(context);
+}
 
 // Async-signal-safe: an atomic increment, write(2), and lws_cancel_service (which writes to
 // the loop's wake-up pipe). The loop notices the count in EVENT_WAIT_CANCELLED.
@@ -136,8 +143,9 @@ struct TickTimer {
 
 class LwsServer final : public EdgeWaker {
  public:
-  LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster)
+  LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster, SettingsReloader reload)
       : settings_(settings),
+        reload_(std::move(reload)),
         hub_(settings_, ids_, *this, nullptr, &store),
         api_(settings_,
              [this] {
@@ -218,6 +226,7 @@ class LwsServer final : public EdgeWaker {
 
  private:
   void begin_shutdown();
+  void reload_settings();
   void return_memory_after_a_burst();
   int write_frames(lws* wsi, ConnectionId id);
   int write_http_reply(lws* wsi);
@@ -243,6 +252,7 @@ class LwsServer final : public EdgeWaker {
   }
 
   Settings settings_;
+  SettingsReloader reload_;
   OriginPolicy origins_;  // parsed from settings_.allowed_origins by run()
   RandomIds ids_;
   Hub hub_;
@@ -390,6 +400,7 @@ int LwsServer::on_ws(lws* wsi, lws_callback_reasons reason, WsSession* session, 
       // Fires for our signal kick, but also spuriously (about once per accept, LWS-NOTES §6):
       // it means "look at your flags", never "one event happened".
       if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
+      if (g_reload_requested.exchange(false)) reload_settings();
       return 0;
 
     default:
@@ -991,6 +1002,7 @@ extern "C" void on_tick_timer(lws_sorted_usec_list_t* sul) {
 void LwsServer::on_tick() {
   // A signal that arrived before the loop could be kicked (during start-up) is seen here.
   if (g_signal_count.load() > 0 && !shutdown_started_) begin_shutdown();
+  if (g_reload_requested.exchange(false)) reload_settings();
   hub_.tick(clock_now());
   sse_tick(clock_now());
   socket_hooks::drain_lingering();
@@ -1007,6 +1019,40 @@ void LwsServer::return_memory_after_a_burst() {
   if (connections_peak_ < now_open + 500 || now_open > connections_peak_ / 2) return;
   malloc_trim(0);
   connections_peak_ = now_open;
+}
+
+void LwsServer::reload_settings() {
+  if (!reload_) return;
+  auto loaded = reload_();
+  if (!loaded) {
+    LOG_WARN("reload (SIGHUP): settings not changed: %s", loaded.error().message.c_str());
+    return;
+  }
+  const Settings& next = loaded.value();
+  int changed = 0;
+  for (const SettingInfo& setting : describe()) {
+    const std::string before = setting.show(settings_), after = setting.show(next);
+    if (before == after) continue;
+    ++changed;
+    const std::string_view name = setting.name;
+    const bool secret = name.find("secret") != std::string_view::npos || name.find("token") != std::string_view::npos ||
+                        name.find("key") != std::string_view::npos || name == "store_url" || name == "redis_url";
+    if (name == "log_level" || name == "log_format") {
+      LOG_INFO("reload (SIGHUP): %s %s -> %s", setting.name.c_str(), before.c_str(), after.c_str());
+      continue;
+    }
+    if (secret) {
+      LOG_WARN("reload (SIGHUP): %s changed; it takes effect at the next restart", setting.name.c_str());
+    } else {
+      LOG_WARN("reload (SIGHUP): %s changed (%s -> %s); it takes effect at the next restart", setting.name.c_str(),
+               before.c_str(), after.c_str());
+    }
+  }
+  log::set_level(next.log_level);
+  log::set_format(next.log_format);
+  settings_.log_level = next.log_level;
+  settings_.log_format = next.log_format;
+  if (changed == 0) LOG_INFO("reload (SIGHUP): no setting changed");
 }
 
 void LwsServer::begin_shutdown() {
@@ -1244,7 +1290,8 @@ void wake_loop() {
   if (lws_context* context = g_context.load()) lws_cancel_service(context);
 }
 
-ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster) {
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster,
+                       SettingsReloader reload) {
   // lws logs only errors and warnings, through our logger.
   lws_set_log_level(LLL_ERR | (log::enabled(log::Level::Warn) ? LLL_WARN : 0), lws_log_emit);
 
@@ -1253,9 +1300,13 @@ ServeResult run_server(const Settings& settings, bool secret_generated, store::S
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  struct sigaction reload_action {};
+  reload_action.sa_handler = reload ? on_reload_signal : SIG_IGN;
+  sigemptyset(&reload_action.sa_mask);
+  sigaction(SIGHUP, &reload_action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer vanishing mid-write is an error return, not a kill
 
-  LwsServer server(settings, clock_now().mono, store, cluster);
+  LwsServer server(settings, clock_now().mono, store, cluster, std::move(reload));
   return server.run(secret_generated);
 }
 

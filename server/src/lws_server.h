@@ -2,7 +2,10 @@
 // libwebsockets.h is lws_server.cpp).
 #pragma once
 
+#include <functional>
+
 #include "config.h"
+#include "tandem/result.h"
 #include "engine/cluster.h"
 #include "store/store.h"
 
@@ -25,7 +28,13 @@ struct ClusterSeams {
   RoomDirectory* directory = nullptr;
   ClusterLink* link = nullptr;
 };
-ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster = {});
+// SIGHUP reads the settings again through `reload` (the same sources as at start: flags,
+// environment, config file) and applies what can change while running — log_level and
+// log_format — logging every other setting that changed as waiting for a restart. A reload that
+// fails (a bad value) changes nothing and says why. Without `reload`, SIGHUP is ignored.
+using SettingsReloader = std::function<Result<Settings>()>;
+ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster = {},
+                       SettingsReloader reload = {});
 
 // Wakes the loop from any thread (a pass runs soon): for other threads with news for it, such
 // as the Redis subscriber. Does nothing before the loop runs.

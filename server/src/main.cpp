@@ -106,7 +106,15 @@ int serve(const std::vector<std::string>& args) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
     return static_cast<int>(ServeResult::StartFailed);
   }
-  if (settings.engine != "redis") return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value()));
+  // SIGHUP: the same sources again; a dev secret made up at start stays (tokens keep working).
+  const std::string secret = settings.jwt_secret;
+  const SettingsReloader reload = [args, secret]() -> tandem::Result<Settings> {
+    auto again = load_settings({args, getenv_string}, [secret] { return secret; });
+    if (!again) return again.error();
+    return std::move(again).value().settings;
+  };
+  if (settings.engine != "redis")
+    return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {}, reload));
 
   // Several instances (docs/SCALING.md): room leases, heartbeats and messages through Redis.
   const std::string instance = settings.instance_id.empty() ? default_instance_id() : settings.instance_id;
@@ -135,7 +143,7 @@ int serve(const std::vector<std::string>& args) {
   }
   LOG_INFO("engine: redis %s, instance %s, keys under \"%s\"", redact_redis_url(settings.redis_url).c_str(),
            instance.c_str(), settings.redis_prefix.c_str());
-  return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {&directory, &link}));
+  return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {&directory, &link}, reload));
 }
 
 const char* kMintUsage =

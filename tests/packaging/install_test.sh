@@ -8,6 +8,7 @@
 #      port in the environment as its EnvironmentFile would give them, serves /healthz and the
 #      demo page from the installed web root; its KillSignal (SIGTERM) stops it cleanly (exit 0)
 #      within TimeoutStopSec, closing a connected client (an SSE stream read by curl) with 1012;
+#      its ExecReload (SIGHUP) applies a changed log_level and logs what waits for a restart;
 #   4. `cpack` makes a .deb whose contents, dependencies, conffile and unit (the /usr paths) are
 #      checked.
 # Usage: install_test.sh BUILD_DIR CMAKE CPACK. Prints what it checks; exits non-zero at the first
@@ -77,6 +78,19 @@ done
 curl -fsS "http://127.0.0.1:$port/" -o "$work/index.html" || fail "GET / failed"
 cmp -s "$work/index.html" "$prefix/share/tandem/www/index.html" || fail "/ did not serve the installed web root's index.html"
 ok "ExecStart as written serves /healthz and the demo page"
+# ExecReload: SIGHUP reads the config again; log_level applies at once, the rest is logged.
+exec_reload="$(sed -n 's/^ExecReload=//p' "$unit")"
+[ "$exec_reload" = '/bin/kill -HUP $MAINPID' ] || fail "unexpected ExecReload: $exec_reload"
+printf 'log_level = debug\nmax_rooms = 10\n' >>"$conf"
+MAINPID="$server_pid" eval "$exec_reload"
+for _ in $(seq 1 100); do
+  grep -q 'reload (SIGHUP): log_level info -> debug' "$work/server.log" && break
+  sleep 0.1
+done
+grep -q 'reload (SIGHUP): log_level info -> debug' "$work/server.log" &&
+  grep -q 'reload (SIGHUP): max_rooms changed (64 -> 10); it takes effect at the next restart' "$work/server.log" ||
+  { cat "$work/server.log"; fail "ExecReload did not reload the settings"; }
+ok "ExecReload (SIGHUP) applied log_level and named what waits for a restart"
 # A client connected when the stop comes: over the SSE fallback (curl reads its event stream)
 # it sees the same close as a WebSocket would, 1012 "restart" (clients reconnect at once).
 token="$("$prefix/bin/tandem-server" mint-token --secret "$secret" --sub ops-check)"
