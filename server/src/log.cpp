@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdarg>
 #include <cstdio>
@@ -15,8 +16,9 @@ namespace tandem::server::log {
 
 namespace {
 
-Level g_level = Level::Info;
-Format g_format = Format::Text;
+// Atomics: SIGHUP changes them on the loop thread while other threads (commits, Redis) log.
+std::atomic<Level> g_level{Level::Info};
+std::atomic<Format> g_format{Format::Text};
 
 // A text line, and a JSON line's message before escaping: what does not fit is cut.
 constexpr std::size_t kLineBytes = 2048;
@@ -146,7 +148,7 @@ __attribute__((format(printf, 3, 0))) void write_json(Level level, const Fields&
 
 __attribute__((format(printf, 3, 0))) void write_any(Level level, const Fields& fields, const char* format,
                                                      va_list args) {
-  if (g_format == Format::Json) {
+  if (g_format.load(std::memory_order_relaxed) == Format::Json) {
     write_json(level, fields, format, args);
   } else {
     write_text(level, format, args);
@@ -181,9 +183,11 @@ std::optional<Format> parse_format(std::string_view text) {
 
 std::string_view format_name(Format format) { return format == Format::Json ? "json" : "text"; }
 
-void set_level(Level level) { g_level = level; }
-bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_level); }
-void set_format(Format format) { g_format = format; }
+void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) <= static_cast<int>(g_level.load(std::memory_order_relaxed));
+}
+void set_format(Format format) { g_format.store(format, std::memory_order_relaxed); }
 
 void write(Level level, const char* format, ...) {
   if (!enabled(level)) return;

@@ -26,10 +26,10 @@ std::string_view level_name(Level level);
 std::optional<Format> parse_format(std::string_view text);
 std::string_view format_name(Format format);
 
-// Lines above `level` are dropped. Set once at start-up; not thread-safe to change later.
+// Lines above `level` are dropped. Set at start-up and on reload (SIGHUP); safe from any thread.
 void set_level(Level level);
 bool enabled(Level level);
-// Text by default. Set once at start-up, like the level.
+// Text by default. Set like the level.
 void set_format(Format format);
 
 // What a line is about: in JSON lines each non-empty field becomes a key of its own. Views,
