@@ -37,12 +37,14 @@ std::string tls_arguments(const std::string& cert, const std::string& key) {
 
 NginxProxy::NginxProxy(const std::vector<int>& instance_ports) : NginxProxy(instance_ports, "", "") {}
 
-NginxProxy::NginxProxy(const std::vector<int>& instance_ports, const std::string& cert, const std::string& key)
+NginxProxy::NginxProxy(const std::vector<int>& instance_ports, const std::string& cert, const std::string& key,
+                       bool refuse_upgrades)
     : tls_(!cert.empty()) {
   char pattern[] = "/tmp/tandem-nginx-test.XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
-  std::string command = std::string(TANDEM_NGINX_SCRIPT) + " start" + tls_arguments(cert, key) + " " + dir_ + "/nginx";
+  std::string command = std::string(TANDEM_NGINX_SCRIPT) + " start" + tls_arguments(cert, key) +
+                        (refuse_upgrades ? " --refuse-upgrades" : "") + " " + dir_ + "/nginx";
   for (int port : instance_ports) command += " " + std::to_string(port);
   const std::string output = run(command);
   const auto colon = output.rfind(':');

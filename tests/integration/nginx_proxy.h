@@ -15,8 +15,11 @@ class NginxProxy {
   // Starts nginx proxying to 127.0.0.1:<port> for each of `instance_ports`. Throws
   // std::runtime_error with the script's output when it does not start.
   explicit NginxProxy(const std::vector<int>& instance_ports);
-  // The same with the documented TLS termination, on `cert` and `key` (https:// and wss://).
-  NginxProxy(const std::vector<int>& instance_ports, const std::string& cert, const std::string& key);
+  // The same with the documented TLS termination, on `cert` and `key` (https:// and wss://;
+  // empty: plain), and with `refuse_upgrades` answering every WebSocket upgrade 403 (a proxy
+  // that lets only plain HTTP through, what the SSE fallback is for).
+  NginxProxy(const std::vector<int>& instance_ports, const std::string& cert, const std::string& key,
+             bool refuse_upgrades = false);
   // Stops nginx and deletes its folder.
   ~NginxProxy();
   NginxProxy(const NginxProxy&) = delete;

@@ -158,3 +158,45 @@ TEST_F(nginx_tls_test, https_a_websocket_and_an_sse_session_go_through_tls_termi
   ana->shutdown();
   ben->shutdown();
 }
+
+// The client core's fallback (FallbackTransport, native): behind a proxy that refuses WebSocket
+// upgrades a client on Carrier::Automatic connects over SSE by itself and works as usual; where
+// upgrades get through it stays on the WebSocket.
+TEST(nginx_fallback_test, a_client_behind_a_proxy_refusing_upgrades_falls_back_to_sse_by_itself) {
+  ServerProcess server;
+  ASSERT_NO_THROW(server.start());
+  NginxProxy refusing({server.port()}, "", "", /*refuse_upgrades=*/true);
+  NginxProxy open_proxy({server.port()});
+  auto automatic = [](const std::string& url, const std::string& sub) {
+    ClientConfig config;
+    config.session.url = url;
+    config.session.token = mint_token({.sub = sub, .name = sub});
+    native::LwsTransportSettings quiet;
+    quiet.log_level = native::LwsLogLevel::Silent;
+    return std::make_unique<native::NativeClient>(config, quiet, native::Carrier::Automatic);
+  };
+  auto ana = automatic(refusing.ws_url(), "ana");
+  auto ben = automatic(open_proxy.ws_url(), "ben");
+  auto poll_both = [&](const std::function<bool()>& done) {
+    return pump_until(done, [&] {
+      ana->poll(milliseconds{5});
+      ben->poll(milliseconds{5});
+    }, kStepDeadline);
+  };
+  ana->start();
+  ben->start();
+  int joined = 0;
+  for (auto* c : {ana.get(), ben.get()})
+    c->client().rooms().join("chat:fallback", std::nullopt, [&](Result<protocol::Subscribed> r) {
+      EXPECT_TRUE(r.ok()) << r.error().message;
+      joined += r.ok();
+    });
+  ASSERT_TRUE(poll_both([&] { return joined == 2; })) << server.output();
+  EXPECT_EQ(ana->carrier_in_use(), "sse");
+  EXPECT_EQ(ben->carrier_in_use(), "websocket");
+  ana->client().rooms().send_chat("chat:fallback", "from behind the proxy", nullptr);
+  auto chat = [](native::NativeClient& c) { return c.client().rooms().replica("chat:fallback")->chat().size(); };
+  ASSERT_TRUE(poll_both([&] { return chat(*ana) == 1 && chat(*ben) == 1; }));
+  ana->shutdown();
+  ben->shutdown();
+}

@@ -9,9 +9,11 @@
 # HTTP. Everything else (timeouts, upgrade headers, buffering, next-upstream rules) is what
 # operators copy.
 #
-#   nginx.sh start [--tls CERT KEY] DIR PORT...
+#   nginx.sh start [--tls CERT KEY] [--refuse-upgrades] DIR PORT...
 #                                starts nginx proxying to 127.0.0.1:PORT for each PORT; prints
-#                                its URL (http(s)://127.0.0.1:LISTEN) and writes it to DIR/url
+#                                its URL (http(s)://127.0.0.1:LISTEN) and writes it to DIR/url;
+#                                --refuse-upgrades answers every WebSocket upgrade 403, as the
+#                                corporate proxies the SSE fallback is for do
 #   nginx.sh check [--tls CERT KEY] DIR PORT...
 #                                writes the same configuration and runs `nginx -t` on it
 #   nginx.sh stop DIR            stops it and deletes DIR
@@ -21,11 +23,16 @@
 set -euo pipefail
 command="${1:-}"
 [ $# -gt 0 ] && shift
-tls_cert="" tls_key=""
-if [ "${1:-}" = "--tls" ]; then
-  tls_cert="${2:?--tls CERT KEY}" tls_key="${3:?--tls CERT KEY}"
-  shift 3
-fi
+tls_cert="" tls_key="" refuse_upgrades=""
+while [ "${1:-}" = "--tls" ] || [ "${1:-}" = "--refuse-upgrades" ]; do
+  if [ "$1" = "--tls" ]; then
+    tls_cert="${2:?--tls CERT KEY}" tls_key="${3:?--tls CERT KEY}"
+    shift 3
+  else
+    refuse_upgrades=1
+    shift
+  fi
+done
 dir="${1:-}"
 [ -n "$command" ] && [ -n "$dir" ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -56,13 +63,14 @@ stop_nginx() {
 write_config() {
   local listen="$1" redirect="$2"
   printf '%s\n' "$block" | awk -v servers="$servers" -v listen="$listen" -v redirect="$redirect" \
-      -v cert="$tls_cert" -v key="$tls_key" '
+      -v cert="$tls_cert" -v key="$tls_key" -v refuse="$refuse_upgrades" '
     $1 == "server" && $2 ~ /^[0-9.]+:[0-9]+$/ { if (!done) { printf "%s", servers; done = 1 } next }
     $1 == "listen" && / ssl/ { sub(/listen[^;]*;/, "listen 127.0.0.1:" listen (cert != "" ? " ssl" : "") ";"); print; next }
     $1 == "listen" { sub(/listen[^;]*;/, "listen 127.0.0.1:" redirect ";"); print; next }
     $1 ~ /^ssl_/ && cert == "" { next }
     $1 == "ssl_certificate" { sub(/ssl_certificate[ \t]+[^;]*;/, "ssl_certificate " cert ";") }
     $1 == "ssl_certificate_key" { sub(/ssl_certificate_key[ \t]+[^;]*;/, "ssl_certificate_key " key ";") }
+    $1 == "location" && refuse != "" { print; print "        if ($http_upgrade != \"\") { return 403; }"; next }
     { print }' >"$dir/tandem.conf"
   cat >"$dir/nginx.conf" <<EOF
 worker_processes 1;

@@ -29,10 +29,27 @@ NativeClient::NativeClient(ClientConfig config, LwsTransportSettings transport_s
                                              .network_timeout_s = transport_settings.network_timeout_s,
                                              .log_level = transport_settings.log_level,
                                              .ca_file = transport_settings.ca_file}),
+      fallback_({TransportOption{"websocket", &transport_, nullptr}, TransportOption{"sse", &sse_transport_, nullptr}}),
       rng_(seed),
-      client_(std::move(config),
-              carrier == Carrier::WebSocket ? static_cast<Transport&>(transport_) : static_cast<Transport&>(sse_transport_),
-              rng_) {}
+      client_(std::move(config), chosen_transport(), rng_) {}
+
+Transport& NativeClient::chosen_transport() {
+  switch (carrier_) {
+    case Carrier::WebSocket: return transport_;
+    case Carrier::ServerSentEvents: return sse_transport_;
+    case Carrier::Automatic: break;
+  }
+  return fallback_;
+}
+
+std::string_view NativeClient::carrier_in_use() const {
+  switch (carrier_) {
+    case Carrier::WebSocket: return transport_.phase() == TransportPhase::Idle ? "" : "websocket";
+    case Carrier::ServerSentEvents: return sse_transport_.phase() == TransportPhase::Idle ? "" : "sse";
+    case Carrier::Automatic: break;
+  }
+  return fallback_.active();
+}
 
 Millis NativeClient::now() const {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - origin_);
@@ -46,7 +63,14 @@ std::size_t NativeClient::poll(Millis wait) {
   // Timers first, so events delivered next are stamped with a fresh time (the session takes
   // events to happen at the last tick), then again after a wait that may have been long.
   client_.tick(now());
-  const std::size_t delivered = carrier_ == Carrier::WebSocket ? transport_.poll(wait) : sse_transport_.poll(wait);
+  std::size_t delivered = 0;
+  if (carrier_ == Carrier::Automatic) {
+    // The carrier in use waits; the other only delivers what it has (a dial it is dropping).
+    const bool sse = fallback_.active() == "sse";
+    delivered = sse ? sse_transport_.poll(wait) + transport_.poll() : transport_.poll(wait) + sse_transport_.poll();
+  } else {
+    delivered = carrier_ == Carrier::WebSocket ? transport_.poll(wait) : sse_transport_.poll(wait);
+  }
   client_.tick(now());
   return delivered;
 }
@@ -68,7 +92,13 @@ void NativeClient::shutdown(Millis timeout) {
 }
 
 TransportPhase NativeClient::phase() const {
-  return carrier_ == Carrier::WebSocket ? transport_.phase() : sse_transport_.phase();
+  switch (carrier_) {
+    case Carrier::WebSocket: return transport_.phase();
+    case Carrier::ServerSentEvents: return sse_transport_.phase();
+    case Carrier::Automatic: break;
+  }
+  // Idle only once neither carrier has anything going.
+  return transport_.phase() != TransportPhase::Idle ? transport_.phase() : sse_transport_.phase();
 }
 
 }  // namespace tandem::native

@@ -18,14 +18,16 @@
 #include "lws_sse_transport.h"
 #include "lws_transport.h"
 #include "tandem/client.h"
+#include "tandem/fallback_transport.h"
 #include "tandem/clock.h"
 
 namespace tandem::native {
 
 // What carries the session (PROTOCOL.md §5.5).
 enum class Carrier {
-  WebSocket,         // LwsTransport
-  ServerSentEvents,  // LwsSseTransport: an event stream and POSTs, for proxies that refuse upgrades
+  WebSocket,         // LwsTransport only
+  ServerSentEvents,  // LwsSseTransport only: an event stream and POSTs
+  Automatic,         // a WebSocket, and SSE where upgrades do not get through (FallbackTransport)
 };
 
 class NativeClient {
@@ -43,6 +45,8 @@ class NativeClient {
   LwsTransport& transport() { return transport_; }
   LwsSseTransport& sse_transport() { return sse_transport_; }
   Carrier carrier() const { return carrier_; }
+  // What carries the connection now: "websocket" or "sse" ("" between attempts).
+  std::string_view carrier_in_use() const;
 
   // Driver time: milliseconds of the steady clock since this object was made.
   Millis now() const;
@@ -64,11 +68,13 @@ class NativeClient {
 
  private:
   TransportPhase phase() const;
+  Transport& chosen_transport();  // what carrier_ names, for client_
 
   std::chrono::steady_clock::time_point origin_;
   Carrier carrier_;
   LwsTransport transport_;
   LwsSseTransport sse_transport_;
+  FallbackTransport fallback_;  // over both: what Carrier::Automatic connects through
   SeededRng rng_;
   Client client_;  // last: it refers to the transport and rng_, and closes through them when destroyed
 };
