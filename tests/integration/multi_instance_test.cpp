@@ -600,21 +600,9 @@ namespace tandem::integration {
 TEST_F(multi_instance_nginx_test, an_sse_session_posts_through_either_instance_without_sticky_sessions) {
   auto sse_client = quiet_client(cluster.nginx_ws_url(), "ana", 11, native::Carrier::ServerSentEvents);
   auto ws_client = quiet_client(cluster.nginx_ws_url(), "ben", 12, native::Carrier::WebSocket);
-  auto poll_both = [&](const std::function<bool()>& done) {
-    return pump_until(done, [&] {
-      sse_client->poll(milliseconds{5});
-      ws_client->poll(milliseconds{5});
-    }, kCrossDeadline);
-  };
-  sse_client->start();
-  ws_client->start();
-  int joined = 0;
-  for (auto* c : {sse_client.get(), ws_client.get()})
-    c->client().rooms().join("chat:sse-cluster", std::nullopt, [&](Result<protocol::Subscribed> r) {
-      EXPECT_TRUE(r.ok()) << r.error().message;
-      joined += r.ok();
-    });
-  ASSERT_TRUE(poll_both([&] { return joined == 2; }));
+  ClientGroup both{sse_client.get(), ws_client.get()};
+  auto poll_both = [&](const std::function<bool()>& done) { return both.poll_until(done, kCrossDeadline); };
+  ASSERT_TRUE(both.start_and_join("chat:sse-cluster", kCrossDeadline));
   const std::string stream = sse_client->sse_transport().stream_id();
   EXPECT_TRUE(stream.starts_with("i0.") || stream.starts_with("i1.")) << stream;
 
@@ -633,8 +621,7 @@ TEST_F(multi_instance_nginx_test, an_sse_session_posts_through_either_instance_w
   ASSERT_TRUE(poll_both([&] { return chat(*ws_client).size() == kMessages && chat(*sse_client).size() == kMessages; }));
   for (int k = 0; k < kMessages; ++k) EXPECT_EQ(chat(*ws_client)[static_cast<std::size_t>(k)].text, "m" + std::to_string(k));
   EXPECT_EQ(sse_client->sse_transport().stream_id(), stream) << "the stream should never have been replaced";
-  sse_client->shutdown();
-  ws_client->shutdown();
+  both.shutdown();
 }
 
 }  // namespace tandem::integration

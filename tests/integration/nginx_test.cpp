@@ -133,30 +133,16 @@ TEST_F(nginx_tls_test, https_a_websocket_and_an_sse_session_go_through_tls_termi
   EXPECT_EQ(https_get(proxy->port(), "/healthz", certificate.cert()).status, 200);
   auto ana = client("ana", native::Carrier::ServerSentEvents);
   auto ben = client("ben", native::Carrier::WebSocket);
-  auto poll_both = [&](const std::function<bool()>& done) {
-    return pump_until(done, [&] {
-      ana->poll(milliseconds{5});
-      ben->poll(milliseconds{5});
-    }, kStepDeadline);
-  };
-  ana->start();
-  ben->start();
-  int joined = 0;
-  for (auto* c : {ana.get(), ben.get()})
-    c->client().rooms().join("chat:tls", std::nullopt, [&](Result<protocol::Subscribed> r) {
-      EXPECT_TRUE(r.ok()) << r.error().message;
-      joined += r.ok();
-    });
-  ASSERT_TRUE(poll_both([&] { return joined == 2; })) << server.output();
+  ClientGroup both{ana.get(), ben.get()};
+  ASSERT_TRUE(both.start_and_join("chat:tls")) << server.output();
   EXPECT_FALSE(ana->sse_transport().stream_id().empty());
   // Presence and chat both ways: events through nginx unbuffered, POSTs through it.
   auto room = [](native::NativeClient& c) { return c.client().rooms().replica("chat:tls"); };
-  ASSERT_TRUE(poll_both([&] { return room(*ana)->members().size() == 2 && room(*ben)->members().size() == 2; }));
+  ASSERT_TRUE(both.poll_until([&] { return room(*ana)->members().size() == 2 && room(*ben)->members().size() == 2; }));
   ana->client().rooms().send_chat("chat:tls", "over sse", nullptr);
   ben->client().rooms().send_chat("chat:tls", "over wss", nullptr);
-  ASSERT_TRUE(poll_both([&] { return room(*ana)->chat().size() == 2 && room(*ben)->chat().size() == 2; }));
-  ana->shutdown();
-  ben->shutdown();
+  ASSERT_TRUE(both.poll_until([&] { return room(*ana)->chat().size() == 2 && room(*ben)->chat().size() == 2; }));
+  both.shutdown();
 }
 
 // The client core's fallback (FallbackTransport, native): behind a proxy that refuses WebSocket
@@ -177,26 +163,12 @@ TEST(nginx_fallback_test, a_client_behind_a_proxy_refusing_upgrades_falls_back_t
   };
   auto ana = automatic(refusing.ws_url(), "ana");
   auto ben = automatic(open_proxy.ws_url(), "ben");
-  auto poll_both = [&](const std::function<bool()>& done) {
-    return pump_until(done, [&] {
-      ana->poll(milliseconds{5});
-      ben->poll(milliseconds{5});
-    }, kStepDeadline);
-  };
-  ana->start();
-  ben->start();
-  int joined = 0;
-  for (auto* c : {ana.get(), ben.get()})
-    c->client().rooms().join("chat:fallback", std::nullopt, [&](Result<protocol::Subscribed> r) {
-      EXPECT_TRUE(r.ok()) << r.error().message;
-      joined += r.ok();
-    });
-  ASSERT_TRUE(poll_both([&] { return joined == 2; })) << server.output();
+  ClientGroup both{ana.get(), ben.get()};
+  ASSERT_TRUE(both.start_and_join("chat:fallback")) << server.output();
   EXPECT_EQ(ana->carrier_in_use(), "sse");
   EXPECT_EQ(ben->carrier_in_use(), "websocket");
   ana->client().rooms().send_chat("chat:fallback", "from behind the proxy", nullptr);
   auto chat = [](native::NativeClient& c) { return c.client().rooms().replica("chat:fallback")->chat().size(); };
-  ASSERT_TRUE(poll_both([&] { return chat(*ana) == 1 && chat(*ben) == 1; }));
-  ana->shutdown();
-  ben->shutdown();
+  ASSERT_TRUE(both.poll_until([&] { return chat(*ana) == 1 && chat(*ben) == 1; }));
+  both.shutdown();
 }

@@ -92,39 +92,25 @@ class sse_test : public ServerTest {
 TEST_F(sse_test, an_sse_client_and_a_websocket_client_share_presence_locks_chat_and_edits) {
   auto ana = client("ana", Carrier::ServerSentEvents, 1);
   auto ben = client("ben", Carrier::WebSocket, 2);
-  auto poll_both = [&](const std::function<bool()>& done) {
-    return pump_until(done, [&] {
-      ana->poll(milliseconds{5});
-      ben->poll(milliseconds{5});
-    }, kStepDeadline);
-  };
-  ana->start();
-  ben->start();
-  int joined = 0;
-  for (auto* c : {ana.get(), ben.get()})
-    for (const char* room : {kRoom, kChat})
-      c->client().rooms().join(room, std::nullopt, [&](Result<protocol::Subscribed> r) {
-        ASSERT_TRUE(r.ok()) << r.error().message;
-        ++joined;
-      });
-  ASSERT_TRUE(poll_both([&] { return joined == 4; })) << server.output();
+  ClientGroup both{ana.get(), ben.get()};
+  ASSERT_TRUE(both.start_and_join(kRoom) && both.join(kChat)) << server.output();
   EXPECT_FALSE(ana->sse_transport().stream_id().empty());
 
   // Presence both ways.
   auto members = [](native::NativeClient& c) { return c.client().rooms().replica(kRoom)->members().size(); };
-  ASSERT_TRUE(poll_both([&] { return members(*ana) == 2 && members(*ben) == 2; }));
+  ASSERT_TRUE(both.poll_until([&] { return members(*ana) == 2 && members(*ben) == 2; }));
 
   // A lock taken over SSE is seen (and refused) over the WebSocket.
   bool locked = false;
   ana->client().rooms().lock(kRoom, "n1", std::nullopt, [&](Result<LockAnswer> r) {
     locked = r.ok() && r.value().outcome == LockOutcome::Granted;
   });
-  ASSERT_TRUE(poll_both([&] { return locked && ben->client().rooms().replica(kRoom)->locks().count("n1") == 1; }));
+  ASSERT_TRUE(both.poll_until([&] { return locked && ben->client().rooms().replica(kRoom)->locks().count("n1") == 1; }));
   std::optional<std::string> refusal;
   ben->client().rooms().lock(kRoom, "n1", std::nullopt, [&](Result<LockAnswer> r) {
     refusal = !r.ok() ? r.error().code : r.value().outcome == LockOutcome::Granted ? "granted" : "denied";
   });
-  ASSERT_TRUE(poll_both([&] { return refusal.has_value(); }));
+  ASSERT_TRUE(both.poll_until([&] { return refusal.has_value(); }));
   EXPECT_EQ(*refusal, "denied");
 
   // Chat and an edit each way.
@@ -135,11 +121,10 @@ TEST_F(sse_test, an_sse_client_and_a_websocket_client_share_presence_locks_chat_
   node.type = "step";
   ana->client().rooms().create_node(kRoom, node, nullptr);
   auto chats = [](native::NativeClient& c) { return c.client().rooms().replica(kChat)->chat().size(); };
-  ASSERT_TRUE(poll_both([&] {
+  ASSERT_TRUE(both.poll_until([&] {
     return chats(*ana) == 2 && chats(*ben) == 2 && ben->client().rooms().replica(kRoom)->document().node("n1");
   })) << server.output();
-  ana->shutdown();
-  ben->shutdown();
+  both.shutdown();
 }
 
 TEST_F(sse_test, a_stream_cut_by_the_network_resumes_with_last_event_id_and_misses_nothing) {
@@ -150,32 +135,21 @@ TEST_F(sse_test, a_stream_cut_by_the_network_resumes_with_last_event_id_and_miss
   ana->client().on_state = [&](const StateChange& change) {
     if (change.state == State::Reconnecting) ++closes;
   };
-  auto poll_both = [&](const std::function<bool()>& done, milliseconds timeout = kStepDeadline) {
-    return pump_until(done, [&] {
-      ana->poll(milliseconds{5});
-      ben->poll(milliseconds{5});
-    }, timeout);
-  };
-  ana->start();
-  ben->start();
-  int joined = 0;
-  for (auto* c : {ana.get(), ben.get()})
-    c->client().rooms().join(kChat, std::nullopt, [&](Result<protocol::Subscribed> r) { joined += r.ok(); });
-  ASSERT_TRUE(poll_both([&] { return joined == 2; })) << server.output();
+  ClientGroup both{ana.get(), ben.get()};
+  ASSERT_TRUE(both.start_and_join(kChat)) << server.output();
   const std::string stream = ana->sse_transport().stream_id();
 
   cutter.cut();  // the stream (and any POST) reset, as a proxy or a lost network would
   for (int k = 0; k < 20; ++k) ben->client().rooms().send_chat(kChat, "m" + std::to_string(k), nullptr);
   auto chats = [](native::NativeClient& c) { return c.client().rooms().replica(kChat)->chat().size(); };
-  ASSERT_TRUE(poll_both([&] { return chats(*ana) == 20; }, milliseconds{30000})) << server.output();
+  ASSERT_TRUE(both.poll_until([&] { return chats(*ana) == 20; }, milliseconds{30000})) << server.output();
   EXPECT_EQ(closes, 0) << "the session should go on without a reconnect";
   EXPECT_EQ(ana->sse_transport().stream_id(), stream);
   EXPECT_GE(cutter.accepted(), 2);  // the stream came back through the cutter
   // And it still sends.
   ana->client().rooms().send_chat(kChat, "after", nullptr);
-  ASSERT_TRUE(poll_both([&] { return chats(*ben) == 21; }));
-  ana->shutdown();
-  ben->shutdown();
+  ASSERT_TRUE(both.poll_until([&] { return chats(*ben) == 21; }));
+  both.shutdown();
 }
 
 // A server that keeps no broken stream (sse_resume_ms 0): a cut stream cannot be taken up again,
@@ -189,21 +163,11 @@ TEST_F(sse_recovery_test, a_client_back_over_a_new_stream_gets_exactly_the_misse
   TcpCutter cutter(server.port());
   auto ana = quiet_client("ws://127.0.0.1:" + std::to_string(cutter.port()) + "/ws", "ana", 5, Carrier::ServerSentEvents);
   auto ben = client("ben", Carrier::WebSocket, 6);
-  auto poll_both = [&](const std::function<bool()>& done, milliseconds timeout = kStepDeadline) {
-    return pump_until(done, [&] {
-      ana->poll(milliseconds{5});
-      ben->poll(milliseconds{5});
-    }, timeout);
-  };
-  ana->start();
-  ben->start();
-  int joined = 0;
-  for (auto* c : {ana.get(), ben.get()})
-    c->client().rooms().join(kChat, std::nullopt, [&](Result<protocol::Subscribed> r) { joined += r.ok(); });
-  ASSERT_TRUE(poll_both([&] { return joined == 2; }));
+  ClientGroup both{ana.get(), ben.get()};
+  ASSERT_TRUE(both.start_and_join(kChat)) << server.output();
   ben->client().rooms().send_chat(kChat, "before", nullptr);
   auto chats = [](native::NativeClient& c) { return c.client().rooms().replica(kChat)->chat().size(); };
-  ASSERT_TRUE(poll_both([&] { return chats(*ana) == 1; }));
+  ASSERT_TRUE(both.poll_until([&] { return chats(*ana) == 1; }));
   const std::string first_stream = ana->sse_transport().stream_id();
 
   std::optional<bool> recovered;
@@ -211,24 +175,20 @@ TEST_F(sse_recovery_test, a_client_back_over_a_new_stream_gets_exactly_the_misse
   cutter.refuse_for(std::chrono::minutes{5});  // Ana stays away while Ben writes
   cutter.cut();
   for (int k = 0; k < 5; ++k) ben->client().rooms().send_chat(kChat, "missed " + std::to_string(k), nullptr);
-  ASSERT_TRUE(poll_both([&] { return chats(*ben) == 6; }));
+  ASSERT_TRUE(both.poll_until([&] { return chats(*ben) == 6; }));
   cutter.refuse_for(milliseconds{0});
-  ASSERT_TRUE(poll_both([&] { return recovered.has_value() && chats(*ana) == 6; }, milliseconds{30000}))
+  ASSERT_TRUE(both.poll_until([&] { return recovered.has_value() && chats(*ana) == 6; }, milliseconds{30000}))
       << server.output();
   EXPECT_TRUE(*recovered);
   EXPECT_NE(ana->sse_transport().stream_id(), first_stream);
   const auto& chat = ana->client().rooms().replica(kChat)->chat();
   for (int k = 0; k < 5; ++k) EXPECT_EQ(chat[static_cast<std::size_t>(k) + 1].text, "missed " + std::to_string(k));
-  ana->shutdown();
-  ben->shutdown();
+  both.shutdown();
 }
 
 TEST_F(sse_test, a_long_session_of_posts_leaves_no_socket_behind) {
   auto ana = client("ana", Carrier::ServerSentEvents, 7);
-  ana->start();
-  int joined = 0;
-  ana->client().rooms().join(kChat, std::nullopt, [&](Result<protocol::Subscribed> r) { joined += r.ok(); });
-  ASSERT_TRUE(ana->poll_until([&] { return joined == 1; }, kStepDeadline));
+  ASSERT_TRUE(ClientGroup{ana.get()}.start_and_join(kChat)) << server.output();
   auto open_descriptors = [] {
     int n = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) n += entry.exists() ? 1 : 0;
