@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace tandem::native {
 
@@ -16,6 +17,49 @@ namespace {
 // per context); lws then looks fds up by a short scan, which costs nothing with few connections.
 constexpr unsigned kFdsPerContext = 16;
 }  // namespace
+
+struct LwsClientContext::WakeTimer {
+  lws_sorted_usec_list_t sul{};
+  static void fired(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
+};
+
+LwsClientContext::LwsClientContext(const lws_protocols* protocols, void* user, int network_timeout_s, std::string ca_file)
+    : protocols_(protocols),
+      user_(user),
+      network_timeout_s_(network_timeout_s),
+      ca_file_(std::move(ca_file)),
+      wake_timer_(std::make_unique<WakeTimer>()) {}
+
+LwsClientContext::~LwsClientContext() { destroy(); }
+
+std::size_t deliver(std::deque<PendingEvent>& pending) {
+  std::size_t delivered = 0;
+  while (!pending.empty()) {
+    PendingEvent event = std::move(pending.front());
+    pending.pop_front();
+    ++delivered;
+    switch (event.kind) {
+      case PendingEvent::Kind::Open: event.target->on_open(); break;
+      case PendingEvent::Kind::Message: event.target->on_message(event.text); break;
+      case PendingEvent::Kind::BinaryMessage: event.target->on_binary(event.text); break;
+      case PendingEvent::Kind::Closed: event.target->on_closed(event.code, event.text); break;
+    }
+  }
+  return delivered;
+}
+
+void LwsClientContext::service(Millis wait, int max_rounds, bool& activity) {
+  if (context_ == nullptr) return;
+  if (wait.count() > 0) {
+    lws_sul_schedule(context_, 0, &wake_timer_->sul, &WakeTimer::fired, static_cast<lws_usec_t>(wait.count()) * LWS_US_PER_MS);
+    lws_service(context_, 0);
+    lws_sul_cancel(&wake_timer_->sul);
+  }
+  for (int round = 0; round < max_rounds; ++round) {
+    activity = false;
+    if (lws_service(context_, -1) < 0 || !activity) break;
+  }
+}
 
 // The OpenSSL client settings a TLS context dials with: the system store, plus ca_file. Made
 // here rather than by lws (client_ssl_ca_filepath): lws 4.1.6 frees the SSL_CTX it makes through

@@ -1,10 +1,17 @@
-// lws_client_context.h — the libwebsockets client context the native transports dial from
-// (lws_transport.cpp: WebSocket; lws_sse_transport.cpp: event stream and POSTs), with its TLS
-// settings: no listening socket, made on demand, TLS only once a secure URL asks for it.
-// libwebsockets.h stays out of this header.
+// lws_client_context.h — what the native transports (lws_transport.cpp: WebSocket;
+// lws_sse_transport.cpp: event stream and POSTs) share: the libwebsockets client context they
+// dial from, with its TLS settings (no listening socket, made on demand, TLS only once a secure
+// URL asks for it) and its servicing; and the events their lws callbacks record for poll() to
+// deliver. libwebsockets.h stays out of this header.
 #pragma once
 
+#include <cstddef>
+#include <deque>
+#include <memory>
 #include <string>
+
+#include "tandem/clock.h"
+#include "tandem/transport.h"
 
 struct lws_context;
 struct lws_protocols;
@@ -12,12 +19,24 @@ struct ssl_ctx_st;
 
 namespace tandem::native {
 
+// What a transport's lws callbacks record; its poll() delivers them after lws_service returns,
+// so handlers may call the transport again.
+struct PendingEvent {
+  enum class Kind { Open, Message, BinaryMessage, Closed };
+  Kind kind;
+  TransportEvents* target;
+  int code = 0;
+  std::string text;  // a message or a close reason
+};
+// Delivers every event of `pending`, oldest first; returns how many.
+std::size_t deliver(std::deque<PendingEvent>& pending);
+
 class LwsClientContext {
  public:
   // `protocols` (lws's terminated array) and `user` (lws_context_user) must outlive the context.
   LwsClientContext(const lws_protocols* protocols, void* user, int network_timeout_s, std::string ca_file)
-      : protocols_(protocols), user_(user), network_timeout_s_(network_timeout_s), ca_file_(std::move(ca_file)) {}
-  ~LwsClientContext() { destroy(); }
+      ;
+  ~LwsClientContext();
   LwsClientContext(const LwsClientContext&) = delete;
   LwsClientContext& operator=(const LwsClientContext&) = delete;
 
@@ -32,6 +51,12 @@ class LwsClientContext {
 
   lws_context* get() const { return context_; }
 
+  // Services the context: first blocks up to `wait` for network activity (lws_service ignores
+  // its own timeout: LWS-NOTES §8, so a timer of ours bounds it), then runs non-blocking rounds
+  // until one does nothing (`activity`, set by the owner's callbacks, stays false) or
+  // `max_rounds` ran — one round reads only about 4 KiB.
+  void service(Millis wait, int max_rounds, bool& activity);
+
  private:
   ssl_ctx_st* make_tls_client(std::string& why) const;
 
@@ -42,6 +67,8 @@ class LwsClientContext {
   lws_context* context_ = nullptr;
   bool has_tls_ = false;
   ssl_ctx_st* tls_client_ = nullptr;  // ours, freed after the context (lws leaves a provided one alone)
+  struct WakeTimer;
+  std::unique_ptr<WakeTimer> wake_timer_;  // bounds service()'s wait (an lws sorted-usec list entry)
 };
 
 }  // namespace tandem::native

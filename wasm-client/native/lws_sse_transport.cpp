@@ -33,6 +33,8 @@ constexpr int kCloseUnauthorized = 4401;
 // POST bodies stay under the server's default sse_max_post_bytes (256 KiB) unless one message
 // alone is larger (the server then refuses that message as too big, as on a WebSocket).
 constexpr std::size_t kMaxPostBytes = 192 * 1024;
+// lws_service rounds per poll() (as LwsTransportSettings::max_service_rounds_per_poll).
+constexpr int kMaxServiceRounds = 256;
 
 // Where the stream is read and what POSTs carry, from the session's URL.
 struct SseTarget {
@@ -188,14 +190,6 @@ struct Session {
   bool closed_reported = false;
 };
 
-struct PendingEvent {
-  enum class Kind { Open, Message, Closed };
-  Kind kind;
-  TransportEvents* target;
-  int code = 0;
-  std::string text;
-};
-
 struct LwsSseTransport::Impl {
   explicit Impl(const LwsSseTransportSettings& s)
       : settings(s), context(protocols, this, s.network_timeout_s, s.ca_file) {}
@@ -207,7 +201,6 @@ struct LwsSseTransport::Impl {
   std::deque<PendingEvent> pending;
   bool activity = false;
   bool destroying = false;
-  lws_sorted_usec_list_t wake_timer{};
 
   void record(PendingEvent::Kind kind, Session& s, int code = 0, std::string text = {}) {
     if (!destroying) pending.push_back(PendingEvent{kind, s.events, code, std::move(text)});
@@ -478,7 +471,6 @@ struct LwsSseTransport::Impl {
     return self == nullptr ? 0 : self->callback(wsi, reason, in, len);
   }
 
-  static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}
 };
 
 // ---- public API ------------------------------------------------------------------------------
@@ -533,32 +525,13 @@ void LwsSseTransport::close(int code, std::string_view reason) {
 
 std::size_t LwsSseTransport::poll(Millis wait) {
   Impl& t = *impl_;
-  if (lws_context* context = t.context.get()) {
-    if (wait.count() > 0 && t.pending.empty()) {
-      lws_sul_schedule(context, 0, &t.wake_timer, &Impl::on_wake_timer, static_cast<lws_usec_t>(wait.count()) * LWS_US_PER_MS);
-      lws_service(context, 0);
-      lws_sul_cancel(&t.wake_timer);
-    }
-    for (int round = 0; round < 256; ++round) {
-      t.activity = false;
-      if (lws_service(context, -1) < 0 || !t.activity) break;
-    }
+  if (t.context.get() != nullptr) {
+    t.context.service(t.pending.empty() ? wait : Millis{0}, kMaxServiceRounds, t.activity);
     if (Session* s = t.current.get();
         s != nullptr && s->resume_deadline && std::chrono::steady_clock::now() >= *s->resume_deadline)
       t.finish(*s, kCloseAbnormal, "stream lost (resume timed out)");
   }
-  std::size_t delivered = 0;
-  while (!t.pending.empty()) {
-    PendingEvent event = std::move(t.pending.front());
-    t.pending.pop_front();
-    ++delivered;
-    switch (event.kind) {
-      case PendingEvent::Kind::Open: event.target->on_open(); break;
-      case PendingEvent::Kind::Message: event.target->on_message(event.text); break;
-      case PendingEvent::Kind::Closed: event.target->on_closed(event.code, event.text); break;
-    }
-  }
-  return delivered;
+  return deliver(t.pending);
 }
 
 void LwsSseTransport::wake() {

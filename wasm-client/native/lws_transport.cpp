@@ -102,14 +102,6 @@ struct Connection {
   bool closed_reported = false;
 };
 
-struct PendingEvent {
-  enum class Kind { Open, Message, BinaryMessage, Closed };
-  Kind kind;
-  TransportEvents* target;
-  int code = 0;
-  std::string text;  // message payload or close reason
-};
-
 struct LwsTransport::Impl {
   explicit Impl(const LwsTransportSettings& s)
       : settings(s), context(protocols, this, s.network_timeout_s, s.ca_file) {}
@@ -124,7 +116,6 @@ struct LwsTransport::Impl {
   std::deque<PendingEvent> pending;
   bool activity = false;      // set by callbacks during one lws_service round
   bool destroying = false;    // the destructor runs; callbacks must not record anything
-  lws_sorted_usec_list_t wake_timer{};
 
   // Queues one message of the current connection for the socket (send, send_binary).
   SendStatus queue(std::string_view frame, bool binary);
@@ -320,8 +311,6 @@ struct LwsTransport::Impl {
     return self->callback(wsi, reason, user, in, len);
   }
 
-  static void on_wake_timer(lws_sorted_usec_list_t* /*sul*/) {}  // its firing ends the wait
-
   // A context that can dial `scheme` (lws_client_context.h); a ws:// one asked for wss:// is
   // replaced (no connection is alive then: open() has finished the previous one).
   bool ensure_context(WsScheme scheme, std::string& why) {
@@ -421,42 +410,17 @@ void LwsTransport::close(int code, std::string_view reason) {
 
 std::size_t LwsTransport::poll(Millis wait) {
   Impl& s = *impl_;
-  if (lws_context* context = s.context.get()) {
+  if (s.context.get() != nullptr) {
     Connection* c = s.current.get();
     if (c != nullptr && c->close_request && !c->closed_reported) {
       // Never wait past the close deadline: on_closed is due then.
       const auto left = std::chrono::ceil<Millis>(c->close_deadline - std::chrono::steady_clock::now());
       wait = std::clamp(left, Millis{0}, wait);
     }
-    if (wait.count() > 0 && s.pending.empty()) {
-      // lws_service(ctx, 0) blocks until the next socket event or internal timer, ignoring its
-      // timeout argument (LWS-NOTES §8). A timer of our own bounds that wait.
-      lws_sul_schedule(context, 0, &s.wake_timer, &Impl::on_wake_timer,
-                       static_cast<lws_usec_t>(wait.count()) * LWS_US_PER_MS);
-      lws_service(context, 0);
-      lws_sul_cancel(&s.wake_timer);
-    }
-    // Non-blocking rounds until a round does nothing: one round reads only about 4 KiB.
-    for (int round = 0; round < s.settings.max_service_rounds_per_poll; ++round) {
-      s.activity = false;
-      if (lws_service(context, -1) < 0) break;
-      if (!s.activity) break;
-    }
+    s.context.service(s.pending.empty() ? wait : Millis{0}, s.settings.max_service_rounds_per_poll, s.activity);
     if (s.current) s.expire_close(*s.current, std::chrono::steady_clock::now());
   }
-  std::size_t delivered = 0;
-  while (!s.pending.empty()) {
-    PendingEvent event = std::move(s.pending.front());
-    s.pending.pop_front();
-    ++delivered;
-    switch (event.kind) {
-      case PendingEvent::Kind::Open: event.target->on_open(); break;
-      case PendingEvent::Kind::Message: event.target->on_message(event.text); break;
-      case PendingEvent::Kind::BinaryMessage: event.target->on_binary(event.text); break;
-      case PendingEvent::Kind::Closed: event.target->on_closed(event.code, event.text); break;
-    }
-  }
-  return delivered;
+  return deliver(s.pending);
 }
 
 void LwsTransport::wake() {
