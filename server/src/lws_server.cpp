@@ -745,6 +745,7 @@ int LwsServer::start_sse_stream(lws* wsi, HttpExchange& exchange) {
     // The older response (a proxy may keep a dead one open) ends; its close finds no stream.
     if (previous) lws_set_timeout(static_cast<lws*>(previous), PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     if (!begin_event_stream(wsi)) return -1;
+    hub_.metrics().sse_resumed();
     lws_callback_on_writable(wsi);
     return 0;
   }
@@ -768,6 +769,7 @@ int LwsServer::start_sse_stream(lws* wsi, HttpExchange& exchange) {
   const ConnectionId id = hub_.open(request, now);
   ++per_address_[address];
   sse_.open(id, hub_.instance(), random_hex(16), claims->sub, std::move(address), wsi, now.mono);
+  hub_.metrics().set_sse_streams(sse_.size());
   lws_callback_on_writable(wsi);
   return 0;
 }
@@ -804,6 +806,7 @@ void LwsServer::answer_sse_post(lws* wsi, HttpExchange& exchange) {
   const std::string_view holder = sse_stream_instance(key);
   if (!holder.empty() && holder != hub_.instance()) {
     HttpApi::Respond respond = responder(wsi, exchange.serial);
+    hub_.metrics().sse_post_forwarded();
     hub_.forward_sse_post(std::string(holder), std::move(post),
                           [respond](int status, std::string body) { respond(HttpResponse{status, "application/json", std::move(body)}); });
     return;
@@ -819,6 +822,7 @@ HttpResponse LwsServer::run_sse_post(const cluster::SsePost& post, Now now) {
       sse_.admit_post(post.stream, post.n.empty() ? std::nullopt : std::optional<std::string_view>(post.n), post.user);
   if (verdict.status != 204) return json_error(verdict.status, verdict.code, verdict.message);
   const ConnectionId id = sse_.by_key(post.stream)->id;
+  hub_.metrics().sse_post_applied();
   const auto max_frame = static_cast<std::size_t>(settings_.max_frame_bytes);
   for_each_sse_line(post.body, [&](std::string_view line) {
     if (line.size() > static_cast<std::size_t>(settings_.max_preauth_bytes) && !hub_.authenticated(id)) {
@@ -898,6 +902,7 @@ void LwsServer::sse_tick(Now now) {
     hub_.closed(stream.id);
     release_address(stream.client_address);
   }
+  hub_.metrics().set_sse_streams(sse_.size());
 }
 
 void LwsServer::end_sse_connection(ConnectionId id) {
@@ -906,6 +911,7 @@ void LwsServer::end_sse_connection(ConnectionId id) {
   hub_.closed(id);
   release_address(stream->client_address);
   sse_.forget(id);
+  hub_.metrics().set_sse_streams(sse_.size());
 }
 
 void LwsServer::release_address(const std::string& address) {

@@ -46,6 +46,10 @@ MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s
   s.store_read_items = store_read_items_;
   s.ydoc_updates = ydoc_updates_;
   s.ydoc_compactions = ydoc_compactions_;
+  s.sse_streams = sse_streams_;
+  s.sse_resumes = sse_resumes_;
+  s.sse_posts = sse_posts_;
+  s.sse_posts_forwarded = sse_posts_forwarded_;
   s.errors_by_code = errors_by_code_;
   s.closes_by_code = closes_by_code_;
   return s;
@@ -120,6 +124,14 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   single(out, "tandem_ydoc_updates_total", Counter, "Yjs updates appended to a document's log.", s.ydoc_updates);
   single(out, "tandem_ydoc_compactions_total", Counter, "Yjs document logs compacted into a client's whole state.",
          s.ydoc_compactions);
+  single(out, "tandem_sse_streams", Gauge, "Connections over the SSE fallback (with or without a response now).",
+         s.sse_streams);
+  single(out, "tandem_sse_resumes_total", Counter, "Broken event streams taken up again with Last-Event-ID.",
+         s.sse_resumes);
+  single(out, "tandem_sse_posts_total", Counter, "SSE POSTs applied to streams this instance holds.", s.sse_posts);
+  single(out, "tandem_sse_posts_forwarded_total", Counter,
+         "SSE POSTs this instance received for a stream another instance holds (forwarded there).",
+         s.sse_posts_forwarded);
 
   family(out, "tandem_errors_total", Counter, "Error replies sent, by error code.");
   for (const auto& [code, count] : s.errors_by_code) labelled(out, "tandem_errors_total", "code", code, count);

@@ -55,6 +55,10 @@ struct MetricsSnapshot {
   std::uint64_t store_read_items = 0;     // rooms, sessions and change pages they read
   std::uint64_t ydoc_updates = 0;         // Yjs updates appended to a document's log
   std::uint64_t ydoc_compactions = 0;     // Yjs logs compacted (a prefix replaced by a client's state)
+  std::size_t sse_streams = 0;            // gauge: SSE connections (PROTOCOL.md §5.5), with or without a response now
+  std::uint64_t sse_resumes = 0;          // broken streams taken up again with Last-Event-ID
+  std::uint64_t sse_posts = 0;            // POSTs applied to streams held here
+  std::uint64_t sse_posts_forwarded = 0;  // POSTs received here for a stream another instance holds
   std::map<std::string, std::uint64_t> errors_by_code;  // error replies by §15 code (sorted for output)
   std::map<int, std::uint64_t> closes_by_code;          // close codes the server sent
 };
@@ -89,6 +93,11 @@ class Metrics {
   void lock_denied() { ++lock_denials_; }
   void ydoc_updated() { ++ydoc_updates_; }
   void ydoc_compacted() { ++ydoc_compactions_; }
+  // ---- reported by the edge (the SSE fallback, lws_server.cpp) ----
+  void set_sse_streams(std::size_t streams) { sse_streams_ = streams; }
+  void sse_resumed() { ++sse_resumes_; }
+  void sse_post_applied() { ++sse_posts_; }
+  void sse_post_forwarded() { ++sse_posts_forwarded_; }
   // One batch of the pass's reads (hub.h "Store reads"), of `items` rooms, sessions and pages.
   void store_read(std::size_t items) {
     ++store_reads_;
@@ -127,6 +136,10 @@ class Metrics {
   std::uint64_t store_read_items_ = 0;
   std::uint64_t ydoc_updates_ = 0;
   std::uint64_t ydoc_compactions_ = 0;
+  std::size_t sse_streams_ = 0;
+  std::uint64_t sse_resumes_ = 0;
+  std::uint64_t sse_posts_ = 0;
+  std::uint64_t sse_posts_forwarded_ = 0;
   std::map<std::string, std::uint64_t> errors_by_code_;
   std::map<int, std::uint64_t> closes_by_code_;
   std::unordered_map<std::string, std::size_t> connections_per_user_;

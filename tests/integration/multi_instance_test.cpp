@@ -621,6 +621,17 @@ TEST_F(multi_instance_nginx_test, an_sse_session_posts_through_either_instance_w
   ASSERT_TRUE(poll_both([&] { return chat(*ws_client).size() == kMessages && chat(*sse_client).size() == kMessages; }));
   for (int k = 0; k < kMessages; ++k) EXPECT_EQ(chat(*ws_client)[static_cast<std::size_t>(k)].text, "m" + std::to_string(k));
   EXPECT_EQ(sse_client->sse_transport().stream_id(), stream) << "the stream should never have been replaced";
+  // The instance without the stream forwarded its share, the other applied them all.
+  auto metric = [&](std::size_t k, const std::string& name) {
+    const std::string text = http_get(cluster.instance(k).port(), "/metrics").body;
+    const std::size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1L : std::stol(text.substr(at + name.size() + 2));
+  };
+  const std::size_t holder = stream.starts_with("i0.") ? 0 : 1;
+  EXPECT_GE(metric(holder, "tandem_sse_posts_total"), kMessages);
+  EXPECT_GE(metric(1 - holder, "tandem_sse_posts_forwarded_total"), 1) << "round robin never reached the other instance";
+  EXPECT_EQ(metric(1 - holder, "tandem_sse_posts_total"), 0);
+  EXPECT_EQ(metric(holder, "tandem_sse_streams"), 1);
   both.shutdown();
 }
 
