@@ -1,7 +1,9 @@
 // examples/usage.ts — the whole tandem-client API as an app uses it, type-checked against
 // tandem.d.ts by `tsc -p examples --noEmit` (ctest types_usage). Not run: it is the contract.
 // The @ts-expect-error lines prove that mistakes are caught.
-import { connect, TandemError, type Member, type MemberPage, type StateSnapshot, type TandemRoom } from 'tandem-client';
+import {
+  connect, TandemError, type Member, type MemberPage, type StateSnapshot, type TandemRoom, type TransportName,
+} from 'tandem-client';
 import { tandemWebSocket } from 'tandem-client/yjs';
 
 export async function demo(serverUrl: string): Promise<void> {
@@ -99,6 +101,15 @@ export async function demo(serverUrl: string): Promise<void> {
     else throw error;
   }
   client.send({ type: 'ping' });
+
+  // Transports: WebSocket, then Server-Sent Events (the default), or SSE alone.
+  const overSse = await connect(`${serverUrl}/ws`, { token, transports: ['sse'] });
+  const carrier: TransportName | null = overSse.transport;
+  overSse.on('state', (s) => { if (s.state === 'open') console.log(`connected over ${s.transport === 'sse' ? 'SSE' : 'WebSocket'}`); });
+  // @ts-expect-error: only 'websocket' and 'sse'
+  await connect(`${serverUrl}/ws`, { token, transports: ['long-polling'] });
+  console.log(carrier);
+  overSse.close();
 
   // Yjs documents over the same connection: @hocuspocus/provider's WebSocketPolyfill.
   const YjsSocket = tandemWebSocket(client);

@@ -12,7 +12,9 @@
 // ?room=workflow:42 fills in the room to join (default workflow:demo), joined at once with
 // &join=1; ?chat=chat:lobby the chat joined at once; ?agent=agent:demo the agent room to
 // watch, watched at once with &watch=1. The page writes these back as rooms are joined and
-// left, so a reload returns to the same rooms.
+// left, so a reload returns to the same rooms. ?transports=sse connects over Server-Sent
+// Events only (default: websocket,sse — the WebSocket, and SSE where it does not get through);
+// the state shows which one carries the connection ("Connected · SSE").
 //
 // Timing hook (tests, the note): window.tandemTiming holds milliseconds since navigation start
 // (performance.now()) — tokenMs when the dev token arrived, moduleMs when connect() resolved
@@ -32,6 +34,9 @@ const MAX_LOG_LINES = 200;         // older lines are dropped so the page never 
 const UNLOGGED_TYPES = new Set(['presence_update', 'typing']);
 
 const $ = (id) => document.getElementById(id);
+
+// How the state line names what carries the connection (tandem.mjs client.transport).
+const TRANSPORT_LABELS = { websocket: 'WebSocket', sse: 'SSE' };
 
 const timing = { tokenMs: null, moduleMs: null, connectedMs: null };
 window.tandemTiming = timing;
@@ -136,7 +141,7 @@ function describe(s) {
   switch (s.state) {
     case 'idle': return ['Idle', ''];
     case 'connecting': return ['Connecting…', s.attempt > 0 ? `attempt ${s.attempt}` : ''];
-    case 'open': return ['Connected', ''];
+    case 'open': return [`Connected · ${TRANSPORT_LABELS[s.transport] ?? s.transport}`, ''];
     case 'reconnecting': {
       const seconds = Math.ceil((s.retryInMs ?? 0) / 1000);
       const why = s.closeCode ? `closed ${s.closeCode}${s.closeReason ? ` (${s.closeReason})` : ''}` : s.cause;
@@ -158,6 +163,7 @@ function showState(s) {
   const [label, detail] = describe(s);
   $('state').dataset.state = s.refreshing ? 'refreshing' : s.state;
   $('state').dataset.closeCode = s.closeCode ? String(s.closeCode) : '';
+  $('state').dataset.transport = s.transport ?? '';
   $('state').textContent = label;
   $('state-detail').textContent = detail;
   $('attempt').textContent = String(s.attempt ?? 0);
@@ -212,7 +218,14 @@ async function main() {
     log('the server refused the token (4401): signed in again with a new development token');
     return fresh.token;
   };
-  const client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token, refreshToken });
+  const transports = params.get('transports')?.split(',');
+  let client;
+  try {
+    client = await connect(`${scheme}://${location.host}/ws`, { token: grant.token, refreshToken, transports });
+  } catch (error) {
+    showFailure('Cannot connect', error.message);
+    return;
+  }
   timing.moduleMs = performance.now();
   window.tandemClient = client;  // for the console
   if (client.state.state === 'open') markConnected();

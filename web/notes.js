@@ -14,8 +14,11 @@
 // before the change. Yjs and the provider come from vendor/yjs.mjs (bundled by the wasm build
 // with esbuild), loaded only when the panel starts; without it the panel says so.
 //
-// Hooks for tests: #notes-panel data-state is loading, connecting, synced, offline, error or
-// missing; carets are [data-testid=notes-caret][data-user=name].
+// Over Server-Sent Events (tandem.mjs's SSE fallback) there is no socket for Yjs: the panel
+// says the notes need a WebSocket (state no-websocket) until the connection is one again.
+//
+// Hooks for tests: #notes-panel data-state is loading, connecting, synced, offline,
+// no-websocket, error or missing; carets are [data-testid=notes-caret][data-user=name].
 import { el, textColorOn } from './room-view.js';
 import { tandemWebSocket } from './tandem-yjs.mjs';
 
@@ -65,6 +68,7 @@ export class NotesPanel {
     for (const type of ['focus', 'select', 'keyup', 'mouseup']) area.addEventListener(type, () => this.#sendCursor());
     document.addEventListener('selectionchange', () => { if (document.activeElement === area) this.#sendCursor(); });
     new ResizeObserver(() => this.#renderCarets()).observe(area);
+    client.on('state', () => this.#showStatus());  // the carrier may change with a reconnect
     this.#setState('loading', 'Loading Yjs…');
   }
 
@@ -139,6 +143,7 @@ export class NotesPanel {
     const synced = this.#provider.synced && this.#provider.configuration.websocketProvider.status === 'connected';
     if (synced) area.disabled = false;
     if (synced) this.#setState('synced', 'Synced');
+    else if (this.#client.transport === 'sse') this.#setState('no-websocket', 'Needs a WebSocket — this connection is SSE');
     else if (area.disabled) this.#setState('connecting', 'Connecting…');
     else this.#setState('offline', 'Offline — edits are kept and sent when back');
   }

@@ -2,7 +2,6 @@
 #include "tandem/backoff.h"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 namespace tandem {
@@ -18,12 +17,22 @@ std::optional<Error> validate(const BackoffConfig& config) {
 
 Backoff::Backoff(BackoffConfig config) : config_(config) {}
 
+namespace {
+
+// A delay in whole ms: the nearest, halves up (delays are never negative). Not std::llround,
+// whose libm code the browser's wasm would carry for this alone.
+Millis round_ms(double ms) { return Millis{static_cast<Millis::rep>(ms + 0.5)}; }
+
+}  // namespace
+
 Millis Backoff::nominal_delay() const {
-  // Computed in double: factor^attempts overflows to +inf after enough attempts, and min()
-  // with the cap then still gives the cap.
+  // initial × factor^attempts by multiplying, stopping once at the cap: no overflow however
+  // many attempts, and no std::pow (libm's pow was ~1.3 KB gzipped of the browser client,
+  // issue 18).
   const double cap = static_cast<double>(config_.cap.count());
-  const double nominal = static_cast<double>(config_.initial.count()) * std::pow(config_.factor, attempts_);
-  return Millis{static_cast<Millis::rep>(std::llround(std::min(nominal, cap)))};
+  double nominal = static_cast<double>(config_.initial.count());
+  for (int i = 0; i < attempts_ && nominal < cap && config_.factor > 1.0; ++i) nominal *= config_.factor;
+  return round_ms(std::min(nominal, cap));
 }
 
 Millis Backoff::next_delay(Rng& rng) {
@@ -32,7 +41,7 @@ Millis Backoff::next_delay(Rng& rng) {
   const double jittered = nominal * (1.0 + config_.jitter * spread);
   const double bounded = std::clamp(jittered, 0.0, static_cast<double>(config_.cap.count()));
   if (attempts_ < 1'000'000) ++attempts_;  // saturate: the delay is long since at the cap
-  return Millis{static_cast<Millis::rep>(std::llround(bounded))};
+  return round_ms(bounded);
 }
 
 void Backoff::reset() { attempts_ = 0; }

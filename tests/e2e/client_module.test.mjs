@@ -104,6 +104,8 @@ describe('tandem.mjs in Chromium (scripted peer)', () => {
     const state = await page.evaluate(() => window.harness.client.state);
     assert.equal(state.connectionId, 'c1');
     assert.deepEqual(state.user, { id: 'u1', name: 'Ana', color: '#3366ff' });
+    assert.equal(state.transport, 'websocket');
+    assert.equal(await page.evaluate(() => window.harness.client.transport), 'websocket');
     assert.equal(new URL(server.last.url).searchParams.get('token'), 'tok en');
     assert.deepEqual(await page.evaluate(() => window.harness.states), ['connecting', 'open']);
   });

@@ -54,7 +54,7 @@ test('the page connects, shows reconnecting across a server restart, and connect
   await page.goto(`${server.httpUrl}/?name=E2E%20Ana`);
 
   await waitForState(page, 'open');
-  assert.equal(await page.locator('#state').textContent(), 'Connected');
+  assert.equal(await page.locator('#state').textContent(), 'Connected · WebSocket');
   assert.equal(await page.locator('#user-name').textContent(), 'E2E Ana');
   assert.notEqual(await page.locator('#connection-id').textContent(), '—');
 

@@ -1,10 +1,12 @@
 // wasm-client/browser/bindings.cpp — the client core as JS sees it (plain C exports), used by
 // tandem.mjs.
 //
-// One BrowserClient = tandem::Client + the browser WebSocket transport + Math.random(). It adds
-// no protocol logic of its own: it converts between JS values and the core's types (JSON text
-// in and out, times as performance.now() milliseconds) and remembers the last StateChange so
-// JS can read the state at any moment. The JS side drives tick() from a timer.
+// One BrowserClient = tandem::Client + the browser's transports (the WebSocket, then Server-Sent
+// Events, or those tandem.mjs's `transports` names, behind one FallbackTransport) +
+// Math.random(). It adds no protocol logic of its own: it converts between JS values and the
+// core's types (JSON text in and out, times as performance.now() milliseconds) and remembers
+// the last StateChange so JS can read the state at any moment. The JS side drives tick() from
+// a timer.
 //
 // No embind: its runtime was most of the loader's JS and ~8 % of the wasm, for what is here a
 // handful of calls with strings. Every export is extern "C" `tandem_<name>`; strings come in
@@ -14,14 +16,19 @@
 // none) and called through tandem_js_call: once (a request's `done`, then forgotten) or each
 // time (handlers). tandem.mjs's CoreClient wraps these into the object below.
 //
-//   tandem_client_new(url, token) -> client           tandem_client_delete(client)  (closes the socket)
+//   tandem_client_new(url, token, transports) -> client   tandem_client_delete(client)  (closes the socket)
+//        transports: the carriers to try, in order, one letter each: "w" WebSocket, "s" SSE
 //   set_handlers(onState(snapshot), onMessage(jsonText), and the room handlers below)
 //   tick(nowMs, start = 0) / tick(nowMs, start = 1) starts / stop()
 //   set_token(token)   for the next connection attempt (after closed: unauthorized, then start)
 //   snapshot(nowMs) -> {state, previous, cause, closeCode, closeReason, retryDelayMs, retryAt,
-//                       retryInMs, attempt, queued, pending, connectionId?, user?, heartbeatMs?}
+//                       retryInMs, attempt, queued, pending, connectionId?, user?, heartbeatMs?,
+//                       transport?: "websocket" | "sse" while open}
 //   send(jsonText) -> {ok, code?, message?}              fire and forget, only while open
-//   request(jsonText, done(errorCode, errorMessage, replyJsonText)) -> {ok, status|code, message?}
+//   request(jsonText, room, done(errorCode, errorMessage, replyJsonText)) -> {ok, status|code, message?}
+//        room "": through the outbox, the reply as the server sent it; a room: one of its
+//        ack-answered requests through Rooms (held and resent when it raced a rejoin), the
+//        reply {type:'ack', duplicate?}
 //   room handlers: onChange({room, members, presence, locks, doc, chat, typing, execution,
 //                  stream}), onLockLost(obj), onTakeover(obj)
 //   join(room, presenceMessageJsonOrEmpty, done(code, message, subscribedJson)) -> {ok, code?, message?}
@@ -52,11 +59,12 @@
 #include <utility>
 #include <vector>
 
+#include "browser_transport.h"
 #include "tandem/client.h"
+#include "tandem/fallback_transport.h"
 #include "tandem/json.h"
 #include "tandem/protocol/codec.h"
 #include "tandem/protocol/errors.h"
-#include "ws_transport.h"
 
 // Calls JS function `id` of tandem.mjs's table (Module.tandemCall) with up to three strings
 // (NULL -> null); `once`: the table forgets it afterwards.
@@ -206,10 +214,21 @@ std::string json_array(const std::vector<const Message*>& messages) {
   return text;
 }
 
+// The transports tandem.mjs asked for, in its order: "w" the WebSocket, "s" the event stream
+// (which maps the WebSocket URL to its own, sse_socket.js); the WebSocket when none.
+FallbackTransport fallback_of(std::string_view order, Transport& websocket, Transport& stream) {
+  TransportOption options[2] = {{"websocket", &websocket}};
+  std::size_t count = 0;
+  for (const char carrier : order.substr(0, 2))
+    options[count++] = carrier == 'w' ? TransportOption{"websocket", &websocket} : TransportOption{"sse", &stream};
+  return FallbackTransport(std::span<const TransportOption>(options, count ? count : 1));
+}
+
 class BrowserClient {
  public:
-  BrowserClient(std::string url, std::string token)
-      : client_(ClientConfig{.session = SessionConfig{.url = std::move(url), .token = std::move(token)}},
+  BrowserClient(std::string url, std::string token, std::string_view transports)
+      : transport_(fallback_of(transports, websocket_, stream_)),
+        client_(ClientConfig{.session = SessionConfig{.url = std::move(url), .token = std::move(token)}},
                 transport_, rng_) {
     client_.on_state = [this](const StateChange& change) {
       last_change_ = change;
@@ -284,9 +303,13 @@ class BrowserClient {
   }
 
   // The request's own "id", if the text has one, is replaced: the core numbers requests.
-  const char* request(const std::string& json_text, JsFunction done) {
+  const char* request(const std::string& json_text, const std::string& room, JsFunction done) {
     auto frame = protocol::decode_client(json_text);
     if (!frame) return outcome_error(frame.error());
+    if (!room.empty()) {
+      client_.rooms().submit_acked(room, std::move(frame->message), acked_callback(done));
+      return outcome_ok();
+    }
     const RequestStatus status = client_.request(frame->message, [done](Result<protocol::ServerFrame> reply) {
       if (reply) done.done(protocol::encode(*reply).c_str());
       else done.fail(reply.error());
@@ -452,12 +475,15 @@ class BrowserClient {
           .str("serverVersion", connected->server_version)
           .child("user", std::move(user));
     }
+    if (client_.state() == State::Open) s.str("transport", transport_.active());
     return s.finish();
   }
 
-  // Declaration order is construction order: the client uses the transport and the rng, and
+  // Declaration order is construction order: the client uses the transports and the rng, and
   // is destroyed before them.
-  WebSocketTransport transport_;
+  BrowserTransport websocket_{Carrier::WebSocket};
+  BrowserTransport stream_{Carrier::EventStream};
+  FallbackTransport transport_;
   BrowserRng rng_;
   Client client_;
   StateChange last_change_;
@@ -490,8 +516,9 @@ TANDEM_EXPORT const char* tandem_check_config(Str url, Len url_len, Str token, L
   const auto problem = tandem::validate(tandem::SessionConfig{.url = text(url, url_len), .token = text(token, token_len)});
   return problem ? tandem::browser::give(problem->message) : nullptr;
 }
-TANDEM_EXPORT BrowserClient* tandem_client_new(Str url, Len url_len, Str token, Len token_len) {
-  return new BrowserClient(text(url, url_len), text(token, token_len));
+TANDEM_EXPORT BrowserClient* tandem_client_new(Str url, Len url_len, Str token, Len token_len, Str transports,
+                                               Len transports_len) {
+  return new BrowserClient(text(url, url_len), text(token, token_len), std::string_view(transports, transports_len));
 }
 TANDEM_EXPORT void tandem_client_delete(BrowserClient* c) { delete c; }
 TANDEM_EXPORT void tandem_set_handlers(BrowserClient* c, int on_state, int on_message, int on_room_change,
@@ -510,8 +537,8 @@ TANDEM_EXPORT const char* tandem_snapshot(BrowserClient* c, double now_ms) {
   return tandem::browser::give(c->snapshot(now_ms));
 }
 TANDEM_EXPORT const char* tandem_send(BrowserClient* c, Str json, Len len) { return c->send(text(json, len)); }
-TANDEM_EXPORT const char* tandem_request(BrowserClient* c, Str json, Len len, int done) {
-  return c->request(text(json, len), JsFunction{done});
+TANDEM_EXPORT const char* tandem_request(BrowserClient* c, Str json, Len len, Str room, Len room_len, int done) {
+  return c->request(text(json, len), text(room, room_len), JsFunction{done});
 }
 TANDEM_EXPORT const char* tandem_join(BrowserClient* c, Str room, Len room_len, Str presence, Len presence_len, int done) {
   return c->join(text(room, room_len), text(presence, presence_len), JsFunction{done});

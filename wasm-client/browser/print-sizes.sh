@@ -1,8 +1,8 @@
 #!/bin/sh
 # wasm-client/browser/print-sizes.sh — prints each file's size raw and gzipped (gzip -9), the
 # numbers that matter for a page load, and their total against the budget (issue 15: the
-# browser client, wasm + loader + tandem.mjs, within 64 KiB gzipped). Run by the wasm build
-# after every link.
+# browser client, wasm + loader + tandem.mjs, within 64 KiB gzipped; since issue 18 the web
+# root's tandem.mjs holds the loader). Run by the wasm build after every link.
 set -eu
 budget=65536
 total_raw=0

@@ -23,6 +23,9 @@ export class TandemError extends Error {
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/** What carries the connection: the WebSocket, or Server-Sent Events + POSTs (PROTOCOL.md §5.5). */
+export type TransportName = 'websocket' | 'sse';
+
 export interface UserInfo {
   id: string;
   name: string;
@@ -53,6 +56,8 @@ export interface StateSnapshot {
   heartbeatMs?: number;
   serverVersion?: string;
   user?: UserInfo;
+  /** While open: what carries the connection. */
+  transport?: TransportName;
   /** Closed by 4401 and a refreshToken callback is being asked for a new token. */
   refreshing?: boolean;
   /** The refreshToken callback failed or returned no token: the client stays closed. */
@@ -327,8 +332,10 @@ export class TandemClient {
   private constructor();
   on<E extends keyof ClientEvents>(event: E, fn: (value: ClientEvents[E]) => void): () => void;
   readonly state: StateSnapshot;
-  /** The browser WebSocket of the latest connection (undefined before the first); tandem-yjs.mjs carries Yjs documents over it. */
+  /** The browser WebSocket of the latest connection (undefined before the first, and over SSE); tandem-yjs.mjs carries Yjs documents over it. */
   readonly socket: WebSocket | undefined;
+  /** What carries the open connection; null while not open. */
+  readonly transport: TransportName | null;
   /** Fire and forget (queued while offline); throws TandemError when refused. */
   send(message: ClientMessage): void;
   /** Resolves with the server's reply; rejects with a TandemError carrying its code. */
@@ -350,12 +357,18 @@ export interface ConnectOptions {
    * in a row without an open connection between them; resolve null (or throw) to give up.
    */
   refreshToken?: () => Promise<string | null> | string | null;
+  /**
+   * The carriers to try, in order, each at most once (default ['websocket', 'sse']): the
+   * next one is tried at once when one cannot connect; ['sse'] forces Server-Sent Events.
+   * The URL is the WebSocket's either way. Anything else: TandemError 'invalid_config'.
+   */
+  transports?: TransportName[];
 }
 
 /**
  * Loads the wasm (once per page, from beside tandem.mjs) and starts a client for `url`
  * (ws://, wss://, http(s):// or a path such as "/ws"). Rejects with TandemError
- * 'invalid_config' for a bad URL or token.
+ * 'invalid_config' for a bad URL, token or transports list.
  */
 export function connect(url: string, options?: ConnectOptions): Promise<TandemClient>;
 

@@ -31,6 +31,14 @@
 //   room.on('chat' | 'typing' | 'doc' | 'execution' | 'stream' | 'streamControl' | 'broadcast' | 'event', fn)
 //   client.close();
 //
+// Transports: connect(url, {token, transports: ['websocket', 'sse']}) (the default) tries the
+// WebSocket first and falls back to Server-Sent Events + POSTs where WebSocket upgrades do not
+// get through (PROTOCOL.md §5.5; the same session, the same messages); ['sse'] uses only the
+// event stream. The URL is the WebSocket's either way (…/ws: the stream is at …/sse).
+// client.transport says which one carries the open connection ('websocket' | 'sse'; null when
+// not open), as does `transport` in each 'state' event while open. Yjs documents over the
+// connection (tandem-yjs.mjs) need the WebSocket.
+//
 // Token refresh: connect(url, {token, refreshToken: async () => newToken}) — when the server
 // closes with 4401 (expired or revoked token) the client asks for a new token and connects
 // again with it (its rooms rejoined, its queued requests sent), at most MAX_TOKEN_REFRESHES
@@ -45,6 +53,8 @@ import createTandemCore from './tandem_core.js';
 // How often the core's timers run (retry delays, heartbeats, ack timeouts). 50 ms keeps
 // countdowns smooth and costs nothing measurable.
 const DEFAULT_TICK_MS = 50;
+// The transports connect() may use, and each one's letter for the core (bindings.cpp).
+const TRANSPORTS = new Map([['websocket', 'w'], ['sse', 's']]);
 
 let corePromise = null;
 
@@ -113,17 +123,17 @@ class CoreClient {
   #client;
   #handlers = [];
 
-  constructor(core, url, token) {
+  constructor(core, url, token, transports) {
     this.#core = core;
-    this.#client = callCore(core, 'client_new', [url, token]);
+    this.#client = callCore(core, 'client_new', [url, token, transports]);
   }
 
   #call(name, ...args) {
-    this.#core.tandemOwner = this.#client;  // tags a socket the call opens (ws_transport.cpp)
+    this.#core.tandemOwner = this.#client;  // tags a socket the call opens (browser_transport.cpp)
     return callCore(this.#core, name, [this.#client, ...args]);
   }
-  // This client's browser WebSocket (the latest it opened), for tandem-yjs.mjs.
-  socket() { return this.#core.tandemSockets?.findLast((s) => s?.owner === this.#client); }
+  // This client's browser WebSocket (the latest it opened; not an event stream), for tandem-yjs.mjs.
+  socket() { return this.#core.tandemSockets?.findLast((s) => s?.owner === this.#client && s instanceof WebSocket); }
   #text(name, ...args) { return coreText(this.#core, this.#call(name, ...args)); }
   #json(name, ...args) {
     const text = this.#text(name, ...args);
@@ -149,7 +159,7 @@ class CoreClient {
   setToken(token) { this.#call('set_token', token); }
   snapshot(nowMs) { return this.#json('snapshot', nowMs); }
   send(text) { return this.#json('send', text); }
-  request(text, done) { return this.#json('request', text, done); }
+  request(text, room, done) { return this.#json('request', text, room, parsedDone(done)); }
   join(room, presenceText, done) { return this.#json('join', room, presenceText, done); }
   leave(room, done) { this.#call('leave', room, done); }
   setPresence(text) { return this.#json('set_presence', text); }
@@ -213,10 +223,6 @@ const ROOM_EVENTS = new Set(['chat', 'cleared', 'node_created', 'node_updated', 
 // How often typing(true) may go out (PROTOCOL.md §10: about once a second while typing; the
 // server clears an indicator after 5 s of quiet).
 const TYPING_RESEND_MS = 1_000;
-// How long a room request refused with not_subscribed waits for the room to be joined again
-// before failing for good.
-const REJOIN_WAIT_MS = 30_000;
-const MAX_REJOIN_RETRIES = 2;
 // Token refreshes in a row (without an open connection between them) before giving up.
 const MAX_TOKEN_REFRESHES = 3;
 
@@ -444,9 +450,6 @@ export class TandemRoom {
   #core;
   #client;
   #listeners = Object.fromEntries(ROOM_EVENT_NAMES.map((name) => [name, new Set()]));
-  #joins = 0;          // presence_state snapshots seen: one after every (re)subscribe
-  #joinWaiters = [];
-  #left = false;
   #views = new Map();  // REPLICA_VIEWS name -> parsed value, until the core reports a change
 
   constructor(core, name, client) {
@@ -556,8 +559,6 @@ export class TandemRoom {
   }
 
   leave() {
-    this.#left = true;
-    this.#wakeJoinWaiters();
     this.#client._forget(this);
     return callbackPromise((done) => this.#core.leave(this.name, done));
   }
@@ -576,25 +577,12 @@ export class TandemRoom {
   get _core() { return this.#core; }
   get _online() { return this.#client.state.state === 'open'; }
 
-  // A room request through the core's outbox (queued offline, resent with its id after a
-  // reconnect, deduplicated by the server). After a reconnect the core resends before it has
-  // rejoined the room, so the server may refuse with not_subscribed — which means it did not
-  // apply it (a request it had applied is answered duplicate:true first). Such a request is
-  // sent again once the room is joined again.
+  // A room request through the core's Rooms and outbox (queued offline, resent with its id
+  // after a reconnect, deduplicated by the server; one the server refused with not_subscribed
+  // because it raced the rejoin is sent again once the room is joined). Resolves with the ack
+  // {type: 'ack', duplicate?}.
   _request(message) {
-    return new Promise((resolve, reject) => {
-      const attempt = (retriesLeft) => {
-        this.#client._rawRequest(message, (code, text, reply) => {
-          if (!code) return resolve(reply);
-          const error = new TandemError(code, text);
-          if (code !== 'not_subscribed' || retriesLeft <= 0 || this.#left) return reject(error);
-          this.#afterRejoin(this.#joins).then((rejoined) => {
-            if (rejoined) attempt(retriesLeft - 1); else reject(error);
-          });
-        });
-      };
-      attempt(MAX_REJOIN_RETRIES);
-    });
+    return callbackPromise((done) => this.#client._rawRequest(message, done, this.name));
   }
 
   // Fire and forget; false when it could not go out (offline).
@@ -605,27 +593,6 @@ export class TandemRoom {
     } catch {
       return false;
     }
-  }
-
-  // Resolves true once a subscribe newer than `joins` completed, false at the deadline.
-  #afterRejoin(joins) {
-    if (this.#joins > joins) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { joins, resolve, timer: setTimeout(() => this.#settleWaiter(waiter, false), REJOIN_WAIT_MS) };
-      this.#joinWaiters.push(waiter);
-    });
-  }
-
-  #settleWaiter(waiter, value) {
-    const index = this.#joinWaiters.indexOf(waiter);
-    if (index < 0) return;
-    this.#joinWaiters.splice(index, 1);
-    clearTimeout(waiter.timer);
-    waiter.resolve(value);
-  }
-
-  #wakeJoinWaiters() {
-    for (const waiter of [...this.#joinWaiters]) this.#settleWaiter(waiter, !this.#left && this.#joins > waiter.joins);
   }
 
   // Called by the client when the core's replica changed (before the message that changed it
@@ -643,10 +610,6 @@ export class TandemRoom {
   // took (duplicates and events after a gap never get here).
   _message(m, selfUser) {
     switch (m.type) {
-      case 'presence_state':
-        this.#joins += 1;
-        this.#wakeJoinWaiters();
-        break;
       case 'chat':
         if (m.user === selfUser) this.chat._echoed(m.text);
         this._emit('chat', this.chat);
@@ -701,14 +664,17 @@ export class TandemClient {
   #refreshToken;     // the app's async () => token, or undefined
   #refreshesInARow = 0;
 
-  constructor(core, url, token, { refreshToken } = {}) {
+  constructor(core, url, token, { refreshToken, transports = [...TRANSPORTS.keys()] } = {}) {
     const wsUrl = absoluteWebSocketUrl(url);
     const problem = coreText(core, callCore(core, 'check_config', [wsUrl, token ?? '']));
     if (problem) throw new TandemError('invalid_config', problem);
     if (refreshToken !== undefined && typeof refreshToken !== 'function')
       throw new TandemError('invalid_config', 'refreshToken must be a function returning a token (or a promise of one)');
     this.#refreshToken = refreshToken;
-    this.#core = new CoreClient(core, wsUrl, token ?? '');
+    const order = Array.isArray(transports) ? transports.map((t) => TRANSPORTS.get(t) ?? '?').join('') : '';
+    if (!/^(ws?|sw?)$/.test(order))
+      throw new TandemError('invalid_config', `transports: "websocket" and/or "sse", each once (not ${JSON.stringify(transports)})`);
+    this.#core = new CoreClient(core, wsUrl, token ?? '', order);
     this.#core.setHandlers(
       (snapshot) => {
         if (snapshot.user) this.#selfUser = snapshot.user.id;
@@ -745,13 +711,17 @@ export class TandemClient {
     return () => set.delete(fn);
   }
 
-  // The browser WebSocket of the latest connection (undefined before the first): Yjs documents
-  // ride on it (tandem-yjs.mjs).
+  // The browser WebSocket of the latest connection (undefined before the first, and while the
+  // connection is an event stream): Yjs documents ride on it (tandem-yjs.mjs).
   get socket() { return this.#core.socket(); }
+
+  // What carries the open connection: 'websocket' or 'sse' (connect's `transports`); null
+  // while not open.
+  get transport() { return this.state.transport ?? null; }
 
   // The current state, read fresh: state name, cause, close code/reason, retryInMs (countdown
   // to the next attempt while reconnecting), attempt, queued requests, and — once connected —
-  // connectionId and user {id, name, color}.
+  // connectionId, user {id, name, color} and transport (the carrier, while open).
   get state() {
     if (this.#closed) return { state: 'closed', cause: 'stopped', queued: 0 };
     return this.#core.snapshot(performance.now());
@@ -770,14 +740,7 @@ export class TandemClient {
   // or a data reply — as a parsed object. While offline the request waits in the core's
   // queue and is sent on reconnect. Rejects with a TandemError carrying .code.
   request(message) {
-    if (this.#closed) return Promise.reject(new TandemError('closed', 'the client was closed'));
-    return new Promise((resolve, reject) => {
-      const outcome = this.#core.request(toJsonText(message), (errorCode, errorMessage, replyText) => {
-        if (errorCode) reject(new TandemError(errorCode, errorMessage));
-        else resolve(JSON.parse(replyText));
-      });
-      if (!outcome.ok) reject(new TandemError(outcome.code, outcome.message));
-    });
+    return callbackPromise((done) => this._rawRequest(message, done));
   }
 
   // For TandemRoom: true once close() ran (the core is freed).
@@ -789,13 +752,11 @@ export class TandemClient {
   }
 
   // request() for TandemRoom: done(errorCode, errorMessage, reply) runs synchronously when the
-  // answer is handled (in order with the messages around it).
-  _rawRequest(message, done) {
+  // answer is handled (in order with the messages around it). With `room`: one of that room's
+  // ack-answered requests, through the core's Rooms (TandemRoom._request).
+  _rawRequest(message, done, room = '') {
     if (this.#closed) return done('closed', 'the client was closed', null);
-    const outcome = this.#core.request(toJsonText(message), (errorCode, errorMessage, replyText) => {
-      if (errorCode) done(errorCode, errorMessage, null);
-      else done(null, null, JSON.parse(replyText));
-    });
+    const outcome = this.#core.request(toJsonText(message), room, done);
     if (!outcome.ok) done(outcome.code, outcome.message, null);
   }
 
@@ -873,10 +834,10 @@ export class TandemClient {
 }
 
 // Loads the core (once), creates a client and starts it. Resolves as soon as the client is
-// connecting; watch 'state' for 'open'. refreshToken: see the top of this file.
-export async function connect(url, { token, tickMs = DEFAULT_TICK_MS, refreshToken } = {}) {
+// connecting; watch 'state' for 'open'. transports, refreshToken: see the top of this file.
+export async function connect(url, { token, tickMs = DEFAULT_TICK_MS, refreshToken, transports } = {}) {
   const core = await loadCore();
-  const client = new TandemClient(core, url, token, { refreshToken });
+  const client = new TandemClient(core, url, token, { refreshToken, transports });
   client.start(tickMs);
   return client;
 }

@@ -21,7 +21,7 @@
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
 
-#include "ws_transport.h"
+#include "browser_transport.h"
 #else
 #include <algorithm>
 #include <chrono>
@@ -41,7 +41,7 @@ using FrameFunction = std::function<FrameStatus()>;
 
 #ifdef __EMSCRIPTEN__
 
-using NetworkTransport = tandem::browser::WebSocketTransport;
+using NetworkTransport = tandem::browser::BrowserTransport;  // the WebSocket carrier
 
 inline FrameFunction& browser_frame() {
   static FrameFunction frame;

@@ -191,6 +191,11 @@ class Rooms {
   void create_edge(const std::string& room, const protocol::Edge& edge, AckCallback done);
   void delete_edge(const std::string& room, const std::string& edge, AckCallback done);
 
+  // Any ack-answered request about `room` (what the calls above and below are built on, for
+  // callers that hold the message already, such as the browser bindings): not_subscribed at
+  // once when the room is not joined; one that raced a rejoin is held and sent again after it.
+  void submit_acked(const std::string& room, protocol::ClientMessage message, AckCallback done);
+
   // ---- chat (PROTOCOL.md §10) ----
   void send_chat(const std::string& room, const std::string& text, AckCallback done);
   void clear_chat(const std::string& room, AckCallback done);  // needs the chat:clear permission
@@ -279,8 +284,6 @@ class Rooms {
   };
 
   void subscribe(const std::string& room, RoomEntry& entry);
-  // Submits an ack-answered request about `room` (see AckCallback).
-  void submit_acked(const std::string& room, protocol::ClientMessage message, AckCallback done);
   void handle_subscribed(const std::string& room, std::uint64_t attempt, Result<protocol::ServerFrame> answer);
   void flush_presence(const std::string& room, RoomEntry& entry);
   void request_lock(const std::string& room, const std::string& resource, LockEntry& lock, bool takeover);

@@ -1,32 +1,33 @@
-// wasm-client/browser/ws_transport.cpp — the browser WebSocket behind tandem::Transport.
-// See ws_transport.h for the event contract. Every use of the browser's WebSocket lives here.
+// wasm-client/browser/browser_transport.cpp — the browser WebSocket, or its Server-Sent Events
+// look-alike (sse_socket.js), behind tandem::Transport. See browser_transport.h for the event
+// contract. Every use of the browser's WebSocket lives here.
 //
 // The socket is driven through four small EM_JS functions rather than emscripten's
 // websocket.h: that library (a general socket table, binary frames, events copied into C
 // structs) was ~3 KB of the loader for the text frames and three events used here (issue 15).
-#include "ws_transport.h"
+#include "browser_transport.h"
 
 #include <cstdint>
 
 #include <emscripten/em_js.h>
 #include <emscripten/emscripten.h>
-#include <emscripten/eventloop.h>
 
 #include "tandem/protocol/errors.h"
 
 // The page's sockets live in Module.tandemSockets, by id (0 is never used). Events reach C++
-// through function pointers (the wasm table, read with the loader's getWasmTableEntry, there
-// for emscripten_set_timeout below) with `self` first; a message's text and a close reason are
+// through function pointers (read from the loader's wasmTable) with `self` first; a message's text and a close reason are
 // copied into wasm memory (malloc/free: exported by every module linking this file) for the
 // call and freed after it. A binary frame is not the core's (Yjs documents over the connection:
 // tandem-yjs.mjs listens on the socket itself): it is ignored here. Each socket is tagged with
 // Module.tandemOwner, the client handle tandem.mjs set before calling into the core, so it can
-// find its client's socket (TandemClient.socket). on_open(self), on_message(self, text, length), on_close(self, code,
-// reason) come as table indices (EM_JS parameters cannot be function pointer types).
-// Returns the socket's id; -1 for a URL the browser would refuse (new WebSocket throws a
+// find its client's WebSocket (TandemClient.socket). on_open(self), on_message(self, text,
+// length), on_close(self, code, reason) come as table indices (EM_JS parameters cannot be
+// function pointer types).
+// `stream` non-zero: an event stream (TandemEventStream, sse_socket.js) instead of a WebSocket,
+// given the same ws(s):// URL. Returns the socket's id; -1 for a URL the browser would refuse (new WebSocket throws a
 // SyntaxError on a URL it cannot parse, another scheme, a #fragment); 0 when this browser
-// cannot create a WebSocket.
-EM_JS(int, tandem_ws_open, (const char* url, void* self, int on_open, int on_message, int on_close), {
+// cannot create the socket.
+EM_JS(int, tandem_ws_open, (const char* url, int stream, void* self, int on_open, int on_message, int on_close), {
   var address = UTF8ToString(url);
   var parsed;
   var socket;
@@ -36,7 +37,7 @@ EM_JS(int, tandem_ws_open, (const char* url, void* self, int on_open, int on_mes
   }
   if (!parsed || (parsed.protocol != "ws:" && parsed.protocol != "wss:") || parsed.hash != "") return -1;
   try {
-    socket = new WebSocket(address);
+    socket = stream ? new TandemEventStream(address) : new WebSocket(address);
   } catch (error) {
     return 0;
   }
@@ -50,13 +51,13 @@ EM_JS(int, tandem_ws_open, (const char* url, void* self, int on_open, int on_mes
       _free(text);
     }
   }
-  socket.onopen = function() { getWasmTableEntry(on_open)(self); };
+  socket.onopen = function() { wasmTable.get(on_open)(self); };
   socket.onmessage = function(event) {
     if (typeof event.data == "string")
-      withText(event.data, function(text, length) { getWasmTableEntry(on_message)(self, text, length); });
+      withText(event.data, function(text, length) { wasmTable.get(on_message)(self, text, length); });
   };
   socket.onclose = function(event) {
-    withText(event.reason, function(text) { getWasmTableEntry(on_close)(self, event.code, text); });
+    withText(event.reason, function(text) { wasmTable.get(on_close)(self, event.code, text); });
   };
   socket.owner = Module.tandemOwner;
   var sockets = Module.tandemSockets || (Module.tandemSockets = [null]);
@@ -77,6 +78,15 @@ EM_JS(void, tandem_ws_close, (int id, int code, const char* reason), {
   var socket = Module.tandemSockets[id];
   if (socket) socket.close(code, UTF8ToString(reason));
 });
+
+// Calls on_later(self) (a table index) on a later JS task; returns the timer (never 0).
+// Rather than emscripten_set_timeout, whose loader code (callUserCallback and the exit
+// handling behind it) is for programs with a main() (issue 18: -140 B gzipped).
+EM_JS(int, tandem_later, (void* self, int on_later), {
+  return setTimeout(function() { wasmTable.get(on_later)(self); }, 0);
+});
+
+EM_JS(void, tandem_cancel_later, (int timer), { clearTimeout(timer); });
 
 // Drops the socket's handlers, so no event can reach its transport afterwards, and its id.
 EM_JS(void, tandem_ws_forget, (int id), {
@@ -106,7 +116,7 @@ std::string browser_close_reason(std::string_view reason) {
   return std::string(reason.substr(0, cut));
 }
 
-WebSocketTransport* self(void* user_data) { return static_cast<WebSocketTransport*>(user_data); }
+BrowserTransport* self(void* user_data) { return static_cast<BrowserTransport*>(user_data); }
 
 void on_open(void* user_data) { self(user_data)->handle_open(); }
 void on_message(void* user_data, const char* text, int length) {
@@ -124,13 +134,13 @@ int table_index(Function* function) {
 
 }  // namespace
 
-WebSocketTransport::~WebSocketTransport() {
+BrowserTransport::~BrowserTransport() {
   if (socket_ != kNoSocket) tandem_ws_close(socket_, protocol::close::normal.code, "");
   detach_socket();
   cancel_deferred_close();
 }
 
-void WebSocketTransport::open(const std::string& url, TransportEvents& events) {
+void BrowserTransport::open(const std::string& url, TransportEvents& events) {
   // The core opens again only after on_closed; if it does not, the older attempt is dropped
   // silently rather than reported into the new one.
   if (socket_ != kNoSocket) tandem_ws_close(socket_, protocol::close::normal.code, "");
@@ -138,24 +148,24 @@ void WebSocketTransport::open(const std::string& url, TransportEvents& events) {
   cancel_deferred_close();
 
   events_ = &events;
-  const int socket = tandem_ws_open(url.c_str(), this, table_index(&on_open), table_index(&on_message),
-                                    table_index(&on_close));
+  const int socket = tandem_ws_open(url.c_str(), carrier_ == Carrier::EventStream, this, table_index(&on_open),
+                                    table_index(&on_message), table_index(&on_close));
   if (socket <= 0) {
     schedule_close(protocol::close::abnormal.code,
-                   socket < 0 ? "not a valid WebSocket URL" : "this browser cannot create a WebSocket");
+                   socket < 0 ? "not a valid WebSocket URL" : "this browser cannot open the connection");
     return;
   }
   socket_ = socket;
 }
 
-SendStatus WebSocketTransport::send(std::string_view frame) {
+SendStatus BrowserTransport::send(std::string_view frame) {
   if (socket_ == kNoSocket) return SendStatus::NotOpen;
   // JSON text never contains a raw NUL (the codec escapes it), so the text arrives whole.
   return tandem_ws_send(socket_, frame.data(), static_cast<int>(frame.size())) ? SendStatus::Sent
                                                                                 : SendStatus::NotOpen;
 }
 
-void WebSocketTransport::close(int code, std::string_view reason) {
+void BrowserTransport::close(int code, std::string_view reason) {
   if (socket_ == kNoSocket) return;  // nothing open, or its on_closed is already on its way
   const std::string browser_reason = browser_close_reason(reason);
   tandem_ws_close(socket_, browser_close_code(code), browser_reason.c_str());
@@ -163,21 +173,21 @@ void WebSocketTransport::close(int code, std::string_view reason) {
   schedule_close(code, reason);
 }
 
-void WebSocketTransport::handle_open() {
+void BrowserTransport::handle_open() {
   if (events_ != nullptr) events_->on_open();
 }
 
-void WebSocketTransport::handle_message(std::string_view text) {
+void BrowserTransport::handle_message(std::string_view text) {
   if (events_ != nullptr) events_->on_message(text);
 }
 
-void WebSocketTransport::handle_browser_close(int code, std::string_view reason) {
+void BrowserTransport::handle_browser_close(int code, std::string_view reason) {
   // Detach first: the core may open() again from inside on_closed.
   detach_socket();
   if (events_ != nullptr) events_->on_closed(code, reason);
 }
 
-void WebSocketTransport::deliver_deferred_close() {
+void BrowserTransport::deliver_deferred_close() {
   deferred_timer_ = kNoTimer;
   if (!deferred_close_) return;
   const DeferredClose closed = std::move(*deferred_close_);
@@ -185,21 +195,21 @@ void WebSocketTransport::deliver_deferred_close() {
   if (events_ != nullptr) events_->on_closed(closed.code, closed.reason);
 }
 
-void WebSocketTransport::schedule_close(int code, std::string_view reason) {
+void BrowserTransport::schedule_close(int code, std::string_view reason) {
   cancel_deferred_close();
   deferred_close_ = DeferredClose{code, std::string(reason)};
-  deferred_timer_ = emscripten_set_timeout(on_deferred_close, 0, this);
+  deferred_timer_ = tandem_later(this, table_index(&on_deferred_close));
 }
 
-void WebSocketTransport::detach_socket() {
+void BrowserTransport::detach_socket() {
   if (socket_ == kNoSocket) return;
   // Clears the JS handlers, so no callback can reach this object afterwards.
   tandem_ws_forget(socket_);
   socket_ = kNoSocket;
 }
 
-void WebSocketTransport::cancel_deferred_close() {
-  if (deferred_timer_ != kNoTimer) emscripten_clear_timeout(deferred_timer_);
+void BrowserTransport::cancel_deferred_close() {
+  if (deferred_timer_ != kNoTimer) tandem_cancel_later(deferred_timer_);
   deferred_timer_ = kNoTimer;
   deferred_close_.reset();
 }
