@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "lws_client_context.h"
+#include "tandem/fallback_transport.h"  // sse_url_of
 #include "tandem/json.h"
 #include "ws_url.h"
 
@@ -60,21 +61,21 @@ std::string url_decode(std::string_view text) {
   return out;
 }
 
-// ws(s)://host/prefix/ws?q (or http(s)://host/prefix/sse?q) -> the stream at /prefix/sse?q.
+// ws(s)://host/prefix/ws?q (the core's sse_url_of maps it) or http(s)://host/prefix/sse?q: the
+// stream at /prefix/sse?q.
 Result<SseTarget> sse_target(std::string_view url) {
-  std::string as_ws(url);
-  if (url.starts_with("http://")) as_ws = "ws://" + std::string(url.substr(7));
-  if (url.starts_with("https://")) as_ws = "wss://" + std::string(url.substr(8));
+  const std::string http = url.starts_with("ws") ? sse_url_of(url) : std::string(url);
+  // parse_ws_url reads the address; http(s) is spelled ws(s) for it.
+  const std::string as_ws = http.starts_with("https://") ? "wss://" + http.substr(8)
+                            : http.starts_with("http://") ? "ws://" + http.substr(7)
+                                                          : http;
   Result<WsUrl> parsed = parse_ws_url(as_ws);
   if (!parsed) return parsed.error();
   SseTarget target{parsed.value(), {}, {}};
-  std::string& path = target.address.path;
+  const std::string& path = target.address.path;
   const std::size_t query = path.find('?');
-  std::string base = path.substr(0, query);
-  if (base.ends_with("/ws")) base.replace(base.size() - 3, 3, "/sse");
+  target.post_base = path.substr(0, query);
   const std::string query_text = query == std::string::npos ? std::string() : path.substr(query);
-  path = base + query_text;
-  target.post_base = base;
   // token=... among the query's arguments.
   std::string_view args = query_text.empty() ? std::string_view() : std::string_view(query_text).substr(1);
   while (!args.empty()) {
