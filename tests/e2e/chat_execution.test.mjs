@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { startServerAndChromium, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
+import { startServerAndChromium, openPerson, pageDiagnostics, serverHistory, waitInPage as waitInPageOf } from './lib/browser.mjs';
 
 const WAIT_MS = 15_000;  // deadline for each page condition (a reconnect after a restart is ~1-2 s)
 const VIEWPORT = { width: 1200, height: 1000 };
@@ -74,36 +74,6 @@ function countText(lines, text, state = 'sent') {
   return lines.filter((line) => line.text === text && line.state === state).length;
 }
 
-// The chat history a brand-new subscriber gets from the server: a raw WebSocket from a blank
-// page of the server's origin (not the demo's client), so it shows what the server stored.
-async function serverHistory(room) {
-  const page = await people.Ben.context.newPage();
-  try {
-    await page.goto(`${server.httpUrl}/healthz`);
-    return await page.evaluate(async (room) => {
-      const { token } = await (await fetch('/api/v1/dev/token?name=Observer')).json();
-      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no history within 10 s')), 10_000);
-        ws.onerror = () => reject(new Error('websocket error'));
-        ws.onmessage = (event) => {
-          const message = JSON.parse(event.data);
-          for (const m of Array.isArray(message) ? message : [message]) {
-            if (m.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', id: '1', room }));
-            if (m.type === 'history' && m.room === room) {
-              clearTimeout(timer);
-              ws.close();
-              resolve(m.messages);
-            }
-          }
-        };
-      });
-    }, room);
-  } finally {
-    await page.close();
-  }
-}
-
 const publish = (body) => server.publish(PUBLISH_KEY, body);
 
 async function sendChat(person, text) {
@@ -151,7 +121,7 @@ test('a chat message sent while the server is down is delivered exactly once aft
     [...document.querySelectorAll('[data-testid="chat-message"][data-state="sent"]')].some((m) => m.textContent.includes(text)), OFFLINE);
 
   // Exactly once everywhere: the server's history is the record.
-  const history = await serverHistory(CHAT);
+  const history = await serverHistory(people.Ben, server, CHAT);
   assert.deepEqual(history.map((m) => m.text), [FIRST, OFFLINE], 'the server stored each message once, in order');
   assert.deepEqual(history.map((m) => m.name), ['Ana', 'Ana']);
   assert.ok(history[1].seq > history[0].seq);

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { startServerAndChromium, openPerson, pageDiagnostics, waitInPage as waitInPageOf } from './lib/browser.mjs';
+import { startServerAndChromium, openPerson, pageDiagnostics, serverHistory, waitInPage as waitInPageOf } from './lib/browser.mjs';
 
 const WAIT_MS = 30_000;  // deadline for each page condition (a reconnect through two refusals is ~1-3 s)
 const VIEWPORT = { width: 1200, height: 1000 };
@@ -117,36 +117,6 @@ async function sendChat(person, text) {
 async function waitForChat(person, text) {
   await waitInPage(person, `the chat message "${text}"`, (wanted) =>
     [...document.querySelectorAll('[data-testid="chat-message"][data-state="sent"]')].some((m) => m.textContent.includes(wanted)), text);
-}
-
-// The chat history a brand-new subscriber gets: a raw WebSocket straight to the server (not
-// through the refusing proxy), from a blank page of its origin, so it shows what was stored.
-async function serverHistory(room) {
-  const page = await people.Ben.context.newPage();
-  try {
-    await page.goto(`${server.httpUrl}/healthz`);
-    return await page.evaluate(async (room) => {
-      const { token } = await (await fetch('/api/v1/dev/token?name=Observer')).json();
-      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no history within 10 s')), 10_000);
-        ws.onerror = () => reject(new Error('websocket error'));
-        ws.onmessage = (event) => {
-          const message = JSON.parse(event.data);
-          for (const m of Array.isArray(message) ? message : [message]) {
-            if (m.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', id: '1', room }));
-            if (m.type === 'history' && m.room === room) {
-              clearTimeout(timer);
-              ws.close();
-              resolve(m.messages);
-            }
-          }
-        };
-      });
-    }, room);
-  } finally {
-    await page.close();
-  }
 }
 
 // The tests below run in order on the same two pages, like one session of two people.
@@ -255,7 +225,7 @@ test('chat sent over SSE while the server is down arrives exactly once after it 
     const lines = await chatLines(person);
     assert.equal(countSent(lines, OFFLINE), 1, `${person.name} shows the offline message once: ${JSON.stringify(lines)}`);
   }
-  const history = (await serverHistory(CHAT)).map((m) => m.text);
+  const history = (await serverHistory(people.Ben, server, CHAT)).map((m) => m.text);
   assert.equal(history.filter((text) => text === OFFLINE).length, 1, `stored once: ${JSON.stringify(history)}`);
   assert.deepEqual(history.slice(-2), [OFFLINE, AFTER]);
 });

@@ -113,3 +113,34 @@ export async function waitInPage(person, what, fn, arg, { timeoutMs, diagnostics
     throw new Error(`${person.name}'s page: ${what}: ${error.message}\n--- page ---\n${shown.slice(0, 3000)}${diagnostics()}`);
   }
 }
+
+// The chat history of `room` as a brand-new subscriber gets it: a raw WebSocket straight to
+// the server from a blank page of its origin in `person`'s browser context (not the demo's
+// client, nor any proxy in front), so it shows what the server stored.
+export async function serverHistory(person, server, room) {
+  const page = await person.context.newPage();
+  try {
+    await page.goto(`${server.httpUrl}/healthz`);
+    return await page.evaluate(async (room) => {
+      const { token } = await (await fetch('/api/v1/dev/token?name=Observer')).json();
+      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no history within 10 s')), 10_000);
+        ws.onerror = () => reject(new Error('websocket error'));
+        ws.onmessage = (event) => {
+          const message = JSON.parse(event.data);
+          for (const m of Array.isArray(message) ? message : [message]) {
+            if (m.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', id: '1', room }));
+            if (m.type === 'history' && m.room === room) {
+              clearTimeout(timer);
+              ws.close();
+              resolve(m.messages);
+            }
+          }
+        };
+      });
+    }, room);
+  } finally {
+    await page.close();
+  }
+}
