@@ -199,6 +199,40 @@ TEST_P(StoreConformance, nodes_keep_insertion_order_and_an_update_keeps_the_posi
   EXPECT_EQ(room.nodes[0], moved);
 }
 
+TEST_P(StoreConformance, a_batch_with_repeated_puts_of_a_node_stores_the_last_in_the_first_position) {
+  // WriteBatch merges repeated PutNodes (store.h); the store sees one write per node, and the
+  // end state is what the writes one by one would have made.
+  auto store = open();
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.add(WriteBatch::NewRoom{"r", "ep"});
+  batch.add(WriteBatch::PutNode{"r", node("a", 1)});
+  batch.add(WriteBatch::PutNode{"r", node("b", 1)});
+  batch.add(WriteBatch::PutEdge{"r", Edge{"ab", "a", "b"}});
+  for (int x = 2; x <= 50; ++x) {
+    batch.add(WriteBatch::PutNode{"r", node("a", x)});
+    batch.add(WriteBatch::AppendEvent{"r", x, "{}"});
+  }
+  batch.add(WriteBatch::PutNode{"r", node("c", 3)});
+  EXPECT_EQ(batch.writes().size(), 1u + 3u + 49u + 1u);  // the 49 later puts of a merged into the first
+  commit_or_fail(*store, batch);
+  RoomRecord room = load(*store, "r");
+  EXPECT_EQ(room.nodes, (std::vector<Node>{node("a", 50), node("b", 1), node("c", 3)}));
+  EXPECT_EQ(room.edges, (std::vector<Edge>{{"ab", "a", "b"}}));
+
+  // A delete in between ends the merging: the node comes back after it, with its edges gone.
+  WriteBatch again;
+  again.add(WriteBatch::PutNode{"r", node("b", 2)});
+  again.add(WriteBatch::DeleteNode{"r", "b"});
+  again.add(WriteBatch::PutNode{"r", node("b", 3)});
+  again.add(WriteBatch::PutNode{"r", node("b", 4)});
+  EXPECT_EQ(again.writes().size(), 3u);
+  commit_or_fail(*store, again);
+  room = load(*store, "r");
+  EXPECT_EQ(room.nodes, (std::vector<Node>{node("a", 50), node("c", 3), node("b", 4)}));
+  EXPECT_EQ(room.edges, std::vector<Edge>{});
+}
+
 TEST_P(StoreConformance, deleting_a_node_deletes_the_edges_touching_it_and_only_those) {
   auto store = open();
   ASSERT_TRUE(store);

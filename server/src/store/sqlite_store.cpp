@@ -386,7 +386,13 @@ struct Blob {
 // the statement is ready (and holds no read lock) for the next use.
 class Query {
  public:
-  Query(const Connection& connection, Sql which) : connection_(connection), statement_(connection.statement(which)) {}
+  // Copied: SQLite copies bound text and blobs. KeptValues: it does not, as the caller keeps
+  // them alive until this Query is gone (execute(): its arguments).
+  enum class Binding { Copied, KeptValues };
+  Query(const Connection& connection, Sql which, Binding binding = Binding::Copied)
+      : connection_(connection),
+        statement_(connection.statement(which)),
+        lifetime_(binding == Binding::Copied ? SQLITE_TRANSIENT : SQLITE_STATIC) {}
   ~Query() {
     sqlite3_reset(statement_);
     sqlite3_clear_bindings(statement_);
@@ -395,12 +401,10 @@ class Query {
   Query& operator=(const Query&) = delete;
 
   Query& bind(std::string_view text) {
-    // SQLITE_TRANSIENT: SQLite copies the bytes, so temporaries are fine.
-    return check_bind(sqlite3_bind_text64(statement_, next_index(), text.data(), text.size(), SQLITE_TRANSIENT,
-                                          SQLITE_UTF8));
+    return check_bind(sqlite3_bind_text64(statement_, next_index(), text.data(), text.size(), lifetime_, SQLITE_UTF8));
   }
   Query& bind(Blob blob) {
-    return check_bind(sqlite3_bind_blob64(statement_, next_index(), blob.bytes.data(), blob.bytes.size(), SQLITE_TRANSIENT));
+    return check_bind(sqlite3_bind_blob64(statement_, next_index(), blob.bytes.data(), blob.bytes.size(), lifetime_));
   }
   Query& bind(std::int64_t number) { return check_bind(sqlite3_bind_int64(statement_, next_index(), number)); }
   Query& bind(double number) { return check_bind(sqlite3_bind_double(statement_, next_index(), number)); }
@@ -421,10 +425,14 @@ class Query {
   }
   // Steps to the end (a statement without rows).
   Result<Done> run(std::string_view what) {
+    if (!finish()) return connection_.failure(what);
+    return Done{};
+  }
+  // Steps to the end; false when a step failed (sqlite3_errmsg says why until the reset).
+  bool finish() {
     Step outcome = step();
     while (outcome == Step::Row) outcome = step();
-    if (outcome == Step::Failed) return connection_.failure(what);
-    return Done{};
+    return outcome != Step::Failed;
   }
 
   std::string text(int column) const {
@@ -449,16 +457,35 @@ class Query {
 
   const Connection& connection_;
   sqlite3_stmt* statement_;
+  sqlite3_destructor_type lifetime_;
   int bound_ = 0;
   bool bind_failed_ = false;
+};
+
+// What a statement was for, put into words only when it fails: "PutNode room node".
+struct Named {
+  std::string_view what, name = {}, detail = {};
+  std::string text() const {
+    std::string text(what);
+    for (std::string_view part : {name, detail})
+      if (!part.empty()) (text += ' ') += part;
+    return text;
+  }
 };
 
 // Runs a statement without rows.
 template <class... Values>
 Result<Done> execute(const Connection& connection, Sql which, std::string_view what, const Values&... values) {
-  Query query(connection, which);
+  Query query(connection, which, Query::Binding::KeptValues);
   query.bind_all(values...);
   return query.run(what);
+}
+template <class... Values>
+Result<Done> execute(const Connection& connection, Sql which, const Named& named, const Values&... values) {
+  Query query(connection, which, Query::Binding::KeptValues);
+  query.bind_all(values...);
+  if (!query.finish()) return connection.failure(named.text());
+  return Done{};
 }
 
 // Ends the current transaction without applying it, unless SQLite already did (some errors,
@@ -611,10 +638,6 @@ Result<Done> expire_sessions(Connection& connection) {
   return expired;
 }
 
-void note_once(std::vector<std::string>& keys, const std::string& key) {
-  if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
-}
-
 constexpr std::size_t kMaxTrimKeys = 100000;
 
 // Counts a row appended under `key`; true when the key is due for a trim (and resets it).
@@ -650,6 +673,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (!folder.empty()) std::filesystem::create_directories(folder, error);
     if (error) return connection->failure("create folder " + folder.string(), error.message());
   }
+
+  // SQLite counts its memory under a global mutex on every allocation unless told not to,
+  // before it is first initialised (a later call is refused, harmlessly: another store of this
+  // process got there first). Tandem never reads those counts.
+  static const bool memory_counted_off [[maybe_unused]] = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
 
   // NOMUTEX: the connection is used by one thread at a time (the loop, or the commit thread
   // while it writes a batch, handed over under its mutex: store.h THREADS), so SQLite's
@@ -815,10 +843,10 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   const bool expire_sessions_now = now - db.sessions_expired_at >= kSessionExpiryIntervalMs;
 
   // What to trim (and which sessions were used), once per key at the end of the batch rather
-  // than after every write: trimming scans up to `retention` index entries.
-  std::vector<std::string> event_rooms, chat_rooms, used_sessions;
-  std::map<std::string, std::int64_t, std::less<>> room_seqs;  // the highest seq this batch appends per room
-  std::map<std::string, std::size_t, std::less<>> appended;    // rows per trim key ("e"/"c"/"r" + name)
+  // than after every write: trimming scans up to `retention` index entries. Rows appended per
+  // room (events, chat) or session (requests); the names are the batch's own strings.
+  std::unordered_map<std::string_view, std::size_t> appended_events, appended_chat, appended_requests;
+  std::unordered_map<std::string_view, std::int64_t> room_seqs;  // the highest seq this batch appends per room
 
   // The rooms and Yjs documents this batch writes that this store has claimed, with the
   // generation it holds.
@@ -834,64 +862,61 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
 
   using B = WriteBatch;
   auto apply = Overloaded{
-      [&](const B::NewRoom& w) { return execute(db, Sql::InsertRoom, "NewRoom " + w.room, w.room, w.epoch); },
+      [&](const B::NewRoom& w) { return execute(db, Sql::InsertRoom, Named{"NewRoom", w.room}, w.room, w.epoch); },
       [&](const B::AppendEvent& w) {
-        auto& seq = room_seqs[w.room];
-        seq = std::max(seq, w.seq);
-        note_once(event_rooms, w.room);
-        ++appended["e" + w.room];
-        return execute(db, Sql::InsertEvent, "AppendEvent " + w.room, w.room, w.seq, w.json);
+        auto [seq, added] = room_seqs.try_emplace(w.room, w.seq);
+        if (!added) seq->second = std::max(seq->second, w.seq);
+        ++appended_events[w.room];
+        return execute(db, Sql::InsertEvent, Named{"AppendEvent", w.room}, w.room, w.seq, w.json);
       },
       [&](const B::PutNode& w) {
         const protocol::Node& n = w.node;
-        return execute(db, Sql::UpsertNode, "PutNode " + w.room + " " + n.id, w.room, n.id, n.type, n.label, n.x,
-                       n.y, protocol::to_string(n.status), n.data);
+        return execute(db, Sql::UpsertNode, Named{"PutNode", w.room, n.id}, w.room, n.id, n.type, n.label, n.x, n.y,
+                       protocol::to_string(n.status), n.data);
       },
       [&](const B::DeleteNode& w) {
-        return execute(db, Sql::DeleteNode, "DeleteNode " + w.room + " " + w.node, w.room, w.node);
+        return execute(db, Sql::DeleteNode, Named{"DeleteNode", w.room, w.node}, w.room, w.node);
       },
       [&](const B::PutEdge& w) {
         const protocol::Edge& e = w.edge;
-        return execute(db, Sql::UpsertEdge, "PutEdge " + w.room + " " + e.id, w.room, e.id, e.from, e.to);
+        return execute(db, Sql::UpsertEdge, Named{"PutEdge", w.room, e.id}, w.room, e.id, e.from, e.to);
       },
       [&](const B::DeleteEdge& w) {
-        return execute(db, Sql::DeleteEdge, "DeleteEdge " + w.room + " " + w.edge, w.room, w.edge);
+        return execute(db, Sql::DeleteEdge, Named{"DeleteEdge", w.room, w.edge}, w.room, w.edge);
       },
       [&](const B::AddChange& w) {
         const StoredChange& c = w.change;
-        return execute(db, Sql::InsertChange, "AddChange " + w.room, w.room, c.seq, c.user, c.ts, c.json);
+        return execute(db, Sql::InsertChange, Named{"AddChange", w.room}, w.room, c.seq, c.user, c.ts, c.json);
       },
       [&](const B::AddChat& w) {
         const protocol::ChatEntry& c = w.entry;
-        note_once(chat_rooms, w.room);
-        ++appended["c" + w.room];
-        return execute(db, Sql::InsertChat, "AddChat " + w.room, w.room, c.seq, c.user, c.name, c.color, c.text,
+        ++appended_chat[w.room];
+        return execute(db, Sql::InsertChat, Named{"AddChat", w.room}, w.room, c.seq, c.user, c.name, c.color, c.text,
                        c.ts);
       },
-      [&](const B::ClearChat& w) { return execute(db, Sql::ClearChat, "ClearChat " + w.room, w.room); },
-      [&](const B::RaiseFence& w) { return execute(db, Sql::RaiseFence, "RaiseFence", w.fence); },
+      [&](const B::ClearChat& w) { return execute(db, Sql::ClearChat, Named{"ClearChat", w.room}, w.room); },
+      [&](const B::RaiseFence& w) { return execute(db, Sql::RaiseFence, Named{"RaiseFence"}, w.fence); },
       [&](const B::PutSession& w) {
-        return execute(db, Sql::UpsertSession, "PutSession", w.session.id, w.session.user, std::int64_t{now});
+        return execute(db, Sql::UpsertSession, Named{"PutSession"}, w.session.id, w.session.user, std::int64_t{now});
       },
       [&](const B::RememberRequest& w) {
-        note_once(used_sessions, w.session);
-        ++appended["r" + w.session];
-        return execute(db, Sql::RememberRequest, "RememberRequest " + w.request_id, w.session, w.request_id,
+        ++appended_requests[w.session];
+        return execute(db, Sql::RememberRequest, Named{"RememberRequest", w.request_id}, w.session, w.request_id,
                        w.answer_json);
       },
       [&](const B::PutLock& w) {
         const protocol::LockInfo& l = w.lock;
-        return execute(db, Sql::UpsertLock, "PutLock " + w.room + " " + l.resource, w.room, l.resource, l.holder.user,
+        return execute(db, Sql::UpsertLock, Named{"PutLock", w.room, l.resource}, w.room, l.resource, l.holder.user,
                        l.holder.name, l.holder.color, l.fence, l.expires_at);
       },
       [&](const B::DropLock& w) {
-        return execute(db, Sql::DeleteLock, "DropLock " + w.room + " " + w.resource, w.room, w.resource);
+        return execute(db, Sql::DeleteLock, Named{"DropLock", w.room, w.resource}, w.room, w.resource);
       },
       [&](const B::AppendYUpdate& w) {
-        return execute(db, Sql::InsertYUpdate, "AppendYUpdate " + w.doc, w.doc, w.seq, Blob{w.data});
+        return execute(db, Sql::InsertYUpdate, Named{"AppendYUpdate", w.doc}, w.doc, w.seq, Blob{w.data});
       },
       [&](const B::DropYUpdates& w) {
-        return execute(db, Sql::DropYUpdates, "DropYUpdates " + w.doc, w.doc, w.through_seq);
+        return execute(db, Sql::DropYUpdates, Named{"DropYUpdates", w.doc}, w.doc, w.through_seq);
       },
   };
 
@@ -914,25 +939,27 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       if (auto held = execute(db, Sql::CheckYDocClaim, "write yjs document " + doc, doc, generation); !held)
         return held;
     for (const auto& [room, seq] : room_seqs)
-      if (auto advanced = execute(db, Sql::AdvanceRoomSeq, "AppendEvent " + room, room, seq); !advanced)
+      if (auto advanced = execute(db, Sql::AdvanceRoomSeq, Named{"AppendEvent", room}, room, seq); !advanced)
         return advanced;
-    auto due = [&](const std::string& key, std::size_t retention) {
-      return due_for_trim(db.untrimmed, key, appended[key], retention);
+    auto due = [&](char kind, std::string_view name, std::size_t appended, std::size_t retention) {
+      std::string key(1, kind);
+      key += name;
+      return due_for_trim(db.untrimmed, key, appended, retention);
     };
-    for (const std::string& room : event_rooms)
-      if (due("e" + room, db.retention.history))
-        if (auto trimmed = execute(db, Sql::TrimEvents, "trim events of " + room, room,
+    for (const auto& [room, appended] : appended_events)
+      if (due('e', room, appended, db.retention.history))
+        if (auto trimmed = execute(db, Sql::TrimEvents, Named{"trim events of", room}, room,
                                    to_sql_count(db.retention.history));
             !trimmed)
           return trimmed;
-    for (const std::string& room : chat_rooms)
-      if (due("c" + room, db.retention.chat))
-        if (auto trimmed = execute(db, Sql::TrimChat, "trim chat of " + room, room, to_sql_count(db.retention.chat));
+    for (const auto& [room, appended] : appended_chat)
+      if (due('c', room, appended, db.retention.chat))
+        if (auto trimmed = execute(db, Sql::TrimChat, Named{"trim chat of", room}, room, to_sql_count(db.retention.chat));
             !trimmed)
           return trimmed;
-    for (const std::string& session : used_sessions) {
+    for (const auto& [session, appended] : appended_requests) {
       auto touched = execute(db, Sql::TouchSession, "touch session", session, std::int64_t{now});
-      if (touched && due("r" + session, db.retention.requests_per_session))
+      if (touched && due('r', session, appended, db.retention.requests_per_session))
         touched = execute(db, Sql::TrimRequests, "trim requests", session,
                           to_sql_count(db.retention.requests_per_session));
       if (!touched) return touched;

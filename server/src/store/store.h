@@ -46,6 +46,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -167,24 +169,68 @@ class WriteBatch {
                              ClearChat, RaiseFence, PutSession, RememberRequest, PutLock, DropLock, AppendYUpdate,
                              DropYUpdates>;
 
+  // A PutNode of a node this batch already puts replaces that earlier write in its place
+  // (a node dragged or edited in bursts is written once per commit, not once per edit): the
+  // same end state, since nothing in between can have removed the node — a DeleteNode or a
+  // NewRoom ends the merging (below), and so do append() and remove_if(). Every other write is
+  // kept as added.
   template <class W>
-  void add(W write) { writes_.emplace_back(std::move(write)); }
+  void add(W write) {
+    if constexpr (std::is_same_v<W, Write>) {
+      std::visit([this](auto&& one) { this->add(std::move(one)); }, std::move(write));
+      return;
+    } else if constexpr (std::is_same_v<W, PutNode>) {
+      if (merge_put_node(write)) return;
+      latest_puts_.emplace(node_key(write.room, write.node.id), writes_.size());
+    } else if constexpr (std::is_same_v<W, DeleteNode> || std::is_same_v<W, NewRoom>) {
+      latest_puts_.clear();
+    }
+    if constexpr (!std::is_same_v<W, Write>) writes_.emplace_back(std::move(write));
+  }
   const std::vector<Write>& writes() const { return writes_; }
   bool empty() const { return writes_.empty(); }
   void reserve(std::size_t writes) { writes_.reserve(writes); }
-  void clear() { writes_.clear(); }
+  void clear() {
+    writes_.clear();
+    latest_puts_.clear();
+  }
   // Adds `later`'s writes after these (a failed batch taken back in front of what came since).
+  // Later PutNodes are not merged into these: a store may have kept part of a failed batch
+  // (postgres_store.h), and a write merged there would be skipped with it.
   void append(WriteBatch&& later) {
     writes_.insert(writes_.end(), std::make_move_iterator(later.writes_.begin()),
                    std::make_move_iterator(later.writes_.end()));
     later.clear();
+    latest_puts_.clear();
   }
   // Removes every write `unwanted` says yes to.
   template <class Pred>
-  void remove_if(Pred unwanted) { std::erase_if(writes_, unwanted); }
+  void remove_if(Pred unwanted) {
+    std::erase_if(writes_, unwanted);
+    latest_puts_.clear();
+  }
 
  private:
+  static std::size_t node_key(std::string_view room, std::string_view node) {
+    const std::size_t h = std::hash<std::string_view>{}(room);
+    return h ^ (std::hash<std::string_view>{}(node) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+  // Replaces the batch's PutNode of the same node; false when there is none.
+  bool merge_put_node(PutNode& write) {
+    auto [first, last] = latest_puts_.equal_range(node_key(write.room, write.node.id));
+    for (; first != last; ++first) {
+      auto& earlier = std::get<PutNode>(writes_[first->second]);
+      if (earlier.room == write.room && earlier.node.id == write.node.id) {
+        earlier.node = std::move(write.node);
+        return true;
+      }
+    }
+    return false;
+  }
+
   std::vector<Write> writes_;
+  // node_key(room, node) -> index in writes_ of the PutNode that later ones merge into.
+  std::unordered_multimap<std::size_t, std::size_t> latest_puts_;
 };
 
 // The room a write belongs to; empty for the writes that belong to none (RaiseFence,
