@@ -12,7 +12,9 @@ if(EMSCRIPTEN)
     message(FATAL_ERROR "cJSON sources missing in ${_cjson}: run toolchains/setup.sh first")
   endif()
   add_library(tandem_cjson STATIC "${_cjson}/cJSON.c")
-  target_include_directories(tandem_cjson SYSTEM PUBLIC "${_cjson}")
+  # Only while building: the installed package (packaging/client) carries the archive, and no
+  # installed header includes cJSON.h.
+  target_include_directories(tandem_cjson SYSTEM PUBLIC "$<BUILD_INTERFACE:${_cjson}>")
   # cJSON parses numbers with the JS engine's Number() instead of musl's strtod (128-bit soft
   # float in wasm, ~15 KB of code): shared/src/json_numbers.cpp defines tandem_strtod.
   target_compile_definitions(tandem_cjson PRIVATE strtod=tandem_strtod)

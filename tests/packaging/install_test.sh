@@ -2,15 +2,15 @@
 # tests/packaging/install_test.sh — the install and the .deb as an operator uses them
 # (packaging/, docs/OPERATIONS.md "Installing"):
 #   1. `cmake --install` into a staging prefix lays out the server, the web root, the systemd
-#      unit, the sample config and the docs;
+#      unit, the sample config and the docs (and the C++ client package, component dev);
 #   2. the unit passes `systemd-analyze verify` without a word;
 #   3. its ExecStart line, run as written (systemd is not PID 1 here) with the secret and a free
 #      port in the environment as its EnvironmentFile would give them, serves /healthz and the
 #      demo page from the installed web root; its KillSignal (SIGTERM) stops it cleanly (exit 0)
 #      within TimeoutStopSec, closing a connected client (an SSE stream read by curl) with 1012;
 #      its ExecReload (SIGHUP) applies a changed log_level and logs what waits for a restart;
-#   4. `cpack` makes a .deb whose contents, dependencies, conffile and unit (the /usr paths) are
-#      checked.
+#   4. `cpack` makes a .deb whose contents (the server's: no C++ client package), dependencies,
+#      conffile and unit (the /usr paths) are checked.
 # Usage: install_test.sh BUILD_DIR CMAKE CPACK. Prints what it checks; exits non-zero at the first
 # failure. Leaves nothing behind (a temp dir, removed at exit; the server is stopped).
 set -euo pipefail
@@ -36,6 +36,14 @@ for f in bin/tandem-server share/tandem/www/index.html share/tandem/www/tandem.m
   [ -e "$prefix/$f" ] || fail "cmake --install left no $f"
 done
 ok "cmake --install laid out the server, the web root, the unit, the config and the docs under $prefix"
+# The C++ client package (component dev, packaging/client) comes with a plain install too
+# (cpp_consumer_test.sh builds an app on it).
+for f in include/tandem/client.h include/tandem/native/native_client.h; do
+  [ -e "$prefix/$f" ] || fail "cmake --install left no $f (the dev component)"
+done
+[ -n "$(find "$prefix" -path '*/cmake/Tandem/TandemConfig.cmake')" ] && [ -n "$(find "$prefix" -name libtandem_core.a)" ] ||
+  fail "cmake --install left no TandemConfig.cmake or libtandem_core.a (the dev component)"
+ok "a plain cmake --install added the C++ client package (include/tandem, the archives, lib/cmake/Tandem)"
 unit="$prefix/lib/systemd/system/tandem-server.service"
 conf="$prefix/etc/tandem/tandem.conf"
 grep -qx "web_root = $prefix/share/tandem/www" "$conf" || fail "the config's web_root is not the installed web root"
@@ -127,6 +135,10 @@ for f in ./usr/bin/tandem-server ./usr/share/tandem/www/index.html ./usr/share/t
          ./usr/lib/systemd/system/tandem-server.service ./etc/tandem/tandem.conf ./usr/share/doc/tandem/OPERATIONS.md; do
   grep -qx "$f" <<<"$contents" || fail "the .deb has no $f"
 done
+# The .deb is the server: nothing of the C++ client package (component dev) in it.
+if grep -E '^\./usr/(include/|lib/.*\.a$|lib/.*cmake/)' <<<"$contents"; then
+  fail "the .deb carries the C++ client package's files (above)"
+fi
 depends="$(dpkg-deb -f "$deb" Depends)"
 for lib in libwebsockets libcjson libsqlite3 libpq libhiredis libssl; do
   grep -q "$lib" <<<"$depends" || fail "the .deb does not depend on $lib: $depends"
