@@ -48,24 +48,44 @@ std::vector<std::string> split_commas(std::string_view text) {
   return out;
 }
 
+// `encoded` with each %XX replaced by its byte ("%3A" -> ':').
+std::string percent_decoded(std::string_view encoded) {
+  std::string out;
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '%' && i + 2 < encoded.size() && std::isxdigit(static_cast<unsigned char>(encoded[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(encoded[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(encoded.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(encoded[i]);
+    }
+  }
+  return out;
+}
+
 // The {room} of "/api/v1/rooms/{room}/changes" (percent-decoded), if the path has that shape.
 std::optional<std::string> changes_room(std::string_view path) {
   constexpr std::string_view kPrefix = "/api/v1/rooms/";
   constexpr std::string_view kSuffix = "/changes";
   if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix) || path.size() <= kPrefix.size() + kSuffix.size())
     return std::nullopt;
-  const std::string_view encoded = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
-  std::string room;
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] == '%' && i + 2 < encoded.size() && std::isxdigit(static_cast<unsigned char>(encoded[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(encoded[i + 2]))) {
-      room.push_back(static_cast<char>(std::stoi(std::string(encoded.substr(i + 1, 2)), nullptr, 16)));  // "%3A" -> ':'
-      i += 2;
-    } else {
-      room.push_back(encoded[i]);
-    }
-  }
-  return room;
+  return percent_decoded(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+}
+
+// The {room} of "/api/v1/ws/rooms/{room}" (percent-decoded), if the path has that shape.
+std::optional<std::string> detail_room(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/ws/rooms/";
+  if (!path.starts_with(kPrefix) || path.size() == kPrefix.size() || path.find('/', kPrefix.size()) != std::string_view::npos)
+    return std::nullopt;
+  return percent_decoded(path.substr(kPrefix.size()));
+}
+
+// Whether `room` is a room name the protocol accepts (workflow:42, chat:lobby, user:ana...).
+bool valid_room_name(std::string_view room) {
+  bool valid = room.size() >= protocol::rules::room.min && room.size() <= protocol::rules::room.max &&
+               protocol::rules::valid_room_shape(room);
+  for (char c : room) valid = valid && json::is_identifier_char(c);
+  return valid;
 }
 
 // A positive integer query argument: the default when absent, nullopt when malformed.
@@ -135,6 +155,11 @@ HttpResponse HttpApi::answer(const HttpRequest& request, Now now) const {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     if (auto refusal = refuse_admin(request)) return *refusal;
     return request.path == "/api/v1/ws/stats" ? ws_stats(now) : ws_rooms(request);
+  }
+  if (auto room = detail_room(request.path)) {
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
+    if (auto refusal = refuse_admin(request)) return *refusal;
+    return ws_room(*room, now);
   }
   if (request.path == "/api/v1/ydocs") {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
@@ -374,6 +399,53 @@ HttpResponse HttpApi::ws_rooms(const HttpRequest& request) const {
   return HttpResponse{200, "application/json", body.finish()};
 }
 
+HttpResponse HttpApi::ws_room(std::string_view room, Now now) const {
+  if (!valid_room_name(room)) return json_error(400, "invalid_request", "the room must be a room name like workflow:42");
+  const std::optional<RoomDetail> detail = room_inspector_ ? room_inspector_(room, now) : std::nullopt;
+  if (!detail) {
+    // Several instances: the room may run on another one, which answers for it (each instance
+    // knows the members and locks of its own rooms only). Its last report names it.
+    const ServerState state = state_();
+    if (state.cluster_reports)
+      for (const std::string& report : *state.cluster_reports)
+        if (auto other = read_report(report))
+          for (const RoomSummary& listed : other->rooms)
+            if (listed.room == room) {
+              json::JsonWriter body;
+              body.str("error", "not_found")
+                  .str("message", "room " + std::string(room) + " runs on instance " + other->instance +
+                                      ": ask that instance")
+                  .str("instance", other->instance);
+              return HttpResponse{404, "application/json", body.finish()};
+            }
+    return json_error(404, "not_found", "no room " + std::string(room) + " here (nobody is in it)");
+  }
+  json::JsonWriter members = json::JsonWriter::array();
+  for (const RoomDetail::Member& member : detail->members) {
+    json::JsonWriter entry;
+    entry.str("user", member.user.id)
+        .str("name", member.user.name)
+        .str("color", member.user.color)
+        .int64("connections", static_cast<std::int64_t>(member.connections));
+    members.push(std::move(entry));
+  }
+  json::JsonWriter locks = json::JsonWriter::array();
+  for (const RoomDetail::Lock& lock : detail->locks) {
+    json::JsonWriter holder;
+    holder.str("user", lock.holder.user).str("name", lock.holder.name).str("color", lock.holder.color);
+    json::JsonWriter entry;
+    entry.str("resource", lock.resource)
+        .child("holder", std::move(holder))
+        .int64("fence", lock.fence)
+        .int64("expires_at", lock.expires_at)
+        .int64("expires_in_ms", lock.expires_in.count());
+    locks.push(std::move(entry));
+  }
+  json::JsonWriter body;
+  body.str("room", detail->room).child("members", std::move(members)).child("locks", std::move(locks));
+  return HttpResponse{200, "application/json", body.finish()};
+}
+
 HttpResponse HttpApi::ydocs(const HttpRequest& request) const {
   const std::string* prefix = query_value(request, "prefix");
   std::vector<YDocSummary> docs = ydoc_lister_ ? ydoc_lister_() : std::vector<YDocSummary>{};
@@ -397,10 +469,7 @@ HttpResponse HttpApi::ydocs(const HttpRequest& request) const {
 void HttpApi::room_changes(const HttpRequest& request, std::string_view room, Respond respond) const {
   constexpr std::int64_t kDefaultLimit = 50;
   constexpr std::int64_t kMaxLimit = 500;
-  bool valid_room = room.size() >= protocol::rules::room.min && room.size() <= protocol::rules::room.max &&
-                    protocol::rules::valid_room_shape(room);
-  for (char c : room) valid_room = valid_room && json::is_identifier_char(c);
-  if (!valid_room) return respond(json_error(400, "invalid_request", "the room must be a room name like workflow:42"));
+  if (!valid_room_name(room)) return respond(json_error(400, "invalid_request", "the room must be a room name like workflow:42"));
   if (protocol::rules::room_kind(room) != protocol::rules::RoomKind::Workflow)
     return respond(json_error(400, "invalid_request", "change history is kept for workflow: rooms only"));
   const auto before = positive_query(request, "before", 0);

@@ -13,6 +13,11 @@
 //   GET /api/v1/ws/rooms[?prefix=P]  admin: {"rooms":[{"room","members","connections"}]}
 //                                    (several instances: both for the whole cluster, from each
 //                                    instance's last heartbeat report, and ws/stats lists them)
+//   GET /api/v1/ws/rooms/{room}      admin: one room this instance runs, {"room","members":[{"user",
+//                                    "name","color","connections"}],"locks":[{"resource","holder":
+//                                    {"user","name","color"},"fence","expires_at","expires_in_ms"}]};
+//                                    404 when it runs no such room (naming the instance that
+//                                    does when another one reported it)
 //   GET /api/v1/rooms/{room}/changes admin: a page of a workflow document's change history,
 //       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
 //                                    "next_before"} (limit default 50, at most 500; next_before is
@@ -88,6 +93,10 @@ class HttpApi {
   // Lists the Yjs documents in memory (YDocs::summaries). Without one the list is empty.
   using YDocLister = std::function<std::vector<YDocSummary>()>;
   void set_ydoc_lister(YDocLister lister) { ydoc_lister_ = std::move(lister); }
+  // The members and locks of a room this instance runs (Hub::room_detail). Without one every
+  // room is unknown here.
+  using RoomInspector = std::function<std::optional<RoomDetail>(std::string_view room, Now now)>;
+  void set_room_inspector(RoomInspector inspector) { room_inspector_ = std::move(inspector); }
 
   // Several instances: what this instance tells the others about itself with each heartbeat —
   // ws/stats's figures and ws/rooms's list for the rooms it runs — so the admin endpoints of
@@ -102,6 +111,7 @@ class HttpApi {
   HttpResponse metrics(Now now) const;
   HttpResponse ws_stats(Now now) const;
   HttpResponse ws_rooms(const HttpRequest& request) const;
+  HttpResponse ws_room(std::string_view room, Now now) const;
   HttpResponse ydocs(const HttpRequest& request) const;
   void room_changes(const HttpRequest& request, std::string_view room, Respond respond) const;
   // nullopt when the request may use admin endpoints, else the refusal to send.
@@ -116,6 +126,7 @@ class HttpApi {
   Publisher publisher_;
   ChangesReader changes_reader_;
   YDocLister ydoc_lister_;
+  RoomInspector room_inspector_;
 };
 
 // An error answer: {"error":code,"message":message}.

@@ -1090,6 +1090,27 @@ HubStats Hub::stats() const {
   return HubStats{connections_.size() - remote_members_.size(), authenticated_};
 }
 
+std::optional<RoomDetail> Hub::room_detail(std::string_view name, Now now) const {
+  const Room* room = rooms_.find(name);
+  if (!room) return std::nullopt;
+  RoomDetail detail{room->name, {}, {}};
+  std::unordered_map<std::string_view, std::size_t> member_of_user;  // user id -> index in members
+  for (ConnectionId id : room->members) {
+    auto c = connections_.find(id);
+    if (c == connections_.end()) continue;
+    auto [it, added] = member_of_user.try_emplace(c->second.user.id, detail.members.size());
+    if (added) detail.members.push_back(RoomDetail::Member{c->second.user, 0});
+    ++detail.members[it->second].connections;
+  }
+  for (const locks::Lease& lease : locks_->locks_in(name)) {
+    if (!locks_->holder(name, lease.resource, now.mono)) continue;  // due: the next tick releases it
+    const Millis left = lease.expires_at - now.mono;
+    detail.locks.push_back(RoomDetail::Lock{lease.resource, lease.owner.user, lease.fence, now.wall + left.count(), left});
+  }
+  std::sort(detail.locks.begin(), detail.locks.end(), [](const auto& a, const auto& b) { return a.resource < b.resource; });
+  return detail;
+}
+
 // ---- several instances ------------------------------------------------------------------------
 
 void Hub::attach_cluster(RoomDirectory& directory, ClusterLink& link) {

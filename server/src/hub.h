@@ -266,6 +266,25 @@ struct HubStats {
   std::size_t authenticated = 0;  // of which past auth
 };
 
+// One live room as the admin API shows it (GET /api/v1/ws/rooms/{room}): who is in it and
+// which locks are in force.
+struct RoomDetail {
+  struct Member {
+    protocol::UserInfo user;
+    std::size_t connections = 0;  // the user's connections in the room (a second tab counts)
+  };
+  struct Lock {
+    std::string resource;
+    protocol::LockHolder holder;
+    std::int64_t fence = 0;
+    UnixMillis expires_at = 0;  // wall clock, like the wire's
+    Millis expires_in{0};
+  };
+  std::string room;
+  std::vector<Member> members;  // in the order of each user's first join
+  std::vector<Lock> locks;      // by resource
+};
+
 class Hub {
  public:
   // Fills a HandlerRegistry; the default (nullptr) is handlers::register_all, every family.
@@ -453,6 +472,10 @@ class Hub {
   // By the id peers see (`connection_id`, presence metas, `signal.to`): "c" + id.
   Connection* find_by_wire_id(std::string_view wire_id);
   HubStats stats() const;
+  // The members and locks of `room` if this instance runs it (several instances: rooms it owns;
+  // remote members included), else nullopt. Leases past their expiry are left out, as holder()
+  // treats them.
+  std::optional<RoomDetail> room_detail(std::string_view room, Now now) const;
   // Counters for /metrics and the admin stats; features report their events here.
   Metrics& metrics() { return metrics_; }
   const Metrics& metrics() const { return metrics_; }

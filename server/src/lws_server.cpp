@@ -8,7 +8,7 @@
 //   1. process-wide signal state
 //   2. LwsServer: one per process ("vhost-level" state); EdgeConnection: one per WebSocket
 //   3. the WebSocket protocol callback (/ws)
-//   4. the HTTP protocol callback (/healthz, /api/...; static files are lws's own mount)
+//   4. the HTTP protocol callback (/healthz, /api/..., the /admin page; static files are lws's own mount)
 //   4b. Server-Sent Events (/sse): the stream (GET) and what the client sends (POST)
 //   4a. refusals before a WebSocket upgrade: other paths (404), origins (403), caps (503, 429)
 //   5. context setup (TLS when configured), the service loop and graceful shutdown (LWS-NOTES §7)
@@ -162,6 +162,7 @@ class LwsServer final : public EdgeWaker {
       hub_.read_changes(std::move(page), std::move(then));
     });
     api_.set_ydoc_lister([this] { return hub_.ydocs().summaries(); });
+    api_.set_room_inspector([this](std::string_view room, Now now) { return hub_.room_detail(room, now); });
     if (cluster.directory && cluster.link) {
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
       hub_.attach_cluster(*cluster.directory, *cluster.link);
@@ -230,6 +231,7 @@ class LwsServer final : public EdgeWaker {
   void return_memory_after_a_burst();
   int write_frames(lws* wsi, ConnectionId id);
   int write_http_reply(lws* wsi);
+  int serve_admin_page(lws* wsi);
   // 4b: Server-Sent Events.
   int on_sse_request(lws* wsi, HttpExchange& exchange, long long length);
   int start_sse_stream(lws* wsi, HttpExchange& exchange);
@@ -521,6 +523,11 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
       exchange.body_limit = static_cast<std::size_t>(settings_.max_frame_bytes);
       if (exchange.request.path == "/sse" || exchange.request.path.starts_with("/sse/"))
         return on_sse_request(wsi, exchange, length);
+      // The admin page (a request with a body goes on to the 404 below: lws writes no answer
+      // while a body is pending).
+      if (exchange.request.path == "/admin" && (exchange.request.method == "GET" || exchange.request.method == "HEAD") &&
+          length <= 0)
+        return serve_admin_page(wsi);
       if (exchange.request.method == "POST" && exchange.request.path.starts_with("/api/")) {
         // Endpoints that read a body. lws does not de-chunk request bodies (LWS-NOTES §1):
         // Content-Length is required. Bodies are bounded like WebSocket messages.
@@ -621,6 +628,41 @@ int LwsServer::write_http_reply(lws* wsi) {
   // request with a body left unread close it.
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 && !node.mapped().keep_alive) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
+  return 0;
+}
+
+// GET /admin: the admin page, web_root/admin.html (its script reads the admin API with the token
+// the operator types). Served at exactly /admin, without a redirect, so its relative links
+// (admin.js, style.css, api/v1/...) resolve to the web root and the API, also behind a proxy
+// under a prefix; with headers of its own that keep it out of frames and other origins' code,
+// and its address out of referrers. Without the file (an older web root) it is an unknown
+// path: 404.
+int LwsServer::serve_admin_page(lws* wsi) {
+  const std::string page = settings_.web_root + "/admin.html";
+  struct stat page_stat {};
+  if (stat(page.c_str(), &page_stat) != 0 || !S_ISREG(page_stat.st_mode)) {
+    HttpExchange& exchange = http_[wsi];
+    api_.handle(exchange.request, clock_now(), responder(wsi, exchange.serial));
+    return 0;
+  }
+  http_.erase(wsi);
+  unsigned char headers[1024];
+  unsigned char* p = headers;
+  unsigned char* end = headers + sizeof headers;
+  auto header = [&](const char* name, std::string_view value) {
+    return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
+                                       reinterpret_cast<const unsigned char*>(value.data()),
+                                       static_cast<int>(value.size()), &p, end) == 0;
+  };
+  if (!header("cache-control:", "no-store") ||
+      !header("content-security-policy:",
+              "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+              "frame-ancestors 'none'; form-action 'none'") ||
+      !header("referrer-policy:", "no-referrer") || !header("x-content-type-options:", "nosniff"))
+    return -1;
+  const int sent = lws_serve_http_file(wsi, page.c_str(), "text/html; charset=utf-8", reinterpret_cast<const char*>(headers),
+                                       static_cast<int>(p - headers));
+  if (sent < 0 || (sent > 0 && lws_http_transaction_completed(wsi))) return -1;
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // tests/server/http_api_test.cpp — /healthz, the dev token endpoint, /metrics and the admin
-// endpoints (bearer token checks).
+// endpoints (bearer token checks), one room's members and locks among them (on a real hub).
 #include "http_api.h"
 
 #include <gtest/gtest.h>
@@ -251,6 +251,118 @@ TEST(http_api_test, with_several_instances_stats_and_rooms_cover_the_whole_clust
   EXPECT_EQ(api.get("/api/v1/ws/rooms", bearer).body,
             R"({"rooms":[{"room":"workflow:1","members":2,"connections":3},)"
             R"({"room":"workflow:9","members":2,"connections":2}]})");
+}
+
+// GET /api/v1/ws/rooms/{room}: one room's members and locks, as Hub::room_detail reports them
+// (faked here; the real one below).
+TEST(http_api_test, a_room_needs_the_admin_token_and_an_unknown_one_is_404) {
+  AdminApi api(kAdminToken);
+  int asked = 0;
+  api.api.set_room_inspector([&](std::string_view room, Now) -> std::optional<RoomDetail> {
+    ++asked;
+    if (room != "workflow:1") return std::nullopt;
+    return RoomDetail{"workflow:1", {}, {}};
+  });
+  const std::string path = "/api/v1/ws/rooms/workflow:1";
+  EXPECT_EQ(api.get(path, "").status, 401);
+  EXPECT_EQ(api.get(path, "Bearer wrong-token-0123456789abcdef").status, 403);
+  EXPECT_EQ(asked, 0) << "nothing is looked up before the token is checked";
+  EXPECT_EQ(testing::answer_now(api.api, HttpRequest{"POST", path, {}, "Bearer " + std::string(kAdminToken)}, kNow).status, 405);
+
+  const std::string bearer = "Bearer " + std::string(kAdminToken);
+  auto known = api.get(path, bearer);
+  EXPECT_EQ(known.status, 200);
+  EXPECT_EQ(known.body, R"({"room":"workflow:1","members":[],"locks":[]})");
+  EXPECT_EQ(api.get("/api/v1/ws/rooms/workflow%3A1", bearer).status, 200) << "the room may be percent-encoded";
+  auto unknown = api.get("/api/v1/ws/rooms/workflow:2", bearer);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find(R"("error":"not_found")"), std::string::npos) << unknown.body;
+  EXPECT_EQ(api.get("/api/v1/ws/rooms/no-kind", bearer).status, 400);
+  EXPECT_EQ(api.get("/api/v1/ws/rooms/workflow:1/more", bearer).status, 404);
+
+  AdminApi off("");
+  EXPECT_EQ(off.get(path, "Bearer anything").status, 403);
+}
+
+// Several instances: each knows the members and locks of its own rooms only; a room another
+// instance reported is 404 naming that instance.
+TEST(http_api_test, with_several_instances_a_room_elsewhere_is_404_naming_its_instance) {
+  AdminApi other(kAdminToken);
+  other.state.instance = "b";
+  other.metrics.set_room_lister([] { return std::vector<RoomSummary>{{"workflow:9", 2, 2}}; });
+  const std::vector<std::string> reports{other.api.instance_report(kNow)};
+
+  AdminApi api(kAdminToken);
+  api.state.instance = "a";
+  api.state.cluster_reports = &reports;
+  api.api.set_room_inspector([](std::string_view, Now) { return std::optional<RoomDetail>{}; });
+  const std::string bearer = "Bearer " + std::string(kAdminToken);
+  auto elsewhere = api.get("/api/v1/ws/rooms/workflow:9", bearer);
+  EXPECT_EQ(elsewhere.status, 404);
+  EXPECT_NE(elsewhere.body.find(R"("instance":"b")"), std::string::npos) << elsewhere.body;
+  auto nowhere = api.get("/api/v1/ws/rooms/workflow:8", bearer);
+  EXPECT_EQ(nowhere.status, 404);
+  EXPECT_EQ(nowhere.body.find(R"("instance")"), std::string::npos) << nowhere.body;
+}
+
+// The endpoint on a real hub: Ana with two tabs and Ben in workflow:1, Ana holding a lock on n1.
+TEST(http_api_test, a_room_lists_its_members_with_their_connections_and_its_locks) {
+  Settings settings;
+  settings.jwt_secret = std::string(testing::kSecret);
+  settings.admin_token = std::string(kAdminToken);
+  testing::FakeEdge edge;
+  testing::CountingIds ids;
+  Hub hub(settings, ids, edge);
+  HttpApi api(settings,
+              [&] {
+                HttpApi::ServerState state;
+                state.hub = hub.stats();
+                state.metrics = &hub.metrics();
+                return state;
+              },
+              Millis(5000));
+  api.set_room_inspector([&](std::string_view room, Now now) { return hub.room_detail(room, now); });
+
+  auto join = [&](const std::string& sub, const std::string& name, const std::string& color) {
+    jwt::Claims claims;
+    claims.sub = sub;
+    claims.name = name;
+    claims.color = color;
+    claims.rooms = {"workflow:*"};
+    claims.exp = kNow.wall / 1000 + 3600;
+    OpenRequest request;
+    request.token = jwt::mint(claims, testing::kSecret);
+    const ConnectionId id = hub.open(request, kNow);
+    hub.receive(id, R"({"type":"subscribe","id":"s","room":"workflow:1"})", kNow);
+    return id;
+  };
+  const ConnectionId ana = join("ana", "Ana", "#e91e63");
+  join("ben", "Ben", "#3f51b5");
+  join("ana", "Ana", "#e91e63");  // a second tab
+  hub.receive(ana, R"({"type":"lock","id":"l","room":"workflow:1","resource":"n1"})", kNow);
+  hub.commit();
+  const auto granted = testing::messages_of<protocol::LockGranted>(testing::drain_frames(hub, ana));
+  ASSERT_EQ(granted.size(), 1u);
+
+  auto reply = testing::answer_now(
+      api, HttpRequest{"GET", "/api/v1/ws/rooms/workflow:1", {}, "Bearer " + std::string(kAdminToken)}, kNow);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.body,
+            R"({"room":"workflow:1","members":[)"
+            R"({"user":"ana","name":"Ana","color":"#e91e63","connections":2},)"
+            R"({"user":"ben","name":"Ben","color":"#3f51b5","connections":1}],)"
+            R"("locks":[{"resource":"n1","holder":{"user":"ana","name":"Ana","color":"#e91e63"},"fence":)" +
+                std::to_string(granted[0].fence) + R"(,"expires_at":)" + std::to_string(granted[0].expires_at) +
+                R"(,"expires_in_ms":30000}]})");
+
+  // A lease past its expiry is not in force any more, even before the tick releases it.
+  const Now later{kNow.mono + Millis(30000), kNow.wall + 30000};
+  auto expired = testing::answer_now(
+      api, HttpRequest{"GET", "/api/v1/ws/rooms/workflow:1", {}, "Bearer " + std::string(kAdminToken)}, later);
+  EXPECT_NE(expired.body.find(R"("locks":[])"), std::string::npos) << expired.body;
+  EXPECT_EQ(testing::answer_now(api, HttpRequest{"GET", "/api/v1/ws/rooms/workflow:2", {}, "Bearer " + std::string(kAdminToken)}, kNow)
+                .status,
+            404);
 }
 
 }  // namespace
