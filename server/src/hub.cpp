@@ -1104,7 +1104,9 @@ std::optional<RoomDetail> Hub::room_detail(std::string_view name, Now now) const
   }
   for (const locks::Lease& lease : locks_->locks_in(name)) {
     if (!locks_->holder(name, lease.resource, now.mono)) continue;  // due: the next tick releases it
-    const Millis left = lease.expires_at - now.mono;
+    // A holder gone (orphaned) loses the lock at orphaned_until if that comes first.
+    const Millis ends = lease.orphaned_until ? std::min(lease.expires_at, *lease.orphaned_until) : lease.expires_at;
+    const Millis left = ends - now.mono;
     detail.locks.push_back(RoomDetail::Lock{lease.resource, lease.owner.user, lease.fence, now.wall + left.count(), left});
   }
   std::sort(detail.locks.begin(), detail.locks.end(), [](const auto& a, const auto& b) { return a.resource < b.resource; });

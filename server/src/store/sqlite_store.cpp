@@ -933,10 +933,10 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
     }
     // Every room and Yjs document written must still be this store's (WRITERS in store.h).
     for (const auto& [room, generation] : claimed_rooms)
-      if (auto held = execute(db, Sql::CheckClaim, "write room " + room, room, generation); !held)
+      if (auto held = execute(db, Sql::CheckClaim, Named{"write room", room}, room, generation); !held)
         return held;
     for (const auto& [doc, generation] : claimed_ydocs)
-      if (auto held = execute(db, Sql::CheckYDocClaim, "write yjs document " + doc, doc, generation); !held)
+      if (auto held = execute(db, Sql::CheckYDocClaim, Named{"write yjs document", doc}, doc, generation); !held)
         return held;
     for (const auto& [room, seq] : room_seqs)
       if (auto advanced = execute(db, Sql::AdvanceRoomSeq, Named{"AppendEvent", room}, room, seq); !advanced)

@@ -173,7 +173,7 @@ class WriteBatch {
   // (a node dragged or edited in bursts is written once per commit, not once per edit): the
   // same end state, since nothing in between can have removed the node — a DeleteNode or a
   // NewRoom ends the merging (below), and so do append() and remove_if(). Every other write is
-  // kept as added.
+  // kept as added. Ending the merging costs O(1) (merge_floor_), however many puts came before.
   template <class W>
   void add(W write) {
     if constexpr (std::is_same_v<W, Write>) {
@@ -183,7 +183,7 @@ class WriteBatch {
       if (merge_put_node(write)) return;
       latest_puts_.emplace(node_key(write.room, write.node.id), writes_.size());
     } else if constexpr (std::is_same_v<W, DeleteNode> || std::is_same_v<W, NewRoom>) {
-      latest_puts_.clear();
+      merge_floor_ = writes_.size() + 1;  // past this write: no later put merges before it
     }
     if constexpr (!std::is_same_v<W, Write>) writes_.emplace_back(std::move(write));
   }
@@ -193,6 +193,7 @@ class WriteBatch {
   void clear() {
     writes_.clear();
     latest_puts_.clear();
+    merge_floor_ = 0;
   }
   // Adds `later`'s writes after these (a failed batch taken back in front of what came since).
   // Later PutNodes are not merged into these: a store may have kept part of a failed batch
@@ -201,13 +202,14 @@ class WriteBatch {
     writes_.insert(writes_.end(), std::make_move_iterator(later.writes_.begin()),
                    std::make_move_iterator(later.writes_.end()));
     later.clear();
-    latest_puts_.clear();
+    merge_floor_ = writes_.size();
   }
   // Removes every write `unwanted` says yes to.
   template <class Pred>
   void remove_if(Pred unwanted) {
     std::erase_if(writes_, unwanted);
-    latest_puts_.clear();
+    latest_puts_.clear();  // indexes moved
+    merge_floor_ = writes_.size();
   }
 
  private:
@@ -219,6 +221,7 @@ class WriteBatch {
   bool merge_put_node(PutNode& write) {
     auto [first, last] = latest_puts_.equal_range(node_key(write.room, write.node.id));
     for (; first != last; ++first) {
+      if (first->second < merge_floor_) continue;
       auto& earlier = std::get<PutNode>(writes_[first->second]);
       if (earlier.room == write.room && earlier.node.id == write.node.id) {
         earlier.node = std::move(write.node);
@@ -229,8 +232,10 @@ class WriteBatch {
   }
 
   std::vector<Write> writes_;
-  // node_key(room, node) -> index in writes_ of the PutNode that later ones merge into.
+  // node_key(room, node) -> index in writes_ of a PutNode; later ones merge into it when it is
+  // at or past merge_floor_ (entries below it stay until clear(): at most one per PutNode).
   std::unordered_multimap<std::size_t, std::size_t> latest_puts_;
+  std::size_t merge_floor_ = 0;
 };
 
 // The room a write belongs to; empty for the writes that belong to none (RaiseFence,
