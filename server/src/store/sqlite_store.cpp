@@ -390,8 +390,7 @@ class Query {
   // them alive until this Query is gone (execute(): its arguments).
   enum class Binding { Copied, KeptValues };
   Query(const Connection& connection, Sql which, Binding binding = Binding::Copied)
-      : connection_(connection),
-        statement_(connection.statement(which)),
+      : statement_(connection.statement(which)),
         lifetime_(binding == Binding::Copied ? SQLITE_TRANSIENT : SQLITE_STATIC) {}
   ~Query() {
     sqlite3_reset(statement_);
@@ -424,10 +423,6 @@ class Query {
     return Step::Failed;
   }
   // Steps to the end (a statement without rows).
-  Result<Done> run(std::string_view what) {
-    if (!finish()) return connection_.failure(what);
-    return Done{};
-  }
   // Steps to the end; false when a step failed (sqlite3_errmsg says why until the reset).
   bool finish() {
     Step outcome = step();
@@ -455,7 +450,6 @@ class Query {
     return *this;
   }
 
-  const Connection& connection_;
   sqlite3_stmt* statement_;
   sqlite3_destructor_type lifetime_;
   int bound_ = 0;
@@ -475,17 +469,15 @@ struct Named {
 
 // Runs a statement without rows.
 template <class... Values>
-Result<Done> execute(const Connection& connection, Sql which, std::string_view what, const Values&... values) {
-  Query query(connection, which, Query::Binding::KeptValues);
-  query.bind_all(values...);
-  return query.run(what);
-}
-template <class... Values>
 Result<Done> execute(const Connection& connection, Sql which, const Named& named, const Values&... values) {
   Query query(connection, which, Query::Binding::KeptValues);
   query.bind_all(values...);
   if (!query.finish()) return connection.failure(named.text());
   return Done{};
+}
+template <class... Values>
+Result<Done> execute(const Connection& connection, Sql which, std::string_view what, const Values&... values) {
+  return execute(connection, which, Named{what}, values...);
 }
 
 // Ends the current transaction without applying it, unless SQLite already did (some errors,
