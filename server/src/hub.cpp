@@ -469,8 +469,7 @@ void Hub::after_commit(std::function<void(bool stored)> then) {
 }
 
 void Hub::commit_at(Millis now, bool paced) {
-  // Given up: the server is stopping. What handlers still write (disconnects) is not stored:
-  // the store may still skip writes it believed the given-up batch had stored (postgres_store.h).
+  // Given up: the server is stopping. What handlers still write (disconnects) is not stored.
   if (store_failed_) {
     batch_.clear();
     return;

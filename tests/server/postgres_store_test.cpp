@@ -1,9 +1,10 @@
 // postgres_store_test.cpp — what only the PostgreSQL store has, against a real PostgreSQL
 // server (tests/support/test_postgres.h; a database of its own per test): migrations under
 // the schema table, start-up errors that say what is wrong without showing the password, a
-// connection the server cuts being made again with nothing lost or applied twice, and read()
-// as one transaction in one round trip (counted by a TCP relay between the store and the
-// server: FlightCounter). What every store must do is in store_conformance_test.cpp.
+// connection the server cuts being made again with nothing lost or applied twice, read() as
+// one transaction in one round trip, and commits whose answer was lost (a TCP relay between
+// the store and the server counts the round trips and loses the answer: Relay). What every
+// store must do is in store_conformance_test.cpp.
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -278,18 +279,20 @@ class Fd {
   int fd_;
 };
 
-// A TCP relay for one connection, between a store and the server, that counts the store's
-// flights: the times it sends after the server last spoke (or first). A flight is a network
-// round trip. (tests/integration's TcpCutter relays too, but it cuts rather than counts and is
-// not linked into these tests.) One thread; the destructor stops it.
-class FlightCounter {
+// A TCP relay between a store and the server, one connection at a time (the next once the
+// last is closed), that counts the store's flights — the times it sends after the server last
+// spoke (or first): a flight is a network round trip — and can lose the answer to a COMMIT:
+// the transaction is committed, then the connection cut before the store hears it. (
+// tests/integration's TcpCutter relays too, but it cuts at a byte count, not at an answer, and
+// is not linked into these tests.) One thread; the destructor stops it.
+class Relay {
  public:
-  FlightCounter(const std::string& server_host, const std::string& server_port) {
+  Relay(const std::string& server_host, const std::string& server_port) {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* server = nullptr;
     if (::getaddrinfo(server_host.c_str(), server_port.c_str(), &hints, &server) != 0)
-      throw std::runtime_error("flight counter: cannot resolve " + server_host);
+      throw std::runtime_error("relay: cannot resolve " + server_host);
     server_address_.assign(reinterpret_cast<const char*>(server->ai_addr), server->ai_addrlen);
     server_family_ = server->ai_family;
     ::freeaddrinfo(server);
@@ -301,23 +304,39 @@ class FlightCounter {
     socklen_t length = sizeof address;
     int stop[2];
     if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        ::listen(listener_.get(), 1) != 0 ||
+        ::listen(listener_.get(), 4) != 0 ||
         ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0 || ::pipe(stop) != 0)
-      throw std::runtime_error("flight counter: cannot listen");
+      throw std::runtime_error("relay: cannot listen");
     stop_read_ = Fd(stop[0]);
     stop_write_ = Fd(stop[1]);
     port_ = ntohs(address.sin_port);
     thread_ = std::thread([this] { relay(); });
   }
-  ~FlightCounter() {
+  ~Relay() {
     (void)!::write(stop_write_.get(), "s", 1);
     thread_.join();
   }
-  FlightCounter(const FlightCounter&) = delete;
-  FlightCounter& operator=(const FlightCounter&) = delete;
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
 
   int port() const { return port_; }
   int flights() const { return flights_.load(); }
+  // The server's next answer to a COMMIT is not passed on: the connection is cut instead.
+  void lose_next_commit_answer() { lose_commit_answer_ = true; }
+  bool commit_answer_lost() const { return commit_answer_lost_.load(); }
+
+  // `url` (postgres://user:pw@HOST:PORT/db) with this relay's address in place of the server's.
+  static std::pair<std::string, std::string> server_of(const std::string& url) {
+    const auto host_at = url.find('@') + 1;
+    const auto port_at = url.find(':', host_at);
+    const auto port_end = url.find('/', port_at);
+    return {url.substr(host_at, port_at - host_at), url.substr(port_at + 1, port_end - port_at - 1)};
+  }
+  std::string relayed(std::string url) const {
+    const auto host_at = url.find('@') + 1;
+    const auto port_end = url.find('/', url.find(':', host_at));
+    return url.replace(host_at, port_end - host_at, "127.0.0.1:" + std::to_string(port_));
+  }
 
  private:
   // Waits until one of `fds` has something (`readable` says which); false when told to stop
@@ -330,38 +349,59 @@ class FlightCounter {
     return polled[0].revents == 0;
   }
 
-  // Moves what `from` has to `to`; false once either side is closed or failed.
-  static bool pass_on(int from, int to) {
+  // Moves what `from` has to `to`; false once either side is closed or failed, or when the
+  // server's answer to a COMMIT is to be lost (its CommandComplete tag: "COMMIT" and a NUL,
+  // looked for across reads).
+  bool pass_on(int from, int to, bool from_server) {
     std::array<char, 65536> buffer{};
     const ssize_t got = ::read(from, buffer.data(), buffer.size());
-    ssize_t sent = 0;
-    while (got > 0 && sent < got) {
+    if (got <= 0) return false;
+    if (from_server && lose_commit_answer_) {
+      static constexpr std::string_view kCommitDone{"COMMIT\0", 7};
+      std::string seen = tail_ + std::string(buffer.data(), static_cast<std::size_t>(got));
+      if (seen.find(kCommitDone) != std::string::npos) {
+        lose_commit_answer_ = false;
+        commit_answer_lost_ = true;
+        return false;
+      }
+      tail_ = seen.substr(seen.size() - std::min(seen.size(), kCommitDone.size() - 1));
+    }
+    for (ssize_t sent = 0; sent < got;) {
       const ssize_t wrote = ::write(to, buffer.data() + sent, static_cast<std::size_t>(got - sent));
       if (wrote <= 0) return false;
       sent += wrote;
     }
-    return got > 0;
+    return true;
   }
 
-  void relay() {
+  // Relays one connection until either side closes it (true) or the relay is told to stop.
+  bool serve(int store, int server) {
     std::vector<bool> readable(2);
-    if (!ready({listener_.get()}, readable)) return;
-    const Fd store(::accept(listener_.get(), nullptr, nullptr));
-    const Fd server(::socket(server_family_, SOCK_STREAM, 0));
-    if (::connect(server.get(), reinterpret_cast<const sockaddr*>(server_address_.data()),
-                  static_cast<socklen_t>(server_address_.size())) != 0)
-      return;
     bool server_spoke_last = true;
-    for (bool open = true; open && ready({store.get(), server.get()}, readable);) {
+    tail_.clear();
+    while (ready({store, server}, readable)) {
       if (readable[0]) {
         if (server_spoke_last) ++flights_;
         server_spoke_last = false;
-        open = pass_on(store.get(), server.get());
+        if (!pass_on(store, server, false)) return true;
       }
-      if (open && readable[1]) {
+      if (readable[1]) {
         server_spoke_last = true;
-        open = pass_on(server.get(), store.get());
+        if (!pass_on(server, store, true)) return true;
       }
+    }
+    return false;
+  }
+
+  void relay() {
+    std::vector<bool> readable(1);
+    while (ready({listener_.get()}, readable)) {
+      const Fd store(::accept(listener_.get(), nullptr, nullptr));
+      const Fd server(::socket(server_family_, SOCK_STREAM, 0));
+      if (::connect(server.get(), reinterpret_cast<const sockaddr*>(server_address_.data()),
+                    static_cast<socklen_t>(server_address_.size())) != 0)
+        continue;  // the store's connection closes: it sees a failure
+      if (!serve(store.get(), server.get())) return;
     }
   }
 
@@ -370,6 +410,8 @@ class FlightCounter {
   Fd listener_, stop_read_, stop_write_;
   int port_ = 0;
   std::atomic<int> flights_{0};
+  std::atomic<bool> lose_commit_answer_{false}, commit_answer_lost_{false};
+  std::string tail_;  // the end of what the server last said, for a tag split across reads
   std::thread thread_;
 };
 
@@ -384,14 +426,10 @@ TEST(postgres_store_test, read_answers_rooms_sessions_and_change_pages_in_one_ro
     batch.add(WriteBatch::PutSession{StoredSession{"s-2", "ben"}});
     commit_or_fail(*writer, batch);
   }
-  // The store talks to the server through the relay: postgres://user:pw@HOST:PORT/db.
-  const auto host_at = url.find('@') + 1;
-  const auto port_at = url.find(':', host_at);
-  const auto port_end = url.find('/', port_at);
-  FlightCounter relay(url.substr(host_at, port_at - host_at), url.substr(port_at + 1, port_end - port_at - 1));
-  std::string relayed = url;
-  relayed.replace(host_at, port_end - host_at, "127.0.0.1:" + std::to_string(relay.port()));
-  auto store = open_or_fail(at(relayed));
+  // The store talks to the server through the relay.
+  const auto [host, port] = Relay::server_of(url);
+  Relay relay(host, port);
+  auto store = open_or_fail(at(relay.relayed(url)));
   ASSERT_TRUE(store);
   ASSERT_GT(relay.flights(), 0);  // opening talked through the relay
 
@@ -419,6 +457,72 @@ TEST(postgres_store_test, read_answers_rooms_sessions_and_change_pages_in_one_ro
   const ReadAnswers nothing = store->read(ReadRequest{});  // an empty request: no round trip
   EXPECT_EQ(relay.flights() - before, 0);
   EXPECT_TRUE(nothing.rooms.empty() && nothing.sessions.empty() && nothing.change_pages.empty());
+}
+
+// A store talking to `database` through `relay`, holding sample_batch() (room r: seqs 1, 2).
+std::unique_ptr<PostgresStore> sample_store_through(const Relay& relay, const TestDatabase& database) {
+  auto store = open_or_fail(at(relay.relayed(database.url())));
+  if (store) commit_or_fail(*store, sample_batch());
+  return store;
+}
+
+TEST(postgres_store_test, a_commit_whose_answer_was_lost_is_not_applied_twice_when_retried) {
+  TestDatabase database;
+  const auto [host, port] = Relay::server_of(database.url());
+  Relay relay(host, port);
+  auto store = sample_store_through(relay, database);
+  ASSERT_TRUE(store);
+
+  WriteBatch batch;
+  batch.add(WriteBatch::AppendEvent{"r", 3, R"({"seq":3})"});
+  batch.add(WriteBatch::AddChat{"r", chat_entry(3)});
+  relay.lose_next_commit_answer();
+  ASSERT_FALSE(store->commit(batch).ok());  // committed, but the store cannot know
+  ASSERT_TRUE(relay.commit_answer_lost());
+
+  batch.add(WriteBatch::AppendEvent{"r", 4, R"({"seq":4})"});  // the hub retries it, grown
+  commit_or_fail(*store, batch);
+  const RoomRecord room = load(*store, "r");
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(chat_seqs(room), (std::vector<std::int64_t>{2, 3}));
+}
+
+TEST(postgres_store_test, a_batch_dropped_after_its_commit_answer_was_lost_does_not_make_the_next_skip_writes) {
+  TestDatabase database;
+  const auto [host, port] = Relay::server_of(database.url());
+  Relay relay(host, port);
+  auto first = sample_store_through(relay, database);
+  ASSERT_TRUE(first);
+
+  WriteBatch lost;
+  lost.add(WriteBatch::AppendEvent{"r", 3, R"({"seq":3})"});
+  lost.add(WriteBatch::AddChat{"r", chat_entry(3)});
+  relay.lose_next_commit_answer();
+  ASSERT_FALSE(first->commit(lost).ok());
+  ASSERT_TRUE(relay.commit_answer_lost());
+
+  // Meanwhile another server process loads r: the retry (grown) is refused whole, and the hub
+  // drops that batch (Hub::lose_rooms) and goes on with new writes of other rooms.
+  auto second = open_or_fail(at(database.url()));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(load(*second, "r").seq, 3);  // the lost answer's commit made it
+  lost.add(WriteBatch::AppendEvent{"r", 4, R"({"seq":4})"});
+  auto retry = first->commit(lost);
+  ASSERT_FALSE(retry.ok());
+  EXPECT_NE(retry.error().message.find("room_claimed_by_another_writer"), std::string::npos)
+      << retry.error().message;
+
+  WriteBatch next;  // a new batch: none of it was stored, so none of it may be skipped
+  next.add(WriteBatch::NewRoom{"q", "epoch-q"});
+  next.add(WriteBatch::AppendEvent{"q", 1, R"({"seq":1})"});
+  next.add(WriteBatch::AddChat{"q", chat_entry(1)});
+  commit_or_fail(*first, next);
+  const RoomRecord q = load(*second, "q");
+  EXPECT_TRUE(q.exists);
+  EXPECT_EQ(q.epoch, "epoch-q");
+  EXPECT_EQ(history_seqs(q), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(chat_seqs(q), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(load(*second, "r").seq, 3);  // and r is as the lost answer's commit left it
 }
 
 }  // namespace

@@ -88,5 +88,28 @@ TEST(write_batch_test, removing_writes_or_clearing_ends_the_merging) {
   EXPECT_EQ(shape(batch), (std::vector<std::string>{"r/a@4"}));
 }
 
+TEST(write_batch_test, a_batch_keeps_its_id_while_retried_and_a_new_or_cleared_one_takes_a_new_id) {
+  // A store that kept part of a failed commit skips it only in the same batch (store.h).
+  WriteBatch failed;
+  failed.add(WriteBatch::PutNode{"r", node("a", 1)});
+  const std::uint64_t id = failed.id();
+  WriteBatch since;
+  EXPECT_NE(since.id(), id);
+  since.add(WriteBatch::PutNode{"r", node("b", 1)});
+  failed.append(std::move(since));  // taken back, what came since behind it
+  failed.remove_if([](const WriteBatch::Write& write) { return room_of(write) == "q"; });
+  EXPECT_EQ(failed.id(), id);
+  EXPECT_EQ(WriteBatch(failed).id(), id);  // a copy is the same batch
+
+  WriteBatch moved = std::move(failed);  // handed to the commit thread and back
+  EXPECT_EQ(moved.id(), id);
+  EXPECT_TRUE(failed.empty());  // NOLINT(bugprone-use-after-move): a moved-from batch is a new one
+  EXPECT_NE(failed.id(), id);
+  const std::uint64_t before_clear = moved.id();
+  moved.clear();  // dropped
+  EXPECT_NE(moved.id(), before_clear);
+  EXPECT_NE(moved.id(), failed.id());
+}
+
 }  // namespace
 }  // namespace tandem::server::store

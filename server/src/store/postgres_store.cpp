@@ -509,12 +509,18 @@ struct Connection {
   std::int64_t last_batch = 0;
   struct InDoubt {
     std::int64_t batch = 0;
+    std::uint64_t batch_id = 0;  // its WriteBatch::id()
     std::size_t writes = 0;
   };
   std::optional<InDoubt> in_doubt;
-  // Writes at the front of the hub's current batch that are known to be stored (an in-doubt
-  // commit turned out to have made it): skipped until a commit of that batch succeeds.
-  std::size_t committed_prefix = 0;
+  // Writes at the front of a WriteBatch known to be stored (an in-doubt commit of it turned out
+  // to have made it): skipped when that batch (the same id) is committed again, until a commit
+  // of it succeeds. A batch with another id owes nothing to it.
+  struct CommittedPrefix {
+    std::uint64_t batch_id = 0;
+    std::size_t writes = 0;
+  };
+  CommittedPrefix committed_prefix;
   // The server process of a connection dropped while it may still be running a transaction;
   // ended by the next connect (EndAbandoned) before anything else is done.
   int abandoned_backend = 0;
@@ -1150,7 +1156,7 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   auto stored = [&]() -> Result<Done> {
     for (const auto& write : writes)
       if (const auto* created = std::get_if<WriteBatch::NewRoom>(&write)) c.claims.insert_or_assign(created->room, 1);
-    c.committed_prefix = 0;
+    c.committed_prefix = {};
     return Done{};
   };
   // After a commit whose outcome is unknown, the writes that made it are not applied again
@@ -1159,10 +1165,12 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
     auto read = run_pipeline(c, {{Sql::SelectBatch, Params::of(c.writer)}}, "check the last batch", deadline);
     if (read.error) return *read.error;
     const PGresult* rows = read.results[0].get();
-    if (PQntuples(rows) > 0 && Row(rows, 0).int64(0) == c.in_doubt->batch) c.committed_prefix = c.in_doubt->writes;
+    if (PQntuples(rows) > 0 && Row(rows, 0).int64(0) == c.in_doubt->batch)
+      c.committed_prefix = {c.in_doubt->batch_id, c.in_doubt->writes};
     c.in_doubt.reset();
   }
-  const std::size_t first = std::min(c.committed_prefix, writes.size());
+  if (c.committed_prefix.batch_id != batch.id()) c.committed_prefix = {};  // dropped: this one is new
+  const std::size_t first = std::min(c.committed_prefix.writes, writes.size());
   if (first == writes.size()) return stored();
 
   const UnixMillis now = c.wall_clock();
@@ -1269,7 +1277,7 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   PipelineOutcome outcome = run_pipeline(c, steps, "commit", deadline);
   if (outcome.error) {
     // Lost before COMMIT's answer: it may have committed; the next commit asks.
-    if (!outcome.answered) c.in_doubt = Connection::InDoubt{batch_number, writes.size()};
+    if (!outcome.answered) c.in_doubt = Connection::InDoubt{batch_number, batch.id(), writes.size()};
     Error error = *outcome.error;
     const std::size_t failed_step = outcome.failed_step;
     if (outcome.answered && failed_step < write_of_step.size() && write_of_step[failed_step]) {

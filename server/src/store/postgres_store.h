@@ -23,8 +23,9 @@
 // ambiguous: the connection lost after COMMIT was sent, before its answer. The store records,
 // in the same transaction, "this process's batch N is in" (table writer_batches); after such a
 // failure the next commit first asks whether batch N made it. The hub retries a failed commit
-// with the same writes first (it keeps the batch and appends to it: store.h), so when batch N
-// did make it, those writes are skipped rather than applied twice.
+// as the same WriteBatch (the same id, its writes first, perhaps more appended: store.h), so
+// when batch N did make it, those writes are skipped rather than applied twice — in that batch
+// only: a batch with another id (the hub dropped the failed one) is written whole.
 //
 // Schema: versioned in table tandem_schema; open() applies the missing migrations, each in its
 // own transaction under an advisory lock (several instances starting at once migrate once), and

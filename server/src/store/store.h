@@ -39,6 +39,7 @@
 //   and the hand-over is synchronised there. Implementations need not be thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -174,6 +175,24 @@ class WriteBatch {
   // same end state, since nothing in between can have removed the node — a DeleteNode or a
   // NewRoom ends the merging (below), and so do append() and remove_if(). Every other write is
   // kept as added. Ending the merging costs O(1) (merge_floor_), however many puts came before.
+  WriteBatch() = default;
+  // A copy is the same batch (the same id); a moved-from batch is a new, empty one.
+  WriteBatch(const WriteBatch&) = default;
+  WriteBatch& operator=(const WriteBatch&) = default;
+  WriteBatch(WriteBatch&& other) noexcept { take(other); }
+  WriteBatch& operator=(WriteBatch&& other) noexcept {
+    if (this != &other) take(other);
+    return *this;
+  }
+  ~WriteBatch() = default;
+
+  // Which batch this is, for a store that kept part of a failed commit (postgres_store.h): the
+  // hub retries a failed batch as the same batch — append() and remove_if() keep its id — so
+  // that store skips what it kept only in a batch with the failed one's id. Every new batch,
+  // and every clear(), takes an id never used before in this process (the hub drops a failed
+  // batch rather than retrying it when the rooms it writes were lost: Hub::lose_rooms).
+  std::uint64_t id() const { return id_; }
+
   template <class W>
   void add(W write) {
     if constexpr (std::is_same_v<W, Write>) {
@@ -194,6 +213,7 @@ class WriteBatch {
     writes_.clear();
     latest_puts_.clear();
     merge_floor_ = 0;
+    id_ = next_id();
   }
   // Adds `later`'s writes after these (a failed batch taken back in front of what came since).
   // Later PutNodes are not merged into these: a store may have kept part of a failed batch
@@ -204,7 +224,8 @@ class WriteBatch {
     later.clear();
     merge_floor_ = writes_.size();
   }
-  // Removes every write `unwanted` says yes to.
+  // Removes every write `unwanted` says yes to. The batch keeps its id: remove only writes a
+  // failed commit of it cannot have stored (added since), or clear() it.
   template <class Pred>
   void remove_if(Pred unwanted) {
     std::erase_if(writes_, unwanted);
@@ -213,6 +234,17 @@ class WriteBatch {
   }
 
  private:
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  void take(WriteBatch& other) noexcept {
+    writes_ = std::move(other.writes_);
+    latest_puts_ = std::move(other.latest_puts_);
+    merge_floor_ = other.merge_floor_;
+    id_ = other.id_;
+    other.clear();
+  }
   static std::size_t node_key(std::string_view room, std::string_view node) {
     const std::size_t h = std::hash<std::string_view>{}(room);
     return h ^ (std::hash<std::string_view>{}(node) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
@@ -236,6 +268,7 @@ class WriteBatch {
   // at or past merge_floor_ (entries below it stay until clear(): at most one per PutNode).
   std::unordered_multimap<std::size_t, std::size_t> latest_puts_;
   std::size_t merge_floor_ = 0;
+  std::uint64_t id_ = next_id();
 };
 
 // The room a write belongs to; empty for the writes that belong to none (RaiseFence,
@@ -317,9 +350,9 @@ class Store {
 
   // Applies every write of `batch` in one transaction; nothing of it is visible if it fails.
   // Durable when it returns (WAL; see sqlite_store.h for synchronous modes). After a failed
-  // commit the hub's next batch starts with the same writes (it keeps the batch and appends to
-  // it): a store that cannot tell whether a failed commit made it (postgres_store.h) relies on
-  // that to skip what did.
+  // commit the hub either retries the same batch (the same id(), the same writes first, perhaps
+  // more appended) or drops it (a new id): a store that cannot tell whether a failed commit
+  // made it (postgres_store.h) skips what did only in a batch with the failed one's id.
   virtual Result<Done> commit(const WriteBatch& batch) = 0;
 
   // Everything the store holds, as batches of at most `writes_per_batch` writes that, committed
