@@ -525,8 +525,8 @@ int LwsServer::on_http(lws* wsi, lws_callback_reasons reason, void* user, void* 
         return on_sse_request(wsi, exchange, length);
       // The admin page (a request with a body goes on to the 404 below: lws writes no answer
       // while a body is pending).
-      if (exchange.request.path == "/admin" && (exchange.request.method == "GET" || exchange.request.method == "HEAD") &&
-          length <= 0)
+      if ((exchange.request.path == "/admin" || exchange.request.path == "/admin.html") &&
+          (exchange.request.method == "GET" || exchange.request.method == "HEAD") && length <= 0)
         return serve_admin_page(wsi);
       if (exchange.request.method == "POST" && exchange.request.path.starts_with("/api/")) {
         // Endpoints that read a body. lws does not de-chunk request bodies (LWS-NOTES §1):
@@ -1171,7 +1171,7 @@ ServeResult LwsServer::run(bool secret_generated) {
   lws_protocol_vhost_options mime_mjs{&mime_map, nullptr, ".mjs", "text/javascript"};
   lws_protocol_vhost_options mime_wasm{&mime_mjs, nullptr, ".wasm", "application/wasm"};
 
-  // Mounts: longest prefix wins, so /healthz, /metrics and /api beat the file mount at "/".
+  // Mounts: longest prefix wins, so /healthz, /metrics, /api and /admin.html beat the file mount at "/".
   lws_http_mount mount_metrics{};
   mount_metrics.mountpoint = "/metrics";
   mount_metrics.protocol = "http";
@@ -1189,8 +1189,16 @@ ServeResult LwsServer::run(bool secret_generated) {
   mount_health.protocol = "http";
   mount_health.origin_protocol = LWSMPRO_CALLBACK;
   mount_health.mountpoint_len = 8;
+  // The admin page's file under its own name gets its headers too (serve_admin_page), not the
+  // file mount's.
+  lws_http_mount mount_admin_file{};
+  mount_admin_file.mount_next = &mount_health;
+  mount_admin_file.mountpoint = "/admin.html";
+  mount_admin_file.protocol = "http";
+  mount_admin_file.origin_protocol = LWSMPRO_CALLBACK;
+  mount_admin_file.mountpoint_len = 11;
   lws_http_mount mount_files{};
-  mount_files.mount_next = &mount_health;
+  mount_files.mount_next = &mount_admin_file;
   mount_files.mountpoint = "/";
   mount_files.origin = settings_.web_root.c_str();
   mount_files.def = "index.html";

@@ -1,6 +1,10 @@
 // http_test.cpp — the HTTP side of the port a real tandem-server listens on.
 #include <cJSON.h>
 
+#include <fstream>
+
+#include "raw_client.h"
+
 #include "server_test_support.h"
 
 using namespace tandem;
@@ -55,6 +59,23 @@ TEST_F(http_test, head_on_healthz_and_metrics_answers_200_without_a_body) {
   }
   EXPECT_EQ(http_head(server.port(), "/api/v1/publish").status, 405);
   EXPECT_EQ(server.get("/healthz").status, 200);
+}
+
+// The admin page comes with headers of its own (no caching, no frames, no other origins'
+// code, no referrer) under both of its addresses: /admin.html is not left to the file mount.
+TEST_F(http_test, the_admin_page_has_its_security_headers_at_both_addresses) {
+  std::ofstream(server.web_root() / "admin.html") << "<!doctype html><title>admin</title>\n";
+  for (const char* path : {"/admin", "/admin.html"}) {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.send("GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const RawHttpResponse reply = client.read_response();
+    EXPECT_EQ(reply.status, 200) << path;
+    EXPECT_NE(reply.body.find("<title>admin</title>"), std::string::npos) << path << ": " << reply.body;
+    EXPECT_EQ(reply.header("cache-control"), "no-store") << path;
+    EXPECT_NE(reply.header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos) << path;
+    EXPECT_EQ(reply.header("referrer-policy"), "no-referrer") << path;
+  }
+  EXPECT_EQ(server.get("/admin.htmlx").status, 404);
 }
 
 TEST_F(http_test, serves_static_files_from_the_web_root) {

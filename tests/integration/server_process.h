@@ -96,6 +96,7 @@ class ServerProcess {
   void use_tls(std::string cert, std::string key);
 
   int port() const { return port_; }
+  std::filesystem::path web_root() const { return dir_ / "www"; }  // served at "/"
   std::string ws_url() const;  // ws://127.0.0.1:<port>/ws, or wss:// after use_tls()
   HttpReply get(std::string_view path) const;  // GET over http, or https after use_tls()
   HttpReply post(std::string_view path, std::string_view body, std::string_view extra_headers = {}) const {
