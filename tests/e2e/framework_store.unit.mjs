@@ -5,7 +5,8 @@
 // for the client and one released meanwhile is left; presence others without our connection,
 // with cursors, and our presence state sent with (or after) the join; lock states from grant,
 // denial, another fence and loss; pause from stream events and controls; snapshots stable
-// until a change; a new client leaves the rooms on the old one and joins them on the new one.
+// until a change; a new client leaves the rooms on the old one and joins them on the new one;
+// a room left with nobody holding or watching it is forgotten.
 //
 // Imports the assembled package's tandem-store.mjs (node_modules/tandem-client ->
 // build/tandem-pkg, the wasm build), as the apps do.
@@ -90,6 +91,40 @@ test('one join per room; a release and retain in one task keeps it; the last rel
   await nextTask();
   assert.equal(client.rooms.get('workflow:1').left, 1);
   assert.equal(entry.get('room').status, 'idle');
+});
+
+test('a room left with nobody holding or watching it is forgotten: the next first holder\'s presence counts', async () => {
+  const store = new TandemStore();
+  const client = new FakeClient();
+  store.use(client);
+  const first = store.room('chat:lobby');
+  const release = first.retain({ presence: { page: 'a' } });
+  client.joins[0].resolve();
+  await nextTask();
+  const unwatch = first.subscribe('room', () => {});
+  release();
+  await nextTask();
+  assert.equal(client.rooms.get('chat:lobby').left, 1);
+  assert.equal(store.room('chat:lobby'), first, 'still watched: kept');
+  unwatch();
+  first.retain()();  // held and released again, not watched: its join is left when it resolves
+  client.joins.at(-1).resolve();
+  await nextTask();
+  assert.equal(client.rooms.get('chat:lobby').left, 2);
+  const second = store.room('chat:lobby');
+  assert.notEqual(second, first, 'forgotten once unused');
+  second.retain({ presence: { page: 'b' } });
+  assert.deepEqual(client.joins.at(-1).options, { presence: { page: 'b' } });
+
+  // An entry got before it was forgotten and held after that is known again (one join).
+  const third = store.room('doc:1');
+  const releaseThird = third.retain();
+  client.joins.at(-1).resolve();
+  await nextTask();
+  releaseThird();
+  await nextTask();  // left and forgotten
+  third.retain();
+  assert.equal(store.room('doc:1'), third);
 });
 
 test('a join waits for the client; one released while joining is left once it resolves', async () => {

@@ -144,11 +144,20 @@ export class TandemStore {
     return () => set.delete(handler);
   }
 
-  // The room `name` of this store (made on first use; joined while retained).
+  // The room `name` of this store (made on first use; joined while retained; forgotten once
+  // left with nobody holding or watching it, so a later first holder's presence counts).
   room(name) {
     let entry = this.#rooms.get(name);
     if (!entry) this.#rooms.set(name, (entry = new RoomEntry(this, name)));
     return entry;
+  }
+
+  // RoomEntry's: it is unused (left, no holds, no listeners) / held again after that.
+  _forget(entry) {
+    if (this.#rooms.get(entry.name) === entry) this.#rooms.delete(entry.name);
+  }
+  _adopt(entry) {
+    if (!this.#rooms.has(entry.name)) this.#rooms.set(entry.name, entry);
   }
 
   #setClient(client, owned) {
@@ -260,6 +269,7 @@ class RoomEntry {
     this.#holds += 1;
     clearTimeout(this.#leaveTimer);
     this.#leaveTimer = null;
+    this.#store._adopt(this);  // an entry got in render and held after it was forgotten
     if (presence && !this.#presence) this.#presence = presence;
     this.#sync();
     let released = false;
@@ -378,9 +388,16 @@ class RoomEntry {
     clearTimeout(this.#leaveTimer);
     this.#leaveTimer = later(() => {
       this.#leaveTimer = null;
-      if (this.#holds === 0 && this.#room) this.#leave();
-      // A join still in flight is left when it resolves (#sync's handler sees no holds).
+      if (this.#holds > 0) return;
+      if (this.#room) this.#leave();
+      // A join still in flight is left when it resolves (#sync's handler sees no holds); the
+      // entry stays known until then, so a new holder does not join the room a second time.
+      if (!this.#joining) this.#forgetIfUnused();
     });
+  }
+
+  #forgetIfUnused() {
+    if (this.#holds === 0 && CHANNELS.every((channel) => this.#listeners[channel].size === 0)) this.#store._forget(this);
   }
 
   #sync() {
@@ -405,6 +422,7 @@ class RoomEntry {
           if (!isStopped(client)) room.leave().catch(() => {});
           this.#status = 'idle';
           this.#touch('room');
+          this.#forgetIfUnused();
           return;
         }
         this.#attach(room);
