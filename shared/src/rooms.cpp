@@ -27,7 +27,8 @@ constexpr bool is_room_event =
     std::is_same_v<M, protocol::NodeDeleted> || std::is_same_v<M, protocol::EdgeCreated> ||
     std::is_same_v<M, protocol::EdgeDeleted> || std::is_same_v<M, protocol::Locked> ||
     std::is_same_v<M, protocol::Unlocked> || std::is_same_v<M, protocol::StreamEvent> ||
-    std::is_same_v<M, protocol::ExecutionUpdate> || std::is_same_v<M, protocol::PublishedNodeUpdate>;
+    std::is_same_v<M, protocol::ExecutionUpdate> || std::is_same_v<M, protocol::PublishedNodeUpdate> ||
+    std::is_same_v<M, protocol::BotToggled>;
 
 // Messages the replica models without a seq check: snapshots and ephemeral state.
 template <class M>

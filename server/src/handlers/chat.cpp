@@ -132,6 +132,7 @@ void register_chat(HandlerRegistry& registry) {
     history.room = room;
     history.seq = r->seq;
     history.messages.assign(r->chat.begin(), r->chat.end());
+    history.bots = r->bots;  // chat bots turned on (handlers/bots.cpp)
     hub.send(c, protocol::ServerFrame{std::nullopt, std::move(history)});
   });
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct ChatMessage {
   std::string text;
   std::int64_t seq = 0;
   std::int64_t ts = 0;
+  // A bot's finished reply: the id its chat_partial messages carried (bots.h), so clients
+  // replace the growing text with this message. Not kept in history entries.
+  std::optional<std::string> reply = std::nullopt;
   ChatEntry entry() const { return {user, name, color, text, seq, ts}; }
   bool operator==(const ChatMessage&) const = default;
 };
@@ -70,6 +74,7 @@ struct ChatHistory {
   std::string room;
   std::int64_t seq = 0;
   std::vector<ChatEntry> messages;
+  std::vector<std::string> bots;  // the bots enabled in the room (bots.h); written when any
   bool operator==(const ChatHistory&) const = default;
 };
 

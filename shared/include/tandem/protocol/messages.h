@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "tandem/protocol/bots.h"
 #include "tandem/protocol/broadcast.h"
 #include "tandem/protocol/chat.h"
 #include "tandem/protocol/connection.h"
@@ -32,7 +33,8 @@ using ClientMessage = std::variant<
     ChatSend, TypingSend, ChatClear,                       // chat
     StreamSend, StreamControlSend,                         // streams
     SignalSend,                                            // signals
-    BroadcastSend>;                                        // broadcast
+    BroadcastSend,                                         // broadcast
+    BotToggle, AiRequest, AiCancel, ChatPartial>;          // chat bots
 
 // Everything a server may send (PROTOCOL.md §18, direction S→C).
 using ServerMessage = std::variant<
@@ -45,7 +47,8 @@ using ServerMessage = std::variant<
     StreamEvent, StreamControl,                                                // streams
     SignalMessage,                                                             // signals
     BroadcastMessage,                                                          // broadcast
-    ExecutionUpdate, PublishedNodeUpdate>;                                     // published
+    ExecutionUpdate, PublishedNodeUpdate,                                      // published
+    BotToggled, AiRequest, AiCancel, ChatPartial>;                             // chat bots
 
 // One message and the request id it carries (client requests; server replies echo it).
 struct ClientFrame {
