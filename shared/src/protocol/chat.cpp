@@ -76,7 +76,9 @@ void read(json::Fields& f, ChatHistory& m) {
     read_entry(e, entry);
     m.messages.push_back(std::move(entry));
   });
-  f.str_array("bots", m.bots, false, bounds::max_list_items, rules::type_name);
+  std::optional<std::string> bots;
+  f.opt_str("bots", bots, {1, bounds::max_chat_bytes, false});
+  m.bots = bots.value_or("");
 }
 void write(json::JsonWriter& w, const ChatHistory& m) {
   auto list = json::JsonWriter::array();
@@ -86,10 +88,7 @@ void write(json::JsonWriter& w, const ChatHistory& m) {
     list.push(std::move(e));
   }
   w.str("room", m.room).int64("seq", m.seq).child("messages", std::move(list));
-  if (m.bots.empty()) return;
-  auto bots = json::JsonWriter::array();
-  for (const auto& bot : m.bots) bots.push_str(bot);
-  w.child("bots", std::move(bots));
+  if (!m.bots.empty()) w.str("bots", m.bots);
 }
 
 void read(json::Fields& f, TypingEvent& m) {

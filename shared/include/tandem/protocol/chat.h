@@ -74,7 +74,9 @@ struct ChatHistory {
   std::string room;
   std::int64_t seq = 0;
   std::vector<ChatEntry> messages;
-  std::vector<std::string> bots;  // the bots enabled in the room (bots.h); written when any
+  // The chat bots turned on in the room (bots.h), comma-separated ("helper,pirate"; bot ids hold
+  // no commas); written when any. A string, not a list: the browser client's size budget.
+  std::string bots = {};
   bool operator==(const ChatHistory&) const = default;
 };
 
