@@ -8,12 +8,16 @@
 //      message, with no growing reply left.
 //  (c) Ana reloads: the prompt and the reply are in the history, and the bot is still on.
 //  (d) Ana turns the bot off; both pages show it off.
+//  (e) A second tandem-bot serves the pirate with --model-url: a model service in this test
+//      (node:http) streams its answer in pieces; the reply grows on Ben's page and ends with
+//      the model's whole text; the service got the prompt as JSON.
 //
 // Needs TANDEM_SERVER_BIN, TANDEM_BOT_BIN and TANDEM_WWW_DIR (ctest sets them). Screenshots go
 // to TANDEM_ARTIFACTS_DIR: chat-bots-growing.png (a reply half grown), chat-bots-{ana,ben}.png.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -32,30 +36,41 @@ const REPLY_END = 'ask again if anything is unclear.';  // the helper's answer e
 let server;
 let browser;
 let bot;  // {child, output}
+let modelBot;  // the pirate's worker, answering through the test's model service
+let modelService;
+const modelRequests = [];  // the JSON bodies the model service received
 const people = {};
+
+// Starts tandem-bot with `args` and a dev token whose perms name `bots`; resolves once connected.
+async function startBot(name, bots, args) {
+  const query = `name=${name}&perms=${bots.map((b) => `bot:${b}`).join(',')}`;
+  const response = await fetch(`${server.httpUrl}/api/v1/dev/token?${query}`);
+  assert.equal(response.status, 200);
+  const { token } = await response.json();
+  const child = spawn(process.env.TANDEM_BOT_BIN, ['--url', server.wsUrl, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_TOKEN: token } });
+  const started = { child, output: '' };
+  child.stdout.on('data', (chunk) => { started.output += chunk; });
+  child.stderr.on('data', (chunk) => { started.output += chunk; });
+  const deadline = Date.now() + WAIT_MS;
+  while (!started.output.includes('tandem-bot: connected as')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tandem-bot did not connect:\n${started.output}`);
+    await delay(25);
+  }
+  return started;
+}
 
 before(async () => {
   if (!process.env.TANDEM_BOT_BIN) throw new Error('TANDEM_BOT_BIN is not set: point it at the tandem-bot binary');
   await mkdir(artifactsDir, { recursive: true });
   ({ server, browser } = await startServerAndChromium({ extraArgs: ['--bots', 'helper,pirate', '--bot-partial-ms', '40'] }));
-  const response = await fetch(`${server.httpUrl}/api/v1/dev/token?name=Bots&perms=bot:helper,bot:pirate`);
-  assert.equal(response.status, 200);
-  const { token } = await response.json();
-  const child = spawn(process.env.TANDEM_BOT_BIN, ['--url', server.wsUrl, '--pace-ms', String(PACE_MS)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_TOKEN: token } });
-  bot = { child, output: '' };
-  child.stdout.on('data', (chunk) => { bot.output += chunk; });
-  child.stderr.on('data', (chunk) => { bot.output += chunk; });
-  const deadline = Date.now() + WAIT_MS;
-  while (!bot.output.includes('tandem-bot: connected as')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tandem-bot did not connect:\n${bot.output}`);
-    await delay(25);
-  }
+  bot = await startBot('Bots', ['helper', 'pirate'], ['--pace-ms', String(PACE_MS)]);
   for (const name of ['Ana', 'Ben']) people[name] = await openPerson(browser, name, VIEWPORT);
 });
 
 after(async () => {
-  if (bot && bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGTERM');
+  for (const b of [bot, modelBot]) if (b && b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGTERM');
+  modelService?.close();
   await browser?.close();
   await server?.stop();
 });
@@ -145,4 +160,47 @@ test('turning the bot off is seen by both', async () => {
   await ana.page.locator('[data-testid="bot-toggle"][data-bot="helper"]').uncheck();
   await waitInPage(ben, 'helper shown off', helperOn, false);
   await waitInPage(ana, 'helper shown off', helperOn, false);
+});
+
+// The model service: answers each POST with MODEL_PIECES, one every MODEL_PIECE_MS, then closes.
+const MODEL_PIECES = ['Arr, the model ', 'says ye should ', 'deploy on Monday.'];
+const MODEL_PIECE_MS = 250;
+
+test('a bot backed by a model (--model-url) streams the model\'s answer', async () => {
+  const { Ana: ana, Ben: ben } = people;
+  modelService = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', async () => {
+      modelRequests.push(JSON.parse(body));
+      response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      for (const piece of MODEL_PIECES) {
+        response.write(piece);
+        await delay(MODEL_PIECE_MS);
+      }
+      response.end();
+    });
+  });
+  await new Promise((resolve) => modelService.listen(0, '127.0.0.1', resolve));
+  const modelUrl = `http://127.0.0.1:${modelService.address().port}/answer`;
+  // The newest worker of a bot gets its requests: this one, for the pirate.
+  modelBot = await startBot('ModelBot', ['pirate'], ['--model-url', modelUrl, '--pace-ms', '20']);
+
+  await ana.page.locator('[data-testid="bot-toggle"][data-bot="pirate"]').check();
+  await waitInPage(ben, 'pirate shown on', () =>
+    document.querySelector('[data-testid="bot-toggle"][data-bot="pirate"]')?.checked === true);
+  await recordPartials(ben);
+  await ben.page.locator('[data-testid="chat-input"]').fill('@pirate when shall we sail?');
+  await ben.page.locator('[data-testid="chat-send"]').click();
+  const whole = MODEL_PIECES.join('');
+  await waitInPage(ben, 'the model\'s reply ended', (end) =>
+    [...document.querySelectorAll('[data-testid="chat-message"][data-user="bot:pirate"]')].some((m) => m.textContent.endsWith(end)) &&
+    !document.querySelector('[data-testid="bot-partial"]'), whole);
+  const seen = (await ben.page.evaluate(() => window.partialTexts)).filter((t) => t !== '…');
+  assert.ok(seen.some((t) => t.length > 0 && t.length < whole.length), `Ben saw the model's reply grow: ${JSON.stringify(seen)}`);
+  assert.equal(modelRequests.length, 1);
+  assert.equal(modelRequests[0].bot, 'pirate');
+  assert.equal(modelRequests[0].prompt, 'when shall we sail?');
+  assert.equal(modelRequests[0].room, CHAT);
+  assert.match(modelRequests[0].reply, /^pirate\./);
 });

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "tandem/json.h"
+
 namespace tandem::bot {
 
 namespace {
@@ -48,8 +50,20 @@ void BotWorker::on_request(const protocol::AiRequest& request, Millis now) {
   if (!request.reply) return;  // not from a server (the server always names the reply)
   say("request " + *request.reply + " in " + request.room + " for " + request.bot + " from " +
       request.user.value_or("?"));
-  replies_[*request.reply] = Job{.room = request.room, .words = words_of(answer_for(request.bot, request.prompt)),
-                                 .next = 0, .text = {}, .due = now + pace_, .cancelled = false};
+  Job job{.room = request.room, .words = {}, .next = 0, .text = {}, .due = now + pace_, .cancelled = false};
+  if (model_) {
+    std::string body = json::JsonWriter()
+                           .str("bot", request.bot)
+                           .str("prompt", request.prompt)
+                           .str("room", request.room)
+                           .str("user", request.user.value_or(""))
+                           .str("reply", *request.reply)
+                           .finish();
+    job.model = std::make_unique<ModelStream>(*model_, std::move(body), model_timeout_ms_);
+  } else {
+    job.words = words_of(answer_for(request.bot, request.prompt));
+  }
+  replies_[*request.reply] = std::move(job);
 }
 
 void BotWorker::on_cancel(const protocol::AiCancel& cancel) {
@@ -61,19 +75,36 @@ void BotWorker::on_cancel(const protocol::AiCancel& cancel) {
 
 void BotWorker::drop(const std::string& reply) { replies_.erase(reply); }
 
+std::optional<protocol::ChatPartial> BotWorker::step(const std::string& reply, Job& job, Millis now) {
+  bool done = job.cancelled;
+  if (job.model) {
+    if (job.cancelled) job.model->cancel();
+    const bool finished = job.model->finished();  // read before the text: then the text is whole
+    std::string text = job.model->text();
+    if (job.cancelled || finished) {
+      job.text = std::move(text);
+      done = true;
+    } else if (now < job.due || text == job.text) {
+      return std::nullopt;
+    } else {
+      job.text = std::move(text);
+    }
+  } else if (!job.cancelled) {
+    if (now < job.due) return std::nullopt;
+    job.text += job.words[job.next++];
+    done = job.next >= job.words.size();
+  }
+  job.due = now + pace_;
+  std::string text = job.cancelled ? job.text + kCancelled : job.text;
+  return protocol::ChatPartial{job.room, reply, std::move(text), std::nullopt, done};
+}
+
 void BotWorker::tick(Millis now) {
   std::vector<std::pair<std::string, protocol::ChatPartial>> out;
   for (auto it = replies_.begin(); it != replies_.end();) {
-    Job& job = it->second;
-    if (!job.cancelled && now < job.due) {
-      ++it;
-      continue;
-    }
-    if (!job.cancelled) job.text += job.words[job.next++];
-    const bool done = job.cancelled || job.next >= job.words.size();
-    std::string text = job.cancelled ? job.text + kCancelled : job.text;
-    out.emplace_back(it->first, protocol::ChatPartial{job.room, it->first, std::move(text), std::nullopt, done});
-    job.due = now + pace_;
+    std::optional<protocol::ChatPartial> partial = step(it->first, it->second, now);
+    const bool done = partial && partial->done;
+    if (partial) out.emplace_back(it->first, std::move(*partial));
     it = done ? replies_.erase(it) : std::next(it);
   }
   for (auto& [reply, partial] : out) {

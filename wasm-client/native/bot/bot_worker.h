@@ -3,6 +3,8 @@
 // (chat_partial done: the server stores it as the bot's chat message). ai_cancel ends a reply
 // at once, its text marked cancelled. The answer comes from the personality (answer_for):
 // fixed text around the prompt, so the same prompt always gets the same reply — no model.
+// With a model endpoint (use_model), each request is POSTed there instead (model_stream.h) and
+// the reply grows as the answer streams in, at most one chat_partial per `pace`.
 // No I/O and no clock of its own: the owner forwards the server's messages and calls tick(now);
 // what to send goes out through `send`.
 #pragma once
@@ -10,10 +12,13 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tandem/clock.h"
+#include "model_stream.h"
 #include "tandem/protocol/messages.h"
 
 namespace tandem::bot {
@@ -24,6 +29,11 @@ std::string answer_for(const std::string& bot, const std::string& prompt);
 class BotWorker {
  public:
   explicit BotWorker(Millis pace) : pace_(pace) {}
+  // Answers come from the model at `endpoint` from now on (each call bounded by timeout_ms).
+  void use_model(ModelEndpoint endpoint, int timeout_ms) {
+    model_ = std::move(endpoint);
+    model_timeout_ms_ = timeout_ms;
+  }
 
   // Sends one chat_partial; `failed` runs if the server refuses it (the reply is then dropped).
   std::function<void(protocol::ChatPartial, std::function<void()> failed)> send;
@@ -42,13 +52,18 @@ class BotWorker {
     std::string text;                // what was sent so far
     Millis due{0};
     bool cancelled = false;
+    std::unique_ptr<ModelStream> model = {};  // with a model: the answer streaming in
   };
+  // The next chat_partial of a job, if one is due; erases the job after its last one.
+  std::optional<protocol::ChatPartial> step(const std::string& reply, Job& job, Millis now);
   void say(const std::string& line) {
     if (log) log(line);
   }
   void drop(const std::string& reply);
 
   Millis pace_;
+  std::optional<ModelEndpoint> model_;
+  int model_timeout_ms_ = 60000;
   std::map<std::string, Job> replies_;  // reply id -> job
 };
 

@@ -32,13 +32,19 @@ in its `bots` setting). Members turn a bot on in a room (bot_toggle) and ask it 
 the server routes each request here, and the answer goes back as chat_partial messages, one
 more word every --pace-ms, the last one done (stored as the bot's chat message). ai_cancel
 ends a reply at once, marked [cancelled]. Answers are fixed text around the prompt: helper
-advises, pirate talks like one, any other bot echoes — no model, same prompt, same answer.
+advises, pirate talks like one, any other bot echoes — no model, same prompt, same answer —
+unless --model-url names a model service to ask instead.
 
 Options:
   --url URL       server WebSocket endpoint, ws:// or wss:// (default ws://127.0.0.1:8080/ws)
   --ca-file PEM   wss://: also trust the certificates in this file
   --token JWT     token to connect with (default: $TANDEM_TOKEN; required)
-  --pace-ms N     pause between words in ms, so people can watch (default 120, 1..10000)
+  --pace-ms N     pause between words in ms, so people can watch (default 120, 1..10000);
+                  with --model-url: at most one growing text per this
+  --model-url URL answer with a model instead: POST {"bot","prompt","room","user","reply"} as
+                  JSON to this http:// URL; the answer's body, as it streams in, is the reply
+                  (HTTP/1.0, ended by the server closing; not 2xx: the reply says so)
+  --model-timeout-ms N  longest a model answer may take (default 60000, 100..3600000)
   --verbose       libwebsockets' own log on stderr too
   --help          this text
 
@@ -50,9 +56,20 @@ struct Options {
   std::string ca_file;
   std::optional<std::string> token;
   int pace_ms = 120;
+  std::optional<std::string> model_url;
+  int model_timeout_ms = 60000;
   bool verbose = false;
   bool help = false;
 };
+
+// A whole number within [min, max] into `out`; false when `text` is not one.
+bool parse_ms(const std::string& text, int min, int max, int& out) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return false;
+  out = value;
+  return true;
+}
 
 // Parses argv[1..]; the error names the bad flag.
 tandem::Result<Options> parse(const std::vector<std::string>& args) {
@@ -73,10 +90,13 @@ tandem::Result<Options> parse(const std::vector<std::string>& args) {
     if (flag == "--url") options.url = value;
     else if (flag == "--ca-file") options.ca_file = value;
     else if (flag == "--token") options.token = value;
+    else if (flag == "--model-url") options.model_url = value;
     else if (flag == "--pace-ms") {
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), options.pace_ms);
-      if (ec != std::errc{} || end != value.data() + value.size() || options.pace_ms < 1 || options.pace_ms > 10000)
+      if (!parse_ms(value, 1, 10000, options.pace_ms))
         return tandem::Error{"usage", "--pace-ms must be a whole number of ms from 1 to 10000, got \"" + value + "\""};
+    } else if (flag == "--model-timeout-ms") {
+      if (!parse_ms(value, 100, 3600000, options.model_timeout_ms))
+        return tandem::Error{"usage", "--model-timeout-ms must be a whole number of ms from 100 to 3600000, got \"" + value + "\""};
     } else {
       return tandem::Error{"usage", "unknown option " + flag + " (see --help)"};
     }
@@ -114,6 +134,15 @@ int main(int argc, char** argv) {
 
   bot::BotWorker worker(Millis{options.pace_ms});
   worker.log = log_line;
+  if (options.model_url) {
+    auto endpoint = bot::parse_model_url(*options.model_url);
+    if (!endpoint.ok()) {
+      log_line(endpoint.error().message);
+      return 2;
+    }
+    worker.use_model(std::move(endpoint).value(), options.model_timeout_ms);
+    log_line("answering with the model at " + *options.model_url);
+  }
   worker.send = [&](protocol::ChatPartial partial, std::function<void()> failed) {
     const std::string reply = partial.reply;
     client.client().request(protocol::ClientMessage{std::move(partial)},
