@@ -224,6 +224,7 @@ TEST_F(bots_test, a_worker_that_disconnects_ends_its_reply_as_interrupted) {
   send(worker, protocol::ChatPartial{kRoom, *request.reply, "Half an"}, "p1");
   EXPECT_EQ(answer(worker, "p1"), "ack");
   worker.transport.close(1000, "bye");
+  ASSERT_TRUE(worker.wait_closed());  // pumped: the close handshake goes through
   ASSERT_TRUE(ben.wait_for([&] {
     auto chats = received_of<protocol::ChatMessage>(ben.log);
     return chats.size() >= 2 && chats.back().reply == request.reply;
