@@ -4,7 +4,8 @@
 // has no worker) is refused and posts nothing; a reply grows as conflated chat_partial texts
 // and ends as a stored chat message with its reply id; ai_cancel and turning the bot off reach
 // the worker; bot_max_replies is enforced; a worker that disconnects ends its reply as
-// interrupted; the bots that are on survive a kill -9 and restart.
+// interrupted; the bots that are on survive a kill -9 and restart, also once more events than
+// recovery_history came after the toggle (the server restates them).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,9 +22,9 @@ constexpr const char* kRoom = "chat:bots";
 
 class bots_test : public ServerTest {
  protected:
-  bots_test()
-      : ServerTest({"--bots", "helper,pirate", "--bot-partial-ms", "200", "--bot-max-replies", "2", "--rate-burst",
-                    "1000"}) {}
+  explicit bots_test(std::vector<std::string> flags = {"--bots", "helper,pirate", "--bot-partial-ms", "200",
+                                                        "--bot-max-replies", "2", "--rate-burst", "1000"})
+      : ServerTest(std::move(flags)) {}
 
   static std::string token(const std::string& sub, std::vector<std::string> perms = {}) {
     TokenSpec spec;
@@ -246,6 +247,36 @@ TEST_F(bots_test, the_bots_that_are_on_survive_a_kill_and_restart) {
   connect(late, token("late"));
   const protocol::ChatHistory history = join(late);
   EXPECT_EQ(history.bots, "helper");
+}
+
+// A short room log: the toggle would fall out of it; the server restates it in time.
+class bots_short_log_test : public bots_test {
+ protected:
+  bots_short_log_test() : bots_test({"--bots", "helper,pirate", "--recovery-history", "10"}) {}
+};
+
+TEST_F(bots_short_log_test, a_toggle_older_than_the_room_log_is_restated_and_survives_a_restart) {
+  connect(mod, token("mod", {"chat:bots"}));
+  join(mod);
+  send(mod, protocol::BotToggle{kRoom, "helper", true}, "t1");
+  send(mod, protocol::BotToggle{kRoom, "pirate", true}, "t2");
+  send(mod, protocol::BotToggle{kRoom, "pirate", false}, "t3");
+  ASSERT_EQ(answer(mod, "t3"), "ack");
+  for (int i = 1; i <= 12; ++i) send(mod, protocol::ChatSend{kRoom, "m" + std::to_string(i)}, "m" + std::to_string(i));
+  ASSERT_EQ(answer(mod, "m12"), "ack");
+  ASSERT_TRUE(mod.wait_for([&] {
+    for (const auto& toggled : received_of<protocol::BotToggled>(mod.log))
+      if (toggled.user == "tandem" && toggled.bot == "helper" && toggled.enabled) return true;
+    return false;
+  })) << "the helper's toggle was restated";
+  for (const auto& toggled : received_of<protocol::BotToggled>(mod.log))
+    EXPECT_FALSE(toggled.user == "tandem" && toggled.bot == "pirate") << "a bot that is off is not restated";
+
+  server.kill_now();
+  ASSERT_NO_THROW(server.start());
+  TransportProbe late;
+  connect(late, token("late"));
+  EXPECT_EQ(join(late).bots, "helper");
 }
 
 }  // namespace

@@ -12,6 +12,11 @@
 //     ordinary stored `chat` message from "bot:X" carrying the reply id;
 //   - ai_cancel: a member's request is routed to the worker, which ends the reply (its last
 //     text says so). Turning a bot off cancels its replies in the room the same way.
+// RESTATING: the bots that are on come back after a restart from the room's stored log, which
+//   keeps the last recovery_history events. So that a toggle never falls out of it, once a
+//   second every live room with bots on whose log moved is checked, and when the latest toggle
+//   of a bot that is on is older than half that window, the server restates them (one
+//   bot_toggled per bot on, user "tandem").
 // EXPIRY: a reply ends when its worker sends done. A worker that disconnects ends its open
 //   replies on the next tick: each becomes a chat message with the text so far, marked
 //   interrupted. A reply whose room is gone when it ends (every member left) is dropped.
@@ -25,6 +30,7 @@
 #include "handlers.h"
 #include "../config.h"
 #include "../jwt.h"
+#include "tandem/protocol/codec.h"
 #include "tandem/protocol/rules.h"
 
 namespace tandem::server::handlers {
@@ -33,6 +39,9 @@ namespace {
 
 constexpr const char* kBotColor = "#7e57c2";
 constexpr std::string_view kInterrupted = " (interrupted: the bot went away)";
+constexpr Millis kRestateCheck{1000};
+constexpr const char* kRestater = "tandem";  // the user of a restating bot_toggled
+constexpr std::string_view kToggledPrefix = R"({"type":"bot_toggled",)";  // JsonWriter writes "type" first
 
 // One reply growing: who writes it, where, and what members have seen of it.
 struct Reply {
@@ -49,6 +58,8 @@ struct BotBook {
   std::unordered_map<std::string, ConnectionId> workers;  // bot -> its worker connection
   std::map<std::string, Reply> replies;                   // reply id -> reply
   std::uint64_t replies_made = 0;                         // makes reply ids unique within a millisecond
+  Millis next_restate_check{0};
+  std::unordered_map<std::string, std::int64_t> checked_seq;  // live room with bots on -> its seq when last checked
 
   std::size_t replies_in(std::string_view room) const {
     return static_cast<std::size_t>(
@@ -120,6 +131,29 @@ bool finish(Hub& hub, BotBook& book, const std::string& id, std::string text, Un
 void route_cancel(Hub& hub, const std::string& id, const Reply& reply, const std::string& user) {
   if (Connection* worker = hub.find(reply.worker); worker && !worker->close)
     hub.send(*worker, protocol::ServerFrame{std::nullopt, protocol::AiCancel{reply.room, id, user}});
+}
+
+// The rooms whose bots must be restated (RESTATING above); remembers what it checked.
+std::vector<std::string> rooms_to_restate(Hub& hub, BotBook& book) {
+  const std::int64_t window = std::max(1, hub.settings().recovery_history / 2);
+  std::vector<std::string> due;
+  std::unordered_map<std::string, std::int64_t> checked;
+  hub.rooms().for_each_room([&](const Room& room) {
+    if (room.bots.empty()) return;
+    checked[room.name] = room.seq;
+    if (auto it = book.checked_seq.find(room.name); it != book.checked_seq.end() && it->second == room.seq) return;
+    std::vector<std::string> unstated = room.bots;  // not toggled within the window
+    for (const RoomEvent& event : room.history) {
+      if (room.seq - event.seq >= window || !std::string_view(*event.frame).starts_with(kToggledPrefix)) continue;
+      auto frames = protocol::decode_server(*event.frame);
+      if (frames.size() != 1 || !frames.front()) continue;
+      if (const auto* toggled = std::get_if<protocol::BotToggled>(&frames.front()->message))
+        std::erase(unstated, toggled->bot);
+    }
+    if (!unstated.empty()) due.push_back(room.name);
+  });
+  book.checked_seq = std::move(checked);  // rooms no longer live (or without bots) are forgotten
+  return due;
 }
 
 }  // namespace
@@ -246,6 +280,15 @@ void register_bots(HandlerRegistry& registry) {
   });
 
   registry.on_tick([book](Hub& hub, Now now) {
+    if (now.mono >= book->next_restate_check) {
+      book->next_restate_check = now.mono + kRestateCheck;
+      for (const std::string& name : rooms_to_restate(hub, *book)) {
+        Room* room = hub.rooms().find_mutable(name);
+        if (!room) continue;
+        for (const std::string& bot : room->bots)
+          hub.rooms().emit(hub, *room, protocol::BotToggled{name, bot, true, kRestater}, now.wall);
+      }
+    }
     std::vector<std::string> orphans;
     for (auto& [id, reply] : book->replies) {
       if (reply.orphaned) orphans.push_back(id);
