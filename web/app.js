@@ -183,7 +183,8 @@ function showFailure(title, detail) {
 }
 
 async function devToken(name) {
-  const response = await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}`);
+  // chat:bots: demo users may turn chat bots on and off (PROTOCOL.md "Chat bots").
+  const response = await fetch(`/api/v1/dev/token?name=${encodeURIComponent(name)}&perms=chat:bots`);
   if (!response.ok) {
     throw new Error(`no development token (GET /api/v1/dev/token answered ${response.status}; start tandem-server with --dev)`);
   }

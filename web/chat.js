@@ -2,12 +2,16 @@
 // as the page has a client, shows its history and live messages with each sender's name and
 // colour, "Ana is typing…", and sends what is typed. A message sent while the connection is
 // down shows as pending; the client core queues it and delivers it once the server is back.
+// Chat bots: a toggle per bot (?bots=helper,pirate by default, plus any turned on in the room)
+// turns it on or off for everyone; "@helper question" asks a bot that is on, and its reply
+// grows in the list (with a Stop button) until the bot's message replaces it.
 import { el, textColorOn } from './room-view.js';
 
 const $ = (id) => document.getElementById(id);
 
 export const DEFAULT_CHAT_ROOM = 'chat:lobby';
 const MAX_CHAT_BYTES = 4096;  // PROTOCOL.md §10 max_chat_bytes
+const DEFAULT_BOTS = 'helper,pirate';
 
 function timeOf(ts) {
   return ts ? new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
@@ -22,6 +26,7 @@ export class ChatPanel {
   #joining = false;
 
   #onRoom;
+  #knownBots = (new URLSearchParams(location.search).get('bots') ?? DEFAULT_BOTS).split(',').filter(Boolean);
 
   constructor({ client, me, log, roomName, onRoom = () => {} }) {
     this.#onRoom = onRoom;
@@ -44,6 +49,17 @@ export class ChatPanel {
     $('chat-messages').addEventListener('click', (event) => {
       const id = event.target.closest('button[data-dismiss]')?.dataset.dismiss;
       if (id && this.#room) this.#room.chat.dismiss(Number(id));
+      const reply = event.target.closest('button[data-cancel]')?.dataset.cancel;
+      if (reply && this.#room) this.#room.chat.cancelBot(reply).catch((error) => this.#log(`stop: ${error.code}: ${error.message}`));
+    });
+    $('chat-bots').addEventListener('change', (event) => {
+      const bot = event.target.dataset.bot;
+      if (!bot || !this.#room) return;
+      const enabled = event.target.checked;
+      this.#room.chat.toggleBot(bot, enabled).catch((error) => {
+        this.#log(`bot ${bot}: ${error.code}: ${error.message}`);
+        this.#renderBots();
+      });
     });
     this.#setState('out', 'Not in a chat');
     this.#render();
@@ -68,6 +84,7 @@ export class ChatPanel {
       this.#off = [
         room.on('chat', () => this.#renderMessages()),
         room.on('typing', () => this.#renderTyping()),
+        room.on('bots', () => this.#renderBots()),
       ];
       this.#setState('joined', name);
       this.#log(`joined ${name}`);
@@ -106,6 +123,11 @@ export class ChatPanel {
     }
     input.value = '';
     this.#room.chat.typing(false);
+    const mention = /^@([A-Za-z0-9_:.@-]+)\s+([\s\S]+)$/.exec(text);
+    if (mention && this.#room.chat.bots.includes(mention[1])) {
+      this.#room.chat.askBot(mention[1], mention[2]).catch((error) => this.#log(`@${mention[1]}: ${error.code}: ${error.message}`));
+      return;
+    }
     try {
       const ack = await this.#room.chat.send(text);
       if (ack?.duplicate) this.#log('chat: delivered earlier (duplicate resend acknowledged)');
@@ -120,6 +142,16 @@ export class ChatPanel {
     $('chat-send').disabled = !joined;
     this.#renderMessages();
     this.#renderTyping();
+    this.#renderBots();
+  }
+
+  #renderBots() {
+    const on = this.#room?.chat.bots ?? [];
+    const bots = [...new Set([...this.#knownBots, ...on])];
+    $('chat-bots').replaceChildren(...bots.map((bot) => el('label', { class: 'bot-toggle' },
+      el('input', { type: 'checkbox', 'data-testid': 'bot-toggle', 'data-bot': bot, checked: on.includes(bot) || null,
+        disabled: this.#room ? null : true }),
+      ` @${bot}`)));
   }
 
   #renderMessages() {
@@ -128,10 +160,12 @@ export class ChatPanel {
     const chat = this.#room?.chat;
     const messages = chat ? chat.messages : [];
     const pending = chat ? chat.pending : [];
+    const partials = chat ? [...chat.partials.values()] : [];
     list.replaceChildren(
       ...messages.map((m) => this.#messageView(m)),
-      ...pending.map((p) => this.#pendingView(p)));
-    $('chat-empty').hidden = messages.length + pending.length > 0;
+      ...pending.map((p) => this.#pendingView(p)),
+      ...partials.map((p) => this.#partialView(p)));
+    $('chat-empty').hidden = messages.length + pending.length + partials.length > 0;
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
@@ -159,6 +193,16 @@ export class ChatPanel {
         failed ? `not sent: ${p.code}` : 'sending…'),
       failed && el('button', { type: 'button', class: 'icon-button', 'data-dismiss': p.localId, 'aria-label': 'Dismiss' }, '×')),
     el('div', { class: 'chat-text', 'data-testid': 'chat-text' }, p.text));
+  }
+
+  // A bot reply still growing.
+  #partialView(p) {
+    return el('li', { class: 'chat-message bot-partial', 'data-testid': 'bot-partial', 'data-reply': p.reply, 'data-bot': p.bot },
+      el('div', { class: 'chat-meta' },
+        el('span', { class: 'chat-name' }, p.bot),
+        el('span', { class: 'chat-pending' }, 'answering…'),
+        el('button', { type: 'button', class: 'icon-button', 'data-cancel': p.reply, 'data-testid': 'bot-stop' }, 'Stop')),
+      el('div', { class: 'chat-text', 'data-testid': 'chat-text' }, p.text || '…'));
   }
 
   #renderTyping() {

@@ -272,6 +272,14 @@ std::vector<SettingInfo> build_table() {
   t.push_back(integer("typing_timeout_ms", &Settings::typing_timeout_ms, 100, kMaxMs,
                       "a typing indicator clears itself after this long without a new `typing`"));
 
+  t.push_back(text("bots", &Settings::bots,
+                   "chat bots members may turn on, comma-separated ids (helper,pirate); a worker serves bot X with "
+                   "\"bot:X\" in its token's perms (unset: no bots)"));
+  t.push_back(integer("bot_partial_ms", &Settings::bot_partial_ms, 10, 10000,
+                      "a growing bot reply reaches members at most this often (the newest text wins)"));
+  t.push_back(integer("bot_max_replies", &Settings::bot_max_replies, 1, 1000,
+                      "bot replies growing at once in one room; one more ai_request is refused limit_exceeded"));
+
   SettingInfo publish_key = text("publish_api_key", &Settings::publish_api_key,
                                  "bearer key for POST /api/v1/publish, at least 16 bytes (unset: publish answers 403)");
   publish_key.secret = true;
@@ -411,6 +419,12 @@ std::optional<std::string> validate(const Settings& s) {
     for (char ch : s.instance_id)
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
         return "instance_id may hold letters, digits, '-', '_' and '.', got " + quoted(s.instance_id);
+  }
+  for (const std::string& bot : split_list(s.bots)) {
+    const bool valid = !bot.empty() && bot.size() <= 64 && std::all_of(bot.begin(), bot.end(), [](unsigned char ch) {
+      return std::isalnum(ch) || ch == '_' || ch == ':' || ch == '.' || ch == '@' || ch == '-';
+    });
+    if (!valid) return "bots holds " + quoted(bot) + "; a bot id is 1-64 of A-Z a-z 0-9 _ : . @ -";
   }
   for (const std::string& proxy : split_list(s.trusted_proxies)) {
     in6_addr address{};

@@ -138,6 +138,11 @@ struct Settings {
   int chat_history = 256;         // messages kept per room and sent on join
   int typing_timeout_ms = 5000;   // a typing indicator clears itself after this much quiet
 
+  // ---- chat bots (PROTOCOL.md "Chat bots", handlers/bots.cpp) ----
+  std::string bots;               // bot ids members may turn on, comma-separated ("helper,pirate"); empty: no bots
+  int bot_partial_ms = 100;       // at most one chat_partial per reply this often (the newest text wins)
+  int bot_max_replies = 4;        // replies growing at once in one room; one more ai_request: limit_exceeded
+
   // ---- backend publish (PROTOCOL.md §13) ----
   std::string publish_api_key;  // bearer key for POST /api/v1/publish, at least 16 bytes; empty: publish is off (403)
 

@@ -44,6 +44,10 @@ struct VerifyOptions {
 
 // The permission that lets a user `clear` a chat room's history (PROTOCOL.md §10).
 inline constexpr std::string_view kPermChatClear = "chat:clear";
+// The permission that lets a user turn chat bots on and off (`bot_toggle`, PROTOCOL.md "Chat bots").
+inline constexpr std::string_view kPermChatBots = "chat:bots";
+// A token whose perms hold kPermBotPrefix + X belongs to the worker of bot X (tandem-bot).
+inline constexpr std::string_view kPermBotPrefix = "bot:";
 
 // Returns the claims of a valid token, or an Error with code "unauthorized" and a message
 // fit for a close reason: "token expired", "bad signature", "unsupported alg \"RS256\"

@@ -241,6 +241,11 @@ RoomChanges RoomReplica::apply(const protocol::Cleared& m) {
   return RoomChange::Chat;
 }
 
+RoomChanges RoomReplica::apply(const protocol::BotToggled& m) {
+  accept(m.seq);
+  return {};
+}
+
 RoomChanges RoomReplica::apply(const protocol::TypingEvent& m) {
   if (m.active) {
     auto [it, inserted] = typing_.insert_or_assign(m.user, m.name);

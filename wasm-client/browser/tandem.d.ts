@@ -171,6 +171,23 @@ export interface RoomChat {
   typing(active?: boolean): void;
   /** Clears the room's history (needs the chat:clear permission). */
   clear(): Promise<Ack>;
+  /** Chat bots turned on in this room (history on join, then bot_toggled; room.on('bots')). */
+  readonly bots: string[];
+  /** Bot replies still growing, by reply id; a reply leaves when the bot's message carrying it arrives. */
+  readonly partials: Map<string, BotPartial>;
+  /** Turns a bot on or off for everyone (needs the chat:bots permission; not_found: no such bot). */
+  toggleBot(bot: string, enabled: boolean): Promise<Ack>;
+  /** Posts the prompt as our message and asks the bot (not_found when it is off here). */
+  askBot(bot: string, prompt: string): Promise<Ack>;
+  /** Asks the bot to end a growing reply (not_found when it has ended). */
+  cancelBot(reply: string): Promise<Ack>;
+}
+
+/** A bot reply growing (chat_partial): the whole text so far. */
+export interface BotPartial {
+  reply: string;
+  bot: string;
+  text: string;
 }
 
 export interface DocNode {
@@ -277,6 +294,8 @@ export interface RoomEvents {
   broadcast: BroadcastEvent;
   /** Every room event the replica applied (seq-carrying: chat, node_*, edge_*, locked, ...). */
   event: RoomEventMessage;
+  /** The bots turned on changed (a history snapshot or a bot_toggled event). */
+  bots: string[];
 }
 
 /** A room event as the server sent it: in seq order, each once. */

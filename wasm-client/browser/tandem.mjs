@@ -20,6 +20,8 @@
 // in the core):
 //   room.chat.messages / room.chat.pending / room.chat.typingUsers
 //   await room.chat.send('hi');  room.chat.typing(true);  await room.chat.clear();
+//   room.chat.bots / room.chat.partials                   // chat bots (PROTOCOL.md "Chat bots")
+//   await room.chat.toggleBot('helper', true);  await room.chat.askBot('helper', 'hi');  room.chat.cancelBot(reply)
 //   room.doc.nodes / room.doc.edges / room.doc.node('n4')
 //   await room.doc.createNode({ id: 'n4', type: 'http_request', label: 'Fetch' });
 //   await room.doc.updateNode('n4', { label: 'Fetch paid' }, { fence });
@@ -218,7 +220,7 @@ function callbackPromise(start) {
 
 // Room events carry a seq (PROTOCOL.md §4) and are announced with room.on('event').
 const ROOM_EVENTS = new Set(['chat', 'cleared', 'node_created', 'node_updated', 'node_deleted', 'edge_created',
-  'edge_deleted', 'locked', 'unlocked', 'stream', 'execution_update', 'node_update']);
+  'edge_deleted', 'locked', 'unlocked', 'stream', 'execution_update', 'node_update', 'bot_toggled']);
 
 // How often typing(true) may go out (PROTOCOL.md §10: about once a second while typing; the
 // server clears an indicator after 5 s of quiet).
@@ -227,7 +229,7 @@ const TYPING_RESEND_MS = 1_000;
 const MAX_TOKEN_REFRESHES = 3;
 
 const ROOM_EVENT_NAMES = ['presence', 'locks', 'lockLost', 'takeover', 'chat', 'typing', 'doc', 'execution',
-  'stream', 'streamControl', 'broadcast', 'event'];
+  'stream', 'streamControl', 'broadcast', 'event', 'bots'];
 
 // The parts of the core's replica of a room that JS reads, each as the core's JSON text (null
 // when the room is not joined; `view` numbers it for bindings.cpp's tandem_room_view) and what
@@ -268,6 +270,10 @@ class RoomChat {
   #nextLocalId = 1;
   #typingSentAt = -Infinity;
   #typingOn = false;
+  // Chat bots: the ids turned on here (from history, then bot_toggled), and the replies still
+  // growing: reply id -> {reply, bot, text}, until the bot's chat message carrying it arrives.
+  bots = [];
+  partials = new Map();
 
   constructor(room) {
     this.#room = room;
@@ -332,6 +338,22 @@ class RoomChat {
   // Deletes the room's history (needs the "chat:clear" permission; else rejects 'forbidden').
   clear() {
     return this.#room._request({ type: 'clear', room: this.#room.name });
+  }
+
+  // Turns a bot on or off for everyone here (needs the "chat:bots" permission).
+  toggleBot(bot, enabled) {
+    return this.#room._request({ type: 'bot_toggle', room: this.#room.name, bot, enabled: Boolean(enabled) });
+  }
+
+  // Posts `prompt` as our message and asks `bot` (turned on here) to answer it: the answer grows
+  // in `partials` (room.on('chat')) and ends as the bot's message.
+  askBot(bot, prompt) {
+    return this.#room._request({ type: 'ai_request', room: this.#room.name, bot, prompt: String(prompt) });
+  }
+
+  // Asks the bot to stop a growing reply; it ends with the text so far.
+  cancelBot(reply) {
+    return this.#room._request({ type: 'ai_cancel', room: this.#room.name, reply });
   }
 
   #dropPending(entry) {
@@ -612,11 +634,23 @@ export class TandemRoom {
     switch (m.type) {
       case 'chat':
         if (m.user === selfUser) this.chat._echoed(m.text);
+        this.chat.partials.delete(m.reply);
+        this._emit('chat', this.chat);
+        break;
+      case 'chat_partial':
+        this.chat.partials.set(m.reply, { reply: m.reply, bot: m.bot, text: m.text });
         this._emit('chat', this.chat);
         break;
       case 'history':
+        this.chat.bots = m.bots ? m.bots.split(',') : [];  // comma-separated (PROTOCOL.md "Chat bots")
+        this._emit('bots', this.chat.bots);
+      // falls through
       case 'cleared':
         this._emit('chat', this.chat);
+        break;
+      case 'bot_toggled':
+        this.chat.bots = this.chat.bots.filter((b) => b !== m.bot).concat(m.enabled ? [m.bot] : []);
+        this._emit('bots', this.chat.bots);
         break;
       case 'execution_update':
         this._emit('execution', withoutRouting(m));

@@ -132,6 +132,8 @@ void register_chat(HandlerRegistry& registry) {
     history.room = room;
     history.seq = r->seq;
     history.messages.assign(r->chat.begin(), r->chat.end());
+    for (const std::string& bot : r->bots)  // chat bots turned on (handlers/bots.cpp), comma-separated
+      history.bots += (history.bots.empty() ? "" : ",") + bot;
     hub.send(c, protocol::ServerFrame{std::nullopt, std::move(history)});
   });
 

@@ -19,6 +19,7 @@ void register_chat(HandlerRegistry& registry);        // chat, typing (auto-clea
 void register_streams(HandlerRegistry& registry);     // stream events in agent:{id} rooms; stream_control to the producer
 void register_signals(HandlerRegistry& registry);     // signal: relayed to one connection in the room
 void register_broadcast(HandlerRegistry& registry);   // broadcast: an app event to every member of the room
+void register_bots(HandlerRegistry& registry);        // chat bots: bot_toggle, ai_request/ai_cancel routed to workers, chat_partial
 
 // Order matters for hooks: rooms first (membership), then the families that react to it, in
 // the order PROTOCOL.md §4 sends their snapshots (presence_state, lock_state, doc_snapshot,
@@ -33,6 +34,7 @@ inline void register_all(HandlerRegistry& registry) {
   register_streams(registry);
   register_signals(registry);
   register_broadcast(registry);
+  register_bots(registry);
 }
 
 }  // namespace tandem::server::handlers

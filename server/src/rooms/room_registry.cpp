@@ -7,11 +7,30 @@
 #include "../hub.h"
 #include "../log.h"
 #include "room_access.h"
+#include "tandem/protocol/codec.h"
 
 namespace tandem::server {
 
 namespace {
 const std::vector<ConnectionId> kNoMembers;
+
+// The bots a room's log leaves on: its bot_toggled events applied in order. Encoded events
+// start with their "type" (JsonWriter writes it first), so only those are decoded.
+std::vector<std::string> bots_in_log(const Fifo<RoomEvent>& history) {
+  constexpr std::string_view kPrefix = R"({"type":"bot_toggled",)";
+  std::vector<std::string> bots;
+  for (const RoomEvent& event : history) {
+    if (!std::string_view(*event.frame).starts_with(kPrefix)) continue;
+    auto frames = protocol::decode_server(*event.frame);
+    if (frames.size() != 1 || !frames.front()) continue;
+    const auto* toggled = std::get_if<protocol::BotToggled>(&frames.front()->message);
+    if (!toggled) continue;
+    std::erase(bots, toggled->bot);
+    if (toggled->enabled) bots.push_back(toggled->bot);
+  }
+  std::sort(bots.begin(), bots.end());
+  return bots;
+}
 }  // namespace
 
 namespace {
@@ -108,6 +127,7 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   r.durable = true;
   for (store::StoredEvent& event : stored.history)
     r.history.push_back({event.seq, std::make_shared<const std::string>(std::move(event.json))});
+  r.bots = bots_in_log(r.history);
   r.doc.load(std::move(stored.nodes), std::move(stored.edges));
   r.chat.assign(std::make_move_iterator(stored.chat.begin()), std::make_move_iterator(stored.chat.end()));
   // Locks held when the server stopped: their holders' connections did not survive it.

@@ -86,6 +86,10 @@ struct Room {
   bool durable = false;               // stored (or being stored): its events are written too
   documents::Document doc;            // workflow:{id} rooms: the document (empty elsewhere)
   Fifo<protocol::ChatEntry> chat;     // the latest chat_history messages, oldest first
+  // Chat bots turned on here (handlers/bots.cpp), sorted. Not stored apart: a loaded room
+  // replays the bot_toggled events of its stored log (so a toggle older than the last
+  // recovery_history events is forgotten at a reload; PROTOCOL.md "Chat bots").
+  std::vector<std::string> bots;
 };
 
 struct JoinOutcome {

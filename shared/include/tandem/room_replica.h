@@ -145,6 +145,7 @@ class RoomReplica {
   // Chat. history replaces the messages; chat appends; cleared empties (both seq-checked).
   RoomChanges apply(const protocol::ChatHistory& m);
   RoomChanges apply(const protocol::ChatMessage& m);
+  RoomChanges apply(const protocol::BotToggled& m);  // advances the seq; the app tracks bots from messages
   RoomChanges apply(const protocol::Cleared& m);
   RoomChanges apply(const protocol::TypingEvent& m);  // ephemeral
   // Published progress: kept as the latest per execution id (seq-checked).

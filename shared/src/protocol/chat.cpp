@@ -60,10 +60,12 @@ void read(json::Fields& f, ChatMessage& m) {
   m.text = std::move(e.text);
   m.seq = e.seq;
   m.ts = e.ts;
+  f.opt_str("reply", m.reply, rules::entity_id);
 }
 void write(json::JsonWriter& w, const ChatMessage& m) {
   w.str("room", m.room);
   write_entry(w, m.entry());
+  w.opt_str("reply", m.reply);
 }
 
 void read(json::Fields& f, ChatHistory& m) {
@@ -74,6 +76,9 @@ void read(json::Fields& f, ChatHistory& m) {
     read_entry(e, entry);
     m.messages.push_back(std::move(entry));
   });
+  std::optional<std::string> bots;
+  f.opt_str("bots", bots, {1, bounds::max_chat_bytes, false});
+  m.bots = bots.value_or("");
 }
 void write(json::JsonWriter& w, const ChatHistory& m) {
   auto list = json::JsonWriter::array();
@@ -83,6 +88,7 @@ void write(json::JsonWriter& w, const ChatHistory& m) {
     list.push(std::move(e));
   }
   w.str("room", m.room).int64("seq", m.seq).child("messages", std::move(list));
+  if (!m.bots.empty()) w.str("bots", m.bots);
 }
 
 void read(json::Fields& f, TypingEvent& m) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct ChatMessage {
   std::string text;
   std::int64_t seq = 0;
   std::int64_t ts = 0;
+  // A bot's finished reply: the id its chat_partial messages carried (bots.h), so clients
+  // replace the growing text with this message. Not kept in history entries.
+  std::optional<std::string> reply = std::nullopt;
   ChatEntry entry() const { return {user, name, color, text, seq, ts}; }
   bool operator==(const ChatMessage&) const = default;
 };
@@ -70,6 +74,9 @@ struct ChatHistory {
   std::string room;
   std::int64_t seq = 0;
   std::vector<ChatEntry> messages;
+  // The chat bots turned on in the room (bots.h), comma-separated ("helper,pirate"; bot ids hold
+  // no commas); written when any. A string, not a list: the browser client's size budget.
+  std::string bots = {};
   bool operator==(const ChatHistory&) const = default;
 };
 

@@ -3,12 +3,19 @@
 //
 // Adding a message: declare its struct and read/write in its family header, then list it in
 // ClientMessage or ServerMessage below. The codec (codec.h) picks it up from the list.
+//
+// TANDEM_BROWSER_CORE (set for the WebAssembly build of the core, wasm-client/CMakeLists.txt):
+// the browser client leaves out the messages only a chat bot's worker sends (chat_partial) or
+// receives (ai_request, ai_cancel) — workers are native (tandem-bot) — because every
+// alternative costs the browser client's size budget (issue 15) through each variant's copy,
+// move and dispatch tables.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <variant>
 
+#include "tandem/protocol/bots.h"
 #include "tandem/protocol/broadcast.h"
 #include "tandem/protocol/chat.h"
 #include "tandem/protocol/connection.h"
@@ -32,7 +39,12 @@ using ClientMessage = std::variant<
     ChatSend, TypingSend, ChatClear,                       // chat
     StreamSend, StreamControlSend,                         // streams
     SignalSend,                                            // signals
-    BroadcastSend>;                                        // broadcast
+    BroadcastSend,                                         // broadcast
+#if TANDEM_BROWSER_CORE
+    BotToggle, AiRequest, AiCancel>;                       // chat bots (a member's side)
+#else
+    BotToggle, AiRequest, AiCancel, ChatPartial>;          // chat bots
+#endif
 
 // Everything a server may send (PROTOCOL.md §18, direction S→C).
 using ServerMessage = std::variant<
@@ -45,7 +57,12 @@ using ServerMessage = std::variant<
     StreamEvent, StreamControl,                                                // streams
     SignalMessage,                                                             // signals
     BroadcastMessage,                                                          // broadcast
-    ExecutionUpdate, PublishedNodeUpdate>;                                     // published
+    ExecutionUpdate, PublishedNodeUpdate,                                      // published
+#if TANDEM_BROWSER_CORE
+    BotToggled, ChatPartial>;                                                  // chat bots (a member's side)
+#else
+    BotToggled, AiRequest, AiCancel, ChatPartial>;                             // chat bots
+#endif
 
 // One message and the request id it carries (client requests; server replies echo it).
 struct ClientFrame {
