@@ -27,6 +27,7 @@
 #include "store/migrate.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
+#include "webhooks/webhook_config.h"
 #include "version.h"
 
 namespace {
@@ -62,6 +63,13 @@ store::Retention retention_of(const Settings& settings) {
   retention.history = static_cast<std::size_t>(settings.recovery_history);
   retention.chat = static_cast<std::size_t>(settings.chat_history);
   retention.requests_per_session = static_cast<std::size_t>(settings.dedup_window);
+  // Webhooks: the events an endpoint has not acknowledged stay (up to the backlog bound).
+  auto endpoints = webhooks::parse_webhooks(settings.webhooks);  // validated by load_settings
+  if (endpoints && !endpoints.value().empty())
+    retention.webhook_endpoints = [endpoints = std::move(endpoints).value()](std::string_view room) {
+      return webhooks::endpoints_following(endpoints, room);
+    };
+  retention.webhook_max_backlog = static_cast<std::size_t>(settings.webhook_max_backlog);
   return retention;
 }
 

@@ -96,6 +96,7 @@ class SqliteStore final : public Store {
   Result<YDocRecord> load_ydoc(const std::string& doc) override;
   Result<Done> commit(const WriteBatch& batch) override;
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;
+  Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override;
 
   int schema_version() const;  // the database's user_version after open's migrations
   const std::string& path() const;
