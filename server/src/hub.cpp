@@ -186,6 +186,11 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
     rooms_.set_on_webhooks_read([this](const std::string& room, const store::RoomRecord& record) {
       outbox_->loaded(room, record.seq, record.webhook_cursors, record.webhook_backlog);
     });
+    metrics_.set_webhook_source([this] {
+      const webhooks::OutboxCounters& c = outbox_->counters();
+      return WebhookFigures{c.posts_ok,        c.posts_failed,         c.events_delivered, c.dead_letters,
+                            c.events_given_up, c.latency_ms_sum,       outbox_->backlog()};
+    });
     for (const webhooks::WebhookEndpoint& endpoint : outbox_->endpoints())
       LOG_INFO("webhooks: endpoint %s -> %s (rooms %zu pattern(s))", endpoint.name.c_str(), endpoint.url.c_str(),
                endpoint.rooms.size());

@@ -162,6 +162,8 @@ class LwsServer final : public EdgeWaker {
       hub_.read_changes(std::move(page), std::move(then));
     });
     api_.set_ydoc_lister([this] { return hub_.ydocs().summaries(); });
+    if (hub_.webhook_outbox() != nullptr)
+      api_.set_webhook_reporter([this](Now now) { return hub_.webhook_outbox()->report_json(now.mono); });
     api_.set_room_inspector([this](std::string_view room, Now now) { return hub_.room_detail(room, now); });
     if (cluster.directory && cluster.link) {
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });

@@ -291,4 +291,48 @@ std::vector<QueueReport> Outbox::queues(Millis now) const {
   return reports;
 }
 
+std::string Outbox::report_json(Millis now) const {
+  json::JsonWriter endpoints = json::JsonWriter::array();
+  for (const WebhookEndpoint& endpoint : endpoints_) {
+    json::JsonWriter rooms = json::JsonWriter::array(), kinds = json::JsonWriter::array();
+    for (const std::string& pattern : endpoint.rooms) rooms.push_str(pattern);
+    for (const std::string& kind : endpoint.kind_names()) kinds.push_str(kind);
+    endpoints.push(json::JsonWriter()
+                       .str("name", endpoint.name)
+                       .str("url", endpoint.url)
+                       .child("rooms", std::move(rooms))
+                       .child("events", std::move(kinds)));
+  }
+  json::JsonWriter queue_list = json::JsonWriter::array();
+  for (const QueueReport& q : queues(now)) {
+    json::JsonWriter item;
+    item.str("endpoint", q.endpoint)
+        .str("room", q.room)
+        .int64("cursor", q.cursor)
+        .int64("last_seq", q.last_seq)
+        .int64("pending", static_cast<std::int64_t>(q.pending))
+        .boolean("in_flight", q.in_flight)
+        .int64("attempts", q.attempts)
+        .opt_int64("retry_in_ms", q.retry_in ? std::optional<std::int64_t>(q.retry_in->count()) : std::nullopt)
+        .int64("last_status", q.last_status)
+        .str("last_error", q.last_error);
+    queue_list.push(std::move(item));
+  }
+  json::JsonWriter letters = json::JsonWriter::array();
+  for (const store::WebhookDeadLetter& l : dead_letters_)
+    letters.push(json::JsonWriter()
+                     .str("endpoint", l.endpoint)
+                     .str("room", l.room)
+                     .int64("first_seq", l.first_seq)
+                     .int64("last_seq", l.last_seq)
+                     .int64("status", l.status)
+                     .str("error", l.error)
+                     .int64("ts", l.ts));
+  return json::JsonWriter()
+      .child("endpoints", std::move(endpoints))
+      .child("queues", std::move(queue_list))
+      .child("dead_letters", std::move(letters))
+      .finish();
+}
+
 }  // namespace tandem::server::webhooks

@@ -112,6 +112,11 @@ class Outbox {
   // The newest dead letters (at most settings.dead_letters_kept), newest first.
   const std::deque<store::WebhookDeadLetter>& dead_letters() const { return dead_letters_; }
   const OutboxCounters& counters() const { return counters_; }
+  // GET /api/v1/ws/webhooks: {"endpoints":[{"name","url","rooms","events"}],"queues":[{"endpoint",
+  // "room","cursor","last_seq","pending","in_flight","attempts","retry_in_ms","last_status",
+  // "last_error"}],"dead_letters":[{"endpoint","room","first_seq","last_seq","status","error","ts"}]}
+  // (secrets never shown).
+  std::string report_json(Millis now) const;
 
   // The signature of a request (docs/PROTOCOL.md "Webhooks"): hex HMAC-SHA256(secret,
   // timestamp + "." + body).

@@ -81,7 +81,8 @@ Result<std::vector<WebhookEndpoint>> parse_webhooks(std::string_view spec) {
       if (earlier.name == endpoint.name) return bad(named + ": the name is used twice");
     if (!words[1].starts_with("http://") && !words[1].starts_with("https://"))
       return bad(named + ": the URL must start with http:// or https://");
-    if (words[1].size() <= std::string_view("https://").size()) return bad(named + ": the URL names no host");
+    const std::size_t scheme = words[1].starts_with("https://") ? 8 : 7;
+    if (words[1].size() == scheme || words[1][scheme] == '/') return bad(named + ": the URL names no host");
     endpoint.url = words[1];
     bool kinds_given = false;
     for (std::size_t w = 2; w < words.size(); ++w) {
