@@ -46,6 +46,7 @@
 #include "publish_api.h"
 #include "sse_streams.h"
 #include "version.h"
+#include "webhooks/outbox.h"
 
 namespace tandem::server {
 

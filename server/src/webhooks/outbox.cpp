@@ -297,11 +297,9 @@ std::string Outbox::report_json(Millis now) const {
     json::JsonWriter rooms = json::JsonWriter::array(), kinds = json::JsonWriter::array();
     for (const std::string& pattern : endpoint.rooms) rooms.push_str(pattern);
     for (const std::string& kind : endpoint.kind_names()) kinds.push_str(kind);
-    endpoints.push(json::JsonWriter()
-                       .str("name", endpoint.name)
-                       .str("url", endpoint.url)
-                       .child("rooms", std::move(rooms))
-                       .child("events", std::move(kinds)));
+    json::JsonWriter item;
+    item.str("name", endpoint.name).str("url", endpoint.url).child("rooms", std::move(rooms)).child("events", std::move(kinds));
+    endpoints.push(std::move(item));
   }
   json::JsonWriter queue_list = json::JsonWriter::array();
   for (const QueueReport& q : queues(now)) {
@@ -319,20 +317,22 @@ std::string Outbox::report_json(Millis now) const {
     queue_list.push(std::move(item));
   }
   json::JsonWriter letters = json::JsonWriter::array();
-  for (const store::WebhookDeadLetter& l : dead_letters_)
-    letters.push(json::JsonWriter()
-                     .str("endpoint", l.endpoint)
-                     .str("room", l.room)
-                     .int64("first_seq", l.first_seq)
-                     .int64("last_seq", l.last_seq)
-                     .int64("status", l.status)
-                     .str("error", l.error)
-                     .int64("ts", l.ts));
-  return json::JsonWriter()
-      .child("endpoints", std::move(endpoints))
+  for (const store::WebhookDeadLetter& l : dead_letters_) {
+    json::JsonWriter item;
+    item.str("endpoint", l.endpoint)
+        .str("room", l.room)
+        .int64("first_seq", l.first_seq)
+        .int64("last_seq", l.last_seq)
+        .int64("status", l.status)
+        .str("error", l.error)
+        .int64("ts", l.ts);
+    letters.push(std::move(item));
+  }
+  json::JsonWriter report;
+  report.child("endpoints", std::move(endpoints))
       .child("queues", std::move(queue_list))
-      .child("dead_letters", std::move(letters))
-      .finish();
+      .child("dead_letters", std::move(letters));
+  return std::move(report).finish();
 }
 
 }  // namespace tandem::server::webhooks
