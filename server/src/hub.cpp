@@ -192,8 +192,8 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
                             c.events_given_up, c.latency_ms_sum,       outbox_->backlog()};
     });
     for (const webhooks::WebhookEndpoint& endpoint : outbox_->endpoints())
-      LOG_INFO("webhooks: endpoint %s -> %s (rooms %zu pattern(s))", endpoint.name.c_str(), endpoint.url.c_str(),
-               endpoint.rooms.size());
+      LOG_INFO("webhooks: endpoint %s -> %s (%zu room pattern(s))", endpoint.name.c_str(),
+               webhooks::shown_url(endpoint.url).c_str(), endpoint.rooms.size());
   }
   // A room whose members all left stays live while it has locks: their release is a room event too.
   rooms_.set_keep_alive([this](const std::string& room) { return locks_->has_locks_in(room); });

@@ -313,6 +313,14 @@ TEST(webhook_config_test, parses_endpoints_and_refuses_bad_ones_with_a_clear_err
             std::string::npos);
 }
 
+TEST(webhook_config_test, urls_are_shown_without_credentials_or_query) {
+  EXPECT_EQ(shown_url("https://user:pw@backend.example:8443/hooks/tandem?token=abc"),
+            "https://backend.example:8443/hooks/tandem?…");
+  EXPECT_EQ(shown_url("http://127.0.0.1:9/x"), "http://127.0.0.1:9/x");
+  EXPECT_EQ(shown_url("http://h"), "http://h");
+  EXPECT_EQ(shown_url("http://u@h?q=1"), "http://h?…");
+}
+
 TEST(webhook_config_test, event_kinds_follow_the_room_log_types) {
   EXPECT_EQ(kind_of_event("node_created"), EventKind::Documents);
   EXPECT_EQ(kind_of_event("edge_deleted"), EventKind::Documents);

@@ -298,7 +298,7 @@ std::string Outbox::report_json(Millis now) const {
     for (const std::string& pattern : endpoint.rooms) rooms.push_str(pattern);
     for (const std::string& kind : endpoint.kind_names()) kinds.push_str(kind);
     json::JsonWriter item;
-    item.str("name", endpoint.name).str("url", endpoint.url).child("rooms", std::move(rooms)).child("events", std::move(kinds));
+    item.str("name", endpoint.name).str("url", shown_url(endpoint.url)).child("rooms", std::move(rooms)).child("events", std::move(kinds));
     endpoints.push(std::move(item));
   }
   json::JsonWriter queue_list = json::JsonWriter::array();

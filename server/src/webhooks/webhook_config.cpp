@@ -118,6 +118,23 @@ Result<std::vector<WebhookEndpoint>> parse_webhooks(std::string_view spec) {
   return endpoints;
 }
 
+std::string shown_url(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url.substr(0, url.find('?')));
+  const std::size_t host_start = scheme_end + 3;
+  const std::size_t path_start = std::min(url.find('/', host_start), url.find('?', host_start));
+  std::string_view authority = url.substr(host_start, path_start == std::string_view::npos ? url.npos : path_start - host_start);
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string shown(url.substr(0, host_start));
+  shown += authority;
+  if (path_start != std::string_view::npos) {
+    const std::string_view rest = url.substr(path_start);
+    shown += rest.substr(0, rest.find('?'));
+    if (rest.find('?') != std::string_view::npos) shown += "?…";
+  }
+  return shown;
+}
+
 std::vector<std::string> endpoints_following(const std::vector<WebhookEndpoint>& endpoints, std::string_view room) {
   std::vector<std::string> names;
   for (const WebhookEndpoint& endpoint : endpoints)

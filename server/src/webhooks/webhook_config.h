@@ -53,6 +53,10 @@ struct WebhookEndpoint {
 // Parses the `webhooks` setting; empty text: no endpoints. Errors name the endpoint and word.
 Result<std::vector<WebhookEndpoint>> parse_webhooks(std::string_view spec);
 
+// `url` as logs and the admin API show it: scheme, host, port and path, without credentials
+// (user:password@) or query (tokens some backends take there).
+std::string shown_url(std::string_view url);
+
 // The names of the endpoints that follow `room`, in configuration order.
 std::vector<std::string> endpoints_following(const std::vector<WebhookEndpoint>& endpoints, std::string_view room);
 
