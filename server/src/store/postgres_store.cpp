@@ -368,9 +368,11 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectWebhookCursors:
       return "SELECT endpoint, seq FROM webhook_cursors WHERE room = $1 AND endpoint = ANY($2::text[]) "
              "ORDER BY endpoint COLLATE \"C\"";
+    // The newest $3 past the lowest cursor, oldest first.
     case Sql::SelectWebhookBacklog:
-      return "SELECT seq, json FROM events WHERE room = $1 AND seq > (SELECT COALESCE(min(seq), 9223372036854775807) "
-             "FROM webhook_cursors WHERE room = $1 AND endpoint = ANY($2::text[])) ORDER BY seq LIMIT $3";
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = $1 AND seq > (SELECT "
+             "COALESCE(min(seq), 9223372036854775807) FROM webhook_cursors WHERE room = $1 AND endpoint = "
+             "ANY($2::text[])) ORDER BY seq DESC LIMIT $3) AS newest ORDER BY seq";
     case Sql::SelectWebhookDeadLetters:
       return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
              "LIMIT $1";

@@ -337,8 +337,10 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectWebhookCursors:
       return "SELECT endpoint, seq FROM webhook_cursors WHERE room = ?1 AND endpoint IN (SELECT value FROM json_each(?2)) "
              "ORDER BY endpoint";
+    // The newest ?3 past the cursor (trimming runs every few appends, so a few more may be stored).
     case Sql::SelectWebhookBacklog:
-      return "SELECT seq, json FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq DESC "
+             "LIMIT ?3) ORDER BY seq";
     case Sql::SelectWebhookDeadLetters:
       return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
              "LIMIT ?1";
