@@ -213,7 +213,7 @@ enum class Sql : std::size_t {
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
   StartWebhookCursor, AdvanceWebhookCursor, InsertWebhookDeadLetter, TrimHookedEvents, SelectWebhookCursors,
-  SelectWebhookBacklog, SelectWebhookDeadLetters,
+  SelectWebhookBacklog, SelectWebhookDeadLetters, SelectWebhookRoomsBehind,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -341,6 +341,9 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectWebhookBacklog:
       return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq DESC "
              "LIMIT ?3) ORDER BY seq";
+    case Sql::SelectWebhookRoomsBehind:
+      return "SELECT DISTINCT c.room, c.endpoint FROM webhook_cursors c JOIN rooms r ON r.room = c.room "
+             "WHERE c.seq < r.seq ORDER BY c.room";
     case Sql::SelectWebhookDeadLetters:
       return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
              "LIMIT ?1";
@@ -1103,6 +1106,21 @@ Result<std::vector<WebhookDeadLetter>> SqliteStore::webhook_dead_letters(std::si
                        query.text(5), query.int64(6)});
   if (step == Query::Step::Failed) return db.failure("read webhook dead letters");
   return letters;
+}
+
+Result<std::vector<std::string>> SqliteStore::webhook_rooms_behind() {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectWebhookRoomsBehind);
+  std::vector<std::string> rooms;
+  Query::Step step;
+  while ((step = query.step()) == Query::Step::Row) {
+    std::string room = query.text(0);
+    if (!rooms.empty() && rooms.back() == room) continue;
+    const std::vector<std::string> following = webhook_endpoints_of(db.retention, room);
+    if (std::find(following.begin(), following.end(), query.text(1)) != following.end()) rooms.push_back(std::move(room));
+  }
+  if (step == Query::Step::Failed) return db.failure("find the rooms webhooks are behind in");
+  return rooms;
 }
 
 // ---- export -------------------------------------------------------------------------------
