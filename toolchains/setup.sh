@@ -27,6 +27,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev llvm
   libwebsockets-dev libcjson-dev libssl-dev libsqlite3-dev libpq-dev postgresql libhiredis-dev redis-server nginx
+  libcurl4-openssl-dev  # webhooks: the HTTP client (server/src/webhooks/curl_http_poster.cpp)
   googletest libgtest-dev
   libglfw3-dev libimgui-dev libgl-dev libpng-dev
   emscripten

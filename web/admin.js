@@ -7,6 +7,7 @@
 //   /api/v1/ws/stats            connections, users, rooms, uptime, messages; instances when clustered
 //   /api/v1/ws/rooms?prefix=P   the rooms, filtered by the name prefix typed in
 //   /api/v1/ws/rooms/{room}     the selected room's members and locks
+//   /api/v1/ws/webhooks         the webhook endpoints' queues and the newest dead letters
 //   /metrics                    (no token: it is public) a few figures of this instance, kept
 //                               CHART_WINDOW_MS and drawn as inline SVG sparklines
 // A 401 or 403 from the admin API (wrong token, or admin endpoints switched off) forgets the
@@ -148,11 +149,12 @@ async function refresh() {
   const prefix = $('room-filter').value;
   const room = selectedRoom;
   try {
-    const [stats, rooms, detail, metrics] = await Promise.all([
+    const [stats, rooms, detail, metrics, webhooks] = await Promise.all([
       adminGet('api/v1/ws/stats'),
       adminGet(prefix ? `api/v1/ws/rooms?prefix=${encodeURIComponent(prefix)}` : 'api/v1/ws/rooms'),
       room ? adminGet(`api/v1/ws/rooms/${encodeURIComponent(room)}`) : null,
       readMetrics(),
+      adminGet('api/v1/ws/webhooks'),
     ]);
     if (mine !== round) return;
     const refused = [stats, rooms, detail].find(isRefusal);
@@ -162,6 +164,7 @@ async function refresh() {
     if (stats.status === 200) renderStats(stats.body);
     if (rooms.status === 200) renderRooms(rooms.body.rooms);
     if (room === selectedRoom) renderDetail(room, detail);
+    if (webhooks.status === 200) renderWebhooks(webhooks.body);
     addSample(metrics);
     renderCharts();
     setRefreshState(failed ? 'error' : 'ok', `updated ${new Date().toLocaleTimeString('en-GB')}`);
@@ -242,6 +245,25 @@ function renderStats(stats) {
   $('instance-rows').replaceChildren(...instances.map((one) =>
     row([element('code', { text: one.instance }), numbers.format(one.connections), numbers.format(one.users),
          numbers.format(one.rooms), duration(one.uptime_s)], { testid: 'instance', data: { instance: one.instance } })));
+}
+
+function renderWebhooks({ endpoints = [], queues = [], dead_letters: letters = [] }) {
+  $('webhook-count').textContent = String(endpoints.length);
+  $('webhooks-note').hidden = endpoints.length > 0;
+  $('webhooks-body').hidden = endpoints.length === 0;
+  $('webhook-queues-empty').hidden = queues.length > 0;
+  $('webhook-queue-rows').replaceChildren(...queues.map((q) =>
+    row([element('code', { text: q.endpoint }), element('code', { text: q.room }), numbers.format(q.cursor),
+         numbers.format(q.last_seq), numbers.format(q.pending), numbers.format(q.attempts),
+         q.retry_in_ms == null ? (q.in_flight ? 'sending' : '—') : `${(q.retry_in_ms / 1000).toFixed(1)} s`,
+         q.last_error || '—'],
+        { testid: 'webhook-queue', data: { endpoint: q.endpoint, room: q.room } })));
+  $('dead-letters-empty').hidden = letters.length > 0;
+  $('dead-letter-rows').replaceChildren(...letters.map((l) =>
+    row([element('code', { text: l.endpoint }), element('code', { text: l.room }),
+         l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`,
+         l.status ? String(l.status) : '—', l.error, new Date(l.ts).toLocaleString('en-GB')],
+        { testid: 'dead-letter', data: { endpoint: l.endpoint, room: l.room } })));
 }
 
 function renderRooms(rooms) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "origin_policy.h"
+#include "webhooks/webhook_config.h"
 
 namespace tandem::server {
 
@@ -285,6 +286,24 @@ std::vector<SettingInfo> build_table() {
   publish_key.secret = true;
   t.push_back(std::move(publish_key));
 
+  SettingInfo hooks = text("webhooks", &Settings::webhooks,
+                           "webhook endpoints, `;`-separated: NAME URL rooms=PATTERNS [events=KINDS] secret=SECRET "
+                           "(docs/OPERATIONS.md \"Webhooks\"; unset: none)");
+  hooks.secret = true;
+  t.push_back(std::move(hooks));
+  t.push_back(integer("webhook_batch_max", &Settings::webhook_batch_max, 1, 10000, "room events per webhook POST"));
+  t.push_back(integer("webhook_max_attempts", &Settings::webhook_max_attempts, 1, 1000,
+                      "attempts of a webhook batch answered 4xx (not 408/429) before it becomes a dead letter"));
+  t.push_back(integer("webhook_retry_initial_ms", &Settings::webhook_retry_initial_ms, 10, kMaxMs,
+                      "delay before a failed webhook POST's first retry; doubles per attempt, with jitter"));
+  t.push_back(integer("webhook_retry_max_ms", &Settings::webhook_retry_max_ms, 10, kMaxMs,
+                      "longest delay between attempts of a webhook POST"));
+  t.push_back(integer("webhook_timeout_ms", &Settings::webhook_timeout_ms, 100, kMaxMs,
+                      "one webhook POST, connect to answer; longer is a failed attempt"));
+  t.push_back(integer<std::int64_t>("webhook_max_backlog", &Settings::webhook_max_backlog, 1, 100000000,
+                                    "room events waiting per webhook endpoint and room (kept from the store's trim); "
+                                    "past it the oldest become a dead letter"));
+
   SettingInfo level = row("log_level", "error, warn, info or debug (debug logs every connect/disconnect)");
   level.parse = [](Settings& s, std::string_view value) -> std::optional<std::string> {
     auto parsed = log::parse_level(value);
@@ -390,6 +409,12 @@ std::optional<std::string> validate(const Settings& s) {
   if (!s.publish_api_key.empty() && s.publish_api_key.size() < kMinAdminTokenBytes)
     return "publish_api_key is " + std::to_string(s.publish_api_key.size()) + " bytes; use at least " +
            std::to_string(kMinAdminTokenBytes) + " (generate one: openssl rand -hex 32)";
+  if (auto hooks = webhooks::parse_webhooks(s.webhooks); !hooks) return "webhooks: " + hooks.error().message;
+  if (s.webhook_max_backlog < s.recovery_history)
+    return "webhook_max_backlog (" + std::to_string(s.webhook_max_backlog) + ") must be at least recovery_history (" +
+           std::to_string(s.recovery_history) + ")";
+  if (s.webhook_retry_max_ms < s.webhook_retry_initial_ms)
+    return "webhook_retry_max_ms must be at least webhook_retry_initial_ms";
   if (s.idle_timeout_ms <= s.heartbeat_ms)
     return "idle_timeout_ms (" + std::to_string(s.idle_timeout_ms) + ") must exceed heartbeat_ms (" +
            std::to_string(s.heartbeat_ms) + "), or every idle client would be dropped before its ping";

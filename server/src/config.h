@@ -146,6 +146,19 @@ struct Settings {
   // ---- backend publish (PROTOCOL.md §13) ----
   std::string publish_api_key;  // bearer key for POST /api/v1/publish, at least 16 bytes; empty: publish is off (403)
 
+  // ---- webhooks (docs/OPERATIONS.md "Webhooks", PROTOCOL.md "Webhooks") ----
+  // Endpoints, `;`-separated: NAME URL rooms=PATTERNS [events=KINDS] secret=SECRET
+  // (webhooks/webhook_config.h). Empty: no webhooks. Secret: it holds the HMAC keys.
+  std::string webhooks;
+  int webhook_batch_max = 100;          // room events per POST
+  int webhook_max_attempts = 5;         // attempts of a batch answered 4xx (not 408/429) before it is a dead letter
+  int webhook_retry_initial_ms = 500;   // the first retry's delay; doubles per failed attempt (with jitter)
+  int webhook_retry_max_ms = 30000;     // the longest delay between attempts
+  int webhook_timeout_ms = 10000;       // one POST, connect to answer; longer: a failed attempt
+  // Events waiting per (endpoint, room), in memory and held back from the store's trim; past
+  // it the oldest are given up (a dead letter). At least recovery_history.
+  std::int64_t webhook_max_backlog = 100000;
+
   // ---- process ----
   int shutdown_timeout_ms = 5000;  // SIGTERM: time to close clients with 1012 before exiting
   log::Level log_level = log::Level::Info;

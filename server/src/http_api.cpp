@@ -161,6 +161,13 @@ HttpResponse HttpApi::answer(const HttpRequest& request, Now now) const {
     if (auto refusal = refuse_admin(request)) return *refusal;
     return ws_room(*room, now);
   }
+  if (request.path == "/api/v1/ws/webhooks") {
+    if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
+    if (auto refusal = refuse_admin(request)) return *refusal;
+    return HttpResponse{200, "application/json",
+                        webhook_reporter_ ? webhook_reporter_(now)
+                                          : std::string(R"({"endpoints":[],"queues":[],"dead_letters":[]})")};
+  }
   if (request.path == "/api/v1/ydocs") {
     if (!is_read(request)) return json_error(405, "method_not_allowed", "use GET (or HEAD)");
     if (auto refusal = refuse_admin(request)) return *refusal;

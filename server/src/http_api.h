@@ -18,6 +18,8 @@
 //                                    {"user","name","color"},"fence","expires_at","expires_in_ms"}]};
 //                                    404 when it runs no such room (naming the instance that
 //                                    does when another one reported it)
+//   GET /api/v1/ws/webhooks          admin: the webhook endpoints, their queues and the newest dead
+//                                    letters (webhooks/outbox.h report_json; PROTOCOL.md "Webhooks")
 //   GET /api/v1/rooms/{room}/changes admin: a page of a workflow document's change history,
 //       [?before=SEQ][&limit=N]      newest first: {"room","changes":[{"seq","user","ts","event"}],
 //                                    "next_before"} (limit default 50, at most 500; next_before is
@@ -97,6 +99,9 @@ class HttpApi {
   // room is unknown here.
   using RoomInspector = std::function<std::optional<RoomDetail>(std::string_view room, Now now)>;
   void set_room_inspector(RoomInspector inspector) { room_inspector_ = std::move(inspector); }
+  // The webhooks' state as JSON (webhooks::Outbox::report_json). Without one: no endpoints.
+  using WebhookReporter = std::function<std::string(Now now)>;
+  void set_webhook_reporter(WebhookReporter reporter) { webhook_reporter_ = std::move(reporter); }
 
   // Several instances: what this instance tells the others about itself with each heartbeat —
   // ws/stats's figures and ws/rooms's list for the rooms it runs — so the admin endpoints of
@@ -127,6 +132,7 @@ class HttpApi {
   ChangesReader changes_reader_;
   YDocLister ydoc_lister_;
   RoomInspector room_inspector_;
+  WebhookReporter webhook_reporter_;
 };
 
 // An error answer: {"error":code,"message":message}.

@@ -4,6 +4,8 @@
 #include "tandem/json.h"
 
 #include <algorithm>
+#include <chrono>
+#include <random>
 #include <set>
 #include <unordered_set>
 #include <utility>
@@ -18,6 +20,8 @@
 #include "presence/presence_book.h"
 #include "rooms/room_access.h"
 #include "version.h"
+#include "webhooks/delivery_thread.h"
+#include "webhooks/outbox.h"
 #include "ydocs/ydocs.h"
 
 namespace tandem::server {
@@ -154,6 +158,43 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   if (store_)
     committer_ = std::make_unique<store::CommitThread>(*store_, settings.store_commit_thread,
                                                        [this] { waker_.commit_finished(); });
+  if (auto endpoints = webhooks::parse_webhooks(settings.webhooks); store_ && endpoints && !endpoints.value().empty()) {
+    webhooks::OutboxSettings hooks;
+    hooks.batch_max = static_cast<std::size_t>(settings.webhook_batch_max);
+    hooks.max_attempts = settings.webhook_max_attempts;
+    hooks.retry_initial = Millis(settings.webhook_retry_initial_ms);
+    hooks.retry_max = Millis(settings.webhook_retry_max_ms);
+    hooks.max_backlog = static_cast<std::size_t>(settings.webhook_max_backlog);
+    hooks.timeout = Millis(settings.webhook_timeout_ms);
+    auto jitter = [random = std::minstd_rand(std::random_device{}())]() mutable {
+      return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+    };
+    outbox_ = std::make_unique<webhooks::Outbox>(std::move(endpoints).value(), hooks, std::move(jitter),
+                                                 [] {
+                                                   return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                              std::chrono::system_clock::now().time_since_epoch())
+                                                       .count();
+                                                 });
+    // What earlier processes gave up, for the admin API (the loop does not run yet: the store is ours).
+    if (auto letters = store_->webhook_dead_letters(hooks.dead_letters_kept); letters) {
+      outbox_->remember_dead_letters(std::move(letters).value());
+    } else {
+      LOG_ERROR("webhooks: cannot read the dead letters: %s", letters.error().message.c_str());
+    }
+    deliveries_ = std::make_unique<webhooks::DeliveryThread>(webhooks::make_curl_http_poster(),
+                                                             [this] { waker_.deliveries_answered(); });
+    rooms_.set_on_webhooks_read([this](const std::string& room, const store::RoomRecord& record) {
+      outbox_->loaded(room, record.seq, record.webhook_cursors, record.webhook_backlog);
+    });
+    metrics_.set_webhook_source([this] {
+      const webhooks::OutboxCounters& c = outbox_->counters();
+      return WebhookFigures{c.posts_ok,        c.posts_failed,         c.events_delivered, c.dead_letters,
+                            c.events_given_up, c.latency_ms_sum,       outbox_->backlog()};
+    });
+    for (const webhooks::WebhookEndpoint& endpoint : outbox_->endpoints())
+      LOG_INFO("webhooks: endpoint %s -> %s (%zu room pattern(s))", endpoint.name.c_str(),
+               webhooks::shown_url(endpoint.url).c_str(), endpoint.rooms.size());
+  }
   // A room whose members all left stays live while it has locks: their release is a room event too.
   rooms_.set_keep_alive([this](const std::string& room) { return locks_->has_locks_in(room); });
   rooms_.set_on_fences_read([this](std::int64_t high_water) { locks_->fences_after(high_water); });
@@ -457,6 +498,7 @@ void Hub::commit() {
 
 void Hub::commit(Millis now) {
   receive_from_cluster();
+  pump_webhooks(now);
   commit_at(now, true);
   flush_to_cluster();
 }
@@ -492,7 +534,11 @@ void Hub::commit_at(Millis now, bool paced) {
   if (in_flight_) return;
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
-    in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {})};
+    in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {}), {}};
+    if (outbox_)
+      for (const auto& write : batch_.writes())
+        if (const auto* event = std::get_if<store::WriteBatch::AppendEvent>(&write); event && outbox_->follows(event->room))
+          in_flight_->hooked.push_back({event->room, event->seq, event->json});
     const std::size_t writes = batch_.writes().size();
     committer_->start(std::exchange(batch_, {}));
     // The next pass gathers as much again: room for it now, not by doubling as it comes.
@@ -546,6 +592,8 @@ void Hub::act_on_outcome(Millis now) {
   for (CommitInFlight& done : std::exchange(stored_, {})) {
     release_frames(std::move(done.held), true);
     for (auto& then : done.waiters) then(true);
+    for (const HookedEvent& event : done.hooked) outbox_->stored(event.room, event.seq, event.json);
+    if (!done.hooked.empty()) waker_.commit_soon();  // their POSTs start in the next pass
   }
   if (failure_) {
     const Error error = std::move(*failure_);
@@ -582,6 +630,14 @@ void Hub::act_on_outcome(Millis now) {
     reads_deferred_ = true;
     waker_.commit_soon();
   }
+}
+
+void Hub::pump_webhooks(Millis now) {
+  if (!outbox_ || store_failed_) return;
+  for (const webhooks::DeliveryOutcome& outcome : deliveries_->take_outcomes()) outbox_->answered(outcome, now);
+  const bool had_writes = !batch_.empty();
+  deliveries_->send(outbox_->pump(now, batch_));
+  if (!had_writes && !batch_.empty()) waker_.commit_soon();
 }
 
 void Hub::settle_commit(Millis now) {

@@ -59,6 +59,10 @@ namespace tandem::server {
 using ConnectionId = std::uint64_t;
 
 class YDocs;  // ydocs/ydocs.h
+namespace webhooks {
+class Outbox;          // webhooks/outbox.h
+class DeliveryThread;  // webhooks/delivery_thread.h
+}  // namespace webhooks
 
 // The protocol a connection speaks, chosen by its URL path at the upgrade.
 enum class Wire : std::uint8_t {
@@ -244,6 +248,9 @@ class EdgeWaker {
   // Called from the commit thread (store/commit_thread.h) when a commit it ran has returned:
   // run a loop pass soon, whose Hub::commit(now) collects it. Must be thread-safe.
   virtual void commit_finished() {}
+  // Called from the webhook delivery thread (webhooks/delivery_thread.h) when a POST was
+  // answered: run a loop pass soon, whose Hub::commit(now) takes the answer. Thread-safe.
+  virtual void deliveries_answered() { commit_finished(); }
 };
 
 // What the edge knows at upgrade time.
@@ -478,6 +485,8 @@ class Hub {
   std::optional<RoomDetail> room_detail(std::string_view room, Now now) const;
   // Counters for /metrics and the admin stats; features report their events here.
   Metrics& metrics() { return metrics_; }
+  // Webhooks (webhooks/outbox.h); null when none are configured (or without a store).
+  const webhooks::Outbox* webhook_outbox() const { return outbox_.get(); }
   const Metrics& metrics() const { return metrics_; }
   const Settings& settings() const { return settings_; }
   const HandlerRegistry& handlers() const { return handlers_; }
@@ -516,6 +525,9 @@ class Hub {
   void park(Connection& connection, Connection::ParkedInput input);
   // After the commit: this pass's reads, then the input and callbacks that waited for them.
   void read_and_resume();
+  // Webhooks, once per loop pass: the delivery thread's answers in, cursors and dead letters
+  // into the batch, the POSTs now due out.
+  void pump_webhooks(Millis now);
   void resume(Connection& connection);
   bool has_work() const;
   bool has_reads() const;  // reads to make, or input and callbacks waiting for them
@@ -535,6 +547,10 @@ class Hub {
   std::unique_ptr<PresenceEngine> presence_;  // in-process: PresenceBook
   std::unique_ptr<Broker> broker_;  // in-process: LocalBroker (this hub's room members)
   std::unique_ptr<YDocs> ydocs_;
+  // Webhooks (with a store and endpoints configured): the outbox on the loop, its POSTs on
+  // their own thread. Destroyed before the store (declared after nothing it uses).
+  std::unique_ptr<webhooks::Outbox> outbox_;
+  std::unique_ptr<webhooks::DeliveryThread> deliveries_;
   std::unordered_map<ConnectionId, Connection> connections_;
   // Auth deadlines in open order; auth_timeout is one value, so this stays sorted.
   std::deque<std::pair<Millis, ConnectionId>> auth_deadlines_;
@@ -554,9 +570,17 @@ class Hub {
   // The commit under way on committer_ and what waits for it; batch_, held_ and
   // commit_waiters_ gather the next one meanwhile. A failed commit is taken back in front of
   // them (take_outcome), so they again hold everything not stored, in order.
+  // An event of a room a webhook endpoint follows, in a commit under way (the outbox gets it
+  // once the commit returned).
+  struct HookedEvent {
+    std::string room;
+    std::int64_t seq = 0;
+    std::string json;
+  };
   struct CommitInFlight {
     std::vector<HeldFrame> held;
     std::vector<std::function<void(bool stored)>> waiters;
+    std::vector<HookedEvent> hooked;
   };
   std::optional<CommitInFlight> in_flight_;
   std::vector<CommitInFlight> stored_;  // commits taken (take_outcome), not acted on yet

@@ -46,6 +46,7 @@
 #include "publish_api.h"
 #include "sse_streams.h"
 #include "version.h"
+#include "webhooks/outbox.h"
 
 namespace tandem::server {
 
@@ -143,7 +144,8 @@ struct TickTimer {
 
 class LwsServer final : public EdgeWaker {
  public:
-  LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster, SettingsReloader reload)
+  LwsServer(const Settings& settings, Millis started, store::Store& store, ClusterSeams cluster, SettingsReloader reload,
+            std::vector<std::string> webhook_rooms)
       : settings_(settings),
         reload_(std::move(reload)),
         hub_(settings_, ids_, *this, nullptr, &store),
@@ -162,6 +164,19 @@ class LwsServer final : public EdgeWaker {
       hub_.read_changes(std::move(page), std::move(then));
     });
     api_.set_ydoc_lister([this] { return hub_.ydocs().summaries(); });
+    if (hub_.webhook_outbox() != nullptr) {
+      api_.set_webhook_reporter([this](Now now) { return hub_.webhook_outbox()->report_json(now.mono); });
+      // Rooms a stopped server left webhook events undelivered in: loaded with the first pass's
+      // reads (the outbox takes their backlog), then let go.
+      if (!webhook_rooms.empty()) {
+        LOG_INFO("webhooks: %zu room(s) with undelivered events; loading them", webhook_rooms.size());
+        hub_.when_rooms_loaded(webhook_rooms, [this, rooms = webhook_rooms](bool readable) {
+          if (!readable) return;
+          for (const std::string& room : rooms)
+            if (hub_.rooms().open(room, clock_now().wall) != nullptr) hub_.rooms().release_if_idle(room);
+        });
+      }
+    }
     api_.set_room_inspector([this](std::string_view room, Now now) { return hub_.room_detail(room, now); });
     if (cluster.directory && cluster.link) {
       hub_.set_cluster_report([this] { return api_.instance_report(clock_now()); });
@@ -1347,7 +1362,7 @@ void wake_loop() {
 }
 
 ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster,
-                       SettingsReloader reload) {
+                       SettingsReloader reload, std::vector<std::string> webhook_rooms) {
   // lws logs only errors and warnings, through our logger.
   lws_set_log_level(LLL_ERR | (log::enabled(log::Level::Warn) ? LLL_WARN : 0), lws_log_emit);
 
@@ -1362,7 +1377,7 @@ ServeResult run_server(const Settings& settings, bool secret_generated, store::S
   sigaction(SIGHUP, &reload_action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer vanishing mid-write is an error return, not a kill
 
-  LwsServer server(settings, clock_now().mono, store, cluster, std::move(reload));
+  LwsServer server(settings, clock_now().mono, store, cluster, std::move(reload), std::move(webhook_rooms));
   return server.run(secret_generated);
 }
 

@@ -33,8 +33,10 @@ struct ClusterSeams {
 // log_format — logging every other setting that changed as waiting for a restart. A reload that
 // fails (a bad value) changes nothing and says why. Without `reload`, SIGHUP is ignored.
 using SettingsReloader = std::function<Result<Settings>()>;
+// `webhook_rooms`: rooms to load at start so their webhook backlog goes out (SqliteStore::
+// webhook_rooms_behind); each is loaded once, without members, and let go when idle.
 ServeResult run_server(const Settings& settings, bool secret_generated, store::Store& store, ClusterSeams cluster = {},
-                       SettingsReloader reload = {});
+                       SettingsReloader reload = {}, std::vector<std::string> webhook_rooms = {});
 
 // Wakes the loop from any thread (a pass runs soon): for other threads with news for it, such
 // as the Redis subscriber. Does nothing before the loop runs.

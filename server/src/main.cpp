@@ -27,6 +27,7 @@
 #include "store/migrate.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
+#include "webhooks/webhook_config.h"
 #include "version.h"
 
 namespace {
@@ -62,11 +63,21 @@ store::Retention retention_of(const Settings& settings) {
   retention.history = static_cast<std::size_t>(settings.recovery_history);
   retention.chat = static_cast<std::size_t>(settings.chat_history);
   retention.requests_per_session = static_cast<std::size_t>(settings.dedup_window);
+  // Webhooks: the events an endpoint has not acknowledged stay (up to the backlog bound).
+  auto endpoints = webhooks::parse_webhooks(settings.webhooks);  // validated by load_settings
+  if (endpoints && !endpoints.value().empty())
+    retention.webhook_endpoints = [endpoints = std::move(endpoints).value()](std::string_view room) {
+      return webhooks::endpoints_following(endpoints, room);
+    };
+  retention.webhook_max_backlog = static_cast<std::size_t>(settings.webhook_max_backlog);
   return retention;
 }
 
 // The durable store the settings name (--store), opened and migrated, or why it could not be.
-tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& settings) {
+// SQLite (one process owns it): `webhook_rooms` gets the rooms whose webhook events a stopped
+// server left undelivered (SqliteStore::webhook_rooms_behind), for the server to load at start.
+tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& settings,
+                                                        std::vector<std::string>* webhook_rooms = nullptr) {
   if (settings.store == "postgres") {
     store::PostgresOptions options;
     options.url = settings.store_url;
@@ -84,6 +95,11 @@ tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& setting
   options.retention = retention_of(settings);
   auto opened = store::SqliteStore::open(options);
   if (!opened) return opened.error();
+  if (webhook_rooms != nullptr && options.retention.webhook_endpoints) {
+    auto behind = opened.value()->webhook_rooms_behind();
+    if (!behind) return behind.error();
+    *webhook_rooms = std::move(behind).value();
+  }
   LOG_INFO("store: %s (SQLite, %s)", settings.store_path.c_str(),
            settings.store_full_sync ? "full sync: every commit fsynced" : "WAL, survives a process crash");
   return std::unique_ptr<store::Store>(std::move(opened).value());
@@ -101,7 +117,8 @@ int serve(const std::vector<std::string>& args) {
   if (loaded->config_path) LOG_INFO("settings read from %s", loaded->config_path->c_str());
   if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
     LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());
-  auto opened = open_store(settings);
+  std::vector<std::string> webhook_rooms;
+  auto opened = open_store(settings, &webhook_rooms);
   if (!opened) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
     return static_cast<int>(ServeResult::StartFailed);
@@ -114,7 +131,8 @@ int serve(const std::vector<std::string>& args) {
     return std::move(again).value().settings;
   };
   if (settings.engine != "redis")
-    return static_cast<int>(run_server(settings, loaded->secret_generated, *opened.value(), {}, reload));
+    return static_cast<int>(
+        run_server(settings, loaded->secret_generated, *opened.value(), {}, reload, std::move(webhook_rooms)));
 
   // Several instances (docs/SCALING.md): room leases, heartbeats and messages through Redis.
   const std::string instance = settings.instance_id.empty() ? default_instance_id() : settings.instance_id;

@@ -50,6 +50,7 @@ MetricsSnapshot Metrics::snapshot(std::size_t connections, std::int64_t uptime_s
   s.sse_resumes = sse_resumes_;
   s.sse_posts = sse_posts_;
   s.sse_posts_forwarded = sse_posts_forwarded_;
+  if (webhook_source_) s.webhooks = webhook_source_();
   s.errors_by_code = errors_by_code_;
   s.closes_by_code = closes_by_code_;
   return s;
@@ -124,6 +125,21 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   single(out, "tandem_ydoc_updates_total", Counter, "Yjs updates appended to a document's log.", s.ydoc_updates);
   single(out, "tandem_ydoc_compactions_total", Counter, "Yjs document logs compacted into a client's whole state.",
          s.ydoc_compactions);
+  single(out, "tandem_webhook_deliveries_total", Counter, "Webhook POSTs answered 2xx.", s.webhooks.deliveries);
+  single(out, "tandem_webhook_delivery_failures_total", Counter,
+         "Webhook POSTs not answered 2xx (no answer, timeout, other status): retried or given up.",
+         s.webhooks.delivery_failures);
+  single(out, "tandem_webhook_events_delivered_total", Counter, "Room events in webhook POSTs answered 2xx.",
+         s.webhooks.events_delivered);
+  single(out, "tandem_webhook_dead_letters_total", Counter, "Webhook batches given up (dead letters).",
+         s.webhooks.dead_letters);
+  single(out, "tandem_webhook_events_given_up_total", Counter, "Room events in webhook dead letters.",
+         s.webhooks.events_given_up);
+  single(out, "tandem_webhook_delivery_milliseconds_total", Counter,
+         "Time of the webhook POSTs answered 2xx, summed (divide by deliveries for the mean latency).",
+         s.webhooks.delivery_ms);
+  single(out, "tandem_webhook_backlog", Gauge, "Room events waiting for webhook delivery (in flight included).",
+         s.webhooks.backlog);
   single(out, "tandem_sse_streams", Gauge, "Connections over the SSE fallback (with or without a response now).",
          s.sse_streams);
   single(out, "tandem_sse_resumes_total", Counter, "Broken event streams taken up again with Last-Event-ID.",

@@ -31,6 +31,18 @@ struct RoomSummary {
 // Lists the rooms that exist now. Registered by the rooms feature.
 using RoomLister = std::function<std::vector<RoomSummary>()>;
 
+// Webhooks' figures (webhooks/outbox.h), read from the outbox when asked.
+struct WebhookFigures {
+  std::uint64_t deliveries = 0;          // POSTs answered 2xx
+  std::uint64_t delivery_failures = 0;   // POSTs not answered 2xx (retried, or given up)
+  std::uint64_t events_delivered = 0;    // events in POSTs answered 2xx
+  std::uint64_t dead_letters = 0;        // batches given up
+  std::uint64_t events_given_up = 0;     // events in them
+  std::uint64_t delivery_ms = 0;         // time of the POSTs answered 2xx, summed
+  std::size_t backlog = 0;               // gauge: events waiting for delivery
+};
+using WebhookSource = std::function<WebhookFigures()>;
+
 // Counters (only grow) and the gauges the Metrics object itself tracks, as plain numbers.
 struct MetricsSnapshot {
   // ---- gauges ----
@@ -59,6 +71,7 @@ struct MetricsSnapshot {
   std::uint64_t sse_resumes = 0;          // broken streams taken up again with Last-Event-ID
   std::uint64_t sse_posts = 0;            // POSTs applied to streams held here
   std::uint64_t sse_posts_forwarded = 0;  // POSTs received here for a stream another instance holds
+  WebhookFigures webhooks;
   std::map<std::string, std::uint64_t> errors_by_code;  // error replies by §15 code (sorted for output)
   std::map<int, std::uint64_t> closes_by_code;          // close codes the server sent
 };
@@ -112,6 +125,8 @@ class Metrics {
     ++store_commits_;
     store_writes_ += writes;
   }
+  // The webhook outbox's figures (the hub registers it when webhooks are configured).
+  void set_webhook_source(WebhookSource source) { webhook_source_ = std::move(source); }
   // Replaces the room source (the rooms feature calls this once at registration).
   void set_room_lister(RoomLister lister) { room_lister_ = std::move(lister); }
   // The rooms now, sorted by name; empty until a room lister is registered.
@@ -144,6 +159,7 @@ class Metrics {
   std::map<int, std::uint64_t> closes_by_code_;
   std::unordered_map<std::string, std::size_t> connections_per_user_;
   RoomLister room_lister_;
+  WebhookSource webhook_source_;
 };
 
 // The Prometheus text exposition format 0.0.4 of `snapshot`.

@@ -63,6 +63,9 @@ class GatedStore final : public store::Store {
   Result<store::Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override {
     return inner_.export_batches(writes_per_batch, sink);
   }
+  Result<std::vector<store::WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override {
+    return inner_.webhook_dead_letters(limit);
+  }
 
   void close() { set_open(false); }
   void open() { set_open(true); }

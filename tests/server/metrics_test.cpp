@@ -88,7 +88,7 @@ TEST_F(metrics_test, every_sample_has_help_and_type_lines_and_the_tandem_prefix)
     const std::string value = line.substr(line.rfind(' ') + 1);
     EXPECT_EQ(value.find_first_not_of("0123456789"), std::string::npos) << line;
   }
-  EXPECT_EQ(samples, 25);  // 23 single samples + one error code + one close code
+  EXPECT_EQ(samples, 32);  // 30 single samples (7 of them webhooks) + one error code + one close code
 }
 
 TEST_F(metrics_test, labelled_samples_carry_their_code) {

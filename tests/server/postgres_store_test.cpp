@@ -45,8 +45,8 @@ std::unique_ptr<PostgresStore> open_or_fail(const PostgresOptions& options) {
   return std::move(opened).value();
 }
 
-// One more schema step (version 5), as a future build would append it.
-std::vector<SchemaMigration> schema_with_v5(std::string_view step_sql) {
+// One more schema step (version 6), as a future build would append it.
+std::vector<SchemaMigration> schema_with_v6(std::string_view step_sql) {
   std::vector<SchemaMigration> schema(postgres_schema().begin(), postgres_schema().end());
   schema.push_back({"test step", step_sql});
   return schema;
@@ -81,8 +81,8 @@ TEST(postgres_store_test, a_new_store_is_at_the_current_schema_version) {
   auto store = open_or_fail(at(database.url()));
   ASSERT_TRUE(store);
   // v1 initial schema, v2 writer claims, v3 yjs documents, v4 yjs document writer claims
-  EXPECT_EQ(postgres_schema().size(), 4u);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(postgres_schema().size(), 5u);
+  EXPECT_EQ(store->schema_version(), 5);
 }
 
 TEST(postgres_store_test, a_later_step_is_applied_once) {
@@ -92,23 +92,23 @@ TEST(postgres_store_test, a_later_step_is_applied_once) {
     ASSERT_TRUE(store);
     commit_or_fail(*store, sample_batch());
   }
-  const auto next = schema_with_v5("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
+  const auto next = schema_with_v6("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
   {
     auto upgraded = PostgresStore::open(at(database.url()), next);
     ASSERT_TRUE(upgraded.ok()) << upgraded.error().message;
-    EXPECT_EQ(upgraded.value()->schema_version(), 5);
+    EXPECT_EQ(upgraded.value()->schema_version(), 6);
     EXPECT_EQ(load(*upgraded.value(), "r").nodes.size(), 2u);
   }
   // Opening again does not re-apply the step (CREATE TABLE would fail if it did).
   auto again = PostgresStore::open(at(database.url()), next);
   ASSERT_TRUE(again.ok()) << again.error().message;
-  EXPECT_EQ(again.value()->schema_version(), 5);
+  EXPECT_EQ(again.value()->schema_version(), 6);
 }
 
 TEST(postgres_store_test, a_database_newer_than_the_build_is_refused) {
   TestDatabase database;
   {
-    auto newer = PostgresStore::open(at(database.url()), schema_with_v5("CREATE TABLE future (x INTEGER)"));
+    auto newer = PostgresStore::open(at(database.url()), schema_with_v6("CREATE TABLE future (x INTEGER)"));
     ASSERT_TRUE(newer.ok()) << newer.error().message;
   }
   auto refused = PostgresStore::open(at(database.url()));
@@ -116,7 +116,7 @@ TEST(postgres_store_test, a_database_newer_than_the_build_is_refused) {
   EXPECT_EQ(refused.error().code, "internal");
   EXPECT_NE(refused.error().message.find(redact_postgres_url(database.url())), std::string::npos)
       << refused.error().message;
-  EXPECT_NE(refused.error().message.find("schema version 5, newer than this build knows (4)"), std::string::npos)
+  EXPECT_NE(refused.error().message.find("schema version 6, newer than this build knows (5)"), std::string::npos)
       << refused.error().message;
 }
 
@@ -129,21 +129,21 @@ TEST(postgres_store_test, a_failing_migration_leaves_the_database_at_its_previou
   }
   // The step's first statements succeed, its last fails: none may remain.
   auto failed = PostgresStore::open(at(database.url()),
-                                    schema_with_v5("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
+                                    schema_with_v6("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
                                                    "INSERT INTO no_such_table VALUES (1)"));
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().message.find("migration to schema version 5 (test step)"), std::string::npos)
+  EXPECT_NE(failed.error().message.find("migration to schema version 6 (test step)"), std::string::npos)
       << failed.error().message;
   EXPECT_NE(failed.error().message.find("no_such_table"), std::string::npos) << failed.error().message;
 
   auto store = open_or_fail(at(database.url()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(store->schema_version(), 5);
   EXPECT_TRUE(load(*store, "r").exists);
   // "half" was rolled back too: the same step minus the failing statement now applies.
-  auto fixed = PostgresStore::open(at(database.url()), schema_with_v5("CREATE TABLE half (x INTEGER)"));
+  auto fixed = PostgresStore::open(at(database.url()), schema_with_v6("CREATE TABLE half (x INTEGER)"));
   ASSERT_TRUE(fixed.ok()) << fixed.error().message;
-  EXPECT_EQ(fixed.value()->schema_version(), 5);
+  EXPECT_EQ(fixed.value()->schema_version(), 6);
 }
 
 TEST(postgres_store_test, start_up_failures_say_what_is_wrong_and_never_show_the_password) {

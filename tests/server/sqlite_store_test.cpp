@@ -41,8 +41,8 @@ TEST(sqlite_store_test, a_new_store_is_at_the_current_schema_version) {
   auto store = open_or_fail(in_memory());
   ASSERT_TRUE(store);
   // v1 initial schema, v2 held locks, v3 writer claims, v4 yjs documents, v5 yjs document writer claims
-  EXPECT_EQ(sqlite_schema().size(), 5u);
-  EXPECT_EQ(store->schema_version(), 5);
+  EXPECT_EQ(sqlite_schema().size(), 6u);
+  EXPECT_EQ(store->schema_version(), 6);
   EXPECT_EQ(store->path(), ":memory:");
 }
 
@@ -115,8 +115,32 @@ TEST(sqlite_store_test, commits_of_a_writer_killed_without_closing_survive) {
   EXPECT_EQ(applied(*store, "s-1"), std::vector<std::string>{"req-1"});
 }
 
-// One more schema step (version 6), as a future build would append it.
-std::vector<SchemaMigration> schema_with_v6(std::string_view step_sql) {
+TEST(sqlite_store_test, webhook_rooms_behind_are_the_rooms_past_a_following_endpoints_cursor) {
+  TempDir dir;
+  SqliteOptions options = at(dir.file("tandem.db"));
+  options.retention.webhook_endpoints = [](std::string_view room) {
+    return room.starts_with("chat:") ? std::vector<std::string>{"app"} : std::vector<std::string>{};
+  };
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  for (const char* room : {"chat:a", "chat:b", "chat:c", "other"}) {
+    batch.add(WriteBatch::NewRoom{room, "ep"});
+    batch.add(WriteBatch::AppendEvent{room, 1, "{}"});
+    batch.add(WriteBatch::AppendEvent{room, 2, "{}"});
+  }
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:b", 2});      // caught up
+  batch.add(WriteBatch::AdvanceWebhookCursor{"removed", "chat:c", 0});  // not configured any more
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:c", 2});
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "other", 0});       // a room it does not follow
+  commit_or_fail(*store, batch);
+  const auto behind = store->webhook_rooms_behind();
+  ASSERT_TRUE(behind.ok()) << behind.error().message;
+  EXPECT_EQ(behind.value(), std::vector<std::string>{"chat:a"});
+}
+
+// One more schema step (version 7), as a future build would append it.
+std::vector<SchemaMigration> schema_with_v7(std::string_view step_sql) {
   std::vector<SchemaMigration> schema(sqlite_schema().begin(), sqlite_schema().end());
   schema.push_back({"test step", step_sql});
   return schema;
@@ -130,31 +154,31 @@ TEST(sqlite_store_test, a_later_step_is_applied_once) {
     ASSERT_TRUE(store);
     commit_or_fail(*store, sample_batch());
   }
-  const auto next = schema_with_v6("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
+  const auto next = schema_with_v7("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
   {
     auto upgraded = SqliteStore::open(options, next);
     ASSERT_TRUE(upgraded.ok()) << upgraded.error().message;
-    EXPECT_EQ(upgraded.value()->schema_version(), 6);
+    EXPECT_EQ(upgraded.value()->schema_version(), 7);
     EXPECT_EQ(load(*upgraded.value(), "r").nodes.size(), 2u);
   }
   // Opening again does not re-apply the step (CREATE TABLE would fail if it did).
   auto again = SqliteStore::open(options, next);
   ASSERT_TRUE(again.ok()) << again.error().message;
-  EXPECT_EQ(again.value()->schema_version(), 6);
+  EXPECT_EQ(again.value()->schema_version(), 7);
 }
 
 TEST(sqlite_store_test, a_database_newer_than_the_build_is_refused) {
   TempDir dir;
   const SqliteOptions options = at(dir.file("tandem.db"));
   {
-    auto newer = SqliteStore::open(options, schema_with_v6("CREATE TABLE future (x INTEGER)"));
+    auto newer = SqliteStore::open(options, schema_with_v7("CREATE TABLE future (x INTEGER)"));
     ASSERT_TRUE(newer.ok()) << newer.error().message;
   }
   auto refused = SqliteStore::open(options);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "internal");
   EXPECT_NE(refused.error().message.find(options.path), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("schema version 6, newer than this build knows (5)"), std::string::npos)
+  EXPECT_NE(refused.error().message.find("schema version 7, newer than this build knows (6)"), std::string::npos)
       << refused.error().message;
 }
 
@@ -167,21 +191,21 @@ TEST(sqlite_store_test, a_failing_migration_leaves_the_database_at_its_previous_
     commit_or_fail(*store, sample_batch());
   }
   // The step's first statement succeeds, its second fails: neither may remain.
-  auto failed = SqliteStore::open(options, schema_with_v6("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
+  auto failed = SqliteStore::open(options, schema_with_v7("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
                                                           "INSERT INTO no_such_table VALUES (1)"));
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().message.find("migration to schema version 6 (test step)"), std::string::npos)
+  EXPECT_NE(failed.error().message.find("migration to schema version 7 (test step)"), std::string::npos)
       << failed.error().message;
   EXPECT_NE(failed.error().message.find("no_such_table"), std::string::npos) << failed.error().message;
 
   auto store = open_or_fail(options);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 5);  // still the current version
+  EXPECT_EQ(store->schema_version(), 6);  // still the current version
   EXPECT_TRUE(load(*store, "r").exists);
   // "half" was rolled back too: the same step minus the failing statement now applies.
-  auto fixed = SqliteStore::open(options, schema_with_v6("CREATE TABLE half (x INTEGER)"));
+  auto fixed = SqliteStore::open(options, schema_with_v7("CREATE TABLE half (x INTEGER)"));
   ASSERT_TRUE(fixed.ok()) << fixed.error().message;
-  EXPECT_EQ(fixed.value()->schema_version(), 6);
+  EXPECT_EQ(fixed.value()->schema_version(), 7);
 }
 
 TEST(sqlite_store_test, open_failures_are_errors_naming_the_path) {

@@ -285,6 +285,121 @@ TEST_P(StoreConformance, history_is_oldest_first_and_trimmed_to_retention_per_ro
   EXPECT_EQ(history_seqs(load(*store, "other")), std::vector<std::int64_t>{1});  // another room untouched
 }
 
+std::vector<std::int64_t> seqs_of(const std::vector<StoredEvent>& events) {
+  std::vector<std::int64_t> seqs;
+  for (const StoredEvent& event : events) seqs.push_back(event.seq);
+  return seqs;
+}
+
+TEST_P(StoreConformance, webhook_cursors_keep_unacknowledged_events_up_to_the_backlog_bound) {
+  Retention retention;
+  retention.history = 3;
+  retention.webhook_max_backlog = 6;
+  retention.webhook_endpoints = [](std::string_view room) {
+    return room == "r" ? std::vector<std::string>{"a", "b"} : std::vector<std::string>{};
+  };
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  WriteBatch first;
+  first.add(WriteBatch::NewRoom{"r", "ep"});
+  first.add(WriteBatch::NewRoom{"other", "ep"});
+  for (std::int64_t seq = 1; seq <= 2; ++seq) {
+    first.add(WriteBatch::AppendEvent{"r", seq, "{\"seq\":" + std::to_string(seq) + "}"});
+    first.add(WriteBatch::AppendEvent{"other", seq, "{}"});
+  }
+  commit_or_fail(*store, first);
+  // Each endpoint following the room got a cursor just before its first stored event.
+  RoomRecord room = load(*store, "r");
+  EXPECT_EQ(room.webhook_cursors, (std::vector<WebhookCursor>{{"a", 0}, {"b", 0}}));
+  EXPECT_EQ(seqs_of(room.webhook_backlog), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(room.webhook_backlog.front().json, "{\"seq\":1}");
+
+  WriteBatch more;
+  for (std::int64_t seq = 3; seq <= 5; ++seq) more.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+  for (std::int64_t seq = 3; seq <= 6; ++seq) more.add(WriteBatch::AppendEvent{"other", seq, "{}"});
+  commit_or_fail(*store, more);
+  room = load(*store, "r");
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{3, 4, 5}));  // the history bound as ever
+  EXPECT_EQ(seqs_of(room.webhook_backlog), (std::vector<std::int64_t>{1, 2, 3, 4, 5}));  // kept for the cursors
+
+  // Cursors only move forward.
+  WriteBatch acks;
+  acks.add(WriteBatch::AdvanceWebhookCursor{"a", "r", 4});
+  acks.add(WriteBatch::AdvanceWebhookCursor{"b", "r", 2});
+  acks.add(WriteBatch::AdvanceWebhookCursor{"a", "r", 1});
+  commit_or_fail(*store, acks);
+  room = load(*store, "r");
+  EXPECT_EQ(room.webhook_cursors, (std::vector<WebhookCursor>{{"a", 4}, {"b", 2}}));
+  EXPECT_EQ(seqs_of(room.webhook_backlog), (std::vector<std::int64_t>{3, 4, 5}));  // past the lowest cursor
+
+  // Past the backlog bound the oldest go all the same: at most 6 events kept.
+  WriteBatch burst;
+  for (std::int64_t seq = 6; seq <= 10; ++seq) burst.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+  commit_or_fail(*store, burst);
+  room = load(*store, "r");
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{8, 9, 10}));
+  EXPECT_EQ(seqs_of(room.webhook_backlog), (std::vector<std::int64_t>{5, 6, 7, 8, 9, 10}));
+
+  // A room no endpoint follows: no cursors, trimmed to the history bound.
+  const RoomRecord other = load(*store, "other");
+  EXPECT_TRUE(other.webhook_cursors.empty());
+  EXPECT_TRUE(other.webhook_backlog.empty());
+  EXPECT_EQ(history_seqs(other), (std::vector<std::int64_t>{4, 5, 6}));
+
+  // Every endpoint caught up: the history bound alone again.
+  WriteBatch caught_up;
+  caught_up.add(WriteBatch::AdvanceWebhookCursor{"a", "r", 10});
+  caught_up.add(WriteBatch::AdvanceWebhookCursor{"b", "r", 10});
+  caught_up.add(WriteBatch::AppendEvent{"r", 11, "{}"});
+  commit_or_fail(*store, caught_up);
+  room = load(*store, "r");
+  EXPECT_EQ(seqs_of(room.webhook_backlog), (std::vector<std::int64_t>{11}));
+  EXPECT_EQ(history_seqs(room), (std::vector<std::int64_t>{9, 10, 11}));
+}
+
+TEST_P(StoreConformance, an_endpoint_follows_a_room_from_the_first_event_stored_after_it_is_configured) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    WriteBatch before;
+    before.add(WriteBatch::NewRoom{"r", "ep"});
+    for (std::int64_t seq = 1; seq <= 3; ++seq) before.add(WriteBatch::AppendEvent{"r", seq, "{}"});
+    commit_or_fail(*store, before);
+  }
+  Retention retention;
+  retention.webhook_endpoints = [](std::string_view) { return std::vector<std::string>{"late"}; };
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  RoomRecord room = load(*store, "r");
+  EXPECT_TRUE(room.webhook_cursors.empty());
+  EXPECT_TRUE(room.webhook_backlog.empty());
+  WriteBatch after;
+  after.add(WriteBatch::AppendEvent{"r", 4, "{}"});
+  commit_or_fail(*store, after);
+  room = load(*store, "r");
+  EXPECT_EQ(room.webhook_cursors, (std::vector<WebhookCursor>{{"late", 3}}));
+  EXPECT_EQ(seqs_of(room.webhook_backlog), std::vector<std::int64_t>{4});
+}
+
+TEST_P(StoreConformance, webhook_dead_letters_are_kept_and_listed_newest_first) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(store->webhook_dead_letters(10).value().empty());
+    WriteBatch letters;
+    letters.add(WriteBatch::AddWebhookDeadLetter{{"a", "r", 1, 5, 400, "HTTP 400", 1700000000000}});
+    letters.add(WriteBatch::AddWebhookDeadLetter{{"b", "chat:x", 7, 7, 0, "backlog_exceeded", 1700000000001}});
+    commit_or_fail(*store, letters);
+  }
+  auto store = open();  // reopened: still there
+  ASSERT_TRUE(store);
+  const auto listed = store->webhook_dead_letters(10);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  EXPECT_EQ(listed.value(), (std::vector<WebhookDeadLetter>{{"b", "chat:x", 7, 7, 0, "backlog_exceeded", 1700000000001},
+                                                            {"a", "r", 1, 5, 400, "HTTP 400", 1700000000000}}));
+  EXPECT_EQ(store->webhook_dead_letters(1).value().size(), 1u);
+}
+
 TEST_P(StoreConformance, chat_is_oldest_first_trimmed_to_retention_and_clearable) {
   Retention retention;
   retention.chat = 2;

@@ -121,6 +121,7 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   }
   store::RoomRecord stored = std::move(loaded).value();
   if (on_fences_read_) on_fences_read_(stored.fence_high_water);
+  if (on_webhooks_read_) on_webhooks_read_(r.name, stored);
   if (!stored.exists) return fresh(true);
   r.epoch = std::move(stored.epoch);
   r.seq = stored.seq;

@@ -138,6 +138,11 @@ class RoomRegistry {
   void set_on_fences_read(std::function<void(std::int64_t high_water)> on_fences_read) {
     on_fences_read_ = std::move(on_fences_read);
   }
+  // Called with every room loaded from the store (stored or not yet): the webhook outbox takes
+  // the endpoints' cursors and the backlog past them (store::RoomRecord).
+  void set_on_webhooks_read(std::function<void(const std::string& room, const store::RoomRecord& record)> on_read) {
+    on_webhooks_read_ = std::move(on_read);
+  }
 
   // ---- loading from the store (once per loop pass, by the hub: hub.h "Store reads") ------
   // True when joining or opening `room` would need its stored state: a store is attached, the
@@ -230,6 +235,7 @@ class RoomRegistry {
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()
   std::function<void(const std::string&)> on_forget_;
   std::function<void(std::int64_t)> on_fences_read_;
+  std::function<void(const std::string&, const store::RoomRecord&)> on_webhooks_read_;
   void forget(std::unordered_map<std::string, Room>::iterator room);
   std::unordered_map<std::string, Result<store::RoomRecord>> loaded_;  // read for input that waits
 };

@@ -180,11 +180,33 @@ CREATE TABLE ydoc_writers (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 4> kSchema{{
+// v5: webhooks (webhooks/outbox.h). The seq each endpoint acknowledged per room (the events
+// past it are not trimmed, up to Retention::webhook_max_backlog), and the batches given up.
+constexpr std::string_view kWebhooks = R"sql(
+CREATE TABLE webhook_cursors (
+  room     TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  seq      BIGINT NOT NULL,
+  PRIMARY KEY (room, endpoint)
+);
+CREATE TABLE webhook_dead_letters (
+  id        BIGSERIAL PRIMARY KEY,
+  endpoint  TEXT NOT NULL,
+  room      TEXT NOT NULL,
+  first_seq BIGINT NOT NULL,
+  last_seq  BIGINT NOT NULL,
+  status    BIGINT NOT NULL,
+  error     TEXT NOT NULL,
+  ts        BIGINT NOT NULL               -- Unix ms
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 5> kSchema{{
     {"initial schema", kInitialSchema},
     {"writer claims", kWriterClaims},
     {"yjs documents", kYDocUpdates},
     {"yjs document writer claims", kYDocWriters},
+    {"webhooks", kWebhooks},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -202,6 +224,8 @@ enum class Sql : std::size_t {
   InsertYUpdate, DropYUpdates, SelectYUpdates, ClaimYDoc, CheckYDocClaim,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
+  StartWebhookCursor, AdvanceWebhookCursor, InsertWebhookDeadLetter, TrimHookedEvents, SelectWebhookCursors,
+  SelectWebhookBacklog, SelectWebhookDeadLetters,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -323,6 +347,35 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::ExportSessions: return "SELECT id, user_id FROM sessions ORDER BY id";
     case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
     case Sql::ExportYUpdates: return "SELECT doc, seq, data FROM ydoc_updates ORDER BY doc COLLATE \"C\", seq";
+    // An endpoint's cursor starts just before the first event stored after it follows the room.
+    case Sql::StartWebhookCursor:
+      return "INSERT INTO webhook_cursors (room, endpoint, seq) VALUES ($1, $2, $3) ON CONFLICT (room, endpoint) DO NOTHING";
+    case Sql::AdvanceWebhookCursor:
+      return "INSERT INTO webhook_cursors (room, endpoint, seq) VALUES ($1, $2, $3) "
+             "ON CONFLICT (room, endpoint) DO UPDATE SET seq = GREATEST(webhook_cursors.seq, EXCLUDED.seq)";
+    case Sql::InsertWebhookDeadLetter:
+      return "INSERT INTO webhook_dead_letters (endpoint, room, first_seq, last_seq, status, error, ts) "
+             "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    // TrimEvents for a room webhook endpoints follow ($4: their names, a text[]): keeps the
+    // newest $2 events (h: the newest one past them) and those past the lowest cursor (c), but
+    // never more than the newest $3 (b: the newest one past them).
+    case Sql::TrimHookedEvents:
+      return "DELETE FROM events WHERE room = $1 AND seq <= (SELECT CASE WHEN h IS NULL THEN NULL "
+             "WHEN c IS NULL OR c >= h THEN h WHEN b IS NOT NULL AND b > c THEN b ELSE c END FROM (SELECT "
+             "(SELECT seq FROM events WHERE room = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2) AS h, "
+             "(SELECT min(seq) FROM webhook_cursors WHERE room = $1 AND endpoint = ANY($4::text[])) AS c, "
+             "(SELECT seq FROM events WHERE room = $1 ORDER BY seq DESC LIMIT 1 OFFSET $3) AS b) AS bounds)";
+    case Sql::SelectWebhookCursors:
+      return "SELECT endpoint, seq FROM webhook_cursors WHERE room = $1 AND endpoint = ANY($2::text[]) "
+             "ORDER BY endpoint COLLATE \"C\"";
+    // The newest $3 past the lowest cursor, oldest first.
+    case Sql::SelectWebhookBacklog:
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = $1 AND seq > (SELECT "
+             "COALESCE(min(seq), 9223372036854775807) FROM webhook_cursors WHERE room = $1 AND endpoint = "
+             "ANY($2::text[])) ORDER BY seq DESC LIMIT $3) AS newest ORDER BY seq";
+    case Sql::SelectWebhookDeadLetters:
+      return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
+             "LIMIT $1";
     case Sql::Count: break;
   }
   return "";
@@ -343,7 +396,7 @@ const std::string& statement_name(Sql which) {
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
     "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock",
-    "AppendYUpdate", "DropYUpdates"};
+    "AppendYUpdate", "DropYUpdates", "AdvanceWebhookCursor", "AddWebhookDeadLetter"};
 
 // Counts as bigint parameters; a count above int64 means "no bound".
 std::int64_t to_sql_count(std::size_t count) {
@@ -844,6 +897,21 @@ Result<int> migrate(Connection& c, std::span<const SchemaMigration> schema, Dead
   }
 }
 
+// Webhook endpoint names as a text[] literal (names are [A-Za-z0-9_-]: nothing to quote).
+std::string text_array(const std::vector<std::string>& names) {
+  std::string array = "{";
+  for (const std::string& name : names) {
+    if (array.size() > 1) array += ',';
+    array += name;
+  }
+  return array + "}";
+}
+
+std::vector<std::string> webhook_endpoints_of(const Retention& retention, std::string_view room) {
+  if (!retention.webhook_endpoints) return {};
+  return retention.webhook_endpoints(room);
+}
+
 void note_once(std::vector<std::string>& keys, const std::string& key) {
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
 }
@@ -879,7 +947,7 @@ Result<std::vector<ResultPtr>> run_read(Connection& c, std::vector<Step> steps, 
 
 // A room's load: its claim (WRITERS in store.h), then its rows. In a BeginClaim transaction
 // (READ COMMITTED), so the SELECTs see what a commit the claim waited for stored.
-constexpr std::size_t kRoomSteps = 8;
+constexpr std::size_t kRoomSteps = 10;
 void add_room_steps(const Connection& c, const std::string& room, std::vector<Step>& steps) {
   steps.push_back({Sql::ClaimRoom, Params::of(room)});
   steps.push_back({Sql::SelectRoom, Params::of(room)});
@@ -889,6 +957,10 @@ void add_room_steps(const Connection& c, const std::string& room, std::vector<St
   steps.push_back({Sql::SelectChat, Params::of(room, to_sql_count(c.retention.chat))});
   steps.push_back({Sql::SelectLocks, Params::of(room)});
   steps.push_back({Sql::SelectFence, {}});
+  const std::string endpoints = text_array(webhook_endpoints_of(c.retention, room));
+  steps.push_back({Sql::SelectWebhookCursors, Params::of(room, endpoints)});
+  steps.push_back(
+      {Sql::SelectWebhookBacklog, Params::of(room, endpoints, to_sql_count(c.retention.webhook_max_backlog))});
 }
 
 // The room from its kRoomSteps results (the transaction committed); a stored room is now this
@@ -916,6 +988,8 @@ Result<RoomRecord> room_from(Connection& c, const std::string& room, std::span<c
   for_each_row(r[4].get(), [&](const Row& row) { record.edges.push_back(stored_rows::edge(row)); });
   for_each_row(r[5].get(), [&](const Row& row) { record.chat.push_back(stored_rows::chat(row)); });
   for_each_row(r[6].get(), [&](const Row& row) { record.locks.push_back(stored_rows::lock(row)); });
+  for_each_row(r[8].get(), [&](const Row& row) { record.webhook_cursors.push_back({row.text(0), row.int64(1)}); });
+  for_each_row(r[9].get(), [&](const Row& row) { record.webhook_backlog.push_back({row.int64(0), row.text(1)}); });
   return record;
 }
 
@@ -1180,7 +1254,7 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   // What to trim (and which sessions were used), once per key at the end of the batch, and
   // each room's last seq (one UPDATE of its row per batch, not one per event).
   std::vector<std::string> event_rooms, chat_rooms, used_sessions;
-  std::vector<std::int64_t> last_seq_of_event_room;
+  std::vector<std::int64_t> last_seq_of_event_room, first_seq_of_event_room;
   std::vector<Step> steps;
   steps.reserve(writes.size() - first + 8);
   // The rooms and Yjs documents this batch writes that this store has claimed, with the
@@ -1206,9 +1280,11 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
         if (at == event_rooms.end()) {
           event_rooms.push_back(w.room);
           last_seq_of_event_room.push_back(w.seq);
+          first_seq_of_event_room.push_back(w.seq);
         } else {
-          auto& last = last_seq_of_event_room[static_cast<std::size_t>(at - event_rooms.begin())];
-          last = std::max(last, w.seq);
+          const auto index = static_cast<std::size_t>(at - event_rooms.begin());
+          last_seq_of_event_room[index] = std::max(last_seq_of_event_room[index], w.seq);
+          first_seq_of_event_room[index] = std::min(first_seq_of_event_room[index], w.seq);
         }
       },
       [&](const B::PutNode& w) {
@@ -1249,6 +1325,14 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
         steps.push_back({Sql::InsertYUpdate, Params::of(w.doc, w.seq, Bytea{w.data})});
       },
       [&](const B::DropYUpdates& w) { steps.push_back({Sql::DropYUpdates, Params::of(w.doc, w.through_seq)}); },
+      [&](const B::AdvanceWebhookCursor& w) {
+        steps.push_back({Sql::AdvanceWebhookCursor, Params::of(w.hooked_room, w.endpoint, w.seq)});
+      },
+      [&](const B::AddWebhookDeadLetter& w) {
+        const WebhookDeadLetter& l = w.letter;
+        steps.push_back({Sql::InsertWebhookDeadLetter, Params::of(l.endpoint, l.room, l.first_seq, l.last_seq,
+                                                                   std::int64_t{l.status}, l.error, l.ts)});
+      },
   };
   // Which write each step came from (none: BEGIN, the checks), for error messages.
   std::vector<std::optional<std::size_t>> write_of_step(steps.size());
@@ -1258,7 +1342,20 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   }
   for (std::size_t i = 0; i < event_rooms.size(); ++i) {
     steps.push_back({Sql::AdvanceRoomSeq, Params::of(event_rooms[i], last_seq_of_event_room[i])});
-    steps.push_back({Sql::TrimEvents, Params::of(event_rooms[i], to_sql_count(c.retention.history))});
+    const auto endpoints = webhook_endpoints_of(c.retention, event_rooms[i]);
+    if (endpoints.empty()) {
+      steps.push_back({Sql::TrimEvents, Params::of(event_rooms[i], to_sql_count(c.retention.history))});
+      continue;
+    }
+    // Webhooks: the endpoints following the room without a cursor there get one just before
+    // its first event of this batch (they are sent what was stored once they follow it).
+    for (const std::string& endpoint : endpoints)
+      steps.push_back(
+          {Sql::StartWebhookCursor, Params::of(event_rooms[i], endpoint, first_seq_of_event_room[i] - 1)});
+    steps.push_back({Sql::TrimHookedEvents,
+                     Params::of(event_rooms[i], to_sql_count(c.retention.history),
+                                to_sql_count(std::max(c.retention.history, c.retention.webhook_max_backlog)),
+                                text_array(endpoints))});
   }
   for (const std::string& room : chat_rooms)
     steps.push_back({Sql::TrimChat, Params::of(room, to_sql_count(c.retention.chat))});
@@ -1289,6 +1386,19 @@ Result<Done> PostgresStore::commit(const WriteBatch& batch) {
   }
   if (expire_sessions_now) c.sessions_expired_at = now;
   return stored();
+}
+
+Result<std::vector<WebhookDeadLetter>> PostgresStore::webhook_dead_letters(std::size_t limit) {
+  Connection& c = *connection_;
+  auto results = run_read(c, {{Sql::SelectWebhookDeadLetters, Params::of(to_sql_count(limit))}},
+                          "read webhook dead letters");
+  if (!results) return results.error();
+  std::vector<WebhookDeadLetter> letters;
+  for_each_row(results.value()[0].get(), [&](const Row& row) {
+    letters.push_back({row.text(0), row.text(1), row.int64(2), row.int64(3), static_cast<int>(row.int64(4)),
+                       row.text(5), row.int64(6)});
+  });
+  return letters;
 }
 
 // ---- export -------------------------------------------------------------------------------

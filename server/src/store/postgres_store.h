@@ -93,6 +93,7 @@ class PostgresStore final : public Store {
   // Reads each table whole (one snapshot, one round trip), so it holds the store in memory
   // once while exporting: fine for stores of the size retention keeps them at.
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;
+  Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override;
 
   int schema_version() const;
 

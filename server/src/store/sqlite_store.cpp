@@ -168,12 +168,34 @@ CREATE TABLE ydoc_writers (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 5> kSchema{{
+// v6: webhooks (webhooks/outbox.h). The seq each endpoint acknowledged per room (the events
+// past it are not trimmed, up to Retention::webhook_max_backlog), and the batches given up.
+constexpr std::string_view kWebhooks = R"sql(
+CREATE TABLE webhook_cursors (
+  room     TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  seq      INTEGER NOT NULL,
+  PRIMARY KEY (room, endpoint)
+) WITHOUT ROWID;
+CREATE TABLE webhook_dead_letters (
+  id        INTEGER PRIMARY KEY,
+  endpoint  TEXT NOT NULL,
+  room      TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq  INTEGER NOT NULL,
+  status    INTEGER NOT NULL,
+  error     TEXT NOT NULL,
+  ts        INTEGER NOT NULL               -- Unix ms
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 6> kSchema{{
     {"initial schema", kInitialSchema},
     {"held locks", kHeldLocks},
     {"writer claims", kWriterClaims},
     {"yjs documents", kYDocUpdates},
     {"yjs document writer claims", kYDocWriters},
+    {"webhooks", kWebhooks},
 }};
 
 // ---- statements ---------------------------------------------------------------------------
@@ -190,6 +212,8 @@ enum class Sql : std::size_t {
   InsertYUpdate, DropYUpdates, SelectYUpdates, ClaimYDoc, CheckYDocClaim,
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
+  StartWebhookCursor, AdvanceWebhookCursor, InsertWebhookDeadLetter, TrimHookedEvents, SelectWebhookCursors,
+  SelectWebhookBacklog, SelectWebhookDeadLetters, SelectWebhookRoomsBehind,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -292,6 +316,37 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::ExportSessions: return "SELECT id, user FROM sessions ORDER BY id";
     case Sql::ExportRequests: return "SELECT session, request_id, answer_json FROM requests ORDER BY ord";
     case Sql::ExportYUpdates: return "SELECT doc, seq, data FROM ydoc_updates ORDER BY doc, seq";
+    // An endpoint's cursor starts just before the first event stored after it follows the room.
+    case Sql::StartWebhookCursor:
+      return "INSERT INTO webhook_cursors (room, endpoint, seq) VALUES (?1, ?2, ?3) ON CONFLICT (room, endpoint) DO NOTHING";
+    case Sql::AdvanceWebhookCursor:
+      return "INSERT INTO webhook_cursors (room, endpoint, seq) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (room, endpoint) DO UPDATE SET seq = max(seq, excluded.seq)";
+    case Sql::InsertWebhookDeadLetter:
+      return "INSERT INTO webhook_dead_letters (endpoint, room, first_seq, last_seq, status, error, ts) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    // TrimEvents for a room webhook endpoints follow (?4: their names, a JSON array): keeps the
+    // newest ?2 events (h: the newest one past them) and those past the lowest cursor (c), but
+    // never more than the newest ?3 (b: the newest one past them).
+    case Sql::TrimHookedEvents:
+      return "DELETE FROM events WHERE room = ?1 AND seq <= (SELECT CASE WHEN h IS NULL THEN NULL "
+             "WHEN c IS NULL OR c >= h THEN h WHEN b IS NOT NULL AND b > c THEN b ELSE c END FROM (SELECT "
+             "(SELECT seq FROM events WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2) AS h, "
+             "(SELECT min(seq) FROM webhook_cursors WHERE room = ?1 AND endpoint IN (SELECT value FROM json_each(?4))) AS c, "
+             "(SELECT seq FROM events WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?3) AS b))";
+    case Sql::SelectWebhookCursors:
+      return "SELECT endpoint, seq FROM webhook_cursors WHERE room = ?1 AND endpoint IN (SELECT value FROM json_each(?2)) "
+             "ORDER BY endpoint";
+    // The newest ?3 past the cursor (trimming runs every few appends, so a few more may be stored).
+    case Sql::SelectWebhookBacklog:
+      return "SELECT seq, json FROM (SELECT seq, json FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq DESC "
+             "LIMIT ?3) ORDER BY seq";
+    case Sql::SelectWebhookRoomsBehind:
+      return "SELECT DISTINCT c.room, c.endpoint FROM webhook_cursors c JOIN rooms r ON r.room = c.room "
+             "WHERE c.seq < r.seq ORDER BY c.room";
+    case Sql::SelectWebhookDeadLetters:
+      return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
+             "LIMIT ?1";
     case Sql::Count: break;
   }
   return "";
@@ -301,12 +356,29 @@ constexpr std::string_view sql_text(Sql which) {
 constexpr std::array<std::string_view, std::variant_size_v<WriteBatch::Write>> kWriteNames{
     "NewRoom", "AppendEvent", "PutNode", "DeleteNode", "PutEdge", "DeleteEdge",
     "AddChange", "AddChat", "ClearChat", "RaiseFence", "PutSession", "RememberRequest", "PutLock", "DropLock",
-    "AppendYUpdate", "DropYUpdates"};
+    "AppendYUpdate", "DropYUpdates", "AdvanceWebhookCursor", "AddWebhookDeadLetter"};
 
 // SQLite integers are signed 64-bit; a count above that means "no bound".
 std::int64_t to_sql_count(std::size_t count) {
   constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
   return static_cast<std::int64_t>(std::min(count, kMax));
+}
+
+// Webhook endpoint names as a JSON array for json_each (names are [A-Za-z0-9_-]: nothing to escape).
+std::string json_names(const std::vector<std::string>& names) {
+  std::string json = "[";
+  for (const std::string& name : names) {
+    if (json.size() > 1) json += ',';
+    json += '"';
+    json += name;
+    json += '"';
+  }
+  return json + "]";
+}
+
+std::vector<std::string> webhook_endpoints_of(const Retention& retention, std::string_view room) {
+  if (!retention.webhook_endpoints) return {};
+  return retention.webhook_endpoints(room);
 }
 
 template <class... Ts>
@@ -756,6 +828,26 @@ Result<RoomRecord> SqliteStore::load_room(const std::string& room) {
       while ((step = query.step()) == Query::Step::Row) record.locks.push_back(stored_rows::lock(query));
       if (step == Query::Step::Failed) return db.failure("load locks of " + room);
     }
+    if (const auto endpoints = webhook_endpoints_of(db.retention, room); !endpoints.empty()) {
+      {
+        Query query(db, Sql::SelectWebhookCursors);
+        query.bind_all(room, json_names(endpoints));
+        Query::Step step;
+        while ((step = query.step()) == Query::Step::Row)
+          record.webhook_cursors.push_back({query.text(0), query.int64(1)});
+        if (step == Query::Step::Failed) return db.failure("load webhook cursors of " + room);
+      }
+      if (!record.webhook_cursors.empty()) {
+        std::int64_t lowest = record.webhook_cursors.front().seq;
+        for (const WebhookCursor& cursor : record.webhook_cursors) lowest = std::min(lowest, cursor.seq);
+        Query query(db, Sql::SelectWebhookBacklog);
+        query.bind_all(room, lowest, to_sql_count(db.retention.webhook_max_backlog));
+        Query::Step step;
+        while ((step = query.step()) == Query::Step::Row)
+          record.webhook_backlog.push_back({query.int64(0), query.text(1)});
+        if (step == Query::Step::Failed) return db.failure("load webhook backlog of " + room);
+      }
+    }
     return record;
   });
   if (loaded && loaded.value().exists) db.claims.insert_or_assign(room, claimed);
@@ -839,6 +931,7 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   // room (events, chat) or session (requests); the names are the batch's own strings.
   std::unordered_map<std::string_view, std::size_t> appended_events, appended_chat, appended_requests;
   std::unordered_map<std::string_view, std::int64_t> room_seqs;  // the highest seq this batch appends per room
+  std::unordered_map<std::string_view, std::int64_t> first_seqs;  // the lowest seq this batch appends per room
 
   // The rooms and Yjs documents this batch writes that this store has claimed, with the
   // generation it holds.
@@ -858,6 +951,8 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       [&](const B::AppendEvent& w) {
         auto [seq, added] = room_seqs.try_emplace(w.room, w.seq);
         if (!added) seq->second = std::max(seq->second, w.seq);
+        auto [first, new_room] = first_seqs.try_emplace(w.room, w.seq);
+        if (!new_room) first->second = std::min(first->second, w.seq);
         ++appended_events[w.room];
         return execute(db, Sql::InsertEvent, Named{"AppendEvent", w.room}, w.room, w.seq, w.json);
       },
@@ -910,6 +1005,15 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
       [&](const B::DropYUpdates& w) {
         return execute(db, Sql::DropYUpdates, Named{"DropYUpdates", w.doc}, w.doc, w.through_seq);
       },
+      [&](const B::AdvanceWebhookCursor& w) {
+        return execute(db, Sql::AdvanceWebhookCursor, Named{"AdvanceWebhookCursor", w.hooked_room, w.endpoint},
+                       w.hooked_room, w.endpoint, w.seq);
+      },
+      [&](const B::AddWebhookDeadLetter& w) {
+        const WebhookDeadLetter& l = w.letter;
+        return execute(db, Sql::InsertWebhookDeadLetter, Named{"AddWebhookDeadLetter", l.room, l.endpoint}, l.endpoint,
+                       l.room, l.first_seq, l.last_seq, std::int64_t{l.status}, l.error, l.ts);
+      },
   };
 
   auto apply_all = [&]() -> Result<Done> {
@@ -933,17 +1037,36 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
     for (const auto& [room, seq] : room_seqs)
       if (auto advanced = execute(db, Sql::AdvanceRoomSeq, Named{"AppendEvent", room}, room, seq); !advanced)
         return advanced;
+    // Webhooks: the endpoints following a room without a cursor there get one just before its
+    // first event of this batch (they are sent what was stored once they follow it).
+    std::unordered_map<std::string_view, std::string> hooked_rooms;  // room -> its endpoints (json_names)
+    for (const auto& [room, first] : first_seqs) {
+      const auto endpoints = webhook_endpoints_of(db.retention, room);
+      if (endpoints.empty()) continue;
+      for (const std::string& endpoint : endpoints)
+        if (auto started = execute(db, Sql::StartWebhookCursor, Named{"start webhook cursor", room, endpoint}, room,
+                                   endpoint, first - 1);
+            !started)
+          return started;
+      hooked_rooms.emplace(room, json_names(endpoints));
+    }
     auto due = [&](char kind, std::string_view name, std::size_t appended, std::size_t retention) {
       std::string key(1, kind);
       key += name;
       return due_for_trim(db.untrimmed, key, appended, retention);
     };
-    for (const auto& [room, appended] : appended_events)
-      if (due('e', room, appended, db.retention.history))
-        if (auto trimmed = execute(db, Sql::TrimEvents, Named{"trim events of", room}, room,
-                                   to_sql_count(db.retention.history));
-            !trimmed)
-          return trimmed;
+    for (const auto& [room, appended] : appended_events) {
+      if (!due('e', room, appended, db.retention.history)) continue;
+      const auto hooked = hooked_rooms.find(room);
+      auto trimmed = hooked == hooked_rooms.end()
+                         ? execute(db, Sql::TrimEvents, Named{"trim events of", room}, room,
+                                   to_sql_count(db.retention.history))
+                         : execute(db, Sql::TrimHookedEvents, Named{"trim events of", room}, room,
+                                   to_sql_count(db.retention.history),
+                                   to_sql_count(std::max(db.retention.history, db.retention.webhook_max_backlog)),
+                                   hooked->second);
+      if (!trimmed) return trimmed;
+    }
     for (const auto& [room, appended] : appended_chat)
       if (due('c', room, appended, db.retention.chat))
         if (auto trimmed = execute(db, Sql::TrimChat, Named{"trim chat of", room}, room, to_sql_count(db.retention.chat));
@@ -970,6 +1093,34 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
   if (expire_sessions_now) db.sessions_expired_at = now;
   for (const std::string& room : new_rooms) db.claims.insert_or_assign(room, 1);  // created at generation 1
   return committed;
+}
+
+Result<std::vector<WebhookDeadLetter>> SqliteStore::webhook_dead_letters(std::size_t limit) {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectWebhookDeadLetters);
+  query.bind(to_sql_count(limit));
+  std::vector<WebhookDeadLetter> letters;
+  Query::Step step;
+  while ((step = query.step()) == Query::Step::Row)
+    letters.push_back({query.text(0), query.text(1), query.int64(2), query.int64(3), static_cast<int>(query.int64(4)),
+                       query.text(5), query.int64(6)});
+  if (step == Query::Step::Failed) return db.failure("read webhook dead letters");
+  return letters;
+}
+
+Result<std::vector<std::string>> SqliteStore::webhook_rooms_behind() {
+  const sqlite_detail::Connection& db = *connection_;
+  Query query(db, Sql::SelectWebhookRoomsBehind);
+  std::vector<std::string> rooms;
+  Query::Step step;
+  while ((step = query.step()) == Query::Step::Row) {
+    std::string room = query.text(0);
+    if (!rooms.empty() && rooms.back() == room) continue;
+    const std::vector<std::string> following = webhook_endpoints_of(db.retention, room);
+    if (std::find(following.begin(), following.end(), query.text(1)) != following.end()) rooms.push_back(std::move(room));
+  }
+  if (step == Query::Step::Failed) return db.failure("find the rooms webhooks are behind in");
+  return rooms;
 }
 
 // ---- export -------------------------------------------------------------------------------

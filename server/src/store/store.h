@@ -78,6 +78,26 @@ struct StoredChange {
   bool operator==(const StoredChange&) const = default;
 };
 
+// Webhooks (webhooks/outbox.h): the last seq of a room's event log an endpoint acknowledged.
+struct WebhookCursor {
+  std::string endpoint;
+  std::int64_t seq = 0;
+  bool operator==(const WebhookCursor&) const = default;
+};
+
+// A webhook batch given up (a 4xx past webhook_max_attempts, or events trimmed past
+// webhook_max_backlog before delivery): which events, and why.
+struct WebhookDeadLetter {
+  std::string endpoint;
+  std::string room;
+  std::int64_t first_seq = 0;
+  std::int64_t last_seq = 0;
+  int status = 0;     // the last HTTP status; 0 when there was none (connection error, backlog bound)
+  std::string error;  // the last error, or "backlog_exceeded"
+  std::int64_t ts = 0;  // Unix ms
+  bool operator==(const WebhookDeadLetter&) const = default;
+};
+
 // Everything the server needs to bring a room back.
 struct RoomRecord {
   bool exists = false;       // false: never stored; epoch/seq are empty/0
@@ -95,6 +115,12 @@ struct RoomRecord {
   // between instances (each instance counts fences itself; the store has every one it made
   // durable before the room moved: WRITERS).
   std::int64_t fence_high_water = 0;
+  // Webhooks: the cursors of the endpoints Retention::webhook_endpoints names for this room
+  // (those with one stored: an endpoint gets one with the first event stored after it was
+  // configured), and the events past the lowest of them, oldest first, at most
+  // Retention::webhook_max_backlog — what was stored but not acknowledged (webhooks/outbox.h).
+  std::vector<WebhookCursor> webhook_cursors;
+  std::vector<StoredEvent> webhook_backlog;
 };
 
 // One entry of a Yjs document's update log (ydocs/ydocs.h): a Yjs update as a client sent it,
@@ -166,9 +192,14 @@ class WriteBatch {
   struct RememberRequest { std::string session, request_id, answer_json; };
   struct AppendYUpdate { std::string doc; std::int64_t seq; std::string data; };  // to a Yjs document's log
   struct DropYUpdates { std::string doc; std::int64_t through_seq; };  // compaction: its entries up to this go
+  // Webhooks: `endpoint` acknowledged `hooked_room`'s events up to `seq` (a cursor never goes
+  // back: a lower seq changes nothing). Not a write of the room (room_of is empty): no claim
+  // is checked, as a delivery made is made whoever owns the room now.
+  struct AdvanceWebhookCursor { std::string endpoint, hooked_room; std::int64_t seq; };
+  struct AddWebhookDeadLetter { WebhookDeadLetter letter; };
   using Write = std::variant<NewRoom, AppendEvent, PutNode, DeleteNode, PutEdge, DeleteEdge, AddChange, AddChat,
                              ClearChat, RaiseFence, PutSession, RememberRequest, PutLock, DropLock, AppendYUpdate,
-                             DropYUpdates>;
+                             DropYUpdates, AdvanceWebhookCursor, AddWebhookDeadLetter>;
 
   // A PutNode of a node this batch already puts replaces that earlier write in its place
   // (a node dragged or edited in bursts is written once per commit, not once per edit): the
@@ -308,12 +339,21 @@ inline Error explain_lost_claim(Error error) {
   return error;
 }
 
+// The webhook endpoints that follow a room (webhooks/webhook_config.h); none: the room's log is
+// trimmed as if there were no webhooks. Endpoint names are [A-Za-z0-9_-] (the stores rely on it).
+using WebhookEndpointsOf = std::function<std::vector<std::string>(std::string_view room)>;
+
 // Bounds the store keeps (trimmed on commit).
 struct Retention {
   std::size_t history = 1000;          // events per room (recovery_history)
   std::size_t chat = 256;              // chat messages per room (chat_history)
   std::size_t requests_per_session = 1024;  // remembered request ids (dedup_window)
   std::int64_t session_days = 7;       // sessions unused this long are forgotten
+  // Webhooks: a room's events an endpoint of webhook_endpoints(room) has not acknowledged are
+  // kept past `history`, up to webhook_max_backlog events per room (the newest); older ones
+  // are trimmed all the same (the outbox records them as a dead letter).
+  WebhookEndpointsOf webhook_endpoints;
+  std::size_t webhook_max_backlog = 100000;
 };
 
 class Store {
@@ -365,6 +405,10 @@ class Store {
   // `sink`, returning it.
   using BatchSink = std::function<Result<Done>(const WriteBatch&)>;
   virtual Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) = 0;
+
+  // Webhooks: the newest `limit` dead letters, newest first (the admin API shows them; read
+  // once at start-up, before the loop runs).
+  virtual Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) = 0;
 };
 
 }  // namespace tandem::server::store
