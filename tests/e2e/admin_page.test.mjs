@@ -3,7 +3,8 @@
 // workflow room through tandem.mjs and Ana locks node n1; on /admin a wrong token is refused
 // with the server's reason (and nothing is kept), the right one opens the dashboard: the
 // server's figures, the room in the rooms list, and once it is picked its two members and
-// Ana's lock on n1 (holder, fence). The page refreshes by itself: the connections chart gains
+// Ana's lock on n1 (holder, fence), and the room's webhook queue (the server has an endpoint
+// whose backend is down: the lock event waits, retried). The page refreshes by itself: the connections chart gains
 // points, and when Ben's page closes he leaves the members list. The token never shows in the
 // address and is kept in sessionStorage only.
 //
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { openModulePage, openPerson, pageDiagnostics, startServerAndChromium, waitInPage as waitInPageOf } from './lib/browser.mjs';
+import { freePort } from './lib/server.mjs';
 
 const WAIT_MS = 10_000;  // deadline for each page condition (each takes well under 3 s: one refresh is 2 s)
 const ADMIN_TOKEN = randomBytes(24).toString('hex');  // 48 bytes; the server wants at least 16
@@ -29,7 +31,11 @@ const people = {};  // name -> {name, page, console: []}
 
 before(async () => {
   await mkdir(artifactsDir, { recursive: true });
-  ({ server, browser } = await startServerAndChromium({ extraArgs: ['--admin-token', ADMIN_TOKEN] }));
+  // A webhook endpoint whose backend is down (nothing listens on its port): the room's lock
+  // event waits in its queue, retried, which the page shows.
+  const downBackend = `http://127.0.0.1:${await freePort()}/hooks`;
+  const webhooks = `backend ${downBackend} rooms=workflow:* events=locks secret=${randomBytes(16).toString('hex')}`;
+  ({ server, browser } = await startServerAndChromium({ extraArgs: ['--admin-token', ADMIN_TOKEN, '--webhooks', webhooks] }));
 });
 
 after(async () => {
@@ -87,6 +93,11 @@ test('the admin page shows a room\'s members and locks to the holder of the admi
   assert.equal(await lockRow.getAttribute('data-holder'), 'dev:ana');
   assert.equal(await lockRow.getAttribute('data-fence'), String(lock.fence));
   assert.equal(await lockRow.locator('[data-testid="lock-holder"]').innerText(), 'Ana');
+  // The webhook queue of the room: Ana's lock event, undelivered while the backend is down.
+  await waitInPage(admin, `the webhook queue of ${ROOM} with a failed attempt`, (room) => {
+    const queue = document.querySelector(`[data-testid="webhook-queue"][data-endpoint="backend"][data-room="${room}"]`);
+    return queue && /refused|connect/i.test(queue.innerText);
+  }, ROOM);
   await waitInPage(admin, 'the connections chart with two samples', () =>
     Number(document.querySelector('[data-testid="chart"][data-metric="tandem_connections"]')?.dataset.points) >= 2);
   await admin.page.screenshot({ path: join(artifactsDir, 'admin-page.png'), fullPage: true });
