@@ -280,6 +280,9 @@ std::vector<SettingInfo> build_table() {
                       "a growing bot reply reaches members at most this often (the newest text wins)"));
   t.push_back(integer("bot_max_replies", &Settings::bot_max_replies, 1, 1000,
                       "bot replies growing at once in one room; one more ai_request is refused limit_exceeded"));
+  t.push_back(integer("bot_reply_timeout_ms", &Settings::bot_reply_timeout_ms, 100, 3600000,
+                      "a bot reply still growing this long after its request ends as an interrupted chat message "
+                      "(its worker is asked to cancel it)"));
 
   SettingInfo publish_key = text("publish_api_key", &Settings::publish_api_key,
                                  "bearer key for POST /api/v1/publish, at least 16 bytes (unset: publish answers 403)");
@@ -445,6 +448,11 @@ std::optional<std::string> validate(const Settings& s) {
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
         return "instance_id may hold letters, digits, '-', '_' and '.', got " + quoted(s.instance_id);
   }
+  if (s.bots.size() > 4096)
+    return "bots is " + std::to_string(s.bots.size()) + " bytes; at most 4096 (the history snapshot lists them)";
+  if (const auto count = static_cast<int>(split_list(s.bots).size()); count > std::max(1, s.recovery_history / 2))
+    return "bots lists " + std::to_string(count) + " bots; recovery_history (" + std::to_string(s.recovery_history) +
+           ") must be at least twice that, so the server can restate them before they fall out of a room's log";
   for (const std::string& bot : split_list(s.bots)) {
     const bool valid = !bot.empty() && bot.size() <= 64 && std::all_of(bot.begin(), bot.end(), [](unsigned char ch) {
       return std::isalnum(ch) || ch == '_' || ch == ':' || ch == '.' || ch == '@' || ch == '-';

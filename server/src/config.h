@@ -142,6 +142,7 @@ struct Settings {
   std::string bots;               // bot ids members may turn on, comma-separated ("helper,pirate"); empty: no bots
   int bot_partial_ms = 100;       // at most one chat_partial per reply this often (the newest text wins)
   int bot_max_replies = 4;        // replies growing at once in one room; one more ai_request: limit_exceeded
+  int bot_reply_timeout_ms = 120000;  // a reply still growing this long after its request ends as interrupted
 
   // ---- backend publish (PROTOCOL.md §13) ----
   std::string publish_api_key;  // bearer key for POST /api/v1/publish, at least 16 bytes; empty: publish is off (403)

@@ -155,6 +155,7 @@ Hub::Hub(const Settings& settings, IdSource& ids, EdgeWaker& waker, const Regist
   rooms_.attach_store(store_, [this]() -> store::WriteBatch& { return writes(); },
                       static_cast<std::size_t>(settings.recovery_history),
                       [this] { settle_commit(last_now_.mono); });
+  rooms_.set_known_bots(split_list(settings.bots));
   if (store_)
     committer_ = std::make_unique<store::CommitThread>(*store_, settings.store_commit_thread,
                                                        [this] { waker_.commit_finished(); });

@@ -4,8 +4,9 @@
 // has no worker) is refused and posts nothing; a reply grows as conflated chat_partial texts
 // and ends as a stored chat message with its reply id; ai_cancel and turning the bot off reach
 // the worker; bot_max_replies is enforced; a worker that disconnects ends its reply as
-// interrupted; the bots that are on survive a kill -9 and restart, also once more events than
-// recovery_history came after the toggle (the server restates them).
+// interrupted; a reply past bot_reply_timeout_ms ends as interrupted and frees its slot; the
+// bots that are on survive a kill -9 and restart, also once more events than recovery_history
+// came after the toggle (the server restates them).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -231,6 +232,34 @@ TEST_F(bots_test, a_worker_that_disconnects_ends_its_reply_as_interrupted) {
     return chats.size() >= 2 && chats.back().reply == request.reply;
   })) << server.output();
   EXPECT_EQ(received_of<protocol::ChatMessage>(ben.log).back().text, "Half an (interrupted: the bot went away)");
+}
+
+// A short reply deadline and one reply at a time.
+class bots_deadline_test : public bots_test {
+ protected:
+  bots_deadline_test()
+      : bots_test({"--bots", "helper", "--bot-reply-timeout-ms", "500", "--bot-max-replies", "1", "--rate-burst",
+                   "1000"}) {}
+};
+
+TEST_F(bots_deadline_test, a_reply_whose_worker_never_finishes_ends_at_the_deadline_and_frees_its_slot) {
+  set_up_room();
+  const protocol::AiRequest request = ask("hello", "a1");
+  ASSERT_TRUE(request.reply.has_value());
+  send(worker, protocol::ChatPartial{kRoom, *request.reply, "Stuck"}, "p1");
+  EXPECT_EQ(answer(worker, "p1"), "ack");
+  ASSERT_TRUE(ben.wait_for([&] {
+    auto chats = received_of<protocol::ChatMessage>(ben.log);
+    return chats.size() >= 2 && chats.back().reply == request.reply;
+  })) << server.output();
+  EXPECT_EQ(received_of<protocol::ChatMessage>(ben.log).back().text, "Stuck (interrupted: the bot took too long)");
+  ASSERT_TRUE(worker.wait_for([&] {
+    auto cancels = received_of<protocol::AiCancel>(worker.log);
+    return !cancels.empty() && cancels.back().reply == *request.reply;
+  })) << "the worker is told to stop";
+  send(worker, protocol::ChatPartial{kRoom, *request.reply, "late", std::nullopt, true}, "late");
+  EXPECT_EQ(answer(worker, "late"), "not_found");
+  ask("again", "a2");  // the slot is free (bot_max_replies 1)
 }
 
 TEST_F(bots_test, the_bots_that_are_on_survive_a_kill_and_restart) {

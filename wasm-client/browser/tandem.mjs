@@ -642,6 +642,7 @@ export class TandemRoom {
         this._emit('chat', this.chat);
         break;
       case 'history':
+        this.chat.partials.clear();  // the server resends the replies still growing after it
         this.chat.bots = m.bots ? m.bots.split(',') : [];  // comma-separated (PROTOCOL.md "Chat bots")
         this._emit('bots', this.chat.bots);
       // falls through

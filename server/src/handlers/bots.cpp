@@ -4,7 +4,8 @@
 //     Room::bots (a loaded room replays the bot_toggled events of its stored log) and listed in
 //     the `history` snapshot (chat.cpp);
 //   - workers: a connection whose token's perms hold "bot:X" serves bot X (the newest such
-//     connection wins); it needs no room membership: the server addresses it directly;
+//     connection wins; when it leaves, the newest of its workers still connected serves); it
+//     needs no room membership: the server addresses it directly;
 //   - ai_request: a member asks an enabled bot; the prompt becomes the member's chat message,
 //     and the request goes to the bot's worker with a reply id. The worker answers with
 //     chat_partial messages holding the whole text so far; members get them conflated (at most
@@ -19,10 +20,13 @@
 //   bot_toggled per bot on, user "tandem").
 // EXPIRY: a reply ends when its worker sends done. A worker that disconnects ends its open
 //   replies on the next tick: each becomes a chat message with the text so far, marked
-//   interrupted. A reply whose room is gone when it ends (every member left) is dropped.
+//   interrupted. A reply still growing bot_reply_timeout_ms after its request ends the same way
+//   (its worker is asked to cancel it), so a worker that never finishes cannot hold a slot of
+//   bot_max_replies forever. A reply whose room is gone (every member left) is dropped.
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -39,6 +43,7 @@ namespace {
 
 constexpr const char* kBotColor = "#7e57c2";
 constexpr std::string_view kInterrupted = " (interrupted: the bot went away)";
+constexpr std::string_view kTimedOut = " (interrupted: the bot took too long)";
 constexpr Millis kRestateCheck{1000};
 constexpr const char* kRestater = "tandem";  // the user of a restating bot_toggled
 constexpr std::string_view kToggledPrefix = R"({"type":"bot_toggled",)";  // JsonWriter writes "type" first
@@ -52,10 +57,11 @@ struct Reply {
   bool unsent = false;     // `text` has not gone to the members yet (conflation)
   Millis next_partial{0};  // the earliest time the next chat_partial may go out
   bool orphaned = false;   // the worker disconnected: ended on the next tick
+  Millis deadline{0};      // ended as interrupted at this time (bot_reply_timeout_ms)
 };
 
 struct BotBook {
-  std::unordered_map<std::string, ConnectionId> workers;  // bot -> its worker connection
+  std::unordered_map<std::string, std::vector<ConnectionId>> workers;  // bot -> its workers, newest last
   std::map<std::string, Reply> replies;                   // reply id -> reply
   std::uint64_t replies_made = 0;                         // makes reply ids unique within a millisecond
   Millis next_restate_check{0};
@@ -142,13 +148,24 @@ std::vector<std::string> rooms_to_restate(Hub& hub, BotBook& book) {
     if (room.bots.empty()) return;
     checked[room.name] = room.seq;
     if (auto it = book.checked_seq.find(room.name); it != book.checked_seq.end() && it->second == room.seq) return;
-    std::vector<std::string> unstated = room.bots;  // not toggled within the window
+    // A bot is stated when toggled within the window; a restate batch (consecutive restating
+    // toggles) counts as a whole, by its last event, so restating k bots never looks stale.
+    std::vector<std::string> unstated = room.bots;
+    std::vector<std::string> batch;  // the bots of the restate batch the scan is in
     for (const RoomEvent& event : room.history) {
-      if (room.seq - event.seq >= window || !std::string_view(*event.frame).starts_with(kToggledPrefix)) continue;
-      auto frames = protocol::decode_server(*event.frame);
-      if (frames.size() != 1 || !frames.front()) continue;
-      if (const auto* toggled = std::get_if<protocol::BotToggled>(&frames.front()->message))
-        std::erase(unstated, toggled->bot);
+      std::optional<protocol::BotToggled> toggled;
+      if (std::string_view(*event.frame).starts_with(kToggledPrefix)) {
+        auto frames = protocol::decode_server(*event.frame);
+        if (frames.size() == 1 && frames.front())
+          if (const auto* found = std::get_if<protocol::BotToggled>(&frames.front()->message)) toggled = *found;
+      }
+      const bool restating = toggled && toggled->user == kRestater;
+      if (!restating) batch.clear();
+      if (!toggled) continue;
+      if (restating) batch.push_back(toggled->bot);
+      if (room.seq - event.seq >= window) continue;
+      std::erase(unstated, toggled->bot);
+      for (const std::string& bot : batch) std::erase(unstated, bot);
     }
     if (!unstated.empty()) due.push_back(room.name);
   });
@@ -166,12 +183,15 @@ void register_bots(HandlerRegistry& registry) {
     for (const std::string& perm : c.perms) {
       if (!perm.starts_with(jwt::kPermBotPrefix)) continue;
       const std::string bot = perm.substr(jwt::kPermBotPrefix.size());
-      if (is_known_bot(hub, bot)) book->workers[bot] = c.id;
+      if (is_known_bot(hub, bot)) book->workers[bot].push_back(c.id);
     }
   });
 
   registry.on_disconnect([book](Hub&, Connection& c) {
-    std::erase_if(book->workers, [&](const auto& entry) { return entry.second == c.id; });
+    for (auto it = book->workers.begin(); it != book->workers.end();) {
+      std::erase(it->second, c.id);
+      it = it->second.empty() ? book->workers.erase(it) : std::next(it);
+    }
     for (auto& [id, reply] : book->replies)
       if (reply.worker == c.id) reply.orphaned = true;
   });
@@ -183,13 +203,14 @@ void register_bots(HandlerRegistry& registry) {
       return;
     }
     Hub& hub = ctx.hub;
-    if (!is_known_bot(hub, toggle.bot)) {
-      ctx.error(protocol::errc::not_found, "no bot \"" + toggle.bot + "\" on this server (setting bots)");
-      return;
-    }
     Room* room = hub.rooms().find_mutable(toggle.room);
     if (!room) return;  // a member's room is live; defensive
     const bool on = std::binary_search(room->bots.begin(), room->bots.end(), toggle.bot);
+    // A bot that is on may always be turned off, even one no longer in the setting.
+    if (!is_known_bot(hub, toggle.bot) && (toggle.enabled || !on)) {
+      ctx.error(protocol::errc::not_found, "no bot \"" + toggle.bot + "\" on this server (setting bots)");
+      return;
+    }
     if (on == toggle.enabled) {  // already so: nothing to tell anyone
       ctx.ack();
       return;
@@ -216,7 +237,10 @@ void register_bots(HandlerRegistry& registry) {
       return;
     }
     auto worker_it = book->workers.find(request.bot);
-    Connection* worker = worker_it == book->workers.end() ? nullptr : hub.find(worker_it->second);
+    Connection* worker = nullptr;  // the newest connected
+    if (worker_it != book->workers.end())
+      for (auto id = worker_it->second.rbegin(); !worker && id != worker_it->second.rend(); ++id)
+        if (Connection* found = hub.find(*id); found && !found->close) worker = found;
     if (!worker || worker->close) {
       ctx.error(protocol::errc::not_found, "bot \"" + request.bot + "\" has no worker connected");
       return;
@@ -231,7 +255,11 @@ void register_bots(HandlerRegistry& registry) {
     post_chat(hub, *room, protocol::ChatMessage{request.room, asker.id, asker.name, asker.color, request.prompt},
               ctx.now.wall);
     std::string id = request.bot + "." + std::to_string(ctx.now.wall) + "." + std::to_string(++book->replies_made);
-    Reply& reply = book->replies[id] = Reply{.room = request.room, .bot = request.bot, .worker = worker->id};
+    Reply& reply = book->replies[id] =
+        Reply{.room = request.room,
+              .bot = request.bot,
+              .worker = worker->id,
+              .deadline = ctx.now.mono + Millis(hub.settings().bot_reply_timeout_ms)};
     hub.send(*worker, protocol::ServerFrame{std::nullopt, protocol::AiRequest{request.room, request.bot, request.prompt,
                                                                                id, asker.id}});
     send_partial(hub, id, reply, ctx.now.mono);  // empty: members see the reply start
@@ -289,14 +317,27 @@ void register_bots(HandlerRegistry& registry) {
           hub.rooms().emit(hub, *room, protocol::BotToggled{name, bot, true, kRestater}, now.wall);
       }
     }
-    std::vector<std::string> orphans;
-    for (auto& [id, reply] : book->replies) {
-      if (reply.orphaned) orphans.push_back(id);
-      else if (reply.unsent && now.mono >= reply.next_partial) send_partial(hub, id, reply, now.mono);
+    std::vector<std::pair<std::string, std::string_view>> ending;  // reply id, why
+    for (auto it = book->replies.begin(); it != book->replies.end();) {
+      auto& [id, reply] = *it;
+      if (!hub.rooms().find_mutable(reply.room)) {  // every member left: the reply is dropped
+        route_cancel(hub, id, reply, kRestater);
+        it = book->replies.erase(it);
+        continue;
+      }
+      if (reply.orphaned) {
+        ending.emplace_back(id, kInterrupted);
+      } else if (now.mono >= reply.deadline) {
+        route_cancel(hub, id, reply, kRestater);
+        ending.emplace_back(id, kTimedOut);
+      } else if (reply.unsent && now.mono >= reply.next_partial) {
+        send_partial(hub, id, reply, now.mono);
+      }
+      ++it;
     }
-    for (const std::string& id : orphans) {
-      std::string text = cut_utf8(book->replies[id].text, protocol::bounds::max_chat_bytes - kInterrupted.size());
-      finish(hub, *book, id, text + std::string(kInterrupted), now.wall);
+    for (const auto& [id, why] : ending) {
+      std::string text = cut_utf8(book->replies[id].text, protocol::bounds::max_chat_bytes - why.size());
+      finish(hub, *book, id, text + std::string(why), now.wall);
     }
   });
 }

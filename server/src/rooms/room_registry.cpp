@@ -129,6 +129,9 @@ bool RoomRegistry::load(Room& r, UnixMillis now) {
   for (store::StoredEvent& event : stored.history)
     r.history.push_back({event.seq, std::make_shared<const std::string>(std::move(event.json))});
   r.bots = bots_in_log(r.history);
+  std::erase_if(r.bots, [&](const std::string& bot) {
+    return std::find(known_bots_.begin(), known_bots_.end(), bot) == known_bots_.end();
+  });
   r.doc.load(std::move(stored.nodes), std::move(stored.edges));
   r.chat.assign(std::make_move_iterator(stored.chat.begin()), std::make_move_iterator(stored.chat.end()));
   // Locks held when the server stopped: their holders' connections did not survive it.

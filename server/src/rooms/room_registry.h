@@ -120,6 +120,9 @@ class RoomRegistry {
   // there for a commit under way, which owns the store meanwhile.
   void attach_store(store::Store* store, std::function<store::WriteBatch&()> writes, std::size_t history_limit,
                     std::function<void()> before_direct_read = {});
+  // The bots the server knows (setting `bots`): a loaded room keeps only these of the bots its
+  // log leaves on (a bot removed from the setting is off after a restart).
+  void set_known_bots(std::vector<std::string> bots) { known_bots_ = std::move(bots); }
   // A room whose last member left stays live while this says so (set by the locks feature).
   void set_keep_alive(std::function<bool(const std::string& room)> keep_alive) { keep_alive_ = std::move(keep_alive); }
   // Forgets a room with no members that nothing keeps alive any more — with a store, only at
@@ -231,6 +234,7 @@ class RoomRegistry {
   std::function<store::WriteBatch&()> writes_;
   std::function<void()> before_direct_read_;
   std::size_t history_limit_ = 1000;
+  std::vector<std::string> known_bots_;
   std::function<bool(const std::string&)> keep_alive_;
   std::vector<std::string> idle_;  // rooms to forget at forget_idle()
   std::function<void(const std::string&)> on_forget_;

@@ -1,7 +1,11 @@
 // bot_worker.cpp — tandem-bot's personalities and the word-by-word replies (see bot_worker.h).
 #include "bot_worker.h"
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
+
+#include "tandem/protocol/rules.h"
 
 #include "tandem/json.h"
 
@@ -11,6 +15,23 @@ namespace {
 
 constexpr std::size_t kQuoteBytes = 200;  // the part of the prompt an answer quotes
 constexpr const char* kCancelled = " [cancelled]";
+constexpr const char* kUndelivered = "(this reply could not be delivered)";
+// The most a reply's text may hold before the " [cancelled]" suffix: the whole always fits the
+// server's bound on a chat message, so no chat_partial is refused for its size.
+constexpr std::size_t kMaxReplyBytes = protocol::bounds::max_chat_bytes - std::char_traits<char>::length(kCancelled);
+
+// The longest prefix of `text` of at most `max` bytes that ends on a whole UTF-8 character:
+// never cut inside a sequence, and an incomplete trailing sequence (the rest of it not read
+// yet) is held back.
+std::size_t whole_utf8(const std::string& text, std::size_t max) {
+  const std::size_t end = std::min(text.size(), max);
+  std::size_t start = end;  // after the lead byte of the last sequence
+  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80) --start;
+  if (start == 0) return end;
+  const auto lead = static_cast<unsigned char>(text[start - 1]);
+  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return end - (start - 1) >= length ? end : start - 1;
+}
 
 // At most `max` bytes of `text`, never cut inside a UTF-8 sequence.
 std::string clip(const std::string& text, std::size_t max) {
@@ -73,15 +94,29 @@ void BotWorker::on_cancel(const protocol::AiCancel& cancel) {
   it->second.cancelled = true;
 }
 
-void BotWorker::drop(const std::string& reply) { replies_.erase(reply); }
+void BotWorker::refused(const std::string& reply, const protocol::ChatPartial& partial) {
+  if (auto it = replies_.find(reply); it != replies_.end()) {  // ended with a final done on the next tick
+    it->second.refused = true;
+    return;
+  }
+  if (!partial.done || partial.text == kUndelivered) return;  // gone, or the fallback itself was refused
+  // The final done was refused (e.g. rate_limited): one short one, so the reply does not stay open.
+  if (send) send(protocol::ChatPartial{partial.room, reply, kUndelivered, std::nullopt, true},
+                 [this, reply] { say("reply " + reply + " dropped"); });
+}
 
 std::optional<protocol::ChatPartial> BotWorker::step(const std::string& reply, Job& job, Millis now) {
   bool done = job.cancelled;
   if (job.model) {
     if (job.cancelled) job.model->cancel();
-    const bool finished = job.model->finished();  // read before the text: then the text is whole
+    bool finished = job.model->finished();  // read before the text: then the text is whole
     std::string text = job.model->text();
-    if (job.cancelled || finished) {
+    if (text.size() > kMaxReplyBytes) {  // too long for one chat message: clipped, and the reply ends
+      job.model->cancel();
+      finished = true;
+    }
+    text.resize(whole_utf8(text, kMaxReplyBytes));
+    if (job.cancelled || finished || job.refused) {
       job.text = std::move(text);
       done = true;
     } else if (now < job.due || text == job.text) {
@@ -89,10 +124,18 @@ std::optional<protocol::ChatPartial> BotWorker::step(const std::string& reply, J
     } else {
       job.text = std::move(text);
     }
+  } else if (job.refused) {
+    done = true;
   } else if (!job.cancelled) {
     if (now < job.due) return std::nullopt;
     job.text += job.words[job.next++];
-    done = job.next >= job.words.size();
+    job.text.resize(whole_utf8(job.text, kMaxReplyBytes));
+    done = job.next >= job.words.size() || job.text.size() >= kMaxReplyBytes;
+  }
+  if (job.refused) {  // the server refused a partial: end at once with text it takes
+    job.cancelled = false;
+    done = true;
+    if (job.text.empty()) job.text = kUndelivered;
   }
   job.due = now + pace_;
   std::string text = job.cancelled ? job.text + kCancelled : job.text;
@@ -109,7 +152,7 @@ void BotWorker::tick(Millis now) {
   }
   for (auto& [reply, partial] : out) {
     if (partial.done) say("reply " + reply + " ended");
-    if (send) send(std::move(partial), [this, reply = reply] { drop(reply); });
+    if (send) send(partial, [this, reply = reply, partial] { refused(reply, partial); });
   }
 }
 

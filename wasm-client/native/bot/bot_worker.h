@@ -35,7 +35,8 @@ class BotWorker {
     model_timeout_ms_ = timeout_ms;
   }
 
-  // Sends one chat_partial; `failed` runs if the server refuses it (the reply is then dropped).
+  // Sends one chat_partial; `failed` runs if the server refuses it: the reply then ends at once
+  // with a final done holding text the server takes (never left open on the server).
   std::function<void(protocol::ChatPartial, std::function<void()> failed)> send;
   std::function<void(const std::string&)> log;  // one human-readable line per event
 
@@ -52,6 +53,7 @@ class BotWorker {
     std::string text;                // what was sent so far
     Millis due{0};
     bool cancelled = false;
+    bool refused = false;  // the server refused a partial: the next step ends the reply
     std::unique_ptr<ModelStream> model = {};  // with a model: the answer streaming in
   };
   // The next chat_partial of a job, if one is due; erases the job after its last one.
@@ -59,7 +61,7 @@ class BotWorker {
   void say(const std::string& line) {
     if (log) log(line);
   }
-  void drop(const std::string& reply);
+  void refused(const std::string& reply, const protocol::ChatPartial& partial);
 
   Millis pace_;
   std::optional<ModelEndpoint> model_;

@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
                             [reply, failed = std::move(failed)](Result<protocol::ServerFrame> answer) {
                               if (answer) return;
                               log_line("reply " + reply + " refused: " + answer.error().code + " " +
-                                       answer.error().message + " (dropped)");
+                                       answer.error().message);
                               failed();
                             });
   };

@@ -92,7 +92,7 @@ void ModelStream::run(ModelEndpoint endpoint, std::string body, int timeout_ms) 
     finished_.store(true);
     return;
   }
-  const std::string request = "POST " + endpoint.path + " HTTP/1.0\r\nHost: " + endpoint.host +
+  const std::string request = "POST " + endpoint.path + " HTTP/1.0\r\nHost: " + endpoint.host + ":" + endpoint.port +
                               "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                               "\r\n\r\n" + body;
   std::size_t sent = 0;
