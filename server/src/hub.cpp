@@ -641,6 +641,16 @@ void Hub::pump_webhooks(Millis now) {
   if (!had_writes && !batch_.empty()) waker_.commit_soon();
 }
 
+void Hub::stop_webhooks() {
+  if (!outbox_) return;
+  deliveries_->stop();  // no post under way after this, and no wake-ups from its thread
+  if (store_failed_) return;
+  for (const webhooks::DeliveryOutcome& outcome : deliveries_->take_outcomes())
+    outbox_->answered(outcome, last_now_.mono);
+  // The cursors the answers moved and the dead letters, for the last commit; no new jobs.
+  outbox_->pump(last_now_.mono, batch_, /*make_jobs=*/false);
+}
+
 void Hub::settle_commit(Millis now) {
   if (committer_ && committer_->busy()) take_outcome(committer_->collect(), now);
 }
@@ -1328,6 +1338,9 @@ void Hub::lose_rooms(const std::vector<std::string>& lost, std::string_view why)
     for (const auto& write : batch_.writes())
       if (std::string name = store::claimed_name(write); !name.empty()) rooms.insert(std::move(name));
   for (const std::string& room : rooms) {
+    // Its webhooks are the new owner's now (from the stored cursors): posting on from here too
+    // would send duplicates out of order.
+    if (outbox_) outbox_->drop_room(room);
     if (std::string_view doc = ydoc_of_room(room); !doc.empty()) {
       ydocs_->lose(doc, why);
       forget_owned(room);  // also when not in memory: the lease was taken for it

@@ -363,6 +363,10 @@ class Hub {
   // (tests; the last flush at exit).
   void commit();
   void commit(Millis now);
+  // Shutting down, before the last commit(): stops the webhook delivery thread (cancels the
+  // post under way, joins it) and adds the cursors its answers moved to the batch. After
+  // it, nothing calls EdgeWaker::deliveries_answered.
+  void stop_webhooks();
   // Calls `then(true)` once every write recorded so far is stored (after the commit that
   // carries it), or `then(false)` when the store is given up — for answers outside WebSocket
   // connections (HTTP publish). Without a store: at once, true.

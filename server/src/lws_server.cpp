@@ -1344,6 +1344,9 @@ ServeResult LwsServer::run(bool secret_generated) {
       break;
     }
   }
+  // The webhook thread wakes the loop through g_context: it is stopped and joined before the
+  // context goes, and the cursors its last answers moved are in this last commit.
+  hub_.stop_webhooks();
   hub_.commit();
   const bool store_failed = hub_.store_failed();
   lws_sul_cancel(&tick_.sul);

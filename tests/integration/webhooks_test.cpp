@@ -492,4 +492,36 @@ TEST_F(webhooks_test, every_edit_reaches_the_backend_in_order_through_an_outage_
   EXPECT_GE(edits_, 1000);  // sent; those the kill cut off before they were stored were never seen
 }
 
+// A backend that never answers: its listening socket takes connections (the kernel completes
+// them into the backlog) and nobody reads them, so a POST to it waits webhook_timeout_ms.
+TEST(webhooks_shutdown_test, a_server_posting_to_an_endpoint_that_never_answers_stops_promptly_on_sigterm) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t size = sizeof address;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size);
+  const std::string spec = "silent http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
+                           "/hooks rooms=chat:hooks events=chat secret=" + std::string(kSecret);
+  ServerProcess server({"--webhooks", spec, "--webhook-timeout-ms", "60000"});
+  ASSERT_NO_THROW(server.start());
+  {
+    Editor ana;
+    ASSERT_NO_FATAL_FAILURE(ana.connect(server, "ana"));
+    ana.send(protocol::encode_client(protocol::ChatSend{kChatRoom, "hello"}, "c1"));
+    ASSERT_TRUE(ana.wait([&] { return ana.acks() >= 1; })) << server.output();
+  }
+  // The server's POST is under way: its connection waits in the backlog, never answered.
+  pollfd waiting{listener, POLLIN, 0};
+  ASSERT_EQ(poll(&waiting, 1, 10000), 1) << server.output();
+  const StopResult stopped = server.stop(milliseconds{20000});
+  close(listener);
+  EXPECT_EQ(stopped.outcome, StopOutcome::Exited) << server.output();
+  EXPECT_EQ(stopped.exit_code, 0) << server.output();
+  EXPECT_LT(stopped.took, milliseconds{5000}) << server.output();  // not webhook_timeout_ms
+}
+
 }  // namespace

@@ -281,6 +281,82 @@ TEST_F(webhooks_outbox_test, an_endpoint_without_a_stored_cursor_starts_after_th
   EXPECT_EQ(seqs_of(jobs[0]), std::vector<std::int64_t>{13});
 }
 
+TEST_F(webhooks_outbox_test, a_room_loaded_while_its_queue_is_still_here_gets_the_events_stored_past_it) {
+  Outbox outbox = make({endpoint("app", {"chat:a"})});
+  outbox.loaded("chat:a", 0, {}, {});
+  outbox.stored("chat:a", 1, chat_event(1));
+  outbox.stored("chat:a", 2, chat_event(2));
+  auto jobs = pump(outbox, Millis(0));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(seqs_of(jobs[0]), range(1, 2));
+  // The room was let go and loaded again; meanwhile 3..5 were stored (another instance, or
+  // before the queue caught up): the load brings them, none twice, nothing given up.
+  outbox.loaded("chat:a", 5, {{"app", 0}},
+                {{1, chat_event(1)}, {2, chat_event(2)}, {3, chat_event(3)}, {4, chat_event(4)}, {5, chat_event(5)}});
+  EXPECT_EQ(outbox.backlog(), 5u);
+  outbox.answered(answer(jobs[0], 200), Millis(1));
+  jobs = pump(outbox, Millis(1));
+  EXPECT_TRUE(writes_of<WriteBatch::AddWebhookDeadLetter>(batch).empty());
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(seqs_of(jobs[0]), range(3, 5));
+  outbox.answered(answer(jobs[0], 200), Millis(2));
+  EXPECT_TRUE(pump(outbox, Millis(2)).empty());
+  EXPECT_EQ(writes_of<WriteBatch::AdvanceWebhookCursor>(batch).back().seq, 5);
+}
+
+TEST_F(webhooks_outbox_test, a_lost_room_drops_its_queues_and_ignores_their_answers_until_loaded_again) {
+  Outbox outbox = make({endpoint("app", {"chat:a"}), endpoint("other", {"chat:b"})});
+  for (std::int64_t seq = 1; seq <= 4; ++seq) outbox.stored("chat:a", seq, chat_event(seq));
+  outbox.stored("chat:b", 1, chat_event(1));
+  auto jobs = pump(outbox, Millis(0));
+  ASSERT_EQ(jobs.size(), 2u);
+  const DeliveryJob old = jobs[0].request.body.find("chat:a") != std::string::npos ? jobs[0] : jobs[1];
+  outbox.drop_room("chat:a");
+  EXPECT_EQ(outbox.backlog(), 1u);  // chat:b's only
+  outbox.answered(answer(old, 200), Millis(1));
+  EXPECT_TRUE(pump(outbox, Millis(1)).empty());
+  EXPECT_TRUE(writes_of<WriteBatch::AdvanceWebhookCursor>(batch).empty());  // no cursor for chat:a
+  // Back here: from the stored cursor (another instance delivered up to 2), not the old queue.
+  outbox.loaded("chat:a", 6, {{"app", 2}}, {{3, chat_event(3)}, {4, chat_event(4)}, {5, chat_event(5)},
+                                            {6, chat_event(6)}});
+  jobs = pump(outbox, Millis(2));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(seqs_of(jobs[0]), range(3, 5));
+  outbox.answered(answer(old, 200), Millis(3));  // a late answer of the old post changes nothing
+  EXPECT_TRUE(pump(outbox, Millis(3)).empty());
+  EXPECT_TRUE(writes_of<WriteBatch::AdvanceWebhookCursor>(batch).empty());
+}
+
+TEST_F(webhooks_outbox_test, only_refusals_count_toward_max_attempts) {
+  Outbox outbox = make({endpoint("app", {"chat:a"})});
+  outbox.stored("chat:a", 1, chat_event(1));
+  Millis now(0);
+  for (int status : {0, 503, 0, 400, 400}) {
+    auto jobs = pump(outbox, now);
+    ASSERT_EQ(jobs.size(), 1u) << status;
+    outbox.answered(answer(jobs[0], status), now);
+    now += Millis(1000);
+  }
+  EXPECT_EQ(outbox.counters().dead_letters, 0u);  // two refusals of three
+  auto jobs = pump(outbox, now);
+  ASSERT_EQ(jobs.size(), 1u);
+  outbox.answered(answer(jobs[0], 400), now);
+  EXPECT_EQ(outbox.counters().dead_letters, 1u);
+}
+
+TEST_F(webhooks_outbox_test, a_pump_without_jobs_still_writes_the_cursors) {
+  Outbox outbox = make({endpoint("app", {"chat:a"})});
+  outbox.stored("chat:a", 1, chat_event(1));
+  outbox.stored("chat:a", 2, chat_event(2));
+  auto jobs = pump(outbox, Millis(0));
+  ASSERT_EQ(jobs.size(), 1u);
+  outbox.answered(answer(jobs[0], 200), Millis(1));
+  outbox.stored("chat:a", 3, chat_event(3));
+  batch.clear();
+  EXPECT_TRUE(outbox.pump(Millis(1), batch, /*make_jobs=*/false).empty());
+  EXPECT_EQ(writes_of<WriteBatch::AdvanceWebhookCursor>(batch).back().seq, 2);
+}
+
 TEST(webhook_config_test, parses_endpoints_and_refuses_bad_ones_with_a_clear_error) {
   auto parsed = parse_webhooks(
       " orders https://backend.example/hooks rooms=workflow:*,chat:lobby events=documents,chat secret=0123456789abcdef ;"
@@ -308,6 +384,10 @@ TEST(webhook_config_test, parses_endpoints_and_refuses_bad_ones_with_a_clear_err
   EXPECT_NE(refused("a http://h rooms=* secret=short").find("16 bytes"), std::string::npos);
   EXPECT_NE(refused("a http://h rooms=* events=chat,joins secret=0123456789abcdef").find("joins"), std::string::npos);
   EXPECT_NE(refused("a http://h rooms=* colour=red secret=0123456789abcdef").find("colour"), std::string::npos);
+  // A mistyped secret is not repeated in the error.
+  const std::string typo = refused("a http://h rooms=* secret:0123456789abcdef");
+  EXPECT_NE(typo.find("word 4"), std::string::npos) << typo;
+  EXPECT_EQ(typo.find("0123456789"), std::string::npos) << typo;
   EXPECT_NE(refused("a http://h rooms=* secret=0123456789abcdef; a http://i rooms=* secret=0123456789abcdef")
                 .find("twice"),
             std::string::npos);

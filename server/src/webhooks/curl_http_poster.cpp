@@ -13,7 +13,9 @@ namespace tandem::server::webhooks {
 
 namespace {
 
-// curl_global_init once per process, before the first handle (it is not thread-safe).
+// curl_global_init once per process, before the first handle (it is not thread-safe). There is
+// deliberately no curl_global_cleanup: the process's global state lives until exit (other
+// threads, e.g. the PostgreSQL client's OpenSSL use, may still need it; exit frees it).
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -45,7 +47,7 @@ class CurlHttpPoster final : public HttpPoster {
     for (const std::string& header : request.headers) headers = curl_slist_append(headers, header.c_str());
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-    char error[CURL_ERROR_SIZE] = {0};
+    error_[0] = '\0';
     curl_easy_setopt(easy_, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(easy_, CURLOPT_POST, 1L);
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request.body.data());
@@ -60,13 +62,18 @@ class CurlHttpPoster final : public HttpPoster {
     curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, check_cancel);
     curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancel));
-    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
     curl_easy_setopt(easy_, CURLOPT_USERAGENT, "tandem-webhooks");
     const CURLcode code = curl_easy_perform(easy_);
+    // Nothing the handle keeps may point at this call's locals or the request once it returns.
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, nullptr);
+    curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 1L);
     curl_slist_free_all(headers);
     HttpResponse response;
     if (code != CURLE_OK) {
-      response.error = error[0] != '\0' ? error : curl_easy_strerror(code);
+      response.error = error_[0] != '\0' ? error_ : curl_easy_strerror(code);
       return response;
     }
     long status = 0;
@@ -77,6 +84,7 @@ class CurlHttpPoster final : public HttpPoster {
 
  private:
   CURL* easy_ = nullptr;
+  char error_[CURL_ERROR_SIZE] = {0};  // CURLOPT_ERRORBUFFER, set only during curl_easy_perform
 };
 
 }  // namespace

@@ -9,19 +9,23 @@ namespace tandem::server::webhooks {
 DeliveryThread::DeliveryThread(std::unique_ptr<HttpPoster> poster, std::function<void()> answered_elsewhere)
     : poster_(std::move(poster)), answered_elsewhere_(std::move(answered_elsewhere)), thread_([this] { run(); }) {}
 
-DeliveryThread::~DeliveryThread() {
+DeliveryThread::~DeliveryThread() { stop(); }
+
+void DeliveryThread::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    jobs_.clear();
   }
   changed_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void DeliveryThread::send(std::vector<DeliveryJob> jobs) {
   if (jobs.empty()) return;
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return;
     for (DeliveryJob& job : jobs) jobs_.push_back(std::move(job));
   }
   changed_.notify_all();

@@ -33,6 +33,13 @@ class DeliveryThread {
 
   void send(std::vector<DeliveryJob> jobs);
   std::vector<DeliveryOutcome> take_outcomes();
+  // Stops taking jobs, cancels the post under way (its outcome is dropped: its cursor did not
+  // move, so the next process sends that batch again), drops the jobs not started and joins
+  // the thread: `answered_elsewhere` is never called again. The outcomes that came before stay
+  // for take_outcomes(). Idempotent; the destructor calls it. Returns within about a second
+  // (libcurl's progress callback, which sees the cancel, runs at least that often), at most
+  // webhook_timeout_ms.
+  void stop();
 
  private:
   void run();

@@ -68,12 +68,14 @@ void Outbox::loaded(const std::string& room, std::int64_t room_seq, const std::v
     std::int64_t cursor = room_seq;
     for (const store::WebhookCursor& stored : cursors)
       if (stored.endpoint == endpoints_[e].name) cursor = stored.seq;
-    const bool known = queues_.contains(Key{e, room});
+    // A queue still here (the room was forgotten or reloaded while it waited) has every event
+    // up to queue.seen; the store may hold later ones another instance or an earlier load
+    // stored: those are added, as for a new queue from its cursor.
     Queue& queue = queue_for(e, room, cursor);
-    if (known) continue;  // this process stored those events itself: it has them already
-    std::int64_t expected = cursor + 1;
+    const std::int64_t have = std::max(queue.seen, cursor);  // past its stored cursor: delivered
+    std::int64_t expected = have + 1;
     for (const store::StoredEvent& event : backlog) {
-      if (event.seq <= cursor) continue;
+      if (event.seq <= have) continue;
       // Trimmed before delivery (past webhook_max_backlog while no process delivered them).
       if (event.seq > expected) give_up(queue, expected, event.seq - 1, 0, 0, "backlog_exceeded");
       add_event(queue, event.seq, event.json);
@@ -223,6 +225,7 @@ void Outbox::answered(const DeliveryOutcome& outcome, Millis now) {
     queue.batch.clear();
     queue.body.clear();
     queue.attempts = 0;
+    queue.refused = 0;
     queue.last_error.clear();
     queue.next_try = now;
     return;
@@ -231,18 +234,32 @@ void Outbox::answered(const DeliveryOutcome& outcome, Millis now) {
   ++queue.attempts;
   queue.last_error = !outcome.response.error.empty() ? outcome.response.error
                                                      : "HTTP " + std::to_string(status);
-  if (!retryable(status) && queue.attempts >= settings_.max_attempts) {
+  // Only the refusals (4xx but 408/429, 3xx) count toward max_attempts: timeouts and 5xx
+  // before them do not make a first 4xx a dead letter.
+  if (!retryable(status) && ++queue.refused >= settings_.max_attempts) {
     give_up(queue, queue.batch.front().seq, queue.batch.back().seq, queue.batch.size(), status, queue.last_error);
     queue.batch.clear();
     queue.body.clear();
     queue.attempts = 0;
+    queue.refused = 0;
     queue.next_try = now;
     return;
   }
   queue.next_try = now + retry_delay(queue.attempts);
 }
 
-std::vector<DeliveryJob> Outbox::pump(Millis now, store::WriteBatch& writes) {
+void Outbox::drop_room(const std::string& room) {
+  for (auto at = queues_.begin(); at != queues_.end();) {
+    if (at->first.second == room) {
+      if (at->second.job != 0) in_flight_.erase(at->second.job);
+      at = queues_.erase(at);
+    } else {
+      ++at;
+    }
+  }
+}
+
+std::vector<DeliveryJob> Outbox::pump(Millis now, store::WriteBatch& writes, bool make_jobs) {
   std::vector<DeliveryJob> jobs;
   for (auto& letter : std::exchange(unwritten_letters_, {}))
     writes.add(store::WriteBatch::AddWebhookDeadLetter{std::move(letter)});
@@ -253,7 +270,7 @@ std::vector<DeliveryJob> Outbox::pump(Millis now, store::WriteBatch& writes) {
       writes.add(store::WriteBatch::AdvanceWebhookCursor{endpoints_[queue.endpoint].name, queue.room, cursor});
       queue.cursor_written = cursor;
     }
-    if (queue.job == 0 && (!queue.batch.empty() || !queue.pending.empty()) && now >= queue.next_try)
+    if (make_jobs && queue.job == 0 && (!queue.batch.empty() || !queue.pending.empty()) && now >= queue.next_try)
       jobs.push_back(job_for(queue));
     // Caught up, its cursor written: nothing to keep (a later event or load starts it again).
     if (queue.job == 0 && queue.batch.empty() && queue.pending.empty() && queue.cursor_written >= queue.seen &&

@@ -105,7 +105,11 @@ class Outbox {
   // A job's answer.
   void answered(const DeliveryOutcome& outcome, Millis now);
   // The POSTs due at `now`; adds the cursors that moved and the new dead letters to `writes`.
-  std::vector<DeliveryJob> pump(Millis now, store::WriteBatch& writes);
+  // make_jobs false (shutting down): only the writes.
+  std::vector<DeliveryJob> pump(Millis now, store::WriteBatch& writes, bool make_jobs = true);
+  // This instance no longer runs `room` (another one took it): its queues go, and the answers
+  // of their posts in flight are ignored. The room's next load starts them from the store.
+  void drop_room(const std::string& room);
 
   std::size_t backlog() const;  // events waiting in every queue (in flight included)
   std::vector<QueueReport> queues(Millis now) const;
@@ -132,7 +136,8 @@ class Outbox {
     std::int64_t seen = 0;                   // the newest seq seen, wanted or not
     std::int64_t cursor_written = 0;         // the cursor as the store has it (or will, once committed)
     std::uint64_t job = 0;                   // the job in flight, 0: none
-    int attempts = 0;
+    int attempts = 0;                        // failed attempts of the batch (any failure)
+    int refused = 0;                         // of those, answered with a non-retryable status
     Millis next_try{0};
     int last_status = 0;
     std::string last_error;

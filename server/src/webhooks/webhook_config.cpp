@@ -89,7 +89,8 @@ Result<std::vector<WebhookEndpoint>> parse_webhooks(std::string_view spec) {
       const std::string_view word = words[w];
       const std::size_t equals = word.find('=');
       if (equals == std::string_view::npos)
-        return bad(named + ": expected key=value, got \"" + std::string(word.substr(0, 32)) + "\"");
+        // The word itself is not repeated: a mistyped secret (secret:...) would land in the log.
+        return bad(named + ": word " + std::to_string(w + 1) + " is not key=value (rooms=, events=, secret=)");
       const std::string_view key = word.substr(0, equals), value = word.substr(equals + 1);
       if (key == "rooms") {
         endpoint.rooms = split_list(value);
