@@ -152,7 +152,8 @@ void BotWorker::tick(Millis now) {
   }
   for (auto& [reply, partial] : out) {
     if (partial.done) say("reply " + reply + " ended");
-    if (send) send(partial, [this, reply = reply, partial] { refused(reply, partial); });
+    // Copied by name: a structured binding cannot be captured (clang 14).
+    if (send) send(partial, [this, reply = reply, partial = partial] { refused(reply, partial); });
   }
 }
 
