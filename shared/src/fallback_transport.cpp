@@ -55,7 +55,15 @@ void FallbackTransport::close(int code, std::string_view reason) {
   closing_ = true;
   // Given up on before its first message (a connect timeout: an upgrade that hangs): the next
   // attempt starts with the next option.
-  if (!got_message_) preferred_ = (current_ + 1) % options_.size();
+  // The first option, once it has worked, is held like a failed dial (the header's rule).
+  if (!got_message_) {
+    if (current_ == 0 && first_worked_ && first_held_rounds_ < kFirstOptionHeldRounds) {
+      ++first_held_rounds_;
+      preferred_ = 0;
+    } else {
+      preferred_ = (current_ + 1) % options_.size();
+    }
+  }
   current().config.transport->close(code, reason);
 }
 
@@ -74,18 +82,27 @@ void FallbackTransport::open_current() {
 void FallbackTransport::delivered() {
   got_message_ = true;
   preferred_ = current_;
+  if (current_ == 0) {
+    first_worked_ = true;
+    first_held_rounds_ = 0;
+  }
 }
 
 void FallbackTransport::closed(int code, std::string_view reason) {
   const bool server_said_no = code >= 4000 && code <= 4999;
   const bool failed_early =
       !closing_ && !server_said_no && (!opened_ || (code == protocol::close::abnormal.code && !got_message_));
-  if (failed_early && tried_ < options_.size()) {
+  const bool hold_first = failed_early && current_ == 0 && first_worked_ && first_held_rounds_ < kFirstOptionHeldRounds;
+  if (hold_first) {
+    ++first_held_rounds_;
+    preferred_ = 0;
+  } else if (failed_early && tried_ < options_.size()) {
     current_ = (current_ + 1) % options_.size();
     open_current();
     return;
+  } else if (failed_early) {
+    preferred_ = 0;  // every option failed this round
   }
-  if (failed_early) preferred_ = 0;  // every option failed this round
   attempting_ = false;
   ++generation_;  // nothing more from this attempt
   events_->on_closed(code, reason);

@@ -290,3 +290,63 @@ TEST(sse_url_of_test, only_a_last_ws_segment_changes) {
   EXPECT_EQ(sse_url_of("http://h/ws"), "http://h/sse") << "an http URL keeps its scheme";
   EXPECT_EQ(sse_url_of("not a url"), "not a url");
 }
+
+// A server restart after the WebSocket worked: it refuses every dial for a while. The WebSocket
+// is retried alone (the core backs off between rounds), so a server back between a refused
+// WebSocket and the SSE dial does not leave the client on the fallback.
+TEST_F(fallback_transport_test, a_websocket_that_worked_is_retried_alone_before_falling_back) {
+  fallback.open(kUrl, core);
+  ws.accept();
+  ws.deliver("m1");
+  ws.drop(1012, "restart");
+  for (unsigned round = 1; round <= FallbackTransport::kFirstOptionHeldRounds; ++round) {
+    fallback.open(kUrl, core);
+    ws.drop(1006, "refused");
+    EXPECT_TRUE(sse.opened_urls.empty()) << "round " << round;
+    EXPECT_EQ(core.closes(), 1u + round) << "the round ends at the WebSocket";
+  }
+  fallback.open(kUrl, core);  // still refused: now the fallback is tried in the same round
+  ws.drop(1006, "refused");
+  ASSERT_EQ(sse.opened_urls.size(), 1u);
+  sse.drop(1006, "refused");
+  EXPECT_EQ(core.closes(), 2u + FallbackTransport::kFirstOptionHeldRounds);
+}
+
+TEST_F(fallback_transport_test, the_websocket_back_after_a_restart_is_held_afresh) {
+  fallback.open(kUrl, core);
+  ws.accept();
+  ws.deliver("m1");
+  ws.drop(1012, "restart");
+  fallback.open(kUrl, core);
+  ws.drop(1006, "refused");
+  fallback.open(kUrl, core);
+  ws.accept();
+  ws.deliver("m2");  // back: the count starts again
+  ws.drop(1012, "restart");
+  for (unsigned round = 1; round <= FallbackTransport::kFirstOptionHeldRounds; ++round) {
+    fallback.open(kUrl, core);
+    ws.drop(1006, "refused");
+  }
+  EXPECT_TRUE(sse.opened_urls.empty());
+}
+
+TEST_F(fallback_transport_test, a_websocket_that_never_worked_falls_back_at_once) {
+  fallback.open(kUrl, core);
+  ws.drop(1006, "refused");
+  EXPECT_EQ(sse.opened_urls.size(), 1u);
+  EXPECT_EQ(core.closes(), 0u);
+}
+
+TEST_F(fallback_transport_test, a_connect_timeout_on_a_websocket_that_worked_keeps_it_first) {
+  fallback.open(kUrl, core);
+  ws.accept();
+  ws.deliver("m1");
+  ws.drop(1012, "restart");
+  fallback.open(kUrl, core);
+  ws.accept();                              // the restarted server is slow to answer...
+  fallback.close(4000, "connect timeout");  // ...past the core's connect timeout
+  ws.drop(1006);
+  fallback.open(kUrl, core);
+  EXPECT_EQ(fallback.active(), "websocket");
+  EXPECT_TRUE(sse.opened_urls.empty());
+}

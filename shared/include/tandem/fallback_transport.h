@@ -9,11 +9,17 @@
 //     (wrapping around), with no backoff and nothing reported to the core;
 //   - on_closed reaches the core once every option failed this round (with the last option's
 //     code and reason); the next open() then starts at the first option again;
+//   - except the first option once it has worked (delivered a message): when it fails early,
+//     the round ends there (on_closed to the core, which backs off) for up to
+//     kFirstOptionHeldRounds rounds in a row before the others are tried again. A server that
+//     restarts refuses every carrier; one back between the WebSocket's refusal and the SSE dial
+//     must not leave the client on the fallback for good (the Yjs documents need the WebSocket);
 //   - a close code of the server's own (4000–4999, e.g. 4401 unauthorized) is never fallen back
 //     from: the server was reached and said no, and another carrier would hear the same;
 //   - a close the core asked for (close()) is passed on as it comes; when the option had not
 //     delivered a message yet (the core's connect timeout: an upgrade a proxy holds without
-//     answering), the next open() starts with the next option.
+//     answering), the next open() starts with the next option (the first option, once it has
+//     worked, is held as above).
 // So the transport contract holds: exactly one on_closed per open(). on_open may reach the
 // core once more within one open() (the next option opened after one that failed before its
 // first message); the core only sends its auth there, which the new carrier needs anyway.
@@ -50,6 +56,9 @@ struct TransportOption {
 
 class FallbackTransport final : public Transport {
  public:
+  // Rounds in a row in which the first option, after it has worked, is tried alone (see above).
+  static constexpr unsigned kFirstOptionHeldRounds = 3;
+
   // At least one option, in the order to try them. The list is copied.
   explicit FallbackTransport(std::span<const TransportOption> options);
   FallbackTransport(std::initializer_list<TransportOption> options)
@@ -99,6 +108,8 @@ class FallbackTransport final : public Transport {
   bool opened_ = false;         // the current option reported on_open
   bool got_message_ = false;    // the current option delivered a message
   bool closing_ = false;        // the core called close() in this attempt
+  bool first_worked_ = false;   // the first option has delivered a message at some point
+  unsigned first_held_rounds_ = 0;  // rounds in a row ended by the first option alone
 };
 
 }  // namespace tandem
