@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite_store.h"
@@ -80,6 +83,53 @@ TEST(sqlite_store_test, an_empty_batch_is_a_no_op) {
   const auto wal_size = fs::file_size(dir.file("tandem.db-wal"));
   commit_or_fail(*store, WriteBatch{});
   EXPECT_EQ(fs::file_size(dir.file("tandem.db-wal")), wal_size);  // not even an empty transaction
+}
+
+// The log's checkpoints run on the store's own thread: the database file grows while commits
+// go on, the log never passes its bound (what one commit adds on top), and a reopen finds
+// everything. 64-page checkpoints here so that the test writes ~6 MB, not ~50.
+TEST(sqlite_store_test, the_log_is_checkpointed_on_a_thread_and_stays_bounded) {
+  TempDir dir;
+  SqliteOptions options = at(dir.file("tandem.db"));
+  options.checkpoint_pages = 64;
+  options.retention.history = 100000;  // nothing trimmed: every event stays
+  const std::string wal = options.path + "-wal";
+  const std::string event_json = R"({"type":"chat","text":")" + std::string(4000, 'x') + R"("})";
+  constexpr int kCommits = 300;
+  constexpr int kEventsPerCommit = 5;  // ~5 pages per commit
+  constexpr std::uintmax_t kPage = 4096;
+  const std::uintmax_t bound = (64 * kSqliteWalBoundFactor + 2 * kEventsPerCommit + 8) * (kPage + 24) + 32;
+  std::uintmax_t largest_log = 0;
+  {
+    auto store = open_or_fail(options);
+    ASSERT_TRUE(store);
+    WriteBatch first;
+    first.add(WriteBatch::NewRoom{"r", "epoch-1"});
+    commit_or_fail(*store, std::move(first));
+    const std::uintmax_t empty_database = fs::file_size(options.path);
+    std::int64_t seq = 0;
+    bool grew_meanwhile = false;
+    for (int commit = 0; commit < kCommits; ++commit) {
+      WriteBatch batch;
+      for (int i = 0; i < kEventsPerCommit; ++i) batch.add(WriteBatch::AppendEvent{"r", ++seq, event_json});
+      commit_or_fail(*store, std::move(batch));
+      largest_log = std::max(largest_log, fs::file_size(wal));
+      grew_meanwhile = grew_meanwhile || fs::file_size(options.path) > empty_database + 64 * kPage;
+    }
+    EXPECT_LE(largest_log, bound) << "the log passed its bound";
+    // The thread copies the log into the database file; it may still be at it after the last
+    // commit, so wait for it (generous: a loaded machine), unless it already showed.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!grew_meanwhile && std::chrono::steady_clock::now() < deadline) {
+      grew_meanwhile = fs::file_size(options.path) > empty_database + 64 * kPage;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(grew_meanwhile) << "no checkpoint reached the database file while the store was open";
+  }
+  EXPECT_FALSE(fs::exists(wal)) << "closed cleanly: the last connection checkpoints and removes the log";
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(load(*store, "r").seq, kCommits * kEventsPerCommit);
 }
 
 TEST(sqlite_store_test, commits_of_a_writer_killed_without_closing_survive) {

@@ -24,7 +24,9 @@
 //     requests.
 // Deleting something that is not stored (DeleteNode, DeleteEdge, ClearChat) is not an error.
 //
-// Single-threaded like the hub: one connection, used from one thread.
+// Single-threaded like the hub: one connection, used from one thread at a time. A file
+// database also has a checkpoint thread with a connection of its own (SqliteOptions::
+// checkpoint_pages), which only copies the committed log into the database file.
 #pragma once
 
 #include <chrono>
@@ -53,6 +55,10 @@ enum class Synchronous {
 using WallClock = std::function<UnixMillis()>;
 UnixMillis system_unix_millis();
 
+// The write-ahead log's bound, in checkpoint intervals (SqliteOptions::checkpoint_pages):
+// 8 × 1000 pages of 4 KiB, ~32 MB, by default.
+inline constexpr int kSqliteWalBoundFactor = 8;
+
 struct SqliteOptions {
   std::string path;  // the database file (its folder is created if missing); ":memory:" for tests
   Synchronous synchronous = Synchronous::Normal;
@@ -60,6 +66,12 @@ struct SqliteOptions {
   // How long a write waits for another connection (another process) holding the write lock
   // before failing; the server is the only writer in normal operation.
   std::chrono::milliseconds busy_timeout{5000};
+  // A file database's write-ahead log is checkpointed (copied into the database file) on a
+  // thread and connection of the store's own every this many pages (4 KiB) it grows, so no
+  // commit waits for a checkpoint's fsyncs; a commit finding the log kSqliteWalBoundFactor
+  // times as long (the thread lagging behind) checkpoints it itself. 1000: SQLite's own
+  // automatic checkpoint interval, which this replaces.
+  int checkpoint_pages = 1000;
   WallClock wall_clock = system_unix_millis;  // tests inject a fixed time for session expiry
 };
 
