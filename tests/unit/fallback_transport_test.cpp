@@ -291,14 +291,19 @@ TEST(sse_url_of_test, only_a_last_ws_segment_changes) {
   EXPECT_EQ(sse_url_of("not a url"), "not a url");
 }
 
+// The WebSocket opens and delivers a message (it has worked), then the server restarts.
+static void websocket_worked_then_restart(FallbackTransport& fallback, FakeTransport& ws, Recorder& core, const char* message) {
+  fallback.open(kUrl, core);
+  ws.accept();
+  ws.deliver(message);
+  ws.drop(1012, "restart");
+}
+
 // A server restart after the WebSocket worked: it refuses every dial for a while. The WebSocket
 // is retried alone (the core backs off between rounds), so a server back between a refused
 // WebSocket and the SSE dial does not leave the client on the fallback.
 TEST_F(fallback_transport_test, a_websocket_that_worked_is_retried_alone_before_falling_back) {
-  fallback.open(kUrl, core);
-  ws.accept();
-  ws.deliver("m1");
-  ws.drop(1012, "restart");
+  websocket_worked_then_restart(fallback, ws, core, "m1");
   for (unsigned round = 1; round <= FallbackTransport::kFirstOptionHeldRounds; ++round) {
     fallback.open(kUrl, core);
     ws.drop(1006, "refused");
@@ -313,16 +318,10 @@ TEST_F(fallback_transport_test, a_websocket_that_worked_is_retried_alone_before_
 }
 
 TEST_F(fallback_transport_test, the_websocket_back_after_a_restart_is_held_afresh) {
-  fallback.open(kUrl, core);
-  ws.accept();
-  ws.deliver("m1");
-  ws.drop(1012, "restart");
+  websocket_worked_then_restart(fallback, ws, core, "m1");
   fallback.open(kUrl, core);
   ws.drop(1006, "refused");
-  fallback.open(kUrl, core);
-  ws.accept();
-  ws.deliver("m2");  // back: the count starts again
-  ws.drop(1012, "restart");
+  websocket_worked_then_restart(fallback, ws, core, "m2");  // back: the count starts again
   for (unsigned round = 1; round <= FallbackTransport::kFirstOptionHeldRounds; ++round) {
     fallback.open(kUrl, core);
     ws.drop(1006, "refused");
@@ -338,10 +337,7 @@ TEST_F(fallback_transport_test, a_websocket_that_never_worked_falls_back_at_once
 }
 
 TEST_F(fallback_transport_test, a_connect_timeout_on_a_websocket_that_worked_keeps_it_first) {
-  fallback.open(kUrl, core);
-  ws.accept();
-  ws.deliver("m1");
-  ws.drop(1012, "restart");
+  websocket_worked_then_restart(fallback, ws, core, "m1");
   fallback.open(kUrl, core);
   ws.accept();                              // the restarted server is slow to answer...
   fallback.close(4000, "connect timeout");  // ...past the core's connect timeout
