@@ -29,7 +29,8 @@ Result<ModelEndpoint> parse_model_url(const std::string& url);
 
 class ModelStream {
  public:
-  // Starts the POST of `body` (the JSON above) at once; `timeout_ms` bounds the whole answer.
+  // Starts the POST of `body` (the JSON above) at once; `timeout_ms` bounds the whole exchange,
+  // the dial included (not the name lookup).
   ModelStream(ModelEndpoint endpoint, std::string body, int timeout_ms);
   ~ModelStream();  // cancels and joins the thread
   ModelStream(const ModelStream&) = delete;
