@@ -74,10 +74,7 @@ store::Retention retention_of(const Settings& settings) {
 }
 
 // The durable store the settings name (--store), opened and migrated, or why it could not be.
-// SQLite (one process owns it): `webhook_rooms` gets the rooms whose webhook events a stopped
-// server left undelivered (SqliteStore::webhook_rooms_behind), for the server to load at start.
-tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& settings,
-                                                        std::vector<std::string>* webhook_rooms = nullptr) {
+tandem::Result<std::unique_ptr<store::Store>> open_engine(const Settings& settings) {
   if (settings.store == "postgres") {
     store::PostgresOptions options;
     options.url = settings.store_url;
@@ -95,14 +92,22 @@ tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& setting
   options.retention = retention_of(settings);
   auto opened = store::SqliteStore::open(options);
   if (!opened) return opened.error();
-  if (webhook_rooms != nullptr && options.retention.webhook_endpoints) {
-    auto behind = opened.value()->webhook_rooms_behind();
-    if (!behind) return behind.error();
-    *webhook_rooms = std::move(behind).value();
-  }
   LOG_INFO("store: %s (SQLite, %s)", settings.store_path.c_str(),
            settings.store_full_sync ? "full sync: every commit fsynced" : "WAL, survives a process crash");
   return std::unique_ptr<store::Store>(std::move(opened).value());
+}
+
+// open_engine, and in `webhook_rooms` the rooms whose webhook events a stopped server left
+// undelivered (Store::webhook_rooms_behind), for the server to load at start — one process
+// only: with several instances (--engine redis) each room's owner delivers its backlog when it
+// loads the room.
+tandem::Result<std::unique_ptr<store::Store>> open_store(const Settings& settings, std::vector<std::string>& webhook_rooms) {
+  auto opened = open_engine(settings);
+  if (!opened || settings.engine == "redis" || !retention_of(settings).webhook_endpoints) return opened;
+  auto behind = opened.value()->webhook_rooms_behind();
+  if (!behind) return behind.error();
+  webhook_rooms = std::move(behind).value();
+  return opened;
 }
 
 int serve(const std::vector<std::string>& args) {
@@ -118,7 +123,7 @@ int serve(const std::vector<std::string>& args) {
   if (settings.host != "127.0.0.1" && settings.host != "localhost" && settings.host != "::1" && settings.dev)
     LOG_WARN("dev mode on a non-loopback host (%s): anyone on the network can mint tokens", settings.host.c_str());
   std::vector<std::string> webhook_rooms;
-  auto opened = open_store(settings, &webhook_rooms);
+  auto opened = open_store(settings, webhook_rooms);
   if (!opened) {
     LOG_ERROR("cannot open the store: %s", opened.error().message.c_str());
     return static_cast<int>(ServeResult::StartFailed);

@@ -66,6 +66,7 @@ class GatedStore final : public store::Store {
   Result<std::vector<store::WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override {
     return inner_.webhook_dead_letters(limit);
   }
+  Result<std::vector<std::string>> webhook_rooms_behind() override { return inner_.webhook_rooms_behind(); }
 
   void close() { set_open(false); }
   void open() { set_open(true); }

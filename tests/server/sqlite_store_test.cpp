@@ -165,30 +165,6 @@ TEST(sqlite_store_test, commits_of_a_writer_killed_without_closing_survive) {
   EXPECT_EQ(applied(*store, "s-1"), std::vector<std::string>{"req-1"});
 }
 
-TEST(sqlite_store_test, webhook_rooms_behind_are_the_rooms_past_a_following_endpoints_cursor) {
-  TempDir dir;
-  SqliteOptions options = at(dir.file("tandem.db"));
-  options.retention.webhook_endpoints = [](std::string_view room) {
-    return room.starts_with("chat:") ? std::vector<std::string>{"app"} : std::vector<std::string>{};
-  };
-  auto store = open_or_fail(options);
-  ASSERT_TRUE(store);
-  WriteBatch batch;
-  for (const char* room : {"chat:a", "chat:b", "chat:c", "other"}) {
-    batch.add(WriteBatch::NewRoom{room, "ep"});
-    batch.add(WriteBatch::AppendEvent{room, 1, "{}"});
-    batch.add(WriteBatch::AppendEvent{room, 2, "{}"});
-  }
-  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:b", 2});      // caught up
-  batch.add(WriteBatch::AdvanceWebhookCursor{"removed", "chat:c", 0});  // not configured any more
-  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:c", 2});
-  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "other", 0});       // a room it does not follow
-  commit_or_fail(*store, batch);
-  const auto behind = store->webhook_rooms_behind();
-  ASSERT_TRUE(behind.ok()) << behind.error().message;
-  EXPECT_EQ(behind.value(), std::vector<std::string>{"chat:a"});
-}
-
 // One more schema step (version 7), as a future build would append it.
 std::vector<SchemaMigration> schema_with_v7(std::string_view step_sql) {
   std::vector<SchemaMigration> schema(sqlite_schema().begin(), sqlite_schema().end());

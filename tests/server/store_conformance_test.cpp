@@ -291,6 +291,32 @@ std::vector<std::int64_t> seqs_of(const std::vector<StoredEvent>& events) {
   return seqs;
 }
 
+TEST_P(StoreConformance, webhook_rooms_behind_are_the_rooms_past_a_following_endpoints_cursor) {
+  Retention retention;
+  retention.webhook_endpoints = [](std::string_view room) {
+    return room.starts_with("chat:") ? std::vector<std::string>{"app"} : std::vector<std::string>{};
+  };
+  auto store = open(retention);
+  ASSERT_TRUE(store);
+  auto nothing = store->webhook_rooms_behind();
+  ASSERT_TRUE(nothing.ok()) << nothing.error().message;
+  EXPECT_TRUE(nothing.value().empty());
+  WriteBatch batch;
+  for (const char* room : {"chat:b", "chat:a", "chat:c", "chat:d", "other"}) {
+    batch.add(WriteBatch::NewRoom{room, "ep"});
+    batch.add(WriteBatch::AppendEvent{room, 1, "{}"});
+    batch.add(WriteBatch::AppendEvent{room, 2, "{}"});
+  }
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:b", 2});      // caught up
+  batch.add(WriteBatch::AdvanceWebhookCursor{"removed", "chat:c", 0});  // not configured any more
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "chat:c", 2});
+  batch.add(WriteBatch::AdvanceWebhookCursor{"app", "other", 0});       // a room it does not follow
+  commit_or_fail(*store, batch);
+  const auto behind = store->webhook_rooms_behind();
+  ASSERT_TRUE(behind.ok()) << behind.error().message;
+  EXPECT_EQ(behind.value(), (std::vector<std::string>{"chat:a", "chat:d"}));
+}
+
 TEST_P(StoreConformance, webhook_cursors_keep_unacknowledged_events_up_to_the_backlog_bound) {
   Retention retention;
   retention.history = 3;

@@ -49,6 +49,7 @@ class WatchedStore final : public store::Store {
   Result<std::vector<store::WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override {
     return inner_.webhook_dead_letters(limit);
   }
+  Result<std::vector<std::string>> webhook_rooms_behind() override { return inner_.webhook_rooms_behind(); }
 
   int single_reads = 0;
   int commits = 0;

@@ -225,7 +225,7 @@ enum class Sql : std::size_t {
   ExportRooms, ExportEvents, ExportNodes, ExportEdges, ExportChanges, ExportChat, ExportLocks, ExportSessions,
   ExportRequests, ExportYUpdates,
   StartWebhookCursor, AdvanceWebhookCursor, InsertWebhookDeadLetter, TrimHookedEvents, SelectWebhookCursors,
-  SelectWebhookBacklog, SelectWebhookDeadLetters,
+  SelectWebhookBacklog, SelectWebhookDeadLetters, SelectWebhookRoomsBehind,
   Count,
 };
 constexpr std::size_t kStatementCount = static_cast<std::size_t>(Sql::Count);
@@ -376,6 +376,9 @@ constexpr std::string_view sql_text(Sql which) {
     case Sql::SelectWebhookDeadLetters:
       return "SELECT endpoint, room, first_seq, last_seq, status, error, ts FROM webhook_dead_letters ORDER BY id DESC "
              "LIMIT $1";
+    case Sql::SelectWebhookRoomsBehind:
+      return "SELECT room, endpoint FROM (SELECT DISTINCT c.room, c.endpoint FROM webhook_cursors c JOIN rooms r ON "
+             "r.room = c.room WHERE c.seq < r.seq) AS behind ORDER BY room COLLATE \"C\"";
     case Sql::Count: break;
   }
   return "";
@@ -1399,6 +1402,20 @@ Result<std::vector<WebhookDeadLetter>> PostgresStore::webhook_dead_letters(std::
                        row.text(5), row.int64(6)});
   });
   return letters;
+}
+
+Result<std::vector<std::string>> PostgresStore::webhook_rooms_behind() {
+  Connection& c = *connection_;
+  auto results = run_read(c, {{Sql::SelectWebhookRoomsBehind, {}}}, "find the rooms webhooks are behind in");
+  if (!results) return results.error();
+  std::vector<std::string> rooms;
+  for_each_row(results.value()[0].get(), [&](const Row& row) {
+    std::string room = row.text(0);
+    if (!rooms.empty() && rooms.back() == room) return;
+    const std::vector<std::string> following = webhook_endpoints_of(c.retention, room);
+    if (std::find(following.begin(), following.end(), row.text(1)) != following.end()) rooms.push_back(std::move(room));
+  });
+  return rooms;
 }
 
 // ---- export -------------------------------------------------------------------------------

@@ -94,6 +94,7 @@ class PostgresStore final : public Store {
   // once while exporting: fine for stores of the size retention keeps them at.
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;
   Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override;
+  Result<std::vector<std::string>> webhook_rooms_behind() override;
 
   int schema_version() const;
 

@@ -109,12 +109,7 @@ class SqliteStore final : public Store {
   Result<Done> commit(const WriteBatch& batch) override;
   Result<Done> export_batches(std::size_t writes_per_batch, const BatchSink& sink) override;
   Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) override;
-
-  // Webhooks, at start-up: the rooms with events past the cursor of an endpoint that follows
-  // them (Retention::webhook_endpoints) — what a server that stopped left undelivered. The
-  // server loads them so their backlog goes out without waiting for a client (one process owns
-  // an SQLite store; with PostgreSQL a room's backlog goes out when its owner loads it).
-  Result<std::vector<std::string>> webhook_rooms_behind();
+  Result<std::vector<std::string>> webhook_rooms_behind() override;
 
   int schema_version() const;  // the database's user_version after open's migrations
   const std::string& path() const;

@@ -409,6 +409,11 @@ class Store {
   // Webhooks: the newest `limit` dead letters, newest first (the admin API shows them; read
   // once at start-up, before the loop runs).
   virtual Result<std::vector<WebhookDeadLetter>> webhook_dead_letters(std::size_t limit) = 0;
+  // Webhooks: the rooms in which an endpoint that follows them (Retention::webhook_endpoints)
+  // has not acknowledged every stored event, in name order. One process's start-up sweep
+  // loads them so their backlog goes out before any client returns (read once, before the loop
+  // runs; with several instances each room's owner delivers when it loads the room instead).
+  virtual Result<std::vector<std::string>> webhook_rooms_behind() = 0;
 };
 
 }  // namespace tandem::server::store
