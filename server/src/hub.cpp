@@ -517,14 +517,7 @@ void Hub::commit_at(Millis now, bool paced) {
     batch_.clear();
     return;
   }
-  // The commit thread is free again: hand it the next batch before acting on the commit that
-  // returned, whose releases (acks, fan-out) are most of a loop pass, so the two overlap instead
-  // of taking turns. Not when reads wait (they go before the next commit) or a commit failed.
-  if (committer_ && committer_->finished()) {
-    take_outcome(committer_->collect(), now);
-    if (!failure_ && committer_->threaded() && !batch_.empty() && !has_reads()) start_commit();
-  }
-  act_on_outcome(now);
+  collect_finished_commit(now);
   if (!has_work() || store_failed_) return;
   // At most one store round trip per pass, so the loop goes back to every socket in between:
   // the commit when there are writes, else the reads; reads that waited behind a commit go
@@ -542,7 +535,16 @@ void Hub::commit_at(Millis now, bool paced) {
   if (in_flight_) return;
   if (store_ && !batch_.empty()) {
     if (paced && retry_at_ && now < *retry_at_) return;  // failing: not yet
-    start_commit();
+    in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {}), {}};
+    if (outbox_)
+      for (const auto& write : batch_.writes())
+        if (const auto* event = std::get_if<store::WriteBatch::AppendEvent>(&write); event && outbox_->follows(event->room))
+          in_flight_->hooked.push_back({event->room, event->seq, event->json});
+    const std::size_t writes = batch_.writes().size();
+    committer_->start(std::exchange(batch_, {}));
+    // The next pass gathers as much again: room for it now, not by doubling as it comes.
+    held_.reserve(in_flight_->held.size());
+    batch_.reserve(writes);
     collect_finished_commit(now);  // inline: already written, its answers go in this pass
     return;
   }
@@ -551,26 +553,6 @@ void Hub::commit_at(Millis now, bool paced) {
   for (auto& then : std::exchange(commit_waiters_, {})) then(true);
   rooms_.forget_idle();  // safe now: a reload reads a store that is not behind memory
   ydocs_->forget_idle();  // what they held goes (its lease too)
-}
-
-void Hub::start_commit() {
-  in_flight_ = CommitInFlight{std::exchange(held_, {}), std::exchange(commit_waiters_, {}), {}, {}};
-  std::unordered_set<std::string_view> rooms;
-  std::string_view last_room;
-  for (const auto& write : batch_.writes()) {
-    if (const std::string_view room = store::room_of(write); !room.empty() && room != last_room) {
-      last_room = room;
-      if (rooms.insert(room).second) in_flight_->rooms.emplace_back(room);
-    }
-    if (!outbox_) continue;
-    if (const auto* event = std::get_if<store::WriteBatch::AppendEvent>(&write); event && outbox_->follows(event->room))
-      in_flight_->hooked.push_back({event->room, event->seq, event->json});
-  }
-  const std::size_t writes = batch_.writes().size();
-  committer_->start(std::exchange(batch_, {}));
-  // The next pass gathers as much again: room for it now, not by doubling as it comes.
-  held_.reserve(in_flight_->held.size());
-  batch_.reserve(writes);
 }
 
 void Hub::collect_finished_commit(Millis now) {
@@ -638,12 +620,11 @@ void Hub::act_on_outcome(Millis now) {
     return;
   }
   if (!stored_some || failed_commits_ > 0) return;
-  // Idle rooms go, but those the next batch or the commit under way writes: the store is
-  // behind memory there until they are stored.
+  // Idle rooms go, but those the next batch writes: the store is behind memory there until
+  // that batch is stored.
   std::unordered_set<std::string_view> written;
   for (const auto& write : batch_.writes())
     if (const std::string_view room = store::room_of(write); !room.empty()) written.insert(room);
-  if (in_flight_) written.insert(in_flight_->rooms.begin(), in_flight_->rooms.end());
   rooms_.forget_idle([&](const std::string& room) { return written.contains(room); });
   ydocs_->forget_idle();  // a document with unstored updates stays (YDocs counts them)
   if (has_reads() && !in_flight_) {

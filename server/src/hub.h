@@ -585,7 +585,6 @@ class Hub {
     std::vector<HeldFrame> held;
     std::vector<std::function<void(bool stored)>> waiters;
     std::vector<HookedEvent> hooked;
-    std::vector<std::string> rooms;  // the rooms the batch writes (idle ones stay until it is stored)
   };
   std::optional<CommitInFlight> in_flight_;
   std::vector<CommitInFlight> stored_;  // commits taken (take_outcome), not acted on yet
@@ -650,9 +649,6 @@ class Hub {
   std::unordered_map<std::string, store::SessionRecord> stored_sessions_;  // read for claims that wait
   std::unordered_set<std::string> looked_up_sessions_;  // read (found or not) this pass
   void commit_at(Millis now, bool paced);
-  // Hands batch_ to the committer; held_ and commit_waiters_ wait for it in in_flight_.
-  // Requires !in_flight_ and a store.
-  void start_commit();
   // Takes the outcome of the commit under way without acting on it (no sends, no callbacks:
   // safe in the middle of handling input): a stored one joins stored_; a failed batch is
   // taken back in front of batch_, held_ and commit_waiters_, and failure_ set.

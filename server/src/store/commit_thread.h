@@ -39,8 +39,6 @@ class CommitThread {
     WriteBatch batch;
   };
 
-  // Commits run on a thread of their own (else inline, in start()).
-  bool threaded() const { return thread_.joinable(); }
   // A batch was started and not collected yet.
   bool busy() const { return busy_; }
   // Commits `batch` (on the thread, or at once when inline). Requires !busy().
