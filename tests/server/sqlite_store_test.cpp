@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "store/sqlite_store.h"
 #include "store_test_support.h"
 
@@ -43,9 +45,10 @@ std::unique_ptr<SqliteStore> open_or_fail(const SqliteOptions& options) {
 TEST(sqlite_store_test, a_new_store_is_at_the_current_schema_version) {
   auto store = open_or_fail(in_memory());
   ASSERT_TRUE(store);
-  // v1 initial schema, v2 held locks, v3 writer claims, v4 yjs documents, v5 yjs document writer claims
-  EXPECT_EQ(sqlite_schema().size(), 6u);
-  EXPECT_EQ(store->schema_version(), 6);
+  // v1 initial schema, v2 held locks, v3 writer claims, v4 yjs documents, v5 yjs document writer
+  // claims, v6 webhooks, v7 applied requests per commit
+  EXPECT_EQ(sqlite_schema().size(), 7u);
+  EXPECT_EQ(store->schema_version(), 7);
   EXPECT_EQ(store->path(), ":memory:");
 }
 
@@ -165,8 +168,8 @@ TEST(sqlite_store_test, commits_of_a_writer_killed_without_closing_survive) {
   EXPECT_EQ(applied(*store, "s-1"), std::vector<std::string>{"req-1"});
 }
 
-// One more schema step (version 7), as a future build would append it.
-std::vector<SchemaMigration> schema_with_v7(std::string_view step_sql) {
+// One more schema step (version 8), as a future build would append it.
+std::vector<SchemaMigration> schema_with_v8(std::string_view step_sql) {
   std::vector<SchemaMigration> schema(sqlite_schema().begin(), sqlite_schema().end());
   schema.push_back({"test step", step_sql});
   return schema;
@@ -180,31 +183,31 @@ TEST(sqlite_store_test, a_later_step_is_applied_once) {
     ASSERT_TRUE(store);
     commit_or_fail(*store, sample_batch());
   }
-  const auto next = schema_with_v7("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
+  const auto next = schema_with_v8("CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL)");
   {
     auto upgraded = SqliteStore::open(options, next);
     ASSERT_TRUE(upgraded.ok()) << upgraded.error().message;
-    EXPECT_EQ(upgraded.value()->schema_version(), 7);
+    EXPECT_EQ(upgraded.value()->schema_version(), 8);
     EXPECT_EQ(load(*upgraded.value(), "r").nodes.size(), 2u);
   }
   // Opening again does not re-apply the step (CREATE TABLE would fail if it did).
   auto again = SqliteStore::open(options, next);
   ASSERT_TRUE(again.ok()) << again.error().message;
-  EXPECT_EQ(again.value()->schema_version(), 7);
+  EXPECT_EQ(again.value()->schema_version(), 8);
 }
 
 TEST(sqlite_store_test, a_database_newer_than_the_build_is_refused) {
   TempDir dir;
   const SqliteOptions options = at(dir.file("tandem.db"));
   {
-    auto newer = SqliteStore::open(options, schema_with_v7("CREATE TABLE future (x INTEGER)"));
+    auto newer = SqliteStore::open(options, schema_with_v8("CREATE TABLE future (x INTEGER)"));
     ASSERT_TRUE(newer.ok()) << newer.error().message;
   }
   auto refused = SqliteStore::open(options);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "internal");
   EXPECT_NE(refused.error().message.find(options.path), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("schema version 7, newer than this build knows (6)"), std::string::npos)
+  EXPECT_NE(refused.error().message.find("schema version 8, newer than this build knows (7)"), std::string::npos)
       << refused.error().message;
 }
 
@@ -217,21 +220,82 @@ TEST(sqlite_store_test, a_failing_migration_leaves_the_database_at_its_previous_
     commit_or_fail(*store, sample_batch());
   }
   // The step's first statement succeeds, its second fails: neither may remain.
-  auto failed = SqliteStore::open(options, schema_with_v7("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
+  auto failed = SqliteStore::open(options, schema_with_v8("CREATE TABLE half (x INTEGER); INSERT INTO half VALUES (1); "
                                                           "INSERT INTO no_such_table VALUES (1)"));
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().message.find("migration to schema version 7 (test step)"), std::string::npos)
+  EXPECT_NE(failed.error().message.find("migration to schema version 8 (test step)"), std::string::npos)
       << failed.error().message;
   EXPECT_NE(failed.error().message.find("no_such_table"), std::string::npos) << failed.error().message;
 
   auto store = open_or_fail(options);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 6);  // still the current version
+  EXPECT_EQ(store->schema_version(), 7);  // still the current version
   EXPECT_TRUE(load(*store, "r").exists);
   // "half" was rolled back too: the same step minus the failing statement now applies.
-  auto fixed = SqliteStore::open(options, schema_with_v7("CREATE TABLE half (x INTEGER)"));
+  auto fixed = SqliteStore::open(options, schema_with_v8("CREATE TABLE half (x INTEGER)"));
   ASSERT_TRUE(fixed.ok()) << fixed.error().message;
-  EXPECT_EQ(fixed.value()->schema_version(), 7);
+  EXPECT_EQ(fixed.value()->schema_version(), 8);
+}
+
+// A database written by a build before v7 (one row per applied request) keeps every session's
+// applied request ids, in order, and new ones follow them.
+TEST(sqlite_store_test, a_v6_database_keeps_the_applied_request_ids_of_its_sessions) {
+  TempDir dir;
+  const SqliteOptions options = at(dir.file("tandem.db"));
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
+    std::string sql;
+    for (const SchemaMigration& step : sqlite_schema().first(6)) (sql += step.sql) += ";\n";
+    sql += "PRAGMA user_version = 6;"
+           "INSERT INTO sessions (id, user, last_used) SELECT column1, column2, unixepoch() * 1000 "
+           "  FROM (VALUES ('s-1', 'ana'), ('s-2', 'ben'));"  // used now: not expired at open
+           "INSERT INTO requests (session, request_id, answer_json) VALUES ('s-1', 'b', 'ack'), ('s-2', 'x', 'ack'),"
+           " ('s-1', 'a', 'ack'), ('s-1', 'say \"hi\"', 'ack');";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 7);
+  EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"b", "a", "say \"hi\""}));
+  EXPECT_EQ(applied(*store, "s-2"), std::vector<std::string>{"x"});
+  WriteBatch next;
+  next.add(WriteBatch::RememberRequest{"s-1", "c", "ack"});
+  next.add(WriteBatch::RememberRequest{"s-1", "d", "ack"});
+  commit_or_fail(*store, next);
+  EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"b", "a", "say \"hi\"", "c", "d"}));
+}
+
+// One row per session and commit: trimming deletes whole rows once the newer ones hold the
+// bound, and a read keeps the newest ids up to it.
+TEST(sqlite_store_test, applied_request_ids_are_kept_as_one_row_per_commit_and_trimmed_by_rows) {
+  TempDir dir;
+  SqliteOptions options = at(dir.file("tandem.db"));
+  options.retention.requests_per_session = 4;
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  WriteBatch first;
+  first.add(WriteBatch::PutSession{StoredSession{"s-1", "ana"}});
+  commit_or_fail(*store, first);
+  int next_id = 0;
+  for (int commit = 0; commit < 10; ++commit) {
+    WriteBatch batch;
+    for (int i = 0; i < 3; ++i) batch.add(WriteBatch::RememberRequest{"s-1", std::to_string(++next_id), "ack"});
+    commit_or_fail(*store, batch);
+  }
+  EXPECT_EQ(applied(*store, "s-1"), (std::vector<std::string>{"27", "28", "29", "30"}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* rows = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), sum(count) FROM applied_requests", -1, &rows, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(rows), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(rows, 0), 2);  // the newest two rows hold 6 ids >= 4
+  EXPECT_EQ(sqlite3_column_int(rows, 1), 6);
+  sqlite3_finalize(rows);
+  sqlite3_close(db);
 }
 
 TEST(sqlite_store_test, open_failures_are_errors_naming_the_path) {
