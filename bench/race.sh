@@ -3,7 +3,9 @@
 # a Socket.IO server (bench/peers/), the same workload from the same load tool (tandem-race,
 # bench/src/race.cpp) in one run — and tandem-floor (bench/src/floor_server.cpp), the least a
 # WebSocket room server can do (one epoll thread relaying bytes, no parsing): what the kernel's
-# loopback path alone costs on this machine, the floor under every server's figures. A benchmark, not a test: about 3 minutes on 2 cores.
+# loopback path alone costs on this machine, the floor under every server's figures — and
+# tandem-lws-floor (bench/src/lws_floor.cpp), the same protocol on a bare libwebsockets server:
+# what lws itself costs, the floor under Tandem's. A benchmark, not a test: about 4 minutes on 2 cores.
 # Figures: docs/PERFORMANCE.md.
 #
 #   bench/race.sh [--no-build]     (needs a native build; builds tandem-server and tandem-race
@@ -27,7 +29,7 @@
 # Logs go to a temp folder (printed and kept when something fails, or with KEEP_WORK=1).
 #
 # Settings (environment variables):
-#   TARGETS        servers, in order (default "floor tandem ws socketio")
+#   TARGETS        servers, in order (default "floor lws-floor tandem ws socketio")
 #   SCENARIOS      scenarios, in order (default "fanout-1000 fanout-100 light-1000 idle-5000 idle-10000")
 #   RACE_DURATION  measured seconds per run (default 10)
 #   RACE_WARMUP    seconds of load before measuring (default 2)
@@ -49,7 +51,7 @@ esac
 [[ $# -eq 0 ]] || { usage >&2; exit 2; }
 
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/native}
-TARGETS=${TARGETS:-floor tandem ws socketio}
+TARGETS=${TARGETS:-floor lws-floor tandem ws socketio}
 SCENARIOS=${SCENARIOS:-fanout-1000 fanout-100 light-1000 idle-5000 idle-10000}
 DURATION=${RACE_DURATION:-10}
 WARMUP=${RACE_WARMUP:-2}
@@ -76,7 +78,7 @@ scenario_flags() {
 }
 for scenario in $SCENARIOS; do scenario_flags "$scenario" >/dev/null || fail "unknown scenario $scenario"; done
 for target in $TARGETS; do
-  case "$target" in floor | tandem | ws | socketio) ;; *) fail "unknown target $target (floor, tandem, ws, socketio)" ;; esac
+  case "$target" in floor | lws-floor | tandem | ws | socketio) ;; *) fail "unknown target $target (floor, lws-floor, tandem, ws, socketio)" ;; esac
 done
 [[ $TANDEM_TYPE == chat || $TANDEM_TYPE == broadcast ]] || fail "TANDEM_TYPE is chat or broadcast"
 
@@ -87,10 +89,10 @@ if [[ $BUILD == yes ]]; then
     log "configuring build/native (cmake --preset native)"
     (cd "$ROOT" && cmake --preset native >/dev/null)
   fi
-  log "building tandem-server, tandem-race and tandem-floor in $BUILD_DIR"
-  cmake --build "$BUILD_DIR" --target tandem-server tandem-race tandem-floor -- -j2 >/dev/null
+  log "building tandem-server, tandem-race and the floors in $BUILD_DIR"
+  cmake --build "$BUILD_DIR" --target tandem-server tandem-race tandem-floor tandem-lws-floor -- -j2 >/dev/null
 fi
-for bin in server/tandem-server bench/tandem-race bench/tandem-floor; do
+for bin in server/tandem-server bench/tandem-race bench/tandem-floor bench/tandem-lws-floor; do
   [[ -x "$BUILD_DIR/$bin" ]] || fail "$BUILD_DIR/$bin not built"
 done
 
@@ -132,7 +134,8 @@ fi
 WORK=$(mktemp -d /tmp/tandem-race.XXXXXX)
 mkdir "$WORK/bin" "$WORK/logs" "$WORK/runs" "$WORK/www"
 # The binaries are copied: every run uses the same build even if BUILD_DIR is rebuilt meanwhile.
-cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-race" "$BUILD_DIR/bench/tandem-floor" "$WORK/bin/"
+cp "$BUILD_DIR/server/tandem-server" "$BUILD_DIR/bench/tandem-race" "$BUILD_DIR/bench/tandem-floor" \
+  "$BUILD_DIR/bench/tandem-lws-floor" "$WORK/bin/"
 echo "<!doctype html><title>tandem race</title>" >"$WORK/www/index.html"
 SERVER_PID=""
 stop_server() {
@@ -167,6 +170,8 @@ BUILD_ID="sha256 $(sha256sum "$WORK/bin/tandem-server" | cut -c1-12), built $(da
 NODE_VERSION=$(node --version 2>/dev/null || echo none)
 peer_version() { node -p "require('$ROOT/node_modules/$1/package.json').version" 2>/dev/null || echo none; }
 WS_VERSION=$(peer_version ws)
+LWS_VERSION=$(pkg-config --modversion libwebsockets 2>/dev/null || echo "?")
+LWS_VERSION=${LWS_VERSION%-}
 SOCKETIO_VERSION=$(peer_version socket.io)
 
 # start_server TARGET RUN: the target's server on a free port (PORT), its output in
@@ -190,6 +195,7 @@ start_server() {
           "${EXTRA_SERVER_ARGS[@]}" >"$WORK/logs/$run.server.log" 2>&1 &
         ;;
       floor) "$WORK/bin/tandem-floor" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
+      lws-floor) "$WORK/bin/tandem-lws-floor" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
       ws) node "$ROOT/bench/peers/ws-peer.mjs" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
       socketio) node "$ROOT/bench/peers/socketio-peer.mjs" "$PORT" >"$WORK/logs/$run.server.log" 2>&1 & ;;
     esac
@@ -219,13 +225,13 @@ run_one() {
   start_server "$target" "$run"
   case "$target" in
     tandem) url="ws://127.0.0.1:$PORT/ws"; flags+=(--secret "$SECRET" --tandem-type "$TANDEM_TYPE") ;;
-    ws | floor) url="ws://127.0.0.1:$PORT/" ;;
+    ws | floor | lws-floor) url="ws://127.0.0.1:$PORT/" ;;
     socketio) url="ws://127.0.0.1:$PORT/socket.io/?EIO=4&transport=websocket" ;;
   esac
   log "$run: server pid $SERVER_PID on port $PORT; tandem-race ${flags[*]/$SECRET/SECRET}"
   # Its lines show as they come (progress) and go to the run's log.
   set +e
-  "$WORK/bin/tandem-race" --target "$target" --url "$url" --label "$scenario" --server-pid "$SERVER_PID" \
+  "$WORK/bin/tandem-race" --target "${target/lws-floor/floor}" --url "$url" --label "$scenario" --server-pid "$SERVER_PID" \
     --warmup "$WARMUP" --duration "$DURATION" --json "$WORK/runs/$run.json" "${flags[@]}" 2>&1 |
     tee "$WORK/logs/$run.bench.log" | sed -u 's/^/    /' >&2
   status=${PIPESTATUS[0]}
@@ -261,7 +267,7 @@ rss() { # FILE idle|connected|peak|after
 }
 ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "–"; else if (v < 10) printf "%.2f", v; else printf "%.0f", v }'; }
 target_name() {
-  case "$1" in floor) echo "floor (kernel + epoll relay)" ;; tandem) echo "tandem ($TANDEM_TYPE)" ;; ws) echo "node ws $WS_VERSION" ;; socketio) echo "socket.io $SOCKETIO_VERSION" ;; esac
+  case "$1" in floor) echo "floor (kernel + epoll relay)" ;; lws-floor) echo "lws floor (bare libwebsockets $LWS_VERSION)" ;; tandem) echo "tandem ($TANDEM_TYPE)" ;; ws) echo "node ws $WS_VERSION" ;; socketio) echo "socket.io $SOCKETIO_VERSION" ;; esac
 }
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)

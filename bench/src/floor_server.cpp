@@ -31,7 +31,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "peer_protocol.h"
+
 namespace {
+
+namespace bench = tandem::bench;
 
 struct Conn {
   int fd = -1;
@@ -72,13 +76,6 @@ void append_frame(std::string& out, std::string_view payload) {
 }
 
 // The value of "room":"..." in a message (no escapes expected: the race's room names are plain).
-std::string_view room_of(std::string_view text) {
-  const std::size_t at = text.find("\"room\":\"");
-  if (at == std::string_view::npos) return {};
-  const std::size_t start = at + 8, end = text.find('"', start);
-  return end == std::string_view::npos ? std::string_view{} : text.substr(start, end - start);
-}
-
 class Floor {
  public:
   int run(int port);
@@ -225,13 +222,13 @@ void Floor::frames(Conn& c) {
 }
 
 void Floor::on_message(Conn& c, std::string_view text) {
-  if (text.starts_with("{\"type\":\"join\"")) {
+  if (bench::is_join(text)) {
     if (!c.room.empty()) rooms_[c.room].erase(&c);
-    c.room = std::string(room_of(text));
+    c.room = std::string(bench::room_of(text));
     rooms_[c.room].insert(&c);
-    append_frame(c.out, "{\"type\":\"joined\",\"room\":\"" + c.room + "\"}");
+    append_frame(c.out, bench::joined(c.room));
     touch(c);
-  } else if (text.starts_with("{\"type\":\"msg\"") && !c.room.empty() && room_of(text) == c.room) {
+  } else if (bench::is_msg(text) && !c.room.empty() && bench::room_of(text) == c.room) {
     framed_.clear();
     append_frame(framed_, text);
     for (Conn* member : rooms_[c.room]) {
