@@ -1232,8 +1232,12 @@ class multi_instance_lock_safety_test : public cluster_fixture {
  protected:
   multi_instance_lock_safety_test()
       : cluster({.instances = 2,
+                 // No instance dies in this test: the production heartbeat bound (10 s) instead of
+                 // the cluster's 3 s, so a stall of the machine (or of Redis) for a few seconds —
+                 // both instances once lost their beat together in CI, 3 s into an ASan run —
+                 // does not drop every client mid-run. (The last --instance-ttl-ms wins.)
                  .flags = {"--lock-grace-ms", std::to_string(kLockGraceMs), "--lock-ttl-ms", std::to_string(kDefaultLeaseMs),
-                           "--lock-ttl-min-ms", "200"},
+                           "--lock-ttl-min-ms", "200", "--instance-ttl-ms", "10000"},
                  .nginx = false}) {}
   ServerCluster& cluster_under_test() override { return cluster; }
 
