@@ -757,6 +757,7 @@ Result<Done> configure(const Connection& connection, const SqliteOptions& option
 // Applies the migrations the database lacks, one transaction each.
 Result<int> migrate(const Connection& connection, std::span<const SchemaMigration> schema) {
   const int known = static_cast<int>(schema.size());
+  int opened_at = -1;  // the version the database had: steps are logged only for an existing one
   for (;;) {
     if (auto begun = execute_script(connection, "begin migration", "BEGIN IMMEDIATE"); !begun) return begun.error();
     // Read inside the transaction: another process may have migrated meanwhile.
@@ -766,6 +767,7 @@ Result<int> migrate(const Connection& connection, std::span<const SchemaMigratio
       return version.error();
     }
     const int current = version.value();
+    if (opened_at < 0) opened_at = current;
     if (current > known) {
       roll_back(connection);
       return connection.failure("open", "the database has schema version " + std::to_string(current) +
@@ -787,14 +789,14 @@ Result<int> migrate(const Connection& connection, std::span<const SchemaMigratio
     // A new database takes every step in no time; an existing one may have rows to rewrite
     // (v7 moved a million applied request ids in 5 – 8 s on a 2-core VM): say so, and how long.
     const auto started = std::chrono::steady_clock::now();
-    if (current > 0) LOG_INFO("store: %s: %s...", connection.path.c_str(), what.c_str());
+    if (opened_at > 0) LOG_INFO("store: %s: %s...", connection.path.c_str(), what.c_str());
     auto applied = execute_script(connection, what, sql);
     if (applied) applied = execute_script(connection, what, "COMMIT");
     if (!applied) {
       roll_back(connection);
       return applied.error();
     }
-    if (current > 0)
+    if (opened_at > 0)
       LOG_INFO("store: %s at schema version %d after %lld ms", connection.path.c_str(), current + 1,
                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - started)
@@ -1237,10 +1239,15 @@ Result<Done> SqliteStore::commit(const WriteBatch& batch) {
             !trimmed)
           return trimmed;
     for (auto& [session, applied] : applied_requests) {
-      auto touched = execute(db, Sql::RememberRequests, Named{"RememberRequest", session}, session,
-                             static_cast<std::int64_t>(applied.count), std::move(applied.ids).finish(),
-                             std::move(applied.answers).finish());
-      if (touched) touched = execute(db, Sql::TouchSession, "touch session", session, std::int64_t{now});
+      auto remembered = execute(db, Sql::RememberRequests, Named{"RememberRequest", session}, session,
+                                static_cast<std::int64_t>(applied.count), std::move(applied.ids).finish(),
+                                std::move(applied.answers).finish());
+      if (!remembered) {  // e.g. a session never stored: said as a failing write of the loop above is
+        Error error = remembered.error();
+        error.message += " (" + std::to_string(applied.count) + " request id(s); nothing of the batch was stored)";
+        return error;
+      }
+      auto touched = execute(db, Sql::TouchSession, "touch session", session, std::int64_t{now});
       if (touched && due('r', session, applied.count, db.retention.requests_per_session))
         touched = execute(db, Sql::TrimRequests, "trim requests", session,
                           to_sql_count(db.retention.requests_per_session));
