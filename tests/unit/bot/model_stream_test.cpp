@@ -72,22 +72,24 @@ void answer_one(int listener, const std::string& first, const std::string& secon
   ::close(client);
 }
 
-TEST(model_stream_test, the_answer_body_streamed_in_pieces_is_the_text) {
+// A model that answers one request in two pieces; the stream's text once it has finished.
+std::string text_of_answer(std::string first, std::string second) {
   Listener model(8);
-  std::thread server(answer_one, model.fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nAhoy", ", matey");
+  std::thread server(answer_one, model.fd, std::move(first), std::move(second));
   ModelStream stream(model.endpoint(), R"({"prompt":"hi"})", 30000);
-  ASSERT_TRUE(finishes_within(stream, 30s));
+  const bool finished = finishes_within(stream, 30s);
   server.join();
-  EXPECT_EQ(stream.text(), "Ahoy, matey");
+  EXPECT_TRUE(finished) << "the stream did not finish within 30 s";
+  return stream.text();
+}
+
+TEST(model_stream_test, the_answer_body_streamed_in_pieces_is_the_text) {
+  EXPECT_EQ(text_of_answer("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nAhoy", ", matey"), "Ahoy, matey");
 }
 
 TEST(model_stream_test, a_refusal_is_named_in_the_text) {
-  Listener model(8);
-  std::thread server(answer_one, model.fd, "HTTP/1.0 503 Service Unavailable\r\n\r\n", "busy");
-  ModelStream stream(model.endpoint(), R"({"prompt":"hi"})", 30000);
-  ASSERT_TRUE(finishes_within(stream, 30s));
-  server.join();
-  EXPECT_EQ(stream.text(), "(the model answered HTTP/1.0 503 Service Unavailable)");
+  EXPECT_EQ(text_of_answer("HTTP/1.0 503 Service Unavailable\r\n\r\n", "busy"),
+            "(the model answered HTTP/1.0 503 Service Unavailable)");
 }
 
 TEST(model_stream_test, nobody_listening_is_named_in_the_text) {
